@@ -1,0 +1,59 @@
+variable "application_name" {
+  description = "AppConfig application name."
+  type        = string
+}
+
+variable "environment_name" {
+  description = "AppConfig environment name."
+  type        = string
+}
+
+variable "profile_name" {
+  description = "Name of the AWS.AppConfig.FeatureFlags configuration profile."
+  type        = string
+}
+
+variable "description" {
+  description = "Description shown on the application, environment and profile."
+  type        = string
+  default     = "Managed by cutover"
+}
+
+variable "document_path" {
+  description = "Path of the rendered AWS.AppConfig.FeatureFlags document (JSON)."
+  type        = string
+}
+
+variable "strategy" {
+  description = "AppConfig deployment strategy for flag changes."
+  type = object({
+    name               = string
+    growth_type        = string
+    growth_factor      = number
+    duration_minutes   = number
+    final_bake_minutes = number
+  })
+}
+
+variable "monitor_alarm_arns" {
+  description = "Alarms that roll a flag deployment back (at most 5)."
+  type        = list(string)
+  default     = []
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the hosted configuration and deployments."
+  type        = string
+}
+
+variable "extension_architecture" {
+  description = "Architecture of the functions that use the AppConfig Lambda extension (x86_64 or arm64)."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "tags" {
+  description = "Tags for every resource the module creates."
+  type        = map(string)
+  default     = {}
+}
