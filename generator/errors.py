@@ -1,0 +1,44 @@
+"""Spec errors: each says where (file, YAML path, line) and what is allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+Loc = tuple[str | int, ...]
+
+
+def yaml_path(loc: Loc) -> str:
+    """('read_paths', 0, 'canary', 'steps') -> 'read_paths[0].canary.steps'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(document)"
+
+
+@dataclass(frozen=True, order=True)
+class SpecError:
+    line: int
+    loc: Loc
+    message: str
+
+    def render(self, file: Path | str) -> str:
+        where = f"{file}:{self.line}" if self.line else str(file)
+        return f"{where}: {yaml_path(self.loc)}: {self.message}"
+
+
+class SpecInvalid(Exception):
+    """All the errors of one spec file, reported together."""
+
+    def __init__(self, file: Path | str, errors: list[SpecError]):
+        self.file = file
+        self.errors = sorted(set(errors), key=lambda e: (e.line, yaml_path(e.loc), e.message))
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        n = len(self.errors)
+        head = f"{self.file}: {n} error{'s' if n != 1 else ''} in the release spec; nothing was written"
+        return "\n".join([head, *("  " + e.render(self.file) for e in self.errors)])

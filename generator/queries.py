@@ -1,0 +1,49 @@
+"""The saved Logs Insights queries operators need, per read path.
+
+Query text lives in `templates/queries/*.j2` (layout only: the path name is the one
+variable); this module decides which queries exist and which log groups each reads.
+Every query uses the classic Logs Insights language, which has no `join` and no `eval`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.spec import ReleaseSpec
+
+
+@dataclass(frozen=True)
+class Query:
+    slug: str
+    title: str
+    template: str
+    path: str
+    modules: tuple[str, ...]
+
+
+# (template, title, reads the router's logs, reads the candidate's logs)
+RELEASE_QUERIES = (
+    ("shadow-diffs", "Shadow diffs and mismatch rate", False, True),
+    ("error-rate", "Error rate per minute", True, False),
+    ("latency-p95", "p95 latency, control vs candidate", True, False),
+    ("canary-success", "Canary success rate", True, False),
+    ("shadow-latency", "Shadow latency and timeouts", False, True),
+    ("traffic-split", "Traffic split control / candidate", True, False),
+    ("errors", "Errors in detail (user, error, duration)", True, True),
+    ("flag-changes", "Feature flag changes", True, False),
+)
+COMPLETE_QUERIES = (
+    ("candidate-errors", "Errors in detail", False, True),
+    ("candidate-latency", "Latency p50 / p95", False, True),
+)
+
+
+def build(spec: ReleaseSpec) -> list[Query]:
+    table = COMPLETE_QUERIES if spec.phase == "complete" else RELEASE_QUERIES
+    out = []
+    for path in spec.read_paths:
+        p = path.name.replace("-", "_")
+        for template, title, router, candidate in table:
+            modules = (f"{p}_control",) * router + (f"{p}_candidate",) * candidate
+            out.append(Query(f"{path.name}-{template}", f"{path.name}: {title}", template, path.name, modules))
+    return out

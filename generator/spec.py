@@ -1,0 +1,384 @@
+"""The release spec: the typed input model of `config/<env>.release.yaml`.
+
+Only what one field can decide on its own is checked here (types, ranges, AWS naming
+rules). Rules that relate several fields (steps and the current percentage, phases,
+unique names) live in `generator.rules`, so each error can name its exact YAML path.
+Every string pattern has a human description in `PATTERN_HELP`, used by the error
+messages and by the JSON Schema.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# --- AWS naming rules (see docs/aws-rules.md) -----------------------------------------
+
+FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+ALIAS_NAME = r"^[A-Za-z0-9_-]*[A-Za-z_-][A-Za-z0-9_-]*$"
+FLAG_KEY = r"^[a-z][a-zA-Z0-9-]{0,63}$"
+RELEASE_NAME = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
+ENV_NAME = r"^[a-z][a-z0-9-]{0,19}$"
+PATH_NAME = r"^[a-z][a-z0-9-]{0,29}$"
+REGION = r"^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-[0-9]$"
+S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+HANDLER = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"
+ENV_VAR_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
+LAYER_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$"
+KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$"
+CODE_SIGNING_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:code-signing-config:csc-[a-z0-9]{17}$"
+SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
+SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8,17}$"
+PROXY_RESOURCE_ID = r"^prx-[0-9a-z]{17}$"
+HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+DB_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"
+JSON_PATH = r"^\$((\.[A-Za-z_][A-Za-z0-9_-]*)|(\[\*\])|(\[[0-9]+\]))*$"
+CHECKOV_ID = r"^CKV2?_AWS_[0-9]+$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+TAG_KEY = r"^[A-Za-z0-9 _.:/=+@-]{1,128}$"
+SCHEDULE = r"^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$"
+METRICS_NAMESPACE = r"^[A-Za-z0-9._/#:-]{1,255}$"
+
+PATTERN_HELP: dict[str, str] = {
+    FUNCTION_NAME: "1-64 characters of letters, digits, '-' and '_'",
+    ALIAS_NAME: "1-128 characters of letters, digits, '-' and '_', not all digits",
+    FLAG_KEY: "a lowercase letter, then up to 63 letters, digits or '-' (no '_' or '.')",
+    RELEASE_NAME: "3-40 characters of lowercase letters, digits and '-', starting with a letter",
+    ENV_NAME: "1-20 characters of lowercase letters, digits and '-', starting with a letter",
+    PATH_NAME: "1-30 characters of lowercase letters, digits and '-', starting with a letter",
+    REGION: "an AWS region code such as us-east-1",
+    S3_BUCKET: "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'",
+    HANDLER: "module.function, for example router.handler.lambda_handler",
+    ENV_VAR_NAME: "a letter, then letters, digits and '_'",
+    LAYER_ARN: "a Lambda layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)",
+    KMS_KEY_ARN: "a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
+    CODE_SIGNING_ARN: "a Lambda code signing config ARN",
+    SNS_ARN: "an SNS topic ARN",
+    SUBNET_ID: "a subnet id such as subnet-0123456789abcdef0",
+    SECURITY_GROUP_ID: "a security group id such as sg-0123456789abcdef0",
+    PROXY_RESOURCE_ID: "an RDS Proxy resource id such as prx-0123456789abcdefg (17 characters after prx-)",
+    HOSTNAME: "a DNS host name",
+    DB_IDENTIFIER: "a PostgreSQL identifier (letter or '_', then letters, digits, '_', '$')",
+    JSON_PATH: "a JSON path such as $.items[*].price ($, .key, [*] or [N])",
+    CHECKOV_ID: "a checkov AWS check id such as CKV_AWS_117",
+    EMAIL: "an email address",
+    TAG_KEY: "1-128 characters of letters, digits, spaces and _.:/=+-@",
+    SCHEDULE: "an EventBridge schedule: rate(N unit) or cron(...)",
+    METRICS_NAMESPACE: "1-255 characters of letters, digits and ._/#:-",
+}
+
+# CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+    2192, 2557, 2922, 3288, 3653,
+)
+
+PREDEFINED_CODEDEPLOY_CONFIGS = (
+    "CodeDeployDefault.LambdaAllAtOnce",
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+)
+
+MissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
+
+
+def _pattern(regex: str, **kw) -> object:
+    return Field(pattern=regex, description=kw.pop("description", PATTERN_HELP[regex]), **kw)
+
+
+FunctionName = Annotated[str, _pattern(FUNCTION_NAME)]
+FlagKey = Annotated[str, _pattern(FLAG_KEY)]
+JsonPath = Annotated[str, _pattern(JSON_PATH)]
+SubnetId = Annotated[str, _pattern(SUBNET_ID)]
+SecurityGroupId = Annotated[str, _pattern(SECURITY_GROUP_ID)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+# --- release and backend ---------------------------------------------------------------
+
+
+class Release(SpecModel):
+    name: str = _pattern(RELEASE_NAME, description="Release name; prefixes every resource name.")
+    environment: str = _pattern(ENV_NAME, description="Environment this spec describes.")
+    owner: str = Field(min_length=1, max_length=256, description="Team or person accountable.")
+    region: str = _pattern(REGION, description="AWS region of every resource.")
+    tags: dict[Annotated[str, _pattern(TAG_KEY)], Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=dict, description="Tags applied to every resource (provider default_tags)."
+    )
+
+
+class Backend(SpecModel):
+    """Terraform state: an S3 backend with state locking."""
+
+    bucket: str = _pattern(S3_BUCKET, description="S3 bucket that holds the Terraform state.")
+    key: str = Field(
+        pattern=r"^[A-Za-z0-9!_.*'()/-]{1,1024}$",
+        description="Object key of the state file, for example cutover/production.tfstate.",
+    )
+    region: str = _pattern(REGION, description="Region of the state bucket.")
+    locking: Literal["s3_lockfile", "dynamodb"] = Field(
+        default="s3_lockfile",
+        description="s3_lockfile: S3 native locking (Terraform >= 1.10); dynamodb: a lock table.",
+    )
+    dynamodb_table: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{3,255}$",
+        description="Lock table (required when locking is dynamodb).",
+    )
+    kms_key_id: str | None = Field(
+        default=None, description="KMS key ARN for the state object (null: the bucket's default)."
+    )
+
+
+# --- functions and database --------------------------------------------------------------
+
+
+class Function(SpecModel):
+    name: FunctionName
+    handler: str | None = Field(
+        default=None,
+        pattern=HANDLER,
+        description="module.function; default: the role's handler from functions/ (docs/contracts.md).",
+    )
+    runtime: Literal["python3.12", "python3.13"] = Field(
+        default="python3.12", description="Lambda runtime (python3.12 or newer)."
+    )
+    memory_mb: int = Field(default=256, ge=128, le=10240, description="Memory in MB.")
+    timeout_s: int = Field(default=10, ge=1, le=900, description="Timeout in seconds.")
+    architecture: Literal["x86_64", "arm64"] = Field(default="arm64")
+    reserved_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Reserved concurrency (null: unreserved). 0 is refused: it drops every event.",
+    )
+    environment: dict[Annotated[str, _pattern(ENV_VAR_NAME)], str] = Field(
+        default_factory=dict,
+        description="Extra environment variables. Never secrets; CUTOVER_* and AWS_* are reserved.",
+    )
+    layers: list[Annotated[str, _pattern(LAYER_ARN)]] = Field(default_factory=list, max_length=4)
+
+
+class Database(SpecModel):
+    """The candidate's PostgreSQL database, reached through RDS Proxy."""
+
+    proxy_endpoint: str = _pattern(HOSTNAME, description="RDS Proxy endpoint host name.")
+    proxy_resource_id: str = _pattern(
+        PROXY_RESOURCE_ID, description="Proxy resource id (prx-...), used in rds-db:connect."
+    )
+    port: int = Field(default=5432, ge=1, le=65535)
+    name: str = _pattern(DB_IDENTIFIER, description="Database name.")
+    user: str = _pattern(DB_IDENTIFIER, description="Database user the candidate connects as.")
+    iam_auth: bool = Field(default=True, description="Sign an IAM auth token instead of a password.")
+    sslmode: Literal["require", "verify-ca", "verify-full"] = "verify-full"
+    subnet_ids: list[SubnetId] = Field(
+        default_factory=list, description="Subnets of the candidate's VPC placement."
+    )
+    security_group_ids: list[SecurityGroupId] = Field(
+        default_factory=list, description="Security groups of the candidate's VPC placement."
+    )
+
+
+# --- shadow and canary ------------------------------------------------------------------
+
+
+class ComparisonRules(SpecModel):
+    ignore_paths: list[JsonPath] = Field(default_factory=list)
+    numeric_tolerance: float = Field(default=0.0, ge=0, description="Absolute tolerance.")
+    timestamp_tolerance_seconds: float = Field(default=0.0, ge=0, le=86400)
+    unordered_lists: list[JsonPath] = Field(default_factory=list)
+    redact_paths: list[JsonPath] = Field(
+        default_factory=list, description="Paths whose values are never logged, even hashed."
+    )
+
+
+class Shadow(SpecModel):
+    enabled: bool = True
+    flag_key: FlagKey | None = Field(default=None, description="Default: <path>-shadow.")
+    sample_rate: float = Field(default=0.1, ge=0, le=1, description="Share of requests shadowed.")
+    timeout_ms: int = Field(default=500, ge=10, le=60000)
+    max_event_age_s: int = Field(
+        default=60, ge=60, le=21600, description="Age after which a shadow event is dropped."
+    )
+    compare: ComparisonRules = Field(default_factory=ComparisonRules)
+
+
+class Canary(SpecModel):
+    flag_key: FlagKey | None = Field(default=None, description="Default: <path>-canary.")
+    percent: Percent = Field(default=0, description="Current canary percentage: 0 or a step.")
+    steps: list[Annotated[float, Field(gt=0, le=100)]] = Field(
+        default_factory=lambda: [1, 5, 25, 50, 100],
+        min_length=1,
+        description="Planned percentages, strictly increasing, ending at 100.",
+    )
+    sticky_key: str = Field(
+        default="userId", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", description="Request field."
+    )
+    salt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Hash salt; default <release>:<path>. Changing it reshuffles users.",
+    )
+    timeout_ms: int = Field(default=1500, ge=10, le=900000)
+    fallback: bool = Field(
+        default=True, description="Serve the control's answer when the candidate fails."
+    )
+
+
+class ReadPath(SpecModel):
+    name: str = _pattern(PATH_NAME, description="Read path name (metric dimension Path).")
+    alias: str = Field(default="live", pattern=ALIAS_NAME, max_length=128)
+    control: Function
+    candidate: Function
+    database: Database | None = None
+    shadow: Shadow = Field(default_factory=Shadow)
+    canary: Canary = Field(default_factory=Canary)
+
+
+class Cleanup(SpecModel):
+    function: Function
+    schedule: str = Field(default="rate(1 day)", pattern=SCHEDULE)
+    keep_versions: int = Field(default=5, ge=1, le=100)
+
+
+# --- delivery ---------------------------------------------------------------------------
+
+
+class AppConfigSettings(SpecModel):
+    application: str = Field(min_length=1, max_length=64, pattern=r"^[^\n]+$")
+    environment: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Default: release.environment."
+    )
+    profile: str = Field(default="feature-flags", min_length=1, max_length=128)
+    growth_type: Literal["LINEAR", "EXPONENTIAL"] = "LINEAR"
+    growth_factor: float = Field(default=20, ge=1, le=100)
+    duration_minutes: int = Field(default=10, ge=0, le=1440)
+    final_bake_minutes: int = Field(default=10, ge=0, le=1440)
+    poll_interval_s: int = Field(default=45, ge=15, le=3600)
+    poll_timeout_ms: int = Field(default=3000, ge=100, le=60000)
+    cache_ttl_ms: int = Field(default=5000, ge=0, le=600000)
+    read_budget_ms: int = Field(default=50, ge=1, le=5000)
+
+
+class CustomCodeDeployConfig(SpecModel):
+    type: Literal["TimeBasedCanary", "TimeBasedLinear"]
+    percentage: int = Field(ge=1, le=99)
+    interval_minutes: int = Field(ge=1, le=2880)
+
+
+class CodeDeploySettings(SpecModel):
+    application: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Default: <release>-<env>."
+    )
+    predefined: Literal[PREDEFINED_CODEDEPLOY_CONFIGS] | None = None  # type: ignore[valid-type]
+    custom: CustomCodeDeployConfig | None = None
+
+
+class Delivery(SpecModel):
+    appconfig: AppConfigSettings
+    codedeploy: CodeDeploySettings = Field(default_factory=CodeDeploySettings)
+
+
+# --- guardrails -------------------------------------------------------------------------
+
+
+class GoNoGo(SpecModel):
+    go_pct: float = Field(gt=0, le=1000)
+    no_go_pct: float = Field(gt=0, le=1000)
+
+
+class CanaryShare(SpecModel):
+    min_ratio: float = Field(default=0.5, gt=0, le=1)
+    max_ratio: float = Field(default=2.0, ge=1, le=100)
+
+
+class MissingDataPolicy(SpecModel):
+    error_rate: MissingData = "notBreaching"
+    latency: MissingData = "notBreaching"
+    shadow_diff: MissingData = "notBreaching"
+    canary_share: MissingData = "notBreaching"
+
+
+class Guardrails(SpecModel):
+    error_rate_pct: float = Field(default=2.0, gt=0, le=100)
+    p95_regression: GoNoGo = Field(default_factory=lambda: GoNoGo(go_pct=15, no_go_pct=30))
+    shadow_diff: GoNoGo = Field(default_factory=lambda: GoNoGo(go_pct=0.5, no_go_pct=1.0))
+    canary_share: CanaryShare = Field(default_factory=CanaryShare)
+    min_samples: int = Field(default=50, ge=1, le=1000000)
+    period_seconds: int = Field(default=60, description="10, 20, 30 or a multiple of 60.")
+    evaluation_periods: int = Field(default=5, ge=1, le=1440)
+    datapoints_to_alarm: int = Field(default=3, ge=1, le=1440)
+    missing_data: MissingDataPolicy = Field(default_factory=MissingDataPolicy)
+
+
+# --- observability and security -----------------------------------------------------------
+
+
+class Tracing(SpecModel):
+    mode: Literal["Active", "PassThrough"] = "Active"
+    user_id: Literal["raw", "hashed", "off"] = Field(
+        default="hashed", description="How the userId annotation is written."
+    )
+    canary_sampling_rate: float = Field(default=1.0, ge=0, le=1)
+    canary_reservoir: int = Field(default=5, ge=0, le=1000)
+
+
+class Notifications(SpecModel):
+    emails: list[Annotated[str, _pattern(EMAIL)]] = Field(default_factory=list)
+    topic_arns: list[Annotated[str, _pattern(SNS_ARN)]] = Field(default_factory=list)
+
+
+class Observability(SpecModel):
+    tracing: Tracing = Field(default_factory=Tracing)
+    log_retention_days: int = Field(default=365, description="A CloudWatch Logs retention value.")
+    metrics_namespace: str = Field(default="Cutover", pattern=METRICS_NAMESPACE)
+    dashboard_name: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_-]{1,255}$", description="Default: <release>-<env>."
+    )
+    notifications: Notifications = Field(default_factory=Notifications)
+
+
+class CheckovSkip(SpecModel):
+    id: str = _pattern(CHECKOV_ID)
+    reason: str = Field(min_length=15, max_length=500, description="Why the check does not apply.")
+
+
+class Security(SpecModel):
+    kms_key_arn: str | None = Field(
+        default=None, pattern=KMS_KEY_ARN, description="Bring your own key (null: create one)."
+    )
+    code_signing_config_arn: str | None = Field(default=None, pattern=CODE_SIGNING_ARN)
+    checkov_skips: list[CheckovSkip] = Field(default_factory=list)
+
+
+# --- the whole spec ---------------------------------------------------------------------
+
+
+class ReleaseSpec(SpecModel):
+    """One environment of one release."""
+
+    release: Release
+    backend: Backend
+    phase: Literal["shadow", "canary", "complete"] = Field(
+        description="shadow: canary 0%, shadow on; canary: ramping; complete: candidate only."
+    )
+    read_paths: list[ReadPath] = Field(min_length=1, max_length=10)
+    cleanup: Cleanup | None = None
+    delivery: Delivery
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    observability: Observability = Field(default_factory=Observability)
+    security: Security = Field(default_factory=Security)
