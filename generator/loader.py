@@ -150,6 +150,8 @@ def _message(err: dict[str, Any], loc: Loc) -> str:
     if kind == "literal_error":
         return f"{shown} is not allowed; expected one of {ctx.get('expected')}"
     msg = err["msg"].removeprefix("Value error, ")
+    if msg.startswith("@"):  # a FieldProblem: the location is already in loc
+        return msg.split(": ", 1)[1]
     return f"{shown}: {msg[0].lower()}{msg[1:]}" if value is not None and kind != "model_type" else msg
 
 
@@ -160,6 +162,10 @@ def validate(data: Any, lines: LineMap, file: Path | str) -> ReleaseSpec:
         errors = []
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "value_error" and msg.startswith("@"):
+                field = msg[1:].split(": ", 1)[0]
+                loc += tuple(int(p) if p.isdigit() else p for p in field.split("."))
             errors.append(SpecError(lines.line(loc), loc, _message(err, loc)))
         raise SpecInvalid(file, errors) from None
     problems = [SpecError(lines.line(loc), loc, msg) for loc, msg in rules.check(spec)]

@@ -9,9 +9,11 @@ messages and by the JSON Schema.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # --- AWS naming rules (see docs/aws-rules.md) -----------------------------------------
 
@@ -102,6 +104,23 @@ SecurityGroupId = Annotated[str, _pattern(SECURITY_GROUP_ID)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
 
+class FieldProblem(ValueError):
+    """A rule across fields of one section, pinned to the field it is about.
+
+    The loader turns "@steps.2: ..." into the YAML path <section>.steps[2], so these
+    errors are reported with every other error of the document, at the right line.
+    """
+
+    def __init__(self, field: tuple[str | int, ...], message: str):
+        super().__init__(f"@{'.'.join(map(str, field))}: {message}")
+
+
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL", re.I)
+RESERVED_ENV_PREFIXES = ("CUTOVER_", "AWS_", "LAMBDA_", "_")
+# Lambda allows 4 KB of environment in all; leave room for what cutover adds.
+USER_ENV_BUDGET = 2048
+
+
 class SpecModel(BaseModel):
     """Base of every spec section: unknown keys are errors, values are immutable."""
 
@@ -143,6 +162,16 @@ class Backend(SpecModel):
         default=None, description="KMS key ARN for the state object (null: the bucket's default)."
     )
 
+    @model_validator(mode="after")
+    def _locking(self) -> Backend:
+        if self.locking == "dynamodb" and not self.dynamodb_table:
+            raise FieldProblem(("dynamodb_table",), "is required when locking is dynamodb")
+        if self.locking == "s3_lockfile" and self.dynamodb_table:
+            raise FieldProblem(
+                ("dynamodb_table",), "is only used when locking is dynamodb; remove it or set locking: dynamodb"
+            )
+        return self
+
 
 # --- functions and database --------------------------------------------------------------
 
@@ -171,6 +200,25 @@ class Function(SpecModel):
     )
     layers: list[Annotated[str, _pattern(LAYER_ARN)]] = Field(default_factory=list, max_length=4)
 
+    @model_validator(mode="after")
+    def _environment(self) -> Function:
+        for key in self.environment:
+            if key.upper().startswith(RESERVED_ENV_PREFIXES):
+                raise FieldProblem(
+                    ("environment", key),
+                    f"'{key}' is reserved (prefixes {', '.join(RESERVED_ENV_PREFIXES)}); cutover and Lambda set these",
+                )
+            if SECRET_NAME.search(key):
+                raise FieldProblem(
+                    ("environment", key),
+                    "looks like a secret; secrets never go in environment variables "
+                    "(use IAM auth, or read them from Secrets Manager at run time)",
+                )
+        size = len(json.dumps(self.environment))
+        if size > USER_ENV_BUDGET:
+            raise FieldProblem(("environment",), f"is {size} bytes; at most {USER_ENV_BUDGET} (Lambda allows 4 KB in all)")
+        return self
+
 
 class Database(SpecModel):
     """The candidate's PostgreSQL database, reached through RDS Proxy."""
@@ -190,6 +238,13 @@ class Database(SpecModel):
     security_group_ids: list[SecurityGroupId] = Field(
         default_factory=list, description="Security groups of the candidate's VPC placement."
     )
+
+    @model_validator(mode="after")
+    def _vpc(self) -> Database:
+        for field, what in (("subnet_ids", "subnet id"), ("security_group_ids", "security group id")):
+            if not getattr(self, field):
+                raise FieldProblem((field,), f"a database implies a VPC for the candidate: list at least one {what}")
+        return self
 
 
 # --- shadow and canary ------------------------------------------------------------------
@@ -238,6 +293,21 @@ class Canary(SpecModel):
         default=True, description="Serve the control's answer when the candidate fails."
     )
 
+    @model_validator(mode="after")
+    def _steps(self) -> Canary:
+        steps = self.steps
+        for j in range(1, len(steps)):
+            if steps[j] <= steps[j - 1]:
+                raise FieldProblem(
+                    ("steps", j), f"{steps[j]:g} does not follow {steps[j - 1]:g}; steps must be strictly increasing"
+                )
+        if steps[-1] != 100:
+            raise FieldProblem(("steps",), f"must end at 100 (the last step is {steps[-1]:g})")
+        if self.percent != 0 and self.percent not in steps:
+            allowed = ", ".join(f"{s:g}" for s in steps)
+            raise FieldProblem(("percent",), f"{self.percent:g} is not a planned step; allowed: 0, {allowed}")
+        return self
+
 
 class ReadPath(SpecModel):
     name: str = _pattern(PATH_NAME, description="Read path name (metric dimension Path).")
@@ -247,6 +317,28 @@ class ReadPath(SpecModel):
     database: Database | None = None
     shadow: Shadow = Field(default_factory=Shadow)
     canary: Canary = Field(default_factory=Canary)
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> ReadPath:
+        if self.canary.timeout_ms >= self.control.timeout_s * 1000:
+            raise FieldProblem(
+                ("canary", "timeout_ms"),
+                f"{self.canary.timeout_ms} must be below the control's timeout ({self.control.timeout_s} s): "
+                "the router waits for the candidate within its own time",
+            )
+        if self.shadow.timeout_ms > self.candidate.timeout_s * 1000:
+            raise FieldProblem(
+                ("shadow", "timeout_ms"),
+                f"{self.shadow.timeout_ms} exceeds the candidate's timeout ({self.candidate.timeout_s} s)",
+            )
+        compare = self.shadow.compare
+        overlap = sorted(set(compare.ignore_paths) & set(compare.redact_paths))
+        if overlap:
+            raise FieldProblem(
+                ("shadow", "compare", "redact_paths"),
+                f"{', '.join(overlap)} also ignored; a path is either ignored or redacted",
+            )
+        return self
 
 
 class Cleanup(SpecModel):
@@ -287,6 +379,12 @@ class CodeDeploySettings(SpecModel):
     predefined: Literal[PREDEFINED_CODEDEPLOY_CONFIGS] | None = None  # type: ignore[valid-type]
     custom: CustomCodeDeployConfig | None = None
 
+    @model_validator(mode="after")
+    def _one_config(self) -> CodeDeploySettings:
+        if self.predefined and self.custom:
+            raise FieldProblem(("custom",), "set either predefined or custom, not both")
+        return self
+
 
 class Delivery(SpecModel):
     appconfig: AppConfigSettings
@@ -299,6 +397,12 @@ class Delivery(SpecModel):
 class GoNoGo(SpecModel):
     go_pct: float = Field(gt=0, le=1000)
     no_go_pct: float = Field(gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GoNoGo:
+        if self.go_pct >= self.no_go_pct:
+            raise FieldProblem(("go_pct",), f"{self.go_pct:g} must be below no_go_pct ({self.no_go_pct:g})")
+        return self
 
 
 class CanaryShare(SpecModel):
@@ -323,6 +427,23 @@ class Guardrails(SpecModel):
     evaluation_periods: int = Field(default=5, ge=1, le=1440)
     datapoints_to_alarm: int = Field(default=3, ge=1, le=1440)
     missing_data: MissingDataPolicy = Field(default_factory=MissingDataPolicy)
+
+    @model_validator(mode="after")
+    def _periods(self) -> Guardrails:
+        period = self.period_seconds
+        if period not in (10, 20, 30) and (period <= 0 or period % 60):
+            raise FieldProblem(("period_seconds",), f"{period} is not allowed; expected 10, 20, 30 or a multiple of 60")
+        if period * self.evaluation_periods > 86400:
+            raise FieldProblem(
+                ("evaluation_periods",),
+                f"{self.evaluation_periods} periods of {period} s exceed one day (CloudWatch's limit)",
+            )
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise FieldProblem(
+                ("datapoints_to_alarm",),
+                f"{self.datapoints_to_alarm} must not exceed evaluation_periods ({self.evaluation_periods})",
+            )
+        return self
 
 
 # --- observability and security -----------------------------------------------------------
@@ -351,6 +472,16 @@ class Observability(SpecModel):
     )
     notifications: Notifications = Field(default_factory=Notifications)
 
+    @model_validator(mode="after")
+    def _retention(self) -> Observability:
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise FieldProblem(
+                ("log_retention_days",),
+                f"{self.log_retention_days} is not a CloudWatch Logs retention; "
+                f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}",
+            )
+        return self
+
 
 class CheckovSkip(SpecModel):
     id: str = _pattern(CHECKOV_ID)
@@ -363,6 +494,15 @@ class Security(SpecModel):
     )
     code_signing_config_arn: str | None = Field(default=None, pattern=CODE_SIGNING_ARN)
     checkov_skips: list[CheckovSkip] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_skips(self) -> Security:
+        seen: dict[str, int] = {}
+        for i, skip in enumerate(self.checkov_skips):
+            if skip.id in seen:
+                raise FieldProblem(("checkov_skips", i, "id"), f"{skip.id} is already skipped at checkov_skips[{seen[skip.id]}]")
+            seen[skip.id] = i
+        return self
 
 
 # --- the whole spec ---------------------------------------------------------------------
