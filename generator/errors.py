@@ -27,7 +27,9 @@ class SpecError:
 
     def render(self, file: Path | str) -> str:
         where = f"{file}:{self.line}" if self.line else str(file)
-        return f"{where}: {yaml_path(self.loc)}: {self.message}"
+        text = f"{where}: {yaml_path(self.loc)}: {self.message}"
+        # One error, one line: keys and values from the file may hold line breaks.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class SpecInvalid(Exception):

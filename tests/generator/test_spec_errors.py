@@ -1,0 +1,175 @@
+"""Invalid specs and the exact error each one gets (file:line: YAML path: message).
+
+Each case edits one line of tests/data/base.release.yaml (a copy of the production
+spec); the expected text is what the user sees, after the file name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.errors import SpecInvalid
+from generator.loader import load_spec
+
+BASE = Path(__file__).parent.parent / "data" / "base.release.yaml"
+
+CASES = [
+    # (id, old text, new text, expected error lines after "<file>:")
+    ("unknown-field", "  owner: platform-team", "  owner: platform-team\n  colour: blue",
+     ["8: release.colour: unknown field 'colour'; allowed here: environment, name, owner, region, tags"]),
+    ("missing-owner", "  owner: platform-team\n", "",
+     ["4: release.owner: is required"]),
+    ("release-name", "  name: huntaze-prisma-migration", "  name: Huntaze",
+     ["5: release.name: 'Huntaze' is not allowed; expected 3-40 characters of lowercase letters, digits and '-', starting with a letter"]),
+    ("region", "  region: us-east-1\n  tags", "  region: useast1\n  tags",
+     ["8: release.region: 'useast1' is not allowed; expected an AWS region code such as us-east-1"]),
+    ("function-name", "      name: huntaze-mock-read", "      name: huntaze mock read",
+     ["25: read_paths[0].control.name: 'huntaze mock read' is not allowed; expected 1-64 characters of letters, digits, '-' and '_'"]),
+    ("function-name-length", "      name: huntaze-mock-read", "      name: " + "x" * 65,
+     ["25: read_paths[0].control.name: '" + "x" * 65 + "' is not allowed; expected 1-64 characters of letters, digits, '-' and '_'"]),
+    ("alias-all-digits", "    alias: live", "    alias: '123'",
+     ["23: read_paths[0].alias: '123' is not allowed; expected 1-128 characters of letters, digits, '-' and '_', not all digits"]),
+    ("old-runtime", "      memory_mb: 256", "      memory_mb: 256\n      runtime: python3.9",
+     ["27: read_paths[0].control.runtime: 'python3.9' is not allowed; expected one of 'python3.12' or 'python3.13'"]),
+    ("memory-range", "      memory_mb: 256", "      memory_mb: 64",
+     ["26: read_paths[0].control.memory_mb: 64: input should be greater than or equal to 128"]),
+    ("reserved-zero", "      reserved_concurrency: 100\n    candidate", "      reserved_concurrency: 0\n    candidate",
+     ["29: read_paths[0].control.reserved_concurrency: 0: input should be greater than or equal to 1"]),
+    ("flag-key-underscore", "      flag_key: prisma-adapter", "      flag_key: prisma_adapter",
+     ["58: read_paths[0].canary.flag_key: 'prisma_adapter' is not allowed; expected a lowercase letter, then up to 63 letters, digits or '-' (no '_' or '.')"]),
+    ("flag-key-dot", "      flag_key: prisma-adapter", "      flag_key: prismaAdapter.enabled",
+     ["58: read_paths[0].canary.flag_key: 'prismaAdapter.enabled' is not allowed; expected a lowercase letter, then up to 63 letters, digits or '-' (no '_' or '.')"]),
+    ("steps-not-increasing", "      steps: [1, 5, 25, 50, 100]", "      steps: [1, 25, 5, 50, 100]",
+     ["60: read_paths[0].canary.steps[2]: 5 does not follow 25; steps must be strictly increasing"]),
+    ("steps-end", "      steps: [1, 5, 25, 50, 100]", "      steps: [1, 5, 25, 50]",
+     ["60: read_paths[0].canary.steps: must end at 100 (the last step is 50)"]),
+    ("percent-not-a-step", "      percent: 1", "      percent: 3",
+     ["59: read_paths[0].canary.percent: 3 is not a planned step; allowed: 0, 1, 5, 25, 50, 100"]),
+    ("percent-range", "      percent: 1", "      percent: 120",
+     ["59: read_paths[0].canary.percent: 120: input should be less than or equal to 100"]),
+    ("shadow-phase-with-canary", "phase: canary", "phase: shadow",
+     ["59: read_paths[0].canary.percent: 1: the shadow phase keeps the canary at 0"]),
+    ("complete-before-100", "phase: canary", "phase: complete",
+     ["59: read_paths[0].canary.percent: 1: a complete release serves everyone from the candidate; ramp to 100 first"]),
+    ("canary-phase-at-zero", "      percent: 1", "      percent: 0",
+     ["19: phase: canary, but every read path is at 0%; use phase: shadow or set a canary.percent"]),
+    ("unknown-phase", "phase: canary", "phase: ramping",
+     ["19: phase: 'ramping' is not allowed; expected one of 'shadow', 'canary' or 'complete'"]),
+    ("p95-go-above-no-go", "  p95_regression: {go_pct: 15, no_go_pct: 30}", "  p95_regression: {go_pct: 40, no_go_pct: 30}",
+     ["90: guardrails.p95_regression.go_pct: 40 must be below no_go_pct (30)"]),
+    ("shadow-go-above-no-go", "  shadow_diff: {go_pct: 0.5, no_go_pct: 1}", "  shadow_diff: {go_pct: 1, no_go_pct: 1}",
+     ["91: guardrails.shadow_diff.go_pct: 1 must be below no_go_pct (1)"]),
+    ("alarm-period", "  period_seconds: 60", "  period_seconds: 45",
+     ["94: guardrails.period_seconds: 45 is not allowed; expected 10, 20, 30 or a multiple of 60"]),
+    ("alarm-longer-than-a-day", "  evaluation_periods: 5", "  evaluation_periods: 1441",
+     ["95: guardrails.evaluation_periods: 1441: input should be less than or equal to 1440"]),
+    ("alarm-day-limit", "  period_seconds: 60", "  period_seconds: 21600",
+     ["95: guardrails.evaluation_periods: 5 periods of 21600 s exceed one day (CloudWatch's limit)"]),
+    ("datapoints", "  datapoints_to_alarm: 3", "  datapoints_to_alarm: 6",
+     ["96: guardrails.datapoints_to_alarm: 6 must not exceed evaluation_periods (5)"]),
+    ("missing-data", "  datapoints_to_alarm: 3", "  datapoints_to_alarm: 3\n  missing_data: {error_rate: zero}",
+     ["97: guardrails.missing_data.error_rate: 'zero' is not allowed; expected one of 'breaching', 'notBreaching', 'ignore' or 'missing'"]),
+    ("database-without-vpc", "      subnet_ids: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002]\n", "",
+     ["36: read_paths[0].database.subnet_ids: a database implies a VPC for the candidate: list at least one subnet id"]),
+    ("duplicate-function", "    name: huntaze-cleanup", "    name: huntaze-mock-read",
+     ["68: cleanup.function.name: 'huntaze-mock-read' is already used by read_paths[0].control.name; function names must be unique"]),
+    ("duplicate-flag-key", "      flag_key: prisma-adapter", "      flag_key: prisma-shadow",
+     ["48: read_paths[0].shadow.flag_key: 'prisma-shadow' is already used by read_paths[0].canary.flag_key; flag keys must be unique"]),
+    ("appconfig-growth", "    growth_factor: 20", "    growth_factor: 150",
+     ["81: delivery.appconfig.growth_factor: 150: input should be less than or equal to 100"]),
+    ("appconfig-duration", "    duration_minutes: 10", "    duration_minutes: 1441",
+     ["82: delivery.appconfig.duration_minutes: 1441: input should be less than or equal to 1440"]),
+    ("codedeploy-unknown", "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes", "    predefined: CodeDeployDefault.LambdaCanary50Percent",
+     ["86: delivery.codedeploy.predefined: 'CodeDeployDefault.LambdaCanary50Percent' is not allowed; expected one of 'CodeDeployDefault.LambdaAllAtOnce', 'CodeDeployDefault.LambdaCanary10Percent5Minutes', 'CodeDeployDefault.LambdaCanary10Percent10Minutes', 'CodeDeployDefault.LambdaCanary10Percent15Minutes', 'CodeDeployDefault.LambdaCanary10Percent30Minutes', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute', 'CodeDeployDefault.LambdaLinear10PercentEvery2Minutes', 'CodeDeployDefault.LambdaLinear10PercentEvery3Minutes' or 'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes'"]),
+    ("codedeploy-both", "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes",
+     "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes\n    custom: {type: TimeBasedCanary, percentage: 10, interval_minutes: 5}",
+     ["87: delivery.codedeploy.custom: set either predefined or custom, not both"]),
+    ("codedeploy-custom-type", "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes",
+     "    custom: {type: AllAtOnce, percentage: 10, interval_minutes: 5}",
+     ["86: delivery.codedeploy.custom.type: 'AllAtOnce' is not allowed; expected one of 'TimeBasedCanary' or 'TimeBasedLinear'"]),
+    ("secret-in-env", "      reserved_concurrency: 100\n    database", "      reserved_concurrency: 100\n      environment: {DB_PASSWORD: hunter2}\n    database",
+     ["36: read_paths[0].candidate.environment.DB_PASSWORD: looks like a secret; secrets never go in environment variables (use IAM auth, or read them from Secrets Manager at run time)"]),
+    ("reserved-env", "      reserved_concurrency: 100\n    database", "      reserved_concurrency: 100\n      environment: {CUTOVER_PATH: x}\n    database",
+     ["36: read_paths[0].candidate.environment.CUTOVER_PATH: 'CUTOVER_PATH' is reserved (prefixes CUTOVER_, AWS_, LAMBDA_, _); cutover and Lambda set these"]),
+    ("log-retention", "  log_retention_days: 365", "  log_retention_days: 100",
+     ["102: observability.log_retention_days: 100 is not a CloudWatch Logs retention; allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"]),
+    ("checkov-skip-without-reason", "  checkov_skips: []", "  checkov_skips:\n    - id: CKV_AWS_117",
+     ["109: security.checkov_skips[0].reason: is required"]),
+    ("checkov-skip-id", "  checkov_skips: []", "  checkov_skips:\n    - {id: AWS_117, reason: the router needs no VPC access at all}",
+     ["109: security.checkov_skips[0].id: 'AWS_117' is not allowed; expected a checkov AWS check id such as CKV_AWS_117"]),
+    ("dynamodb-without-table", "  locking: s3_lockfile", "  locking: dynamodb",
+     ["13: backend.dynamodb_table: is required when locking is dynamodb"]),
+    ("canary-timeout", "      timeout_ms: 1500", "      timeout_ms: 10000",
+     ["63: read_paths[0].canary.timeout_ms: 10000 must be below the control's timeout (10 s): the router waits for the candidate within its own time"]),
+    ("ignored-and-redacted", '        redact_paths: ["$.profile.email", "$.profile.phone"]', '        redact_paths: ["$.meta.requestId"]',
+     ["56: read_paths[0].shadow.compare.redact_paths: $.meta.requestId also ignored; a path is either ignored or redacted"]),
+    ("json-path", '        unordered_lists: ["$.items"]', '        unordered_lists: ["items"]',
+     ["55: read_paths[0].shadow.compare.unordered_lists[0]: 'items' is not allowed; expected a JSON path such as $.items[*].price ($, .key, [*] or [N])"]),
+    ("sample-rate", "      sample_rate: 0.1", "      sample_rate: 10",
+     ["49: read_paths[0].shadow.sample_rate: 10: input should be less than or equal to 1"]),
+    ("shadow-age", "      timeout_ms: 500", "      timeout_ms: 500\n      max_event_age_s: 30",
+     ["51: read_paths[0].shadow.max_event_age_s: 30: input should be greater than or equal to 60"]),
+    ("duplicate-key", "  owner: platform-team", "  owner: platform-team\n  owner: someone",
+     ["8: release.owner: duplicate key 'owner' (first at line 7)"]),
+    ("bad-yaml", "  owner: platform-team", "  owner: [platform-team",
+     ["8: (document): not valid YAML: expected ',' or ']', but got ':'"]),
+    ("wrong-type", "  keep_versions: 5", "  keep_versions: five",
+     ["73: cleanup.keep_versions: 'five': input should be a valid integer, unable to parse string as an integer"]),
+    ("read-paths-empty", "read_paths:\n  - name: user-read", "read_paths: []\nunused:\n  - name: user-read",
+     ["21: read_paths: list: list should have at least 1 item after validation, not 0",
+      "22: unused: unknown field 'unused'; allowed here: backend, cleanup, delivery, guardrails, observability, phase, read_paths, release, security"]),
+]
+
+
+def _write(tmp_path: Path, old: str, new: str) -> Path:
+    text = BASE.read_text()
+    assert text.count(old) >= 1, f"case does not apply: {old!r}"
+    spec = tmp_path / "case.release.yaml"
+    spec.write_text(text.replace(old, new, 1))
+    return spec
+
+
+def test_the_base_spec_is_valid():
+    assert load_spec(BASE).release.name == "huntaze-prisma-migration"
+
+
+@pytest.mark.parametrize("old,new,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_invalid_spec_gets_its_exact_error(tmp_path, old, new, expected):
+    spec = _write(tmp_path, old, new)
+    with pytest.raises(SpecInvalid) as exc:
+        load_spec(spec)
+    got = [e.render(spec).removeprefix(f"{spec}:") for e in exc.value.errors]
+    assert got == expected
+
+
+def test_all_errors_are_reported_at_once(tmp_path):
+    text = BASE.read_text()
+    for old, new in (
+        ("  name: huntaze-prisma-migration", "  name: Huntaze"),
+        ("      memory_mb: 256", "      memory_mb: 64"),
+        ("      steps: [1, 5, 25, 50, 100]", "      steps: [1, 5, 25, 50]"),
+        ("  period_seconds: 60", "  period_seconds: 45"),
+    ):
+        text = text.replace(old, new, 1)
+    spec = tmp_path / "many.release.yaml"
+    spec.write_text(text)
+    with pytest.raises(SpecInvalid) as exc:
+        load_spec(spec)
+    report = exc.value.report()
+    assert report.splitlines()[0] == f"{spec}: 4 errors in the release spec; nothing was written"
+    assert [e.line for e in exc.value.errors] == [5, 26, 60, 94]
+
+
+def test_an_empty_file_is_a_clear_error(tmp_path):
+    spec = tmp_path / "empty.release.yaml"
+    spec.write_text("# nothing here\n")
+    with pytest.raises(SpecInvalid, match="the file is empty; expected a release spec mapping"):
+        load_spec(spec)
+
+
+def test_yes_and_no_stay_strings(tmp_path):
+    """YAML 1.1 would read `owner: no` as false; a spec means the string."""
+    spec = _write(tmp_path, "  owner: platform-team", "  owner: no")
+    assert load_spec(spec).release.owner == "no"
