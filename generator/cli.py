@@ -126,6 +126,36 @@ def cmd_validate(paths: list[Path]) -> int:
     return status
 
 
+def cmd_terraform(layout: Layout, action: str, envs: list[str], check: bool) -> int:
+    """fmt (the hand-written modules and the rendered envs) or init + validate per env."""
+    from generator.terraform_cli import Terraform, TerraformError, TerraformNotFound
+
+    try:
+        tf = Terraform.discover(cache_dir=layout.root / ".cache" / "terraform")
+    except TerraformNotFound as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if action == "fmt":
+            dirs = [layout.root / "terraform"]
+            if check:
+                unformatted = tf.fmt_check(dirs)
+                for path in unformatted:
+                    print(f"not formatted: {path}", file=sys.stderr)
+                return 1 if unformatted else 0
+            tf.run(None, "fmt", "-recursive", *map(str, dirs))
+            return 0
+        for env in envs:
+            env_dir = layout.envs / env
+            tf.init(env_dir, backend=False)
+            tf.validate(env_dir)
+            print(f"terraform validate {env_dir.relative_to(layout.root)}: valid")
+        return 0
+    except TerraformError as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return 1
+
+
 def cmd_plan(layout: Layout, env: str, apply: bool, emulator: bool | None) -> int:
     from generator import terraform_run
 
@@ -153,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     validate = sub.add_parser("validate", help="validate spec files without rendering")
     validate.add_argument("specs", nargs="+", type=Path)
     sub.add_parser("schema", help="print the spec's JSON Schema")
+    tf = sub.add_parser("terraform", help="terraform fmt, or init + validate of the rendered envs")
+    tf.add_argument("action", choices=["fmt", "validate"])
+    tf.add_argument("--check", action="store_true", help="fmt: list unformatted files, change none")
+    tf_envs = tf.add_mutually_exclusive_group()
+    tf_envs.add_argument("--env")
+    tf_envs.add_argument("--all", action="store_true")
     for name, help_ in (("plan", "render, then terraform plan (saved for apply)"), ("apply", "apply the saved plan")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--env", required=True)
@@ -172,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "schema":
             sys.stdout.write(schema_document().decode())
             return 0
+        if args.command == "terraform":
+            return cmd_terraform(layout, args.action, _select(layout, args.env, args.all), args.check)
         return cmd_plan(layout, args.env, args.command == "apply", getattr(args, "emulator", None))
     except SpecInvalid as exc:
         print(exc.report(), file=sys.stderr)

@@ -1,0 +1,81 @@
+# cutover: every target sets up what it needs, so a fresh clone can run any of them.
+#   make plan ENV=production   render, build, then a Terraform plan (AWS, or the local emulator)
+#   make test                  the whole test suite (what CI runs)
+SHELL        := bash
+.SHELLFLAGS  := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON       ?= python3
+ENV          ?= production
+VENV         := .venv
+PY           := $(VENV)/bin/python
+CUTOVER      := $(PY) -m generator.cli
+CHECKOV_VENV := .venv-checkov
+CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_ARGS ?=
+ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
+
+.PHONY: help setup render render-check goldens fmt fmt-check validate scan build plan apply test bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -e .
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create .venv and .venv-checkov (idempotent)
+
+render: $(VENV)/.installed ## render terraform/envs/<env>/ and the JSON Schema from config/
+	$(CUTOVER) render --all
+
+render-check: $(VENV)/.installed ## fail if anything generated is stale (CI's drift gate)
+	$(CUTOVER) render --all --check
+
+goldens: $(VENV)/.installed ## regenerate tests/golden/*/expected (read the diff before committing)
+	$(PY) -m tests.golden.regenerate
+
+fmt: $(VENV)/.installed ## terraform fmt the hand-written modules
+	$(CUTOVER) terraform fmt
+
+fmt-check: $(VENV)/.installed ## fail if any Terraform file is not formatted
+	$(CUTOVER) terraform fmt --check
+
+validate: render build ## terraform init (offline mirror if any) + validate for every environment
+	$(CUTOVER) terraform validate --all
+
+scan: render $(CHECKOV_VENV)/.installed ## checkov on every environment (skips come from the spec)
+	@for env in $(ENVS); do \
+	  echo "== checkov terraform/envs/$$env"; \
+	  $(CHECKOV) --quiet --compact --framework terraform --download-external-modules false \
+	    --directory terraform/envs/$$env --config-file terraform/envs/$$env/.checkov.yaml $(CHECKOV_ARGS); \
+	done
+
+build: $(VENV)/.installed ## package each function and the dependency layer into build/
+	$(PY) functions/build.py
+
+plan: render build ## terraform plan ENV=<env>, saved for `make apply` (AWS, or the local emulator)
+	$(CUTOVER) plan --env $(ENV)
+
+apply: $(VENV)/.installed ## apply exactly the plan saved by `make plan ENV=<env>` (AWS only)
+	$(CUTOVER) apply --env $(ENV)
+
+test: setup build ## every test: generator, functions, Terraform (fmt, validate, checkov, schema)
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machine they ran on
+	$(PY) bench/run.py
+
+lint: $(VENV)/.installed ## ruff
+	$(VENV)/bin/ruff check generator functions tests bench
+
+clean: ## remove virtualenvs, builds, caches and Terraform working files
+	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache
+	find terraform -name .terraform -type d -prune -exec rm -rf {} +
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
