@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import flags
+from generator import flags, reference
 from generator.errors import SpecError, SpecInvalid
 from generator.loader import load_spec
 from generator.plan import ReleasePlan, build_plan
@@ -21,6 +21,7 @@ from generator.spec import ReleaseSpec
 
 SPEC_SUFFIX = ".release.yaml"
 SCHEMA_FILE = "release.schema.json"
+REFERENCE_FILE = "docs/spec-reference.md"
 
 
 @dataclass(frozen=True)
@@ -91,26 +92,30 @@ def cmd_render(layout: Layout, envs: list[str], check: bool) -> int:
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return 2
-    schema = layout.config / SCHEMA_FILE
-    schema_tree = {SCHEMA_FILE: schema_document()}
+    # Generated from the model rather than a spec: the JSON Schema and the field reference.
+    model_docs = {layout.config / SCHEMA_FILE: schema_document(), layout.root / REFERENCE_FILE: reference.document()}
     if check:
         drift = [d for out, files in trees.items() for d in stale_files(out, files)]
-        if not schema.is_file() or schema.read_bytes() != schema_tree[SCHEMA_FILE]:
-            drift.append(f"{schema}: differs")
+        drift += [f"{path}: differs" for path, content in model_docs.items()
+                  if not path.is_file() or path.read_bytes() != content]
         if drift:
             print("Generated files are stale; run `make render` and commit the result:", file=sys.stderr)
             for d in drift:
                 print(f"  {d}", file=sys.stderr)
             return 1
-        print(f"up to date: {', '.join(envs)} and {schema.name}")
+        print(f"up to date: {', '.join(envs)}, {SCHEMA_FILE} and {REFERENCE_FILE}")
         return 0
     for out, files in trees.items():
         changed = write_tree(out, files)
         state = f"{len(changed)} file(s) changed" if changed else "unchanged"
         print(f"rendered {out.relative_to(layout.root)}: {state}")
-    if not schema.is_file() or schema.read_bytes() != schema_tree[SCHEMA_FILE]:
-        write_tree(layout.config, schema_tree)
-        print(f"wrote {schema.relative_to(layout.root)}")
+    for path, content in model_docs.items():
+        if not path.is_file() or path.read_bytes() != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(content)
+            tmp.replace(path)
+            print(f"wrote {path.relative_to(layout.root)}")
     return 0
 
 
