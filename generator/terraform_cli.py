@@ -71,6 +71,11 @@ def holds_aws_provider(mirror: Path) -> bool:
     return (mirror / "registry.terraform.io" / "hashicorp" / "aws").is_dir()
 
 
+def mirror_candidates() -> tuple[Path, ...]:
+    """Where a provider mirror is looked for when $CUTOVER_TF_PLUGIN_MIRROR is not set."""
+    return (Path("/opt/tf-plugins"), Path.home() / ".terraform.d" / "plugins")
+
+
 def find_plugin_mirror() -> Path | None:
     """The provider mirror to install from, or None to install from the registry.
 
@@ -89,7 +94,7 @@ def find_plugin_mirror() -> Path | None:
                 "install providers from the registry)"
             )
         return mirror
-    for candidate in (Path("/opt/tf-plugins"), Path.home() / ".terraform.d" / "plugins"):
+    for candidate in mirror_candidates():
         if holds_aws_provider(candidate):
             return candidate.resolve()
     return None
