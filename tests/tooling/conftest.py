@@ -16,7 +16,8 @@ FAKE_TERRAFORM = textwrap.dedent(
     """\
     #!{python}
     # A stand-in for terraform: logs its command line and environment, then does what
-    # FAKE_TF_EXIT / FAKE_TF_STDOUT / FAKE_TF_STDERR say; writes the -out= plan file.
+    # FAKE_TF_EXIT (or FAKE_TF_EXIT_<SUBCOMMAND>) / FAKE_TF_STDOUT / FAKE_TF_STDERR say;
+    # writes the -out= plan file.
     import json, os, sys
     with open(os.environ["FAKE_TF_LOG"], "a") as log:
         log.write(json.dumps({{"argv": sys.argv[1:], "env": dict(os.environ)}}) + "\\n")
@@ -26,7 +27,8 @@ FAKE_TERRAFORM = textwrap.dedent(
                 plan.write("fake plan\\n")
     sys.stdout.write(os.environ.get("FAKE_TF_STDOUT", ""))
     sys.stderr.write(os.environ.get("FAKE_TF_STDERR", ""))
-    sys.exit(int(os.environ.get("FAKE_TF_EXIT", "0")))
+    sub = next((a for a in sys.argv[1:] if not a.startswith("-")), "").upper()
+    sys.exit(int(os.environ.get("FAKE_TF_EXIT_" + sub, os.environ.get("FAKE_TF_EXIT", "0"))))
     """
 )
 
