@@ -19,6 +19,7 @@ from typing import Any, Literal, TextIO
 
 from generator.emulator import LocalAWS, RunningEmulator, has_aws_credentials, prepare_backend
 from generator.terraform_cli import DEFAULT_CACHE_DIR, Terraform
+from generator.toolchain import require_terraform
 
 Target = Literal["emulator", "aws"]
 RECORD_SUFFIX = ".target.json"
@@ -73,7 +74,7 @@ def plan_environment(
     """
     out = out or sys.stdout
     env = env or env_dir.name
-    terraform = terraform or Terraform.discover(cache_dir)
+    terraform = terraform or require_terraform(cache_dir)
     if use_emulator is None:
         use_emulator = not has_aws_credentials()
         reason = "no AWS credentials found"
@@ -150,7 +151,7 @@ def apply_environment(
             f"env={env}: no AWS credentials found; set them (AWS_PROFILE, environment "
             f"variables or ~/.aws) and run `make apply ENV={env}` again"
         )
-    terraform = terraform or Terraform.discover(cache_dir)
+    terraform = terraform or require_terraform(cache_dir)
     out.write(banner(
         f"APPLY TO AWS account {record.get('account_id') or 'unknown'}",
         f"env={env}: saved plan {saved_plan} made {record.get('created_at')}",
