@@ -16,6 +16,7 @@ tests/tooling/test_terraform_e2e.py):
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -132,8 +133,12 @@ def LocalAWS(
         try:
             deadline = time.monotonic() + timeout
             while process.poll() is None and time.monotonic() < deadline:
-                if _answers(endpoint):
-                    yield RunningEmulator(endpoint, region, account_id, log_file)
+                if _answers(endpoint) and process.poll() is None:
+                    try:
+                        yield RunningEmulator(endpoint, region, account_id, log_file)
+                    finally:
+                        _stop(process)
+                        shutil.rmtree(log_dir, ignore_errors=True)
                     return
                 time.sleep(0.1)
         finally:

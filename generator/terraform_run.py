@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from generator.emulator import LocalAWS, RunningEmulator, has_aws_credentials, prepare_backend
+from generator.emulator import (
+    DEFAULT_ACCOUNT_ID,
+    LocalAWS,
+    RunningEmulator,
+    has_aws_credentials,
+    prepare_backend,
+)
 from generator.terraform_cli import DEFAULT_CACHE_DIR, Terraform
 from generator.toolchain import require_terraform
 
@@ -66,11 +72,13 @@ def plan_environment(
     env: str | None = None,
     terraform: Terraform | None = None,
     cache_dir: Path = DEFAULT_CACHE_DIR,
+    emulator_account_id: str = DEFAULT_ACCOUNT_ID,
     out: TextIO | None = None,
 ) -> PlanResult:
     """Init `env_dir` with `backend` (-backend-config values) and save a plan to `saved_plan`.
 
     `use_emulator` None decides by itself: the emulator when no AWS credentials are found.
+    `emulator_account_id` is the account moto pretends to be (for `allowed_account_ids`).
     """
     out = out or sys.stdout
     env = env or env_dir.name
@@ -92,7 +100,7 @@ def plan_environment(
                 f"env={env}: planning against the emulator needs backend bucket and region "
                 f"to create the state bucket there; got backend={dict(backend)}"
             )
-        with LocalAWS(region=str(backend["region"])) as aws:
+        with LocalAWS(region=str(backend["region"]), account_id=emulator_account_id) as aws:
             prepare_backend(aws, str(backend["bucket"]), str(backend["region"]),
                             lock_table=backend.get("dynamodb_table"))
             out.write(banner(

@@ -107,3 +107,12 @@ def test_prepare_backend_creates_bucket_and_lock_table_once(no_aws_credentials):
         assert location == "eu-west-1"
         tables = session.client("dynamodb", endpoint_url=aws.endpoint).list_tables()
         assert tables["TableNames"] == ["cutover-locks"]
+
+
+def test_local_aws_pretends_to_be_the_given_account(no_aws_credentials):
+    with LocalAWS(account_id="111111111111") as aws:
+        sts = boto3.client("sts", endpoint_url=aws.endpoint, region_name="eu-west-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        assert sts.get_caller_identity()["Account"] == "111111111111"
+        assert aws.log_file.exists()
+    assert not aws.log_file.exists()  # the log goes with the server
