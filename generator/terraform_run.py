@@ -19,13 +19,14 @@ from typing import Any, Literal, TextIO
 
 from generator.emulator import (
     DEFAULT_ACCOUNT_ID,
+    EmulatorError,
     LocalAWS,
     RunningEmulator,
     has_aws_credentials,
     prepare_backend,
 )
-from generator.terraform_cli import DEFAULT_CACHE_DIR, Terraform
-from generator.toolchain import require_terraform
+from generator.terraform_cli import DEFAULT_CACHE_DIR, Terraform, TerraformError
+from generator.toolchain import ToolchainError, require_terraform
 
 Target = Literal["emulator", "aws"]
 RECORD_SUFFIX = ".target.json"
@@ -166,6 +167,37 @@ def apply_environment(
     ))
     tf = dataclasses.replace(terraform, data_dir=Path(record["data_dir"]))
     tf.apply(env_dir, saved_plan, stream=out)
+
+
+def plan_command(env_dir: Path, *, backend: Mapping[str, Any], saved_plan: Path,
+                 use_emulator: bool | None = None, **options: Any) -> int:
+    """`cutover plan`: plan_environment with its errors printed; the process exit code."""
+    try:
+        plan_environment(env_dir, backend=backend, saved_plan=saved_plan,
+                         use_emulator=use_emulator, **options)
+    except TerraformError as error:
+        print(f"cutover: {error}", file=sys.stderr)
+        return 1
+    except (ToolchainError, EmulatorError, ValueError) as error:
+        print(f"cutover: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def apply_command(env_dir: Path, *, saved_plan: Path, **options: Any) -> int:
+    """`cutover apply`: apply_environment with its errors printed; the process exit code."""
+    try:
+        apply_environment(env_dir, saved_plan=saved_plan, **options)
+    except ApplyRefused as refused:
+        print(f"cutover: {refused}", file=sys.stderr)
+        return refused.exit_code
+    except TerraformError as error:
+        print(f"cutover: {error}", file=sys.stderr)
+        return 1
+    except ToolchainError as error:
+        print(f"cutover: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def emulator_backend(backend: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from generator import terraform_run
 from generator.terraform_cli import TerraformError
 from generator.terraform_run import (
     ApplyRefused,
+    apply_command,
     apply_environment,
     emulator_backend,
+    plan_command,
     plan_environment,
     record_path,
 )
@@ -178,3 +180,40 @@ def test_apply_applies_exactly_the_saved_plan(env_dir, tmp_path, fake_tf, fake_t
                             str(plan.resolve())]
     assert call["env"]["TF_DATA_DIR"] == str((tmp_path / "data").resolve())
     assert "APPLY TO AWS account 111111111111" in out.getvalue()
+
+
+# --- the CLI-facing wrappers: exit codes, messages on stderr -------------------------------
+
+
+def test_apply_command_exits_2_with_the_refusal(env_dir, tmp_path, fake_tf, capsys):
+    plan = write_plan(tmp_path, "emulator")
+    assert apply_command(env_dir, saved_plan=plan, terraform=fake_tf) == 2
+    assert "cutover: env=production: refusing to apply" in capsys.readouterr().err
+
+
+def test_apply_command_exits_0_after_applying(env_dir, tmp_path, fake_tf, monkeypatch):
+    monkeypatch.setattr(terraform_run, "has_aws_credentials", lambda: True)
+    plan = write_plan(tmp_path, "aws")
+    assert apply_command(env_dir, saved_plan=plan, terraform=fake_tf, out=io.StringIO()) == 0
+
+
+def test_apply_command_exits_1_when_terraform_fails(env_dir, tmp_path, fake_tf, monkeypatch,
+                                                    capsys):
+    monkeypatch.setattr(terraform_run, "has_aws_credentials", lambda: True)
+    monkeypatch.setenv("FAKE_TF_EXIT", "1")
+    monkeypatch.setenv("FAKE_TF_STDERR", "Error: AccessDenied\n")
+    plan = write_plan(tmp_path, "aws")
+    assert apply_command(env_dir, saved_plan=plan, terraform=fake_tf, out=io.StringIO()) == 1
+    assert "Error: AccessDenied" in capsys.readouterr().err
+
+
+def test_plan_command_exit_codes(env_dir, tmp_path, fake_tf, monkeypatch, capsys):
+    monkeypatch.setattr(terraform_run, "_caller_account", lambda backend: ("1", "r"))
+    kwargs = {"backend": BACKEND, "saved_plan": tmp_path / "p.tfplan", "use_emulator": False,
+              "terraform": fake_tf, "cache_dir": tmp_path / "c", "out": io.StringIO()}
+    monkeypatch.setenv("FAKE_TF_EXIT_PLAN", "2")  # changes: still a success
+    assert plan_command(env_dir, **kwargs) == 0
+    monkeypatch.setenv("FAKE_TF_EXIT_PLAN", "1")
+    assert plan_command(env_dir, **kwargs) == 1
+    assert plan_command(env_dir, **{**kwargs, "use_emulator": True, "backend": {}}) == 2
+    assert "needs backend bucket and region" in capsys.readouterr().err
