@@ -1,0 +1,110 @@
+"""What this machine has for cutover's Terraform steps, and whether it is enough.
+
+`require_terraform()` is what plan and apply use; `inspect_toolchain().describe()` is a
+report a `cutover doctor` command can print.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.emulator import has_aws_credentials
+from generator.terraform_cli import (
+    DEFAULT_CACHE_DIR,
+    MIRROR_ENV,
+    Terraform,
+    TerraformError,
+    TerraformNotFound,
+    cli_config,
+    find_plugin_mirror,
+    find_terraform,
+    missing_terraform_message,
+)
+
+# The s3 backend's use_path_style and endpoints, which the emulator needs, came in 1.6.
+MIN_TERRAFORM_VERSION = (1, 6, 0)
+
+
+class ToolchainError(RuntimeError):
+    """A tool is missing or too old; the message says what to install."""
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
+    if match is None:
+        raise ValueError(f"not a version: {text!r}")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def require_terraform(cache_dir: Path = DEFAULT_CACHE_DIR) -> Terraform:
+    """A ready Terraform, or ToolchainError naming what is missing or too old."""
+    try:
+        terraform = Terraform.discover(cache_dir)
+    except (TerraformNotFound, ValueError) as error:
+        raise ToolchainError(str(error)) from error
+    found = terraform.version()
+    if parse_version(found) < MIN_TERRAFORM_VERSION:
+        wanted = ".".join(map(str, MIN_TERRAFORM_VERSION))
+        raise ToolchainError(
+            f"terraform {found} at {terraform.binary} is too old: cutover needs {wanted} or "
+            "newer (https://developer.hashicorp.com/terraform/install)"
+        )
+    return terraform
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    terraform: Path | None
+    terraform_version: str | None
+    plugin_mirror: Path | None
+    plugin_mirror_error: str | None
+    emulator_available: bool
+    aws_credentials: bool
+
+    def problems(self) -> list[str]:
+        problems = []
+        if self.terraform is None:
+            problems.append(missing_terraform_message())
+        elif self.terraform_version is None:
+            problems.append(f"terraform at {self.terraform} did not report its version")
+        elif parse_version(self.terraform_version) < MIN_TERRAFORM_VERSION:
+            problems.append(f"terraform {self.terraform_version} is older than "
+                            f"{'.'.join(map(str, MIN_TERRAFORM_VERSION))}")
+        if self.plugin_mirror_error:
+            problems.append(self.plugin_mirror_error)
+        if not self.aws_credentials and not self.emulator_available:
+            problems.append("no AWS credentials and no emulator: install moto[server] "
+                            "(make setup) or configure AWS credentials")
+        return problems
+
+    def describe(self) -> str:
+        mirror = self.plugin_mirror or f"none (registry; set {MIRROR_ENV} to use one)"
+        lines = [
+            f"terraform:        {self.terraform or 'not found'} {self.terraform_version or ''}",
+            f"provider mirror:  {mirror}",
+            f"local emulator:   {'moto[server]' if self.emulator_available else 'not installed'}",
+            f"AWS credentials:  {'found' if self.aws_credentials else 'none (plans use the emulator)'}",
+        ]
+        lines += [f"PROBLEM: {problem}" for problem in self.problems()]
+        return "\n".join(lines)
+
+
+def inspect_toolchain(cache_dir: Path = DEFAULT_CACHE_DIR) -> Toolchain:
+    """Look at the machine; never raises for a missing or broken tool."""
+    mirror, mirror_error = None, None
+    try:
+        mirror = find_plugin_mirror()
+    except ValueError as error:
+        mirror_error = str(error)
+    binary, version = find_terraform(), None
+    if binary is not None:
+        try:
+            version = Terraform(binary, cli_config(mirror, cache_dir)).version()
+        except (TerraformError, OSError, ValueError, KeyError):
+            version = None
+    emulator = all(importlib.util.find_spec(name) is not None for name in ("moto", "flask"))
+    return Toolchain(binary, version, mirror, mirror_error, emulator, has_aws_credentials())
