@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import flags, reference
@@ -135,8 +135,9 @@ def cmd_terraform(layout: Layout, action: str, envs: list[str], check: bool) -> 
     """fmt (the hand-written modules and the rendered envs) or init + validate per env."""
     from generator.terraform_cli import Terraform, TerraformError, TerraformNotFound
 
+    cache = layout.root / ".cache" / "terraform"
     try:
-        tf = Terraform.discover(cache_dir=layout.root / ".cache" / "terraform")
+        tf = Terraform.discover(cache_dir=cache)
     except TerraformNotFound as exc:
         print(f"cutover: {exc}", file=sys.stderr)
         return 2
@@ -152,8 +153,10 @@ def cmd_terraform(layout: Layout, action: str, envs: list[str], check: bool) -> 
             return 0
         for env in envs:
             env_dir = layout.envs / env
-            tf.init(env_dir, backend=False)
-            tf.validate(env_dir)
+            # Terraform's working files go under .cache, not into the generated directory.
+            local = replace(tf, data_dir=cache / "data" / f"{env}-validate")
+            local.init(env_dir, backend=False)
+            local.validate(env_dir)
             print(f"terraform validate {env_dir.relative_to(layout.root)}: valid")
         return 0
     except TerraformError as exc:
@@ -164,16 +167,19 @@ def cmd_terraform(layout: Layout, action: str, envs: list[str], check: bool) -> 
 def cmd_plan(layout: Layout, env: str, apply: bool, emulator: bool | None) -> int:
     from generator import terraform_run
 
+    cache = layout.root / ".cache" / "terraform"
+    saved = layout.root / ".cache" / "plans" / f"{env}.tfplan"
+    env_dir = layout.envs / env
+    if apply:
+        return terraform_run.apply_command(env_dir, saved_plan=saved, env=env, cache_dir=cache)
     plan = load_plan(layout, env)
     code = cmd_render(layout, [env], check=False)
     if code:
         return code
-    saved = layout.root / ".cache" / "plans" / f"{env}.tfplan"
-    env_dir = layout.envs / env
-    if apply:
-        return terraform_run.apply_environment(env_dir, saved_plan=saved)
-    backend = dict(plan.backend)
-    return terraform_run.plan_environment(env_dir, backend=backend, saved_plan=saved, use_emulator=emulator)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    return terraform_run.plan_command(
+        env_dir, backend=dict(plan.backend), saved_plan=saved, use_emulator=emulator, env=env, cache_dir=cache
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

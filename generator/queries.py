@@ -7,9 +7,14 @@ Every query uses the classic Logs Insights language, which has no `join` and no 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from generator.spec import ReleaseSpec
+
+
+# CloudWatch Logs query definition names: '/' separates folders; no ':' or '*'.
+QUERY_NAME = re.compile(r"^([^:*/]+/?)*[^:*/]+$")
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ RELEASE_QUERIES = (
     ("latency-p95", "p95 latency, control vs candidate", True, False),
     ("canary-success", "Canary success rate", True, False),
     ("shadow-latency", "Shadow latency and timeouts", False, True),
-    ("traffic-split", "Traffic split control / candidate", True, False),
+    ("traffic-split", "Traffic split, control vs candidate", True, False),
     ("errors", "Errors in detail (user, error, duration)", True, True),
     ("flag-changes", "Feature flag changes", True, False),
 )
@@ -45,5 +50,7 @@ def build(spec: ReleaseSpec) -> list[Query]:
         p = path.name.replace("-", "_")
         for template, title, router, candidate in table:
             modules = (f"{p}_control",) * router + (f"{p}_candidate",) * candidate
-            out.append(Query(f"{path.name}-{template}", f"{path.name}: {title}", template, path.name, modules))
+            query = Query(f"{path.name}-{template}", f"{path.name} - {title}", template, path.name, modules)
+            assert QUERY_NAME.match(query.title), f"not a query definition name: {query.title!r}"
+            out.append(query)
     return out

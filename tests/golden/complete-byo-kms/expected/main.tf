@@ -180,12 +180,12 @@ module "queries" {
   name_prefix = "cutover/huntaze-prisma-migration-production"
   queries = {
     user-read-candidate-errors = {
-      title           = "user-read: Errors in detail"
+      title           = "user-read - Errors in detail"
       file            = "${path.module}/queries/user-read-candidate-errors.logsinsights"
       log_group_names = [module.user_read_candidate.log_group_name]
     }
     user-read-candidate-latency = {
-      title           = "user-read: Latency p50 / p95"
+      title           = "user-read - Latency p50 / p95"
       file            = "${path.module}/queries/user-read-candidate-latency.logsinsights"
       log_group_names = [module.user_read_candidate.log_group_name]
     }

@@ -407,82 +407,82 @@ module "queries" {
   name_prefix = "cutover/huntaze-read-paths-preview"
   queries = {
     user-read-shadow-diffs = {
-      title           = "user-read: Shadow diffs and mismatch rate"
+      title           = "user-read - Shadow diffs and mismatch rate"
       file            = "${path.module}/queries/user-read-shadow-diffs.logsinsights"
       log_group_names = [module.user_read_candidate.log_group_name]
     }
     user-read-error-rate = {
-      title           = "user-read: Error rate per minute"
+      title           = "user-read - Error rate per minute"
       file            = "${path.module}/queries/user-read-error-rate.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-latency-p95 = {
-      title           = "user-read: p95 latency, control vs candidate"
+      title           = "user-read - p95 latency, control vs candidate"
       file            = "${path.module}/queries/user-read-latency-p95.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-canary-success = {
-      title           = "user-read: Canary success rate"
+      title           = "user-read - Canary success rate"
       file            = "${path.module}/queries/user-read-canary-success.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-shadow-latency = {
-      title           = "user-read: Shadow latency and timeouts"
+      title           = "user-read - Shadow latency and timeouts"
       file            = "${path.module}/queries/user-read-shadow-latency.logsinsights"
       log_group_names = [module.user_read_candidate.log_group_name]
     }
     user-read-traffic-split = {
-      title           = "user-read: Traffic split control / candidate"
+      title           = "user-read - Traffic split, control vs candidate"
       file            = "${path.module}/queries/user-read-traffic-split.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-errors = {
-      title           = "user-read: Errors in detail (user, error, duration)"
+      title           = "user-read - Errors in detail (user, error, duration)"
       file            = "${path.module}/queries/user-read-errors.logsinsights"
       log_group_names = [module.user_read_control.log_group_name, module.user_read_candidate.log_group_name]
     }
     user-read-flag-changes = {
-      title           = "user-read: Feature flag changes"
+      title           = "user-read - Feature flag changes"
       file            = "${path.module}/queries/user-read-flag-changes.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     feed-read-shadow-diffs = {
-      title           = "feed-read: Shadow diffs and mismatch rate"
+      title           = "feed-read - Shadow diffs and mismatch rate"
       file            = "${path.module}/queries/feed-read-shadow-diffs.logsinsights"
       log_group_names = [module.feed_read_candidate.log_group_name]
     }
     feed-read-error-rate = {
-      title           = "feed-read: Error rate per minute"
+      title           = "feed-read - Error rate per minute"
       file            = "${path.module}/queries/feed-read-error-rate.logsinsights"
       log_group_names = [module.feed_read_control.log_group_name]
     }
     feed-read-latency-p95 = {
-      title           = "feed-read: p95 latency, control vs candidate"
+      title           = "feed-read - p95 latency, control vs candidate"
       file            = "${path.module}/queries/feed-read-latency-p95.logsinsights"
       log_group_names = [module.feed_read_control.log_group_name]
     }
     feed-read-canary-success = {
-      title           = "feed-read: Canary success rate"
+      title           = "feed-read - Canary success rate"
       file            = "${path.module}/queries/feed-read-canary-success.logsinsights"
       log_group_names = [module.feed_read_control.log_group_name]
     }
     feed-read-shadow-latency = {
-      title           = "feed-read: Shadow latency and timeouts"
+      title           = "feed-read - Shadow latency and timeouts"
       file            = "${path.module}/queries/feed-read-shadow-latency.logsinsights"
       log_group_names = [module.feed_read_candidate.log_group_name]
     }
     feed-read-traffic-split = {
-      title           = "feed-read: Traffic split control / candidate"
+      title           = "feed-read - Traffic split, control vs candidate"
       file            = "${path.module}/queries/feed-read-traffic-split.logsinsights"
       log_group_names = [module.feed_read_control.log_group_name]
     }
     feed-read-errors = {
-      title           = "feed-read: Errors in detail (user, error, duration)"
+      title           = "feed-read - Errors in detail (user, error, duration)"
       file            = "${path.module}/queries/feed-read-errors.logsinsights"
       log_group_names = [module.feed_read_control.log_group_name, module.feed_read_candidate.log_group_name]
     }
     feed-read-flag-changes = {
-      title           = "feed-read: Feature flag changes"
+      title           = "feed-read - Feature flag changes"
       file            = "${path.module}/queries/feed-read-flag-changes.logsinsights"
       log_group_names = [module.feed_read_control.log_group_name]
     }

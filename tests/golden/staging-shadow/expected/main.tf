@@ -276,42 +276,42 @@ module "queries" {
   name_prefix = "cutover/huntaze-prisma-migration-staging"
   queries = {
     user-read-shadow-diffs = {
-      title           = "user-read: Shadow diffs and mismatch rate"
+      title           = "user-read - Shadow diffs and mismatch rate"
       file            = "${path.module}/queries/user-read-shadow-diffs.logsinsights"
       log_group_names = [module.user_read_candidate.log_group_name]
     }
     user-read-error-rate = {
-      title           = "user-read: Error rate per minute"
+      title           = "user-read - Error rate per minute"
       file            = "${path.module}/queries/user-read-error-rate.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-latency-p95 = {
-      title           = "user-read: p95 latency, control vs candidate"
+      title           = "user-read - p95 latency, control vs candidate"
       file            = "${path.module}/queries/user-read-latency-p95.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-canary-success = {
-      title           = "user-read: Canary success rate"
+      title           = "user-read - Canary success rate"
       file            = "${path.module}/queries/user-read-canary-success.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-shadow-latency = {
-      title           = "user-read: Shadow latency and timeouts"
+      title           = "user-read - Shadow latency and timeouts"
       file            = "${path.module}/queries/user-read-shadow-latency.logsinsights"
       log_group_names = [module.user_read_candidate.log_group_name]
     }
     user-read-traffic-split = {
-      title           = "user-read: Traffic split control / candidate"
+      title           = "user-read - Traffic split, control vs candidate"
       file            = "${path.module}/queries/user-read-traffic-split.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-errors = {
-      title           = "user-read: Errors in detail (user, error, duration)"
+      title           = "user-read - Errors in detail (user, error, duration)"
       file            = "${path.module}/queries/user-read-errors.logsinsights"
       log_group_names = [module.user_read_control.log_group_name, module.user_read_candidate.log_group_name]
     }
     user-read-flag-changes = {
-      title           = "user-read: Feature flag changes"
+      title           = "user-read - Feature flag changes"
       file            = "${path.module}/queries/user-read-flag-changes.logsinsights"
       log_group_names = [module.user_read_control.log_group_name]
     }
