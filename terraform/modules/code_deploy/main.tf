@@ -49,7 +49,7 @@ resource "aws_codedeploy_deployment_config" "this" {
 
   lifecycle {
     precondition {
-      condition = contains(["TimeBasedCanary", "TimeBasedLinear"], coalesce(var.deployment_config.type, "unset")) && var.deployment_config.percentage != null && var.deployment_config.interval_minutes != null
+      condition     = contains(["TimeBasedCanary", "TimeBasedLinear"], coalesce(var.deployment_config.type, "unset")) && var.deployment_config.percentage != null && var.deployment_config.interval_minutes != null
       error_message = "A custom deployment_config needs type TimeBasedCanary or TimeBasedLinear, a percentage and interval_minutes."
     }
   }
