@@ -35,3 +35,24 @@ def test_example_validates(example, terraform_bin, terraform_env, tmp_path):
     assert init.returncode == 0, init.stdout + init.stderr
     validate = _run([terraform_bin, "validate", "-no-color"], cwd, env)
     assert validate.returncode == 0, validate.stdout + validate.stderr
+
+
+def _test_dirs() -> list:
+    return sorted(
+        p.parent.parent.relative_to(TERRAFORM_DIR).as_posix()
+        for p in TERRAFORM_DIR.rglob("tests/*.tftest.hcl")
+        if ".terraform" not in p.parts
+    )
+
+
+@pytest.mark.parametrize("directory", _test_dirs())
+def test_terraform_test_with_mocked_provider(directory, terraform_bin, terraform_env, tmp_path):
+    """`terraform test` (mock_provider, plan only): wiring and plan-time guards."""
+    if not PLUGIN_MIRROR.is_dir():
+        pytest.skip(f"no provider mirror at {PLUGIN_MIRROR} (set CUTOVER_TF_PLUGIN_MIRROR)")
+    env = dict(terraform_env, TF_DATA_DIR=str(tmp_path / ".terraform"))
+    cwd = TERRAFORM_DIR / directory
+    init = _run([terraform_bin, "init", "-backend=false", "-input=false", "-no-color"], cwd, env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    result = _run([terraform_bin, "test", "-no-color"], cwd, env)
+    assert result.returncode == 0, result.stdout + result.stderr
