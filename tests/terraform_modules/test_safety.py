@@ -98,8 +98,10 @@ def test_code_deploy_groups_roll_back_on_alarm_and_failure():
     rollback = group["auto_rollback_configuration"][0]
     assert rollback["enabled"] is True
     assert set(rollback["events"]) == {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"}
-    alarms = group["alarm_configuration"][0]
-    assert alarms["alarms"] == "${var.alarm_names}"
+    (alarms,) = [d["alarm_configuration"] for d in group["dynamic"] if "alarm_configuration" in d]
+    assert alarms["for_each"].startswith("${length(var.alarm_names) > 0")
+    assert alarms["content"][0]["alarms"] == "${alarm_configuration.value}"
+    assert alarms["content"][0]["enabled"] is True
     assert group["deployment_style"][0]["deployment_option"] == "WITH_TRAFFIC_CONTROL"
 
 

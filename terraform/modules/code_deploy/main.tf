@@ -155,12 +155,17 @@ resource "aws_codedeploy_deployment_group" "this" {
     events  = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
   }
 
-  alarm_configuration {
-    enabled = length(var.alarm_names) > 0
-    alarms  = var.alarm_names
-    # An alarm CodeDeploy cannot read stops the deployment rather than being
-    # ignored: a missing signal is not a green light.
-    ignore_poll_alarm_failure = false
+  # Rendered only with alarms: an empty, disabled alarm_configuration is not
+  # returned by the API and would show as a change on every plan.
+  dynamic "alarm_configuration" {
+    for_each = length(var.alarm_names) > 0 ? [var.alarm_names] : []
+    content {
+      enabled = true
+      alarms  = alarm_configuration.value
+      # An alarm CodeDeploy cannot read stops the deployment rather than being
+      # ignored: a missing signal is not a green light.
+      ignore_poll_alarm_failure = false
+    }
   }
 
   tags = var.tags

@@ -144,8 +144,9 @@ resource "aws_appconfig_hosted_configuration_version" "this" {
     # The new version is created before the old one is deleted, so it gets a
     # new number and the environment never points at a deleted version.
     create_before_destroy = true
-    # `description` carries the hash too, but it is ForceNew only through the
-    # trigger below; content drift from AppConfig is ignored.
+    # AppConfig's additions to the stored content are ignored; a real change
+    # arrives through the hash (replace_triggered_by). The description carries
+    # the hash too, so the console shows which document a version holds.
     ignore_changes       = [content]
     replace_triggered_by = [terraform_data.document]
   }
