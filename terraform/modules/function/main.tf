@@ -247,6 +247,25 @@ resource "aws_lambda_function" "this" {
   # The role must be able to write logs and reach its DLQ before the first
   # invocation (and before Lambda validates the VPC permissions).
   depends_on = [aws_iam_role_policy.this]
+
+  lifecycle {
+    precondition {
+      condition     = contains(["x86_64", "arm64"], var.architecture)
+      error_message = "architecture must be x86_64 or arm64."
+    }
+    precondition {
+      condition     = contains(["Active", "PassThrough"], var.tracing_mode)
+      error_message = "tracing_mode must be Active or PassThrough."
+    }
+    precondition {
+      condition     = can(regex("^[a-zA-Z0-9_-]{1,64}$", var.name))
+      error_message = "name must be 1-64 characters of [a-zA-Z0-9-_]."
+    }
+    precondition {
+      condition     = can(regex("^[a-zA-Z0-9_-]{1,128}$", var.alias_name)) && !can(regex("^[0-9]+$", var.alias_name))
+      error_message = "alias_name must be 1-128 characters of [a-zA-Z0-9-_], not all digits."
+    }
+  }
 }
 
 resource "aws_lambda_alias" "this" {

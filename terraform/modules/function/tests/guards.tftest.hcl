@@ -77,3 +77,13 @@ run "star_action_is_rejected" {
 
   expect_failures = [aws_iam_role_policy.this]
 }
+
+run "numeric_alias_is_rejected" {
+  command = plan
+
+  variables {
+    alias_name = "42"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
