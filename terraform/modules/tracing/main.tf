@@ -6,6 +6,13 @@
 # Sampling happens before the function runs, so a rule cannot match the
 # `canary` annotation itself; it matches the functions that serve canary
 # traffic (var.canary_service_names) instead.
+#
+# Caveat: X-Ray sampling is parent-based. The first traced service (the
+# router's caller, or Lambda for the router) decides, and downstream services
+# such as the candidate follow the decision in the trace header. The X-Ray
+# guide lists API Gateway, AppSync, Step Functions and SDK/ADOT-instrumented
+# compute as applying sampling rules, not Lambda's own active tracing, so this
+# rule raises the canary rate only where such an entry point samples by it.
 
 resource "aws_xray_group" "this" {
   group_name        = "${var.name_prefix}-canary"
