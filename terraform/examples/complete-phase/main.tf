@@ -1,0 +1,231 @@
+# The same read path as ../complete, once the release is `complete`: the
+# candidate is the path's only backend. The router's canary and shadow
+# machinery (module.user_read_control, module.user_read_shadow), the flags
+# (module.feature_flags) and the control are gone; every other module block
+# keeps its name, so the plan from ../complete to this file shows the removal
+# of those blocks and in-place updates (the composite alarm's rule, the
+# functions' CUTOVER_PHASE), nothing recreated.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  release     = "huntaze-prisma-migration"
+  environment = "production"
+  name_prefix = "huntaze-prod"
+  namespace   = "Cutover"
+  runtime     = "python3.12"
+  arch        = "arm64"
+
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  names = {
+    candidate = "huntaze-prisma-read"
+    cleanup   = "huntaze-cutover-cleanup"
+  }
+
+  package = {
+    filename         = "${path.module}/fixtures/dummy.zip"
+    source_code_hash = filebase64sha256("${path.module}/fixtures/dummy.zip")
+  }
+
+  common_environment = {
+    CUTOVER_RELEASE           = local.release
+    CUTOVER_ENVIRONMENT       = local.environment
+    CUTOVER_METRICS_NAMESPACE = local.namespace
+    CUTOVER_TRACING           = "Active"
+    CUTOVER_TRACE_USER_ID     = "hashed"
+    CUTOVER_PHASE             = "complete"
+  }
+
+  tags = {
+    "cutover:path" = "user-read"
+  }
+}
+
+module "kms" {
+  source = "../../modules/kms"
+
+  alias_name = "${local.name_prefix}-cutover"
+  tags       = local.tags
+}
+
+resource "aws_lambda_layer_version" "deps" {
+  layer_name               = "${local.name_prefix}-deps-${local.arch}"
+  filename                 = local.package.filename
+  source_code_hash         = local.package.source_code_hash
+  compatible_runtimes      = [local.runtime]
+  compatible_architectures = [local.arch]
+}
+
+module "user_read_candidate" {
+  source = "../../modules/function"
+
+  name                 = local.names.candidate
+  description          = "user-read candidate: PostgreSQL via RDS Proxy"
+  handler              = "candidate.handler.lambda_handler"
+  runtime              = local.runtime
+  architecture         = local.arch
+  memory_mb            = 512
+  timeout_s            = 10
+  reserved_concurrency = 50
+  package              = local.package
+  layers               = [aws_lambda_layer_version.deps.arn]
+  kms_key_arn          = module.kms.key_arn
+  log_retention_days   = 365
+  vpc                  = var.vpc
+
+  environment = merge(local.common_environment, {
+    CUTOVER_PATH          = "user-read"
+    CUTOVER_DB_HOST       = var.database.proxy_endpoint
+    CUTOVER_DB_PORT       = tostring(var.database.port)
+    CUTOVER_DB_NAME       = var.database.name
+    CUTOVER_DB_USER       = var.database.user
+    CUTOVER_DB_IAM_AUTH   = "true"
+    CUTOVER_DB_SSLMODE    = "verify-full"
+    CUTOVER_COMPARE_RULES = jsonencode({ ignore_paths = ["$.meta.requestId"], numeric_tolerance = 0.0001, timestamp_tolerance_seconds = 1.0, unordered_lists = ["$.items"], redact_paths = ["$.email"] })
+  })
+
+  policy_statements = [{
+    sid       = "ConnectToProxyAsReader"
+    actions   = ["rds-db:connect"]
+    resources = ["arn:${local.partition}:rds-db:${var.region}:${local.account_id}:dbuser:${var.database.proxy_resource_id}/${var.database.user}"]
+  }]
+
+  tags = local.tags
+}
+
+module "cleanup" {
+  source = "../../modules/function"
+
+  name                 = local.names.cleanup
+  description          = "Prunes old function versions"
+  handler              = "cleanup.handler.lambda_handler"
+  runtime              = local.runtime
+  architecture         = local.arch
+  memory_mb            = 256
+  timeout_s            = 120
+  reserved_concurrency = 1
+  package              = local.package
+  layers               = [aws_lambda_layer_version.deps.arn]
+  kms_key_arn          = module.kms.key_arn
+  log_retention_days   = 365
+
+  environment = merge(local.common_environment, {
+    CUTOVER_CLEANUP_FUNCTIONS             = local.names.candidate
+    CUTOVER_CLEANUP_KEEP                  = "5"
+    CUTOVER_CLEANUP_APPCONFIG_APPLICATION = ""
+    CUTOVER_CLEANUP_APPCONFIG_PROFILE     = ""
+    CUTOVER_CLEANUP_DRY_RUN               = "true"
+  })
+
+  policy_statements = [{
+    sid     = "PruneFunctionVersions"
+    actions = ["lambda:ListVersionsByFunction", "lambda:ListAliases", "lambda:DeleteFunction"]
+    resources = [
+      "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.names.candidate}",
+      "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.names.candidate}:*",
+    ]
+  }]
+
+  schedule = {
+    expression = "rate(1 day)"
+    input      = jsonencode({ dryRun = false })
+  }
+
+  tags = local.tags
+}
+
+module "code_deploy" {
+  source = "../../modules/code_deploy"
+
+  application_name = "${local.name_prefix}-cutover"
+
+  deployment_config = {
+    name             = "${local.name_prefix}-canary-10pct-5min"
+    custom           = true
+    type             = "TimeBasedCanary"
+    percentage       = 10
+    interval_minutes = 5
+  }
+
+  deployment_groups = {
+    "user-read-candidate" = { function_name = module.user_read_candidate.function_name, alias_name = module.user_read_candidate.alias_name }
+    "cleanup"             = { function_name = module.cleanup.function_name, alias_name = module.cleanup.alias_name }
+  }
+
+  alarm_names = [module.alarms.rollback_alarm_name]
+
+  tags = local.tags
+}
+
+module "alarms" {
+  source = "../../modules/alarms"
+
+  name_prefix       = local.name_prefix
+  release           = local.release
+  metrics_namespace = local.namespace
+  kms_key_arn       = module.kms.key_arn
+
+  # No router and no control any more: only the candidate's error rate remains.
+  paths = {
+    "user-read" = {
+      alias_name         = "live"
+      candidate_function = local.names.candidate
+      router_function    = null
+      control_function   = null
+      canary_percent     = 100
+      shadow_enabled     = false
+    }
+  }
+
+  guardrails = {
+    error_rate_pct           = 1
+    p95_regression_pct       = 20
+    shadow_diff_pct          = 0.5
+    canary_share_min_ratio   = 0.5
+    canary_share_max_ratio   = 2
+    min_samples              = 50
+    period_seconds           = 60
+    evaluation_periods       = 5
+    datapoints_to_alarm      = 3
+    missing_data_error_rate  = "notBreaching"
+    missing_data_latency     = "notBreaching"
+    missing_data_shadow_diff = "notBreaching"
+    missing_data_canary      = "notBreaching"
+  }
+
+  notification_emails = ["oncall@example.com"]
+
+  tags = local.tags
+}
+
+module "dashboard" {
+  source = "../../modules/dashboard"
+
+  name      = "${local.name_prefix}-cutover"
+  body_path = "${path.module}/fixtures/dashboard.json"
+}
+
+module "queries" {
+  source = "../../modules/queries"
+
+  name_prefix = "cutover/${local.name_prefix}"
+
+  queries = {
+    "candidate-errors" = {
+      title           = "Candidate errors"
+      file            = "${path.module}/fixtures/queries/candidate-errors.query"
+      log_group_names = [module.user_read_candidate.log_group_name]
+    }
+  }
+}
+
+module "tracing" {
+  source = "../../modules/tracing"
+
+  name_prefix          = local.name_prefix
+  canary_service_names = [local.names.candidate]
+  tags                 = local.tags
+}

@@ -1,0 +1,219 @@
+# AppConfig feature flags of one release environment: the application,
+# environment (with the rollback alarms as monitors), an AWS.AppConfig.FeatureFlags
+# profile, the rendered document as a hosted configuration version, a deployment
+# strategy from the spec, and a deployment whenever the document changes.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.id # region name in provider 5.x and 6.x
+
+  document = file(var.document_path)
+  # The hash of the rendered document is the only thing that decides whether a
+  # new hosted version (and a deployment) is needed; see terraform_data.document.
+  document_sha256 = sha256(local.document)
+
+  # AWS AppConfig Agent Lambda extension layers, per region and architecture.
+  # Source: AWS AppConfig User Guide, "Understanding available versions of the
+  # AWS AppConfig Agent Lambda extension"
+  # (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-integration-lambda-extensions-versions.html),
+  # tables "x86-64 platform" and "ARM64 platform", agent version 2.0.17054.0.
+  # The page could not be fetched from this build environment: the ARNs were
+  # taken from a public copy of those tables. Refresh them from the page (or the
+  # public SSM parameter it documents) when upgrading the agent; the layer
+  # accounts are AWS-owned and differ per region.
+  extension_layers = {
+    "us-east-1"      = { x86_64 = "arn:aws:lambda:us-east-1:027255383542:layer:AWS-AppConfig-Extension:321", arm64 = "arn:aws:lambda:us-east-1:027255383542:layer:AWS-AppConfig-Extension-Arm64:254" }
+    "us-east-2"      = { x86_64 = "arn:aws:lambda:us-east-2:728743619870:layer:AWS-AppConfig-Extension:277", arm64 = "arn:aws:lambda:us-east-2:728743619870:layer:AWS-AppConfig-Extension-Arm64:229" }
+    "us-west-1"      = { x86_64 = "arn:aws:lambda:us-west-1:958113053741:layer:AWS-AppConfig-Extension:395", arm64 = "arn:aws:lambda:us-west-1:958113053741:layer:AWS-AppConfig-Extension-Arm64:272" }
+    "us-west-2"      = { x86_64 = "arn:aws:lambda:us-west-2:359756378197:layer:AWS-AppConfig-Extension:373", arm64 = "arn:aws:lambda:us-west-2:359756378197:layer:AWS-AppConfig-Extension-Arm64:275" }
+    "ca-central-1"   = { x86_64 = "arn:aws:lambda:ca-central-1:039592058896:layer:AWS-AppConfig-Extension:262", arm64 = "arn:aws:lambda:ca-central-1:039592058896:layer:AWS-AppConfig-Extension-Arm64:182" }
+    "eu-central-1"   = { x86_64 = "arn:aws:lambda:eu-central-1:066940009817:layer:AWS-AppConfig-Extension:295", arm64 = "arn:aws:lambda:eu-central-1:066940009817:layer:AWS-AppConfig-Extension-Arm64:238" }
+    "eu-central-2"   = { x86_64 = "arn:aws:lambda:eu-central-2:758369105281:layer:AWS-AppConfig-Extension:220", arm64 = "arn:aws:lambda:eu-central-2:758369105281:layer:AWS-AppConfig-Extension-Arm64:178" }
+    "eu-west-1"      = { x86_64 = "arn:aws:lambda:eu-west-1:434848589818:layer:AWS-AppConfig-Extension:303", arm64 = "arn:aws:lambda:eu-west-1:434848589818:layer:AWS-AppConfig-Extension-Arm64:241" }
+    "eu-west-2"      = { x86_64 = "arn:aws:lambda:eu-west-2:282860088358:layer:AWS-AppConfig-Extension:242", arm64 = "arn:aws:lambda:eu-west-2:282860088358:layer:AWS-AppConfig-Extension-Arm64:194" }
+    "eu-west-3"      = { x86_64 = "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension:273", arm64 = "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:192" }
+    "eu-north-1"     = { x86_64 = "arn:aws:lambda:eu-north-1:646970417810:layer:AWS-AppConfig-Extension:367", arm64 = "arn:aws:lambda:eu-north-1:646970417810:layer:AWS-AppConfig-Extension-Arm64:226" }
+    "eu-south-1"     = { x86_64 = "arn:aws:lambda:eu-south-1:203683718741:layer:AWS-AppConfig-Extension:249", arm64 = "arn:aws:lambda:eu-south-1:203683718741:layer:AWS-AppConfig-Extension-Arm64:177" }
+    "ap-northeast-1" = { x86_64 = "arn:aws:lambda:ap-northeast-1:980059726660:layer:AWS-AppConfig-Extension:272", arm64 = "arn:aws:lambda:ap-northeast-1:980059726660:layer:AWS-AppConfig-Extension-Arm64:225" }
+    "ap-northeast-2" = { x86_64 = "arn:aws:lambda:ap-northeast-2:826293736237:layer:AWS-AppConfig-Extension:273", arm64 = "arn:aws:lambda:ap-northeast-2:826293736237:layer:AWS-AppConfig-Extension-Arm64:181" }
+    "ap-southeast-1" = { x86_64 = "arn:aws:lambda:ap-southeast-1:421114256042:layer:AWS-AppConfig-Extension:258", arm64 = "arn:aws:lambda:ap-southeast-1:421114256042:layer:AWS-AppConfig-Extension-Arm64:210" }
+    "ap-southeast-2" = { x86_64 = "arn:aws:lambda:ap-southeast-2:080788657173:layer:AWS-AppConfig-Extension:313", arm64 = "arn:aws:lambda:ap-southeast-2:080788657173:layer:AWS-AppConfig-Extension-Arm64:256" }
+    "ap-south-1"     = { x86_64 = "arn:aws:lambda:ap-south-1:554480029851:layer:AWS-AppConfig-Extension:290", arm64 = "arn:aws:lambda:ap-south-1:554480029851:layer:AWS-AppConfig-Extension-Arm64:232" }
+    "sa-east-1"      = { x86_64 = "arn:aws:lambda:sa-east-1:000010852771:layer:AWS-AppConfig-Extension:327", arm64 = "arn:aws:lambda:sa-east-1:000010852771:layer:AWS-AppConfig-Extension-Arm64:215" }
+  }
+
+  extension_layer_arn = try(local.extension_layers[local.region][var.extension_architecture], null)
+
+  monitored = length(var.monitor_alarm_arns) > 0
+}
+
+################################################################################
+# Application, environment, profile, strategy
+################################################################################
+
+resource "aws_appconfig_application" "this" {
+  name        = var.application_name
+  description = var.description
+
+  tags = var.tags
+}
+
+resource "aws_appconfig_environment" "this" {
+  name           = var.environment_name
+  description    = var.description
+  application_id = aws_appconfig_application.this.id
+
+  # During a flag deployment and its bake time, any of these alarms in ALARM
+  # rolls the configuration back to the previous version.
+  dynamic "monitor" {
+    for_each = var.monitor_alarm_arns
+    content {
+      alarm_arn      = monitor.value
+      alarm_role_arn = aws_iam_role.monitor[0].arn
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(var.monitor_alarm_arns) <= 5
+      error_message = "An AppConfig environment takes at most 5 monitors; pass the composite rollback alarm."
+    }
+  }
+}
+
+resource "aws_appconfig_configuration_profile" "this" {
+  name               = var.profile_name
+  description        = var.description
+  application_id     = aws_appconfig_application.this.id
+  location_uri       = "hosted"
+  type               = "AWS.AppConfig.FeatureFlags"
+  kms_key_identifier = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_appconfig_deployment_strategy" "this" {
+  name                           = var.strategy.name
+  description                    = var.description
+  growth_type                    = var.strategy.growth_type
+  growth_factor                  = var.strategy.growth_factor
+  deployment_duration_in_minutes = var.strategy.duration_minutes
+  final_bake_time_in_minutes     = var.strategy.final_bake_minutes
+  replicate_to                   = "NONE"
+
+  tags = var.tags
+}
+
+################################################################################
+# Hosted version and deployment, replaced only when the document changes
+################################################################################
+
+# Drift handling. AppConfig stores the flag document with `_createdAt` and
+# `_updatedAt` added to every flag, so the `content` it returns never equals the
+# rendered file and every plan would show a diff (hashicorp/terraform-provider-aws
+# PR #44847). Ignoring `content` alone would also ignore real flag changes.
+#
+# Instead, the hash of the rendered document is tracked by this terraform_data:
+# - content is ignored on the hosted version (AppConfig's own additions never
+#   cause a diff, so a second plan after apply is empty);
+# - a changed document changes the hash, which replaces this terraform_data,
+#   which replaces the hosted version (replace_triggered_by) - a new version
+#   number holding the new document - and the deployment.
+# The deployment is also tied to the hash directly: a replaced hosted version
+# can come back with the same version number (issue #20273), in which case
+# configuration_version alone would not trigger a new deployment.
+resource "terraform_data" "document" {
+  input = local.document_sha256
+}
+
+resource "aws_appconfig_hosted_configuration_version" "this" {
+  application_id           = aws_appconfig_application.this.id
+  configuration_profile_id = aws_appconfig_configuration_profile.this.configuration_profile_id
+  description              = "cutover document sha256:${local.document_sha256}"
+  content_type             = "application/json"
+  content                  = local.document
+
+  lifecycle {
+    # The new version is created before the old one is deleted, so it gets a
+    # new number and the environment never points at a deleted version.
+    create_before_destroy = true
+    # AppConfig's additions to the stored content are ignored; a real change
+    # arrives through the hash (replace_triggered_by). The description carries
+    # the hash too, so the console shows which document a version holds.
+    ignore_changes       = [content]
+    replace_triggered_by = [terraform_data.document]
+  }
+}
+
+resource "aws_appconfig_deployment" "this" {
+  application_id           = aws_appconfig_application.this.id
+  environment_id           = aws_appconfig_environment.this.environment_id
+  configuration_profile_id = aws_appconfig_configuration_profile.this.configuration_profile_id
+  configuration_version    = aws_appconfig_hosted_configuration_version.this.version_number
+  deployment_strategy_id   = aws_appconfig_deployment_strategy.this.id
+  kms_key_identifier       = var.kms_key_arn
+  description              = "cutover document sha256:${local.document_sha256}"
+
+  tags = var.tags
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.document]
+  }
+}
+
+################################################################################
+# Monitor role: AppConfig reads the rollback alarms, nothing else
+################################################################################
+
+data "aws_iam_policy_document" "monitor_assume" {
+  statement {
+    sid     = "AppConfigAssumesRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["appconfig.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "monitor" {
+  count = local.monitored ? 1 : 0
+
+  statement {
+    sid       = "ReadRollbackAlarms"
+    effect    = "Allow"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = var.monitor_alarm_arns
+  }
+}
+
+resource "aws_iam_role" "monitor" {
+  count = local.monitored ? 1 : 0
+
+  name               = "${var.application_name}-${var.environment_name}-monitor"
+  description        = "AppConfig reads the rollback alarms of ${var.application_name}/${var.environment_name} (cutover)."
+  assume_role_policy = data.aws_iam_policy_document.monitor_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "monitor" {
+  count = local.monitored ? 1 : 0
+
+  name   = "describe-rollback-alarms"
+  role   = aws_iam_role.monitor[0].id
+  policy = data.aws_iam_policy_document.monitor[0].json
+}

@@ -1,0 +1,75 @@
+# Plan-time guards of the module, against a mocked AWS provider.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      id   = "eu-west-3"
+      name = "eu-west-3"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+}
+
+variables {
+  application_name       = "flags"
+  environment_name       = "production"
+  profile_name           = "feature-flags"
+  document_path          = "tests/flags.json"
+  kms_key_arn            = "arn:aws:kms:eu-west-3:123456789012:key/00000000-0000-0000-0000-000000000000"
+  extension_architecture = "arm64"
+  monitor_alarm_arns     = ["arn:aws:cloudwatch:eu-west-3:123456789012:alarm:rollback"]
+  strategy = {
+    name               = "linear"
+    growth_type        = "LINEAR"
+    growth_factor      = 20
+    duration_minutes   = 10
+    final_bake_minutes = 10
+  }
+}
+
+run "known_region_gets_its_layer" {
+  command = plan
+
+  assert {
+    condition     = output.extension_layer_arn == "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:192"
+    error_message = "eu-west-3 / arm64 must resolve to its layer."
+  }
+}
+
+run "unknown_region_fails_the_plan" {
+  command = plan
+
+  override_data {
+    target = data.aws_region.current
+    values = {
+      id   = "xx-nowhere-1"
+      name = "xx-nowhere-1"
+    }
+  }
+
+  expect_failures = [output.extension_layer_arn]
+}
+
+run "more_than_five_monitors_fail" {
+  command = plan
+
+  variables {
+    monitor_alarm_arns = [for i in range(6) : "arn:aws:cloudwatch:eu-west-3:123456789012:alarm:a${i}"]
+  }
+
+  expect_failures = [aws_appconfig_environment.this]
+}

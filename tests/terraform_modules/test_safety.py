@@ -1,0 +1,274 @@
+"""Safety properties of the modules and of the canonical wiring in the examples.
+
+Each test states the property and the failure it prevents.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tf_hcl as hcl
+from tf_layout import EXAMPLES, EXAMPLES_DIR, MODULES_DIR
+
+
+def _resources(path: Path, type_: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, body) for t, name, body in hcl.blocks(hcl.load(path), "resource") if t == type_]
+
+
+def _all_resources(type_: str) -> list[tuple[Path, str, dict[str, Any]]]:
+    found = []
+    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR):
+        found.extend(
+            (path, name, body)
+            for t, name, body in hcl.blocks(hcl.load(path), "resource")
+            if t == type_
+        )
+    return found
+
+
+def _module(example: str, name: str) -> dict[str, Any]:
+    calls = dict(hcl.module_calls(hcl.load(EXAMPLES_DIR / example / "main.tf")))
+    assert name in calls, f"examples/{example} has no module.{name}"
+    return calls[name]
+
+
+def _refs(values: list[str]) -> list[str]:
+    """Bare references: python-hcl2 renders `[terraform_data.x]` as `["${terraform_data.x}"]`."""
+    return [v[2:-1] if v.startswith("${") and v.endswith("}") else v for v in values]
+
+
+def _walk(node: Any):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+# --- CodeDeploy owns the alias -------------------------------------------------
+
+
+def test_alias_ignores_version_and_routing():
+    """Without it every apply undoes a running or finished CodeDeploy deployment."""
+    aliases = _all_resources("aws_lambda_alias")
+    assert aliases, "no aws_lambda_alias found"
+    for path, name, body in aliases:
+        ignored = set(body["lifecycle"][0]["ignore_changes"])
+        assert {"function_version", "routing_config"} <= ignored, f"{path}: aws_lambda_alias.{name}"
+
+
+def test_functions_publish_versions():
+    for path, name, body in _all_resources("aws_lambda_function"):
+        assert body.get("publish") is True, (
+            f"{path}: aws_lambda_function.{name} must publish versions"
+        )
+
+
+# --- A shadow call is never retried ------------------------------------------
+
+
+def test_event_invoke_config_never_retries():
+    configs = _all_resources("aws_lambda_function_event_invoke_config")
+    assert configs, "no aws_lambda_function_event_invoke_config found"
+    for path, name, body in configs:
+        assert body["maximum_retry_attempts"] == 0, f"{path}: {name} retries shadow events"
+        on_failure = body["destination_config"][0]["on_failure"][0]
+        assert on_failure["destination"] == "${var.on_failure_destination_arn}", (
+            f"{path}: {name} has no failure destination"
+        )
+
+
+def test_shadow_failures_go_to_the_candidates_dlq():
+    shadow = _module("complete", "user_read_shadow")
+    assert shadow["on_failure_destination_arn"] == "${module.user_read_candidate.dlq_arn}"
+
+
+# --- The rollback alarm reaches CodeDeploy and AppConfig ----------------------
+
+
+def test_code_deploy_groups_roll_back_on_alarm_and_failure():
+    ((_name, group),) = _resources(
+        MODULES_DIR / "code_deploy" / "main.tf", "aws_codedeploy_deployment_group"
+    )
+    rollback = group["auto_rollback_configuration"][0]
+    assert rollback["enabled"] is True
+    assert set(rollback["events"]) == {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"}
+    (alarms,) = [d["alarm_configuration"] for d in group["dynamic"] if "alarm_configuration" in d]
+    assert alarms["for_each"].startswith("${length(var.alarm_names) > 0")
+    assert alarms["content"][0]["alarms"] == "${alarm_configuration.value}"
+    assert alarms["content"][0]["enabled"] is True
+    assert group["deployment_style"][0]["deployment_option"] == "WITH_TRAFFIC_CONTROL"
+
+
+def test_appconfig_environment_monitors_the_alarms():
+    ((_name, env),) = _resources(
+        MODULES_DIR / "feature_flags" / "main.tf", "aws_appconfig_environment"
+    )
+    (monitor,) = [d["monitor"] for d in env["dynamic"] if "monitor" in d]
+    assert monitor["for_each"] == "${var.monitor_alarm_arns}"
+    assert monitor["content"][0]["alarm_role_arn"] == "${aws_iam_role.monitor[0].arn}"
+
+
+def test_appconfig_monitor_role_may_only_describe_alarms():
+    doc = hcl.load(MODULES_DIR / "feature_flags" / "main.tf")
+    policies = {
+        name: body for t, name, body in hcl.blocks(doc, "data") if t == "aws_iam_policy_document"
+    }
+    assume = policies["monitor_assume"]["statement"][0]
+    assert assume["principals"][0]["identifiers"] == ["appconfig.amazonaws.com"]
+    (statement,) = policies["monitor"]["statement"]
+    assert statement["actions"] == ["cloudwatch:DescribeAlarms"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_wires_the_composite_alarm_to_code_deploy(example):
+    assert _module(example, "code_deploy")["alarm_names"] == [
+        "${module.alarms.rollback_alarm_name}"
+    ]
+
+
+def test_example_wires_the_composite_alarm_to_appconfig():
+    assert _module("complete", "feature_flags")["monitor_alarm_arns"] == [
+        "${module.alarms.rollback_alarm_arn}"
+    ]
+
+
+def test_composite_alarm_ors_every_guardrail_alarm():
+    ((_name, composite),) = _resources(
+        MODULES_DIR / "alarms" / "main.tf", "aws_cloudwatch_composite_alarm"
+    )
+    assert '" OR "' in composite["alarm_rule"] or "OR" in composite["alarm_rule"]
+    assert "aws_cloudwatch_metric_alarm.this" in composite["alarm_rule"]
+    assert "aws_sns_topic.this.arn" in composite["alarm_actions"]
+
+
+def test_every_alarm_chooses_treat_missing_data():
+    for path, name, body in _all_resources("aws_cloudwatch_metric_alarm"):
+        assert body.get("treat_missing_data"), (
+            f"{path}: {name} leaves treat_missing_data to the default"
+        )
+
+
+# --- IAM: no wildcard action, commented wildcard resources --------------------
+
+
+def _action_lists():
+    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR):
+        for node in _walk(hcl.load(path)):
+            for key in ("actions", "not_actions", "Action"):
+                value = node.get(key)
+                if isinstance(value, list):
+                    yield path, value
+
+
+def test_no_iam_statement_has_a_wildcard_action():
+    lists = list(_action_lists())
+    assert len(lists) > 10, "the walk found too few IAM statements to be meaningful"
+    for path, actions in lists:
+        for action in actions:
+            assert action != "*" and not action.endswith(":*"), (
+                f"{path}: wildcard action {action!r}"
+            )
+
+
+def test_function_module_rejects_wildcard_actions_at_plan_time():
+    ((_name, policy),) = _resources(MODULES_DIR / "function" / "main.tf", "aws_iam_role_policy")
+    conditions = [p["condition"] for p in policy["lifecycle"][0]["precondition"]]
+    assert any('"*"' in c or "'*'" in c or ':*"' in c for c in conditions)
+
+
+def test_every_wildcard_resource_is_commented():
+    """`resources = ["*"]` only where AWS allows nothing narrower, and each says why."""
+    pattern = re.compile(r'resources\s*=\s*\[\s*"\*"\s*\]')
+    found = 0
+    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if pattern.search(line):
+                found += 1
+                assert "#" in line, f"{path}:{number}: wildcard resource without a comment"
+    assert found > 0
+
+
+# --- Logs ---------------------------------------------------------------------
+
+
+def test_every_log_group_is_encrypted_and_has_retention():
+    groups = _all_resources("aws_cloudwatch_log_group")
+    assert groups, "no aws_cloudwatch_log_group found"
+    for path, name, body in groups:
+        assert body.get("kms_key_id"), f"{path}: log group {name} is not encrypted"
+        assert body.get("retention_in_days"), f"{path}: log group {name} has no retention"
+
+
+def test_functions_log_json_to_their_own_group_and_trace():
+    for path, name, body in _all_resources("aws_lambda_function"):
+        logging = body["logging_config"][0]
+        assert logging["log_format"] == "JSON"
+        assert logging["log_group"] == "${aws_cloudwatch_log_group.this.name}"
+        assert body["tracing_config"][0]["mode"] == "${var.tracing_mode}"
+        assert body["kms_key_arn"] == "${var.kms_key_arn}"
+        assert body["dead_letter_config"][0]["target_arn"] == "${aws_sqs_queue.dlq.arn}"
+
+
+def test_queues_and_topics_are_encrypted():
+    for path, name, body in _all_resources("aws_sqs_queue"):
+        assert body.get("kms_master_key_id"), f"{path}: queue {name} is not KMS-encrypted"
+    for path, name, body in _all_resources("aws_sns_topic"):
+        assert body.get("kms_master_key_id"), f"{path}: topic {name} is not KMS-encrypted"
+
+
+def test_created_kms_key_rotates():
+    ((_name, key),) = _resources(MODULES_DIR / "kms" / "main.tf", "aws_kms_key")
+    assert key["enable_key_rotation"] is True
+    assert key["policy"], "the key needs an explicit key policy"
+
+
+# --- AppConfig: flags deploy on change, no perpetual drift --------------------
+
+
+def test_hosted_flags_redeploy_on_document_hash_only():
+    path = MODULES_DIR / "feature_flags" / "main.tf"
+    ((_, version),) = _resources(path, "aws_appconfig_hosted_configuration_version")
+    ((_, deployment),) = _resources(path, "aws_appconfig_deployment")
+    ((_, tracker),) = _resources(path, "terraform_data")
+    assert tracker["input"] == "${local.document_sha256}"
+    lifecycle = version["lifecycle"][0]
+    assert lifecycle["ignore_changes"] == ["content"], (
+        "AppConfig's _createdAt/_updatedAt must not show as drift"
+    )
+    assert _refs(lifecycle["replace_triggered_by"]) == ["terraform_data.document"], (
+        "a changed document must replace the version"
+    )
+    assert _refs(deployment["lifecycle"][0]["replace_triggered_by"]) == [
+        "terraform_data.document"
+    ], "a changed document must deploy"
+    assert (
+        deployment["configuration_version"]
+        == "${aws_appconfig_hosted_configuration_version.this.version_number}"
+    )
+
+
+def test_extension_layer_table_covers_the_required_regions():
+    text = (MODULES_DIR / "feature_flags" / "main.tf").read_text(encoding="utf-8")
+    for region in [
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-west-3",
+        "eu-central-1",
+        "ap-southeast-1",
+        "ap-northeast-1",
+    ]:
+        x86 = rf'"{region}"\s*=\s*{{\s*x86_64\s*=\s*"arn:aws:lambda:{region}:\d{{12}}:layer:AWS-AppConfig-Extension:\d+"'
+        arm = rf'arm64\s*=\s*"arn:aws:lambda:{region}:\d{{12}}:layer:AWS-AppConfig-Extension-Arm64:\d+"'
+        assert re.search(x86 + r",\s*" + arm, text), (
+            f"no x86_64/arm64 extension layers for {region}"
+        )
+    outputs = (MODULES_DIR / "feature_flags" / "outputs.tf").read_text(encoding="utf-8")
+    assert "precondition" in outputs, "an unknown region must fail the plan, not yield a null layer"
