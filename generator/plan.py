@@ -481,6 +481,7 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
                 ("source", f"{MODULES}/dashboard"),
                 ("name", dashboard_name),
                 ("body_path", Template("${path.module}/dashboard.json")),
+                ("template_vars", {"rollback_alarm_arn": Expr("module.alarms.rollback_alarm_arn")}),
             ],
         )
     )

@@ -1,7 +1,7 @@
 # The same read path as ../complete, once the release is `complete`: the
 # candidate is the path's only backend. The router's canary and shadow
 # machinery (module.user_read_control, module.user_read_shadow), the flags
-# (module.feature_flags) and the control are gone; every other module block
+# (module.feature_flags), the canary traces (module.tracing) and the control are gone; every other module block
 # keeps its name, so the plan from ../complete to this file shows the removal
 # of those blocks and in-place updates (the composite alarm's rule, the
 # functions' CUTOVER_PHASE), nothing recreated.
@@ -220,12 +220,4 @@ module "queries" {
       log_group_names = [module.user_read_candidate.log_group_name]
     }
   }
-}
-
-module "tracing" {
-  source = "../../modules/tracing"
-
-  name_prefix          = local.name_prefix
-  canary_service_names = [local.names.candidate]
-  tags                 = local.tags
 }

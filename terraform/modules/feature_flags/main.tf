@@ -12,7 +12,9 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.id # region name in provider 5.x and 6.x
 
-  document = file(var.document_path)
+  # The rendered file says it is generated in a "//" key; AppConfig accepts only
+  # version, flags and values at the top level, so that key is dropped here.
+  document = jsonencode({ for key, value in jsondecode(file(var.document_path)) : key => value if key != "//" })
   # The hash of the rendered document is the only thing that decides whether a
   # new hosted version (and a deployment) is needed; see terraform_data.document.
   document_sha256 = sha256(local.document)

@@ -172,6 +172,9 @@ module "dashboard" {
   source    = "../../modules/dashboard"
   name      = "huntaze-prisma-migration"
   body_path = "${path.module}/dashboard.json"
+  template_vars = {
+    rollback_alarm_arn = module.alarms.rollback_alarm_arn
+  }
 }
 
 # Saved Logs Insights queries for operators.

@@ -22,6 +22,14 @@ MODULES = [
     "tracing",
 ]
 EXAMPLES = ["complete", "complete-phase"]
+ENVS_DIR = TERRAFORM_DIR / "envs"
+ENVS = sorted(p.name for p in ENVS_DIR.iterdir() if (p / "main.tf").is_file()) if ENVS_DIR.is_dir() else []
+
+# Every root module: the hand-written examples and the environments the generator renders.
+ROOTS = {
+    **{f"examples/{name}": EXAMPLES_DIR / name for name in EXAMPLES},
+    **{f"envs/{name}": ENVS_DIR / name for name in ENVS},
+}
 
 # Local provider mirror: no registry access in CI or in the sandbox.
 PLUGIN_MIRROR = Path(os.environ.get("CUTOVER_TF_PLUGIN_MIRROR", "/opt/tf-plugins"))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import tf_hcl as hcl
-from tf_layout import EXAMPLES, EXAMPLES_DIR, MODULES_DIR
+from tf_layout import ENVS_DIR, EXAMPLES_DIR, MODULES_DIR, ROOTS
 
 
 def _resources(path: Path, type_: str) -> list[tuple[str, dict[str, Any]]]:
@@ -20,7 +20,7 @@ def _resources(path: Path, type_: str) -> list[tuple[str, dict[str, Any]]]:
 
 def _all_resources(type_: str) -> list[tuple[Path, str, dict[str, Any]]]:
     found = []
-    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR):
+    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR, ENVS_DIR):
         found.extend(
             (path, name, body)
             for t, name, body in hcl.blocks(hcl.load(path), "resource")
@@ -29,10 +29,14 @@ def _all_resources(type_: str) -> list[tuple[Path, str, dict[str, Any]]]:
     return found
 
 
-def _module(example: str, name: str) -> dict[str, Any]:
-    calls = dict(hcl.module_calls(hcl.load(EXAMPLES_DIR / example / "main.tf")))
-    assert name in calls, f"examples/{example} has no module.{name}"
+def _module(root: str, name: str) -> dict[str, Any]:
+    calls = dict(hcl.module_calls(hcl.load(ROOTS[root] / "main.tf")))
+    assert name in calls, f"{root} has no module.{name}"
     return calls[name]
+
+
+def _has_module(root: str, name: str) -> bool:
+    return name in dict(hcl.module_calls(hcl.load(ROOTS[root] / "main.tf")))
 
 
 def _refs(values: list[str]) -> list[str]:
@@ -83,9 +87,22 @@ def test_event_invoke_config_never_retries():
         )
 
 
-def test_shadow_failures_go_to_the_candidates_dlq():
-    shadow = _module("complete", "user_read_shadow")
+@pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if _has_module(r, "user_read_shadow")])
+def test_shadow_failures_go_to_the_candidates_dlq(root):
+    shadow = _module(root, "user_read_shadow")
     assert shadow["on_failure_destination_arn"] == "${module.user_read_candidate.dlq_arn}"
+
+
+@pytest.mark.parametrize("root", sorted(ROOTS))
+def test_a_complete_release_keeps_only_the_candidate(root):
+    """Phase complete: no router, no flags, no shadow wiring; the candidate is the entrypoint."""
+    calls = dict(hcl.module_calls(hcl.load(ROOTS[root] / "main.tf")))
+    complete = "user_read_control" not in calls
+    if complete:
+        assert not {"feature_flags", "user_read_shadow", "tracing"} & set(calls)
+        assert "user_read_candidate" in calls
+    else:
+        assert {"feature_flags", "user_read_control", "user_read_candidate"} <= set(calls)
 
 
 # --- The rollback alarm reaches CodeDeploy and AppConfig ----------------------
@@ -125,15 +142,16 @@ def test_appconfig_monitor_role_may_only_describe_alarms():
     assert statement["actions"] == ["cloudwatch:DescribeAlarms"]
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_example_wires_the_composite_alarm_to_code_deploy(example):
-    assert _module(example, "code_deploy")["alarm_names"] == [
+@pytest.mark.parametrize("root", sorted(ROOTS))
+def test_root_wires_the_composite_alarm_to_code_deploy(root):
+    assert _module(root, "code_deploy")["alarm_names"] == [
         "${module.alarms.rollback_alarm_name}"
     ]
 
 
-def test_example_wires_the_composite_alarm_to_appconfig():
-    assert _module("complete", "feature_flags")["monitor_alarm_arns"] == [
+@pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if _has_module(r, "feature_flags")])
+def test_root_wires_the_composite_alarm_to_appconfig(root):
+    assert _module(root, "feature_flags")["monitor_alarm_arns"] == [
         "${module.alarms.rollback_alarm_arn}"
     ]
 
@@ -158,7 +176,7 @@ def test_every_alarm_chooses_treat_missing_data():
 
 
 def _action_lists():
-    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR):
+    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR, ENVS_DIR):
         for node in _walk(hcl.load(path)):
             for key in ("actions", "not_actions", "Action"):
                 value = node.get(key)
@@ -186,7 +204,7 @@ def test_every_wildcard_resource_is_commented():
     """`resources = ["*"]` only where AWS allows nothing narrower, and each says why."""
     pattern = re.compile(r'resources\s*=\s*\[\s*"\*"\s*\]')
     found = 0
-    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR):
+    for path in hcl.tf_files(MODULES_DIR, EXAMPLES_DIR, ENVS_DIR):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if pattern.search(line):
                 found += 1
