@@ -290,3 +290,18 @@ def test_extension_layer_table_covers_the_required_regions():
         )
     outputs = (MODULES_DIR / "feature_flags" / "outputs.tf").read_text(encoding="utf-8")
     assert "precondition" in outputs, "an unknown region must fail the plan, not yield a null layer"
+
+
+@pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if r.startswith("envs/")])
+def test_a_candidate_with_a_database_runs_in_its_vpc(root):
+    """CKV_AWS_117 is skipped for the router and cleanup (reason in the spec): check it here."""
+    from generator.loader import load_spec
+
+    spec = load_spec(ROOTS[root].parents[2] / "config" / f"{ROOTS[root].name}.release.yaml")
+    for path in spec.read_paths:
+        call = _module(root, f"{path.name.replace('-', '_')}_candidate")
+        if path.database is not None:
+            assert call["vpc"] == {
+                "subnet_ids": path.database.subnet_ids,
+                "security_group_ids": path.database.security_group_ids,
+            }
