@@ -111,9 +111,10 @@ class Router:
 
     def _invoke_candidate(self, user_id: str) -> dict[str, Any]:
         timeout_s = self.settings.canary_timeout_ms / 1000.0
-        started = _perf()
+        started = 0.0
         try:
             client = lambda_client("canary", timeout_s)
+            started = _perf()  # the first call builds the client; that is not the candidate's time
             response = client.invoke(FunctionName=self.settings.candidate_arn,
                                      InvocationType="RequestResponse",
                                      Payload=json.dumps({"userId": user_id}).encode())
