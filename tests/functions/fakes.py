@@ -21,7 +21,7 @@ class LocalServer:
     def __init__(self, handler_cls: type[BaseHTTPRequestHandler]) -> None:
         self.httpd = _Server(("127.0.0.1", 0), handler_cls)
         self.httpd.owner = self  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     @property
@@ -36,6 +36,7 @@ class LocalServer:
 
 class _Quiet(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:
         pass
