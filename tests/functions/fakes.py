@@ -85,6 +85,7 @@ class LambdaService(LocalServer):
         self.answer: Callable[[dict], tuple[int, dict[str, str], bytes, float]] = (
             lambda payload: (200, {}, b"{}", 0.0))
         self.event_delay_s = 0.0
+        self.on_event: Callable[[dict], None] | None = None  # delivers async events
         super().__init__(self._Handler)
 
     class _Handler(_Quiet):
@@ -101,6 +102,8 @@ class LambdaService(LocalServer):
                 if owner.event_delay_s:
                     time.sleep(owner.event_delay_s)
                 self._send(202, b"")
+                if owner.on_event is not None:
+                    owner.on_event(payload)
                 return
             status, headers, body, delay = owner.answer(payload)
             if delay:
