@@ -1,9 +1,9 @@
 """Shadow traffic, router side: build the event (contracts.md §7) and dispatch it.
 
 An async invoke returns no payload, so the candidate compares and reports. Dispatch
-runs on one worker thread per execution environment; the request waits only until
-the invoke has been signed and handed to the HTTP layer (or finished), and never
-longer than the dispatch budget. Outcomes are counted when known, never raised.
+runs on a few worker threads per execution environment; the request waits only
+until the invoke has been signed and handed to the HTTP layer (or finished), and
+never longer than the dispatch budget. Outcomes are counted when known, never raised.
 """
 
 from __future__ import annotations
@@ -56,31 +56,51 @@ def build_shadow_event(request: dict[str, Any], control_body: Any, control_ms: f
 
 
 class ShadowDispatcher:
-    """Fire-and-report async invokes of the candidate from a single worker thread."""
+    """Async invokes of the candidate from a small pool of worker threads.
+
+    A request waits for its invoke to be handed to the HTTP layer only when a worker is
+    free, and never longer than the budget. When ``max_backlog`` invokes are already
+    pending, the new one is dropped and counted: the user's request is never held up
+    by a slow Lambda API.
+    """
 
     def __init__(self, function_arn: str, budget_ms: float, identity: Identity,
-                 client_factory: Callable[[], Any]) -> None:
+                 client_factory: Callable[[], Any], max_workers: int = 8,
+                 max_backlog: int = 32) -> None:
         self._arn = function_arn
         self._budget = budget_ms / 1000.0
         self._identity = identity
         self._client_factory = client_factory
+        self._max_workers = max_workers
+        self._max_backlog = max_backlog
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._hooked: set[int] = set()
         self._idle = threading.Condition()
         self._pending = 0
+        self._free = 0
 
     def dispatch(self, payload: bytes) -> bool:
-        """Queue one invoke; wait at most the budget for it to leave. True if it did."""
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="shadow-dispatch",
-                                            daemon=True)
-            self._thread.start()
+        """Queue one invoke; True if it was handed off within the budget."""
         handed_off = threading.Event()
         with self._idle:
-            self._pending += 1
+            if self._pending >= self._max_backlog:
+                dropped = True
+            else:
+                dropped = False
+                self._pending += 1
+                can_wait = self._free > self._pending - 1
+                if not can_wait and len(self._workers) < self._max_workers:
+                    worker = threading.Thread(target=self._run, name="shadow-dispatch",
+                                              daemon=True)
+                    worker.start()
+                    self._workers.append(worker)
+                    can_wait = True
+        if dropped:
+            self._report_failure("backlog", 0.0)
+            return False
         self._queue.put((payload, handed_off, time.perf_counter()))
-        return handed_off.wait(self._budget)
+        return handed_off.wait(self._budget) if can_wait else False
 
     def _client(self) -> Any:
         client = self._client_factory()
@@ -92,27 +112,35 @@ class ShadowDispatcher:
 
     def _run(self) -> None:
         while True:
+            with self._idle:
+                self._free += 1
             payload, handed_off, queued_at = self._queue.get()
+            with self._idle:
+                self._free -= 1
             _current.event = handed_off
-            metrics = MetricBatch(self._identity)
             try:
                 response = self._client().invoke(FunctionName=self._arn, InvocationType="Event",
-                                                  Payload=payload)
+                                                 Payload=payload)
                 if response.get("StatusCode") != 202:
                     raise RuntimeError(f"async invoke status={response.get('StatusCode')}")
+                metrics = MetricBatch(self._identity)
                 metrics.add("ShadowDispatched")
+                metrics.flush()
             except Exception as exc:  # noqa: BLE001 - dispatch failures are counted, not raised
-                metrics.add("ShadowDispatchFailures")
-                log_event(self._identity, "SHADOW-DISPATCH-FAILED", "WARN",
-                          error=_error_name(exc),
-                          dispatchMs=round((time.perf_counter() - queued_at) * 1000, 3))
+                self._report_failure(_error_name(exc), (time.perf_counter() - queued_at) * 1000)
             finally:
                 handed_off.set()
                 _current.event = None
-                metrics.flush()
                 with self._idle:
                     self._pending -= 1
                     self._idle.notify_all()
+
+    def _report_failure(self, error: str, dispatch_ms: float) -> None:
+        metrics = MetricBatch(self._identity)
+        metrics.add("ShadowDispatchFailures")
+        log_event(self._identity, "SHADOW-DISPATCH-FAILED", "WARN", error=error,
+                  dispatchMs=round(dispatch_ms, 3))
+        metrics.flush()
 
     def drain(self, timeout_s: float = 5.0) -> bool:
         """Wait until every queued dispatch finished (tests and benchmarks only)."""

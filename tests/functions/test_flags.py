@@ -17,7 +17,7 @@ class Clock:
         return self.now
 
 
-def make_cache(extension, clock, ttl_ms=5000, budget_ms=50):
+def make_cache(extension, clock, ttl_ms=5000, budget_ms=1000):
     return FlagCache(extension.url, "huntaze flags", "production", "feature-flags",
                      "prisma-adapter", "prisma-shadow", ttl_ms, budget_ms,
                      Identity("rel", "user-read", "Cutover"), clock=clock)
@@ -48,7 +48,7 @@ def test_flags_are_cached_for_the_ttl_then_refreshed(extension):
 @pytest.mark.parametrize("mode", ["down", "malformed", "hang"])
 def test_a_failed_read_keeps_the_last_good_flags(extension, capsys, mode):
     clock = Clock()
-    cache = make_cache(extension, clock)
+    cache = make_cache(extension, clock, budget_ms=100)
     extension.document = flag_values(percent=50, shadow=True)
     assert cache.get().percent == 50
     extension.mode, extension.hang_s = mode, 0.5
@@ -62,7 +62,7 @@ def test_a_failed_read_keeps_the_last_good_flags(extension, capsys, mode):
 @pytest.mark.parametrize("mode", ["down", "malformed", "hang"])
 def test_safe_defaults_when_nothing_was_ever_read(extension, capsys, mode):
     extension.mode, extension.hang_s = mode, 0.5
-    flags = make_cache(extension, Clock()).get()
+    flags = make_cache(extension, Clock(), budget_ms=100).get()
     assert flags == SAFE_DEFAULTS
     assert flags.percent == 0 and flags.shadow_enabled is False
     assert events(capsys.readouterr().out, "FLAGS-DEFAULT")

@@ -209,3 +209,25 @@ def test_an_oversized_control_answer_travels_as_fields_and_digests():
     assert control["body"] is None and control["digest"] == digest(body)
     assert control["fields"] == {"$.userId": "u", "$.plan": "pro"}
     assert control["fieldDigests"] == {"$.items": digest(body["items"])}
+
+
+def test_a_slow_lambda_api_never_holds_requests_and_overflow_is_counted(
+        router_env, extension, lambda_service, capsys):
+    # GIVEN an Invoke API that takes 300 ms per async invoke
+    from cutover_runtime.shadow import ShadowDispatcher
+    from cutover_runtime.telemetry import Identity
+
+    lambda_service.event_delay_s = 0.3
+    dispatcher = ShadowDispatcher(CANDIDATE_ARN, 5, Identity("r", "p", "Cutover"),
+                                  lambda: lambda_client.lambda_client("shadow", 3.0),
+                                  max_workers=2, max_backlog=4)
+    # WHEN ten invokes are dispatched at once
+    results = [dispatcher.dispatch(b'{"cutover": "shadow"}') for _ in range(10)]
+    assert dispatcher.drain(10)
+    # THEN the ones beyond the backlog are dropped and counted, the rest are sent
+    out = capsys.readouterr().out
+    totals = metric_totals(out)
+    assert totals == {"ShadowDispatched": 4, "ShadowDispatchFailures": 6}
+    assert {e["error"] for e in events(out, "SHADOW-DISPATCH-FAILED")} == {"backlog"}
+    assert results[4:] == [False] * 6
+    assert len(lambda_service.calls) == 4
