@@ -52,8 +52,8 @@ def format_path(segments: tuple) -> str:
     return "".join(parts)
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                  default=str).encode
 
 
 def digest(value: Any) -> str:
@@ -89,6 +89,14 @@ def _parse_timestamp(text: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _sort_leftovers(items: list) -> None:
+    """Order by match key so similar elements line up; repr when types do not compare."""
+    try:
+        items.sort()
+    except TypeError:
+        items.sort(key=lambda item: (repr(item[0]), item[1]))
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,14 @@ class ShadowComparator:
         self._unordered = frozenset(parse_path(p) for p in self.rules.unordered_lists)
         self._redact = frozenset(parse_path(p) for p in self.rules.redact_paths)
         self._ignore_prefixes = frozenset(p[:i] for p in self._ignore for i in range(len(p)))
+        # for each prefix of an ignored path: child keys to drop, child keys to descend into
+        self._key_spec: dict[tuple, tuple[frozenset, frozenset]] = {
+            prefix: (frozenset(p[-1] for p in self._ignore if p[:-1] == prefix),
+                     frozenset(p[len(prefix)] for p in self._ignore_prefixes
+                               if len(p) > len(prefix) and p[:len(prefix)] == prefix))
+            for prefix in self._ignore_prefixes}
         self._num_tol = self.rules.numeric_tolerance
+        self._grid = 1.0 / self._num_tol if self._num_tol > 0 else 0.0
         self._ts_tol = self.rules.timestamp_tolerance_seconds
 
     # -- public -----------------------------------------------------------------------
@@ -239,40 +254,69 @@ class ShadowComparator:
             return
         self._diff(out, path, "type", a, b, redacted)
 
-    def _project(self, value, pat):
-        """``value`` without its ignored sub-paths, so ignored fields do not break matching."""
-        if pat not in self._ignore_prefixes:
-            return value
+    def _match_key(self, value, pat):
+        """What identifies an unordered element, as a hashable value: ignored sub-paths
+        removed and numbers snapped to the tolerance grid, so that noise below the
+        tolerance still matches (two grid cells apart means a difference > tolerance)."""
+        spec = self._key_spec.get(pat)
+        if spec is None:
+            return self._plain_key(value)
+        drop, deeper = spec
         t = type(value)
+        plain = self._plain_key
         if t is dict:
-            return {k: self._project(v, pat + (k,)) for k, v in value.items()
-                    if pat + (k,) not in self._ignore}
+            return tuple(sorted([
+                (k, self._match_key(v, pat + (k,)) if k in deeper else plain(v))
+                for k, v in value.items() if k not in drop]))
         if t is list:
             ep = pat + ("*",)
-            return [self._project(v, ep) for v in value]
-        return value
+            if "*" in drop:
+                return ("[",)
+            return ("[", *[self._match_key(v, ep) for v in value])
+        return plain(value)
+
+    def _plain_key(self, value):
+        t = type(value)
+        if t is str or value is None:
+            return value
+        if t is float or t is int:
+            return round(value * self._grid) if self._grid else value
+        if t is dict:
+            plain = self._plain_key
+            return tuple(sorted([(k, plain(v)) for k, v in value.items()]))
+        if t is list:
+            plain = self._plain_key
+            return ("[", *[plain(v) for v in value])
+        if t is bool:
+            return ("b", value)  # True must not match the number 1
+        return repr(value)
 
     def _walk_unordered(self, a, b, pat, path, redacted, out):
         ep = pat + ("*",)
         if ep in self._ignore:
             return
-        project = self._project
-        keys_b: dict[str, list[int]] = {}
+        key = self._match_key
+        keys_b: dict[Any, list[int]] = {}
         for j, item in enumerate(b):
-            keys_b.setdefault(canonical_json(project(item, ep)), []).append(j)
+            keys_b.setdefault(key(item, ep), []).append(j)
         left_a = []
         for i, item in enumerate(a):
-            slot = keys_b.get(canonical_json(project(item, ep)))
+            k = key(item, ep)
+            slot = keys_b.get(k)
             if slot:
                 slot.pop()
             else:
-                left_a.append(i)
-        left_b = sorted(j for slot in keys_b.values() for j in slot)
+                left_a.append((k, i))
+        left_b = [(k, j) for k, slot in keys_b.items() for j in slot]
+        _sort_leftovers(left_a)
+        _sort_leftovers(left_b)
         if left_a and left_b and len(left_a) * len(left_b) <= PAIRING_LIMIT:
-            # Pair what exact matching left over by fewest differences (tolerances apply).
-            for i in list(left_a):
+            # Few leftovers: pair each with its closest counterpart (fewest differences).
+            remaining = [j for _, j in left_b]
+            unmatched = []
+            for _, i in left_a:
                 best = None
-                for j in left_b:
+                for j in remaining:
                     trial: list[dict[str, str]] = []
                     self._walk(a[i], b[j], ep, path + (i,), redacted, trial)
                     if best is None or len(trial) < len(best[1]):
@@ -280,11 +324,20 @@ class ShadowComparator:
                         if not trial:
                             break
                 if best is None:
-                    break
-                left_a.remove(i)
-                left_b.remove(best[0])
+                    unmatched.append(i)
+                    continue
+                remaining.remove(best[0])
                 out.extend(best[1])
-        for i in left_a:
+            left_a_idx, left_b_idx = unmatched, remaining
+        else:
+            # Many leftovers: pair in the order of their keys, which keeps similar
+            # elements together, in O(n log n).
+            n = min(len(left_a), len(left_b))
+            for (_, i), (_, j) in zip(left_a[:n], left_b[:n]):
+                self._walk(a[i], b[j], ep, path + (i,), redacted, out)
+            left_a_idx = [i for _, i in left_a[n:]]
+            left_b_idx = [j for _, j in left_b[n:]]
+        for i in sorted(left_a_idx):
             out.append({"path": format_path(path + (i,)), "kind": "missing"})
-        for j in left_b:
+        for j in sorted(left_b_idx):
             out.append({"path": format_path(path + (j,)), "kind": "extra"})

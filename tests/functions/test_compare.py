@@ -143,3 +143,22 @@ def test_differences_never_contain_raw_values(a, b):
         for side in ("control", "candidate"):
             if side in diff:
                 assert len(diff[side]) == 16 and int(diff[side], 16) >= 0
+
+
+def test_unordered_matching_respects_tolerance_across_grid_lines_and_bool_vs_number():
+    rules = CompareRules(numeric_tolerance=0.0001, unordered_lists=("$.l",))
+    # 0.00004 and 0.00013 fall in different 1e-4 grid cells yet differ by < tolerance
+    assert compare({"l": [{"v": 0.00004}, {"v": 5}]}, {"l": [{"v": 5}, {"v": 0.00013}]},
+                   rules) == []
+    assert compare({"l": [True, 2]}, {"l": [2, 1]}, rules) == [
+        {"path": "$.l[0]", "kind": "type", "control": digest(True)[:16],
+         "candidate": digest(1)[:16]}]
+
+
+def test_many_unordered_leftovers_are_paired_by_key_order_not_reported_wholesale():
+    control = {"items": [{"sku": i, "price": float(i)} for i in range(300)]}
+    candidate = {"items": [{"sku": i, "price": float(i) + 0.5} for i in reversed(range(300))]}
+    diffs = compare(control, candidate)
+    assert len(diffs) == 300
+    assert {d["kind"] for d in diffs} == {"changed"}
+    assert all(d["path"].endswith(".price") for d in diffs)
