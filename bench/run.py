@@ -186,18 +186,19 @@ def bench_shadow(extension, lambda_service, quick: bool) -> list[dict]:
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         stub_url = stub.stdout.readline().strip()
-        rows = _bench_shadow(extension, stub_url, quick)
+        rows = [_bench_shadow(extension, stub_url, quick, budget_ms) for budget_ms in ("0", "5")]
         stub.stdin.close()
         sent = stub.stdout.readline().strip()
-        rows[0]["note"] += f"; async invokes accepted by the stub={sent}"
+        rows[-1]["note"] += f"; async invokes accepted by the stub over both rows={sent}"
         return rows
     finally:
         stub.kill()
         stub.wait()
 
 
-def _bench_shadow(extension, lambda_url: str, quick: bool) -> list[dict]:
-    handler = fresh_router(base_env(extension.url, lambda_url))
+def _bench_shadow(extension, lambda_url: str, quick: bool, budget_ms: str) -> dict:
+    handler = fresh_router({**base_env(extension.url, lambda_url),
+                            "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": budget_ms})
     n = 200 if quick else 1000
     gap = 0.010  # 100 requests/s into one execution environment
     perf = time.perf_counter
@@ -219,15 +220,15 @@ def _bench_shadow(extension, lambda_url: str, quick: bool) -> list[dict]:
             results[label] = durations
     on, off = results["on"], results["off"]
     added_p99 = (pct(on, 99) - pct(off, 99)) * 1e3
-    return [{
-        "measure": "shadow dispatch added to router duration, 50 ms stubbed invoke (p99)",
+    return {
+        "measure": f"shadow dispatch added to router duration, 50 ms stubbed invoke (p99), "
+                   f"CUTOVER_SHADOW_DISPATCH_BUDGET_MS={budget_ms}",
         "cutover": f"shadow on p99 {pct(on, 99) * 1e3:.3f} ms",
         "baseline": f"shadow off p99 {pct(off, 99) * 1e3:.3f} ms",
         "result": f"+{added_p99:.3f} ms", "target": "p99 ≤ 1 ms", "met": added_p99 <= 1.0,
         "note": f"p50 on={statistics.median(on) * 1e3:.3f} ms off="
-                f"{statistics.median(off) * 1e3:.3f} ms; n={n} at 100 req/s, sampleRate 1.0, "
-                "dispatch budget 5 ms",
-    }]
+                f"{statistics.median(off) * 1e3:.3f} ms; n={n} at 100 req/s, sampleRate 1.0",
+    }
 
 
 # -- 4. cold start -------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Shadow traffic, router side: build the event (contracts.md §7) and dispatch it.
 
 An async invoke returns no payload, so the candidate compares and reports. Dispatch
-runs on a few worker threads per execution environment; the request waits only
-until the invoke has been signed and handed to the HTTP layer (or finished), and
-never longer than the dispatch budget. Outcomes are counted when known, never raised.
+runs on a few worker threads per execution environment, which also serialize the
+event. With a dispatch budget of 0 the request never waits; with a budget > 0 it
+waits, at most that long, until the invoke has been signed and handed to the HTTP
+layer, which narrows the window in which a frozen execution environment delays the
+event. Outcomes are counted when known, never raised.
 """
 
 from __future__ import annotations
@@ -77,11 +79,15 @@ class ShadowDispatcher:
         self._workers: list[threading.Thread] = []
         self._hooked: set[int] = set()
         self._idle = threading.Condition()
-        self._pending = 0
-        self._free = 0
+        self._pending = 0  # queued or in flight
+        self._queued = 0  # queued, not yet picked up by a worker
+        self._free = 0  # workers waiting for work
 
-    def dispatch(self, payload: bytes) -> bool:
-        """Queue one invoke; True if it was handed off within the budget."""
+    def dispatch(self, payload: bytes | Callable[[], bytes]) -> bool:
+        """Queue one invoke; True if it was handed off within the budget.
+
+        ``payload`` may be a function that builds it: the worker then serializes the
+        event, off the request's path."""
         handed_off = threading.Event()
         with self._idle:
             if self._pending >= self._max_backlog:
@@ -89,7 +95,8 @@ class ShadowDispatcher:
             else:
                 dropped = False
                 self._pending += 1
-                can_wait = self._free > self._pending - 1
+                can_wait = self._free > self._queued  # a worker will pick it up at once
+                self._queued += 1
                 if not can_wait and len(self._workers) < self._max_workers:
                     worker = threading.Thread(target=self._run, name="shadow-dispatch",
                                               daemon=True)
@@ -100,7 +107,9 @@ class ShadowDispatcher:
             self._report_failure("backlog", 0.0)
             return False
         self._queue.put((payload, handed_off, time.perf_counter()))
-        return handed_off.wait(self._budget) if can_wait else False
+        if not can_wait or self._budget <= 0:
+            return False
+        return handed_off.wait(self._budget)
 
     def _client(self) -> Any:
         client = self._client_factory()
@@ -117,8 +126,11 @@ class ShadowDispatcher:
             payload, handed_off, queued_at = self._queue.get()
             with self._idle:
                 self._free -= 1
+                self._queued -= 1
             _current.event = handed_off
             try:
+                if callable(payload):
+                    payload = payload()
                 response = self._client().invoke(FunctionName=self._arn, InvocationType="Event",
                                                  Payload=payload)
                 if response.get("StatusCode") != 202:

@@ -134,9 +134,9 @@ class Router:
     def _tee(self, request: ReadRequest, body: Any, control_ms: float, user_hash: str,
              timeout_ms: float) -> None:
         try:
-            payload = build_shadow_event({"userId": request.user_id}, body, control_ms,
-                                         user_hash, timeout_ms)
-            self.shadow.dispatch(payload)
+            user_id = request.user_id
+            self.shadow.dispatch(lambda: build_shadow_event(
+                {"userId": user_id}, body, control_ms, user_hash, timeout_ms))
         except Exception as exc:  # noqa: BLE001 - shadow never affects the caller
             failure = MetricBatch(self.identity)
             failure.add("ShadowDispatchFailures")

@@ -231,3 +231,33 @@ def test_a_slow_lambda_api_never_holds_requests_and_overflow_is_counted(
     assert {e["error"] for e in events(out, "SHADOW-DISPATCH-FAILED")} == {"backlog"}
     assert results[4:] == [False] * 6
     assert len(lambda_service.calls) == 4
+
+
+def test_with_a_zero_budget_the_request_never_waits_but_the_invoke_is_sent(
+        router_env, lambda_service, capsys):
+    from cutover_runtime.shadow import ShadowDispatcher
+    from cutover_runtime.telemetry import Identity
+
+    dispatcher = ShadowDispatcher(CANDIDATE_ARN, 0, Identity("r", "p", "Cutover"),
+                                  lambda: lambda_client.lambda_client("shadow", 3.0))
+    assert dispatcher.dispatch(lambda: b'{"cutover": "shadow", "eventId": "e-1"}') is False
+    assert dispatcher.drain(10)
+    assert [c["payload"] for c in lambda_service.calls] == [{"cutover": "shadow",
+                                                             "eventId": "e-1"}]
+    assert metric_totals(capsys.readouterr().out) == {"ShadowDispatched": 1}
+
+
+def test_an_event_that_cannot_be_built_is_a_counted_dispatch_failure(router_env, capsys):
+    from cutover_runtime.shadow import ShadowDispatcher
+    from cutover_runtime.telemetry import Identity
+
+    def broken() -> bytes:
+        raise TypeError("not serializable")
+
+    dispatcher = ShadowDispatcher(CANDIDATE_ARN, 5, Identity("r", "p", "Cutover"),
+                                  lambda: lambda_client.lambda_client("shadow", 3.0))
+    dispatcher.dispatch(broken)
+    assert dispatcher.drain(10)
+    out = capsys.readouterr().out
+    assert metric_totals(out) == {"ShadowDispatchFailures": 1}
+    assert events(out, "SHADOW-DISPATCH-FAILED")[0]["error"] == "TypeError"
