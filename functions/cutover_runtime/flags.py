@@ -97,6 +97,10 @@ class FlagCache:
     def ever_loaded(self) -> bool:
         return self._flags is not None
 
+    def expire(self) -> None:
+        """Read the extension again on the next request (keeps the last good flags)."""
+        self._next_refresh = 0.0
+
     def get(self) -> Flags:
         now = self._clock()
         if now < self._next_refresh:

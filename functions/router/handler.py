@@ -67,15 +67,18 @@ class Router:
                 return self._canary(request, metrics, started, assignment, flags.step)
             control_started = _perf()
             body = mock_profile(request.user_id)
-            shadow = 0
-            if (flags.shadow_enabled and self.settings.candidate_arn
-                    and self.random() < flags.sample_rate):
-                shadow = 1
-                self._tee(request, body, (_perf() - control_started) * 1000,
-                          assignment.user_hash, flags.shadow_timeout_ms)
+            control_ms = (_perf() - control_started) * 1000
+            shadow = int(flags.shadow_enabled and bool(self.settings.candidate_arn)
+                         and self.random() < flags.sample_rate)
+            response = answer(request, 200, body)
             self._finish(request, metrics, started, "control", assignment, shadow, 0, 0,
                          step=flags.step)
-            return answer(request, 200, body)
+            if shadow:
+                # last: once the dispatch worker wakes it competes for the GIL, and the
+                # request has nothing left to do but return
+                self._tee(request, body, control_ms, assignment.user_hash,
+                          flags.shadow_timeout_ms)
+            return response
         except Exception as exc:  # noqa: BLE001 - the caller always gets an answer
             metrics.add("Errors")
             log_event(self.identity, "REQUEST", "ERROR", route="control", canary=0, shadow=0,

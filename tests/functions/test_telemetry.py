@@ -111,3 +111,36 @@ def test_real_sdk_records_annotations_on_a_subsegment(monkeypatch):
         assert subsegment.annotations == {"canary": 1, "release": "r", "userId": "abcd"}
     finally:
         xray_recorder.end_segment()
+
+
+def test_in_lambda_the_subsegment_reaches_the_daemon_with_the_annotations(tmp_path):
+    # GIVEN a fresh process that looks like Lambda (facade segment from the trace header)
+    # and a UDP socket standing in for the X-Ray daemon
+    import os
+    import socket
+    import subprocess
+
+    from .conftest import FUNCTIONS
+
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    daemon.settimeout(10)
+    port = daemon.getsockname()[1]
+    env = {**os.environ, "LAMBDA_TASK_ROOT": str(FUNCTIONS), "PYTHONPATH": str(FUNCTIONS),
+           "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{port}",
+           "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;"
+                               "Parent=53995c3f42cd8ad8;Sampled=1"}
+    code = ("from cutover_runtime.telemetry import Tracer; "
+            "assert Tracer('Active', 'hashed').annotate('cutover-route', "
+            "{'canary': 1, 'step': 5}, user_id='user-1', user_hash='abcd')")
+    try:
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=tmp_path)
+        header, body = daemon.recv(65535).decode().split("\n", 1)
+    finally:
+        daemon.close()
+    # THEN the daemon got a subsegment of the Lambda trace, userId hashed
+    subsegment = json.loads(body)
+    assert json.loads(header) == {"format": "json", "version": 1}
+    assert subsegment["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert subsegment["parent_id"] == "53995c3f42cd8ad8"
+    assert subsegment["annotations"] == {"canary": 1, "step": 5, "userId": "abcd"}
