@@ -40,5 +40,5 @@ class RouterSettings:
             candidate_arn=env.get("CUTOVER_CANDIDATE_ARN", ""),
             canary_timeout_ms=float(env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")),
             canary_fallback=_flag(env.get("CUTOVER_CANARY_FALLBACK", "true")),
-            shadow_dispatch_budget_ms=float(env.get("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "5")),
+            shadow_dispatch_budget_ms=float(env.get("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "0")),
         )

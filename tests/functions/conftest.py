@@ -91,7 +91,7 @@ def router_env(aws_env, extension, lambda_service):
     aws_env.setenv("CUTOVER_CANDIDATE_ARN", CANDIDATE_ARN)
     aws_env.setenv("CUTOVER_CANARY_TIMEOUT_MS", "300")
     aws_env.setenv("CUTOVER_CANARY_FALLBACK", "true")
-    aws_env.setenv("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "5")
+    aws_env.setenv("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "5")  # exercises the hand-off wait
     aws_env.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_service.url)
     extension.document = flag_values()
     lambda_service.answer = lambda payload: (
