@@ -80,12 +80,20 @@ class Router:
                           flags.shadow_timeout_ms)
             return response
         except Exception as exc:  # noqa: BLE001 - the caller always gets an answer
+            # A defect in routing must not cost the user the control's answer; it is
+            # still an error for the alarm.
             metrics.add("Errors")
+            status, body, fallback = 500, {"error": "internal error"}, 0
+            if request.user_id is not None:
+                try:
+                    status, body, fallback = 200, mock_profile(request.user_id), 1
+                except Exception:  # noqa: BLE001, S110 - nothing left to fall back to
+                    pass
             log_event(self.identity, "REQUEST", "ERROR", route="control", canary=0, shadow=0,
-                      failed=1, fallback=0, durationMs=_ms(started), userHash="",
+                      failed=1, fallback=fallback, durationMs=_ms(started), userHash="",
                       error=exc.__class__.__name__)
             metrics.flush()
-            return answer(request, 500, {"error": "internal error"})
+            return answer(request, status, body)
 
     def _canary(self, request: ReadRequest, metrics: MetricBatch, started: float,
                 assignment: Any, step: float) -> Any:

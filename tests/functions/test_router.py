@@ -261,3 +261,20 @@ def test_an_event_that_cannot_be_built_is_a_counted_dispatch_failure(router_env,
     out = capsys.readouterr().out
     assert metric_totals(out) == {"ShadowDispatchFailures": 1}
     assert events(out, "SHADOW-DISPATCH-FAILED")[0]["error"] == "TypeError"
+
+
+def test_a_defect_in_routing_still_serves_the_control_answer_and_counts_an_error(
+        router_env, capsys, monkeypatch):
+    router = router_env.router()
+
+    def broken():
+        raise RuntimeError("bug in the flag cache")
+
+    monkeypatch.setattr(router.flags, "get", broken)
+    assert router_env.lambda_handler({"userId": "user-7"}, None) == mock_profile("user-7")
+    assert router_env.lambda_handler(http_event("user-7"), None)["statusCode"] == 200
+    out = capsys.readouterr().out
+    assert metric_totals(out) == {"Requests": 2, "Errors": 2}
+    request = events(out, "REQUEST")[0]
+    assert (request["failed"], request["fallback"], request["error"]) == (1, 1, "RuntimeError")
+    assert "user-7" not in out
