@@ -1,0 +1,128 @@
+"""Build the Lambda packages reproducibly: same sources -> same bytes.
+
+    python functions/build.py [--arch x86_64|arm64 ...] [--out build] [--no-layer]
+
+writes (contracts.md §1):
+
+* ``build/functions/<package>.zip`` for router, candidate, cleanup: the package and
+  ``cutover_runtime``, paths relative to ``functions/`` (the zip root is the handler root);
+* ``build/layers/deps-<arch>.zip``: the wheels of ``functions/requirements.txt`` for
+  CPython 3.12 on manylinux ``x86_64`` / ``aarch64``, unpacked under ``python/``.
+
+Entries are sorted and carry a fixed timestamp and mode, so Terraform's
+``filebase64sha256`` changes only when a file's content does. Wheels are cached in
+``.cache/wheels/<arch>`` (the only step that needs the package index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent
+ROOT = FUNCTIONS_DIR.parent
+PACKAGES = ("router", "candidate", "cleanup")
+SHARED = "cutover_runtime"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+PLATFORMS = {"x86_64": "x86_64", "arm64": "aarch64"}
+PYTHON_VERSION = "3.12"
+EXCLUDED_PARTS = {"__pycache__"}
+EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+
+
+def _source_files(directory: Path) -> Iterator[Path]:
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and not EXCLUDED_PARTS & set(path.parts) \
+                and path.suffix not in EXCLUDED_SUFFIXES:
+            yield path
+
+
+def write_zip(target: Path, entries: Iterable[tuple[str, bytes]]) -> Path:
+    """Deterministic zip: sorted names, fixed time, mode 0644, deflate level 9."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    items = sorted(entries)
+    names = [name for name, _ in items]
+    if len(names) != len(set(names)):
+        raise ValueError(f"duplicate entries in zip: target={target}")
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, data in items:
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3
+            zf.writestr(info, data, compresslevel=9)
+    tmp.replace(target)
+    return target
+
+
+def function_entries(package: str) -> list[tuple[str, bytes]]:
+    entries = []
+    for directory in (FUNCTIONS_DIR / package, FUNCTIONS_DIR / SHARED):
+        for path in _source_files(directory):
+            entries.append((path.relative_to(FUNCTIONS_DIR).as_posix(), path.read_bytes()))
+    return entries
+
+
+def build_function(package: str, out: Path) -> Path:
+    return write_zip(out / "functions" / f"{package}.zip", function_entries(package))
+
+
+def download_wheels(arch: str, cache: Path) -> list[Path]:
+    platform = PLATFORMS[arch]
+    dest = cache / arch
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run([
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+        "--only-binary=:all:", "--implementation", "cp", "--python-version", PYTHON_VERSION,
+        "--platform", f"manylinux2014_{platform}", "--platform", f"manylinux_2_28_{platform}",
+        "--dest", str(dest), "-r", str(FUNCTIONS_DIR / "requirements.txt"),
+    ], check=True)
+    return sorted(dest.glob("*.whl"))
+
+
+def layer_entries(wheels: Iterable[Path]) -> list[tuple[str, bytes]]:
+    entries: dict[str, bytes] = {}
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                entries[f"python/{info.filename}"] = zf.read(info)
+    return list(entries.items())
+
+
+def build_layer(arch: str, out: Path, cache: Path) -> Path:
+    return write_zip(out / "layers" / f"deps-{arch}.zip", layer_entries(download_wheels(arch, cache)))
+
+
+def describe(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return (f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  "
+            f"sha256={digest.hex()}  base64sha256={base64.b64encode(digest).decode()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arch", action="append", choices=sorted(PLATFORMS),
+                        help="layer architecture (repeatable; default: x86_64 and arm64)")
+    parser.add_argument("--out", type=Path, default=ROOT / "build")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "wheels")
+    parser.add_argument("--no-layer", action="store_true", help="function zips only (offline)")
+    args = parser.parse_args(argv)
+    built = [build_function(package, args.out) for package in PACKAGES]
+    if not args.no_layer:
+        built += [build_layer(arch, args.out, args.cache) for arch in args.arch or sorted(PLATFORMS)]
+    for path in built:
+        print(describe(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

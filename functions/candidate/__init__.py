@@ -1,0 +1,1 @@
+"""The candidate: the PostgreSQL read path that replaces the old Prisma adapter."""

@@ -1,0 +1,117 @@
+"""One PostgreSQL connection per execution environment, through RDS Proxy.
+
+The password is an IAM auth token signed locally (``rds.generate_db_auth_token``),
+never a secret in the environment; TLS is required whenever IAM auth is on. The
+connection is reused across invocations; a failed query closes it, and the read is
+tried once more on a fresh connection (reads are idempotent).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cutover_runtime.contract import format_timestamp
+
+from .settings import DatabaseSettings
+
+SCHEMA_PATH = Path(__file__).with_name("schema.sql")
+
+PROFILE_SQL = """
+SELECT u.user_id, u.display_name, u.email, u.plan, u.created_at,
+       COALESCE((SELECT json_agg(json_build_object('sku', i.sku, 'name', i.name,
+                                                   'price', i.price, 'quantity', i.quantity)
+                                 ORDER BY i.position)
+                   FROM user_items i WHERE i.user_id = u.user_id), '[]'::json) AS items
+  FROM users u
+ WHERE u.user_id = %(user_id)s
+"""
+
+
+class UserNotFound(LookupError):
+    """No row for the user id."""
+
+
+def connection_kwargs(settings: DatabaseSettings, token_signer: Any = None) -> dict[str, Any]:
+    """libpq parameters; with IAM auth, a fresh token as password and TLS enforced."""
+    kwargs: dict[str, Any] = {
+        "host": settings.host, "port": settings.port, "dbname": settings.dbname,
+        "user": settings.user, "connect_timeout": settings.connect_timeout_s,
+        "sslmode": settings.sslmode, "application_name": "cutover-candidate",
+    }
+    if settings.iam_auth:
+        if settings.sslmode in ("disable", "allow", "prefer"):
+            raise ValueError(f"IAM auth needs TLS: sslmode={settings.sslmode}")
+        signer = token_signer or _rds_token
+        kwargs["password"] = signer(settings)
+    if settings.sslmode in ("verify-ca", "verify-full") and settings.sslrootcert:
+        kwargs["sslrootcert"] = settings.sslrootcert
+    return kwargs
+
+
+def _rds_token(settings: DatabaseSettings) -> str:
+    import boto3  # only on (re)connect with IAM auth
+
+    client = boto3.session.Session().client("rds", region_name=settings.region)
+    return client.generate_db_auth_token(DBHostname=settings.host, Port=settings.port,
+                                         DBUsername=settings.user, Region=settings.region)
+
+
+class ProfileStore:
+    """Reads profiles; owns the execution environment's connection."""
+
+    def __init__(self, settings: DatabaseSettings, token_signer: Any = None) -> None:
+        self.settings = settings
+        self._token_signer = token_signer
+        self._conn: Any = None
+        self.connects = 0
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            import psycopg  # ~90 ms: loaded by the first read, not at import
+
+            # prepare_threshold=None: no server-side prepared statements, which would
+            # pin the client to one backend connection behind RDS Proxy.
+            self._conn = psycopg.connect(**connection_kwargs(self.settings, self._token_signer),
+                                         autocommit=True, prepare_threshold=None)
+            self.connects += 1
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def profile(self, user_id: str) -> dict[str, Any]:
+        import psycopg
+
+        for attempt in (1, 2):
+            try:
+                with self._connection().cursor() as cur:
+                    cur.execute(PROFILE_SQL, {"user_id": user_id})
+                    row = cur.fetchone()
+                break
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                self.close()
+                if attempt == 2:
+                    raise
+        if row is None:
+            raise UserNotFound(f"no profile: userHash={_hash(user_id)}")
+        user_id_db, display_name, email, plan, created_at, items = row
+        return {
+            "userId": user_id_db,
+            "displayName": display_name,
+            "email": email,
+            "plan": plan,
+            "createdAt": format_timestamp(created_at),
+            "items": [{"sku": i["sku"], "name": i["name"], "price": float(i["price"]),
+                       "quantity": int(i["quantity"])} for i in items],
+        }
+
+
+def _hash(value: str) -> str:
+    from hashlib import sha256
+
+    return sha256(value.encode()).hexdigest()[:16]

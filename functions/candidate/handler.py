@@ -1,0 +1,77 @@
+"""Candidate handler (``candidate.handler.lambda_handler``): PostgreSQL read path.
+
+* direct invoke ``{"userId": ...}`` (the router's canary call) or an HTTP API v2 event:
+  answers with the read model; a database failure raises, so the alias's Lambda
+  ``Errors`` metric and the router's fallback both see it;
+* shadow event (``{"cutover": "shadow", ...}``, async): reads, compares with the
+  control's answer carried in the event, reports once per event id, never raises.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cutover_runtime.compare import CompareRules, ShadowComparator
+from cutover_runtime.request import answer, parse_request
+from cutover_runtime.telemetry import Identity, Tracer
+
+from .db import ProfileStore, UserNotFound
+from .settings import DatabaseSettings
+from .shadow_report import ShadowReporter
+
+
+class Candidate:
+    def __init__(self, store: ProfileStore, reporter: ShadowReporter, tracer: Tracer) -> None:
+        self.store = store
+        self.reporter = reporter
+        self.tracer = tracer
+
+    def read_or_none(self, user_id: str) -> Any:
+        """For shadow comparison a missing row is an answer (``null``), not an error."""
+        try:
+            return self.store.profile(user_id)
+        except UserNotFound:
+            return None
+
+    def handle(self, event: Any) -> Any:
+        if isinstance(event, dict) and event.get("cutover") == "shadow":
+            result = self.reporter.report(event, self.read_or_none)
+            self.tracer.annotate("cutover-shadow", {
+                "canary": 0, "path": self.reporter.identity.path,
+                "release": self.reporter.identity.release, "shadow": 1},
+                user_hash=str(event.get("userHash", "")))
+            return result
+        request = parse_request(event)
+        if request.user_id is None:
+            return answer(request, 400, {"error": "userId is required"})
+        try:
+            body = self.store.profile(request.user_id)
+        except UserNotFound:
+            return answer(request, 404, {"error": "not found"})
+        return answer(request, 200, body)
+
+
+_candidate: Candidate | None = None
+
+
+def candidate() -> Candidate:
+    global _candidate
+    if _candidate is None:
+        identity = Identity.from_env()
+        rules = CompareRules.from_json(os.environ.get("CUTOVER_COMPARE_RULES"))
+        _candidate = Candidate(ProfileStore(DatabaseSettings.from_env()),
+                               ShadowReporter(ShadowComparator(rules), identity),
+                               Tracer.from_env())
+    return _candidate
+
+
+def reset() -> None:
+    global _candidate
+    if _candidate is not None:
+        _candidate.store.close()
+    _candidate = None
+
+
+def lambda_handler(event: Any, context: Any) -> Any:
+    return candidate().handle(event)

@@ -1,0 +1,85 @@
+"""Shadow comparison, candidate side: compute our answer, compare, report once per event."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from cutover_runtime.compare import ShadowComparator, digest
+from cutover_runtime.telemetry import Identity, MetricBatch, log_event
+
+MAX_LOGGED_DIFFS = 20
+SEEN_EVENTS = 4096
+
+
+class SeenEvents:
+    """Event ids already reported by this execution environment (bounded, oldest out)."""
+
+    def __init__(self, size: int = SEEN_EVENTS) -> None:
+        self._size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self._ids:
+            self._ids.move_to_end(event_id)
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return True
+
+
+class ShadowReporter:
+    def __init__(self, comparator: ShadowComparator, identity: Identity) -> None:
+        self.comparator = comparator
+        self.identity = identity
+        self.seen = SeenEvents()
+
+    def report(self, event: dict[str, Any], read: Callable[[str], Any]) -> dict[str, Any]:
+        """Never raises: the async invoke must not be retried because of us."""
+        event_id = str(event.get("eventId", ""))
+        user_hash = str(event.get("userHash", ""))
+        if not event_id or not self.seen.first_time(event_id):
+            log_event(self.identity, "SHADOW-DUPLICATE", eventId=event_id, userHash=user_hash)
+            return {"status": "duplicate"}
+        metrics = MetricBatch(self.identity)
+        started = time.perf_counter()
+        try:
+            control = event["control"]
+            request = event["request"]
+            timeout_ms = float(event.get("timeoutMs", 500))
+            candidate_body = read(request["userId"])
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            if duration_ms > timeout_ms:
+                metrics.add("ShadowTimeouts")
+                log_event(self.identity, "SHADOW-TIMEOUT", "WARN", durationMs=duration_ms,
+                          error="timeout", userHash=user_hash, eventId=event_id)
+                return {"status": "timeout"}
+            diffs = self._compare(control, candidate_body)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised
+            metrics.add("ShadowErrors")
+            log_event(self.identity, "SHADOW-ERROR", "ERROR",
+                      durationMs=round((time.perf_counter() - started) * 1000, 3),
+                      error=exc.__class__.__name__, userHash=user_hash, eventId=event_id)
+            return {"status": "error"}
+        finally:
+            metrics.flush()
+        metrics.add("ShadowComparisons")
+        if diffs:
+            metrics.add("ShadowMismatches")
+        log_event(self.identity, "SHADOW-DIFF" if diffs else "SHADOW-OK",
+                  "WARN" if diffs else "INFO", match=int(not diffs), diffCount=len(diffs),
+                  diffs=diffs[:MAX_LOGGED_DIFFS], durationMs=duration_ms,
+                  controlMs=control.get("durationMs"), userHash=user_hash, eventId=event_id)
+        metrics.flush()
+        return {"status": "diff" if diffs else "ok", "diffCount": len(diffs)}
+
+    def _compare(self, control: dict[str, Any], candidate_body: Any) -> list[dict[str, str]]:
+        if control.get("digest") and digest(candidate_body) == control["digest"]:
+            return []
+        if control.get("body") is not None:
+            return self.comparator.compare(control["body"], candidate_body)
+        return self.comparator.compare_fields(control.get("fields") or {},
+                                              control.get("fieldDigests") or {}, candidate_body)

@@ -1,0 +1,1 @@
+"""The cleanup function: prunes unreferenced Lambda versions and AppConfig hosted versions."""

@@ -1,0 +1,124 @@
+"""Logs, metrics and traces: every decision leaves one of each.
+
+* ``log_event`` writes one JSON object per line (contracts.md §6).
+* ``MetricBatch`` collects counts during an invocation and ``flush`` writes them as
+  one CloudWatch Embedded Metric Format line (contracts.md §5).
+* ``Tracer`` puts X-Ray annotations through aws-xray-sdk, imported on the first
+  sampled invocation only; with tracing ``off`` (or an unsampled trace) it is a no-op.
+
+Output goes through ``sys.stdout.write`` so tests can capture and scan every line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
+class Identity:
+    """Release and path names every line carries; read once per execution environment."""
+
+    def __init__(self, release: str, path: str, namespace: str) -> None:
+        self.release = release
+        self.path = path
+        self.namespace = namespace
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Identity:
+        env = os.environ if environ is None else environ
+        return cls(release=env.get("CUTOVER_RELEASE", "unknown"),
+                   path=env.get("CUTOVER_PATH", ""),
+                   namespace=env.get("CUTOVER_METRICS_NAMESPACE", "Cutover"))
+
+
+def log_event(identity: Identity, event: str, level: str = "INFO", **fields: Any) -> None:
+    line = {"event": event, "release": identity.release, "path": identity.path, "level": level}
+    line.update(fields)
+    sys.stdout.write(_dumps(line) + "\n")
+
+
+class MetricBatch:
+    """Counts for one invocation, written as a single EMF document."""
+
+    __slots__ = ("counts", "identity")
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+        self.counts: dict[str, float] = {}
+
+    def add(self, name: str, value: float = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
+
+    def flush(self) -> None:
+        if not self.counts:
+            return
+        ident = self.identity
+        doc: dict[str, Any] = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [{
+                    "Namespace": ident.namespace,
+                    "Dimensions": [["Release", "Path"]],
+                    "Metrics": [{"Name": n, "Unit": "Count"} for n in self.counts],
+                }],
+            },
+            "Release": ident.release,
+            "Path": ident.path,
+        }
+        doc.update(self.counts)
+        sys.stdout.write(_dumps(doc) + "\n")
+        self.counts = {}
+
+
+class Tracer:
+    """X-Ray annotations, loaded lazily. ``mode``: Active / PassThrough / off."""
+
+    def __init__(self, mode: str, user_id_mode: str) -> None:
+        self.enabled = mode.lower() not in ("off", "", "false", "disabled")
+        self.user_id_mode = user_id_mode.lower()
+        self._recorder: Any = None
+
+    @classmethod
+    def from_env(cls) -> Tracer:
+        return cls(os.environ.get("CUTOVER_TRACING", "off"),
+                   os.environ.get("CUTOVER_TRACE_USER_ID", "hashed"))
+
+    def _sampled(self) -> bool:
+        header = os.environ.get("_X_AMZN_TRACE_ID", "")
+        return "Sampled=1" in header
+
+    def _load(self) -> Any:
+        if self._recorder is None:
+            from aws_xray_sdk.core import xray_recorder  # heavy (~200 ms): first sampled call
+
+            xray_recorder.configure(context_missing="IGNORE_ERROR")
+            self._recorder = xray_recorder
+        return self._recorder
+
+    def annotate(self, name: str, annotations: dict[str, Any], *, user_id: str | None = None,
+                 user_hash: str = "") -> bool:
+        """Record one subsegment with annotations; returns whether anything was sent."""
+        if not self.enabled or not self._sampled():
+            return False
+        if self.user_id_mode == "raw" and user_id is not None:
+            annotations = {**annotations, "userId": user_id}
+        elif self.user_id_mode == "hashed" and user_hash:
+            annotations = {**annotations, "userId": user_hash}
+        try:
+            recorder = self._load()
+            subsegment = recorder.begin_subsegment(name)
+            if subsegment is None:
+                return False
+            try:
+                for key, value in annotations.items():
+                    subsegment.put_annotation(key, value)
+            finally:
+                recorder.end_subsegment()
+            return True
+        except Exception:  # noqa: BLE001 - tracing never fails a request
+            return False

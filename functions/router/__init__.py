@@ -1,0 +1,1 @@
+"""The router: serves the control ("mock read"), routes canary users, tees shadow traffic."""

@@ -1,0 +1,194 @@
+"""Router handler (``router.handler.lambda_handler``): the control, with canary and shadow.
+
+Safe first: whatever the flags, the candidate or the shadow dispatch do, the caller
+gets the control's answer unless the spec turned canary fallback off. Every request
+leaves a ``REQUEST`` log line, one EMF document and (when traced) an X-Ray subsegment.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+from cutover_runtime.assignment import assign
+from cutover_runtime.contract import MalformedResponse, mock_profile, validate_profile
+from cutover_runtime.flags import FlagCache
+from cutover_runtime.lambda_client import lambda_client
+from cutover_runtime.request import ReadRequest, answer, parse_request
+from cutover_runtime.shadow import ShadowDispatcher, build_shadow_event
+from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
+
+from .settings import RouterSettings
+
+_perf = time.perf_counter
+
+
+class CanaryFailure(Exception):
+    """The candidate did not give a usable answer; ``reason`` is what the logs carry."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Router:
+    """Everything an execution environment keeps between invocations."""
+
+    def __init__(self, settings: RouterSettings, identity: Identity, tracer: Tracer) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.tracer = tracer
+        self.flags = FlagCache(settings.appconfig_url, settings.appconfig_application,
+                               settings.appconfig_environment, settings.appconfig_profile,
+                               settings.canary_flag, settings.shadow_flag,
+                               settings.flags_ttl_ms, settings.flags_budget_ms, identity)
+        self.shadow = ShadowDispatcher(
+            settings.candidate_arn, settings.shadow_dispatch_budget_ms, identity,
+            client_factory=lambda: lambda_client("shadow", 3.0))
+        self.random = random.random
+
+    # -- one request --------------------------------------------------------------------
+    def handle(self, event: Any) -> Any:
+        started = _perf()
+        metrics = MetricBatch(self.identity)
+        metrics.add("Requests")
+        request = parse_request(event)
+        try:
+            flags = self.flags.get()
+            sticky = request.sticky_value(flags.sticky_key)
+            assignment = assign(flags.salt, sticky, flags.percent)
+            if request.user_id is None:
+                response = answer(request, 400, {"error": "userId is required"})
+                self._finish(request, metrics, started, "control", assignment, 0, 0, 0)
+                return response
+            if assignment.canary and self.settings.candidate_arn:
+                return self._canary(request, metrics, started, assignment, flags.step)
+            control_started = _perf()
+            body = mock_profile(request.user_id)
+            control_ms = (_perf() - control_started) * 1000
+            shadow = int(flags.shadow_enabled and bool(self.settings.candidate_arn)
+                         and self.random() < flags.sample_rate)
+            response = answer(request, 200, body)
+            self._finish(request, metrics, started, "control", assignment, shadow, 0, 0,
+                         step=flags.step)
+            if shadow:
+                # last: once the dispatch worker wakes it competes for the GIL, and the
+                # request has nothing left to do but return
+                self._tee(request, body, control_ms, assignment.user_hash,
+                          flags.shadow_timeout_ms)
+            return response
+        except Exception as exc:  # noqa: BLE001 - the caller always gets an answer
+            # A defect in routing must not cost the user the control's answer; it is
+            # still an error for the alarm.
+            metrics.add("Errors")
+            status, body, fallback = 500, {"error": "internal error"}, 0
+            if request.user_id is not None:
+                try:
+                    status, body, fallback = 200, mock_profile(request.user_id), 1
+                except Exception:  # noqa: BLE001, S110 - nothing left to fall back to
+                    pass
+            log_event(self.identity, "REQUEST", "ERROR", route="control", canary=0, shadow=0,
+                      failed=1, fallback=fallback, durationMs=_ms(started), userHash="",
+                      error=exc.__class__.__name__)
+            metrics.flush()
+            return answer(request, status, body)
+
+    def _canary(self, request: ReadRequest, metrics: MetricBatch, started: float,
+                assignment: Any, step: float) -> Any:
+        metrics.add("CanaryRequests")
+        canary_started = _perf()
+        try:
+            body = self._invoke_candidate(request.user_id)
+        except CanaryFailure as failure:
+            metrics.add("CanaryErrors")
+            metrics.add("Errors")  # the alarm must see it even when the control answers
+            log_event(self.identity, "CANARY-ERROR", "ERROR", durationMs=_ms(canary_started),
+                      error=failure.reason, userHash=assignment.user_hash)
+            if not self.settings.canary_fallback:
+                self._finish(request, metrics, started, "candidate", assignment, 0, 1, 0, step)
+                return answer(request, 502, {"error": "candidate failed"})
+            metrics.add("CanaryFallbacks")
+            body = mock_profile(request.user_id)
+            log_event(self.identity, "CANARY-FALLBACK", "WARN", durationMs=_ms(canary_started),
+                      error=failure.reason, userHash=assignment.user_hash)
+            self._finish(request, metrics, started, "control", assignment, 0, 1, 1, step)
+            return answer(request, 200, body)
+        log_event(self.identity, "CANARY-OK", durationMs=_ms(canary_started), error=None,
+                  userHash=assignment.user_hash)
+        self._finish(request, metrics, started, "candidate", assignment, 0, 0, 0, step)
+        return answer(request, 200, body)
+
+    def _invoke_candidate(self, user_id: str) -> dict[str, Any]:
+        timeout_s = self.settings.canary_timeout_ms / 1000.0
+        started = 0.0
+        try:
+            client = lambda_client("canary", timeout_s)
+            started = _perf()  # the first call builds the client; that is not the candidate's time
+            response = client.invoke(FunctionName=self.settings.candidate_arn,
+                                     InvocationType="RequestResponse",
+                                     Payload=json.dumps({"userId": user_id}).encode())
+            payload = response["Payload"].read()
+        except Exception as exc:  # noqa: BLE001 - every candidate failure is one reason
+            name = exc.__class__.__name__
+            raise CanaryFailure("timeout" if "Timeout" in name else name) from None
+        if _perf() - started > timeout_s:
+            raise CanaryFailure("timeout")
+        if response.get("FunctionError"):
+            raise CanaryFailure(f"FunctionError:{response['FunctionError']}")
+        try:
+            return validate_profile(json.loads(payload))
+        except (ValueError, MalformedResponse):
+            raise CanaryFailure("malformed") from None
+
+    def _tee(self, request: ReadRequest, body: Any, control_ms: float, user_hash: str,
+             timeout_ms: float) -> None:
+        try:
+            user_id = request.user_id
+            self.shadow.dispatch(lambda: build_shadow_event(
+                {"userId": user_id}, body, control_ms, user_hash, timeout_ms))
+        except Exception as exc:  # noqa: BLE001 - shadow never affects the caller
+            failure = MetricBatch(self.identity)
+            failure.add("ShadowDispatchFailures")
+            log_event(self.identity, "SHADOW-DISPATCH-FAILED", "WARN",
+                      error=exc.__class__.__name__, dispatchMs=0)
+            failure.flush()
+
+    def _finish(self, request: ReadRequest, metrics: MetricBatch, started: float, route: str,
+                assignment: Any, shadow: int, failed: int, fallback: int,
+                step: float = 0) -> None:
+        canary = int(assignment.canary)
+        log_event(self.identity, "REQUEST", "ERROR" if failed and not fallback else "INFO",
+                  route=route, canary=canary, shadow=shadow, failed=failed,
+                  fallback=fallback, durationMs=_ms(started), userHash=assignment.user_hash)
+        metrics.flush()
+        self.tracer.annotate("cutover-route", {
+            "canary": canary, "path": self.identity.path, "release": self.identity.release,
+            "step": step, "route": route}, user_id=request.user_id,
+            user_hash=assignment.user_hash)
+
+
+def _ms(since: float) -> float:
+    return round((_perf() - since) * 1000, 3)
+
+
+_router: Router | None = None
+
+
+def router() -> Router:
+    """The execution environment's Router, built on first use from the environment."""
+    global _router
+    if _router is None:
+        _router = Router(RouterSettings.from_env(), Identity.from_env(), Tracer.from_env())
+    return _router
+
+
+def reset() -> None:
+    """Forget the cached Router (tests change the environment between cases)."""
+    global _router
+    _router = None
+
+
+def lambda_handler(event: Any, context: Any) -> Any:
+    return router().handle(event)

@@ -1,0 +1,44 @@
+"""Router settings from the environment the generator renders (contracts.md §2)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class RouterSettings:
+    appconfig_url: str
+    appconfig_application: str
+    appconfig_environment: str
+    appconfig_profile: str
+    canary_flag: str
+    shadow_flag: str
+    flags_ttl_ms: float
+    flags_budget_ms: float
+    candidate_arn: str
+    canary_timeout_ms: float
+    canary_fallback: bool
+    shadow_dispatch_budget_ms: float
+
+    @classmethod
+    def from_env(cls) -> RouterSettings:
+        env = os.environ
+        return cls(
+            appconfig_url=env.get("CUTOVER_APPCONFIG_URL", "http://localhost:2772"),
+            appconfig_application=env.get("CUTOVER_APPCONFIG_APPLICATION", ""),
+            appconfig_environment=env.get("CUTOVER_APPCONFIG_ENVIRONMENT", ""),
+            appconfig_profile=env.get("CUTOVER_APPCONFIG_PROFILE", ""),
+            canary_flag=env.get("CUTOVER_CANARY_FLAG", "prisma-adapter"),
+            shadow_flag=env.get("CUTOVER_SHADOW_FLAG", "prisma-shadow"),
+            flags_ttl_ms=float(env.get("CUTOVER_FLAGS_TTL_MS", "5000")),
+            flags_budget_ms=float(env.get("CUTOVER_FLAGS_BUDGET_MS", "50")),
+            candidate_arn=env.get("CUTOVER_CANDIDATE_ARN", ""),
+            canary_timeout_ms=float(env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")),
+            canary_fallback=_flag(env.get("CUTOVER_CANARY_FALLBACK", "true")),
+            shadow_dispatch_budget_ms=float(env.get("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "0")),
+        )

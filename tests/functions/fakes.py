@@ -1,0 +1,114 @@
+"""Local HTTP servers that speak the APIs the functions call: the AppConfig Lambda
+extension (GET configuration) and the Lambda Invoke API (used through real boto3 via
+AWS_ENDPOINT_URL_LAMBDA). Faults are injected per request."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class LocalServer:
+    def __init__(self, handler_cls: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = _Server(("127.0.0.1", 0), handler_cls)
+        self.httpd.owner = self  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class AppConfigExtension(LocalServer):
+    """``mode``: ok / down (500) / hang (sleeps ``hang_s``) / malformed."""
+
+    def __init__(self) -> None:
+        self.document: dict[str, Any] = {}
+        self.mode = "ok"
+        self.hang_s = 2.0
+        self.paths: list[str] = []
+        super().__init__(self._Handler)
+
+    class _Handler(_Quiet):
+        def do_GET(self) -> None:
+            owner: AppConfigExtension = self.server.owner  # type: ignore[attr-defined]
+            owner.paths.append(self.path)
+            if owner.mode == "down":
+                self._send(500, b"not ready")
+            elif owner.mode == "hang":
+                time.sleep(owner.hang_s)
+                self._send(200, json.dumps(owner.document).encode())
+            elif owner.mode == "malformed":
+                self._send(200, b"{not json")
+            else:
+                self._send(200, json.dumps(owner.document).encode(),
+                           {"Content-Type": "application/json"})
+
+
+class LambdaService(LocalServer):
+    """The Invoke API. ``answer(payload) -> (status, headers, body, delay_s)``."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.answer: Callable[[dict], tuple[int, dict[str, str], bytes, float]] = (
+            lambda payload: (200, {}, b"{}", 0.0))
+        self.event_delay_s = 0.0
+        self.on_event: Callable[[dict], None] | None = None  # delivers async events
+        super().__init__(self._Handler)
+
+    class _Handler(_Quiet):
+        def do_POST(self) -> None:
+            owner: LambdaService = self.server.owner  # type: ignore[attr-defined]
+            length = int(self.headers.get("Content-Length", "0"))
+            raw = self.rfile.read(length)
+            invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+            payload = json.loads(raw) if raw else None
+            with owner.lock:
+                owner.calls.append({"path": self.path, "type": invocation_type,
+                                    "payload": payload})
+            if invocation_type == "Event":
+                if owner.event_delay_s:
+                    time.sleep(owner.event_delay_s)
+                self._send(202, b"")
+                if owner.on_event is not None:
+                    owner.on_event(payload)
+                return
+            status, headers, body, delay = owner.answer(payload)
+            if delay:
+                time.sleep(delay)
+            try:
+                self._send(status, body, headers)
+            except (BrokenPipeError, ConnectionResetError):
+                pass

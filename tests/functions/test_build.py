@@ -1,0 +1,87 @@
+"""Packaging: one zip per function, reproducible to the byte, importable as Lambda does."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import FUNCTIONS
+
+# functions/build.py, loaded by path: "build" is also the name of a PyPI package
+_spec = importlib.util.spec_from_file_location("cutover_build", FUNCTIONS / "build.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
+
+HANDLERS = {"router": "router.handler", "candidate": "candidate.handler",
+            "cleanup": "cleanup.handler"}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_function_zips_are_byte_identical_across_builds_and_mtimes(tmp_path):
+    first = [build.build_function(p, tmp_path / "a") for p in build.PACKAGES]
+    # touching sources changes mtimes, not content: the bytes must not change
+    now = time.time() + 3600
+    for path in (FUNCTIONS / "router").rglob("*.py"):
+        os.utime(path, (now, now))
+    second = [build.build_function(p, tmp_path / "b") for p in build.PACKAGES]
+    assert [sha256(p) for p in first] == [sha256(p) for p in second]
+    assert [p.name for p in first] == ["router.zip", "candidate.zip", "cleanup.zip"]
+
+
+def test_zip_holds_the_package_and_the_shared_runtime_only(tmp_path):
+    names = zipfile.ZipFile(build.build_function("candidate", tmp_path)).namelist()
+    assert names == sorted(names)
+    assert "candidate/handler.py" in names and "candidate/schema.sql" in names
+    assert "cutover_runtime/compare.py" in names
+    assert not [n for n in names if n.startswith(("router/", "cleanup/")) or ".pyc" in n
+                or "__pycache__" in n]
+    info = zipfile.ZipFile(tmp_path / "functions" / "candidate.zip").infolist()[0]
+    assert info.date_time == build.FIXED_TIME
+
+
+def test_a_change_in_content_changes_the_zip(tmp_path):
+    entries = build.function_entries("router")
+    a = build.write_zip(tmp_path / "a.zip", entries)
+    changed = [(n, d + b"\n# changed\n" if n == "router/handler.py" else d) for n, d in entries]
+    b = build.write_zip(tmp_path / "b.zip", changed)
+    assert sha256(a) != sha256(b)
+
+
+@pytest.mark.parametrize("package", sorted(HANDLERS))
+def test_each_handler_imports_from_its_zip_alone(tmp_path, package):
+    zip_path = build.build_function(package, tmp_path)
+    code = (f"import sys; sys.path[:0] = [{str(zip_path)!r}]; import {HANDLERS[package]} as h; "
+            "assert h.__file__.startswith(sys.path[0]), h.__file__; "
+            "assert callable(h.lambda_handler); "
+            "heavy = {'boto3', 'aws_xray_sdk', 'psycopg'} & set(sys.modules); "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path,
+                   env={**os.environ, "PYTHONPATH": ""})
+
+
+def test_layer_unpacks_wheels_under_python_reproducibly(tmp_path):
+    wheels = []
+    for name, files in (("b-1.0-py3-none-any.whl", {"b/__init__.py": b"B"}),
+                        ("a-1.0-py3-none-any.whl", {"a/__init__.py": b"A",
+                                                    "a-1.0.dist-info/METADATA": b"m"})):
+        wheel = tmp_path / name
+        with zipfile.ZipFile(wheel, "w") as zf:
+            for inner, data in files.items():
+                zf.writestr(inner, data)
+        wheels.append(wheel)
+    one = build.write_zip(tmp_path / "l1.zip", build.layer_entries(wheels))
+    two = build.write_zip(tmp_path / "l2.zip", build.layer_entries(reversed(wheels)))
+    assert sha256(one) == sha256(two)
+    assert zipfile.ZipFile(one).namelist() == [
+        "python/a-1.0.dist-info/METADATA", "python/a/__init__.py", "python/b/__init__.py"]

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from cutover_runtime.compare import (
+    REDACTED,
+    CompareRules,
+    RulesError,
+    ShadowComparator,
+    digest,
+    parse_path,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+RULES = CompareRules.from_json(json.dumps({
+    "ignore_paths": ["$.meta.requestId", "$.items[*].etag"],
+    "numeric_tolerance": 0.0001,
+    "timestamp_tolerance_seconds": 1.0,
+    "unordered_lists": ["$.items"],
+    "redact_paths": ["$.email", "$.items[*].phone"],
+}))
+
+
+def compare(a, b, rules=RULES):
+    return ShadowComparator(rules).compare(a, b)
+
+
+def test_paths_parse_to_segments_and_bad_paths_say_where():
+    assert parse_path("$") == ()
+    assert parse_path("$.items[*].etag") == ("items", "*", "etag")
+    with pytest.raises(RulesError, match="path="):
+        parse_path("items.etag")
+    with pytest.raises(RulesError, match="at="):
+        parse_path("$.items[3]")
+
+
+def test_unknown_rule_keys_are_rejected_with_their_names():
+    with pytest.raises(RulesError, match="ignore_path"):
+        CompareRules.from_json('{"ignore_path": []}')
+
+
+def test_equal_documents_have_no_differences():
+    doc = {"a": 1, "b": [1, 2, {"c": None}], "d": "x"}
+    assert compare(doc, json.loads(json.dumps(doc))) == []
+
+
+def test_missing_extra_changed_and_type_are_reported_with_hashed_values():
+    diffs = compare({"a": 1, "b": "x", "c": [1, 2], "d": True},
+                    {"a": 2, "b": 3, "c": [1], "e": 1, "d": 1})
+    by_path = {d["path"]: d for d in diffs}
+    assert by_path["$.a"] == {"path": "$.a", "kind": "changed",
+                              "control": digest(1)[:16], "candidate": digest(2)[:16]}
+    assert by_path["$.b"]["kind"] == "type"
+    assert by_path["$.c[1]"]["kind"] == "missing"
+    assert by_path["$.e"]["kind"] == "extra"
+    assert by_path["$.d"]["kind"] == "type"  # a boolean is not the number 1
+    assert len(diffs) == 5
+
+
+def test_ignored_paths_never_differ():
+    assert compare({"meta": {"requestId": "a"}, "items": [{"sku": 1, "etag": "x"}]},
+                   {"meta": {"requestId": "b"}, "items": [{"sku": 1, "etag": "y"}]}) == []
+    assert compare({"meta": {"requestId": "a"}}, {"meta": {}}) == []
+
+
+def test_numbers_within_tolerance_are_equal_and_int_equals_float():
+    assert compare({"p": 1.0}, {"p": 1.00005}) == []
+    assert compare({"p": 1}, {"p": 1.0}) == []
+    assert compare({"p": 1.0}, {"p": 1.001})[0]["kind"] == "changed"
+
+
+def test_timestamps_within_tolerance_are_equal_across_formats():
+    assert compare({"t": "2024-01-01T00:00:00Z"}, {"t": "2024-01-01T00:00:00.900+00:00"}) == []
+    assert compare({"t": "2024-01-01T00:00:00Z"}, {"t": "2024-01-01T01:00:00+01:00"}) == []
+    assert compare({"t": "2024-01-01T00:00:00Z"}, {"t": "2024-01-01T00:00:02Z"})[0]["path"] == "$.t"
+
+
+def test_unordered_lists_match_elements_in_any_order_even_with_ignored_fields():
+    control = {"items": [{"sku": i, "etag": f"c{i}"} for i in range(50)]}
+    candidate = {"items": [{"sku": i, "etag": f"d{i}"} for i in reversed(range(50))]}
+    assert compare(control, candidate) == []
+    assert compare({"list": [1, 2]}, {"list": [2, 1]}) != []  # not declared unordered
+
+
+def test_unordered_lists_pair_near_matches_and_report_the_field_that_differs():
+    control = {"items": [{"sku": "a", "price": 1.0}, {"sku": "b", "price": 2.0}]}
+    candidate = {"items": [{"sku": "b", "price": 2.00001}, {"sku": "a", "price": 9.0}]}
+    diffs = compare(control, candidate)
+    assert [(d["path"], d["kind"]) for d in diffs] == [("$.items[0].price", "changed")]
+
+
+def test_unordered_lists_report_missing_and_extra_elements():
+    diffs = compare({"items": [{"sku": "a"}, {"sku": "b"}]}, {"items": [{"sku": "b"}]},
+                    CompareRules(unordered_lists=("$.items",)))
+    assert diffs == [{"path": "$.items[0]", "kind": "missing"}]
+    diffs = compare({"items": [{"sku": "b"}]}, {"items": [{"sku": "c"}, {"sku": "b"}]},
+                    CompareRules(unordered_lists=("$.items",)))
+    assert diffs == [{"path": "$.items[0]", "kind": "extra"}]
+
+
+def test_redacted_paths_carry_no_value_not_even_a_hash():
+    diffs = compare({"email": "ada@example.com", "items": [{"sku": 1, "phone": "555-0100"}]},
+                    {"email": "eve@example.com", "items": [{"sku": 1, "phone": "555-0199"}]})
+    assert {d["path"] for d in diffs} == {"$.email", "$.items[0].phone"}
+    for d in diffs:
+        assert d["control"] == REDACTED and d["candidate"] == REDACTED
+
+
+def test_redaction_covers_everything_under_a_redacted_object():
+    diffs = compare({"email": {"local": "ada"}}, {"email": {"local": "eve"}})
+    assert diffs[0]["control"] == REDACTED
+
+
+def test_oversized_event_fields_and_digests_are_compared_against_the_candidate():
+    comparator = ShadowComparator(RULES)
+    candidate = {"userId": "u", "plan": "pro", "items": [1, 2, 3], "new": 1}
+    diffs = comparator.compare_fields({"$.userId": "u", "$.plan": "free"},
+                                      {"$.items": digest([1, 2, 4])}, candidate)
+    assert {(d["path"], d["kind"]) for d in diffs} == {
+        ("$.plan", "changed"), ("$.items", "changed"), ("$.new", "extra")}
+    assert comparator.compare_fields({"$.userId": "u"}, {"$.items": digest([1, 2, 3])},
+                                     {"userId": "u", "items": [1, 2, 3]}) == []
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    max_leaves=20)
+
+
+@given(json_values)
+def test_any_document_equals_itself(doc):
+    assert compare(doc, json.loads(json.dumps(doc))) == []
+
+
+@given(json_values, json_values)
+def test_differences_never_contain_raw_values(a, b):
+    for diff in compare({"x": a}, {"x": b}, CompareRules()):
+        assert set(diff) <= {"path", "kind", "control", "candidate"}
+        for side in ("control", "candidate"):
+            if side in diff:
+                assert len(diff[side]) == 16 and int(diff[side], 16) >= 0
+
+
+def test_unordered_matching_respects_tolerance_across_grid_lines_and_bool_vs_number():
+    rules = CompareRules(numeric_tolerance=0.0001, unordered_lists=("$.l",))
+    # 0.00004 and 0.00013 fall in different 1e-4 grid cells yet differ by < tolerance
+    assert compare({"l": [{"v": 0.00004}, {"v": 5}]}, {"l": [{"v": 5}, {"v": 0.00013}]},
+                   rules) == []
+    assert compare({"l": [True, 2]}, {"l": [2, 1]}, rules) == [
+        {"path": "$.l[0]", "kind": "type", "control": digest(True)[:16],
+         "candidate": digest(1)[:16]}]
+
+
+def test_many_unordered_leftovers_are_paired_by_key_order_not_reported_wholesale():
+    control = {"items": [{"sku": i, "price": float(i)} for i in range(300)]}
+    candidate = {"items": [{"sku": i, "price": float(i) + 0.5} for i in reversed(range(300))]}
+    diffs = compare(control, candidate)
+    assert len(diffs) == 300
+    assert {d["kind"] for d in diffs} == {"changed"}
+    assert all(d["path"].endswith(".price") for d in diffs)
