@@ -77,7 +77,7 @@ def document(spec: ReleaseSpec) -> dict[str, Any]:
 
 def _check_value(where: str, name: str, value: Any, constraints: dict[str, Any] | None) -> list[str]:
     problems = []
-    if isinstance(value, bool) or isinstance(value, (int, float)):
+    if isinstance(value, (bool, int, float)):
         kind = "boolean" if isinstance(value, bool) else "number"
     elif isinstance(value, str):
         kind = "string"

@@ -115,7 +115,7 @@ def _function_args(
         ("alias_name", alias),
         ("package", _package(role)),
         ("environment", dict(sorted(env.items()))),
-        ("layers", [*fn.layers, *(layers or [])]),
+        ("layers", [*fn.layers, Expr(f"module.dependencies_{fn.architecture}.arn"), *(layers or [])]),
         ("vpc", vpc),
         ("policy_statements", statements or []),
         ("schedule", schedule),
@@ -156,6 +156,7 @@ def _router(spec: ReleaseSpec, i: int) -> ModuleCall:
         "CUTOVER_CANDIDATE_ARN": Expr(f"module.{p}_candidate.alias_arn"),
         "CUTOVER_CANARY_TIMEOUT_MS": str(path.canary.timeout_ms),
         "CUTOVER_CANARY_FALLBACK": "true" if path.canary.fallback else "false",
+        "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": str(path.shadow.dispatch_budget_ms),
         "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS": str(ac.poll_interval_s),
         "AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS": str(ac.poll_timeout_ms),
     }
@@ -364,6 +365,25 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
             ],
         )
     ]
+    architectures = sorted(
+        {f.architecture for p in spec.read_paths for f in (p.candidate, *(() if complete else (p.control,)))}
+        | ({spec.cleanup.function.architecture} if spec.cleanup else set())
+    )
+    for arch in architectures:
+        path = f"{BUILD}/layers/deps-{arch}.zip"
+        modules.append(
+            ModuleCall(
+                name=f"dependencies_{arch}",
+                source="layer",
+                comment=f"Third-party dependencies of the functions ({arch}), built by `make build`.",
+                args=[
+                    ("source", f"{MODULES}/layer"),
+                    ("name", f"{prefix}-deps-{arch.replace('_', '-')}"),
+                    ("architecture", arch),
+                    ("package", {"filename": Template(path), "source_code_hash": Expr(f'filebase64sha256("{path}")')}),
+                ],
+            )
+        )
     outputs: list[Output] = []
     function_names: list[str] = []
     deployment_groups: dict[str, object] = {}

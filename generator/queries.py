@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from generator.spec import ReleaseSpec
 
-
 # CloudWatch Logs query definition names: '/' separates folders; no ':' or '*'.
 QUERY_NAME = re.compile(r"^([^:*/]+/?)*[^:*/]+$")
 

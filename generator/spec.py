@@ -115,7 +115,7 @@ class FieldProblem(ValueError):
         super().__init__(f"@{'.'.join(map(str, field))}: {message}")
 
 
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL", re.I)
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL", re.IGNORECASE)
 RESERVED_ENV_PREFIXES = ("CUTOVER_", "AWS_", "LAMBDA_", "_")
 # Lambda allows 4 KB of environment in all; leave room for what cutover adds.
 USER_ENV_BUDGET = 2048
@@ -198,7 +198,9 @@ class Function(SpecModel):
         default_factory=dict,
         description="Extra environment variables. Never secrets; CUTOVER_* and AWS_* are reserved.",
     )
-    layers: list[Annotated[str, _pattern(LAYER_ARN)]] = Field(default_factory=list, max_length=4)
+    layers: list[Annotated[str, _pattern(LAYER_ARN)]] = Field(
+        default_factory=list, max_length=3, description="Extra layers; cutover adds its dependency and AppConfig layers (5 in all)."
+    )
 
     @model_validator(mode="after")
     def _environment(self) -> Function:
@@ -267,6 +269,12 @@ class Shadow(SpecModel):
     timeout_ms: int = Field(default=500, ge=10, le=60000)
     max_event_age_s: int = Field(
         default=60, ge=60, le=21600, description="Age after which a shadow event is dropped."
+    )
+    dispatch_budget_ms: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="How long a request may wait for its shadow invoke to be sent; 0: never wait.",
     )
     compare: ComparisonRules = Field(default_factory=ComparisonRules)
 

@@ -109,7 +109,7 @@ def plan_environment(
                 f"env={env}: {reason}; nothing here touches AWS",
             ))
             has_changes = _init_and_plan(
-                _with_emulator(terraform, aws, data_dir), env_dir,
+                with_emulator(terraform, aws, data_dir), env_dir,
                 emulator_backend(backend), saved_plan, out,
             )
             result = PlanResult(env, "emulator", saved_plan, record, has_changes, aws.endpoint)
@@ -132,6 +132,11 @@ def plan_environment(
         "plan_sha256": _sha256(saved_plan),
     }, indent=2) + "\n")
     out.write(f"saved plan: {saved_plan} (target={result.target}, record={record})\n")
+    if result.target == "emulator":  # said again after a long plan, where the reader now is
+        out.write(banner(
+            "THE PLAN ABOVE RAN AGAINST THE LOCAL AWS EMULATOR, NOT AWS",
+            f"env={env}: `make apply` refuses it; plan with AWS credentials to apply",
+        ))
     return result
 
 
@@ -207,7 +212,7 @@ def emulator_backend(backend: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _with_emulator(terraform: Terraform, aws: RunningEmulator, data_dir: Path) -> Terraform:
+def with_emulator(terraform: Terraform, aws: RunningEmulator, data_dir: Path) -> Terraform:
     return dataclasses.replace(
         terraform,
         env={**terraform.env, **aws.env()},

@@ -144,7 +144,6 @@ def test_the_json_schema_describes_the_spec():
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {"release", "backend", "phase", "read_paths", "delivery"}
     import jsonschema
-
     import yaml
 
     for spec in sorted((ROOT / "config").glob("*.release.yaml")):

@@ -13,6 +13,7 @@ FILES = ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"]
 # Outputs that docs/contracts.md section 8 promises to the root module.
 CONTRACT_OUTPUTS = {
     "kms": {"key_arn"},
+    "layer": {"arn"},
     "function": {
         "function_name",
         "function_arn",

@@ -12,6 +12,7 @@ MODULES_DIR = TERRAFORM_DIR / "modules"
 EXAMPLES_DIR = TERRAFORM_DIR / "examples"
 MODULES = [
     "kms",
+    "layer",
     "function",
     "code_deploy",
     "shadow",

@@ -12,6 +12,17 @@ module "kms" {
   key_arn    = null
 }
 
+# Third-party dependencies of the functions (arm64), built by `make build`.
+module "dependencies_arm64" {
+  source       = "../../modules/layer"
+  name         = "huntaze-read-paths-preview-deps-arm64"
+  architecture = "arm64"
+  package = {
+    filename         = "${path.module}/../../../build/layers/deps-arm64.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/layers/deps-arm64.zip")
+  }
+}
+
 # Read path user-read: the control, which also routes the canary and tees shadow traffic.
 module "user_read_control" {
   source               = "../../modules/function"
@@ -45,11 +56,12 @@ module "user_read_control" {
     CUTOVER_PATH                                  = "user-read"
     CUTOVER_PHASE                                 = "canary"
     CUTOVER_RELEASE                               = "huntaze-read-paths"
+    CUTOVER_SHADOW_DISPATCH_BUDGET_MS             = "0"
     CUTOVER_SHADOW_FLAG                           = "user-read-shadow"
     CUTOVER_TRACE_USER_ID                         = "hashed"
     CUTOVER_TRACING                               = "Active"
   }
-  layers = [module.feature_flags.extension_layer_arn]
+  layers = [module.dependencies_arm64.arn, module.feature_flags.extension_layer_arn]
   vpc    = null
   policy_statements = [
     {
@@ -102,7 +114,7 @@ module "user_read_candidate" {
     CUTOVER_TRACE_USER_ID     = "hashed"
     CUTOVER_TRACING           = "Active"
   }
-  layers = []
+  layers = [module.dependencies_arm64.arn]
   vpc = {
     subnet_ids         = ["subnet-0a0b0c0d0e0f00001", "subnet-0a0b0c0d0e0f00002"]
     security_group_ids = ["sg-0a0b0c0d0e0f00003"]
@@ -163,11 +175,12 @@ module "feed_read_control" {
     CUTOVER_PATH                                  = "feed-read"
     CUTOVER_PHASE                                 = "canary"
     CUTOVER_RELEASE                               = "huntaze-read-paths"
+    CUTOVER_SHADOW_DISPATCH_BUDGET_MS             = "0"
     CUTOVER_SHADOW_FLAG                           = "feed-read-shadow"
     CUTOVER_TRACE_USER_ID                         = "hashed"
     CUTOVER_TRACING                               = "Active"
   }
-  layers = [module.feature_flags.extension_layer_arn]
+  layers = [module.dependencies_arm64.arn, module.feature_flags.extension_layer_arn]
   vpc    = null
   policy_statements = [
     {
@@ -220,7 +233,7 @@ module "feed_read_candidate" {
     CUTOVER_TRACE_USER_ID     = "hashed"
     CUTOVER_TRACING           = "Active"
   }
-  layers = []
+  layers = [module.dependencies_arm64.arn]
   vpc = {
     subnet_ids         = ["subnet-0a0b0c0d0e0f00001", "subnet-0a0b0c0d0e0f00002"]
     security_group_ids = ["sg-0a0b0c0d0e0f00003"]
@@ -277,7 +290,7 @@ module "cleanup" {
     CUTOVER_TRACE_USER_ID                 = "hashed"
     CUTOVER_TRACING                       = "Active"
   }
-  layers = []
+  layers = [module.dependencies_arm64.arn]
   vpc    = null
   policy_statements = [
     {

@@ -12,6 +12,17 @@ module "kms" {
   key_arn    = null
 }
 
+# Third-party dependencies of the functions (arm64), built by `make build`.
+module "dependencies_arm64" {
+  source       = "../../modules/layer"
+  name         = "huntaze-prisma-migration-production-deps-arm64"
+  architecture = "arm64"
+  package = {
+    filename         = "${path.module}/../../../build/layers/deps-arm64.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/layers/deps-arm64.zip")
+  }
+}
+
 # Read path user-read: the control, which also routes the canary and tees shadow traffic.
 module "user_read_control" {
   source               = "../../modules/function"
@@ -45,11 +56,12 @@ module "user_read_control" {
     CUTOVER_PATH                                  = "user-read"
     CUTOVER_PHASE                                 = "canary"
     CUTOVER_RELEASE                               = "huntaze-prisma-migration"
+    CUTOVER_SHADOW_DISPATCH_BUDGET_MS             = "0"
     CUTOVER_SHADOW_FLAG                           = "prisma-shadow"
     CUTOVER_TRACE_USER_ID                         = "hashed"
     CUTOVER_TRACING                               = "Active"
   }
-  layers = [module.feature_flags.extension_layer_arn]
+  layers = [module.dependencies_arm64.arn, module.feature_flags.extension_layer_arn]
   vpc    = null
   policy_statements = [
     {
@@ -102,7 +114,7 @@ module "user_read_candidate" {
     CUTOVER_TRACE_USER_ID     = "hashed"
     CUTOVER_TRACING           = "Active"
   }
-  layers = []
+  layers = [module.dependencies_arm64.arn]
   vpc = {
     subnet_ids         = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
     security_group_ids = ["sg-0a1b2c3d4e5f60003"]
@@ -159,7 +171,7 @@ module "cleanup" {
     CUTOVER_TRACE_USER_ID                 = "hashed"
     CUTOVER_TRACING                       = "Active"
   }
-  layers = []
+  layers = [module.dependencies_arm64.arn]
   vpc    = null
   policy_statements = [
     {

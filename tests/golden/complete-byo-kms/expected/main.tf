@@ -12,6 +12,17 @@ module "kms" {
   key_arn    = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
 }
 
+# Third-party dependencies of the functions (arm64), built by `make build`.
+module "dependencies_arm64" {
+  source       = "../../modules/layer"
+  name         = "huntaze-prisma-migration-production-deps-arm64"
+  architecture = "arm64"
+  package = {
+    filename         = "${path.module}/../../../build/layers/deps-arm64.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/layers/deps-arm64.zip")
+  }
+}
+
 # Read path user-read: the only backend (PostgreSQL through RDS Proxy).
 module "user_read_candidate" {
   source               = "../../modules/function"
@@ -44,7 +55,7 @@ module "user_read_candidate" {
     CUTOVER_TRACE_USER_ID     = "hashed"
     CUTOVER_TRACING           = "Active"
   }
-  layers = []
+  layers = [module.dependencies_arm64.arn]
   vpc = {
     subnet_ids         = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
     security_group_ids = ["sg-0a1b2c3d4e5f60003"]
@@ -92,7 +103,7 @@ module "cleanup" {
     CUTOVER_TRACE_USER_ID                 = "hashed"
     CUTOVER_TRACING                       = "Active"
   }
-  layers = []
+  layers = [module.dependencies_arm64.arn]
   vpc    = null
   policy_statements = [
     {

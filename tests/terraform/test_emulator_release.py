@@ -1,0 +1,100 @@
+"""The production release against the local AWS emulator: a whole plan, then no drift.
+
+`make plan` without credentials plans the whole release against moto's server. Here
+the resources the emulator implements are applied for real and planned again: the
+second plan must be empty for them (no perpetual diff from the modules). The emulator
+does not implement everything (see SUPPORTED), so the rest stays out of the apply.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+from tf_layout import ENVS_DIR, PLUGIN_MIRROR, REPO_ROOT
+
+from generator.cli import Layout, load_plan
+from generator.emulator import LocalAWS, prepare_backend
+from generator.terraform_cli import Terraform, find_terraform
+from generator.terraform_run import emulator_backend, plan_environment, with_emulator
+
+pytestmark = pytest.mark.terraform
+
+# What the emulator implements faithfully, by address. Left out, with the reason:
+# - the Lambda functions (and what hangs off them: aliases, event-invoke configs, the
+#   schedule): moto's GetFunction returns no DeadLetterConfig and no LoggingConfig, so
+#   every refresh would show a diff that real AWS does not;
+# - the AppConfig configuration profile: moto does not return its KmsKeyIdentifier;
+# - AppConfig environments and deployments, composite alarms and query definitions, and
+#   everything that depends on them (the dashboard names the composite alarm; the
+#   AppConfig monitor role exists only when there are alarms to monitor): not
+#   implemented by the emulator.
+SUPPORTED = [
+    "module.kms",
+    "module.dependencies_arm64",
+    *(
+        f"module.{fn}.{resource}"
+        for fn in ("user_read_control", "user_read_candidate", "cleanup")
+        for resource in ("aws_cloudwatch_log_group.this", "aws_sqs_queue.dlq", "aws_iam_role.this")
+    ),
+    "module.alarms.aws_sns_topic.this",
+    "module.alarms.aws_cloudwatch_metric_alarm.this",
+    "module.code_deploy.aws_codedeploy_app.this",
+    "module.code_deploy.aws_iam_role.this",
+    "module.feature_flags.aws_appconfig_application.this",
+]
+
+
+@pytest.fixture(scope="module")
+def terraform(tmp_path_factory) -> Terraform:
+    if find_terraform() is None:
+        pytest.skip("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
+    if not PLUGIN_MIRROR.is_dir():
+        pytest.skip(f"no provider mirror at {PLUGIN_MIRROR} (set CUTOVER_TF_PLUGIN_MIRROR)")
+    if not (REPO_ROOT / "build" / "functions" / "router.zip").is_file():
+        pytest.skip("no build/ (run `make build`; `make test` does)")
+    return Terraform.discover(cache_dir=tmp_path_factory.mktemp("tf-cache"))
+
+
+def test_make_plan_shows_the_whole_release_against_the_emulator(terraform, tmp_path):
+    out = io.StringIO()
+    plan = load_plan(Layout(REPO_ROOT), "production")
+    result = plan_environment(
+        ENVS_DIR / "production", backend=dict(plan.backend), saved_plan=tmp_path / "p.tfplan",
+        use_emulator=True, terraform=terraform, cache_dir=tmp_path, out=out,
+    )
+    text = out.getvalue()
+    assert result.target == "emulator" and result.has_changes
+    assert "PLAN AGAINST THE LOCAL AWS EMULATOR" in text
+    assert "THE PLAN ABOVE RAN AGAINST THE LOCAL AWS EMULATOR, NOT AWS" in text
+    for address in (
+        "module.user_read_control.aws_lambda_function.this",
+        "module.user_read_candidate.aws_lambda_alias.this",
+        "module.user_read_shadow.aws_lambda_function_event_invoke_config.this",
+        "module.feature_flags.aws_appconfig_deployment.this",
+        "module.alarms.aws_cloudwatch_composite_alarm.rollback",
+        "module.code_deploy.aws_codedeploy_deployment_group.this",
+        "module.tracing.aws_xray_group.this",
+    ):
+        assert f"# {address}" in text, f"{address} is not in the plan"
+
+
+def test_a_second_plan_after_applying_what_the_emulator_supports_is_empty(terraform, tmp_path):
+    # GIVEN a copy of the production root (the checked-in one stays untouched)
+    root = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "terraform", root / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
+    shutil.copytree(REPO_ROOT / "build", root / "build")
+    env_dir = root / "terraform" / "envs" / "production"
+    backend = dict(load_plan(Layout(REPO_ROOT), "production").backend)
+    targets = [f"-target={t}" for t in SUPPORTED]
+    with LocalAWS(region=str(backend["region"])) as aws:
+        prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
+        tf = with_emulator(terraform, aws, tmp_path / "data")
+        tf.init(env_dir, backend=emulator_backend(backend))
+        # WHEN what the emulator implements is applied
+        tf.run(env_dir, "apply", "-auto-approve", "-input=false", "-no-color", *targets)
+        # THEN planning it again finds nothing to do
+        second = tf.run(env_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color", *targets,
+                        ok_codes=(0, 2))
+    assert second.returncode == 0, f"drift after apply:\n{second.stdout[-4000:]}"
