@@ -216,6 +216,15 @@ def _candidate(spec: ReleaseSpec, i: int) -> ModuleCall:
             statements.append(
                 {"sid": "ConnectToProxyAsItsUser", "actions": ["rds-db:connect"], "resources": [Template(arn)]}
             )
+    if spec.phase != "complete" and path.shadow.enabled:
+        env["CUTOVER_SHADOW_LEDGER_TABLE"] = ledger_table(path)
+        statements.append(
+            {
+                "sid": "ClaimShadowEventsOnce",
+                "actions": ["dynamodb:PutItem"],
+                "resources": [Expr(f"module.{p}_shadow.ledger_table_arn")],
+            }
+        )
     role = "the only backend" if spec.phase == "complete" else "the candidate"
     return ModuleCall(
         name=f"{p}_candidate",
@@ -247,8 +256,15 @@ def _shadow(spec: ReleaseSpec, i: int) -> ModuleCall:
             ("qualifier", Expr(f"module.{p}_candidate.alias_name")),
             ("maximum_event_age_in_seconds", path.shadow.max_event_age_s),
             ("on_failure_destination_arn", Expr(f"module.{p}_candidate.dlq_arn")),
+            ("ledger_table_name", ledger_table(path)),
+            ("kms_key_arn", Expr("module.kms.key_arn")),
         ],
     )
+
+
+def ledger_table(path: ReadPath) -> str:
+    """The DynamoDB table where the candidate claims each shadow event id once."""
+    return f"{path.candidate.name}-shadow-events"
 
 
 def _cleanup(spec: ReleaseSpec, function_names: list[str]) -> ModuleCall:

@@ -17,6 +17,7 @@ from cutover_runtime.request import answer, parse_request
 from cutover_runtime.telemetry import Identity, Tracer
 
 from .db import ProfileStore, UserNotFound
+from .event_ledger import EventLedger
 from .settings import DatabaseSettings
 from .shadow_report import ShadowReporter
 
@@ -61,7 +62,7 @@ def candidate() -> Candidate:
         identity = Identity.from_env()
         rules = CompareRules.from_json(os.environ.get("CUTOVER_COMPARE_RULES"))
         _candidate = Candidate(ProfileStore(DatabaseSettings.from_env()),
-                               ShadowReporter(ShadowComparator(rules), identity),
+                               ShadowReporter(ShadowComparator(rules), identity, EventLedger.from_env()),
                                Tracer.from_env())
     return _candidate
 

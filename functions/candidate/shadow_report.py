@@ -10,6 +10,8 @@ from typing import Any
 from cutover_runtime.compare import ShadowComparator, digest
 from cutover_runtime.telemetry import Identity, MetricBatch, log_event
 
+from .event_ledger import EventLedger, LedgerUnavailable
+
 MAX_LOGGED_DIFFS = 20
 SEEN_EVENTS = 4096
 
@@ -32,16 +34,31 @@ class SeenEvents:
 
 
 class ShadowReporter:
-    def __init__(self, comparator: ShadowComparator, identity: Identity) -> None:
+    def __init__(self, comparator: ShadowComparator, identity: Identity,
+                 ledger: EventLedger | None = None) -> None:
         self.comparator = comparator
         self.identity = identity
         self.seen = SeenEvents()
+        self.ledger = ledger
+
+    def first_delivery(self, event_id: str, user_hash: str) -> bool:
+        """This environment's memory first (free), then the ledger shared by all of them."""
+        if not event_id or not self.seen.first_time(event_id):
+            return False
+        if self.ledger is None:
+            return True
+        try:
+            return self.ledger.claim(event_id)
+        except LedgerUnavailable as exc:
+            log_event(self.identity, "SHADOW-LEDGER-UNAVAILABLE", "WARN", error=str(exc),
+                      eventId=event_id, userHash=user_hash)
+            return True
 
     def report(self, event: dict[str, Any], read: Callable[[str], Any]) -> dict[str, Any]:
         """Never raises: the async invoke must not be retried because of us."""
         event_id = str(event.get("eventId", ""))
         user_hash = str(event.get("userHash", ""))
-        if not event_id or not self.seen.first_time(event_id):
+        if not self.first_delivery(event_id, user_hash):
             log_event(self.identity, "SHADOW-DUPLICATE", eventId=event_id, userHash=user_hash)
             return {"status": "duplicate"}
         metrics = MetricBatch(self.identity)

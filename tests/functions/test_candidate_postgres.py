@@ -151,3 +151,54 @@ def _db_settings(pg) -> dict:
     return {"host": env["CUTOVER_DB_HOST"], "port": int(env["CUTOVER_DB_PORT"]),
             "dbname": env["CUTOVER_DB_NAME"], "user": env["CUTOVER_DB_USER"], "iam_auth": False,
             "sslmode": env["CUTOVER_DB_SSLMODE"], "sslrootcert": "", "region": "us-east-1"}
+
+
+def _ledger_table(name: str = "huntaze-prisma-read-shadow-events") -> str:
+    import boto3
+
+    boto3.client("dynamodb").create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "eventId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "eventId", "AttributeType": "S"}],
+    )
+    return name
+
+
+def test_a_duplicate_delivered_to_another_environment_is_reported_once(
+    candidate_env, capsys, monkeypatch
+):
+    # GIVEN two execution environments of the candidate sharing the event ledger
+    from moto import mock_aws
+
+    with mock_aws():
+        monkeypatch.setenv("CUTOVER_SHADOW_LEDGER_TABLE", _ledger_table())
+        candidate_env.reset()
+        first = candidate_env.candidate()
+        candidate_env._candidate = None  # a second, fresh execution environment
+        second = candidate_env.candidate()
+        assert first is not second
+        event = shadow_event("user-8")
+        try:
+            # WHEN Lambda delivers the same event to each of them
+            assert first.handle(event)["status"] == "ok"
+            assert second.handle(json.loads(json.dumps(event))) == {"status": "duplicate"}
+        finally:
+            first.store.close()
+    # THEN it is compared and counted once
+    out = capsys.readouterr().out
+    assert len(events(out, "SHADOW-OK")) == 1
+    assert len(events(out, "SHADOW-DUPLICATE")) == 1
+    assert metric_totals(out) == {"ShadowComparisons": 1}
+
+
+def test_an_unreachable_ledger_still_reports_and_says_why(candidate_env, capsys, monkeypatch):
+    from moto import mock_aws
+
+    with mock_aws():  # no table: every write fails with ResourceNotFoundException
+        monkeypatch.setenv("CUTOVER_SHADOW_LEDGER_TABLE", "no-such-table")
+        candidate_env.reset()
+        assert candidate_env.lambda_handler(shadow_event("user-8"), None)["status"] == "ok"
+    out = capsys.readouterr().out
+    [warning] = events(out, "SHADOW-LEDGER-UNAVAILABLE")
+    assert warning["error"] == "ResourceNotFoundException"
+    assert metric_totals(out) == {"ShadowComparisons": 1}

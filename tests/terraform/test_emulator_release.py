@@ -38,6 +38,7 @@ SUPPORTED = [
         for fn in ("user_read_control", "user_read_candidate", "cleanup")
         for resource in ("aws_cloudwatch_log_group.this", "aws_sqs_queue.dlq", "aws_iam_role.this")
     ),
+    "module.user_read_shadow.aws_dynamodb_table.ledger",
     "module.alarms.aws_sns_topic.this",
     "module.alarms.aws_cloudwatch_metric_alarm.this",
     "module.code_deploy.aws_codedeploy_app.this",

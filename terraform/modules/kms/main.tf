@@ -97,6 +97,8 @@ data "aws_iam_policy_document" "this" {
 
   # SNS (the alarm topic) and SQS (the dead-letter queues) use the key for
   # server-side encryption; Lambda uses it for the functions' environment.
+  # (DynamoDB, for the shadow event ledger, uses grants that the account's IAM
+  # principals create through the first statement: it needs no statement here.)
   # Each service may use it only on behalf of this account.
   statement {
     sid    = "SnsSqsLambda"

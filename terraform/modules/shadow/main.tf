@@ -24,3 +24,42 @@ resource "aws_lambda_function_event_invoke_config" "this" {
     }
   }
 }
+
+# The event ledger: Lambda can deliver one asynchronous event twice, to two
+# execution environments, even with retries at 0. The candidate writes each event
+# id here with a conditional put, and only the first writer reports the comparison
+# (functions/candidate/event_ledger.py). Items expire by TTL after six hours, longer
+# than Lambda keeps an event.
+resource "aws_dynamodb_table" "ledger" {
+  count = var.ledger_table_name == null ? 0 : 1
+
+  name         = var.ledger_table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "eventId"
+
+  attribute {
+    name = "eventId"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.kms_key_arn != null
+      error_message = "The event ledger is encrypted with the release's key: set kms_key_arn."
+    }
+  }
+}

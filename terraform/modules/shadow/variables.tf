@@ -18,3 +18,15 @@ variable "on_failure_destination_arn" {
   description = "Where failed or expired shadow events go (the candidate's DLQ)."
   type        = string
 }
+
+variable "ledger_table_name" {
+  description = "DynamoDB table where the candidate records the shadow events it reported, so a duplicate delivery is reported once (null: no table)."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the event ledger."
+  type        = string
+  default     = null
+}

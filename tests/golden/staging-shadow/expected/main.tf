@@ -99,20 +99,21 @@ module "user_read_candidate" {
     source_code_hash = filebase64sha256("${path.module}/../../../build/functions/candidate.zip")
   }
   environment = {
-    CUTOVER_COMPARE_RULES     = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
-    CUTOVER_DB_HOST           = "huntaze-proxy-staging.proxy-c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com"
-    CUTOVER_DB_IAM_AUTH       = "true"
-    CUTOVER_DB_NAME           = "huntaze"
-    CUTOVER_DB_PORT           = "5432"
-    CUTOVER_DB_SSLMODE        = "verify-full"
-    CUTOVER_DB_USER           = "cutover_reader"
-    CUTOVER_ENVIRONMENT       = "staging"
-    CUTOVER_METRICS_NAMESPACE = "Cutover"
-    CUTOVER_PATH              = "user-read"
-    CUTOVER_PHASE             = "shadow"
-    CUTOVER_RELEASE           = "huntaze-prisma-migration"
-    CUTOVER_TRACE_USER_ID     = "hashed"
-    CUTOVER_TRACING           = "Active"
+    CUTOVER_COMPARE_RULES       = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
+    CUTOVER_DB_HOST             = "huntaze-proxy-staging.proxy-c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com"
+    CUTOVER_DB_IAM_AUTH         = "true"
+    CUTOVER_DB_NAME             = "huntaze"
+    CUTOVER_DB_PORT             = "5432"
+    CUTOVER_DB_SSLMODE          = "verify-full"
+    CUTOVER_DB_USER             = "cutover_reader"
+    CUTOVER_ENVIRONMENT         = "staging"
+    CUTOVER_METRICS_NAMESPACE   = "Cutover"
+    CUTOVER_PATH                = "user-read"
+    CUTOVER_PHASE               = "shadow"
+    CUTOVER_RELEASE             = "huntaze-prisma-migration"
+    CUTOVER_SHADOW_LEDGER_TABLE = "huntaze-prisma-read-staging-shadow-events"
+    CUTOVER_TRACE_USER_ID       = "hashed"
+    CUTOVER_TRACING             = "Active"
   }
   layers = [module.dependencies_x86_64.arn]
   vpc = {
@@ -124,6 +125,11 @@ module "user_read_candidate" {
       sid       = "ConnectToProxyAsItsUser"
       actions   = ["rds-db:connect"]
       resources = ["arn:${data.aws_partition.current.partition}:rds-db:eu-west-1:${data.aws_caller_identity.current.account_id}:dbuser:prx-0f1e2d3c4b5a69788/cutover_reader"]
+    },
+    {
+      sid       = "ClaimShadowEventsOnce"
+      actions   = ["dynamodb:PutItem"]
+      resources = [module.user_read_shadow.ledger_table_arn]
     },
   ]
   schedule                = null
@@ -140,6 +146,8 @@ module "user_read_shadow" {
   qualifier                    = module.user_read_candidate.alias_name
   maximum_event_age_in_seconds = 60
   on_failure_destination_arn   = module.user_read_candidate.dlq_arn
+  ledger_table_name            = "huntaze-prisma-read-staging-shadow-events"
+  kms_key_arn                  = module.kms.key_arn
 }
 
 # Prunes function versions no alias points to and undeployed flag versions, on a schedule.
