@@ -26,12 +26,16 @@ PARTITION = "${data.aws_partition.current.partition}"
 
 @dataclass(frozen=True)
 class ModuleCall:
-    """One `module` block of the root module."""
+    """One `module` block of the root module: which module, and its arguments."""
 
     name: str
-    source: str
+    source: str  # a module under terraform/modules/
     comment: str
     args: list[tuple[str, object]]
+
+    @property
+    def body(self) -> list[tuple[str, object]]:
+        return [("source", f"{MODULES}/{self.source}"), *self.args]
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,6 @@ def _function_args(
         **fn.environment,
     }
     return [
-        ("source", f"{MODULES}/function"),
         ("name", fn.name),
         ("description", description),
         ("handler", fn.handler or HANDLERS[role]),
@@ -251,7 +254,6 @@ def _shadow(spec: ReleaseSpec, i: int) -> ModuleCall:
         source="shadow",
         comment=f"Read path {path.name}: shadow invocations are never retried and expire quickly.",
         args=[
-            ("source", f"{MODULES}/shadow"),
             ("function_name", Expr(f"module.{p}_candidate.function_name")),
             ("qualifier", Expr(f"module.{p}_candidate.alias_name")),
             ("maximum_event_age_in_seconds", path.shadow.max_event_age_s),
@@ -375,7 +377,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
             source="kms",
             comment="The customer-managed key for logs, queues, topics and function environments.",
             args=[
-                ("source", f"{MODULES}/kms"),
                 ("alias_name", f"cutover/{prefix}"),
                 ("key_arn", spec.security.kms_key_arn),
             ],
@@ -393,7 +394,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
                 source="layer",
                 comment=f"Third-party dependencies of the functions ({arch}), built by `make build`.",
                 args=[
-                    ("source", f"{MODULES}/layer"),
                     ("name", f"{prefix}-deps-{arch.replace('_', '-')}"),
                     ("architecture", arch),
                     ("package", {"filename": Template(path), "source_code_hash": Expr(f'filebase64sha256("{path}")')}),
@@ -445,7 +445,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
             source="code_deploy",
             comment="Code changes reach the aliases through CodeDeploy, which rolls back on the alarm.",
             args=[
-                ("source", f"{MODULES}/code_deploy"),
                 ("application_name", spec.delivery.codedeploy.application or prefix),
                 ("deployment_config", codedeploy_config(spec)),
                 ("deployment_groups", deployment_groups),
@@ -461,7 +460,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
                 source="feature_flags",
                 comment="The canary and shadow flags, deployed by AppConfig and rolled back on the alarm.",
                 args=[
-                    ("source", f"{MODULES}/feature_flags"),
                     ("application_name", ac.application),
                     ("environment_name", appconfig_environment(spec)),
                     ("profile_name", ac.profile),
@@ -495,7 +493,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
             source="alarms",
             comment="Guardrail alarms; their composite is the single rollback signal.",
             args=[
-                ("source", f"{MODULES}/alarms"),
                 ("name_prefix", prefix),
                 ("release", spec.release.name),
                 ("metrics_namespace", spec.observability.metrics_namespace),
@@ -514,7 +511,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
             source="dashboard",
             comment="Invocations, error rate, p95, shadow diffs, canary share and alarm states.",
             args=[
-                ("source", f"{MODULES}/dashboard"),
                 ("name", dashboard_name),
                 ("body_path", Template("${path.module}/dashboard.json")),
                 ("template_vars", {"rollback_alarm_arn": Expr("module.alarms.rollback_alarm_arn")}),
@@ -528,7 +524,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
             source="queries",
             comment="Saved Logs Insights queries for operators.",
             args=[
-                ("source", f"{MODULES}/queries"),
                 ("name_prefix", f"cutover/{prefix}"),
                 (
                     "queries",
@@ -551,7 +546,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
                 source="tracing",
                 comment="Canary traces: an X-Ray group on annotation.canary and a higher sampling rate.",
                 args=[
-                    ("source", f"{MODULES}/tracing"),
                     ("name_prefix", _short(prefix, 20)),
                     ("canary_service_names", [p.candidate.name for p in spec.read_paths]),
                     ("canary_fixed_rate", spec.observability.tracing.canary_sampling_rate),
