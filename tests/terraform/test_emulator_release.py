@@ -99,3 +99,57 @@ def test_a_second_plan_after_applying_what_the_emulator_supports_is_empty(terraf
         second = tf.run(env_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color", *targets,
                         ok_codes=(0, 2))
     assert second.returncode == 0, f"drift after apply:\n{second.stdout[-4000:]}"
+
+
+def test_completing_the_release_plans_only_the_removal_of_the_old_path(terraform, tmp_path):
+    """From canary to complete: the router, shadow wiring, flags and canary traces go;
+    nothing that stays is replaced."""
+    import json
+
+    from generator import cli
+
+    # GIVEN the production release applied in its canary phase (what the emulator supports)
+    root = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "config", root / "config")
+    shutil.copytree(REPO_ROOT / "terraform" / "modules", root / "terraform" / "modules")
+    shutil.copytree(REPO_ROOT / "build", root / "build")
+    assert cli.main(["--root", str(root), "render", "--env", "production"]) == 0
+    env_dir = root / "terraform" / "envs" / "production"
+    backend = dict(load_plan(Layout(root), "production").backend)
+    # (the router's function itself needs its flags' environment, which moto lacks)
+    applied = [*SUPPORTED, "module.user_read_candidate.aws_lambda_function.this"]
+    with LocalAWS(region=str(backend["region"])) as aws:
+        prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
+        tf = with_emulator(terraform, aws, tmp_path / "data")
+        tf.init(env_dir, backend=emulator_backend(backend))
+        tf.run(env_dir, "apply", "-auto-approve", "-input=false", "-no-color",
+               *(f"-target={t}" for t in applied))
+        # WHEN the spec says the release is complete
+        spec = root / "config" / "production.release.yaml"
+        spec.write_text(spec.read_text().replace("phase: canary", "phase: complete")
+                        .replace("      percent: 1\n", "      percent: 100\n"))
+        assert cli.main(["--root", str(root), "render", "--env", "production"]) == 0
+        tf.run(env_dir, "plan", "-input=false", "-no-color", f"-out={tmp_path / 'complete.tfplan'}")
+        changes = json.loads(tf.run(env_dir, "show", "-json", str(tmp_path / "complete.tfplan")).stdout)
+    actions = {c["address"]: c["change"]["actions"] for c in changes["resource_changes"]}
+    retired = ("module.user_read_control.", "module.user_read_shadow.", "module.feature_flags.",
+               "module.tracing.",
+               # the guardrails that judge the router, the shadow and the canary share
+               *(f'module.alarms.aws_cloudwatch_metric_alarm.this["user-read/{name}"]'
+                 for name in ("router-error-rate", "served-error-rate", "p95-regression",
+                              "shadow-diff-rate", "canary-share")))
+    # THEN what was applied of the old path is deleted, and nothing that stays is replaced
+    deleted = sorted(a for a, act in actions.items() if act == ["delete"])
+    assert deleted and all(a.startswith(retired) for a in deleted), deleted
+    for address in ("module.user_read_control.aws_iam_role.this",
+                    "module.user_read_control.aws_cloudwatch_log_group.this",
+                    "module.user_read_shadow.aws_dynamodb_table.ledger[0]",
+                    "module.feature_flags.aws_appconfig_application.this"):
+        assert address in deleted, f"{address} is not removed"
+    assert actions["module.user_read_candidate.aws_lambda_function.this"] == ["update"]
+    assert actions['module.alarms.aws_cloudwatch_metric_alarm.this["user-read/candidate-error-rate"]'] in (
+        ["no-op"], ["update"])
+    replaced = sorted(a for a, act in actions.items() if "delete" in act and "create" in act)
+    assert replaced == [], f"replaced instead of kept: {replaced}"
+    kept = [a for a, act in actions.items() if not a.startswith(retired) and a.startswith("module.kms")]
+    assert kept and all(actions[a] == ["no-op"] for a in kept)
