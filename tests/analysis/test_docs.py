@@ -13,7 +13,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "analysis.md"
 
 
 def example(name: str) -> dict:
-    match = re.search(rf"<!-- example: {re.escape(name)} -->\n```json\n(.*?)\n```", DOC.read_text(), re.S)
+    match = re.search(rf"<!-- example: {re.escape(name)} -->\n```json\n(.*?)\n```", DOC.read_text(), re.DOTALL)
     assert match, f"no example {name} in {DOC}"
     return json.loads(match.group(1))
 
