@@ -1,4 +1,4 @@
-"""The guardrails, one function each, and `analyze` which runs them over every read path.
+"""Error-rate and latency guardrails, one function each (analysis.decide runs them all).
 
 The seed's go/no-go table (error rate > 2% rollback auto; p95 > +30% investigate; shadow
 diffs > 1% investigate; canary share off check config) decides the action; only error
@@ -40,9 +40,11 @@ def _p(value: float) -> str:
 
 
 def judge_error_rate(path: str, name: str, seen: ErrorCounts, control: ErrorCounts | None, g: Guardrails) -> Check:
-    """Against the limit (exact binomial) and, if given and with enough samples, against
-    the control (one-sided Fisher exact). ROLLBACK needs both at the stated confidence;
-    PROMOTE needs min_samples and a rate within the limit that is not worse than the control."""
+    """Against the limit (exact binomial) and, for the canary, against the control
+    (one-sided Fisher exact) when the control has min_samples. ROLLBACK needs both at the
+    stated confidence (the limit alone when there is no control to compare, or when
+    `control` is None: the served error rate); PROMOTE needs min_samples and a rate
+    within the limit that is not worse than the control."""
     limit = g.error_rate_pct / 100
     threshold = f"<= {g.error_rate_pct:g}% (exact tests, {g.confidence:.3g} confidence)"
 
@@ -55,16 +57,19 @@ def judge_error_rate(path: str, name: str, seen: ErrorCounts, control: ErrorCoun
     p_limit = binomial_upper_tail(seen.errors, seen.requests, limit)
     compared = control is not None and control.requests >= g.min_samples
     p_control = fisher_greater(seen.errors, seen.requests, control.errors, control.requests) if compared else None
-    evidence = {"p_vs_limit": p_limit, "p_vs_control": p_control}
+    evidence: dict[str, float | None] = {"p_vs_limit": p_limit}
+    if control is not None:
+        evidence["p_vs_control"] = p_control
     if compared:
         evidence |= {"control_rate_pct": 100 * control.errors / control.requests, "control_samples": control.requests}
     above_limit = p_limit < g.alpha
     worse = p_control is None or p_control < g.alpha
     vs_control = f"the control's {_rate(control)}" if compared else "no control traffic to compare"
     if above_limit and worse:
+        tail = "" if control is None else (
+            f" and above {vs_control} ({_p(p_control)})" if compared else f", with {vs_control}")
         return check(ROLLBACK, SeedAction.ROLLBACK_AUTO,
-                     f"{_rate(seen)} is above the {g.error_rate_pct:g}% limit ({_p(p_limit)}) and "
-                     + (f"above {vs_control} ({_p(p_control)})" if compared else f"there is {vs_control}"), **evidence)
+                     f"{_rate(seen)} is above the {g.error_rate_pct:g}% limit ({_p(p_limit)}){tail}", **evidence)
     if above_limit:
         return check(HOLD, SeedAction.INVESTIGATE,
                      f"{_rate(seen)} is above the limit ({_p(p_limit)}) but not above {vs_control} "
@@ -85,7 +90,7 @@ def canary_errors(pm: PathMetrics, g: Guardrails) -> list[Check]:
     (CanaryReadErrors/CanaryReads), both against the control's error rate."""
     names = ("canary-error-rate", "candidate-error-rate")
     if pm.step_percent == 0:
-        return [_not_applicable(pm, n, "%", "shadow phase: no user is served by the candidate") for n in names]
+        return [not_applicable(pm, n, "%", "shadow phase: no user is served by the candidate") for n in names]
     t = pm.totals()
     control = _control_errors(t)
     return [
@@ -110,7 +115,7 @@ def served_errors(pm: PathMetrics, g: Guardrails) -> Check:
     return judge_error_rate(pm.path, "served-error-rate", ErrorCounts(t["Errors"], t["Requests"], "requests"), None, g)
 
 
-def _not_applicable(pm: PathMetrics, name: str, unit: str, reason: str) -> Check:
+def not_applicable(pm: PathMetrics, name: str, unit: str, reason: str) -> Check:
     return Check(pm.path, name, PROMOTE, NA, None, unit, "-", 0, reason)
 
 
@@ -133,13 +138,13 @@ def latency(pm: PathMetrics, g: Guardrails) -> list[Check]:
     """p95 of the latency users see, canary route against control route, and a ceiling."""
     canary, control = pm.latency["canary"], pm.latency["control"]
     if pm.step_percent == 0:
-        return [_not_applicable(pm, n, u, "shadow phase: no user is served by the candidate")
+        return [not_applicable(pm, n, u, "shadow phase: no user is served by the candidate")
                 for n, u in (("p95-regression", "% vs control"), ("p95-ceiling", "ms"))]
     checks = []
     if pm.step_percent >= 100:
-        checks.append(_not_applicable(pm, "p95-regression", "% vs control", "no control route at 100%"))
+        checks.append(not_applicable(pm, "p95-regression", "% vs control", "no control route at 100%"))
     elif min(canary.samples, control.samples) < g.min_samples:
-        checks.append(_too_few(pm, "p95-regression", "% vs control", min(canary.samples, control.samples), g,
+        checks.append(too_few(pm, "p95-regression", "% vs control", min(canary.samples, control.samples), g,
                                f"latency samples: canary {canary.samples}, control {control.samples}"))
     else:
         change = _relative_change(canary.p95_ms, control.p95_ms)
@@ -147,7 +152,7 @@ def latency(pm: PathMetrics, g: Guardrails) -> list[Check]:
                                g.p95_go_pct, g.p95_no_go_pct, "% vs control",
                                f"canary p95 {canary.p95_ms:.4g} ms vs control {control.p95_ms:.4g} ms:"))
     if canary.samples < g.min_samples:
-        checks.append(_too_few(pm, "p95-ceiling", "ms", canary.samples, g, f"canary latency samples: {canary.samples}"))
+        checks.append(too_few(pm, "p95-ceiling", "ms", canary.samples, g, f"canary latency samples: {canary.samples}"))
     else:
         ceiling = g.p95_ceiling_ms
         verdict, action, word = (HOLD, SeedAction.INVESTIGATE, "above") if canary.p95_ms > ceiling else (PROMOTE, GO, "within")
@@ -162,6 +167,6 @@ def _relative_change(canary_ms: float, control_ms: float) -> float:
     return 100 * (canary_ms / control_ms - 1)
 
 
-def _too_few(pm: PathMetrics, name: str, unit: str, samples: int, g: Guardrails, what: str) -> Check:
+def too_few(pm: PathMetrics, name: str, unit: str, samples: int, g: Guardrails, what: str) -> Check:
     return Check(pm.path, name, HOLD, WAIT, None, unit, f"needs >= {g.min_samples} samples", samples,
                  f"too few samples: {what} (< {g.min_samples})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.checks import _not_applicable, _too_few, go_no_go
+from analysis.checks import go_no_go, not_applicable, too_few
 from analysis.guardrails import Guardrails
 from analysis.metrics import PathMetrics
 from analysis.verdict import Check, SeedAction, Verdict
@@ -15,20 +15,20 @@ def shadow(pm: PathMetrics, g: Guardrails) -> list[Check]:
     the router's dispatch failures against the error limit. None of them serves a user,
     so none rolls back: beyond the limit is HOLD (investigate)."""
     if pm.step_percent >= 100:
-        return [_not_applicable(pm, n, "%", "no control answer to compare at 100%") for n in SHADOW_CHECKS]
+        return [not_applicable(pm, n, "%", "no control answer to compare at 100%") for n in SHADOW_CHECKS]
     if not pm.shadow_enabled:
         if pm.step_percent == 0:
             return [Check(pm.path, n, Verdict.HOLD, SeedAction.CHECK_CONFIG, None, "%", "shadow on", 0,
                           "the shadow phase judges the candidate by shadow comparisons, and shadow is off")
                     for n in SHADOW_CHECKS]
-        return [_not_applicable(pm, n, "%", "shadow is off during this canary step") for n in SHADOW_CHECKS]
+        return [not_applicable(pm, n, "%", "shadow is off during this canary step") for n in SHADOW_CHECKS]
     t = pm.totals()
     failed = t["ShadowErrors"] + t["ShadowTimeouts"]
     outcomes = t["ShadowComparisons"] + failed  # each shadow event ends in exactly one of these
     dispatches = t["ShadowDispatched"] + t["ShadowDispatchFailures"]
     checks = []
     if t["ShadowComparisons"] < g.min_samples:
-        checks.append(_too_few(pm, "shadow-diff-rate", "%", t["ShadowComparisons"], g,
+        checks.append(too_few(pm, "shadow-diff-rate", "%", t["ShadowComparisons"], g,
                                f"{t['ShadowComparisons']} shadow comparisons"))
     else:
         rate = 100 * t["ShadowMismatches"] / t["ShadowComparisons"]
@@ -43,7 +43,7 @@ def shadow(pm: PathMetrics, g: Guardrails) -> list[Check]:
 
 def _limit(pm: PathMetrics, name: str, part: int, whole: int, g: Guardrails, noun: str, failed: str) -> Check:
     if whole < g.min_samples:
-        return _too_few(pm, name, "%", whole, g, f"{whole} {noun}")
+        return too_few(pm, name, "%", whole, g, f"{whole} {noun}")
     rate = 100 * part / whole
     threshold = f"<= {g.error_rate_pct:g}%"
     shown = f"{part}/{whole} {noun} {failed} ({rate:.3g}%)"
@@ -65,7 +65,7 @@ def canary_share(pm: PathMetrics, g: Guardrails) -> Check:
             return Check(pm.path, name, Verdict.HOLD, SeedAction.CHECK_CONFIG, 100 * t["CanaryRequests"] / t["Requests"],
                          "%", "0% (shadow phase)", t["Requests"],
                          f"{t['CanaryRequests']} canary requests in the shadow phase")
-        return _not_applicable(pm, name, "%", "shadow phase: no canary traffic, as expected")
+        return not_applicable(pm, name, "%", "shadow phase: no canary traffic, as expected")
     settled = pm.rollout.settled_at
     if settled is None or settled >= pm.window.end:
         when = "is still in flight" if settled is None else f"settles at {settled.isoformat()}, after the window"
@@ -74,7 +74,7 @@ def canary_share(pm: PathMetrics, g: Guardrails) -> Check:
     t = pm.totals(since=settled)
     expected = t["Requests"] * step / 100
     if expected < g.min_samples:
-        return _too_few(pm, name, "%", t["Requests"], g,
+        return too_few(pm, name, "%", t["Requests"], g,
                         f"{t['Requests']} requests since the rollout settled, {expected:.3g} expected on the canary")
     share = 100 * t["CanaryRequests"] / t["Requests"]
     shown = f"{share:.3g}% ({t['CanaryRequests']}/{t['Requests']} since {settled.isoformat()})"
