@@ -194,11 +194,13 @@ data "aws_iam_policy_document" "monitor_assume" {
 data "aws_iam_policy_document" "monitor" {
   count = local.monitored ? 1 : 0
 
+  # DescribeAlarms returns nothing about a *composite* alarm unless the permission
+  # is scoped to "*" (DescribeAlarms API reference); the rollback alarm is one.
   statement {
     sid       = "ReadRollbackAlarms"
     effect    = "Allow"
     actions   = ["cloudwatch:DescribeAlarms"]
-    resources = var.monitor_alarm_arns
+    resources = ["*"]
   }
 }
 
