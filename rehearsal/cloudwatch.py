@@ -50,7 +50,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 OK, ALARM, INSUFFICIENT = "OK", "ALARM", "INSUFFICIENT_DATA"
 RESOLUTION = 60
@@ -59,7 +59,7 @@ EXTRA_RANGE = 2
 
 Dims = tuple[tuple[str, str], ...]
 Series = dict[int, float]
-Value = Union[float, Series]
+Value = float | Series
 
 
 def dims_key(dimensions: Mapping[str, str] | Dims) -> Dims:
@@ -92,9 +92,9 @@ class MetricStore:
             return
         b[0] += value
         b[1] += 1
-        if value < b[2]:
+        if value < b[2]:  # noqa: PLR1730 (cheaper than a call, on the hot path)
             b[2] = value
-        if value > b[3]:
+        if value > b[3]:  # noqa: PLR1730
             b[3] = value
         if b[4] is not None:
             b[4].append(value)
