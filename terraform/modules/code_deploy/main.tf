@@ -121,7 +121,7 @@ data "aws_iam_policy_document" "this" {
       sid       = "ReadRollbackAlarms"
       effect    = "Allow"
       actions   = ["cloudwatch:DescribeAlarms"]
-      resources = ["*"]
+      resources = ["*"] # composite alarms are visible only to DescribeAlarms on *
     }
   }
 }

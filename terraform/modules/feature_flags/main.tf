@@ -200,7 +200,7 @@ data "aws_iam_policy_document" "monitor" {
     sid       = "ReadRollbackAlarms"
     effect    = "Allow"
     actions   = ["cloudwatch:DescribeAlarms"]
-    resources = ["*"]
+    resources = ["*"] # composite alarms are visible only to DescribeAlarms on *
   }
 }
 
