@@ -218,48 +218,99 @@ def _lambda(ident: str, function: str, alias: str, metric: str) -> Metric:
 
 
 def _path_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
-    path = spec.read_paths[index]
-    name, alias, rpm = path.name, path.alias, spec.guardrails.expected_requests_per_minute
-    router, candidate = path.control.name, path.candidate.name
+    """Every rate alarm of one read path. Adding an alarm is adding a RateSignal here."""
     if spec.phase == "complete":
-        return [
-            RateSignal("candidate-error-rate", ROLLBACK, "candidate alias crashes and timeouts (AWS/Lambda Errors / Invocations)",
-                       (_lambda("err", candidate, alias, "Errors"),), (_lambda("inv", candidate, alias, "Invocations"),),
-                       rpm, IDLE_IS_FINE),
-            RateSignal("candidate-canary-error-rate", ROLLBACK, "answers the candidate failed (EMF CanaryReadErrors / CanaryReads)",
-                       (_emf(spec, name, "err", "CanaryReadErrors"),), (_emf(spec, name, "req", "CanaryReads"),),
-                       rpm, IDLE_IS_FINE),
-        ]
-    canary_rpm = canary_per_minute(spec, path.canary.percent)
-    signals = [
-        RateSignal("served-error-rate", ROLLBACK, "answers served as errors (router EMF Errors / Requests): guards the router's code",
-                   (_emf(spec, name, "err", "Errors"),), (_emf(spec, name, "req", "Requests"),), rpm, ROUTER_CRASH_SEEN),
-        RateSignal("router-error-rate", ROLLBACK, "router alias crashes and timeouts (AWS/Lambda Errors / Invocations)",
-                   (_lambda("err", router, alias, "Errors"),), (_lambda("inv", router, alias, "Invocations"),), rpm, IDLE_IS_FINE),
+        return _complete_signals(spec, index)
+    return [*_router_signals(spec, index), *_canary_signals(spec, index), *_shadow_signals(spec, index)]
+
+
+def _router_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
+    path = spec.read_paths[index]
+    rpm = spec.guardrails.expected_requests_per_minute
+    return [
+        RateSignal(
+            kind="served-error-rate", role=ROLLBACK,
+            what="answers served as errors (router EMF Errors / Requests): guards the router's code",
+            errors=(_emf(spec, path.name, "err", "Errors"),),
+            samples=(_emf(spec, path.name, "req", "Requests"),),
+            samples_per_minute=rpm, missing_data_reason=ROUTER_CRASH_SEEN,
+        ),
+        RateSignal(
+            kind="router-error-rate", role=ROLLBACK,
+            what="router alias crashes and timeouts (AWS/Lambda Errors / Invocations)",
+            errors=(_lambda("err", path.control.name, path.alias, "Errors"),),
+            samples=(_lambda("inv", path.control.name, path.alias, "Invocations"),),
+            samples_per_minute=rpm, missing_data_reason=IDLE_IS_FINE,
+        ),
     ]
-    if canary_rpm > 0:
-        signals += [
-            RateSignal("canary-error-rate", ROLLBACK, "canary requests that failed (router EMF CanaryErrors / CanaryRequests)",
-                       (_emf(spec, name, "err", "CanaryErrors"),), (_emf(spec, name, "req", "CanaryRequests"),),
-                       canary_rpm, ROUTER_CRASH_SEEN),
-            RateSignal("candidate-canary-error-rate", ROLLBACK, "canary reads the candidate failed (EMF CanaryReadErrors / CanaryReads)",
-                       (_emf(spec, name, "err", "CanaryReadErrors"),), (_emf(spec, name, "req", "CanaryReads"),),
-                       canary_rpm, IDLE_IS_FINE),
-        ]
+
+
+def _canary_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
+    path = spec.read_paths[index]
+    canary_rpm = canary_per_minute(spec, path.canary.percent)
+    if canary_rpm <= 0:
+        return []
+    return [
+        RateSignal(
+            kind="canary-error-rate", role=ROLLBACK,
+            what="canary requests that failed (router EMF CanaryErrors / CanaryRequests)",
+            errors=(_emf(spec, path.name, "err", "CanaryErrors"),),
+            samples=(_emf(spec, path.name, "req", "CanaryRequests"),),
+            samples_per_minute=canary_rpm, missing_data_reason=ROUTER_CRASH_SEEN,
+        ),
+        RateSignal(
+            kind="candidate-canary-error-rate", role=ROLLBACK,
+            what="canary reads the candidate failed (EMF CanaryReadErrors / CanaryReads)",
+            errors=(_emf(spec, path.name, "err", "CanaryReadErrors"),),
+            samples=(_emf(spec, path.name, "req", "CanaryReads"),),
+            samples_per_minute=canary_rpm, missing_data_reason=IDLE_IS_FINE,
+        ),
+    ]
+
+
+def _shadow_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
+    name = spec.read_paths[index].name
     shadow_rpm = shadow_per_minute(spec, index)
-    if shadow_rpm > 0:
-        signals += [
-            RateSignal("shadow-error-rate", NOTIFY, "shadow events the candidate failed or timed out on "
-                       "(EMF ShadowErrors + ShadowTimeouts / router ShadowDispatched)",
-                       (_emf(spec, name, "err", "ShadowErrors"), _emf(spec, name, "tmo", "ShadowTimeouts")),
-                       (_emf(spec, name, "sent", "ShadowDispatched"),), shadow_rpm, SHADOW_QUIET),
-            RateSignal("shadow-dispatch-failure-rate", NOTIFY, "shadow events the router could not send "
-                       "(EMF ShadowDispatchFailures / ShadowDispatched + ShadowDispatchFailures)",
-                       (_emf(spec, name, "fail", "ShadowDispatchFailures"),),
-                       (_emf(spec, name, "sent", "ShadowDispatched"), _emf(spec, name, "fail", "ShadowDispatchFailures")),
-                       shadow_rpm, SHADOW_QUIET),
-        ]
-    return signals
+    if shadow_rpm <= 0:
+        return []
+    sent, failed = _emf(spec, name, "sent", "ShadowDispatched"), _emf(spec, name, "fail", "ShadowDispatchFailures")
+    return [
+        RateSignal(
+            kind="shadow-error-rate", role=NOTIFY,
+            what="shadow events the candidate failed or timed out on (EMF ShadowErrors + ShadowTimeouts / ShadowDispatched)",
+            errors=(_emf(spec, name, "err", "ShadowErrors"), _emf(spec, name, "tmo", "ShadowTimeouts")),
+            samples=(sent,),
+            samples_per_minute=shadow_rpm, missing_data_reason=SHADOW_QUIET,
+        ),
+        RateSignal(
+            kind="shadow-dispatch-failure-rate", role=NOTIFY,
+            what="shadow events the router could not send (EMF ShadowDispatchFailures / ShadowDispatched + ShadowDispatchFailures)",
+            errors=(failed,),
+            samples=(sent, failed),
+            samples_per_minute=shadow_rpm, missing_data_reason=SHADOW_QUIET,
+        ),
+    ]
+
+
+def _complete_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
+    path = spec.read_paths[index]
+    rpm = spec.guardrails.expected_requests_per_minute
+    return [
+        RateSignal(
+            kind="candidate-error-rate", role=ROLLBACK,
+            what="candidate alias crashes and timeouts (AWS/Lambda Errors / Invocations)",
+            errors=(_lambda("err", path.candidate.name, path.alias, "Errors"),),
+            samples=(_lambda("inv", path.candidate.name, path.alias, "Invocations"),),
+            samples_per_minute=rpm, missing_data_reason=IDLE_IS_FINE,
+        ),
+        RateSignal(
+            kind="candidate-canary-error-rate", role=ROLLBACK,
+            what="answers the candidate failed (EMF CanaryReadErrors / CanaryReads)",
+            errors=(_emf(spec, path.name, "err", "CanaryReadErrors"),),
+            samples=(_emf(spec, path.name, "req", "CanaryReads"),),
+            samples_per_minute=rpm, missing_data_reason=IDLE_IS_FINE,
+        ),
+    ]
 
 
 # --- signal -> alarm ----------------------------------------------------------------------
