@@ -1,0 +1,73 @@
+"""Open a report in Debian's headless chromium through Playwright, as a person would.
+
+Never downloads a browser: Playwright drives the system's chromium (CUTOVER_CHROMIUM,
+default /usr/bin/chromium) with a fresh, empty profile and no network features.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM = Path(os.environ.get("CUTOVER_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@dataclass
+class Visit:
+    console: list[str] = field(default_factory=list)  # console messages of type error/warning
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # every URL the page asked for
+    dialogs: list[str] = field(default_factory=list)
+    scroll_width: int = 0
+    viewport_width: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # CSS selector -> elements
+    title: str = ""
+
+
+def missing() -> str | None:
+    """Why the browser test cannot run here, or None."""
+    if not CHROMIUM.is_file():
+        return (f"{CHROMIUM} not found: install Debian's chromium "
+                "(apt-get install -y chromium; .ci/run does it)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (make setup installs requirements/dev.txt)"
+    return None
+
+
+def visit(html: Path, profile: Path, width: int = 1200, height: int = 900,
+          screenshot: Path | None = None, full_page: bool = True,
+          clip_height: int | None = None, selectors: tuple[str, ...] = ()) -> Visit:
+    """Load `html` from disk, wait for it to settle, record what it did, screenshot it."""
+    from playwright.sync_api import sync_playwright
+
+    seen = Visit()
+    profile.mkdir(parents=True, exist_ok=False)  # a new, empty --user-data-dir
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=FLAGS,
+            viewport={"width": width, "height": height}, device_scale_factor=1,
+            offline=True, java_script_enabled=True)
+        try:
+            page = context.new_page()
+            page.on("console", lambda m: seen.console.append(f"{m.type}: {m.text}")
+                    if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: seen.page_errors.append(str(e)))
+            page.on("request", lambda r: seen.requests.append(r.url))
+            page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
+            page.goto(html.resolve().as_uri(), wait_until="load")
+            page.wait_for_load_state("networkidle")
+            seen.title = page.title()
+            seen.scroll_width = page.evaluate("document.documentElement.scrollWidth")
+            seen.viewport_width = page.evaluate("window.innerWidth")
+            seen.counts = {s: page.locator(s).count() for s in selectors}
+            if screenshot is not None:
+                clip = {"x": 0, "y": 0, "width": width, "height": clip_height} if clip_height else None
+                page.screenshot(path=str(screenshot), full_page=full_page and not clip, clip=clip)
+        finally:
+            context.close()
+    return seen
