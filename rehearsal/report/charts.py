@@ -16,6 +16,7 @@ from rehearsal.report.geometry import Box, Tick, TimeScale, ValueScale
 
 LINE_HEIGHT = 230
 LANE_ROW = 14
+LANE_ROWS = 4  # rows of marker labels above a chart (geometry.TOP leaves room for them)
 MAJOR_EVENTS = {"appconfig_rollback": "flags rolled back", "brake": "brake",
                 "codedeploy_rolled_back": "code rolled back",
                 "codedeploy_started": "code deploy", "fault_start": "fault"}
@@ -97,6 +98,7 @@ class Chart:
     areas: list[Area] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
+    ticks: list[Tick] = field(default_factory=list)  # minor events: a rug on the time axis
     legend: list[Key] = field(default_factory=list)
     rows: list[Any] = field(default_factory=list)
     groups: list[Any] = field(default_factory=list)
@@ -131,13 +133,22 @@ class Frame:
         chart.markers = self.event_markers(scale, chart.markers)
 
     def event_markers(self, scale: TimeScale, extra: list[Marker] = ()) -> list[Marker]:
-        """Major events (and `extra` markers) with their labels set in up to 3 lane rows."""
-        items = [Marker(scale.x(e["minute"]), f"E{n} {MAJOR_EVENTS[e['kind']]}", 0,
-                        f"ev-{e['kind']}",
-                        f"E{n} at {g.clock(e['minute'])}: {e['kind']} {e.get('detail') or ''}")
-                 for n, e in enumerate(self.events, 1) if e["kind"] in MAJOR_EVENTS]
+        """Major events (and `extra` markers) with their labels set in up to 4 lane rows.
+
+        Events of the same minute share one marker ("E8 flags rolled back · E9 brake").
+        """
+        by_minute: dict[float, list[tuple[int, dict]]] = {}
+        for n, e in enumerate(self.events, 1):
+            if e["kind"] in MAJOR_EVENTS:
+                by_minute.setdefault(e["minute"], []).append((n, e))
+        items = [Marker(scale.x(minute), " · ".join(f"E{n} {MAJOR_EVENTS[e['kind']]}"
+                                                    for n, e in group), 0,
+                        " ".join(sorted({f"ev-{e['kind']}" for _, e in group})),
+                        "; ".join(f"E{n} at {g.clock(minute)}: {e['kind']} {e.get('detail') or ''}"
+                                  for n, e in group))
+                 for minute, group in by_minute.items()]
         items = sorted([*items, *extra], key=lambda m: m.x)
-        rows = g.lanes([(m.x, m.label) for m in items], 3)
+        rows = g.lanes([(m.x, m.label) for m in items], LANE_ROWS)
         return [Marker(m.x, m.label if row is not None else None,
                        g.TOP - 6 - LANE_ROW * (row or 0), m.cls, m.title,
                        "end" if m.x + g.text_width(m.label) + 7 > g.WIDTH else "start")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 Value = float | int | None
 
 WIDTH = 960
-LEFT, RIGHT, TOP, BOTTOM = 64, 124, 52, 30
+LEFT, RIGHT, TOP, BOTTOM = 64, 124, 64, 30
 CHAR_WIDTH = 7.2  # generous average advance of the 12px sans-serif used in the charts
 MAX_POINTS = 1200  # longer series are drawn as per-bucket maxima
 TIME_STEPS = (5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440, 2880, 4320, 10080)
@@ -183,13 +183,23 @@ def spread(wanted: list[float], gap: float, low: float, high: float) -> list[flo
 
 
 def lanes(items: list[tuple[float, str]], rows: int, offset: float = 7) -> list[int | None]:
-    """Row of each label (x, text), drawn from x + offset, so that labels in a row do not
-    overlap each other or the marker drawn at x; None = no room left (symbol only)."""
-    ends = [-math.inf] * rows
+    """Row of each label (x, text), drawn from x + offset, for items sorted by x.
+
+    Labels that would touch form a cluster; a cluster is laid as a staircase going down,
+    its first label in the highest row, so that no marker's line (drawn from its label
+    down to the plot) crosses another label. Past `rows` labels a cluster's markers keep
+    their symbol only (None).
+    """
+    clusters: list[list[int]] = []
+    reach = -math.inf
+    for i, (x, text) in enumerate(items):
+        if clusters and x < reach + 6:
+            clusters[-1].append(i)
+        else:
+            clusters.append([i])
+        reach = max(reach, x + offset + text_width(text))
     placed: list[int | None] = []
-    for x, text in items:
-        row = next((r for r in range(rows) if ends[r] + 6 <= x - offset), None)
-        if row is not None:
-            ends[row] = x + offset + text_width(text)
-        placed.append(row)
+    for cluster in clusters:
+        height = min(len(cluster), rows)
+        placed += [height - 1 - k if k < height else None for k in range(len(cluster))]
     return placed

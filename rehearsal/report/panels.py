@@ -8,8 +8,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rehearsal.report import geometry as g
-from rehearsal.report.charts import DASHES, Area, Chart, Frame, Key, Marker, band_area, line_chart
-from rehearsal.report.geometry import Box, ValueScale
+from rehearsal.report.charts import (
+    DASHES,
+    MAJOR_EVENTS,
+    Area,
+    Chart,
+    Frame,
+    Key,
+    Marker,
+    band_area,
+    line_chart,
+)
+from rehearsal.report.geometry import Box, Tick, ValueScale
 
 VERDICT_MARK = {"PROMOTE": "✓", "HOLD": "‖", "ROLLBACK": "✗"}
 ROLE_TITLES = (("rollback", "Rollback composite"), ("member", "Its members (error rates)"),
@@ -54,8 +64,8 @@ class Heading:
 
 def charts(report: dict[str, Any]) -> list[Chart]:
     frame = Frame(report)
-    return [canary(report, frame), traffic(report, frame), errors(report, frame),
-            latency(report, frame), shadow(report, frame), alarms(report, frame)]
+    return [canary(report, frame), errors(report, frame), latency(report, frame),
+            shadow(report, frame), alarms(report, frame), traffic(report, frame)]
 
 
 def canary(report: dict[str, Any], frame: Frame) -> Chart:
@@ -72,6 +82,13 @@ def canary(report: dict[str, Any], frame: Frame) -> Chart:
                f"D{n} at {g.clock(d['minute'])}: {d['verdict']} ({d['action']})")
         for n, d in enumerate(report["decisions"], 1)]
     frame.decorate(chart, scale)
+    chart.ticks = [Tick(scale.x(e["minute"]), f"E{n} at {g.clock(e['minute'])}: {e['kind']} "
+                        f"{e.get('detail') or ''}")
+                   for n, e in enumerate(report["events"], 1)
+                   if e["kind"] not in MAJOR_EVENTS and e["kind"] != "fault_end"]
+    if chart.ticks:
+        chart.legend.append(Key("tick", "tick", "flag deployment, bake or code deployment done "
+                                                "(ticks on the axis)"))
     chart.legend.append(Key("decision", "decision", "decision (✓ promote, ‖ hold, ✗ roll back)"))
     _legend_events(chart)
     return chart
@@ -150,7 +167,7 @@ def shadow(report: dict[str, Any], frame: Frame) -> Chart:
 def _legend_events(chart: Chart) -> None:
     if any(r.cls == "fault" for r in chart.regions):
         chart.legend.append(Key("region", "fault", "fault injected (hatched)"))
-    if any(m.cls.startswith("ev-") for m in chart.markers):
+    if any("ev-" in m.cls for m in chart.markers):
         chart.legend.append(Key("event", "event", "event (E numbers: Events table)"))
 
 

@@ -41,7 +41,8 @@ def missing() -> str | None:
 
 def visit(html: Path, profile: Path, width: int = 1200, height: int = 900,
           screenshot: Path | None = None, full_page: bool = True,
-          clip_height: int | None = None, selectors: tuple[str, ...] = ()) -> Visit:
+          clip_height: int | None = None, selectors: tuple[str, ...] = (),
+          clip_below: str | None = None) -> Visit:
     """Load `html` from disk, wait for it to settle, record what it did, screenshot it."""
     from playwright.sync_api import sync_playwright
 
@@ -50,7 +51,8 @@ def visit(html: Path, profile: Path, width: int = 1200, height: int = 900,
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(profile), executable_path=str(CHROMIUM), headless=True, args=FLAGS,
-            viewport={"width": width, "height": height}, device_scale_factor=1,
+            viewport={"width": width, "height": max(height, clip_height or 0)},
+            device_scale_factor=1,
             offline=True, java_script_enabled=True)
         try:
             page = context.new_page()
@@ -65,6 +67,10 @@ def visit(html: Path, profile: Path, width: int = 1200, height: int = 900,
             seen.scroll_width = page.evaluate("document.documentElement.scrollWidth")
             seen.viewport_width = page.evaluate("window.innerWidth")
             seen.counts = {s: page.locator(s).count() for s in selectors}
+            if clip_below:  # down to the bottom of that element
+                box = page.locator(clip_below).first.bounding_box()
+                clip_height = int(box["y"] + box["height"] + 16)
+                page.set_viewport_size({"width": width, "height": clip_height})
             if screenshot is not None:
                 clip = {"x": 0, "y": 0, "width": width, "height": clip_height} if clip_height else None
                 page.screenshot(path=str(screenshot), full_page=full_page and not clip, clip=clip)

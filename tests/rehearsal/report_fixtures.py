@@ -13,6 +13,7 @@ is tested on report.json files of a real size and shape. Same name and seed, sam
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -345,3 +346,29 @@ def hostile(seed: int = 1234) -> dict[str, Any]:
     report["outcome"]["reasons"].append('<link rel=stylesheet href="https://evil.example/x.css">')
     report["release"] = "rel</title><script>alert(4)</script>"
     return report
+
+
+def stretched(report: dict[str, Any], factor: int) -> dict[str, Any]:
+    """The same run with every minute lasting `factor` minutes: a long ramp, cheaply."""
+    long = json_copy(report)
+    timeline = long["timeline"]
+    for key in [k for k in timeline if k not in ("minute", "p95_ms")]:
+        timeline[key] = [v for v in timeline[key] for _ in range(factor)]
+    for key in timeline["p95_ms"]:
+        timeline["p95_ms"][key] = [v for v in timeline["p95_ms"][key] for _ in range(factor)]
+    timeline["minute"] = list(range(len(timeline["requests"])))
+    for item in [*long["events"], *long["decisions"]]:
+        item["minute"] *= factor
+    for alarm in long["alarms"]:
+        for band in alarm["bands"]:
+            band["from_minute"] *= factor
+            band["to_minute"] *= factor
+    for step in long["steps"]:
+        step["started_minute"] *= factor
+        step["ended_minute"] *= factor
+    long["totals"]["simulated_minutes"] *= factor
+    return long
+
+
+def json_copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
