@@ -9,7 +9,6 @@ from typing import Any
 
 from rehearsal.report import geometry as g
 from rehearsal.report.charts import (
-    DASHES,
     MAJOR_EVENTS,
     Area,
     Chart,
@@ -255,5 +254,3 @@ def _common_prefix(names: list[str]) -> str:
     prefix = os.path.commonprefix(names)
     return prefix[: prefix.rfind("-") + 1] if "-" in prefix else ""
 
-
-__all__ = ["DASHES", "charts"]

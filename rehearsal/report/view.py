@@ -41,10 +41,14 @@ class Bound:
 
 
 def page(report: dict[str, Any]) -> dict[str, Any]:
+    scenario = report["scenario"]
     return {
-        "r": report,
-        "title": f"Rehearsal of {report['release']} ({report['env']}): "
-                 f"{report['scenario']['name']}",
+        "head": {"release": report["release"], "env": report["env"],
+                 "spec_file": report["spec_file"], "seed": report["seed"],
+                 "format": report["format"], "scenario": scenario["name"],
+                 "scenario_file": scenario.get("file"),
+                 "description": scenario.get("description")},
+        "title": f"Rehearsal of {report['release']} ({report['env']}): {scenario['name']}",
         "outcome": outcome(report),
         "figures": figures(report),
         "bounds": bounds(report),
@@ -143,13 +147,19 @@ def steps(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def step_name(percent: float | None) -> str:
+    if percent is None:
+        return "no step"
+    return "shadow only" if percent == 0 else f"step {g.number(percent)} %"
+
+
 def verdict(name: str) -> dict[str, str]:
     return {"mark": VERDICT_MARK[name], "name": name, "cls": f"v-{name.lower()}"}
 
 
 def decisions(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"n": n, "at": g.clock(d["minute"]),
-             "step": "–" if d["step"] is None else f"{g.number(d['step'])} %",
+             "step": step_name(d["step"]),
              "verdict": verdict(d["verdict"]), "action": d["action"],
              "checks": [{"name": c["name"], "verdict": verdict(c["verdict"]),
                          "figure": g.number(c["figure"]), "threshold": g.number(c["threshold"]),

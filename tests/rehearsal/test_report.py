@@ -274,7 +274,8 @@ def test_every_decision_shows_its_verdict_and_every_check_behind_it(reports):
     assert len(rows) >= checks
     words = page.words
     for n, decision in enumerate(report["decisions"], 1):
-        assert f"D{n} · {g.clock(decision['minute'])} · step {decision['step']} %" in words
+        step = "shadow only" if decision["step"] == 0 else f"step {decision['step']} %"
+        assert f"D{n} · {g.clock(decision['minute'])} · {step} ·" in words
         for check in decision["checks"]:
             assert check["reason"] in words
     assert "p95_regression ‖ HOLD 46.5 30" in words
@@ -290,6 +291,29 @@ def test_the_divergent_fields_are_ranked_by_count_and_carry_no_values(reports):
     assert positions == sorted(positions)
     assert ranked[20]["path"] not in table
     assert f"… and {len(ranked) - 20} more paths with {len(ranked) - 20} differences." in table
+
+
+def test_a_report_with_only_the_required_keys_and_no_traffic_still_draws():
+    """The first minute of a run that stopped at once: no decision, event, alarm, step."""
+    report = {
+        "format": "cutover.rehearsal-report/1", "release": "r", "env": "e", "spec_file": "s",
+        "seed": 1, "scenario": {"name": "stopped", "expect": {"outcome": "held"}},
+        "outcome": {"result": "held", "step": None, "expectation_met": False, "reasons": []},
+        "thresholds": {"error_rate_pct": 2, "p95_regression_go_pct": 15,
+                       "p95_regression_no_go_pct": 30, "shadow_diff_go_pct": 0.5,
+                       "shadow_diff_no_go_pct": 1},
+        "timeline": {"minute": [0], "canary_percent": [0], "requests": [0],
+                     "canary_requests": [0], "canary_error_rate": [None],
+                     "control_error_rate": [None], "served_error_rate": [None],
+                     "p95_ms": {"control": [None], "canary": [None]}, "shadow_diff_rate": [None]},
+        "alarms": [], "decisions": [], "events": [], "steps": [], "divergent_fields": [],
+        "totals": {"requests": 0, "simulated_minutes": 1, "ramp_duration_minutes": None,
+                   "users": 0, "users_served_by_candidate": 0, "user_visible_errors": 0},
+    }
+    words = Page(html(report)).words
+    assert "✗ Expectation NOT held Expected: held. Happened: held." in words
+    assert "No decision was taken." in words and "No field diverged." in words
+    assert "No event." in words and "canary: no data." in words
 
 
 # --- the charts: decided in Python, readable without colour --------------------------------
