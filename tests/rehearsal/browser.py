@@ -1,16 +1,17 @@
 """Open a report in Debian's headless chromium through Playwright, as a person would.
 
-Never downloads a browser: Playwright drives the system's chromium (CUTOVER_CHROMIUM,
-default /usr/bin/chromium) with a fresh, empty profile and no network features.
+Never downloads a browser: Playwright drives the system's chromium (found as
+`cutover doctor` finds it: CUTOVER_CHROMIUM, else `chromium` on the PATH) with a fresh,
+empty profile and no network features.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM = Path(os.environ.get("CUTOVER_CHROMIUM", "/usr/bin/chromium"))
+from generator.toolchain import find_chromium
+
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -29,9 +30,9 @@ class Visit:
 
 def missing() -> str | None:
     """Why the browser test cannot run here, or None."""
-    if not CHROMIUM.is_file():
-        return (f"{CHROMIUM} not found: install Debian's chromium "
-                "(apt-get install -y chromium; .ci/run does it)")
+    if find_chromium() is None:
+        return ("no chromium: install Debian's chromium (apt-get install -y chromium; "
+                ".ci/run does it) or set CUTOVER_CHROMIUM to a Chromium binary")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -50,7 +51,7 @@ def visit(html: Path, profile: Path, width: int = 1200, height: int = 900,
     profile.mkdir(parents=True, exist_ok=False)  # a new, empty --user-data-dir
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=FLAGS,
+            str(profile), executable_path=str(find_chromium()), headless=True, args=FLAGS,
             viewport={"width": width, "height": max(height, clip_height or 0)},
             device_scale_factor=1,
             offline=True, java_script_enabled=True)
