@@ -8,7 +8,7 @@ alarm state a pattern plus its name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rehearsal.report import geometry as g
@@ -68,6 +68,7 @@ class Marker:
     cls: str
     title: str
     anchor: str = "start"
+    href: str = ""  # the row of the Events table or the Decisions entry it stands for
 
     @property
     def text_x(self) -> float:
@@ -145,13 +146,13 @@ class Frame:
                                                     for n, e in group), 0,
                         " ".join(sorted({f"ev-{e['kind']}" for _, e in group})),
                         "; ".join(f"E{n} at {g.clock(minute)}: {e['kind']} {e.get('detail') or ''}"
-                                  for n, e in group))
+                                  for n, e in group), href=f"#event-{group[0][0]}")
                  for minute, group in by_minute.items()]
         items = sorted([*items, *extra], key=lambda m: m.x)
         rows = g.lanes([(m.x, m.label) for m in items], LANE_ROWS)
-        return [Marker(m.x, m.label if row is not None else None,
-                       g.TOP - 6 - LANE_ROW * (row or 0), m.cls, m.title,
-                       "end" if m.x + g.text_width(m.label) + 7 > g.WIDTH else "start")
+        return [replace(m, label=m.label if row is not None else None,
+                        label_y=g.TOP - 6 - LANE_ROW * (row or 0),
+                        anchor="end" if m.x + g.text_width(m.label) + 7 > g.WIDTH else "start")
                 for m, row in zip(items, rows)]
 
     def series(self, values: list[Any], scale: TimeScale, y: ValueScale,

@@ -78,7 +78,8 @@ def canary(report: dict[str, Any], frame: Frame) -> Chart:
     chart.markers = [
         Marker(scale.x(d["minute"]), f"D{n} {VERDICT_MARK[d['verdict']]} {d['verdict']}", 0,
                f"decision v-{d['verdict'].lower()}",
-               f"D{n} at {g.clock(d['minute'])}: {d['verdict']} ({d['action']})")
+               f"D{n} at {g.clock(d['minute'])}: {d['verdict']} ({d['action']})",
+               href=f"#decision-{n}")
         for n, d in enumerate(report["decisions"], 1)]
     frame.decorate(chart, scale)
     chart.ticks = [Tick(scale.x(e["minute"]), f"E{n} at {g.clock(e['minute'])}: {e['kind']} "

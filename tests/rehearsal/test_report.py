@@ -197,6 +197,9 @@ def test_the_page_loads_nothing_and_runs_nothing(reports, name):
             if attr in LINKING_ATTRIBUTES:
                 assert (value or "").startswith(("#", "data:")), (tag, attr, value)
     assert "@import" not in text and "@font-face" not in text
+    ids = {attrs["id"] for _, attrs in page.tags if attrs.get("id")}
+    links = {attrs["href"][1:] for attrs in page.named("a")}
+    assert links and links <= ids  # markers link to their decision or event
     assert text.count("url(") == text.count("url(#pat-")
     policy = [a for a in page.named("meta") if a.get("http-equiv") == "Content-Security-Policy"]
     assert policy and policy[0]["content"].startswith("default-src 'none';")
@@ -226,7 +229,8 @@ def test_hostile_strings_are_shown_as_text_never_as_markup():
     text = html(hostile())
     page = Page(text)
     assert not page.named("script") and not page.named("img") and not page.named("iframe")
-    assert not page.named("link") and not page.named("a") and len(page.named("style")) == 1
+    assert not page.named("link") and len(page.named("style")) == 1
+    assert all((a.get("href") or "").startswith("#") for a in page.named("a"))
     assert not [a for _, attrs in page.tags for a in attrs if a.startswith("on")]
     assert HOSTILE in page.words  # shown, literally, as the field path it is
     assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in text
