@@ -7,6 +7,7 @@ would otherwise reject the document only when Terraform creates the hosted versi
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -73,6 +74,23 @@ def document(spec: ReleaseSpec) -> dict[str, Any]:
     doc = {"version": "1", "flags": flags, "values": values}
     check_document(doc)
     return doc
+
+
+def kept_documents(spec: ReleaseSpec) -> list[dict[str, Any]]:
+    """Every document a ramp or a rollback may deploy: the current one with one read path
+    moved to 0 or to any planned step. Terraform keeps each as a hosted version, so the
+    version a deployment replaces is still there for AppConfig's rollback."""
+    out: dict[str, dict[str, Any]] = {}
+    for i, path in enumerate(spec.read_paths):
+        for percent in (0, *path.canary.steps):
+            canary = path.canary.model_copy(update={"percent": percent})
+            paths = list(spec.read_paths)
+            paths[i] = path.model_copy(update={"canary": canary})
+            doc = document(spec.model_copy(update={"read_paths": paths}))
+            out.setdefault(json.dumps(doc, sort_keys=True), doc)
+    current = document(spec)
+    out.setdefault(json.dumps(current, sort_keys=True), current)
+    return [out[key] for key in sorted(out)]
 
 
 def _check_value(where: str, name: str, value: Any, constraints: dict[str, Any] | None) -> list[str]:

@@ -19,6 +19,7 @@ HANDLERS = {
     "router": "router.handler.lambda_handler",
     "candidate": "candidate.handler.lambda_handler",
     "cleanup": "cleanup.handler.lambda_handler",
+    "brake": "brake.handler.lambda_handler",
 }
 ACCOUNT = "${data.aws_caller_identity.current.account_id}"
 PARTITION = "${data.aws_partition.current.partition}"
@@ -67,6 +68,7 @@ def _function_args(
     vpc: dict[str, object] | None = None,
     statements: list[dict[str, object]] | None = None,
     schedule: dict[str, object] | None = None,
+    sns_trigger: dict[str, object] | None = None,
 ) -> list[tuple[str, object]]:
     obs = spec.observability
     env = {
@@ -95,6 +97,7 @@ def _function_args(
         ("vpc", vpc),
         ("policy_statements", statements or []),
         ("schedule", schedule),
+        *((("sns_trigger", sns_trigger),) if sns_trigger else ()),
         ("kms_key_arn", Expr("module.kms.key_arn")),
         ("log_retention_days", obs.log_retention_days),
         ("tracing_mode", obs.tracing.mode),
@@ -266,10 +269,14 @@ def cleanup_call(spec: ReleaseSpec, function_names: list[str]) -> ModuleCall:
     }
     if spec.phase != "complete":
         statements.append(
+            # A list action is account-level: it takes only Resource "*" (docs/aws-rules.md, IAM).
+            {"sid": "FindTheFlagApplication", "actions": ["appconfig:ListApplications"],
+             "resources": Expr('["*"] # a list action: account-level, "*" is the only valid resource')}
+        )
+        statements.append(
             {
                 "sid": "PruneUndeployedFlagVersions",
                 "actions": [
-                    "appconfig:ListApplications",
                     "appconfig:ListConfigurationProfiles",
                     "appconfig:ListEnvironments",
                     "appconfig:ListDeployments",
@@ -296,4 +303,46 @@ def cleanup_call(spec: ReleaseSpec, function_names: list[str]) -> ModuleCall:
             statements=statements,
             schedule={"expression": cleanup.schedule, "input": json.dumps({"dryRun": False})},
         ),
+    )
+
+
+def brake_call(spec: ReleaseSpec) -> ModuleCall:
+    """The brake: subscribed to the alarm topic, it deploys the canary-off flags at once."""
+    brake = spec.brake
+    assert brake is not None
+    flags = "module.feature_flags"
+    app = f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:application/${{{flags}.application_id}}"
+    profile = f"{app}/configurationprofile/${{{flags}.profile_id}}"
+    statements: list[dict[str, object]] = [
+        {"sid": "SeeFlagDeployments", "actions": ["appconfig:ListDeployments"],
+         "resources": [Expr(f"{flags}.environment_arn")]},
+        {"sid": "ReadDeployedFlags", "actions": ["appconfig:GetHostedConfigurationVersion"],
+         "resources": [Template(f"{profile}/hostedconfigurationversion/*")]},
+        {"sid": "WriteCanaryOffFlags", "actions": ["appconfig:CreateHostedConfigurationVersion"],
+         "resources": [Expr(f"{flags}.profile_arn")]},
+        {"sid": "DeployCanaryOffFlags", "actions": ["appconfig:StartDeployment"],
+         "resources": [Expr(f"{flags}.environment_arn"), Expr(f"{flags}.profile_arn"),
+                       Template(f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:"
+                                f"deploymentstrategy/${{{flags}.brake_strategy_id}}")]},
+    ]
+    env = {
+        "CUTOVER_BRAKE_APPLICATION_ID": Expr(f"{flags}.application_id"),
+        "CUTOVER_BRAKE_ENVIRONMENT_ID": Expr(f"{flags}.environment_id"),
+        "CUTOVER_BRAKE_PROFILE_ID": Expr(f"{flags}.profile_id"),
+        "CUTOVER_BRAKE_STRATEGY_ID": Expr(f"{flags}.brake_strategy_id"),
+        "CUTOVER_BRAKE_KMS_KEY_ARN": Expr("module.kms.key_arn"),
+        "CUTOVER_BRAKE_CANARY_FLAGS": ",".join(rules.canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
+        "CUTOVER_BRAKE_ALARM_NAME": Expr("module.alarms.rollback_alarm_name"),
+    }
+    trigger = {
+        "topic_arn": Expr("module.alarms.topic_arn"),
+        "filter_policy": Expr(
+            'jsonencode({ AlarmName = [module.alarms.rollback_alarm_name], NewStateValue = ["ALARM"] })'),
+    }
+    return ModuleCall(
+        name="brake",
+        source="function",
+        comment="After a flag deployment's bake: the rollback alarm turns the canary off at once.",
+        args=_function_args(spec, brake.function, "brake", f"cutover {spec.release.name}: canary off on alarm",
+                            env, alias="live", statements=statements, sns_trigger=trigger),
     )

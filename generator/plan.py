@@ -14,6 +14,7 @@ from generator.function_calls import (
     BUILD,
     ModuleCall,
     appconfig_environment,
+    brake_call,
     candidate_call,
     cleanup_call,
     ident,
@@ -51,6 +52,7 @@ class ReleasePlan:
     outputs: list[Output]
     checkov_skips: list[CheckovSkip]
     flags_document: dict | None
+    kept_flag_documents: list[dict] | None
     dashboard_body: dict
     queries: list[queries.Query] = field(default_factory=list)
 
@@ -110,6 +112,7 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
     architectures = sorted(
         {f.architecture for p in spec.read_paths for f in (p.candidate, *(() if complete else (p.control,)))}
         | ({spec.cleanup.function.architecture} if spec.cleanup else set())
+        | ({spec.brake.function.architecture} if spec.brake and not complete else set())
     )
     for arch in architectures:
         path = f"{BUILD}/layers/deps-{arch}.zip"
@@ -164,6 +167,8 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         }
     if spec.cleanup is not None:
         modules.append(cleanup_call(spec, function_names))
+    if spec.brake is not None and not complete:
+        modules.append(brake_call(spec))
     modules.append(
         ModuleCall(
             name="code_deploy",
@@ -190,13 +195,17 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
                     ("profile_name", ac.profile),
                     ("description", f"cutover {spec.release.name} ({spec.release.environment})"),
                     ("document_path", Template("${path.module}/flags.json")),
+                    ("kept_documents_path", Template("${path.module}/flag-versions.json")),
+                    ("brake_strategy_name", f"{prefix}-brake"[:64] if spec.brake else None),
                     (
                         "strategy",
                         {
-                            "name": f"{prefix}-{ac.growth_type.lower()}"[:64],
-                            "growth_type": ac.growth_type,
-                            "growth_factor": ac.growth_factor,
-                            "duration_minutes": ac.duration_minutes,
+                            # All at once: every execution environment gets the new flags
+                            # at its next poll; the bake is the monitor window.
+                            "name": f"{prefix}-all-at-once"[:64],
+                            "growth_type": "LINEAR",
+                            "growth_factor": 100,
+                            "duration_minutes": 0,
                             "final_bake_minutes": ac.final_bake_minutes,
                         },
                     ),
@@ -308,13 +317,14 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         release=spec.release.name,
         region=spec.release.region,
         phase=spec.phase,
-        required_terraform=">= 1.10.0" if backend.locking == "s3_lockfile" else ">= 1.5.0",
+        required_terraform=">= 1.10.0" if backend.locking == "s3_lockfile" else ">= 1.7.0",
         backend=backend_args,
         default_tags=dict(sorted(tags.items())),
         modules=modules,
         outputs=outputs,
         checkov_skips=[CheckovSkip(s.id, s.reason) for s in spec.security.checkov_skips],
         flags_document=None if complete else flags.document(spec),
+        kept_flag_documents=None if complete else flags.kept_documents(spec),
         dashboard_body=dashboard.body(spec, dashboard_name),
         queries=query_list,
     )

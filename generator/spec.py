@@ -355,7 +355,22 @@ class Cleanup(SpecModel):
     keep_versions: int = Field(default=5, ge=1, le=100)
 
 
+class Brake(SpecModel):
+    """The brake function: after a flag deployment's bake, AppConfig's monitor no longer
+    rolls anything back; when the rollback alarm fires then, the brake deploys the
+    canary-off flags at once (docs/functions.md)."""
+
+    function: Function
+
+
 # --- delivery ---------------------------------------------------------------------------
+
+
+# Flag changes roll out all at once (docs/aws-rules.md, AppConfig): a gradual AppConfig
+# deployment moves execution environments, not users, so a user whose requests land in
+# an updated and a not-yet-updated environment would flip between control and
+# candidate. Stickiness comes from the router's hash of salt + user id instead.
+GRADUAL_ROLLOUT_FIELDS = ("growth_type", "growth_factor", "duration_minutes")
 
 
 class AppConfigSettings(SpecModel):
@@ -364,14 +379,33 @@ class AppConfigSettings(SpecModel):
         default=None, min_length=1, max_length=64, description="Default: release.environment."
     )
     profile: str = Field(default="feature-flags", min_length=1, max_length=128)
-    growth_type: Literal["LINEAR", "EXPONENTIAL"] = "LINEAR"
-    growth_factor: float = Field(default=20, ge=1, le=100)
-    duration_minutes: int = Field(default=10, ge=0, le=1440)
-    final_bake_minutes: int = Field(default=10, ge=0, le=1440)
+    final_bake_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=1440,
+        description=(
+            "Monitor window after each flag deployment: the rollback alarm reverts the flags "
+            "until it ends. Flags roll out all at once (no growth settings)."
+        ),
+    )
     poll_interval_s: int = Field(default=45, ge=15, le=3600)
     poll_timeout_ms: int = Field(default=3000, ge=100, le=60000)
     cache_ttl_ms: int = Field(default=5000, ge=0, le=600000)
     read_budget_ms: int = Field(default=50, ge=1, le=5000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _all_at_once(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in GRADUAL_ROLLOUT_FIELDS:
+                if key in data:
+                    raise FieldProblem(
+                        (key,),
+                        "flags roll out all at once; remove it. AppConfig moves execution "
+                        "environments, not users, so a gradual rollout would flip users between "
+                        "control and candidate (final_bake_minutes keeps the monitor window)",
+                    )
+        return data
 
 
 class CustomCodeDeployConfig(SpecModel):
@@ -526,6 +560,10 @@ class ReleaseSpec(SpecModel):
     )
     read_paths: list[ReadPath] = Field(min_length=1, max_length=10)
     cleanup: Cleanup | None = None
+    brake: Brake | None = Field(
+        default=None,
+        description="Canary off at once when the rollback alarm fires outside a flag deployment.",
+    )
     delivery: Delivery
     guardrails: Guardrails = Field(default_factory=Guardrails)
     observability: Observability = Field(default_factory=Observability)

@@ -74,3 +74,14 @@ def test_a_document_aws_would_reject_is_refused_before_writing(mutate, message):
     with pytest.raises(InvalidFlagDocument) as exc:
         check_document(_broken(mutate))
     assert message in str(exc.value)
+
+
+def test_flag_deployments_roll_out_all_at_once_with_the_spec_bake_as_monitor_window():
+    from generator.plan import build_plan
+
+    spec = SPEC
+    flags_call = next(m for m in build_plan(spec, "tests/data/base.release.yaml").modules
+                      if m.name == "feature_flags")
+    strategy = dict(flags_call.args)["strategy"]
+    assert (strategy["growth_type"], strategy["growth_factor"], strategy["duration_minutes"]) == ("LINEAR", 100, 0)
+    assert strategy["final_bake_minutes"] == spec.delivery.appconfig.final_bake_minutes

@@ -249,25 +249,27 @@ def test_created_kms_key_rotates():
 # --- AppConfig: flags deploy on change, no perpetual drift --------------------
 
 
-def test_hosted_flags_redeploy_on_document_hash_only():
+def test_hosted_flags_redeploy_on_document_hash_only_and_keep_the_previous_version():
     path = MODULES_DIR / "feature_flags" / "main.tf"
     ((_, version),) = _resources(path, "aws_appconfig_hosted_configuration_version")
     ((_, deployment),) = _resources(path, "aws_appconfig_deployment")
     ((_, tracker),) = _resources(path, "terraform_data")
     assert tracker["input"] == "${local.document_sha256}"
+    # one hosted version per kept document, keyed by its content's hash: never replaced
+    assert version["for_each"] == "${local.kept_documents}"
     lifecycle = version["lifecycle"][0]
     assert lifecycle["ignore_changes"] == ["content"], (
         "AppConfig's _createdAt/_updatedAt must not show as drift"
     )
-    assert _refs(lifecycle["replace_triggered_by"]) == ["terraform_data.document"], (
-        "a changed document must replace the version"
+    assert "replace_triggered_by" not in lifecycle and "create_before_destroy" not in lifecycle, (
+        "replacing the version deletes the one AppConfig's rollback returns to"
     )
     assert _refs(deployment["lifecycle"][0]["replace_triggered_by"]) == [
         "terraform_data.document"
     ], "a changed document must deploy"
     assert (
         deployment["configuration_version"]
-        == "${aws_appconfig_hosted_configuration_version.this.version_number}"
+        == "${aws_appconfig_hosted_configuration_version.kept[local.document_sha256].version_number}"
     )
 
 
