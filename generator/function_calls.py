@@ -138,6 +138,11 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
         "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": str(path.shadow.dispatch_budget_ms),
         "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS": str(ac.poll_interval_s),
         "AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS": str(ac.poll_timeout_ms),
+        # The agent fetches the flags when the environment starts, before the first
+        # request: the first read of a new environment does not race it (aws-rules.md).
+        "AWS_APPCONFIG_EXTENSION_PREFETCH_LIST": (
+            f"/applications/{ac.application}/environments/{appconfig_environment(spec)}/configurations/{ac.profile}"
+        ),
     }
     statements = [
         {

@@ -373,12 +373,18 @@ class Brake(SpecModel):
 GRADUAL_ROLLOUT_FIELDS = ("growth_type", "growth_factor", "duration_minutes")
 
 
+# AppConfig names without newline or comma: the agent's prefetch list is comma-separated
+# (docs/aws-rules.md, AppConfig), and the router reads the flags by these names.
+APPCONFIG_NAME = r"^[^\n,]+$"
+PATTERN_HELP[APPCONFIG_NAME] = "an AppConfig name without newline or comma"
+
+
 class AppConfigSettings(SpecModel):
-    application: str = Field(min_length=1, max_length=64, pattern=r"^[^\n]+$")
+    application: str = Field(min_length=1, max_length=64, pattern=APPCONFIG_NAME)
     environment: str | None = Field(
-        default=None, min_length=1, max_length=64, description="Default: release.environment."
+        default=None, min_length=1, max_length=64, pattern=APPCONFIG_NAME, description="Default: release.environment."
     )
-    profile: str = Field(default="feature-flags", min_length=1, max_length=128)
+    profile: str = Field(default="feature-flags", min_length=1, max_length=128, pattern=APPCONFIG_NAME)
     final_bake_minutes: int = Field(
         default=10,
         ge=0,

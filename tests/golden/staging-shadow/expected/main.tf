@@ -42,6 +42,7 @@ module "user_read_control" {
   environment = {
     AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS = "45"
     AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS   = "3000"
+    AWS_APPCONFIG_EXTENSION_PREFETCH_LIST         = "/applications/huntaze-flags-staging/environments/staging/configurations/feature-flags"
     CUTOVER_APPCONFIG_APPLICATION                 = "huntaze-flags-staging"
     CUTOVER_APPCONFIG_ENVIRONMENT                 = "staging"
     CUTOVER_APPCONFIG_PROFILE                     = "feature-flags"
