@@ -119,6 +119,21 @@ def _compare_rules(path: ReadPath) -> str:
     )
 
 
+def router_statements(p: str) -> list[dict[str, object]]:
+    return [
+        {
+            "sid": "InvokeCandidateAliasOnly",
+            "actions": ["lambda:InvokeFunction"],
+            "resources": [Expr(f"module.{p}_candidate.alias_arn")],
+        },
+        {
+            "sid": "ReadFeatureFlags",
+            "actions": ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
+            "resources": [Expr("module.feature_flags.configuration_arn")],
+        },
+    ]
+
+
 def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     path = spec.read_paths[i]
     p = ident(path.name)
@@ -144,18 +159,7 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
             f"/applications/{ac.application}/environments/{appconfig_environment(spec)}/configurations/{ac.profile}"
         ),
     }
-    statements = [
-        {
-            "sid": "InvokeCandidateAliasOnly",
-            "actions": ["lambda:InvokeFunction"],
-            "resources": [Expr(f"module.{p}_candidate.alias_arn")],
-        },
-        {
-            "sid": "ReadFeatureFlags",
-            "actions": ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
-            "resources": [Expr("module.feature_flags.configuration_arn")],
-        },
-    ]
+    statements = router_statements(p)
     return ModuleCall(
         name=f"{p}_control",
         source="function",
@@ -173,9 +177,9 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     )
 
 
-def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
-    path = spec.read_paths[i]
-    p = ident(path.name)
+def _candidate_settings(spec: ReleaseSpec, path: ReadPath) -> tuple[dict[str, object], dict | None,
+                                                                   list[dict[str, object]]]:
+    """The candidate code's environment, VPC placement and IAM statements."""
     env: dict[str, object] = {"CUTOVER_PATH": path.name, "CUTOVER_COMPARE_RULES": _compare_rules(path)}
     statements: list[dict[str, object]] = []
     vpc = None
@@ -200,6 +204,13 @@ def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
             statements.append(
                 {"sid": "ConnectToProxyAsItsUser", "actions": ["rds-db:connect"], "resources": [Template(arn)]}
             )
+    return env, vpc, statements
+
+
+def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
+    path = spec.read_paths[i]
+    p = ident(path.name)
+    env, vpc, statements = _candidate_settings(spec, path)
     if spec.phase != "complete" and path.shadow.enabled:
         env["CUTOVER_SHADOW_LEDGER_TABLE"] = ledger_table(path)
         statements.append(
@@ -209,7 +220,7 @@ def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
                 "resources": [Expr(f"module.{p}_shadow.ledger_table_arn")],
             }
         )
-    role = "the only backend" if spec.phase == "complete" else "the candidate"
+    role = "kept as the rollback target's canary backend" if spec.phase == "complete" else "the candidate"
     return ModuleCall(
         name=f"{p}_candidate",
         source="function",
@@ -224,6 +235,30 @@ def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
             vpc=vpc,
             statements=statements,
         ),
+    )
+
+
+def entry_call(spec: ReleaseSpec, i: int) -> ModuleCall:
+    """Phase complete: the function and alias clients call, now running the candidate's code.
+
+    Same module (so the same function name, alias, role, log group and CodeDeploy group),
+    the candidate's package, handler, settings, database, VPC and IAM: the apply publishes
+    a new version, and a CodeDeploy deployment shifts the alias to it with rollback. Until
+    then (and on rollback) the alias serves the router's last version, which still reads
+    the flags and invokes the candidate's alias: its statements stay on the shared role.
+    """
+    path = spec.read_paths[i]
+    p = ident(path.name)
+    env, vpc, statements = _candidate_settings(spec, path)
+    statements += router_statements(p)
+    fn = path.candidate.model_copy(update={"name": path.control.name})
+    return ModuleCall(
+        name=f"{p}_control",
+        source="function",
+        comment=(f"Read path {path.name}, complete: the entry clients call, served by the candidate's code "
+                 "(shipped through CodeDeploy; the router's version stays the rollback target)."),
+        args=_function_args(spec, fn, "candidate", f"cutover {spec.release.name}: {path.name} (candidate code)",
+                            env, alias=path.alias, vpc=vpc, statements=statements),
     )
 
 

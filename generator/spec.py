@@ -34,6 +34,8 @@ SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
 SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
 SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8,17}$"
 PROXY_RESOURCE_ID = r"^prx-[0-9a-z]{17}$"
+VPC_ID = r"^vpc-[0-9a-f]{8,17}$"
+ROUTE_TABLE_ID = r"^rtb-[0-9a-f]{8,17}$"
 HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 DB_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"
 JSON_PATH = r"^\$((\.[A-Za-z_][A-Za-z0-9_-]*)|(\[\*\])|(\[[0-9]+\]))*$"
@@ -61,6 +63,8 @@ PATTERN_HELP: dict[str, str] = {
     SUBNET_ID: "a subnet id such as subnet-0123456789abcdef0",
     SECURITY_GROUP_ID: "a security group id such as sg-0123456789abcdef0",
     PROXY_RESOURCE_ID: "an RDS Proxy resource id such as prx-0123456789abcdefg (17 characters after prx-)",
+    VPC_ID: "a VPC id such as vpc-0123456789abcdef0",
+    ROUTE_TABLE_ID: "a route table id such as rtb-0123456789abcdef0",
     HOSTNAME: "a DNS host name",
     DB_IDENTIFIER: "a PostgreSQL identifier (letter or '_', then letters, digits, '_', '$')",
     JSON_PATH: "a JSON path such as $.items[*].price ($, .key, [*] or [N])",
@@ -222,6 +226,38 @@ class Function(SpecModel):
         return self
 
 
+class VpcEndpoints(SpecModel):
+    """How the candidate, in its VPC, reaches DynamoDB (shadow ledger) and X-Ray.
+
+    A function in a VPC reaches AWS services only through a NAT gateway or VPC
+    endpoints (docs/aws-rules.md, Lambda). `create`: cutover creates a DynamoDB gateway
+    endpoint on `route_table_ids` and an X-Ray interface endpoint in the candidate's
+    subnets; `existing`: the plan fails unless the VPC has both; `nat`: the subnets
+    route to a NAT gateway (nothing is checked).
+    """
+
+    mode: Literal["create", "existing", "nat"]
+    vpc_id: str | None = Field(default=None, pattern=VPC_ID, description="Required with create and existing.")
+    route_table_ids: list[Annotated[str, _pattern(ROUTE_TABLE_ID)]] = Field(
+        default_factory=list, description="Route tables of the candidate's subnets (create: the DynamoDB gateway)."
+    )
+
+    @model_validator(mode="after")
+    def _needs(self) -> VpcEndpoints:
+        if self.mode in ("create", "existing") and not self.vpc_id:
+            raise FieldProblem(("vpc_id",), f"is required with mode {self.mode}: the VPC of the candidate's subnets")
+        if self.mode == "create" and not self.route_table_ids:
+            raise FieldProblem(
+                ("route_table_ids",),
+                "list the route tables of the candidate's subnets: the DynamoDB gateway endpoint is added to them",
+            )
+        if self.mode != "create" and self.route_table_ids:
+            raise FieldProblem(("route_table_ids",), "is only used with mode create")
+        if self.mode == "nat" and self.vpc_id:
+            raise FieldProblem(("vpc_id",), "is only used with modes create and existing")
+        return self
+
+
 class Database(SpecModel):
     """The candidate's PostgreSQL database, reached through RDS Proxy."""
 
@@ -239,6 +275,9 @@ class Database(SpecModel):
     )
     security_group_ids: list[SecurityGroupId] = Field(
         default_factory=list, description="Security groups of the candidate's VPC placement."
+    )
+    vpc_endpoints: VpcEndpoints = Field(
+        description="How the candidate reaches DynamoDB and X-Ray from its VPC: create, existing or nat."
     )
 
     @model_validator(mode="after")

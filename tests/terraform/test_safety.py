@@ -94,15 +94,19 @@ def test_shadow_failures_go_to_the_candidates_dlq(root):
 
 
 @pytest.mark.parametrize("root", sorted(ROOTS))
-def test_a_complete_release_keeps_only_the_candidate(root):
-    """Phase complete: no router, no flags, no shadow wiring; the candidate is the entrypoint."""
+def test_a_complete_release_serves_the_candidate_code_behind_the_same_entry(root):
+    """Phase complete: clients keep calling the control's function and alias, which now run
+    the candidate's code; no shadow wiring, no canary traces, no brake."""
     calls = dict(hcl.module_calls(hcl.load(ROOTS[root] / "main.tf")))
-    complete = "user_read_control" not in calls
-    if complete:
-        assert not {"feature_flags", "user_read_shadow", "tracing"} & set(calls)
-        assert "user_read_candidate" in calls
+    assert "user_read_control" in calls, "the entry clients call must never be removed"
+    entry = calls["user_read_control"]
+    if entry.get("handler") == "candidate.handler.lambda_handler":
+        assert not {"user_read_shadow", "tracing", "brake"} & set(calls)
+        if isinstance(entry["package"], dict):  # rendered roots (the examples use a dummy zip)
+            assert "candidate.zip" in entry["package"]["filename"]
+        assert "CUTOVER_DB_HOST" in str(entry["environment"]) and entry.get("vpc")
     else:
-        assert {"feature_flags", "user_read_control", "user_read_candidate"} <= set(calls)
+        assert {"feature_flags", "user_read_candidate"} <= set(calls)
 
 
 # --- The rollback alarm reaches CodeDeploy and AppConfig ----------------------

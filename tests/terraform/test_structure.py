@@ -48,6 +48,7 @@ CONTRACT_OUTPUTS = {
     "dashboard": {"dashboard_name"},
     "queries": {"query_definition_ids"},
     "tracing": {"group_arn", "sampling_rule_arn"},
+    "vpc_endpoints": {"endpoint_ids"},
 }
 
 

@@ -151,6 +151,18 @@ module "user_read_shadow" {
   kms_key_arn                  = module.kms.key_arn
 }
 
+# How the candidate in vpc-0a1b2c3d4e5f60000 reaches dynamodb, xray (create).
+module "endpoints_vpc_0a1b2c3d4e5f60000" {
+  source                    = "../../modules/vpc_endpoints"
+  name_prefix               = "huntaze-prisma-migration-production-vpc-0a1b2c3d4e5f60000"
+  mode                      = "create"
+  vpc_id                    = "vpc-0a1b2c3d4e5f60000"
+  services                  = ["dynamodb", "xray"]
+  route_table_ids           = ["rtb-0a1b2c3d4e5f60004", "rtb-0a1b2c3d4e5f60005"]
+  subnet_ids                = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+  client_security_group_ids = ["sg-0a1b2c3d4e5f60003"]
+}
+
 # Prunes function versions no alias points to and undeployed flag versions, on a schedule.
 module "cleanup" {
   source               = "../../modules/function"

@@ -279,6 +279,18 @@ module "feed_read_shadow" {
   kms_key_arn                  = module.kms.key_arn
 }
 
+# How the candidate in vpc-0a0b0c0d0e0f00000 reaches dynamodb, xray (create).
+module "endpoints_vpc_0a0b0c0d0e0f00000" {
+  source                    = "../../modules/vpc_endpoints"
+  name_prefix               = "huntaze-read-paths-preview-vpc-0a0b0c0d0e0f00000"
+  mode                      = "create"
+  vpc_id                    = "vpc-0a0b0c0d0e0f00000"
+  services                  = ["dynamodb", "xray"]
+  route_table_ids           = ["rtb-0a0b0c0d0e0f00004"]
+  subnet_ids                = ["subnet-0a0b0c0d0e0f00001", "subnet-0a0b0c0d0e0f00002"]
+  client_security_group_ids = ["sg-0a0b0c0d0e0f00003"]
+}
+
 # Prunes function versions no alias points to and undeployed flag versions, on a schedule.
 module "cleanup" {
   source               = "../../modules/function"

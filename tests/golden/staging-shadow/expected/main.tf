@@ -151,6 +151,15 @@ module "user_read_shadow" {
   kms_key_arn                  = module.kms.key_arn
 }
 
+# How the candidate in vpc-0f1e2d3c4b5a60000 reaches dynamodb, xray (existing).
+module "endpoints_vpc_0f1e2d3c4b5a60000" {
+  source      = "../../modules/vpc_endpoints"
+  name_prefix = "huntaze-prisma-migration-staging-vpc-0f1e2d3c4b5a60000"
+  mode        = "existing"
+  vpc_id      = "vpc-0f1e2d3c4b5a60000"
+  services    = ["dynamodb", "xray"]
+}
+
 # Prunes function versions no alias points to and undeployed flag versions, on a schedule.
 module "cleanup" {
   source               = "../../modules/function"
