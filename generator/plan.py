@@ -169,6 +169,8 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
             "shadow_enabled": (not complete) and path.shadow.enabled,
         }
     modules += vpc_endpoint_calls(spec, prefix)
+    if spec.brake is not None and not complete:
+        function_names.append(spec.brake.function.name)
     if spec.cleanup is not None:
         modules.append(cleanup_call(spec, function_names))
     if spec.brake is not None and not complete:

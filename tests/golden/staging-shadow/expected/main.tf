@@ -180,7 +180,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = "huntaze-flags-staging"
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = "feature-flags"
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-staging,huntaze-prisma-read-staging"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-staging,huntaze-prisma-read-staging,huntaze-brake-staging"
     CUTOVER_CLEANUP_KEEP                  = "3"
     CUTOVER_ENVIRONMENT                   = "staging"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
@@ -195,7 +195,7 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-brake-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-brake-staging:*"]
     },
     {
       sid       = "FindTheFlagApplication"
