@@ -113,3 +113,26 @@ def test_flag_keys_follow_appconfigs_published_pattern():
     doc["flags"]["prisma_adapter"] = doc["flags"].pop("prisma-adapter")
     doc["values"]["prisma_adapter"] = doc["values"].pop("prisma-adapter")
     check_document(doc)
+
+
+@pytest.mark.parametrize("env", ["production", "preview"])
+def test_every_ramp_deploys_a_kept_version_and_keeps_the_one_it_replaces(env):
+    """Issue 7 item 5: AppConfig's rollback (and stop-deployment --allow-revert) returns to
+    the previous hosted version; a ramp must neither need a new one nor delete the old one."""
+    from generator.flags import kept_documents
+
+    spec = load_spec(Path(__file__).parents[2] / "config" / f"{env}.release.yaml")
+
+    def canonical(docs):
+        return {json.dumps(d, sort_keys=True) for d in docs}
+
+    before_current = json.dumps(document(spec), sort_keys=True)
+    before = canonical(kept_documents(spec))
+    for i, path in enumerate(spec.read_paths):
+        for percent in (0, *path.canary.steps):
+            paths = list(spec.read_paths)
+            paths[i] = path.model_copy(update={"canary": path.canary.model_copy(update={"percent": percent})})
+            ramped = spec.model_copy(update={"read_paths": paths})
+            after = canonical(kept_documents(ramped))
+            assert json.dumps(document(ramped), sort_keys=True) in before, "the ramp needs no new version"
+            assert before_current in after, "the version the ramp replaces stays"
