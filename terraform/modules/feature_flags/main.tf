@@ -192,9 +192,9 @@ resource "terraform_data" "document" {
 }
 
 # One deployment per environment at a time: applying a new document while a flag
-# deployment (or its bake) is in progress fails with ConflictException. Wait for
-# `aws appconfig get-deployment` to say COMPLETE or ROLLED_BACK, then plan and
-# apply again (README, "Ramping the canary").
+# deployment (or its bake) is in progress fails with ConflictException. Terraform
+# has no data source to check first; `cutover apply` does (generator/flag_guard.py)
+# and refuses with what to do (README, "Ramping the canary").
 resource "aws_appconfig_deployment" "this" {
   application_id           = aws_appconfig_application.this.id
   environment_id           = aws_appconfig_environment.this.environment_id
