@@ -7,7 +7,7 @@ A Lambda function in a VPC reaches AWS APIs only through a NAT gateway or VPC en
 
 from __future__ import annotations
 
-from generator.function_calls import ModuleCall, ident
+from generator.modules import ModuleCall, vpc_endpoints
 from generator.spec import ReleaseSpec
 
 
@@ -39,8 +39,7 @@ def vpc_endpoint_calls(spec: ReleaseSpec, prefix: str) -> list[ModuleCall]:
                      ("subnet_ids", sorted(entry["subnet_ids"])),
                      ("client_security_group_ids", sorted(entry["sgs"]))]
         calls.append(ModuleCall(
-            name=f"endpoints_{ident(vpc_id)}",
-            source="vpc_endpoints",
+            at=vpc_endpoints(vpc_id),
             comment=f"How the candidate in {vpc_id} reaches {', '.join(sorted(entry['services']))} ({entry['mode']}).",
             args=args,
         ))
