@@ -16,8 +16,11 @@ from generator.modules import (
     CLEANUP,
     FEATURE_FLAGS,
     KMS,
+    UNSET,
+    FunctionArgs,
     ModuleCall,
     PathModules,
+    ShadowArgs,
     dependencies,
 )
 from generator.spec import Function, ReadPath, ReleaseSpec
@@ -58,7 +61,7 @@ def _function_args(
     statements: list[dict[str, object]] | None = None,
     schedule: dict[str, object] | None = None,
     sns_trigger: dict[str, object] | None = None,
-) -> list[tuple[str, object]]:
+) -> FunctionArgs:
     obs = spec.observability
     env = {
         "CUTOVER_RELEASE": spec.release.name,
@@ -70,28 +73,28 @@ def _function_args(
         **environment,
         **fn.environment,
     }
-    return [
-        ("name", fn.name),
-        ("description", description),
-        ("handler", fn.handler or HANDLERS[role]),
-        ("runtime", fn.runtime),
-        ("memory_mb", fn.memory_mb),
-        ("timeout_s", fn.timeout_s),
-        ("architecture", fn.architecture),
-        ("reserved_concurrency", fn.reserved_concurrency),
-        ("alias_name", alias),
-        ("package", _package(role)),
-        ("environment", dict(sorted(env.items()))),
-        ("layers", [*fn.layers, dependencies(fn.architecture).output("arn"), *(layers or [])]),
-        ("vpc", vpc),
-        ("policy_statements", statements or []),
-        ("schedule", schedule),
-        *((("sns_trigger", sns_trigger),) if sns_trigger else ()),
-        ("kms_key_arn", KMS.output("key_arn")),
-        ("log_retention_days", obs.log_retention_days),
-        ("tracing_mode", obs.tracing.mode),
-        ("code_signing_config_arn", spec.security.code_signing_config_arn),
-    ]
+    return FunctionArgs(
+        name=fn.name,
+        description=description,
+        handler=fn.handler or HANDLERS[role],
+        runtime=fn.runtime,
+        memory_mb=fn.memory_mb,
+        timeout_s=fn.timeout_s,
+        architecture=fn.architecture,
+        reserved_concurrency=fn.reserved_concurrency,
+        alias_name=alias,
+        package=_package(role),
+        environment=dict(sorted(env.items())),
+        layers=[*fn.layers, dependencies(fn.architecture).output("arn"), *(layers or [])],
+        vpc=vpc,
+        policy_statements=statements or [],
+        schedule=schedule,
+        sns_trigger=sns_trigger or UNSET,
+        kms_key_arn=KMS.output("key_arn"),
+        log_retention_days=obs.log_retention_days,
+        tracing_mode=obs.tracing.mode,
+        code_signing_config_arn=spec.security.code_signing_config_arn,
+    )
 
 
 def _compare_rules(path: ReadPath) -> str:
@@ -253,14 +256,14 @@ def shadow_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     return ModuleCall(
         at=at.shadow,
         comment=f"Read path {path.name}: shadow invocations are never retried and expire quickly.",
-        args=[
-            ("function_name", at.candidate.output("function_name")),
-            ("qualifier", at.candidate.output("alias_name")),
-            ("maximum_event_age_in_seconds", path.shadow.max_event_age_s),
-            ("on_failure_destination_arn", at.candidate.output("dlq_arn")),
-            ("ledger_table_name", ledger_table(path)),
-            ("kms_key_arn", KMS.output("key_arn")),
-        ],
+        args=ShadowArgs(
+            function_name=at.candidate.output("function_name"),
+            qualifier=at.candidate.output("alias_name"),
+            maximum_event_age_in_seconds=path.shadow.max_event_age_s,
+            on_failure_destination_arn=at.candidate.output("dlq_arn"),
+            ledger_table_name=ledger_table(path),
+            kms_key_arn=KMS.output("key_arn"),
+        ),
     )
 
 

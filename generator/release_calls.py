@@ -20,8 +20,16 @@ from generator.modules import (
     KMS,
     QUERIES,
     TRACING,
+    AlarmsArgs,
+    CodeDeployArgs,
+    DashboardArgs,
+    FeatureFlagsArgs,
+    KmsArgs,
+    LayerArgs,
     ModuleCall,
     PathModules,
+    QueriesArgs,
+    TracingArgs,
     dependencies,
 )
 from generator.spec import ReleaseSpec
@@ -39,10 +47,10 @@ def kms_call(spec: ReleaseSpec) -> ModuleCall:
     return ModuleCall(
         at=KMS,
         comment="The customer-managed key for logs, queues, topics and function environments.",
-        args=[
-            ("alias_name", f"cutover/{name_prefix(spec)}"),
-            ("key_arn", spec.security.kms_key_arn),
-        ],
+        args=KmsArgs(
+            alias_name=f"cutover/{name_prefix(spec)}",
+            key_arn=spec.security.kms_key_arn,
+        ),
     )
 
 
@@ -64,11 +72,11 @@ def dependency_calls(spec: ReleaseSpec) -> list[ModuleCall]:
             ModuleCall(
                 at=dependencies(arch),
                 comment=f"Third-party dependencies of the functions ({arch}), built by `make build`.",
-                args=[
-                    ("name", f"{name_prefix(spec)}-deps-{arch.replace('_', '-')}"),
-                    ("architecture", arch),
-                    ("package", {"filename": Template(path), "source_code_hash": Expr(f'filebase64sha256("{path}")')}),
-                ],
+                args=LayerArgs(
+                    name=f"{name_prefix(spec)}-deps-{arch.replace('_', '-')}",
+                    architecture=arch,
+                    package={"filename": Template(path), "source_code_hash": Expr(f'filebase64sha256("{path}")')},
+                ),
             )
         )
     return calls
@@ -100,12 +108,12 @@ def code_deploy_call(spec: ReleaseSpec) -> ModuleCall:
     return ModuleCall(
         at=CODE_DEPLOY,
         comment="Code changes reach the aliases through CodeDeploy, which rolls back on the alarm.",
-        args=[
-            ("application_name", spec.delivery.codedeploy.application or name_prefix(spec)),
-            ("deployment_config", codedeploy_config(spec)),
-            ("deployment_groups", groups),
-            ("alarm_names", [ALARMS.output("rollback_alarm_name")]),
-        ],
+        args=CodeDeployArgs(
+            application_name=spec.delivery.codedeploy.application or name_prefix(spec),
+            deployment_config=codedeploy_config(spec),
+            deployment_groups=groups,
+            alarm_names=[ALARMS.output("rollback_alarm_name")],
+        ),
     )
 
 
@@ -117,30 +125,27 @@ def feature_flags_call(spec: ReleaseSpec) -> ModuleCall:
     return ModuleCall(
         at=FEATURE_FLAGS,
         comment="The canary and shadow flags, deployed by AppConfig and rolled back on the alarm.",
-        args=[
-            ("application_name", ac.application),
-            ("environment_name", appconfig_environment(spec)),
-            ("profile_name", ac.profile),
-            ("description", f"cutover {spec.release.name} ({spec.release.environment})"),
-            ("document_path", Template("${path.module}/flags.json")),
-            ("kept_documents_path", Template("${path.module}/flag-versions.json")),
-            ("brake_strategy_name", f"{prefix}-brake"[:64] if spec.brake else None),
-            (
-                "strategy",
-                {
-                    # All at once: every execution environment gets the new flags
-                    # at its next poll; the bake is the monitor window.
-                    "name": f"{prefix}-all-at-once"[:64],
-                    "growth_type": "LINEAR",
-                    "growth_factor": 100,
-                    "duration_minutes": 0,
-                    "final_bake_minutes": ac.final_bake_minutes,
-                },
-            ),
-            ("monitor_alarm_arns", [ALARMS.output("rollback_alarm_arn")]),
-            ("kms_key_arn", KMS.output("key_arn")),
-            ("extension_architecture", spec.read_paths[0].control.architecture),
-        ],
+        args=FeatureFlagsArgs(
+            application_name=ac.application,
+            environment_name=appconfig_environment(spec),
+            profile_name=ac.profile,
+            description=f"cutover {spec.release.name} ({spec.release.environment})",
+            document_path=Template("${path.module}/flags.json"),
+            kept_documents_path=Template("${path.module}/flag-versions.json"),
+            brake_strategy_name=f"{prefix}-brake"[:64] if spec.brake else None,
+            strategy={
+                # All at once: every execution environment gets the new flags
+                # at its next poll; the bake is the monitor window.
+                "name": f"{prefix}-all-at-once"[:64],
+                "growth_type": "LINEAR",
+                "growth_factor": 100,
+                "duration_minutes": 0,
+                "final_bake_minutes": ac.final_bake_minutes,
+            },
+            monitor_alarm_arns=[ALARMS.output("rollback_alarm_arn")],
+            kms_key_arn=KMS.output("key_arn"),
+            extension_architecture=spec.read_paths[0].control.architecture,
+        ),
     )
 
 
@@ -149,13 +154,13 @@ def alarms_call(spec: ReleaseSpec) -> ModuleCall:
     return ModuleCall(
         at=ALARMS,
         comment="The alarms of alarms.json; the composite of its error rates is the single rollback signal.",
-        args=[
-            ("name_prefix", name_prefix(spec)),
-            ("definitions", Expr('jsondecode(file("${path.module}/alarms.json"))')),
-            ("notification_topic_arns", notify.topic_arns),
-            ("notification_emails", notify.emails),
-            ("kms_key_arn", KMS.output("key_arn")),
-        ],
+        args=AlarmsArgs(
+            name_prefix=name_prefix(spec),
+            definitions=Expr('jsondecode(file("${path.module}/alarms.json"))'),
+            notification_topic_arns=notify.topic_arns,
+            notification_emails=notify.emails,
+            kms_key_arn=KMS.output("key_arn"),
+        ),
     )
 
 
@@ -163,11 +168,11 @@ def dashboard_call(spec: ReleaseSpec) -> ModuleCall:
     return ModuleCall(
         at=DASHBOARD,
         comment="Invocations, error rate, p95, shadow diffs, canary share and alarm states.",
-        args=[
-            ("name", dashboard_name(spec)),
-            ("body_path", Template("${path.module}/dashboard.json")),
-            ("template_vars", {"rollback_alarm_arn": ALARMS.output("rollback_alarm_arn")}),
-        ],
+        args=DashboardArgs(
+            name=dashboard_name(spec),
+            body_path=Template("${path.module}/dashboard.json"),
+            template_vars={"rollback_alarm_arn": ALARMS.output("rollback_alarm_arn")},
+        ),
     )
 
 
@@ -183,7 +188,7 @@ def queries_call(spec: ReleaseSpec, query_list: list[queries.Query]) -> ModuleCa
     return ModuleCall(
         at=QUERIES,
         comment="Saved Logs Insights queries for operators.",
-        args=[("name_prefix", f"cutover/{name_prefix(spec)}"), ("queries", saved)],
+        args=QueriesArgs(name_prefix=f"cutover/{name_prefix(spec)}", queries=saved),
     )
 
 
@@ -192,12 +197,12 @@ def tracing_call(spec: ReleaseSpec) -> ModuleCall:
     return ModuleCall(
         at=TRACING,
         comment="Canary traces: an X-Ray group on annotation.canary and a higher sampling rate.",
-        args=[
-            ("name_prefix", short(name_prefix(spec), 20)),
-            ("canary_service_names", [p.candidate.name for p in spec.read_paths]),
-            ("canary_fixed_rate", tracing.canary_sampling_rate),
-            ("canary_reservoir_size", tracing.canary_reservoir),
-        ],
+        args=TracingArgs(
+            name_prefix=short(name_prefix(spec), 20),
+            canary_service_names=[p.candidate.name for p in spec.read_paths],
+            canary_fixed_rate=tracing.canary_sampling_rate,
+            canary_reservoir_size=tracing.canary_reservoir,
+        ),
     )
 
 

@@ -93,7 +93,7 @@ def test_flag_deployments_roll_out_all_at_once_with_the_spec_bake_as_monitor_win
     spec = SPEC
     flags_call = next(m for m in build_plan(spec, "tests/data/base.release.yaml").modules
                       if m.name == "feature_flags")
-    strategy = dict(flags_call.args)["strategy"]
+    strategy = flags_call.args.strategy
     assert (strategy["growth_type"], strategy["growth_factor"], strategy["duration_minutes"]) == ("LINEAR", 100, 0)
     assert strategy["final_bake_minutes"] == spec.delivery.appconfig.final_bake_minutes
 

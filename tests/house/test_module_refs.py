@@ -7,7 +7,7 @@ import pytest
 from generator.hcl import Expr
 from generator.loader import load_spec
 from generator.modules import (
-    MODULE_OUTPUTS,
+    KmsArgs,
     ModuleCall,
     ModuleRef,
     UnknownReference,
@@ -15,7 +15,6 @@ from generator.modules import (
 )
 from generator.plan import module_calls
 from tests.conftest import ROOT
-from tests.terraform.tf_hcl import load
 
 BASE = ROOT / "tests" / "data" / "base.release.yaml"
 
@@ -39,16 +38,10 @@ def test_a_reference_to_a_module_block_not_in_the_plan_is_refused():
 
 
 def test_references_written_inside_expressions_are_checked_too():
-    call = ModuleCall(ModuleRef("a", "kms"), "", [("x", ModuleRef("a", "kms").output("key_arn"))])
+    call = ModuleCall(ModuleRef("a", "kms"), "", KmsArgs(alias_name="a", key_arn=ModuleRef("a", "kms").output("key_arn")))
     check_references([call])
-    bad = ModuleCall(ModuleRef("a", "kms"), "", [("x", Expr("jsonencode([module.a.key_id])"))])
+    bad = ModuleCall(ModuleRef("a", "kms"), "", KmsArgs(alias_name="a", key_arn=Expr("jsonencode([module.a.key_id])")))
     with pytest.raises(UnknownReference, match="the kms module has no output 'key_id'"):
         check_references([bad])
 
 
-def test_the_declared_outputs_are_those_of_each_outputs_tf():
-    modules = sorted(p for p in (ROOT / "terraform" / "modules").iterdir() if p.is_dir())
-    assert sorted(MODULE_OUTPUTS) == [m.name for m in modules]
-    for module in modules:
-        declared = [name for block in load(module / "outputs.tf").get("output", []) for name in block]
-        assert sorted(MODULE_OUTPUTS[module.name]) == sorted(declared), module.name
