@@ -9,10 +9,8 @@ import math
 from collections.abc import Iterator
 
 from generator import alarms
-from generator.errors import Loc, yaml_path
+from generator.errors import Loc, Problem, yaml_path
 from generator.spec import ReleaseSpec
-
-Problem = tuple[Loc, str]
 
 
 def canary_flag_key(spec: ReleaseSpec, index: int) -> str:
@@ -26,7 +24,9 @@ def shadow_flag_key(spec: ReleaseSpec, index: int) -> str:
 
 
 def check(spec: ReleaseSpec) -> list[Problem]:
-    return [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec), *_alarm_windows(spec)]
+    """Every broken rule, each at its YAML path from the document's root."""
+    found = [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec), *_alarm_windows(spec)]
+    return [Problem(*p) for p in found]
 
 
 def _phase(spec: ReleaseSpec) -> Iterator[Problem]:
