@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from generator import rules
+from generator.flag_document import canary_flag_key, shadow_flag_key
 from generator.hcl import Expr, Template
 from generator.modules import (
     ALARMS,
@@ -97,7 +97,8 @@ def _function_args(
     )
 
 
-def _compare_rules(path: ReadPath) -> str:
+def _comparison_rules(path: ReadPath) -> str:
+    """How the candidate compares its shadow answers with the control's (CUTOVER_COMPARE_RULES)."""
     c = path.shadow.compare
     return json.dumps(
         {
@@ -135,8 +136,8 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
         "CUTOVER_APPCONFIG_APPLICATION": ac.application,
         "CUTOVER_APPCONFIG_ENVIRONMENT": appconfig_environment(spec),
         "CUTOVER_APPCONFIG_PROFILE": ac.profile,
-        "CUTOVER_CANARY_FLAG": rules.canary_flag_key(spec, i),
-        "CUTOVER_SHADOW_FLAG": rules.shadow_flag_key(spec, i),
+        "CUTOVER_CANARY_FLAG": canary_flag_key(spec, i),
+        "CUTOVER_SHADOW_FLAG": shadow_flag_key(spec, i),
         "CUTOVER_FLAGS_TTL_MS": str(ac.cache_ttl_ms),
         "CUTOVER_FLAGS_BUDGET_MS": str(ac.read_budget_ms),
         "CUTOVER_CANDIDATE_ARN": at.candidate.output("alias_arn"),
@@ -171,7 +172,7 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
 def _candidate_settings(spec: ReleaseSpec, path: ReadPath) -> tuple[dict[str, object], dict | None,
                                                                    list[dict[str, object]]]:
     """The candidate code's environment, VPC placement and IAM statements."""
-    env: dict[str, object] = {"CUTOVER_PATH": path.name, "CUTOVER_COMPARE_RULES": _compare_rules(path)}
+    env: dict[str, object] = {"CUTOVER_PATH": path.name, "CUTOVER_COMPARE_RULES": _comparison_rules(path)}
     statements: list[dict[str, object]] = []
     vpc = None
     db = path.database
@@ -357,7 +358,7 @@ def brake_call(spec: ReleaseSpec) -> ModuleCall:
         "CUTOVER_BRAKE_PROFILE_ID": flags.output("profile_id"),
         "CUTOVER_BRAKE_STRATEGY_ID": flags.output("brake_strategy_id"),
         "CUTOVER_BRAKE_KMS_KEY_ARN": KMS.output("key_arn"),
-        "CUTOVER_BRAKE_CANARY_FLAGS": ",".join(rules.canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
+        "CUTOVER_BRAKE_CANARY_FLAGS": ",".join(canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
         "CUTOVER_BRAKE_ALARM_NAME": ALARMS.output("rollback_alarm_name"),
     }
     trigger = {

@@ -1,7 +1,7 @@
 """Load a release spec: YAML -> typed `ReleaseSpec`, or every error at once.
 
 The YAML is composed once into nodes to keep each key's line, then validated by
-pydantic (single-field rules) and by `generator.rules` (rules across fields).
+pydantic (single-field checks) and by `generator.spec_checks` (checks across sections).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from generator import rules
+from generator import spec_checks
 from generator.errors import Loc, Problem, SpecError, SpecInvalid
 from generator.spec import PATTERN_HELP, FieldProblem, ReleaseSpec
 
@@ -174,7 +174,7 @@ def validate(data: Any, lines: LineMap, file: Path | str) -> ReleaseSpec:
                 loc += problem.loc
             errors.append(SpecError(lines.line(loc), loc, _message(err, loc)))
         raise SpecInvalid(file, errors) from None
-    problems = [SpecError(lines.line(loc), loc, msg) for loc, msg in rules.check(spec)]
+    problems = [SpecError(lines.line(loc), loc, msg) for loc, msg in spec_checks.check(spec)]
     if problems:
         raise SpecInvalid(file, problems)
     return spec

@@ -16,7 +16,7 @@ instead of a later `terraform validate`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Self
 
@@ -47,6 +47,10 @@ class ModuleArgs:
     def items(self) -> list[tuple[str, object]]:
         values = ((f.name, getattr(self, f.name)) for f in fields(self))
         return [(name, value) for name, value in values if value is not UNSET]
+
+    def __iter__(self) -> Iterator[tuple[str, object]]:
+        """The written arguments as (name, value) pairs: dict(call.args) reads them by name."""
+        return iter(self.items())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator import alarms, dashboard, flags, queries
+from generator import alarms, dashboard, flag_document, queries
 from generator.function_calls import (
     brake_call,
     candidate_call,
@@ -170,8 +170,8 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         modules=modules,
         outputs=outputs,
         checkov_skips=[CheckovSkip(s.id, s.reason) for s in spec.security.checkov_skips],
-        flags_document=flags.document(spec),
-        kept_flag_documents=flags.kept_documents(spec),
+        flags_document=flag_document.document(spec),
+        kept_flag_documents=flag_document.kept_documents(spec),
         dashboard_body=dashboard.body(spec, dashboard_name(spec)),
         alarms_document=alarms.build(spec).document(),
         queries=queries.build(spec),

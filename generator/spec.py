@@ -2,7 +2,7 @@
 
 Only what one field can decide on its own is checked here (types, ranges, AWS naming
 rules). Rules that relate several fields (steps and the current percentage, phases,
-unique names) live in `generator.rules`, so each error can name its exact YAML path.
+unique names) live in `generator.spec_checks`, so each error can name its exact YAML path.
 Every string pattern has a human description in `PATTERN_HELP`, used by the error
 messages and by the JSON Schema.
 """
