@@ -55,6 +55,7 @@ class Router:
         metrics = MetricBatch(self.identity)
         metrics.add("Requests")
         request = parse_request(event)
+        routed = "control"
         try:
             flags = self.flags.get()
             sticky = request.sticky_value(flags.sticky_key)
@@ -64,6 +65,7 @@ class Router:
                 self._finish(request, metrics, started, "control", assignment, 0, 0, 0)
                 return response
             if assignment.canary and self.settings.candidate_arn:
+                routed = "canary"
                 return self._canary(request, metrics, started, assignment, flags.step)
             control_started = _perf()
             body = mock_profile(request.user_id)
@@ -80,18 +82,21 @@ class Router:
                           flags.shadow_timeout_ms)
             return response
         except Exception as exc:  # noqa: BLE001 - the caller always gets an answer
-            # A defect in routing must not cost the user the control's answer; it is
-            # still an error for the alarm.
-            metrics.add("Errors")
+            # A defect in routing must not cost the user the control's answer; only a
+            # served 5xx is an error for the alarm (contracts.md §5).
             status, body, fallback = 500, {"error": "internal error"}, 0
             if request.user_id is not None:
                 try:
                     status, body, fallback = 200, mock_profile(request.user_id), 1
                 except Exception:  # noqa: BLE001, S110 - nothing left to fall back to
                     pass
+            if status >= 500:
+                metrics.add("Errors")
+            duration_ms = _ms(started)
             log_event(self.identity, "REQUEST", "ERROR", route="control", canary=0, shadow=0,
-                      failed=1, fallback=fallback, durationMs=_ms(started), userHash="",
+                      failed=1, fallback=fallback, durationMs=duration_ms, userHash="",
                       error=exc.__class__.__name__)
+            metrics.latency(routed, duration_ms)
             metrics.flush()
             return answer(request, status, body)
 
@@ -103,21 +108,24 @@ class Router:
             body = self._invoke_candidate(request.user_id)
         except CanaryFailure as failure:
             metrics.add("CanaryErrors")
-            metrics.add("Errors")  # the alarm must see it even when the control answers
             log_event(self.identity, "CANARY-ERROR", "ERROR", durationMs=_ms(canary_started),
                       error=failure.reason, userHash=assignment.user_hash)
             if not self.settings.canary_fallback:
-                self._finish(request, metrics, started, "candidate", assignment, 0, 1, 0, step)
+                metrics.add("Errors")  # the caller is served the failure
+                self._finish(request, metrics, started, "candidate", assignment, 0, 1, 0, step,
+                             routed="canary")
                 return answer(request, 502, {"error": "candidate failed"})
             metrics.add("CanaryFallbacks")
             body = mock_profile(request.user_id)
             log_event(self.identity, "CANARY-FALLBACK", "WARN", durationMs=_ms(canary_started),
                       error=failure.reason, userHash=assignment.user_hash)
-            self._finish(request, metrics, started, "control", assignment, 0, 1, 1, step)
+            self._finish(request, metrics, started, "control", assignment, 0, 1, 1, step,
+                         routed="canary")
             return answer(request, 200, body)
         log_event(self.identity, "CANARY-OK", durationMs=_ms(canary_started), error=None,
                   userHash=assignment.user_hash)
-        self._finish(request, metrics, started, "candidate", assignment, 0, 0, 0, step)
+        self._finish(request, metrics, started, "candidate", assignment, 0, 0, 0, step,
+                     routed="canary")
         return answer(request, 200, body)
 
     def _invoke_candidate(self, user_id: str) -> dict[str, Any]:
@@ -157,12 +165,16 @@ class Router:
 
     def _finish(self, request: ReadRequest, metrics: MetricBatch, started: float, route: str,
                 assignment: Any, shadow: int, failed: int, fallback: int,
-                step: float = 0) -> None:
-        canary = int(assignment.canary)
+                step: float = 0, routed: str = "control") -> None:
+        """``route``: who served; ``routed``: ``canary`` when the candidate was asked."""
+        canary = routed == "canary"
+        duration_ms = _ms(started)
         log_event(self.identity, "REQUEST", "ERROR" if failed and not fallback else "INFO",
-                  route=route, canary=canary, shadow=shadow, failed=failed,
-                  fallback=fallback, durationMs=_ms(started), userHash=assignment.user_hash)
+                  route=route, canary=int(canary), shadow=shadow, failed=failed,
+                  fallback=fallback, durationMs=duration_ms, userHash=assignment.user_hash)
+        metrics.latency(routed, duration_ms)
         metrics.flush()
+        # X-Ray types are compared as typed (contracts.md §8): `canary` is a boolean
         self.tracer.annotate("cutover-route", {
             "canary": canary, "path": self.identity.path, "release": self.identity.release,
             "step": step, "route": route}, user_id=request.user_id,
