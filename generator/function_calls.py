@@ -20,6 +20,9 @@ HANDLERS = {
     "candidate": "candidate.handler.lambda_handler",
     "cleanup": "cleanup.handler.lambda_handler",
 }
+# The X-Ray group of canary traces. The router writes `canary` as a boolean annotation
+# (docs/contracts.md §8); X-Ray compares typed values, so `= true` never matches a number.
+XRAY_CANARY_FILTER = "annotation.canary = true"
 ACCOUNT = "${data.aws_caller_identity.current.account_id}"
 PARTITION = "${data.aws_partition.current.partition}"
 

@@ -523,9 +523,10 @@ module "queries" {
 
 # Canary traces: an X-Ray group on annotation.canary and a higher sampling rate.
 module "tracing" {
-  source                = "../../modules/tracing"
-  name_prefix           = "huntaze-read--bf0867"
-  canary_service_names  = ["huntaze-prisma-read-preview", "huntaze-prisma-feed-preview"]
-  canary_fixed_rate     = 1
-  canary_reservoir_size = 5
+  source                  = "../../modules/tracing"
+  name_prefix             = "huntaze-read--bf0867"
+  canary_service_names    = ["huntaze-prisma-read-preview", "huntaze-prisma-feed-preview"]
+  group_filter_expression = "annotation.canary = true"
+  canary_fixed_rate       = 1
+  canary_reservoir_size   = 5
 }
