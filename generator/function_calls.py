@@ -136,6 +136,8 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
         "CUTOVER_CANARY_TIMEOUT_MS": str(path.canary.timeout_ms),
         "CUTOVER_CANARY_FALLBACK": "true" if path.canary.fallback else "false",
         "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": str(path.shadow.dispatch_budget_ms),
+        # the router reads redact_paths: their values leave it as digests (contracts.md §7)
+        "CUTOVER_COMPARE_RULES": _compare_rules(path),
         "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS": str(ac.poll_interval_s),
         "AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS": str(ac.poll_timeout_ms),
     }

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .compare import canonical_json, digest
+from .compare import canonical_json, digest, redact
 from .telemetry import Identity, MetricBatch, log_event
 
 ASYNC_EVENT_LIMIT = 240 * 1024  # bytes; Lambda's async payload limit is 256 KB
@@ -28,13 +28,19 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str
 
 def build_shadow_event(request: dict[str, Any], control_body: Any, control_ms: float,
                        user_hash: str, timeout_ms: float,
-                       limit: int = ASYNC_EVENT_LIMIT) -> bytes:
-    """Serialized shadow event; the control body is replaced by its fields when too big."""
+                       limit: int = ASYNC_EVENT_LIMIT,
+                       redact_paths: frozenset[tuple[str, ...]] = frozenset()) -> bytes:
+    """Serialized shadow event; the control body is replaced by its fields when too big.
+
+    Values at ``redact_paths`` travel as digests salted with the event id (§7): the
+    event, and the DLQ it may end in, never hold them in clear."""
+    event_id = str(uuid.uuid4())
+    control_body = redact(control_body, redact_paths, event_id)
     canonical = canonical_json(control_body)
     control: dict[str, Any] = {"digest": digest(control_body), "body": control_body,
                                "fields": None, "fieldDigests": None,
                                "durationMs": round(control_ms, 3)}
-    event = {"cutover": "shadow", "eventId": str(uuid.uuid4()), "request": request,
+    event = {"cutover": "shadow", "eventId": event_id, "request": request,
              "control": control, "userHash": user_hash, "timeoutMs": timeout_ms,
              "sentAt": round(time.time(), 3)}
     payload = _dumps(event).encode()

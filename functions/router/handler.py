@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from cutover_runtime.assignment import assign
+from cutover_runtime.compare import compile_paths
 from cutover_runtime.contract import MalformedResponse, mock_profile, validate_profile
 from cutover_runtime.flags import FlagCache
 from cutover_runtime.lambda_client import lambda_client
@@ -48,6 +49,7 @@ class Router:
             settings.candidate_arn, settings.shadow_dispatch_budget_ms, identity,
             client_factory=lambda: lambda_client("shadow", 3.0))
         self.random = random.random
+        self.redact_paths = compile_paths(settings.redact_paths)
 
     # -- one request --------------------------------------------------------------------
     def handle(self, event: Any) -> Any:
@@ -154,8 +156,10 @@ class Router:
              timeout_ms: float) -> None:
         try:
             user_id = request.user_id
+            redact_paths = self.redact_paths
             self.shadow.dispatch(lambda: build_shadow_event(
-                {"userId": user_id}, body, control_ms, user_hash, timeout_ms))
+                {"userId": user_id}, body, control_ms, user_hash, timeout_ms,
+                redact_paths=redact_paths))
         except Exception as exc:  # noqa: BLE001 - shadow never affects the caller
             failure = MetricBatch(self.identity)
             failure.add("ShadowDispatchFailures")
