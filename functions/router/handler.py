@@ -8,6 +8,7 @@ leaves a ``REQUEST`` log line, one EMF document and (when traced) an X-Ray subse
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from typing import Any
@@ -15,10 +16,11 @@ from typing import Any
 from cutover_runtime.assignment import assign
 from cutover_runtime.compare import compile_paths
 from cutover_runtime.contract import MalformedResponse, mock_profile, validate_profile
+from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
 from cutover_runtime.flags import FlagCache
 from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
-from cutover_runtime.shadow import ShadowDispatcher, build_shadow_event
+from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
 
 from .settings import RouterSettings
@@ -47,7 +49,7 @@ class Router:
                                settings.flags_ttl_ms, settings.flags_budget_ms, identity)
         self.shadow = ShadowDispatcher(
             settings.candidate_arn, settings.shadow_dispatch_budget_ms, identity,
-            client_factory=lambda: lambda_client("shadow", 3.0))
+            client_factory=lambda: lambda_client("shadow", SHADOW_INVOKE_TIMEOUT_S))
         self.random = random.random
         self.redact_paths = compile_paths(settings.redact_paths)
 
@@ -206,5 +208,34 @@ def reset() -> None:
     _router = None
 
 
+def _shadow_drained(timeout_s: float) -> bool:
+    current = _router
+    return current is None or current.shadow.drain(timeout_s)
+
+
+def _shadow_pending() -> int:
+    current = _router
+    return 0 if current is None else current.shadow.pending
+
+
+def start_extension(environ: Any = None,
+                    cap_s: float = SHADOW_INVOKE_TIMEOUT_S) -> ShadowDrainExtension | None:
+    """Register the shadow-drain extension; runs at import, which is Lambda's init.
+    Inert outside Lambda (no ``AWS_LAMBDA_RUNTIME_API``)."""
+    global _extension
+    env = os.environ if environ is None else environ
+    _extension = start_shadow_drain(env, Identity.from_env(env), _shadow_drained,
+                                    _shadow_pending, cap_s)
+    return _extension
+
+
+_extension: ShadowDrainExtension | None = None
+start_extension()
+
+
 def lambda_handler(event: Any, context: Any) -> Any:
-    return router().handle(event)
+    try:
+        return router().handle(event)
+    finally:
+        if _extension is not None:
+            _extension.handler_returned()

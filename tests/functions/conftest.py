@@ -103,6 +103,20 @@ def router_env(aws_env, extension, lambda_service):
     handler.reset()
 
 
+def router_shadow_event(user_id: str, control: Any = None, control_ms: float = 1.0,
+                        user_hash: str = "h", timeout_ms: float = 500,
+                        **kwargs: Any) -> dict[str, Any]:
+    """A shadow event as the router builds it, redacting what CUTOVER_COMPARE_RULES says."""
+    from cutover_runtime.compare import CompareRules, compile_paths
+    from cutover_runtime.shadow import build_shadow_event
+
+    rules = CompareRules.from_json(os.environ.get("CUTOVER_COMPARE_RULES"))
+    body = mock_profile(user_id) if control is None else control
+    return json.loads(build_shadow_event({"userId": user_id}, body, control_ms, user_hash,
+                                         timeout_ms, redact_paths=compile_paths(rules.redact_paths),
+                                         **kwargs))
+
+
 def log_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 

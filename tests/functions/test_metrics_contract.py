@@ -16,7 +16,16 @@ import pytest
 from cutover_runtime.assignment import assign
 from cutover_runtime.contract import mock_profile
 
-from .conftest import SALT, SEEDED_USERS, emf_documents, events, flag_values, latencies, metric_totals
+from .conftest import (
+    SALT,
+    SEEDED_USERS,
+    emf_documents,
+    events,
+    flag_values,
+    latencies,
+    metric_totals,
+    router_shadow_event,
+)
 
 
 def test_each_request_prints_one_emf_document_with_its_latency_by_route(
@@ -84,7 +93,6 @@ def test_only_served_5xx_answers_are_errors(router_env, extension, lambda_servic
 def test_candidate_counts_its_reads_and_read_errors_but_not_shadow_events(
         candidate_env, monkeypatch, capsys):
     import psycopg
-    from cutover_runtime.shadow import build_shadow_event
 
     handler = candidate_env
     user = SEEDED_USERS[0]
@@ -94,7 +102,7 @@ def test_candidate_counts_its_reads_and_read_errors_but_not_shadow_events(
     assert handler.lambda_handler(http, None)["statusCode"] == 404
     assert handler.lambda_handler({}, None) == {"error": "userId is required"}
     # a shadow event
-    shadow = json.loads(build_shadow_event({"userId": user}, mock_profile(user), 1.0, "h", 500))
+    shadow = router_shadow_event(user)
     assert handler.lambda_handler(shadow, None)["status"] == "ok"
     out = capsys.readouterr().out
     assert metric_totals(out) == {"CanaryReads": 3, "ShadowComparisons": 1}

@@ -9,7 +9,6 @@ handlers serve requests.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from cutover_runtime.assignment import assign
 
 from tests.terraform.tf_hcl import load, module_calls
 
-from .conftest import ROOT, SALT, SEEDED_USERS, flag_values
+from .conftest import ROOT, SALT, SEEDED_USERS, flag_values, router_shadow_event
 
 TERM = re.compile(r'annotation\.([A-Za-z0-9_]+)\s*(!=|<=|>=|=|<|>)\s*'
                   r'(true|false|-?\d+(?:\.\d+)?|"[^"]*")')
@@ -118,12 +117,10 @@ def test_router_annotations_match_the_rendered_filters(
 
 @pytest.mark.postgres
 def test_candidate_shadow_annotations_are_typed_like_the_filters(candidate_env, recorded):
-    from cutover_runtime.contract import mock_profile
-    from cutover_runtime.shadow import build_shadow_event
 
     candidate_env.reset()
     user = SEEDED_USERS[1]
-    event = json.loads(build_shadow_event({"userId": user}, mock_profile(user), 1.0, "h", 500))
+    event = router_shadow_event(user)
     candidate_env.lambda_handler(event, None)
     annotations = [s.annotations for s in recorded if s.name == "cutover-shadow"]
     assert annotations == [{"canary": False, "path": "user-read",
