@@ -98,6 +98,8 @@ class ShadowDrainExtension:
             try:
                 event = self._next()
             except Exception as exc:  # noqa: BLE001 - never let the loop die: Lambda waits on it
+                if self._stopped.is_set():
+                    break
                 log_event(self._identity, "SHADOW-EXTENSION-UNAVAILABLE", "WARN", stage="next",
                           error=exc.__class__.__name__)
                 self._stopped.wait(0.1)

@@ -116,3 +116,17 @@ def test_a_bundle_without_one_of_the_roots_stops_the_build():
     end = bundle.index("-----END CERTIFICATE-----", start) + len("-----END CERTIFICATE-----")
     with pytest.raises(ValueError, match="trust roots missing from test bundle.*Amazon Root CA 3"):
         build.trust_roots(bundle[:start] + bundle[end:], "test bundle")
+
+
+def test_the_generator_leaves_sslrootcert_to_the_bundled_default():
+    # contracts.md §2: CUTOVER_DB_SSLROOTCERT is not rendered, so the candidate uses the
+    # roots in its zip; the rendered sslmode verifies them
+    mains = sorted((FUNCTIONS.parent / "terraform" / "envs").glob("*/main.tf"))
+    assert mains
+    modes = []
+    for main in mains:
+        text = main.read_text()
+        assert "CUTOVER_DB_SSLROOTCERT" not in text, main
+        modes += [line.split("=")[1].strip() for line in text.splitlines()
+                  if line.strip().startswith("CUTOVER_DB_SSLMODE")]
+    assert '"verify-full"' in modes
