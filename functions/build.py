@@ -107,11 +107,11 @@ def trust_roots(bundle_text: str, source: str) -> bytes:
     for chunk in bundle_text.split(_PEM_BLOCK)[1:]:
         pem = _PEM_BLOCK + chunk.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
         try:
-            with warnings.catch_warnings():  # other roots of the bundle may be lax (serials)
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings():  # Starfield Services G2 has serial 0, which
+                warnings.simplefilter("ignore")  # cryptography warns about (RFC 5280)
                 cert = x509.load_pem_x509_certificate(pem.encode())
         except ValueError:
-            continue  # not one of ours: ours parse
+            continue  # unparsable: if it was one of ours, it is reported missing below
         spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                               serialization.PublicFormat.SubjectPublicKeyInfo)
         key = hashlib.sha256(spki).hexdigest()

@@ -1,4 +1,5 @@
-"""The X-Ray group filters the generator renders match the annotations the functions write.
+"""The X-Ray group filters the generator renders (and the hand-written example) match the
+annotations the functions write.
 
 X-Ray compares annotation values as typed (string, number, boolean): the filter
 ``annotation.canary = true`` never matches an annotation written as the number 1. The
@@ -28,6 +29,7 @@ def rendered_filters() -> list[tuple[Path, str]]:
     found = []
     mains = sorted((ROOT / "terraform" / "envs").glob("*/main.tf"))
     mains += sorted((ROOT / "tests" / "golden").glob("*/expected/main.tf"))
+    mains += sorted((ROOT / "terraform" / "examples").glob("*/main.tf"))  # hand-written
     for main in mains:
         for _, body in module_calls(load(main)):
             if str(body.get("source", "")).endswith("/tracing"):
