@@ -70,26 +70,42 @@ class MetricBatch:
     def flush(self) -> None:
         if not self.counts and self.latency_ms is None:
             return
-        ident = self.identity
+        names = tuple(self.counts)
+        with_latency = self.latency_ms is not None
+        parts = ['{"_aws":{"Timestamp":', str(int(time.time() * 1000)),
+                 _skeleton(self.identity, names, with_latency)]
+        for name in names:
+            parts.append(f",{_dumps(name)}:{_dumps(self.counts[name])}")
+        if with_latency:
+            parts.append(f',"Route":{_dumps(self.route)},"Latency":{_dumps(self.latency_ms)}')
+        parts.append("}\n")
+        sys.stdout.write("".join(parts))
+        self.counts = {}
+        self.latency_ms = None
+
+
+_skeletons: dict[tuple, str] = {}
+
+
+def _skeleton(ident: Identity, names: tuple[str, ...], with_latency: bool) -> str:
+    """The constant middle of an EMF line (directives, Release, Path), encoded once per
+    identity and metric set: a request pays for its values only."""
+    key = (ident.namespace, ident.release, ident.path, names, with_latency)
+    cached = _skeletons.get(key)
+    if cached is None:
         directives: list[dict[str, Any]] = []
-        doc: dict[str, Any] = {
-            "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives},
-            "Release": ident.release,
-            "Path": ident.path,
-        }
-        if self.counts:
+        if names:
             directives.append({"Namespace": ident.namespace, "Dimensions": [["Release", "Path"]],
-                               "Metrics": [{"Name": n, "Unit": "Count"} for n in self.counts]})
-            doc.update(self.counts)
-        if self.latency_ms is not None:
+                               "Metrics": [{"Name": n, "Unit": "Count"} for n in names]})
+        if with_latency:
             directives.append({"Namespace": ident.namespace,
                                "Dimensions": [["Release", "Path", "Route"]],
                                "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}]})
-            doc["Route"] = self.route
-            doc["Latency"] = self.latency_ms
-        sys.stdout.write(_dumps(doc) + "\n")
-        self.counts = {}
-        self.latency_ms = None
+        cached = (f',"CloudWatchMetrics":{_dumps(directives)}}},'
+                  f'"Release":{_dumps(ident.release)},"Path":{_dumps(ident.path)}')
+        if len(_skeletons) < 256:
+            _skeletons[key] = cached
+    return cached
 
 
 class Tracer:
