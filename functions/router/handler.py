@@ -86,16 +86,17 @@ class Router:
                           flags.shadow_timeout_ms)
             return response
         except Exception as exc:  # noqa: BLE001 - the caller always gets an answer
-            # A defect in routing must not cost the user the control's answer; only a
-            # served 5xx is an error for the alarm (contracts.md §5).
+            # A defect in routing must not cost the user the control's answer, but it is
+            # a defect of the router's code all the same: Errors, which the served-error
+            # alarm reads, so a bad router version that always falls back still rolls
+            # back (contracts.md §5).
+            metrics.add("Errors")
             status, body, fallback = 500, {"error": "internal error"}, 0
             if request.user_id is not None:
                 try:
                     status, body, fallback = 200, mock_profile(request.user_id), 1
                 except Exception:  # noqa: BLE001, S110 - nothing left to fall back to
                     pass
-            if status >= 500:
-                metrics.add("Errors")
             duration_ms = _ms(started)
             log_event(self.identity, "REQUEST", "ERROR", route="control", canary=0, shadow=0,
                       failed=1, fallback=fallback, durationMs=duration_ms, userHash="",

@@ -279,8 +279,8 @@ def test_a_defect_in_routing_still_serves_the_control_answer_and_counts_an_error
     assert router_env.lambda_handler(http_event("user-7"), None)["statusCode"] == 200
     assert router_env.lambda_handler(http_event(None), None)["statusCode"] == 500
     out = capsys.readouterr().out
-    # only the answer without a control body to fall back to is a served error
-    assert metric_totals(out) == {"Requests": 3, "Errors": 1}
+    # every routing defect is an error of the router's code, served (500) or not (fallback)
+    assert metric_totals(out) == {"Requests": 3, "Errors": 3}
     request = events(out, "REQUEST")[0]
     assert (request["failed"], request["fallback"], request["error"]) == (1, 1, "RuntimeError")
     assert [r["fallback"] for r in events(out, "REQUEST")] == [1, 1, 0]
