@@ -184,6 +184,7 @@ class TracingArgs(ModuleArgs):
     OUTPUTS = ("group_arn", "sampling_rule_arn", "sampling_rule_arns")
     name_prefix: str
     canary_service_names: list[str]
+    group_filter_expression: str
     canary_fixed_rate: float = UNSET
     canary_reservoir_size: int = UNSET
     tags: dict[str, str] = UNSET

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from generator import queries
-from generator.function_calls import BUILD, appconfig_environment
+from generator.function_calls import BUILD, XRAY_CANARY_FILTER, appconfig_environment
 from generator.hcl import Expr, Template
 from generator.modules import (
     ALARMS,
@@ -200,6 +200,7 @@ def tracing_call(spec: ReleaseSpec) -> ModuleCall:
         args=TracingArgs(
             name_prefix=short(name_prefix(spec), 20),
             canary_service_names=[p.candidate.name for p in spec.read_paths],
+            group_filter_expression=XRAY_CANARY_FILTER,
             canary_fixed_rate=tracing.canary_sampling_rate,
             canary_reservoir_size=tracing.canary_reservoir,
         ),
