@@ -1,4 +1,9 @@
-"""Shadow comparison, candidate side: compute our answer, compare, report once per event."""
+"""Shadow comparison, candidate side: compute our answer, compare, report once per event.
+
+A comparison that runs past the comparator's time budget is reported as inconclusive
+(``SHADOW-INCONCLUSIVE``, ``ShadowInconclusive``): it is neither a comparison nor a
+mismatch, so the diff rate ``ShadowMismatches / ShadowComparisons`` does not move.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from cutover_runtime.compare import ShadowComparator, digest
+from cutover_runtime.compare import CompareBudgetExceeded, ShadowComparator, digest
 from cutover_runtime.telemetry import Identity, MetricBatch, log_event
 
 from .event_ledger import EventLedger, LedgerUnavailable
@@ -75,6 +80,12 @@ class ShadowReporter:
                           error="timeout", userHash=user_hash, eventId=event_id)
                 return {"status": "timeout"}
             diffs = self._compare(control, candidate_body)
+        except CompareBudgetExceeded:
+            metrics.add("ShadowInconclusive")
+            log_event(self.identity, "SHADOW-INCONCLUSIVE", "WARN",
+                      durationMs=round((time.perf_counter() - started) * 1000, 3),
+                      budgetMs=self.comparator.budget_ms, userHash=user_hash, eventId=event_id)
+            return {"status": "inconclusive"}
         except Exception as exc:  # noqa: BLE001 - reported, never raised
             metrics.add("ShadowErrors")
             log_event(self.identity, "SHADOW-ERROR", "ERROR",
