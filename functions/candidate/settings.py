@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
+
+# libpq (and psycopg, which follows it) counts connect_timeout in whole seconds, with a
+# floor of 2, per host address tried.
+LIBPQ_MIN_CONNECT_TIMEOUT_S = 2
 
 
 @dataclass(frozen=True)
@@ -16,7 +21,11 @@ class DatabaseSettings:
     sslmode: str
     sslrootcert: str
     region: str
-    connect_timeout_s: int = 5
+    connect_timeout_ms: float = 1500.0  # CUTOVER_DB_CONNECT_TIMEOUT_MS = the canary timeout
+
+    def connect_timeout_s(self) -> int:
+        """libpq's ``connect_timeout``: the setting rounded up to whole seconds, at least 2."""
+        return max(LIBPQ_MIN_CONNECT_TIMEOUT_S, math.ceil(self.connect_timeout_ms / 1000))
 
     @classmethod
     def from_env(cls) -> DatabaseSettings:
@@ -30,4 +39,5 @@ class DatabaseSettings:
             sslmode=env.get("CUTOVER_DB_SSLMODE", "verify-full"),
             sslrootcert=env.get("CUTOVER_DB_SSLROOTCERT", "system"),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+            connect_timeout_ms=float(env.get("CUTOVER_DB_CONNECT_TIMEOUT_MS", "1500")),
         )
