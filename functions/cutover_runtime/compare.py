@@ -36,6 +36,7 @@ _SEGMENT = re.compile(r"\.([^.\[\]]+)|\[\*\]")
 _EXACT = 2.0 ** 52  # snapped numbers beyond this are keyed by their exact value
 _END = object()
 KEY_DEPTH = 32  # levels of an unordered element's match key; deeper parts by digest
+_COUNTED = {"path": "", "kind": "counted"}  # a difference found by a pairing trial
 _NAN_KEY = ("n", "nan")
 
 
@@ -60,6 +61,17 @@ def parse_path(text: str) -> tuple[str, ...]:
         segments.append(match.group(1) if match.group(1) is not None else "*")
         pos = match.end()
     return tuple(segments)
+
+
+def _path_text(path: Any) -> str:
+    """A cons-cell path ``(parent, segment)`` (None: the root) as ``$.a[0].b``."""
+    parts = []
+    while path is not None:
+        path, segment = path
+        parts.append(f"[{segment}]" if type(segment) is int else f".{segment}")
+    parts.append("$")
+    parts.reverse()
+    return "".join(parts)
 
 
 def format_path(segments: tuple) -> str:
@@ -227,6 +239,10 @@ class ShadowComparator:
         self._unordered = frozenset(parse_path(p) for p in self.rules.unordered_lists)
         self._redact = frozenset(parse_path(p) for p in self.rules.redact_paths)
         self._ignore_prefixes = frozenset(p[:i] for p in self._ignore for i in range(len(p)))
+        # patterns under which some rule may still apply; any other subtree is walked with
+        # the pattern None (no rule below it), so deep nesting costs no growing tuples
+        self._rule_prefixes = frozenset(
+            p[:i] for p in self._ignore | self._unordered | self._redact for i in range(len(p) + 1))
         # for each prefix of an ignored path: child keys to drop, child keys to descend into
         self._key_spec: dict[tuple, tuple[frozenset, frozenset]] = {
             prefix: (frozenset(p[-1] for p in self._ignore if p[:-1] == prefix),
@@ -238,13 +254,14 @@ class ShadowComparator:
         self._ts_tol = self.rules.timestamp_tolerance_seconds
         self._deadline = float("inf")
         self._key_levels = KEY_DEPTH
+        self._counting = False
 
     # -- public -----------------------------------------------------------------------
     def compare(self, control: Any, candidate: Any) -> list[dict[str, str]]:
         """Differences in document order; CompareBudgetExceeded past ``budget_ms``."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
         out: list[dict[str, str]] = []
-        self._run(control, candidate, (), (), False, out)
+        self._run(control, candidate, self._pattern((), None), None, False, out)
         return out
 
     def compare_fields(self, fields: dict[str, Any], field_digests: dict[str, str],
@@ -253,13 +270,13 @@ class ShadowComparator:
         self._deadline = self.clock() + self.budget_ms / 1000.0
         out: list[dict[str, str]] = []
         if not isinstance(candidate, dict):
-            self._diff(out, (), "type", fields, candidate, False)
+            self._diff(out, None, "type", fields, candidate, False)
             return out
         seen = set()
         for path_text, value in fields.items():
             pat = parse_path(path_text)
             seen.add(pat[0])
-            self._walk_key(value, candidate, pat, pat, False, out)
+            self._walk_key(value, candidate, pat, (None, pat[0]), False, out)
         for path_text, control_digest in field_digests.items():
             pat = parse_path(path_text)
             seen.add(pat[0])
@@ -282,21 +299,30 @@ class ShadowComparator:
         if self.clock() > self._deadline:
             raise CompareBudgetExceeded(f"comparison exceeded its budget: budgetMs={self.budget_ms}")
 
+    def _pattern(self, prefix, key):
+        """The rule pattern of a child (``key`` appended; None: the node itself), or None
+        when no rule applies at or below it."""
+        pat = prefix if key is None else prefix + (key,)
+        return pat if pat in self._rule_prefixes else None
+
     def _walk_key(self, value, candidate, pat, path, redacted, out):
         key = pat[0]
         if pat in self._ignore:
             return
         if key not in candidate:
-            out.append({"path": format_path(path), "kind": "missing"})
+            out.append({"path": _path_text(path), "kind": "missing"})
             return
-        self._run(value, candidate[key], pat, path, redacted, out)
+        self._run(value, candidate[key], self._pattern(pat, None), path, redacted, out)
 
     def _diff(self, out, path, kind, a, b, redacted):
+        if self._counting:  # a pairing trial only counts differences
+            out.append(_COUNTED)
+            return
         if redacted:
-            out.append({"path": format_path(path), "kind": kind,
+            out.append({"path": _path_text(path), "kind": kind,
                         "control": REDACTED, "candidate": REDACTED})
         else:
-            out.append({"path": format_path(path), "kind": kind,
+            out.append({"path": _path_text(path), "kind": kind,
                         "control": _short(a), "candidate": _short(b)})
 
     def _run(self, a, b, pat, path, redacted, out, limit=None):
@@ -359,7 +385,10 @@ class ShadowComparator:
         return None
 
     def _dict_frame(self, a, b, pat, path, redacted, out):
+        """Paths are cons cells ``(parent, segment)`` and patterns None outside the rules,
+        so a level of nesting costs O(1) however deep it is."""
         ignore = self._ignore
+        prefixes = self._rule_prefixes
         visit = self._visit
         for key, va in a.items():
             if key in b:
@@ -367,17 +396,22 @@ class ShadowComparator:
                 tv = type(va)
                 if tv is type(vb) and tv is not dict and tv is not list and va == vb:
                     continue  # equal scalars: nothing to report, ignored or not
-                frame = visit(va, vb, pat + (key,), path + (key,), redacted, out)
+                kp = None
+                if pat is not None:
+                    kp = pat + (key,)
+                    if kp not in prefixes:
+                        kp = None
+                frame = visit(va, vb, kp, (path, key), redacted, out)
                 if frame is not None:
                     yield frame
-            elif pat + (key,) not in ignore:
-                out.append({"path": format_path(path + (key,)), "kind": "missing"})
+            elif pat is None or pat + (key,) not in ignore:
+                out.append({"path": _path_text((path, key)), "kind": "missing"})
         for key in b:
-            if key not in a and pat + (key,) not in ignore:
-                out.append({"path": format_path(path + (key,)), "kind": "extra"})
+            if key not in a and (pat is None or pat + (key,) not in ignore):
+                out.append({"path": _path_text((path, key)), "kind": "extra"})
 
     def _list_frame(self, a, b, pat, path, redacted, out):
-        ep = pat + ("*",)
+        ep = self._pattern(pat, "*") if pat is not None else None
         visit = self._visit
         n = min(len(a), len(b))
         for i in range(n):
@@ -386,50 +420,45 @@ class ShadowComparator:
             tv = type(va)
             if tv is type(vb) and tv is not dict and tv is not list and va == vb:
                 continue
-            frame = visit(va, vb, ep, path + (i,), redacted, out)
+            frame = visit(va, vb, ep, (path, i), redacted, out)
             if frame is not None:
                 yield frame
-        if ep in self._ignore:
+        if ep is not None and ep in self._ignore:
             return
         for i in range(n, len(a)):
-            out.append({"path": format_path(path + (i,)), "kind": "missing"})
+            out.append({"path": _path_text((path, i)), "kind": "missing"})
         for i in range(n, len(b)):
-            out.append({"path": format_path(path + (i,)), "kind": "extra"})
+            out.append({"path": _path_text((path, i)), "kind": "extra"})
 
     # -- unordered lists --------------------------------------------------------------
     def _match_key(self, value, pat):
         """What identifies an unordered element, as a hashable value: ignored sub-paths
         removed and numbers snapped to the tolerance grid, so that noise below the
         tolerance still matches (two grid cells apart means a difference > tolerance).
-        Nested tuples, at most ``KEY_DEPTH`` levels: a deeper part is keyed by its digest
-        (exact), so building, hashing and comparing a key never recurse deeper than that."""
+        Recurses only along the ignore rules' paths (a bounded depth); below them,
+        ``_plain_key`` stops after ``KEY_DEPTH`` levels."""
         spec = self._key_spec.get(pat)
         if spec is None:
             return self._plain_key(value)
-        t = type(value)
-        if t is not dict and t is not list:
-            return self._plain_key(value)
-        if self._key_levels <= 0:
-            return ("#", digest(value))
         drop, deeper = spec
+        t = type(value)
         plain = self._plain_key
-        self._key_levels -= 1
-        try:
-            if t is dict:
-                if not deeper:  # the usual case: only leaves are ignored
-                    return tuple(sorted([(k, plain(v)) for k, v in value.items()
-                                         if k not in drop]))
-                return tuple(sorted([
-                    (k, self._match_key(v, pat + (k,)) if k in deeper else plain(v))
-                    for k, v in value.items() if k not in drop]))
+        if t is dict:
+            if not deeper:  # the usual case: only leaves are ignored
+                return tuple(sorted([(k, plain(v)) for k, v in value.items() if k not in drop]))
+            return tuple(sorted([
+                (k, self._match_key(v, pat + (k,)) if k in deeper else plain(v))
+                for k, v in value.items() if k not in drop]))
+        if t is list:
             if "*" in drop:
                 return ("[",)
             ep = pat + ("*",)
             return ("[", *[self._match_key(v, ep) for v in value])
-        finally:
-            self._key_levels += 1
+        return plain(value)
 
     def _plain_key(self, value):
+        """Nested tuples at most ``KEY_DEPTH`` levels deep: a deeper part is keyed by its
+        digest (exact), so building, hashing and comparing a key never recurse further."""
         t = type(value)
         if t is str or value is None:
             return value
@@ -473,7 +502,7 @@ class ShadowComparator:
         return ("n", value)  # huge or infinite: exact
 
     def _walk_unordered(self, a, b, pat, path, redacted, out):
-        ep = pat + ("*",)
+        ep = pat + ("*",)  # pat is an unordered rule, so not None
         if ep in self._ignore:
             return
         key = self._match_key
@@ -503,34 +532,42 @@ class ShadowComparator:
             # Many leftovers: pair in the order of their keys, which keeps similar
             # elements together, in O(n log n).
             n = min(len(left_a), len(left_b))
+            walk_pat = self._pattern(ep, None)
             for (_, i), (_, j) in zip(left_a[:n], left_b[:n]):
-                self._run(a[i], b[j], ep, path + (i,), redacted, out)
+                self._run(a[i], b[j], walk_pat, (path, i), redacted, out)
             left_a_idx = [i for _, i in left_a[n:]]
             left_b_idx = [j for _, j in left_b[n:]]
         for i in sorted(left_a_idx):
-            out.append({"path": format_path(path + (i,)), "kind": "missing"})
+            out.append({"path": _path_text((path, i)), "kind": "missing"})
         for j in sorted(left_b_idx):
-            out.append({"path": format_path(path + (j,)), "kind": "extra"})
+            out.append({"path": _path_text((path, j)), "kind": "extra"})
 
     def _pair_closest(self, a, b, left_a, left_b, ep, path, redacted, out):
-        """Few leftovers: pair each with its closest counterpart (fewest differences); a
-        trial stops as soon as it cannot beat the best so far."""
+        """Few leftovers: pair each with its closest counterpart (fewest differences).
+        Trials only count differences (no digests) and stop as soon as they cannot beat
+        the best so far; the chosen pair is then walked for real."""
         remaining = [j for _, j in left_b]
         unmatched = []
+        walk_pat = self._pattern(ep, None)
+        counting = self._counting
         for _, i in left_a:
-            best = None
-            for j in remaining:
-                self._check_budget()
-                trial: list[dict[str, str]] = []
-                self._run(a[i], b[j], ep, path + (i,), redacted, trial,
-                          None if best is None else len(best[1]))
-                if best is None or len(trial) < len(best[1]):
-                    best = (j, trial)
-                    if not trial:
-                        break
+            best = best_count = None
+            self._counting = True
+            try:
+                for j in remaining:
+                    self._check_budget()
+                    trial: list[dict[str, str]] = []
+                    self._run(a[i], b[j], walk_pat, (path, i), redacted, trial, best_count)
+                    if best_count is None or len(trial) < best_count:
+                        best, best_count = j, len(trial)
+                        if not trial:
+                            break
+            finally:
+                self._counting = counting
             if best is None:
                 unmatched.append(i)
                 continue
-            remaining.remove(best[0])
-            out.extend(best[1])
+            remaining.remove(best)
+            if best_count:
+                self._run(a[i], b[best], walk_pat, (path, i), redacted, out)
         return unmatched, remaining
