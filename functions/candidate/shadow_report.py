@@ -61,8 +61,15 @@ class ShadowReporter:
 
     def report(self, event: dict[str, Any], read: Callable[[str], Any]) -> dict[str, Any]:
         """Never raises: the async invoke must not be retried because of us."""
-        event_id = str(event.get("eventId", ""))
+        event_id = str(event.get("eventId") or "")
         user_hash = str(event.get("userHash", ""))
+        if not event_id:  # cannot be reported once: a malformed event, not a duplicate
+            metrics = MetricBatch(self.identity)
+            metrics.add("ShadowErrors")
+            log_event(self.identity, "SHADOW-ERROR", "ERROR", durationMs=0,
+                      error="eventId missing", userHash=user_hash, eventId="")
+            metrics.flush()
+            return {"status": "error"}
         if not self.first_delivery(event_id, user_hash):
             log_event(self.identity, "SHADOW-DUPLICATE", eventId=event_id, userHash=user_hash)
             return {"status": "duplicate"}

@@ -56,10 +56,19 @@ def _number(values: dict, key: str, low: float, high: float, flag: str,
 
 def _text(values: dict, key: str, default: str, flag: str, max_chars: int) -> str:
     value = values.get(key, default)
-    if type(value) is not str or len(value) > max_chars:
+    if type(value) is not str or len(value) > max_chars or not _encodable(value):
         raise FlagsError(f"flag attribute invalid: flag={flag} attribute={key} "
                          f"value={_shown(value)}")
     return value
+
+
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate (JSON can carry one as an escape): it cannot be hashed."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _enabled(values: dict, flag: str) -> bool:
