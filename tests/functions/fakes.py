@@ -51,8 +51,10 @@ class _Quiet(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _trickle(self, status: int, body: bytes, pause_s: float) -> None:
-        """The whole answer, status line included, one byte every ``pause_s``; records
-        whether the peer stayed to the end (``completed``) or hung up (``aborted``)."""
+        """The whole answer, status line included, one byte every ``pause_s``. Counts
+        answers whose last byte was sent (``completed``, counted before that byte goes
+        out, so a client that read everything always finds it counted) and answers the
+        peer hung up on (``aborted``)."""
         owner = self.server.owner  # type: ignore[attr-defined]
         answer = (f"HTTP/1.1 {status} OK\r\nContent-Length: {len(body)}\r\n"
                   "Content-Type: application/json\r\n\r\n").encode() + body
@@ -60,11 +62,12 @@ class _Quiet(BaseHTTPRequestHandler):
             for i in range(len(answer)):
                 if owner.closing:
                     break
+                if i == len(answer) - 1:
+                    owner.completed += 1
                 self.wfile.write(answer[i:i + 1])
                 self.wfile.flush()
                 time.sleep(pause_s)
             else:
-                owner.completed += 1
                 return
         except (BrokenPipeError, ConnectionResetError):
             owner.aborted += 1
