@@ -43,6 +43,7 @@ def pytest_sessionfinish(session, exitstatus):
     if not postgres_guard.STARTED:
         return
     strays = postgres_guard.running_servers()
+    postgres_guard.remove_empty_parents()
     if not strays:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -35,6 +35,16 @@ def running_servers(pgdatas: list[Path] | None = None) -> list[Any]:
     return found
 
 
+def remove_empty_parents() -> None:
+    """The temporary directories of deleted data directories (nothing else is removed)."""
+    for pgdata in STARTED:
+        if not pgdata.exists():
+            try:
+                pgdata.parent.rmdir()
+            except OSError:
+                pass  # not empty, or already gone
+
+
 def terminate(processes: list[Any]) -> None:
     import psutil
 
