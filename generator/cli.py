@@ -1,7 +1,8 @@
 """`cutover`: render the release, check for drift, plan and apply.
 
-Exit codes: 0 done; 1 drift found by --check (or a Terraform failure); 2 bad input
-(an invalid spec, an unknown environment), with nothing written.
+Exit codes: 0 done; 1 drift found by --check (or a Terraform failure, or a tool missing
+for `doctor`); 2 bad input (an invalid spec, an unknown environment, an invalid metrics
+file), with nothing written; `analyze --gate`: 0 promote, 3 hold, 4 rollback.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def schema_document() -> bytes:
     return (json.dumps(schema, indent=2, sort_keys=True) + "\n").encode()
 
 
-def load_plan(layout: Layout, env: str) -> ReleasePlan:
+def load_env_spec(layout: Layout, env: str) -> tuple[ReleaseSpec, str]:
+    """config/<env>.release.yaml, validated, and its path relative to the root."""
     path = layout.spec_file(env)
     if not path.is_file():
         known = ", ".join(layout.environments()) or "none"
@@ -69,7 +71,21 @@ def load_plan(layout: Layout, env: str) -> ReleasePlan:
             rel,
             [SpecError(0, ("release", "environment"), f"'{spec.release.environment}' must match the file name ('{env}')")],
         )
-    return build_plan(spec, rel)
+    return spec, rel
+
+
+def load_plan(layout: Layout, env: str) -> ReleasePlan:
+    return build_plan(*load_env_spec(layout, env))
+
+
+def cmd_analyze(layout: Layout, env: str, metrics: Path, as_json: bool, gate: bool) -> int:
+    """The go/no-go analysis of a metrics file, judged by the env's spec guardrails."""
+    from analysis.cli import run
+    from generator.analysis_guardrails import analysis_guardrails
+
+    spec, _ = load_env_spec(layout, env)
+    return run(metrics, analysis_guardrails(spec.guardrails), env, as_json=as_json, gate=gate,
+               out=sys.stdout, err=sys.stderr)
 
 
 def _select(layout: Layout, env: str | None, all_: bool) -> list[str]:
@@ -117,6 +133,15 @@ def cmd_render(layout: Layout, envs: list[str], check: bool) -> int:
             tmp.replace(path)
             print(f"wrote {path.relative_to(layout.root)}")
     return 0
+
+
+def cmd_doctor(layout: Layout) -> int:
+    """0 when every tool is there, 1 when something is missing (each with how to fix)."""
+    from generator.toolchain import inspect_toolchain
+
+    report = inspect_toolchain(layout.root / ".cache" / "terraform", root=layout.root)
+    print(report.describe())
+    return 1 if report.problems() else 0
 
 
 def cmd_validate(paths: list[Path]) -> int:
@@ -194,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     validate = sub.add_parser("validate", help="validate spec files without rendering")
     validate.add_argument("specs", nargs="+", type=Path)
     sub.add_parser("schema", help="print the spec's JSON Schema")
+    sub.add_parser("doctor", help="check the tools the targets need; say how to get what is missing")
     tf = sub.add_parser("terraform", help="terraform fmt, or init + validate of the rendered envs")
     tf.add_argument("action", choices=["fmt", "validate"])
     tf.add_argument("--check", action="store_true", help="fmt: list unformatted files, change none")
@@ -209,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
                                 help="plan against the local AWS emulator even with credentials")
             target.add_argument("--aws", dest="emulator", action="store_false",
                                 help="plan against AWS (fails without credentials)")
+    analyze = sub.add_parser("analyze", help="go/no-go verdict from a metrics file (docs/analysis.md)")
+    analyze.add_argument("--env", required=True, help="the environment whose spec guardrails judge")
+    analyze.add_argument("--metrics", required=True, type=Path, help="a cutover.metrics/1 JSON file")
+    analyze.add_argument("--json", action="store_true", help="print the analysis as JSON (cutover.analysis/1)")
+    analyze.add_argument("--gate", action="store_true", help="exit 0 promote, 3 hold, 4 rollback")
     args = parser.parse_args(argv)
     layout = Layout(args.root.resolve())
     try:
@@ -216,9 +247,13 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_render(layout, _select(layout, args.env, args.all), args.check)
         if args.command == "validate":
             return cmd_validate(args.specs)
+        if args.command == "doctor":
+            return cmd_doctor(layout)
         if args.command == "schema":
             sys.stdout.write(schema_document().decode())
             return 0
+        if args.command == "analyze":
+            return cmd_analyze(layout, args.env, args.metrics, args.json, args.gate)
         if args.command == "terraform":
             return cmd_terraform(layout, args.action, _select(layout, args.env, args.all), args.check)
         return cmd_plan(layout, args.env, args.command == "apply", getattr(args, "emulator", None))
