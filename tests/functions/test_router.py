@@ -323,6 +323,7 @@ def test_every_unusable_candidate_answer_is_a_canary_failure(
         router_env, extension, lambda_service, aws_env, capsys, payload, reason, fallback):
     # items 3, 4, 5: GIVEN a candidate answering something the caller must not get
     aws_env.setenv("CUTOVER_CANARY_FALLBACK", "true" if fallback else "false")
+    aws_env.setenv("CUTOVER_CANARY_TIMEOUT_MS", "10000")  # not a case about the deadline
     router_env.reset()
     extension.document = flag_values(percent=100)
     lambda_service.answer = lambda p: (200, {}, payload, 0)
