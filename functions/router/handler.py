@@ -22,7 +22,7 @@ from cutover_runtime.compare import compile_paths
 from cutover_runtime.contract import WrongUser, validate_profile
 from cutover_runtime.deadline import DeadlineRunner
 from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
-from cutover_runtime.flags import FlagCache
+from cutover_runtime.flag_reader import FlagCache
 from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
 from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
