@@ -68,8 +68,6 @@ def _function_args(
     obs = spec.observability
     env = {
         "CUTOVER_RELEASE": spec.release.name,
-        "CUTOVER_ENVIRONMENT": spec.release.environment,
-        "CUTOVER_PHASE": spec.phase,
         "CUTOVER_METRICS_NAMESPACE": obs.metrics_namespace,
         "CUTOVER_TRACING": obs.tracing.mode,
         "CUTOVER_TRACE_USER_ID": obs.tracing.user_id,
