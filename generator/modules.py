@@ -18,10 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from generator.hcl import Expr, Template
-from generator.spec import ReadPath
+
+if TYPE_CHECKING:
+    from generator.spec import ReadPath
 
 MODULES = "../../modules"
 
