@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator import flags, reference
+from generator import flag_document, reference
 from generator.errors import SpecError, SpecInvalid
 from generator.loader import load_spec
 from generator.plan import ReleasePlan, build_plan
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecInvalid as exc:
         print(exc.report(), file=sys.stderr)
         return 2
-    except (UsageError, flags.InvalidFlagDocument) as exc:
+    except (UsageError, flag_document.InvalidFlagDocument) as exc:
         print(f"cutover: {exc}", file=sys.stderr)
         return 2
 
