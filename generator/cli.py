@@ -18,6 +18,7 @@ from generator.loader import load_spec
 from generator.plan import ReleasePlan, build_plan
 from generator.render import render_files, stale_files, write_tree
 from generator.spec import ReleaseSpec
+from ops import cli as ops_cli
 
 SPEC_SUFFIX = ".release.yaml"
 SCHEMA_FILE = "release.schema.json"
@@ -182,7 +183,8 @@ def cmd_plan(layout: Layout, env: str, apply: bool, emulator: bool | None) -> in
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, clients: object = None) -> int:
+    """`clients`: an ops.aws.Clients for the operations commands (tests inject emulated AWS)."""
     parser = argparse.ArgumentParser(prog="cutover", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: .)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -209,8 +211,18 @@ def main(argv: list[str] | None = None) -> int:
                                 help="plan against the local AWS emulator even with credentials")
             target.add_argument("--aws", dest="emulator", action="store_false",
                                 help="plan against AWS (fails without credentials)")
+    ops_cli.register(sub)
     args = parser.parse_args(argv)
     layout = Layout(args.root.resolve())
+    if args.command in ops_cli.COMMANDS:
+        try:
+            return ops_cli.run(args, layout.root, clients)
+        except SpecInvalid as exc:
+            print(exc.report(), file=sys.stderr)
+            return 2
+        except UsageError as exc:
+            print(f"cutover: {exc}", file=sys.stderr)
+            return 2
     try:
         if args.command == "render":
             return cmd_render(layout, _select(layout, args.env, args.all), args.check)

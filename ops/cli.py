@@ -1,0 +1,84 @@
+"""The operations subcommands of `cutover`, registered by generator/cli.py.
+
+Every command takes `--env` (default production) and `--json`; exit codes are those of
+`ops.output` (docs/operations.md): 0 ok, 1 failed or drift, 2 bad input or missing
+credentials/region/permission/resource, 3 hold, 4 rollback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from ops import names as names_mod
+from ops.aws import Clients, OpsError
+from ops.context import Context
+from ops.output import MISSING, console, emit
+
+COMMANDS = ("status", "analyze", "ramp", "deploy", "rollback", "preflight", "monitor", "query", "traces", "cost")
+DURATION = re.compile(r"^(\d+)([smhd])$")
+
+
+def duration(text: str) -> int:
+    """'90s', '15m', '1h', '2d' -> seconds."""
+    match = DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration: use N followed by s, m, h or d (e.g. 1h)")
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def _common(p: argparse.ArgumentParser, env_default: str | None = "production") -> None:
+    p.add_argument("--env", default=env_default, help="environment (config/<env>.release.yaml)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="spec against live: flags, aliases, CodeDeploy, alarms, drift")
+    _common(p)
+    p = sub.add_parser("rollback", help="break glass: canary off, code deployments stopped with rollback")
+    _common(p)
+    p.add_argument("--reason", default="no reason given", help="why (kept in the audit record)")
+    p = sub.add_parser("deploy", help="ship a published function version through CodeDeploy")
+    _common(p)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--function", help="the function to deploy")
+    target.add_argument("--all", action="store_true", help="every function whose alias lags its newest version")
+    p.add_argument("--version", help="the version to ship (default: the newest published)")
+    p.add_argument("--no-wait", dest="wait", action="store_false", help="start it and return")
+
+
+def run(args: argparse.Namespace, root: Path, clients: Clients | None = None) -> int:
+    as_json = getattr(args, "json", False)
+    try:
+        names, spec = names_mod.load(root, args.env)
+        clients = clients or Clients(names.region)
+        if args.command not in ("cost",):
+            clients.require_credentials()
+        ctx = Context(root, names, spec, clients)
+        result = _dispatch(args, ctx)
+    except OpsError as exc:
+        console(stderr=True).print(f"cutover {args.command}: {exc}", markup=False)
+        return MISSING
+    return emit(result, as_json)
+
+
+def _dispatch(args: argparse.Namespace, ctx: Context):
+    if args.command == "status":
+        from ops import status
+
+        return status.run(ctx)
+    if args.command == "rollback":
+        from ops import rollback
+
+        return rollback.run(ctx, args.reason)
+    if args.command == "deploy":
+        from ops import deploy, lambdas
+
+        if args.all:
+            functions = [f for f in ctx.names.deployment_groups
+                         if lambdas.alias_state(ctx.clients("lambda"), f, deploy._alias_of(ctx, f)).undeployed]
+        else:
+            functions = [args.function]
+        return deploy.run(ctx, functions, args.version, args.wait, None if args.json else console())
+    raise OpsError(f"unknown command {args.command}")
