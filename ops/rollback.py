@@ -19,6 +19,7 @@ from ops import appconfig, audit, codedeploy
 from ops.aws import aws_errors
 from ops.context import Context
 from ops.output import OK, Result
+from ops.spec_edit import percent_line
 
 
 def _previous_version(client: Any, ids: appconfig.Ids, number: int) -> str | None:
@@ -69,12 +70,10 @@ def _code(ctx: Context, actions: list[dict[str, Any]]) -> None:
 
 
 def spec_changes(ctx: Context, live: dict[str, float]) -> list[str]:
-    from ops.ramp import percent_line
-
     out = []
-    for p in ctx.names.paths:
+    for i, p in enumerate(ctx.names.paths):
         if p.name in live and live[p.name] != p.canary_percent:
-            out.append(percent_line(ctx.spec_path, ctx.names, p.name, live[p.name]))
+            out.append(percent_line(ctx.spec_path, ctx.names.spec_file, i, live[p.name]))
     return out
 
 

@@ -115,3 +115,9 @@ def write_validated(path: Path, text: str, env: str) -> None:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def percent_line(spec_path: Path, spec_file: str, path_index: int, percent: float) -> str:
+    """The spec change (one line, plus the phase when it must follow) that sets a percent."""
+    _new, changes = set_canary_percent(spec_path.read_text(encoding="utf-8"), spec_file, path_index, percent)
+    return "; ".join(c.describe(spec_file) for c in sorted(changes, key=lambda c: -c.line))
