@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--all", action="store_true", help="every function whose alias lags its newest version")
     p.add_argument("--version", help="the version to ship (default: the newest published)")
     p.add_argument("--no-wait", dest="wait", action="store_false", help="start it and return")
+    p = sub.add_parser("preflight", help="the readiness checks before a beta (a table; exit 1 if any fails)")
+    _common(p)
+    p.add_argument("--check", action="append", dest="only", metavar="ID", help="run only this check (repeatable)")
 
 
 def run(args: argparse.Namespace, root: Path, clients: Clients | None = None) -> int:
@@ -81,4 +84,8 @@ def _dispatch(args: argparse.Namespace, ctx: Context):
         else:
             functions = [args.function]
         return deploy.run(ctx, functions, args.version, args.wait, None if args.json else console())
+    if args.command == "preflight":
+        from ops import preflight
+
+        return preflight.run(ctx, args.only)
     raise OpsError(f"unknown command {args.command}")
