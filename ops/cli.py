@@ -46,6 +46,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--all", action="store_true", help="every function whose alias lags its newest version")
     p.add_argument("--version", help="the version to ship (default: the newest published)")
     p.add_argument("--no-wait", dest="wait", action="store_false", help="start it and return")
+    p = sub.add_parser("cost", help="monthly cost of the release next to the control-only baseline")
+    _common(p)
+    p.add_argument("--requests-per-month", type=int, default=1_000_000, metavar="N")
+    p.add_argument("--percent", type=float, help="canary percent to price (default: the spec's)")
+    p.add_argument("--db-instance", default="db.t3.micro", help="the PostgreSQL instance class, for the side line")
+    p = sub.add_parser("traces", help="X-Ray traces by the annotations the functions write")
+    _common(p)
+    p.add_argument("--canary", action="store_true", help="canary requests only")
+    p.add_argument("--errors", action="store_true", help="errors and faults only")
+    p.add_argument("--slow", type=float, metavar="SECONDS", help="at least this long")
+    p.add_argument("--user", metavar="ID", help="one user (hashed as the functions hash it)")
+    p.add_argument("--since", type=duration, default=3600, help="how far back (e.g. 30m, 1h, 2d; default 1h)")
+    p.add_argument("--path", help="read path (default: the first)")
+    p = sub.add_parser("query", help="run one of the generated Logs Insights queries")
+    _common(p)
+    p.add_argument("name", help="query slug (user-read-error-rate) or template (error-rate)")
+    p.add_argument("--since", type=duration, default=3600, help="how far back (default 1h)")
     p = sub.add_parser("preflight", help="the readiness checks before a beta (a table; exit 1 if any fails)")
     _common(p)
     p.add_argument("--check", action="append", dest="only", metavar="ID", help="run only this check (repeatable)")
@@ -54,11 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, root: Path, clients: Clients | None = None) -> int:
     as_json = getattr(args, "json", False)
     try:
-        names, spec = names_mod.load(root, args.env)
+        names, spec, plan = names_mod.load(root, args.env)
         clients = clients or Clients(names.region)
         if args.command not in ("cost",):
             clients.require_credentials()
-        ctx = Context(root, names, spec, clients)
+        ctx = Context(root, names, spec, clients, plan)
         result = _dispatch(args, ctx)
     except OpsError as exc:
         console(stderr=True).print(f"cutover {args.command}: {exc}", markup=False)
@@ -84,6 +101,29 @@ def _dispatch(args: argparse.Namespace, ctx: Context):
         else:
             functions = [args.function]
         return deploy.run(ctx, functions, args.version, args.wait, None if args.json else console())
+    if args.command == "cost":
+        from ops import cost
+
+        if args.requests_per_month <= 0:
+            raise OpsError("--requests-per-month must be a positive number")
+        if args.db_instance not in cost.prices()["rds"]:
+            known = ", ".join(k for k in cost.prices()["rds"] if k.startswith("db."))
+            raise OpsError(f"--db-instance {args.db_instance} is not in ops/prices.json (known: {known})")
+        a = cost.Assumptions(requests=args.requests_per_month, db_instance=args.db_instance)
+        return cost.run(ctx, a, args.percent)
+    if args.command == "traces":
+        from ops import traces
+
+        try:
+            ctx.names.path(args.path)
+        except KeyError:
+            raise OpsError(f"no read path '{args.path}' in {ctx.env}") from None
+        return traces.run(ctx, args.since, args.path, canary=args.canary, errors=args.errors,
+                          slow=args.slow, user=args.user)
+    if args.command == "query":
+        from ops import query
+
+        return query.run(ctx, ctx.plan, args.name, args.since)
     if args.command == "preflight":
         from ops import preflight
 

@@ -15,6 +15,7 @@ class Context:
     names: ReleaseNames
     spec: object  # generator.spec.ReleaseSpec
     clients: Clients
+    plan: object = None  # generator.plan.ReleasePlan
 
     @property
     def env(self) -> str:

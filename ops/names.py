@@ -142,7 +142,7 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
     )
 
 
-def load(root: Path, env: str) -> tuple[ReleaseNames, ReleaseSpec]:
+def load(root: Path, env: str) -> tuple[ReleaseNames, ReleaseSpec, ReleasePlan]:
     """The names of one environment, from config/<env>.release.yaml (spec errors exit 2)."""
     from generator.cli import Layout, load_plan
     from generator.loader import load_spec
@@ -150,7 +150,7 @@ def load(root: Path, env: str) -> tuple[ReleaseNames, ReleaseSpec]:
     layout = Layout(root)
     plan = load_plan(layout, env)
     spec = load_spec(layout.spec_file(env))
-    return from_plan(plan, spec), spec
+    return from_plan(plan, spec), spec, plan
 
 
 __all__ = ["PathNames", "ReleaseNames", "build_plan", "from_plan", "load", "module_args"]

@@ -8,6 +8,7 @@ hash and of the response contract for the functions and for the operators' tools
 from __future__ import annotations
 
 import importlib.util
+import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +22,7 @@ def module(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"cutover_ops_runtime_{name}", path)
     assert spec and spec.loader, path
     loaded = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = loaded  # dataclasses look their module up while it loads
     spec.loader.exec_module(loaded)
     return loaded
 

@@ -79,8 +79,8 @@ def _followed(project, em, statuses: list[tuple[str, dict]]):
             "deploymentOverview": overview,
             **({"errorInformation": {"code": "ALARM_ACTIVE", "message": "rollback alarm in ALARM"}}
                if status == "Stopped" else {})}}, {"deploymentId": "d-XYZ"})
-    names, spec = load(project, "production")
-    ctx = Context(project, names, spec, em.clients())
+    names, spec, plan = load(project, "production")
+    ctx = Context(project, names, spec, em.clients(), plan)
     sleeps: list[float] = []
     result = deploy.run(ctx, ["huntaze-prisma-read"], None, True, None, sleep=sleeps.append)
     return result, sleeps
