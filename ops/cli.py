@@ -46,6 +46,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--all", action="store_true", help="every function whose alias lags its newest version")
     p.add_argument("--version", help="the version to ship (default: the newest published)")
     p.add_argument("--no-wait", dest="wait", action="store_false", help="start it and return")
+    p = sub.add_parser("ramp", help="edit the spec to the next canary step when the analysis says PROMOTE")
+    _common(p)
+    p.add_argument("--to", type=float, metavar="N", help="this step instead of the next (0 or a step; down needs no gate)")
+    p.add_argument("--apply", action="store_true", help="then build, plan and apply (make plan + make apply)")
+    p.add_argument("--path", help="read path (default: the first)")
+    p.add_argument("--since", type=duration, default=3600, help="the gate's window (default 1h)")
+    p = sub.add_parser("monitor", help="traffic, errors and p95 per route, alarms, deployments, recent logs")
+    _common(p)
+    p.add_argument("--watch", action="store_true", help="refresh until interrupted")
+    p.add_argument("--interval", type=duration, default=30, help="--watch refresh (default 30s)")
+    p.add_argument("--traffic", type=int, default=0, metavar="N", help="first send N test invocations (synthetic users)")
+    p.add_argument("--since", type=duration, default=900, help="metrics window (default 15m)")
     p = sub.add_parser("cost", help="monthly cost of the release next to the control-only baseline")
     _common(p)
     p.add_argument("--requests-per-month", type=int, default=1_000_000, metavar="N")
@@ -101,6 +113,22 @@ def _dispatch(args: argparse.Namespace, ctx: Context):
         else:
             functions = [args.function]
         return deploy.run(ctx, functions, args.version, args.wait, None if args.json else console())
+    if args.command == "analyze":
+        from ops import analyze
+
+        return analyze.run(ctx, args.since, args.gate, args.save)
+    if args.command == "ramp":
+        from ops import ramp
+
+        return ramp.run(ctx, args.to, args.apply, args.path, args.since)
+    if args.command == "monitor":
+        from ops import monitor
+
+        if args.traffic < 0:
+            raise OpsError("--traffic must be 0 or more")
+        if args.watch and not args.json:
+            return monitor.watch(ctx, args.since, args.traffic, args.interval)
+        return monitor.run(ctx, args.since, args.traffic)
     if args.command == "cost":
         from ops import cost
 

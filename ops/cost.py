@@ -85,7 +85,7 @@ def lines(ctx: Context, a: Assumptions, percent: float | None = None) -> tuple[l
         base += [("CloudWatch Logs", f"{n * a.log_bytes_per_invocation / 1e9:.2f} GB", base_logs),
                  ("X-Ray traces", "1/s + 5% sampled", base_xray)]
     out += _fixed(ctx, p, a)
-    as_rows = lambda rows: [{"item": i, "usage": u, "monthly": round(c, 4)} for i, u, c in rows]  # noqa: E731
+    as_rows = lambda rows: [{"item": i, "usage": u, "monthly": round(c, 4)} for i, u, c in rows]
     return as_rows(out), as_rows(base)
 
 

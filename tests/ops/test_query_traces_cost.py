@@ -128,7 +128,7 @@ def test_cost_grows_with_the_canary_and_the_traffic(project, capsys):
     _, one = _json(project, None, capsys, "cost", "--percent", "1")
     _, hundred = _json(project, None, capsys, "cost", "--percent", "100")
     _, ten_m = _json(project, None, capsys, "cost", "--requests-per-month", "10000000")
-    canary = lambda out: {r["item"]: r["monthly"] for r in out["release"]}["candidate Lambda, canary"]  # noqa: E731
+    canary = lambda out: {r["item"]: r["monthly"] for r in out["release"]}["candidate Lambda, canary"]
     assert canary(hundred) > canary(one)
     assert ten_m["total"] > one["total"]
 

@@ -42,8 +42,8 @@ def test_baking_flag_deployment_is_stopped_with_revert(project, release, names, 
     code, out = _rollback(project, release, capsys)
     assert code == 0
     assert [a["action"] for a in out["actions"]] == ["stopped the flag deployment with revert"]
-    assert out["specChanges"] == ["config/production.release.yaml:59: read_paths[0].canary.percent: 1 -> 0; "
-                                  "config/production.release.yaml:19: phase: canary -> shadow"]
+    assert out["specChanges"] == [("config/production.release.yaml:59: read_paths[0].canary.percent: 1 -> 0; "
+                                  "config/production.release.yaml:19: phase: canary -> shadow")]
     [record] = _audit(project)
     assert record["why"] == "canary 5xx on checkout"
     assert record["who"]["awsIdentity"].startswith("arn:aws:")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 from generator.cli import main
-from tests.ops.conftest import deployment, expect_deployments, expect_document, expect_resolve, flags_with
+from tests.ops.conftest import (
+    deployment,
+    expect_deployments,
+    expect_document,
+    expect_resolve,
+    flags_with,
+)
 
 
 def _status(project, em, capsys) -> tuple[int, dict]:
