@@ -15,12 +15,13 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.response import StreamingBody
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from generator.emulator import LocalAWS
 from ops import names as names_mod
@@ -83,8 +84,34 @@ class Emulated:
         return self.stubs[service]
 
     def clients(self) -> Clients:
-        return Clients(REGION, endpoint_url=self.endpoint,
-                       overrides={s: st.client for s, st in self.stubs.items()})
+        overrides = {s: st.client for s, st in self.stubs.items() if s != "cloudwatch-percentiles"}
+        if "cloudwatch-percentiles" in self.stubs:
+            overrides["cloudwatch"] = PercentilesStubbed(self.client("cloudwatch"), self.stubs["cloudwatch-percentiles"].client)
+        return Clients(REGION, endpoint_url=self.endpoint, overrides=overrides)
+
+    def percentiles(self) -> Stubber:
+        """A Stubber for the GetMetricData calls that ask for a percentile (moto 5.2
+        answers them with an HTTP 500); every other CloudWatch call goes to moto."""
+        if "cloudwatch-percentiles" not in self.stubs:
+            stubber = Stubber(self.client("cloudwatch"))
+            stubber.activate()
+            self.stubs["cloudwatch-percentiles"] = stubber
+        return self.stubs["cloudwatch-percentiles"]
+
+
+class PercentilesStubbed:
+    """moto's CloudWatch, except GetMetricData with a percentile statistic (stubbed)."""
+
+    def __init__(self, moto_client, stubbed_client):
+        self._moto, self._stubbed = moto_client, stubbed_client
+
+    def get_metric_data(self, **kwargs):
+        stats = {q.get("MetricStat", {}).get("Stat", "") for q in kwargs["MetricDataQueries"]}
+        client = self._stubbed if any(s.startswith("p") for s in stats) else self._moto
+        return client.get_metric_data(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._moto, name)
 
     def lambda_answers(self, *answers: object) -> None:
         """Queue what moto's docker-less Lambda answers to the next invocations."""
@@ -139,6 +166,8 @@ def build_release(em: Emulated, names: names_mod.ReleaseNames, *, versions: int 
                 lam.publish_version(FunctionName=fn)
             lam.create_alias(FunctionName=fn, Name=p.alias, FunctionVersion="1")
             logs.create_log_group(logGroupName=p.log_group(fn))
+    if names.cleanup_function:
+        logs.create_log_group(logGroupName=f"/aws/lambda/{names.cleanup_function}")
     cw = em.client("cloudwatch")
     for alarm in names.alarms[1:]:
         cw.put_metric_alarm(AlarmName=alarm, MetricName="Errors", Namespace=names.metrics_namespace,
@@ -196,6 +225,19 @@ def deployment(number: int, state: str, version: int) -> dict:
 def expect_deployments(stub: Stubber, *items: dict) -> None:
     stub.add_response("list_deployments", {"Items": list(items)},
                       {"ApplicationId": APP, "EnvironmentId": ENV_ID, "MaxResults": 5})
+
+
+def expect_latency(stub: Stubber, path_index: int, p95: dict[str, float | None], samples: dict[str, int]) -> None:
+    """One GetMetricData answer for the p95 and SampleCount of each route."""
+    results = []
+    for route in ("control", "canary"):
+        for stat, value in (("p95", p95.get(route)), ("samplecount", samples.get(route, 0))):
+            has = value is not None and (stat == "p95" and samples.get(route) or stat == "samplecount" and value)
+            results.append({"Id": f"l{path_index}_{route}_{stat}", "StatusCode": "Complete",
+                            "Timestamps": [datetime(2026, 11, 29, 8, 0, tzinfo=UTC)] if has else [],
+                            "Values": [float(value)] if has else []})
+    stub.add_response("get_metric_data", {"MetricDataResults": results},
+                      {"MetricDataQueries": ANY, "StartTime": ANY, "EndTime": ANY, "ScanBy": "TimestampAscending"})
 
 
 def expect_document(stub: Stubber, version: int, document: dict) -> None:
