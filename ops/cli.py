@@ -11,11 +11,6 @@ import argparse
 import re
 from pathlib import Path
 
-from ops import names as names_mod
-from ops.aws import Clients, OpsError
-from ops.context import Context
-from ops.output import MISSING, console, emit
-
 COMMANDS = ("status", "analyze", "ramp", "deploy", "rollback", "preflight", "monitor", "query", "traces", "cost")
 DURATION = re.compile(r"^(\d+)([smhd])$")
 
@@ -80,7 +75,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="append", dest="only", metavar="ID", help="run only this check (repeatable)")
 
 
-def run(args: argparse.Namespace, root: Path, clients: Clients | None = None) -> int:
+def run(args: argparse.Namespace, root: Path, clients=None) -> int:
+    """Run one operations command; `clients` (ops.aws.Clients) replaces the default AWS clients."""
+    # Imported here so that `cutover render` and friends never load boto3 or rich.
+    from ops import names as names_mod
+    from ops.aws import Clients, OpsError
+    from ops.context import Context
+    from ops.output import MISSING, console, emit
+
     as_json = getattr(args, "json", False)
     try:
         names, spec, plan = names_mod.load(root, args.env)
@@ -95,7 +97,10 @@ def run(args: argparse.Namespace, root: Path, clients: Clients | None = None) ->
     return emit(result, as_json)
 
 
-def _dispatch(args: argparse.Namespace, ctx: Context):
+def _dispatch(args: argparse.Namespace, ctx):
+    from ops.aws import OpsError
+    from ops.output import console
+
     if args.command == "status":
         from ops import status
 
