@@ -99,6 +99,13 @@ class Emulated:
         return self.stubs["cloudwatch-percentiles"]
 
 
+    def lambda_answers(self, *answers: object) -> None:
+        """Queue what moto's docker-less Lambda answers to the next invocations."""
+        for answer in answers:
+            _post(f"{self.endpoint}/moto-api/static/lambda-simple/response",
+                  {"account_id": ACCOUNT, "region": REGION, "results": [json.dumps(answer)]})
+
+
 class PercentilesStubbed:
     """moto's CloudWatch, except GetMetricData with a percentile statistic (stubbed)."""
 
@@ -112,12 +119,6 @@ class PercentilesStubbed:
 
     def __getattr__(self, name):
         return getattr(self._moto, name)
-
-    def lambda_answers(self, *answers: object) -> None:
-        """Queue what moto's docker-less Lambda answers to the next invocations."""
-        for answer in answers:
-            _post(f"{self.endpoint}/moto-api/static/lambda-simple/response",
-                  {"account_id": ACCOUNT, "region": REGION, "results": [json.dumps(answer)]})
 
 
 @pytest.fixture
