@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator import rules
 from generator.hcl import Expr
 from generator.plan import ReleasePlan, build_plan, name_prefix
 from generator.queries import Query
@@ -106,11 +107,8 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
     complete = plan.phase == "complete"
     paths = []
     for i, p in enumerate(spec.read_paths):
-        flags = plan.flags_document or {}
-        canary_flag = shadow_flag = None
-        if not complete:
-            keys = list(flags.get("flags", {}))
-            canary_flag, shadow_flag = keys[2 * i], keys[2 * i + 1]
+        canary_flag = None if complete else rules.canary_flag_key(spec, i)
+        shadow_flag = None if complete else rules.shadow_flag_key(spec, i)
         paths.append(PathNames(
             name=p.name, alias=p.alias, router=None if complete else p.control.name,
             candidate=p.candidate.name, canary_flag=canary_flag, shadow_flag=shadow_flag,
