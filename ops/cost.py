@@ -70,11 +70,16 @@ def lines(ctx: Context, a: Assumptions, percent: float | None = None) -> tuple[l
         n = a.requests / len(names.paths)
         canary, shadow = n * share, n * (1 - share) * (path_spec.shadow.sample_rate if path.shadow_enabled else 0)
         ctl, cand = path_spec.control, path_spec.candidate
-        router = _lambda(p, n, ctl.memory_mb, a.router_ms + share * a.candidate_ms, ctl.architecture)
-        out.append(("router (control) Lambda", f"{n:,.0f} invocations", router))
         base.append(("control Lambda", f"{n:,.0f} invocations", _lambda(p, n, ctl.memory_mb, a.router_ms, ctl.architecture)))
-        out.append(("candidate Lambda, canary", f"{canary:,.0f} invocations",
-                    _lambda(p, canary, cand.memory_mb, a.candidate_ms, cand.architecture)))
+        if path.router is None:  # complete: clients call the candidate directly
+            out.append(("candidate Lambda, every request", f"{n:,.0f} invocations",
+                        _lambda(p, n, cand.memory_mb, a.candidate_ms, cand.architecture)))
+            canary = 0.0
+        else:
+            router = _lambda(p, n, ctl.memory_mb, a.router_ms + share * a.candidate_ms, ctl.architecture)
+            out.append(("router (control) Lambda", f"{n:,.0f} invocations", router))
+            out.append(("candidate Lambda, canary", f"{canary:,.0f} invocations",
+                        _lambda(p, canary, cand.memory_mb, a.candidate_ms, cand.architecture)))
         out.append(("candidate Lambda, shadow", f"{shadow:,.0f} invocations",
                     _lambda(p, shadow, cand.memory_mb, a.shadow_ms, cand.architecture)))
         out.append(("DynamoDB shadow ledger", f"{shadow:,.0f} writes", shadow * p["dynamodb"]["write_request_unit"]))
@@ -93,14 +98,14 @@ def _fixed(ctx: Context, p: dict, a: Assumptions) -> list[tuple[str, str, float]
     names, spec, cw = ctx.names, ctx.spec, p["cloudwatch"]
     poll = spec.delivery.appconfig.poll_interval_s
     environments = max(1, math.ceil(a.requests / SECONDS_PER_MONTH * (a.router_ms + a.candidate_ms) / 1000 * 2))
-    agent_calls = environments * len(names.paths) * SECONDS_PER_MONTH / poll
+    agent_calls = 0 if names.appconfig_application is None else environments * len(names.paths) * SECONDS_PER_MONTH / poll
     metrics = len(names.paths) * (ROUTER_METRICS + CANDIDATE_METRICS)
     alarm_metrics = 2 * (len(names.alarms) - 1)  # each error-rate alarm reads a count and a total
     hours = p["hours_per_month"]
     proxy_vcpus = max(p["rds_proxy"]["minimum_vcpus"], p["rds"][a.db_instance]["vcpus"])
     return [
         ("AppConfig agent polls", f"{agent_calls:,.0f} calls ({environments} env, every {poll} s)",
-         agent_calls * p["appconfig"]["api_request"] + environments * 10 * p["appconfig"]["configuration_received"]),
+         agent_calls * p["appconfig"]["api_request"] + bool(agent_calls) * environments * 10 * p["appconfig"]["configuration_received"]),
         ("CloudWatch custom metrics (EMF)", f"{metrics} metrics", metrics * cw["metric_month"]),
         ("CloudWatch alarms", f"{alarm_metrics} alarm metrics + 1 composite",
          alarm_metrics * cw["alarm_metric_month"] + cw["composite_alarm_month"]),

@@ -101,3 +101,22 @@ def test_a_deployment_stopped_by_the_alarm_fails_the_command(project, two_versio
         ("InProgress", {"InProgress": 1}), ("Stopped", {"Failed": 1})])
     assert result.code == 1
     assert result.data["deployments"][0]["error"] == "rollback alarm in ALARM"
+
+
+def test_progress_is_shown_to_a_person(project, two_versions):
+    from io import StringIO
+
+    from rich.console import Console
+
+    cd = two_versions.stub("codedeploy")
+    for status in ("InProgress", "Succeeded"):
+        cd.add_response("get_deployment", {"deploymentInfo": {
+            "deploymentId": "d-1", "deploymentGroupName": "huntaze-prisma-read", "status": status,
+            "deploymentOverview": {"Succeeded": int(status == "Succeeded"), "InProgress": int(status != "Succeeded")}}},
+            {"deploymentId": "d-1"})
+    names, spec, plan = load(project, "production")
+    screen = StringIO()
+    final = deploy.follow(Context(project, names, spec, two_versions.clients(), plan), "d-1",
+                          Console(file=screen, width=120, force_terminal=False), sleep=lambda s: None)
+    assert final.status == "Succeeded"
+    assert "d-1" in screen.getvalue() and "Succeeded" in screen.getvalue()

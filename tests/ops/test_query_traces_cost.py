@@ -142,3 +142,19 @@ def test_cost_rejects_an_unknown_instance(project, capsys):
     code = main(["--root", str(project), "cost", "--env", "production", "--db-instance", "db.x1.huge"])
     assert code == 2
     assert "db.t3.micro" in capsys.readouterr().err
+
+
+def test_a_complete_release_has_no_router_flags_or_shadow(project, capsys):
+    spec = project / "config" / "production.release.yaml"
+    spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("percent: 1\n", "percent: 100\n"))
+    from ops.names import load
+
+    names = load(project, "production")[0]
+    path = names.paths[0]
+    assert (path.router, path.canary_flag, path.shadow_enabled, names.appconfig_application) == (None, None, False, None)
+    assert path.entrypoint == "huntaze-prisma-read"
+    assert all("router-error-rate" not in a for a in names.alarms)
+    code, out = _json(project, None, capsys, "cost")
+    items = {r["item"]: r["monthly"] for r in out["release"]}
+    assert code == 0 and items["candidate Lambda, shadow"] == 0 and items["AppConfig agent polls"] == 0
+    assert "router (control) Lambda" not in items and items["candidate Lambda, every request"] > 0
