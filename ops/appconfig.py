@@ -113,7 +113,10 @@ def break_glass_strategy(client: Any, names: ReleaseNames) -> str:
 
 
 def deploy_document(client: Any, ids: Ids, names: ReleaseNames, document: dict[str, Any],
-                    description: str) -> int:
+                    description: str, previous: Deployment) -> int:
+    """Deploy `document` at once, encrypted with the key of the deployment it replaces."""
+    kms = client.get_deployment(ApplicationId=ids.application, EnvironmentId=ids.environment,
+                                DeploymentNumber=previous.number).get("KmsKeyArn")
     version = client.create_hosted_configuration_version(
         ApplicationId=ids.application, ConfigurationProfileId=ids.profile,
         Content=json.dumps(document, sort_keys=True).encode(), ContentType="application/json",
@@ -122,5 +125,5 @@ def deploy_document(client: Any, ids: Ids, names: ReleaseNames, document: dict[s
         ApplicationId=ids.application, EnvironmentId=ids.environment,
         DeploymentStrategyId=break_glass_strategy(client, names),
         ConfigurationProfileId=ids.profile, ConfigurationVersion=str(version["VersionNumber"]),
-        Description=description[:1024])
+        Description=description[:1024], **({"KmsKeyIdentifier": kms} if kms else {}))
     return started["DeploymentNumber"]

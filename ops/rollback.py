@@ -53,7 +53,7 @@ def _flags(ctx: Context, description: str, actions: list[dict[str, Any]]) -> dic
         live = appconfig.canary_percents(document, names)
         if not any(live.values()):
             return {}
-        number = appconfig.deploy_document(client, ids, names, appconfig.canary_off(document, names), description)
+        number = appconfig.deploy_document(client, ids, names, appconfig.canary_off(document, names), description, dep)
         actions.append({"action": "deployed the canary-off flags at once (no bake)",
                         "deployment": number, "from": live})
         return {p: 0.0 for p in live}

@@ -60,6 +60,9 @@ def test_canary_on_gets_the_canary_off_flags_at_once(project, release, names, ca
     stub = release.stub("appconfig")
     _canary_on(stub, names)
     off = flags_with(names, 0)
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    stub.add_response("get_deployment", {"DeploymentNumber": 3, "KmsKeyArn": key},
+                      {"ApplicationId": APP, "EnvironmentId": ENV_ID, "DeploymentNumber": 3})
     stub.add_response("create_hosted_configuration_version",
                       {"ApplicationId": APP, "ConfigurationProfileId": PROFILE, "VersionNumber": 8},
                       {"ApplicationId": APP, "ConfigurationProfileId": PROFILE,
@@ -72,7 +75,8 @@ def test_canary_on_gets_the_canary_off_flags_at_once(project, release, names, ca
         "GrowthType": "LINEAR", "ReplicateTo": "NONE"})
     stub.add_response("start_deployment", {"DeploymentNumber": 4, "State": "DEPLOYING"}, {
         "ApplicationId": APP, "EnvironmentId": ENV_ID, "DeploymentStrategyId": "strat01",
-        "ConfigurationProfileId": PROFILE, "ConfigurationVersion": "8", "Description": ANY})
+        "ConfigurationProfileId": PROFILE, "ConfigurationVersion": "8", "Description": ANY,
+        "KmsKeyIdentifier": key})
     code, out = _rollback(project, release, capsys)
     assert code == 0
     assert out["actions"] == [{"action": "deployed the canary-off flags at once (no bake)", "deployment": 4,
