@@ -11,7 +11,14 @@ import pytest
 from ops import metrics
 from ops.context import Context
 from ops.names import load
-from tests.ops.conftest import APP, ENV_ID, deployment, expect_deployments, expect_latency, expect_resolve
+from tests.ops.conftest import (
+    APP,
+    ENV_ID,
+    deployment,
+    expect_deployments,
+    expect_latency,
+    expect_resolve,
+)
 
 NOW = datetime.now(UTC)
 
