@@ -79,7 +79,9 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
     """Run one operations command; `clients` (ops.aws.Clients) replaces the default AWS clients."""
     # Imported here so that `cutover render` and friends never load boto3 or rich.
     from ops import names as names_mod
-    from ops.aws import Clients, OpsError
+    import botocore.exceptions
+
+    from ops.aws import Clients, OpsError, describe
     from ops.context import Context
     from ops.output import MISSING, console, emit
 
@@ -92,7 +94,12 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
         ctx = Context(root, names, spec, clients, plan)
         result = _dispatch(args, ctx)
     except OpsError as exc:
-        console(stderr=True).print(f"cutover {args.command}: {exc}", markup=False)
+        console(stderr=True).print(f"cutover {args.command}: {exc}", markup=False, soft_wrap=True)
+        return MISSING
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        # Anything AWS raised outside a described call (a broken profile, say): one sentence.
+        sentence = describe(exc, f"run {args.command}") or f"AWS: {exc}"
+        console(stderr=True).print(f"cutover {args.command}: {sentence}", markup=False, soft_wrap=True)
         return MISSING
     return emit(result, as_json)
 

@@ -121,3 +121,11 @@ def test_stubbed_client_is_used_as_given():
     stub = Stubber(client)
     assert Clients(REGION, overrides={"sts": client})("sts") is client
     stub.deactivate()
+
+
+def test_a_profile_that_does_not_exist(project, no_credentials, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_PROFILE", "nowhere")
+    code = main(["--root", str(project), "status", "--env", "production"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "nowhere" in err and "Traceback" not in err
