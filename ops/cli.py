@@ -41,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--all", action="store_true", help="every function whose alias lags its newest version")
     p.add_argument("--version", help="the version to ship (default: the newest published)")
     p.add_argument("--no-wait", dest="wait", action="store_false", help="start it and return")
+    # `cutover analyze --metrics FILE` (analysis/) replays a file; without --metrics it reads CloudWatch.
+    p = sub.choices.get("analyze") or sub.add_parser("analyze", help="go/no-go verdict of the current step")
+    if "--env" not in p._option_string_actions:
+        _common(p)
+        p.add_argument("--gate", action="store_true", help="exit 0 promote, 3 hold, 4 rollback")
+    p.add_argument("--since", type=duration, default=3600, help="CloudWatch window when no --metrics (default 1h)")
+    p.add_argument("--save", type=Path, metavar="FILE", help="keep the metrics read from CloudWatch (replay with --metrics)")
     p = sub.add_parser("ramp", help="edit the spec to the next canary step when the analysis says PROMOTE")
     _common(p)
     p.add_argument("--to", type=float, metavar="N", help="this step instead of the next (0 or a step; down needs no gate)")
@@ -78,9 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, root: Path, clients=None) -> int:
     """Run one operations command; `clients` (ops.aws.Clients) replaces the default AWS clients."""
     # Imported here so that `cutover render` and friends never load boto3 or rich.
-    from ops import names as names_mod
     import botocore.exceptions
 
+    from ops import names as names_mod
     from ops.aws import Clients, OpsError, describe
     from ops.context import Context
     from ops.output import MISSING, console, emit
