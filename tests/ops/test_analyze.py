@@ -90,3 +90,53 @@ def test_a_complete_release_has_nothing_to_analyze(project, emulated):
 
     with pytest.raises(OpsError, match="no canary left to analyze"):
         metrics.collect(_ctx(project, emulated), 600)
+
+
+# --- the command: CloudWatch in, the analysis' verdict out, replayable -------------------
+
+
+def _healthy_hour(em, names) -> None:
+    """Two hours at 120 requests/min, 1% canary, no error: the analysis can promote."""
+    start = NOW.replace(second=0, microsecond=0) - timedelta(minutes=120)
+    dims = [{"Name": "Release", "Value": names.release}, {"Name": "Path", "Value": "user-read"}]
+    per_minute = {"Requests": 120, "CanaryRequests": 1.2, "CanaryReads": 1.2, "ShadowDispatched": 12,
+                  "ShadowComparisons": 12}
+    data = []
+    for m in range(120):
+        at = start + timedelta(minutes=m)
+        for name, value in per_minute.items():
+            # 1.2 canary requests a minute: 1 or 2, summing to 144 over the two hours
+            v = (2 if m % 5 == 0 else 1) if name in ("CanaryRequests", "CanaryReads") else value
+            data.append({"MetricName": name, "Dimensions": dims, "Timestamp": at, "Value": v, "Unit": "Count"})
+    cw = em.client("cloudwatch")
+    for i in range(0, len(data), 500):
+        cw.put_metric_data(Namespace=names.metrics_namespace, MetricData=data[i:i + 500])
+
+
+def test_analyze_gate_promotes_a_healthy_step_and_saves_a_replayable_file(project, emulated, names, capsys, tmp_path):
+    import json
+
+    from generator.cli import main
+
+    _healthy_hour(emulated, names)
+    _rollout(emulated, names, completed=NOW - timedelta(hours=3))
+    expect_latency(emulated.percentiles(), 0, {"control": 38.0, "canary": 41.0}, {"control": 14256, "canary": 144})
+    saved = tmp_path / "step.json"
+    code = main(["--root", str(project), "analyze", "--env", "production", "--since", "2h", "--gate", "--json",
+                 "--save", str(saved)], clients=emulated.clients())
+    out = json.loads(capsys.readouterr().out)
+    assert out["analysis"]["verdict"] == "PROMOTE", out["analysis"]["reason"]
+    assert code == 0
+    replay = main(["--root", str(project), "analyze", "--env", "production", "--metrics", str(saved), "--gate", "--json"])
+    assert replay == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "PROMOTE"
+
+
+def test_analyze_gate_holds_on_too_few_samples(project, emulated, names, capsys):
+    from generator.cli import main
+
+    _rollout(emulated, names, completed=NOW - timedelta(hours=3))
+    expect_latency(emulated.percentiles(), 0, {}, {})
+    code = main(["--root", str(project), "analyze", "--env", "production", "--gate"], clients=emulated.clients())
+    assert code == 3
+    assert "HOLD" in capsys.readouterr().out

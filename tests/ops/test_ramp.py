@@ -142,3 +142,42 @@ def test_apply_builds_plans_and_applies_after_the_edit(project, emulated, names,
     code, out = _ramp(project, emulated, capsys, "--to", "0", "--apply")
     assert code == 0 and out["applyExitCode"] == 0
     assert "percent: 0" in seen[0]  # the plan saw the edited spec
+
+
+# --- the gate (analysis/ decides; the replayable example files of docs/analysis.md) ----
+
+EXAMPLES = ROOT / "docs" / "examples" / "metrics"
+
+
+def _gate_with(monkeypatch, example: str) -> None:
+    document = json.loads((EXAMPLES / example).read_text())
+    monkeypatch.setattr("ops.metrics.collect", lambda ctx, since, now=None: document)
+
+
+def _idle(em, names) -> None:
+    stub = em.stub("appconfig")
+    expect_resolve(stub, names)
+    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+
+
+def test_promote_edits_the_spec_to_the_next_step(project, emulated, names, capsys, monkeypatch):
+    _idle(emulated, names)
+    _gate_with(monkeypatch, "healthy-1pct.json")
+    code, out = _ramp(project, emulated, capsys)
+    assert out["analysis"]["verdict"] == "PROMOTE"
+    assert code == 0 and (out["from"], out["to"]) == (1, 5)
+    assert "-      percent: 1\n+      percent: 5\n" in out["diff"]
+    assert "percent: 5" in (project / names.spec_file).read_text()
+
+
+@pytest.mark.parametrize(("example", "verdict", "code"), [
+    ("ramp-in-flight-5pct.json", "HOLD", 3),
+    ("incident-canary-errors-5pct.json", "ROLLBACK", 4),
+])
+def test_hold_and_rollback_leave_the_spec_alone(project, emulated, names, capsys, monkeypatch, example, verdict, code):
+    _idle(emulated, names)
+    _gate_with(monkeypatch, example)
+    before = (project / names.spec_file).read_bytes()
+    got, out = _ramp(project, emulated, capsys)
+    assert (got, out["analysis"]["verdict"], out["changed"]) == (code, verdict, False)
+    assert (project / names.spec_file).read_bytes() == before
