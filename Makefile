@@ -80,7 +80,7 @@ bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machi
 	$(PY) bench/run.py
 
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check generator functions tests bench ops
+	$(VENV)/bin/ruff check generator analysis functions tests bench ops
 
 clean: ## remove virtualenvs, builds, caches and Terraform working files
 	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache

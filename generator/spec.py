@@ -431,6 +431,12 @@ class Guardrails(SpecModel):
     shadow_diff: GoNoGo = Field(default_factory=lambda: GoNoGo(go_pct=0.5, no_go_pct=1.0))
     canary_share: CanaryShare = Field(default_factory=CanaryShare)
     min_samples: int = Field(default=50, ge=1, le=1000000)
+    p95_ceiling_ms: float = Field(
+        default=500, gt=0, le=900000, description="Absolute p95 ceiling of the canary route (seed: p95 < 500 ms)."
+    )
+    confidence: float = Field(
+        default=0.95, ge=0.8, le=0.999, description="Confidence of the go/no-go analysis's exact error-rate tests."
+    )
     period_seconds: int = Field(default=60, description="10, 20, 30 or a multiple of 60.")
     evaluation_periods: int = Field(default=5, ge=1, le=1440)
     datapoints_to_alarm: int = Field(default=3, ge=1, le=1440)
