@@ -15,7 +15,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy test bench lint clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy test bench lint report-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -79,8 +79,11 @@ test: setup build ## every test: generator, functions, Terraform (fmt, validate,
 bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machine they ran on
 	$(PY) bench/run.py
 
+report-screenshot: $(VENV)/.installed ## redraw docs/images/rehearsal-report.png (needs Debian's chromium)
+	$(PY) -m tests.rehearsal.make_screenshot
+
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check generator analysis functions tests bench ops
+	$(VENV)/bin/ruff check generator analysis rehearsal functions tests bench ops
 
 clean: ## remove virtualenvs, builds, caches and Terraform working files
 	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache

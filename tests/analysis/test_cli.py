@@ -123,7 +123,8 @@ def test_the_spec_guardrails_reach_the_analysis():
 
 
 def test_analysis_defaults_are_the_spec_defaults():
-    assert analysis_guardrails(SpecGuardrails()) == Guardrails()
+    # expected_requests_per_minute has no default (it sizes the alarms); the rest do
+    assert analysis_guardrails(SpecGuardrails(expected_requests_per_minute=100)) == Guardrails()
 
 
 def test_a_staging_spec_with_fewer_samples_promotes_sooner(tmp_path):
