@@ -100,14 +100,14 @@ def _fixed(ctx: Context, p: dict, a: Assumptions) -> list[tuple[str, str, float]
     environments = max(1, math.ceil(a.requests / SECONDS_PER_MONTH * (a.router_ms + a.candidate_ms) / 1000 * 2))
     agent_calls = 0 if names.appconfig_application is None else environments * len(names.paths) * SECONDS_PER_MONTH / poll
     metrics = len(names.paths) * (ROUTER_METRICS + CANDIDATE_METRICS)
-    alarm_metrics = 2 * (len(names.alarms) - 1)  # each error-rate alarm reads a count and a total
+    alarm_metrics = names.alarm_metrics  # each rate alarm reads its counts and its total
     hours = p["hours_per_month"]
     proxy_vcpus = max(p["rds_proxy"]["minimum_vcpus"], p["rds"][a.db_instance]["vcpus"])
     return [
         ("AppConfig agent polls", f"{agent_calls:,.0f} calls ({environments} env, every {poll} s)",
          agent_calls * p["appconfig"]["api_request"] + bool(agent_calls) * environments * 10 * p["appconfig"]["configuration_received"]),
         ("CloudWatch custom metrics (EMF)", f"{metrics} metrics", metrics * cw["metric_month"]),
-        ("CloudWatch alarms", f"{alarm_metrics} alarm metrics + 1 composite",
+        ("CloudWatch alarms", f"{len(names.alarms) - 1} alarms, {alarm_metrics} metrics + 1 composite",
          alarm_metrics * cw["alarm_metric_month"] + cw["composite_alarm_month"]),
         ("CloudWatch dashboard", "1 dashboard", cw["dashboard_month"]),
         ("Logs Insights", f"{a.insights_gb_scanned:g} GB scanned", a.insights_gb_scanned * cw["insights_scanned_gb"]),

@@ -57,6 +57,8 @@ class ReleaseNames:
     dashboard: str
     rollback_alarm: str
     alarms: tuple[str, ...]  # every alarm the release defines, rollback composite first
+    rollback_members: tuple[str, ...]  # the error-rate alarms the composite is made of
+    alarm_metrics: int  # metrics read by all metric alarms (CloudWatch bills per alarm metric)
     metrics_namespace: str
     queries: tuple[Query, ...]
     xray_group: str | None
@@ -90,17 +92,13 @@ def _literal(value: object) -> str | None:
 
 
 def alarm_names(plan: ReleasePlan) -> tuple[str, tuple[str, ...]]:
-    """The rollback composite and every alarm, from the alarms module call."""
-    args = module_args(plan, "alarms") or {}
-    prefix = str(args["name_prefix"])
-    rollback = f"{prefix}-rollback"
-    names = [rollback]
-    for path, cfg in sorted(dict(args.get("paths", {})).items()):
-        kinds = ["canary-error-rate", "candidate-canary-error-rate", "served-error-rate"]
-        if cfg.get("router_function"):
-            kinds.append("router-error-rate")
-        names += [f"{prefix}-{path}-{k}" for k in kinds]
-    return rollback, tuple(names)
+    """The rollback composite and every alarm (composite first, then its error-rate
+    members, then the notify-only ones), from the plan's alarms document (alarms.json)."""
+    doc = plan.alarms_document
+    alarms = doc["alarms"]
+    members = [alarms[k]["name"] for k in doc["rollback"]["members"]]
+    others = sorted(a["name"] for k, a in alarms.items() if k not in doc["rollback"]["members"])
+    return doc["rollback"]["name"], (doc["rollback"]["name"], *members, *others)
 
 
 def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
@@ -131,6 +129,9 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
         deployment_groups={group: group for group in dict(cd.get("deployment_groups", {}))},
         dashboard=str((module_args(plan, "dashboard") or {})["name"]),
         rollback_alarm=rollback, alarms=alarms,
+        rollback_members=tuple(plan.alarms_document["alarms"][k]["name"]
+                               for k in plan.alarms_document["rollback"]["members"]),
+        alarm_metrics=sum(len(a["metrics"]) for a in plan.alarms_document["alarms"].values()),
         metrics_namespace=spec.observability.metrics_namespace,
         queries=tuple(plan.queries),
         xray_group=f"{tracing['name_prefix']}-canary" if tracing else None,

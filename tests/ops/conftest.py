@@ -174,7 +174,7 @@ def build_release(em: Emulated, names: names_mod.ReleaseNames, *, versions: int 
         cw.put_metric_alarm(AlarmName=alarm, MetricName="Errors", Namespace=names.metrics_namespace,
                             Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
                             ComparisonOperator="GreaterThanThreshold")
-    rule = " OR ".join(f'ALARM("{a}")' for a in names.alarms[1:])
+    rule = " OR ".join(f'ALARM("{a}")' for a in names.rollback_members)
     cw.put_composite_alarm(AlarmName=names.rollback_alarm, AlarmRule=rule)
     cw.put_dashboard(DashboardName=names.dashboard, DashboardBody=json.dumps({"widgets": []}))
     cd = em.client("codedeploy")
