@@ -100,13 +100,15 @@ def canary_off(document: dict[str, Any], names: ReleaseNames) -> dict[str, Any]:
 
 def break_glass_strategy(client: Any, names: ReleaseNames) -> str:
     """An all-at-once strategy with no bake: AppConfig's alarm monitor, already in ALARM,
-    must not roll a canary-off deployment back to the canary."""
-    wanted = f"{names.prefix}-{BREAK_GLASS_STRATEGY}"[:64]
-    for s in paginate(client, "list_deployment_strategies", "Items"):
-        if s.get("Name") == wanted:
-            return s["Id"]
+    must not roll a canary-off deployment back to the canary. The brake's strategy (the
+    plan names it when the spec has a brake), else `<prefix>-break-glass`, made once."""
+    existing = {s.get("Name"): s["Id"] for s in paginate(client, "list_deployment_strategies", "Items")}
+    for wanted in filter(None, (names.brake_strategy, f"{names.prefix}-{BREAK_GLASS_STRATEGY}"[:64])):
+        if wanted in existing:
+            return existing[wanted]
     created = client.create_deployment_strategy(
-        Name=wanted, Description="cutover rollback: all at once, no bake (break glass)",
+        Name=f"{names.prefix}-{BREAK_GLASS_STRATEGY}"[:64],
+        Description="cutover rollback: all at once, no bake (break glass)",
         DeploymentDurationInMinutes=0, FinalBakeTimeInMinutes=0, GrowthFactor=100,
         GrowthType="LINEAR", ReplicateTo="NONE")
     return created["Id"]

@@ -71,7 +71,7 @@ def lines(ctx: Context, a: Assumptions, percent: float | None = None) -> tuple[l
         canary, shadow = n * share, n * (1 - share) * (path_spec.shadow.sample_rate if path.shadow_enabled else 0)
         ctl, cand = path_spec.control, path_spec.candidate
         base.append(("control Lambda", f"{n:,.0f} invocations", _lambda(p, n, ctl.memory_mb, a.router_ms, ctl.architecture)))
-        if path.router is None:  # complete: clients call the candidate directly
+        if names.complete:  # the entry runs the candidate's code: no router, no hop
             out.append(("candidate Lambda, every request", f"{n:,.0f} invocations",
                         _lambda(p, n, cand.memory_mb, a.candidate_ms, cand.architecture)))
             canary = 0.0
@@ -98,7 +98,7 @@ def _fixed(ctx: Context, p: dict, a: Assumptions) -> list[tuple[str, str, float]
     names, spec, cw = ctx.names, ctx.spec, p["cloudwatch"]
     poll = spec.delivery.appconfig.poll_interval_s
     environments = max(1, math.ceil(a.requests / SECONDS_PER_MONTH * (a.router_ms + a.candidate_ms) / 1000 * 2))
-    agent_calls = 0 if names.appconfig_application is None else environments * len(names.paths) * SECONDS_PER_MONTH / poll
+    agent_calls = 0 if names.complete or names.appconfig_application is None else environments * len(names.paths) * SECONDS_PER_MONTH / poll
     metrics = len(names.paths) * (ROUTER_METRICS + CANDIDATE_METRICS)
     alarm_metrics = names.alarm_metrics  # each rate alarm reads its counts and its total
     hours = p["hours_per_month"]

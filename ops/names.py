@@ -21,7 +21,7 @@ from generator.spec import ReleaseSpec
 class PathNames:
     name: str
     alias: str
-    router: str | None  # the control function (None once the release is complete)
+    router: str | None  # the entry function clients call (the router; once complete, candidate code)
     candidate: str
     canary_flag: str | None
     shadow_flag: str | None
@@ -33,7 +33,7 @@ class PathNames:
 
     @property
     def entrypoint(self) -> str:
-        """The function clients invoke (router until complete, then the candidate)."""
+        """The function clients invoke (its name never changes, not even when complete)."""
         return self.router or self.candidate
 
     def log_group(self, function: str) -> str:
@@ -65,6 +65,12 @@ class ReleaseNames:
     user_id_mode: str  # how the functions write the userId annotation: raw, hashed or off
     cleanup_function: str | None
     flags_document: dict | None
+    brake_strategy: str | None = None  # the all-at-once, no-bake strategy the brake deploys with
+
+    @property
+    def complete(self) -> bool:
+        """Complete: the entry function keeps its name and runs the candidate's code."""
+        return self.phase == "complete"
 
     def path(self, name: str | None) -> PathNames:
         if name is None:
@@ -101,19 +107,25 @@ def alarm_names(plan: ReleasePlan) -> tuple[str, tuple[str, ...]]:
     return doc["rollback"]["name"], (doc["rollback"]["name"], *members, *others)
 
 
+def _path_names(plan: ReleasePlan, spec: ReleaseSpec, i: int, flags: bool) -> PathNames:
+    p = spec.read_paths[i]
+    ident = p.name.replace("-", "_")
+    entry = module_args(plan, f"{ident}_control")  # the function clients call, in every phase
+    candidate = module_args(plan, f"{ident}_candidate")
+    return PathNames(
+        name=p.name, alias=p.alias, router=str(entry["name"]) if entry else None,
+        candidate=str(candidate["name"]) if candidate else p.candidate.name,
+        canary_flag=rules.canary_flag_key(spec, i) if flags else None,
+        shadow_flag=rules.shadow_flag_key(spec, i) if flags else None,
+        canary_percent=p.canary.percent, steps=tuple(p.canary.steps),
+        salt=p.canary.salt or f"{spec.release.name}:{p.name}", sticky_key=p.canary.sticky_key,
+        shadow_enabled=module_args(plan, f"{ident}_shadow") is not None,
+    )
+
+
 def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
-    complete = plan.phase == "complete"
-    paths = []
-    for i, p in enumerate(spec.read_paths):
-        canary_flag = None if complete else rules.canary_flag_key(spec, i)
-        shadow_flag = None if complete else rules.shadow_flag_key(spec, i)
-        paths.append(PathNames(
-            name=p.name, alias=p.alias, router=None if complete else p.control.name,
-            candidate=p.candidate.name, canary_flag=canary_flag, shadow_flag=shadow_flag,
-            canary_percent=p.canary.percent, steps=tuple(p.canary.steps),
-            salt=p.canary.salt or f"{spec.release.name}:{p.name}", sticky_key=p.canary.sticky_key,
-            shadow_enabled=(not complete) and p.shadow.enabled,
-        ))
+    flags = module_args(plan, "feature_flags") is not None
+    paths = [_path_names(plan, spec, i, flags) for i in range(len(spec.read_paths))]
     ff = module_args(plan, "feature_flags") or {}
     cd = module_args(plan, "code_deploy") or {}
     tracing = module_args(plan, "tracing")
@@ -138,6 +150,7 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
         user_id_mode=spec.observability.tracing.user_id,
         cleanup_function=_literal(cleanup.get("name")) if cleanup else None,
         flags_document=plan.flags_document,
+        brake_strategy=_literal(ff.get("brake_strategy_name")),
     )
 
 

@@ -244,8 +244,8 @@ def dlq_empty(pr: Probe) -> tuple[bool, str]:
 
 
 def agent_layer(pr: Probe) -> tuple[bool, str]:
-    if pr.path.router is None:
-        return True, "complete: no router, no flags"
+    if pr.names.complete:
+        return True, "complete: the entry runs the candidate's code, which reads no flags"
     layers = [layer["Arn"] for layer in pr.function(pr.path.router).get("Layers", [])]
     found = [arn for arn in layers if APPCONFIG_AGENT_LAYER in arn]
     return bool(found), f"{found[0]}" if found else f"no {APPCONFIG_AGENT_LAYER} layer among {layers}"

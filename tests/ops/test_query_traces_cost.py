@@ -144,15 +144,16 @@ def test_cost_rejects_an_unknown_instance(project, capsys):
     assert "db.t3.micro" in capsys.readouterr().err
 
 
-def test_a_complete_release_has_no_router_flags_or_shadow(project, capsys):
+def test_a_complete_release_keeps_its_entry_and_drops_router_and_shadow(project, capsys):
     spec = project / "config" / "production.release.yaml"
     spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("percent: 1\n", "percent: 100\n"))
     from ops.names import load
 
     names = load(project, "production")[0]
     path = names.paths[0]
-    assert (path.router, path.canary_flag, path.shadow_enabled, names.appconfig_application) == (None, None, False, None)
-    assert path.entrypoint == "huntaze-prisma-read"
+    # The entry keeps its name (it now runs the candidate's code); flags stay at 100%.
+    assert (path.router, path.entrypoint, path.shadow_enabled) == ("huntaze-mock-read", "huntaze-mock-read", False)
+    assert names.complete and names.appconfig_application == "huntaze-flags"
     assert all("router-error-rate" not in a for a in names.alarms)
     code, out = _json(project, None, capsys, "cost")
     items = {r["item"]: r["monthly"] for r in out["release"]}

@@ -42,8 +42,10 @@ def test_baking_flag_deployment_is_stopped_with_revert(project, release, names, 
     code, out = _rollback(project, release, capsys)
     assert code == 0
     assert [a["action"] for a in out["actions"]] == ["stopped the flag deployment with revert"]
-    assert out["specChanges"] == [("config/production.release.yaml:59: read_paths[0].canary.percent: 1 -> 0; "
-                                  "config/production.release.yaml:19: phase: canary -> shadow")]
+    lines = (project / "config" / "production.release.yaml").read_text().splitlines()
+    at = {key: next(i for i, line in enumerate(lines, 1) if line.strip().startswith(key)) for key in ("percent:", "phase:")}
+    assert out["specChanges"] == [(f"config/production.release.yaml:{at['percent:']}: read_paths[0].canary.percent: 1 -> 0; "
+                                  f"config/production.release.yaml:{at['phase:']}: phase: canary -> shadow")]
     [record] = _audit(project)
     assert record["why"] == "canary 5xx on checkout"
     assert record["who"]["awsIdentity"].startswith("arn:aws:")
@@ -116,3 +118,22 @@ def test_code_deployment_in_progress_is_stopped_with_rollback(project, release, 
                                "group": "huntaze-prisma-read", "status": "Pending"}]
     assert out["specChanges"] == []
     assert len(_audit(project)) == 1
+
+
+def test_the_brakes_strategy_is_reused_when_the_spec_has_a_brake(project, release, names, capsys):
+    assert names.brake_strategy == "huntaze-prisma-migration-production-brake"
+    stub = release.stub("appconfig")
+    _canary_on(stub, names)
+    stub.add_response("get_deployment", {"DeploymentNumber": 3}, {"ApplicationId": APP, "EnvironmentId": ENV_ID,
+                                                                  "DeploymentNumber": 3})
+    stub.add_response("create_hosted_configuration_version",
+                      {"ApplicationId": APP, "ConfigurationProfileId": PROFILE, "VersionNumber": 8}, {
+                          "ApplicationId": APP, "ConfigurationProfileId": PROFILE, "Content": ANY,
+                          "ContentType": "application/json", "Description": ANY})
+    stub.add_response("list_deployment_strategies", {"Items": [
+        {"Id": "brake01", "Name": "huntaze-prisma-migration-production-brake"}]}, {})
+    stub.add_response("start_deployment", {"DeploymentNumber": 4}, {
+        "ApplicationId": APP, "EnvironmentId": ENV_ID, "DeploymentStrategyId": "brake01",
+        "ConfigurationProfileId": PROFILE, "ConfigurationVersion": "8", "Description": ANY})
+    code, out = _rollback(project, release, capsys)
+    assert code == 0 and out["actions"][0]["deployment"] == 4
