@@ -88,8 +88,9 @@ def run(ctx: Context, to: float | None, apply: bool, path_name: str | None, sinc
     data.update(changed=True, changes=[c.describe(ctx.names.spec_file) for c in changes], diff=diff)
     code = OK
     if apply:
-        data["applyExitCode"] = code = plan_and_apply(ctx)
-        code = FAILED if code else OK
+        data["applyExitCode"] = applied = plan_and_apply(ctx)
+        # `cutover apply` exits 3 when a flag deployment started meanwhile: hold, not failure.
+        code = applied if applied in (OK, HOLD) else FAILED
 
     def view(out: Console) -> None:
         out.print(f"{path.name}: {path.canary_percent:g}% -> {target:g}%")
