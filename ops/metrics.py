@@ -11,20 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from analysis.metrics import COUNTS, FORMAT, ROUTES
 from ops import appconfig
 from ops.aws import OpsError, aws_errors
 from ops.context import Context
 from ops.names import PathNames
 
-FORMAT = "cutover.metrics/1"
-# docs/contracts.md §5: the router's and the candidate's EMF counts, per Release and Path.
-COUNTS = (
-    "Requests", "Errors", "CanaryRequests", "CanaryErrors", "CanaryFallbacks",
-    "CanaryReads", "CanaryReadErrors",
-    "ShadowComparisons", "ShadowMismatches", "ShadowErrors", "ShadowTimeouts",
-    "ShadowDispatched", "ShadowDispatchFailures",
-)  # fmt: skip
-ROUTES = ("control", "canary")
+# The counts and routes of the analysis format (docs/contracts.md §5), from analysis/ itself.
+__all__ = ["COUNTS", "FORMAT", "ROUTES", "collect", "window"]
 
 
 def _iso(moment: datetime) -> str:

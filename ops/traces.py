@@ -1,6 +1,6 @@
 """`cutover traces`: X-Ray traces found with filter expressions built from the
 annotations the functions write (functions/router/handler.py: release, path, canary as
-0/1, route, step, userId hashed like functions/cutover_runtime/assignment.py)."""
+a boolean, route, step, userId hashed like functions/cutover_runtime/assignment.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def filter_expression(names: ReleaseNames, path: PathNames, *, canary: bool = Fa
                       slow: float | None = None, user: str | None = None) -> str:
     parts = [f"annotation.release = {_quote(names.release)}", f"annotation.path = {_quote(path.name)}"]
     if canary:
-        parts.append("annotation.canary = 1")  # the router writes 0/1, not a boolean
+        parts.append("annotation.canary = true")  # the router writes a boolean (tests/functions)
     if errors:
         parts.append("(error = true OR fault = true)")
     if slow is not None:

@@ -76,7 +76,7 @@ def test_filter_expression_hashes_the_user_as_the_functions_do(names):
     assert len(expected_hash) == 16
     assert filter_expression(names, path, canary=True, errors=True, slow=0.5, user="user-42") == (
         'annotation.release = "huntaze-prisma-migration" AND annotation.path = "user-read" AND '
-        'annotation.canary = 1 AND (error = true OR fault = true) AND duration >= 0.5 AND '
+        'annotation.canary = true AND (error = true OR fault = true) AND duration >= 0.5 AND '
         f'annotation.userId = "{expected_hash}"')
 
 
@@ -85,7 +85,7 @@ def test_traces_are_listed_with_console_links(project, emulated, names, capsys):
     expression = filter_expression(names, names.paths[0], canary=True, errors=True)
     xray.add_response("get_trace_summaries", {"TraceSummaries": [
         {"Id": "1-abc-def", "Duration": 1.2, "HasError": True,
-         "Annotations": {"canary": [{"AnnotationValue": {"NumberValue": 1}}]}}], "NextToken": "n"},
+         "Annotations": {"canary": [{"AnnotationValue": {"BooleanValue": True}}]}}], "NextToken": "n"},
         {"StartTime": ANY, "EndTime": ANY, "FilterExpression": expression, "Sampling": False})
     xray.add_response("get_trace_summaries", {"TraceSummaries": []},
                       {"StartTime": ANY, "EndTime": ANY, "FilterExpression": expression, "Sampling": False,
