@@ -1,5 +1,6 @@
 # cutover: every target sets up what it needs, so a fresh clone can run any of them.
 #   make plan ENV=production   render, build, then a Terraform plan (AWS, or the local emulator)
+#   make rehearse              the whole release on this machine (SCENARIO=<name>, ENV=<env>)
 #   make test                  the whole test suite (what CI runs)
 SHELL        := bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -15,7 +16,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup render render-check goldens fmt fmt-check validate scan build plan apply test bench lint clean
+.PHONY: help setup render render-check goldens fmt fmt-check validate scan build plan apply rehearse test bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -67,6 +68,10 @@ plan: render build ## terraform plan ENV=<env>, saved for `make apply` (AWS, or 
 apply: $(VENV)/.installed ## apply exactly the plan saved by `make plan ENV=<env>` (AWS only)
 	$(CUTOVER) apply --env $(ENV)
 
+rehearse: render $(VENV)/.installed ## rehearse the release on this machine (SCENARIO=healthy, ENV=production)
+	$(PY) functions/build.py --no-layer
+	$(CUTOVER) rehearse --env $(ENV) --scenario $(or $(SCENARIO),healthy)
+
 test: setup build ## every test: generator, functions, Terraform (fmt, validate, checkov, schema)
 	$(PY) -m pytest
 
@@ -74,7 +79,7 @@ bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machi
 	$(PY) bench/run.py
 
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check generator functions tests bench
+	$(VENV)/bin/ruff check generator functions rehearsal tests bench
 
 clean: ## remove virtualenvs, builds, caches and Terraform working files
 	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache

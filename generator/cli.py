@@ -209,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                                 help="plan against the local AWS emulator even with credentials")
             target.add_argument("--aws", dest="emulator", action="store_false",
                                 help="plan against AWS (fails without credentials)")
+    from rehearsal.cli import add_parser as add_rehearse
+
+    add_rehearse(sub)
     args = parser.parse_args(argv)
     layout = Layout(args.root.resolve())
     try:
@@ -219,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "schema":
             sys.stdout.write(schema_document().decode())
             return 0
+        if args.command == "rehearse":
+            from rehearsal.cli import run as rehearse
+
+            return rehearse(layout.root, args)
         if args.command == "terraform":
             return cmd_terraform(layout, args.action, _select(layout, args.env, args.all), args.check)
         return cmd_plan(layout, args.env, args.command == "apply", getattr(args, "emulator", None))

@@ -1,0 +1,419 @@
+"""The rehearsal: the release of a spec, minute by simulated minute, as production would
+run it (docs/rehearsal.md).
+
+Each minute: faults start or end; the ramp acts (a step's flag deployment, its go/no-go
+decision when its hold ends, a CodeDeploy traffic shift); the minute's requests reach
+the router (and through it the candidate, synchronously for the canary, through the
+asynchronous queue for shadow events); then every alarm is evaluated as CloudWatch
+would at the minute's end, and what watches the rollback alarm reacts: AppConfig's
+monitor during a flag deployment and its bake, CodeDeploy during a code deployment,
+the brake (canary-off flags) after the bake.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import seams
+from .appconfig import ConflictError, Deployment
+from .clock import VirtualClock
+from .database import Database
+from .population import Population, user_id
+from .release import ShiftPlan, flag_values, shift_plan
+from .scenario import Scenario
+from .telemetry import Telemetry
+from .world import World
+
+TAIL_MINUTES = 30  # after a rollback, keep running to show the recovery
+
+
+@dataclass
+class Step:
+    percent: float
+    started: int
+    deployment: Deployment | None = None
+    ended: int | None = None
+    holds: int = 0
+    requests: int = 0
+    canary_requests: int = 0
+    users: set[int] = field(default_factory=set)
+
+
+@dataclass
+class CodeDeployment:
+    started: int
+    plan: ShiftPlan
+    done: bool = False
+    rolled_back: bool = False
+
+
+@dataclass
+class Options:
+    spec: Any
+    spec_file: str
+    scenario: Scenario
+    scenario_file: str | None
+    build_dir: Path
+    alarms_file: Path
+    database_url: str | None = None
+    max_minutes: int = 60 * 24 * 60
+    progress: Any = None  # progress.Progress or None
+
+
+class Rehearsal:
+    def __init__(self, options: Options) -> None:
+        self.o = options
+        self.spec, self.scenario = options.spec, options.scenario
+        self.clock = VirtualClock()
+        self.store = seams.metric_store()
+        self.telemetry = Telemetry(self.store.put)
+        self.alarms = seams.alarm_evaluator(options.alarms_file, self.store)
+        self.population = Population(self.scenario.traffic, self.scenario.seed)
+        self.steps: list[Step] = []
+        self.plan = [0.0] * (self.scenario.ramp.shadow_minutes > 0) + list(self.spec.read_paths[0].canary.steps)
+        self.events: list[dict[str, Any]] = []
+        self.decisions: list[dict[str, Any]] = []
+        self.alarm_history: dict[str, list[tuple[int, str]]] = {}
+        self.rows: list[dict[str, Any]] = []
+        self.outcome: dict[str, Any] | None = None
+        self.finish_at: int | None = None
+        self.decision_due: int | None = None
+        self.code: CodeDeployment | None = None
+        self.user_errors = 0
+        self.requests = 0
+        self.all_candidate_users: set[int] = set()
+        self.rollback_minute: int | None = None
+        self._minute_counts: Counter = Counter()
+        self.world: World | None = None
+
+    # -- the run -----------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        wall = time.perf_counter()
+        database = Database.open(self.o.database_url)
+        try:
+            self._prepare(database)
+            self.world = World(self.spec, self.o.spec_file, self.scenario, self.o.build_dir, database,
+                               self.clock, self.store.put, self.telemetry.ingest)
+            try:
+                self._loop()
+            finally:
+                self.world.close()
+        finally:
+            database.close()
+        from .report_data import build_report
+
+        return build_report(self, time.perf_counter() - wall, _peak_rss_mb())
+
+    def _prepare(self, database: Database) -> None:
+        from .functions import package_path
+
+        schema = _read_from_zip(package_path(self.o.build_dir, "candidate"), "candidate/schema.sql")
+        database.create_schema(schema)
+        contract = _contract_from_zip(package_path(self.o.build_dir, "router"))
+        database.seed((user_id(i) for i in range(self.scenario.traffic.users)), contract.mock_profile)
+
+    def _loop(self) -> None:
+        minute = 0
+        self._start_step(0, 0)
+        max_requests = self.scenario.traffic.max_requests
+        while minute < self.o.max_minutes:
+            if self.finish_at is not None and minute >= self.finish_at:
+                break
+            if max_requests is not None and self.requests >= max_requests:
+                self._finish("held", minute, ["the scenario's max_requests was reached"])
+                break
+            self._minute(minute)
+            minute += 1
+        if self.outcome is None:
+            self._finish("held", minute, [f"the run reached its limit of {self.o.max_minutes} minutes"])
+        self.end_minute = minute
+
+    def _minute(self, minute: int) -> None:
+        world = self.world
+        self._faults(minute)
+        if self.outcome is None:
+            if self.decision_due is not None and minute >= self.decision_due:
+                self._decide(minute)
+            self._code_deployment(minute)
+        self._deployment_events(minute)
+        self._minute_counts = Counter()
+        for t, user in self.population.arrivals(minute):
+            world.lambda_.run_queued(t)
+            self._request(t, user)
+        world.lambda_.run_queued((minute + 1) * 60.0)
+        end = (minute + 1) * 60
+        self.alarms.evaluate(end)
+        if minute % 60 == 59:
+            self.store.prune(end - 86_400 - 3_600)  # no alarm looks back more than a day
+        self._watch_alarms(minute + 1)
+        self._record(minute)
+        if self.o.progress is not None:
+            self.o.progress.update(self, minute)
+
+    # -- requests ----------------------------------------------------------------------
+    def _request(self, t: float, user: int) -> None:
+        world = self.world
+        uid = user_id(user)
+        event = {"version": "2.0", "routeKey": "GET /users/{userId}", "rawPath": f"/users/{uid}",
+                 "requestContext": {"http": {"method": "GET"}}, "pathParameters": {"userId": uid}}
+        result = world.lambda_.run(world.router, event, t, "request")
+        counts = self.telemetry.last_counts if not result.function_error else {}
+        failed = bool(result.function_error) or (
+            isinstance(result.payload, dict) and int(result.payload.get("statusCode", 200)) >= 500)
+        mc = self._minute_counts
+        mc["requests"] += 1
+        self.requests += 1
+        if failed:
+            mc["user_errors"] += 1
+            self.user_errors += 1
+        step = self.steps[-1]
+        step.requests += 1
+        if counts.get("CanaryRequests"):
+            step.canary_requests += 1
+            if not counts.get("CanaryErrors") and not failed:
+                step.users.add(user)
+                self.all_candidate_users.add(user)
+                mc["served_by_candidate"] += 1
+
+    # -- faults ------------------------------------------------------------------------
+    def _faults(self, minute: int) -> None:
+        world = self.world
+        started, ended = world.faults.transitions(minute)
+        for i in started:
+            fault = world.faults.faults[i]
+            self._event(minute, "fault_start", f"{fault.kind}: {_describe(fault)}")
+            self._apply_fault(fault, minute, True)
+        for i in ended:
+            fault = world.faults.faults[i]
+            self._event(minute, "fault_end", fault.kind)
+            self._apply_fault(fault, minute, False)
+
+    def _apply_fault(self, fault: Any, minute: int, on: bool) -> None:
+        world = self.world
+        if fault.kind == "latency":
+            model = world.hooks.latency[fault.target]
+            model.factor, model.add_ms = (fault.factor, fault.add_ms) if on else (1.0, 0.0)
+        elif fault.kind == "database_outage":
+            world.database_outage(on)
+        elif fault.kind == "divergence" and on:
+            changed = world.database.execute(*_divergence_sql(fault))
+            self._event(minute, "fault_start", f"{changed} rows changed in PostgreSQL")
+        elif fault.kind == "router_deployment" and on:
+            self._start_code_deployment(fault, minute)
+
+    # -- the ramp ----------------------------------------------------------------------
+    def _start_step(self, index: int, minute: int) -> None:
+        percent = self.plan[index]
+        step = Step(percent, minute)
+        self.steps.append(step)
+        self.world.faults.step_started(percent, minute)
+        step.deployment = self._deploy_flags(percent, minute, f"step {_pct(percent)}")
+        hold = self.scenario.ramp.shadow_minutes if percent == 0 else self.scenario.ramp.hold_minutes
+        self.decision_due = minute + hold
+        self._event(minute, "ramp", f"step {_pct(percent)}%: hold {hold} min, then the go/no-go analysis")
+
+    def _deploy_flags(self, percent: float, minute: int, label: str, at_once: bool = False) -> Deployment:
+        ac = self.spec.delivery.appconfig
+        world = self.world
+        version = world.appconfig.host(flag_values(self.spec, self.o.spec_file, percent))
+        duration = 0.0 if at_once else ac.duration_minutes * 60.0
+        bake = 0.0 if at_once else ac.final_bake_minutes * 60.0
+        try:
+            deployment = world.appconfig.deploy(version, minute * 60.0, duration, bake, ac.growth_type,
+                                                ac.growth_factor, label)
+        except ConflictError as exc:
+            self._event(minute, "flag_deployment_refused", str(exc))
+            raise
+        deployment.percent = percent  # type: ignore[attr-defined]
+        self._event(minute, "flag_deployment_started",
+                    f"{label}: flags version {version} (canary {_pct(percent)}%), "
+                    f"{ac.growth_type} {ac.growth_factor:g}% over {duration / 60:g} min, bake {bake / 60:g} min")
+        return deployment
+
+    def _deployment_events(self, minute: int) -> None:
+        for deployment in self.world.appconfig.deployments:
+            if deployment.rolled_back_at is not None:
+                continue
+            if deployment.duration_s and int(deployment.deployed_at // 60) == minute:
+                self._event(minute, "flag_deployment_done", deployment.label)
+            if deployment.bake_s and int(deployment.baked_at // 60) == minute:
+                self._event(minute, "bake_done", deployment.label)
+
+    def _decide(self, minute: int) -> None:
+        from .decision import analyse_step
+
+        step = self.steps[-1]
+        analysis = analyse_step(self, step, minute)
+        verdict = analysis.verdict
+        index = len(self.steps) - 1
+        last = index + 1 >= len(self.plan)
+        action = {"PROMOTE": "complete the release" if last else f"promote to {_pct(self.plan[index + 1])}%",
+                  "HOLD": "hold", "ROLLBACK": "roll back"}[verdict]
+        self.decisions.append({"minute": minute, "step": step.percent, "verdict": verdict, "action": action,
+                               "checks": analysis.checks})
+        self._event(minute, "decision", f"step {_pct(step.percent)}%: {verdict} -> {action}")
+        if verdict == "PROMOTE":
+            step.ended = minute
+            if last:
+                self._finish("promoted", minute, [f"every step passed its go/no-go analysis; "
+                                                  f"the ramp took {minute} simulated minutes"])
+            else:
+                self._start_step(index + 1, minute)
+        elif verdict == "HOLD":
+            step.holds += 1
+            if step.holds > self.scenario.ramp.max_holds:
+                step.ended = minute
+                self._finish("held", minute, [f"step {_pct(step.percent)}%: HOLD {step.holds} times: "
+                                              + "; ".join(c["reason"] for c in analysis.checks
+                                                          if c["verdict"] == "HOLD")])
+            else:
+                self.decision_due = minute + self.scenario.ramp.hold_minutes
+        else:
+            step.ended = minute
+            self._roll_back(minute, "the go/no-go analysis: " + "; ".join(
+                c["reason"] for c in analysis.checks if c["verdict"] == "ROLLBACK"), "decision")
+
+    def _roll_back(self, minute: int, why: str, kind: str) -> None:
+        if kind == "decision":
+            self._deploy_flags(0, minute, "roll back (runbook)", at_once=True)
+        self.rollback_minute = minute if self.rollback_minute is None else self.rollback_minute
+        self._finish("rolled_back", minute, [why], tail=True)
+
+    def _finish(self, result: str, minute: int, reasons: list[str], tail: bool = False) -> None:
+        if self.outcome is not None:
+            return
+        step = self.steps[-1] if self.steps else None
+        self.outcome = {"result": result, "step": step.percent if step else None, "minute": minute,
+                        "reasons": reasons}
+        self.decision_due = None
+        if step is not None and step.ended is None:
+            step.ended = minute
+        self.finish_at = minute + (TAIL_MINUTES if tail else 0)
+
+    # -- alarms and what watches them ---------------------------------------------------
+    def _watch_alarms(self, minute: int) -> None:
+        for name in self._alarm_names():
+            state = self.alarms.state(name)
+            history = self.alarm_history.setdefault(name, [])
+            if not history or history[-1][1] != state:
+                history.append((minute, state))
+        if self.alarms.state(self._rollback_name()) != "ALARM":
+            return
+        t = minute * 60.0
+        world = self.world
+        active = world.appconfig.current(t)
+        if active is not None and active.in_progress(t):
+            world.appconfig.roll_back(active, t)
+            self._event(minute, "appconfig_rollback",
+                        f"{active.label}: the rollback alarm fired during the deployment or its bake")
+            if self.outcome is None:
+                self._roll_back(minute, f"AppConfig rolled back {active.label} (alarm during deployment/bake)",
+                                "appconfig")
+        elif self.outcome is None and self.steps and self.steps[-1].percent > 0:
+            self._deploy_flags(0, minute, "brake", at_once=True)
+            self._event(minute, "brake", "the rollback alarm fired after the bake: canary-off flags deployed")
+            self._roll_back(minute, "the brake deployed the canary-off flags (alarm after the bake)", "brake")
+        if self.code is not None and not self.code.done:
+            self.code.done = self.code.rolled_back = True
+            self.world.router.routing = {"1": 1.0}
+            self._event(minute, "codedeploy_rolled_back",
+                        "CodeDeploy stopped the deployment on the alarm; the alias is back on version 1")
+
+    def _alarm_names(self) -> list[str]:
+        return list(seams.alarm_roles(self.alarms))
+
+    def _rollback_name(self) -> str:
+        return seams.rollback_name(self.alarms)
+
+    # -- CodeDeploy --------------------------------------------------------------------
+    def _start_code_deployment(self, fault: Any, minute: int) -> None:
+        from .lambda_service import Version
+
+        router = self.world.router
+        base = router.versions["1"]
+        router.versions["2"] = Version("2", base.zip_path, base.handler_module, base.init,
+                                       {**base.environment, **fault.environment})
+        self.code = CodeDeployment(minute, shift_plan(self.spec))
+        self._event(minute, "codedeploy_started", f"router version 2 with {self.code.plan.name}")
+        self._code_deployment(minute)
+
+    def _code_deployment(self, minute: int) -> None:
+        code = self.code
+        if code is None or code.done:
+            return
+        elapsed = minute - code.started
+        share = 0.0
+        for at, value in code.plan.steps:
+            if elapsed >= at:
+                share = value
+        if share >= 1.0:
+            self.world.router.routing = {"2": 1.0}
+            code.done = True
+            self._event(minute, "codedeploy_done", "the alias serves version 2")
+        else:
+            self.world.router.routing = {"1": 1.0 - share, "2": share}
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def _record(self, minute: int) -> None:
+        t = (minute + 1) * 60.0 - 1e-6
+        appconfig = self.world.appconfig
+        version = appconfig.version_for("", t, all_targets=True)
+        values = appconfig.versions.get(version, {})
+        canary = values.get(self.spec.read_paths[0].canary.flag_key, {}) or {}
+        percent = canary.get("percent", 0) if canary.get("enabled") else 0
+        row = dict(self._minute_counts)
+        row["minute"] = minute
+        row["canary_percent"] = percent
+        self.rows.append(row)
+
+    def _event(self, minute: int, kind: str, detail: str) -> None:
+        self.events.append({"minute": minute, "kind": kind, "detail": detail})
+        if self.o.progress is not None:
+            self.o.progress.event(minute, kind, detail)
+
+
+def _pct(percent: float) -> str:
+    return f"{percent:g}"
+
+
+def _describe(fault: Any) -> str:
+    data = fault.model_dump(exclude={"kind", "when"})
+    return ", ".join(f"{k}={v}" for k, v in data.items()) or "on"
+
+
+def _divergence_sql(fault: Any) -> tuple[str, dict[str, Any]]:
+    column, change = {
+        "plan": ("plan", "CASE plan WHEN 'free' THEN 'pro' WHEN 'pro' THEN 'team' ELSE 'free' END"),
+        "displayName": ("display_name", "display_name || ' Jr'"),
+        "email": ("email", "'x' || email"),
+        "createdAt": ("created_at", "created_at + interval '1 day'"),
+    }[fault.field]
+    where = ["(abs(hashtext(user_id)) % 100000) < %(cut)s"]
+    if fault.plan:
+        where.append("plan = %(plan)s")
+    sql = f"UPDATE users SET {column} = {change} WHERE {' AND '.join(where)}"  # noqa: S608 - fixed names
+    return sql, {"cut": round(fault.share * 100000), "plan": fault.plan}
+
+
+def _read_from_zip(zip_path: Path, name: str) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as zf:
+        return zf.read(name).decode()
+
+
+def _contract_from_zip(zip_path: Path) -> Any:
+    """The control's answers as the packaged code computes them (its own module copy)."""
+    from .functions import ModuleSet
+
+    modules = ModuleSet(zip_path, "cutover_runtime.contract", VirtualClock())
+    return modules.handler
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
