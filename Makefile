@@ -16,7 +16,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup render render-check goldens fmt fmt-check validate scan build plan apply rehearse test bench lint clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply rehearse test bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -32,6 +32,9 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	touch $@
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create .venv and .venv-checkov (idempotent)
+
+doctor: $(VENV)/.installed ## what the targets need and how to get what is missing
+	$(CUTOVER) doctor
 
 render: $(VENV)/.installed ## render terraform/envs/<env>/ and the JSON Schema from config/
 	$(CUTOVER) render --all

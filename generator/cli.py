@@ -1,6 +1,7 @@
 """`cutover`: render the release, check for drift, plan and apply.
 
-Exit codes: 0 done; 1 drift found by --check (or a Terraform failure); 2 bad input
+Exit codes: 0 done; 1 drift found by --check (or a Terraform failure, or a tool missing
+for `doctor`); 2 bad input
 (an invalid spec, an unknown environment), with nothing written.
 """
 
@@ -119,6 +120,15 @@ def cmd_render(layout: Layout, envs: list[str], check: bool) -> int:
     return 0
 
 
+def cmd_doctor(layout: Layout) -> int:
+    """0 when every tool is there, 1 when something is missing (each with how to fix)."""
+    from generator.toolchain import inspect_toolchain
+
+    report = inspect_toolchain(layout.root / ".cache" / "terraform", root=layout.root)
+    print(report.describe())
+    return 1 if report.problems() else 0
+
+
 def cmd_validate(paths: list[Path]) -> int:
     status = 0
     for path in paths:
@@ -194,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     validate = sub.add_parser("validate", help="validate spec files without rendering")
     validate.add_argument("specs", nargs="+", type=Path)
     sub.add_parser("schema", help="print the spec's JSON Schema")
+    sub.add_parser("doctor", help="check the tools the targets need; say how to get what is missing")
     tf = sub.add_parser("terraform", help="terraform fmt, or init + validate of the rendered envs")
     tf.add_argument("action", choices=["fmt", "validate"])
     tf.add_argument("--check", action="store_true", help="fmt: list unformatted files, change none")
@@ -219,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_render(layout, _select(layout, args.env, args.all), args.check)
         if args.command == "validate":
             return cmd_validate(args.specs)
+        if args.command == "doctor":
+            return cmd_doctor(layout)
         if args.command == "schema":
             sys.stdout.write(schema_document().decode())
             return 0

