@@ -213,7 +213,7 @@ class Rehearsal:
         self.steps.append(step)
         self.world.faults.step_started(percent, minute)
         step.deployment = self._deploy_flags(percent, minute, f"step {_pct(percent)}")
-        hold = self.scenario.ramp.shadow_minutes if percent == 0 else self.scenario.ramp.hold_minutes
+        hold = self.scenario.ramp.hold(percent)
         self.decision_due = minute + hold
         self._event(minute, "ramp", f"step {_pct(percent)}%: hold {hold} min, then the go/no-go analysis")
 
@@ -272,7 +272,7 @@ class Rehearsal:
                                               + "; ".join(c["reason"] for c in analysis.checks
                                                           if c["verdict"] == "HOLD")])
             else:
-                self.decision_due = minute + self.scenario.ramp.hold_minutes
+                self.decision_due = minute + self.scenario.ramp.hold(step.percent)
         else:
             step.ended = minute
             self._roll_back(minute, "the go/no-go analysis: " + "; ".join(

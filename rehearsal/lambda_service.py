@@ -70,6 +70,10 @@ class Function:
     def resource(self) -> str:
         return f"{self.name}:{self.alias}"
 
+    @property
+    def dims(self) -> tuple[tuple[str, str], ...]:
+        return (("FunctionName", self.name), ("Resource", self.resource))
+
 
 @dataclass
 class Result:
@@ -161,7 +165,7 @@ class LambdaService:
         env, cold = self._environment(fn, version, t)
         if env is None:
             self.clock.set(t)
-            self.publish("AWS/Lambda", "Throttles", self._dims(fn), t, 1.0)
+            self.publish("AWS/Lambda", "Throttles", fn.dims, t, 1.0)
             return Result({"errorType": "TooManyRequestsException"}, "Throttled", 0.0,
                           version.number, False, throttled=True)
         self.clock.set(t)
@@ -204,14 +208,14 @@ class LambdaService:
         self.ingest(fn.role, kind, sink.parts)
         return Result(payload, error, duration, version.number, cold)
 
-    def _dims(self, fn: Function) -> dict[str, str]:
-        return {"FunctionName": fn.name, "Resource": fn.resource}
-
     def _metrics(self, fn: Function, t: float, duration: float, failed: bool) -> None:
-        for dims in ({"FunctionName": fn.name, "Resource": fn.resource}, {"FunctionName": fn.name}):
-            self.publish("AWS/Lambda", "Invocations", dims, t, 1.0)
-            self.publish("AWS/Lambda", "Errors", dims, t, 1.0 if failed else 0.0)
-            self.publish("AWS/Lambda", "Duration", dims, t, duration * 1000.0)
+        # Lambda also publishes per function (FunctionName alone) and per version; the
+        # alarms read the alias (FunctionName + Resource), so only that set is kept.
+        dims = fn.dims
+        publish = self.publish
+        publish("AWS/Lambda", "Invocations", dims, t, 1.0)
+        publish("AWS/Lambda", "Errors", dims, t, 1.0 if failed else 0.0)
+        publish("AWS/Lambda", "Duration", dims, t, duration * 1000.0)
 
     # -- asynchronous invokes ----------------------------------------------------------
     def enqueue(self, target: str, payload: bytes) -> None:

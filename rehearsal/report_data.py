@@ -56,8 +56,7 @@ def alarm_bands(r: Any, end: int) -> list[dict[str, Any]]:
 
 
 def planned_ramp_minutes(r: Any) -> int:
-    ramp = r.scenario.ramp
-    return ramp.shadow_minutes + ramp.hold_minutes * len(r.spec.read_paths[0].canary.steps)
+    return sum(r.scenario.ramp.hold(p) for p in r.plan)
 
 
 def build_report(r: Any, wall_seconds: float, peak_rss_mb: float) -> dict[str, Any]:

@@ -46,8 +46,16 @@ class Ramp(Model):
                                 description="Time in the shadow phase before the first canary step (0: skip).")
     hold_minutes: int = Field(default=240, ge=1, le=14 * 1440,
                               description="Time each canary step is held before its go/no-go decision.")
+    step_hold_minutes: dict[float, int] = Field(
+        default_factory=dict, description="Per-step holds (percent: minutes), e.g. a longer 1% step.")
     max_holds: int = Field(default=1, ge=0, le=20,
                            description="HOLD verdicts tolerated per step before the rehearsal stops 'held'.")
+
+
+    def hold(self, percent: float) -> int:
+        if percent == 0:
+            return self.shadow_minutes
+        return self.step_hold_minutes.get(percent, self.hold_minutes)
 
 
 class Latency(Model):

@@ -19,6 +19,9 @@ from .release import function_environment
 from .scenario import Scenario
 
 
+REAL_FLAG_BUDGET_MS = 5000
+
+
 class InjectedFault(RuntimeError):
     """A failure the scenario injects into the candidate's read."""
 
@@ -93,6 +96,11 @@ class World:
         path = spec.read_paths[0]
         router_env = function_environment(spec, spec_file, f"{path.name.replace('-', '_')}_control")
         router_env["CUTOVER_APPCONFIG_URL"] = self.agents.url
+        # The flag read's budget is also a real socket timeout; a thread hand-off on a busy
+        # machine can take longer than 50 ms of real time. The simulated read takes the
+        # modelled agent latency, far below the budget, whatever the real time.
+        router_env["CUTOVER_FLAGS_BUDGET_MS"] = str(max(REAL_FLAG_BUDGET_MS,
+                                                        float(router_env.get("CUTOVER_FLAGS_BUDGET_MS", 0))))
         candidate_env = function_environment(spec, spec_file, f"{path.name.replace('-', '_')}_candidate")
         candidate_env.pop("CUTOVER_SHADOW_LEDGER_TABLE", None)  # no DynamoDB: one delivery per event
         candidate_env.update(database.candidate_environment())
