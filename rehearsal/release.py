@@ -5,6 +5,7 @@ the CodeDeploy traffic-shifting schedule and the AppConfig strategy."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -80,9 +81,5 @@ def shift_plan(spec: ReleaseSpec) -> ShiftPlan:
         kind, percent, interval = match.group(1), float(match.group(2)), float(match.group(3))
     if kind == "Canary":
         return ShiftPlan(name, ((0.0, percent / 100), (interval, 1.0)))
-    steps, share, at = [], 0.0, 0.0
-    while share < 1.0:
-        share = min(1.0, share + percent / 100)
-        steps.append((at, share))
-        at += interval
-    return ShiftPlan(name, tuple(steps))
+    count = math.ceil(100 / percent)
+    return ShiftPlan(name, tuple((i * interval, min(1.0, (i + 1) * percent / 100)) for i in range(count)))
