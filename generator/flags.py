@@ -1,22 +1,24 @@
 """The AppConfig feature-flag document (`AWS.AppConfig.FeatureFlags`), and its check.
 
-`check_document` applies AWS's documented rules ("Type reference for
-AWS.AppConfig.FeatureFlags", see docs/aws-rules.md) before anything is written: AppConfig
-would otherwise reject the document only when Terraform creates the hosted version.
+`check_document` validates the document against AWS's published JSON Schema for the type
+(generator/schemas/appconfig-feature-flags.schema.json, with its source; docs/aws-rules.md)
+before anything is written: AppConfig would otherwise reject the document only when
+Terraform creates the hosted version. cutover's own, stricter rules come on top: every
+value belongs to a declared flag, has a boolean `enabled` and meets the constraints its
+flag declares (the router trusts those types), and at most 100 flags (AppConfig's quota).
 """
 
 from __future__ import annotations
 
-import re
+import json
+from pathlib import Path
 from typing import Any
 
 from generator import rules
 from generator.spec import ReleaseSpec
 
-FLAG_KEY = re.compile(r"^[a-z][a-zA-Z\d-]{0,63}$")
-ATTRIBUTE_KEY = re.compile(r"^[a-z][a-zA-Z\d_-]{0,63}$")
+AWS_SCHEMA = Path(__file__).parent / "schemas" / "appconfig-feature-flags.schema.json"
 MAX_FLAGS = 100
-MAX_ATTRIBUTES = 25
 
 
 class InvalidFlagDocument(ValueError):
@@ -75,79 +77,64 @@ def document(spec: ReleaseSpec) -> dict[str, Any]:
     return doc
 
 
-def _check_value(where: str, name: str, value: Any, constraints: dict[str, Any] | None) -> list[str]:
+def _aws_schema_problems(doc: dict[str, Any]) -> list[str]:
+    """What AWS's published schema for the type says is wrong, located by JSON path."""
+    import jsonschema  # generator-only dependency; loaded when a document is checked
+
+    validator = jsonschema.Draft7Validator(json.loads(AWS_SCHEMA.read_text(encoding="utf-8")))
     problems = []
-    if isinstance(value, (bool, int, float)):
-        kind = "boolean" if isinstance(value, bool) else "number"
-    elif isinstance(value, str):
-        kind = "string"
-        if len(value) > 1024:
-            problems.append(f"{where}.{name}: strings are at most 1024 characters")
-    elif isinstance(value, list):
-        if not (all(isinstance(v, str) for v in value) or all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-        )):
-            problems.append(f"{where}.{name}: arrays hold all strings or all numbers")
-        kind = "array"
-    else:
-        return [f"{where}.{name}: {type(value).__name__} is not a flag attribute type"]
-    if constraints:
-        want = constraints.get("type")
-        if want and want != kind:
-            problems.append(f"{where}.{name}: {kind} does not match the declared type {want}")
-        if kind == "number":
-            if "minimum" in constraints and value < constraints["minimum"]:
-                problems.append(f"{where}.{name}: {value} is below the minimum {constraints['minimum']}")
-            if "maximum" in constraints and value > constraints["maximum"]:
-                problems.append(f"{where}.{name}: {value} is above the maximum {constraints['maximum']}")
+    for error in sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = ".".join(str(p) for p in error.absolute_path) or "(document)"
+        problems.append(f"{where}: {error.message} (AWS schema)")
     return problems
 
 
-def check_document(doc: dict[str, Any]) -> None:
+def _check_value(where: str, name: str, value: Any, constraints: dict[str, Any]) -> list[str]:
+    """A value against the constraints its flag declares (cutover's extra)."""
+    kind = ("boolean" if isinstance(value, bool) else "number" if isinstance(value, (int, float))
+            else "string" if isinstance(value, str) else "array")
+    want = constraints.get("type")
+    if want and want != kind:
+        return [f"{where}.{name}: {kind} does not match the declared type {want}"]
+    problems = []
+    if kind == "number":
+        if "minimum" in constraints and value < constraints["minimum"]:
+            problems.append(f"{where}.{name}: {value} is below the minimum {constraints['minimum']}")
+        if "maximum" in constraints and value > constraints["maximum"]:
+            problems.append(f"{where}.{name}: {value} is above the maximum {constraints['maximum']}")
+    return problems
+
+
+def _cutover_problems(doc: dict[str, Any]) -> list[str]:
+    """cutover's rules beyond AWS's schema (docs/contracts.md section 3)."""
     problems: list[str] = []
-    if not {"version", "flags"} <= set(doc) <= {"version", "flags", "values"}:
-        problems.append(f"top-level keys are version, flags and values (got {sorted(doc)})")
-    if doc.get("version") != "1":
-        problems.append('version must be "1"')
-    flags = doc.get("flags", {})
-    values = doc.get("values", {})
+    flags, values = doc.get("flags"), doc.get("values", {})
+    if not isinstance(flags, dict):
+        return ["flags: cutover always declares its flags"]
     if len(flags) > MAX_FLAGS:
-        problems.append(f"at most {MAX_FLAGS} flags (got {len(flags)})")
-    for key, flag in flags.items():
-        where = f"flags.{key}"
-        if not FLAG_KEY.match(key):
-            problems.append(f"{where}: flag keys match {FLAG_KEY.pattern}")
-        name = flag.get("name", "")
-        if not 1 <= len(name) <= 64 or "\n" in name:
-            problems.append(f"{where}.name: 1-64 characters, no newline")
-        if len(flag.get("description", "")) > 1024:
-            problems.append(f"{where}.description: at most 1024 characters")
-        attributes = flag.get("attributes", {})
-        if len(attributes) > MAX_ATTRIBUTES:
-            problems.append(f"{where}: at most {MAX_ATTRIBUTES} attributes")
-        for attr, spec in attributes.items():
-            if not ATTRIBUTE_KEY.match(attr):
-                problems.append(f"{where}.attributes.{attr}: attribute names match {ATTRIBUTE_KEY.pattern}")
-            c = spec.get("constraints", {})
-            if "pattern" in c and "enum" in c:
-                problems.append(f"{where}.attributes.{attr}: pattern or enum, not both")
-            for bound in ("minimum", "maximum"):
-                if bound in c and not isinstance(c[bound], int):
-                    problems.append(f"{where}.attributes.{attr}.{bound}: must be an integer")
+        problems.append(f"at most {MAX_FLAGS} flags (got {len(flags)}): AppConfig's quota")
     for key, value in values.items():
         where = f"values.{key}"
         if key not in flags:
             problems.append(f"{where}: no flag of that key is declared")
             continue
         if not isinstance(value.get("enabled"), bool):
-            problems.append(f"{where}.enabled: a boolean is required")
+            problems.append(f"{where}.enabled: a boolean is required (the router reads it)")
         declared = flags[key].get("attributes", {})
         for name, attr_value in value.items():
-            if name == "enabled":
+            if name == "enabled" or name.startswith("_"):  # AppConfig's own: _createdAt, _variants
                 continue
             if name not in declared:
                 problems.append(f"{where}.{name}: not a declared attribute")
-                continue
-            problems += _check_value(where, name, attr_value, declared[name].get("constraints"))
+            else:
+                problems += _check_value(where, name, attr_value, declared[name].get("constraints", {}))
+    return problems
+
+
+def check_document(doc: dict[str, Any]) -> None:
+    """AWS's published schema first; cutover's extras only on a document it accepts."""
+    problems = _aws_schema_problems(doc)
+    if not problems:
+        problems = _cutover_problems(doc)
     if problems:
         raise InvalidFlagDocument("; ".join(problems))

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 ALIAS_NAME = r"^[A-Za-z0-9_-]*[A-Za-z_-][A-Za-z0-9_-]*$"
-FLAG_KEY = r"^[a-z][a-zA-Z0-9-]{0,63}$"
+FLAG_KEY = r"^[a-z][a-zA-Z0-9_-]{0,63}$"  # AppConfig's published pattern
 RELEASE_NAME = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
 ENV_NAME = r"^[a-z][a-z0-9-]{0,19}$"
 PATH_NAME = r"^[a-z][a-z0-9-]{0,29}$"
@@ -46,7 +46,7 @@ METRICS_NAMESPACE = r"^[A-Za-z0-9._/#:-]{1,255}$"
 PATTERN_HELP: dict[str, str] = {
     FUNCTION_NAME: "1-64 characters of letters, digits, '-' and '_'",
     ALIAS_NAME: "1-128 characters of letters, digits, '-' and '_', not all digits",
-    FLAG_KEY: "a lowercase letter, then up to 63 letters, digits or '-' (no '_' or '.')",
+    FLAG_KEY: "a lowercase letter, then up to 63 letters, digits, '-' or '_' (no '.')",
     RELEASE_NAME: "3-40 characters of lowercase letters, digits and '-', starting with a letter",
     ENV_NAME: "1-20 characters of lowercase letters, digits and '-', starting with a letter",
     PATH_NAME: "1-30 characters of lowercase letters, digits and '-', starting with a letter",

@@ -38,34 +38,45 @@ def _broken(mutate) -> dict:
     return doc
 
 
+# Each row: a change AppConfig would refuse, and where the message says it is wrong.
+# "(AWS schema)" rows come from AWS's published schema; the others are cutover's extras.
 BROKEN = [
-    ("version", lambda d: d.update(version=1), 'version must be "1"'),
-    ("extra-top-level", lambda d: d.update(meta={}), "top-level keys are version, flags and values"),
-    ("flag-key", lambda d: d["flags"].update({"prisma_adapter": d["flags"]["prisma-adapter"]}),
-     "flags.prisma_adapter: flag keys match"),
+    ("version", lambda d: d.update(version=1), "version: 1 is not one of ['1'] (AWS schema)"),
+    ("extra-top-level", lambda d: d.update(meta={}),
+     "(document): Additional properties are not allowed ('meta' was unexpected) (AWS schema)"),
+    ("flag-key", lambda d: d["flags"].update({"Prisma.adapter": d["flags"]["prisma-adapter"]}),
+     "flags: 'Prisma.adapter' does not match any of the regexes"),
     ("name-length", lambda d: d["flags"]["prisma-adapter"].update(name="x" * 65),
-     "flags.prisma-adapter.name: 1-64 characters, no newline"),
+     "flags.prisma-adapter.name: 'xxx"),
+    ("name-newline", lambda d: d["flags"]["prisma-adapter"].update(name="two\nlines"),
+     "flags.prisma-adapter.name: 'two\\nlines' does not match"),
     ("description", lambda d: d["flags"]["prisma-adapter"].update(description="x" * 1025),
-     "flags.prisma-adapter.description: at most 1024 characters"),
+     "flags.prisma-adapter.description: 'xxx"),
     ("pattern-and-enum", lambda d: d["flags"]["prisma-adapter"]["attributes"]["salt"]["constraints"].update(
-        pattern="^a", enum=["a"]), "attributes.salt: pattern or enum, not both"),
+        pattern="^a", enum=["a"]), "flags.prisma-adapter.attributes.salt.constraints: "),
     ("float-bound", lambda d: d["flags"]["prisma-shadow"]["attributes"]["sampleRate"]["constraints"].update(
-        maximum=0.5), "attributes.sampleRate.maximum: must be an integer"),
+        maximum=0.5), "flags.prisma-shadow.attributes.sampleRate.constraints: "),
+    ("too-many-attributes", lambda d: d["flags"]["prisma-adapter"]["attributes"].update(
+        {f"a{i}": {} for i in range(25)}), "flags.prisma-adapter.attributes: {"),
+    ("string-too-long", lambda d: d["values"]["prisma-adapter"].update(salt="s" * 1025),
+     "values.prisma-adapter.salt: 'sss"),
+    ("mixed-array", lambda d: (d["flags"]["prisma-adapter"]["attributes"].update(ids={}),
+                               d["values"]["prisma-adapter"].update(ids=["a", 1])),
+     "values.prisma-adapter.ids: ['a', 1] is not valid under any of the given schemas (AWS schema)"),
+    ("object-value", lambda d: d["values"]["prisma-adapter"].update(percent={"n": 1}),
+     "values.prisma-adapter.percent: {'n': 1} is not valid under any of the given schemas (AWS schema)"),
+    # cutover's extras: AWS's schema accepts these, the router could not use them
     ("enabled-missing", lambda d: d["values"]["prisma-adapter"].pop("enabled"),
-     "values.prisma-adapter.enabled: a boolean is required"),
+     "values.prisma-adapter.enabled: a boolean is required (the router reads it)"),
     ("undeclared-attribute", lambda d: d["values"]["prisma-adapter"].update(colour="red"),
      "values.prisma-adapter.colour: not a declared attribute"),
     ("above-maximum", lambda d: d["values"]["prisma-adapter"].update(percent=101),
      "values.prisma-adapter.percent: 101 is above the maximum 100"),
     ("wrong-type", lambda d: d["values"]["prisma-adapter"].update(salt=5),
      "values.prisma-adapter.salt: number does not match the declared type string"),
-    ("mixed-array", lambda d: (d["flags"]["prisma-adapter"]["attributes"].update(ids={}),
-                               d["values"]["prisma-adapter"].update(ids=["a", 1])),
-     "values.prisma-adapter.ids: arrays hold all strings or all numbers"),
     ("value-without-flag", lambda d: d["values"].update(ghost={"enabled": True}),
      "values.ghost: no flag of that key is declared"),
-    ("too-many-attributes", lambda d: d["flags"]["prisma-adapter"]["attributes"].update(
-        {f"a{i}": {} for i in range(25)}), "flags.prisma-adapter: at most 25 attributes"),
+    ("no-flags", lambda d: d.pop("flags"), "flags: cutover always declares its flags"),
 ]
 
 
@@ -74,3 +85,20 @@ def test_a_document_aws_would_reject_is_refused_before_writing(mutate, message):
     with pytest.raises(InvalidFlagDocument) as exc:
         check_document(_broken(mutate))
     assert message in str(exc.value)
+
+
+def test_what_appconfig_stores_back_still_passes():
+    # GIVEN the document as AppConfig returns it (it adds _createdAt/_updatedAt)
+    doc = copy.deepcopy(document(SPEC))
+    doc["flags"]["prisma-adapter"]["_createdAt"] = "2026-11-29T09:00:00Z"
+    doc["values"]["prisma-adapter"]["_updatedAt"] = "2026-11-29T09:00:00Z"
+    # THEN both AWS's schema and cutover's rules accept it
+    check_document(doc)
+
+
+def test_flag_keys_follow_appconfigs_published_pattern():
+    # '_' is allowed by AWS's pattern, and so by cutover (no stricter rule of ours)
+    doc = copy.deepcopy(document(SPEC))
+    doc["flags"]["prisma_adapter"] = doc["flags"].pop("prisma-adapter")
+    doc["values"]["prisma_adapter"] = doc["values"].pop("prisma-adapter")
+    check_document(doc)

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tf_layout import REPO_ROOT, ROOTS
+from tf_layout import REPO_ROOT, ROOTS, root_dir
 
 CHECKOV = Path(
     os.environ.get("CUTOVER_CHECKOV", str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"))
@@ -22,17 +22,18 @@ CHECKOV = Path(
 
 
 @pytest.mark.parametrize("root", sorted(ROOTS))
-def test_checkov_has_no_failed_checks(root):
-    """Rendered environments run with their .checkov.yaml: the spec's skips, and only those."""
+def test_checkov_has_no_failed_checks(root, tmp_path):
+    """Rendered trees run with their .checkov.yaml: the spec's skips, and only those."""
     if not CHECKOV.exists():
         pytest.skip(f"no checkov at {CHECKOV} (set CUTOVER_CHECKOV or create .venv-checkov)")
+    directory = root_dir(root, tmp_path)
     env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false")
     result = subprocess.run(
         [
             str(CHECKOV),
             "-d",
-            str(ROOTS[root]),
-            *(["--config-file", str(ROOTS[root] / ".checkov.yaml")] if root.startswith("envs/") else []),
+            str(directory),
+            *(["--config-file", str(directory / ".checkov.yaml")] if not root.startswith("examples/") else []),
             "--framework",
             "terraform",
             "-o",

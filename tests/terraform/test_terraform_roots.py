@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from tf_layout import PLUGIN_MIRROR, ROOTS, TERRAFORM_DIR
+from tf_layout import PLUGIN_MIRROR, ROOTS, TERRAFORM_DIR, root_dir
 
 
 def _run(args: list[str], cwd, env) -> subprocess.CompletedProcess[str]:
@@ -30,7 +30,7 @@ def test_root_module_validates(root, terraform_bin, terraform_env, tmp_path):
     if not PLUGIN_MIRROR.is_dir():
         pytest.skip(f"no provider mirror at {PLUGIN_MIRROR} (set CUTOVER_TF_PLUGIN_MIRROR)")
     env = dict(terraform_env, TF_DATA_DIR=str(tmp_path / ".terraform"))
-    cwd = ROOTS[root]
+    cwd = root_dir(root, tmp_path)
     init = _run([terraform_bin, "init", "-backend=false", "-input=false", "-no-color"], cwd, env)
     assert init.returncode == 0, init.stdout + init.stderr
     validate = _run([terraform_bin, "validate", "-no-color"], cwd, env)
