@@ -80,6 +80,8 @@ test: setup build ## every test: generator, functions, Terraform (fmt, validate,
 
 bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machine they ran on
 	$(PY) bench/run.py
+	$(PY) functions/build.py --no-layer
+	$(PY) bench/rehearsal.py $(if $(QUICK),--quick)
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check generator functions rehearsal tests bench

@@ -3,6 +3,7 @@ judged by the analysis package, the code behind `cutover analyze`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,7 +67,19 @@ def analyse_step(rehearsal: Any, step: Any, minute: int) -> StepAnalysis:
     document = metrics_document(rehearsal, step, minute)
     analysis = seams.go_no_go(document, rehearsal.spec)
     verdict = getattr(analysis.verdict, "value", analysis.verdict)
-    checks = [check.to_json() for check in analysis.checks]
-    for check in checks:
-        check["verdict"] = getattr(check["verdict"], "value", check["verdict"])
+    checks = [report_check(check.to_json()) for check in analysis.checks]
     return StepAnalysis(str(verdict), checks, document)
+
+
+SIMPLE_LIMIT = re.compile(r"^\s*[<>]=?\s*(-?\d+(?:\.\d+)?)\s*%?\s*(?:\(.*\))?\s*$")
+
+
+def report_check(check: dict[str, Any]) -> dict[str, Any]:
+    """A check as report.json carries it: ``threshold`` a number when the analysis states
+    one limit (``<= 2%``), else null; the analysis' wording in ``threshold_text``."""
+    text = check.get("threshold")
+    check["verdict"] = getattr(check["verdict"], "value", check["verdict"])
+    check["threshold_text"] = text
+    match = SIMPLE_LIMIT.match(text) if isinstance(text, str) else None
+    check["threshold"] = float(match.group(1)) if match else (text if isinstance(text, (int, float)) else None)
+    return check

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import seams
-from .appconfig import ConflictError, Deployment
+from .appconfig import Deployment
 from .clock import VirtualClock
 from .database import Database
 from .population import Population, user_id
@@ -186,14 +186,16 @@ class Rehearsal:
         started, ended = world.faults.transitions(minute)
         for i in started:
             fault = world.faults.faults[i]
-            self._event(minute, "fault_start", f"{fault.kind}: {_describe(fault)}")
-            self._apply_fault(fault, minute, True)
+            extra = self._apply_fault(fault, True)
+            self._event(minute, "fault_start", f"{fault.kind}: {_describe(fault)}{extra}")
+            if fault.kind == "router_deployment":
+                self._start_code_deployment(fault, minute)
         for i in ended:
             fault = world.faults.faults[i]
+            self._apply_fault(fault, False)
             self._event(minute, "fault_end", fault.kind)
-            self._apply_fault(fault, minute, False)
 
-    def _apply_fault(self, fault: Any, minute: int, on: bool) -> None:
+    def _apply_fault(self, fault: Any, on: bool) -> str:
         world = self.world
         if fault.kind == "latency":
             model = world.hooks.latency[fault.target]
@@ -202,9 +204,8 @@ class Rehearsal:
             world.database_outage(on)
         elif fault.kind == "divergence" and on:
             changed = world.database.execute(*_divergence_sql(fault))
-            self._event(minute, "fault_start", f"{changed} rows changed in PostgreSQL")
-        elif fault.kind == "router_deployment" and on:
-            self._start_code_deployment(fault, minute)
+            return f" ({changed} rows changed in PostgreSQL)"
+        return ""
 
     # -- the ramp ----------------------------------------------------------------------
     def _start_step(self, index: int, minute: int) -> None:
@@ -223,12 +224,8 @@ class Rehearsal:
         version = world.appconfig.host(flag_values(self.spec, self.o.spec_file, percent))
         duration = 0.0 if at_once else ac.duration_minutes * 60.0
         bake = 0.0 if at_once else ac.final_bake_minutes * 60.0
-        try:
-            deployment = world.appconfig.deploy(version, minute * 60.0, duration, bake, ac.growth_type,
-                                                ac.growth_factor, label)
-        except ConflictError as exc:
-            self._event(minute, "flag_deployment_refused", str(exc))
-            raise
+        deployment = world.appconfig.deploy(version, minute * 60.0, duration, bake, ac.growth_type,
+                                            ac.growth_factor, label)
         deployment.percent = percent  # type: ignore[attr-defined]
         self._event(minute, "flag_deployment_started",
                     f"{label}: flags version {version} (canary {_pct(percent)}%), "
@@ -256,7 +253,8 @@ class Rehearsal:
                   "HOLD": "hold", "ROLLBACK": "roll back"}[verdict]
         self.decisions.append({"minute": minute, "step": step.percent, "verdict": verdict, "action": action,
                                "checks": analysis.checks})
-        self._event(minute, "decision", f"step {_pct(step.percent)}%: {verdict} -> {action}")
+        if self.o.progress is not None:
+            self.o.progress.event(minute, "decision", f"step {_pct(step.percent)}%: {verdict} -> {action}")
         if verdict == "PROMOTE":
             step.ended = minute
             if last:
@@ -302,23 +300,27 @@ class Rehearsal:
             history = self.alarm_history.setdefault(name, [])
             if not history or history[-1][1] != state:
                 history.append((minute, state))
-        if self.alarms.state(self._rollback_name()) != "ALARM":
+        state = self.alarms.state(self._rollback_name())
+        if state == "OK":
             return
         t = minute * 60.0
         world = self.world
         active = world.appconfig.current(t)
         if active is not None and active.in_progress(t):
+            # AppConfig rolls back on ALARM and on INSUFFICIENT_DATA during deployment/bake
             world.appconfig.roll_back(active, t)
             self._event(minute, "appconfig_rollback",
                         f"{active.label}: the rollback alarm fired during the deployment or its bake")
             if self.outcome is None:
                 self._roll_back(minute, f"AppConfig rolled back {active.label} (alarm during deployment/bake)",
                                 "appconfig")
+        elif state != "ALARM":
+            return
         elif self.outcome is None and self.steps and self.steps[-1].percent > 0:
             self._deploy_flags(0, minute, "brake", at_once=True)
             self._event(minute, "brake", "the rollback alarm fired after the bake: canary-off flags deployed")
             self._roll_back(minute, "the brake deployed the canary-off flags (alarm after the bake)", "brake")
-        if self.code is not None and not self.code.done:
+        if state == "ALARM" and self.code is not None and not self.code.done:
             self.code.done = self.code.rolled_back = True
             self.world.router.routing = {"1": 1.0}
             self._event(minute, "codedeploy_rolled_back",
@@ -393,7 +395,7 @@ def _divergence_sql(fault: Any) -> tuple[str, dict[str, Any]]:
         "email": ("email", "'x' || email"),
         "createdAt": ("created_at", "created_at + interval '1 day'"),
     }[fault.field]
-    where = ["(abs(hashtext(user_id)) % 100000) < %(cut)s"]
+    where = ["(abs(hashtext(user_id)) %% 100000) < %(cut)s"]
     if fault.plan:
         where.append("plan = %(plan)s")
     sql = f"UPDATE users SET {column} = {change} WHERE {' AND '.join(where)}"  # noqa: S608 - fixed names
