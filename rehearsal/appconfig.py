@@ -157,7 +157,7 @@ class AgentServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 status, body = outer.answer(self.path)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

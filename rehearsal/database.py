@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 DATABASE_URL_ENV = "CUTOVER_REHEARSAL_DATABASE_URL"
 
@@ -118,8 +118,8 @@ class _Deferred:
     def extend(self, rows: Iterable[tuple]) -> None:
         self.rows.extend(rows)
 
-    def __enter__(self) -> _Deferred:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         return None

@@ -258,8 +258,8 @@ class Rehearsal:
         if verdict == "PROMOTE":
             step.ended = minute
             if last:
-                self._finish("promoted", minute, [f"every step passed its go/no-go analysis; "
-                                                  f"the ramp took {minute} simulated minutes"])
+                self._finish("promoted", minute, [(f"every step passed its go/no-go analysis; "
+                                                  f"the ramp took {minute} simulated minutes")])
             else:
                 self._start_step(index + 1, minute)
         elif verdict == "HOLD":
@@ -398,7 +398,7 @@ def _divergence_sql(fault: Any) -> tuple[str, dict[str, Any]]:
     where = ["(abs(hashtext(user_id)) %% 100000) < %(cut)s"]
     if fault.plan:
         where.append("plan = %(plan)s")
-    sql = f"UPDATE users SET {column} = {change} WHERE {' AND '.join(where)}"  # noqa: S608 - fixed names
+    sql = f"UPDATE users SET {column} = {change} WHERE {' AND '.join(where)}"
     return sql, {"cut": round(fault.share * 100000), "plan": fault.plan}
 
 

@@ -244,7 +244,7 @@ class StandinClient:
         self.timeout_s = timeout_s
         self.meta = _Meta()
 
-    def invoke(self, FunctionName: str, InvocationType: str = "RequestResponse",  # noqa: N803 - boto3 names
+    def invoke(self, FunctionName: str, InvocationType: str = "RequestResponse",
                Payload: bytes = b"", **_: Any) -> dict[str, Any]:
         service = self.service
         self.meta.events.emit("before-send.lambda.Invoke")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -28,14 +28,14 @@ class Progress:
         self._live: Live | None = None
         self._started = time.perf_counter()
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         self._live = Live(Text("starting PostgreSQL and the functions..."), console=self.console,
                           auto_refresh=False, redirect_stdout=False, redirect_stderr=False,
                           transient=False)
         self._live.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(*exc)
 

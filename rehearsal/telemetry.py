@@ -21,7 +21,7 @@ BUCKETS_PER_DOUBLING = 32  # latency histogram resolution: about 2%
 
 
 def bucket(ms: float) -> int:
-    return -10_000 if ms <= 0 else int(math.floor(math.log2(ms) * BUCKETS_PER_DOUBLING))
+    return -10_000 if ms <= 0 else math.floor(math.log2(ms) * BUCKETS_PER_DOUBLING)
 
 
 def bucket_value(index: int) -> float:

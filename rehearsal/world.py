@@ -18,7 +18,6 @@ from .population import LatencyModel
 from .release import function_environment
 from .scenario import Scenario
 
-
 REAL_FLAG_BUDGET_MS = 5000
 
 
