@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 DATABASE_URL_ENV = "CUTOVER_REHEARSAL_DATABASE_URL"
 
@@ -75,22 +75,22 @@ class Database:
             conn.execute(schema_sql)
 
     def seed(self, user_ids: Iterable[str], profile: Callable[[str], dict[str, Any]]) -> int:
-        """COPY the control's answers for these users; returns the number of rows."""
+        """COPY the control's answers for these users; returns the number of users."""
         import psycopg
 
+        items: list[tuple] = []
         count = 0
         with psycopg.connect(self.url, autocommit=False) as conn, conn.cursor() as cur:
-            with cur.copy("COPY users (user_id, display_name, email, plan, created_at) FROM STDIN") as users, \
-                    _Deferred() as items_rows:
+            with cur.copy("COPY users (user_id, display_name, email, plan, created_at) FROM STDIN") as copy:
                 for user_id in user_ids:
                     p = profile(user_id)
-                    users.write_row((user_id, p["displayName"], p["email"], p["plan"], p["createdAt"]))
-                    items_rows.extend((user_id, i, it["sku"], it["name"], it["price"], it["quantity"])
-                                      for i, it in enumerate(p["items"]))
+                    copy.write_row((user_id, p["displayName"], p["email"], p["plan"], p["createdAt"]))
+                    items.extend((user_id, i, it["sku"], it["name"], it["price"], it["quantity"])
+                                 for i, it in enumerate(p["items"]))
                     count += 1
-            with cur.copy("COPY user_items (user_id, position, sku, name, price, quantity) FROM STDIN") as items:
-                for row in items_rows.rows:
-                    items.write_row(row)
+            with cur.copy("COPY user_items (user_id, position, sku, name, price, quantity) FROM STDIN") as copy:
+                for row in items:
+                    copy.write_row(row)
             conn.commit()
         return count
 
@@ -107,19 +107,3 @@ class Database:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-
-
-class _Deferred:
-    """Rows kept until the first COPY is done (one COPY at a time per connection)."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple] = []
-
-    def extend(self, rows: Iterable[tuple]) -> None:
-        self.rows.extend(rows)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None

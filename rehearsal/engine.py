@@ -71,8 +71,16 @@ class Rehearsal:
         self.spec, self.scenario = options.spec, options.scenario
         self.clock = VirtualClock()
         self.store = seams.metric_store()
-        self.telemetry = Telemetry(self.store.put)
         self.alarms = seams.alarm_evaluator(options.alarms_file, self.store)
+        stored = seams.alarm_metrics(self.alarms)
+        self.telemetry = Telemetry(self.store.put, stored)
+        put = self.store.put
+
+        def publish(namespace: str, name: str, dims: Any, t: float, value: float) -> None:
+            if (namespace, name) in stored:
+                put(namespace, name, dims, t, value)
+
+        self.publish = publish
         self.population = Population(self.scenario.traffic, self.scenario.seed)
         self.steps: list[Step] = []
         self.plan = [0.0] * (self.scenario.ramp.shadow_minutes > 0) + list(self.spec.read_paths[0].canary.steps)
@@ -98,7 +106,7 @@ class Rehearsal:
         try:
             self._prepare(database)
             self.world = World(self.spec, self.o.spec_file, self.scenario, self.o.build_dir, database,
-                               self.clock, self.store.put, self.telemetry.ingest)
+                               self.clock, self.publish, self.telemetry.ingest)
             try:
                 self._loop()
             finally:

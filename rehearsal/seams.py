@@ -41,6 +41,11 @@ def alarm_roles(evaluator: Any) -> dict[str, str]:
     return roles
 
 
+def alarm_metrics(evaluator: Any) -> set[tuple[str, str]]:
+    """(namespace, metric name) of every metric some alarm reads."""
+    return {(q.namespace, q.metric_name) for alarm in evaluator.alarms.values() for q in alarm.metrics}
+
+
 def rollback_name(evaluator: Any) -> str:
     return evaluator.composite_name
 

@@ -1,7 +1,8 @@
 """What the functions print, turned into CloudWatch datapoints and the report's series.
 
 EMF documents (contracts.md §5) become datapoints in the metric store (every metric of
-every directive, for each dimension set), timestamped by their ``_aws.Timestamp``; log
+every directive, for each dimension set, timestamped by their ``_aws.Timestamp``; only
+the metrics some alarm reads are stored, the others would never be looked at); log
 lines (§6) are counted by event, and ``SHADOW-DIFF`` lines give the paths that diverged
 (never values). Per simulated minute the sink also keeps the counts and a latency
 histogram per route, from which the timeline, the analysis input and the report come.
@@ -42,8 +43,9 @@ def percentile(histogram: Counter, q: float) -> float | None:
 
 
 class Telemetry:
-    def __init__(self, publish: Any) -> None:
+    def __init__(self, publish: Any, stored: set[tuple[str, str]]) -> None:
         self.publish = publish  # publish(namespace, name, dims, t_seconds, value)
+        self.stored = stored  # (namespace, metric) an alarm reads: the only ones kept
         self.minutes: dict[int, Counter] = defaultdict(Counter)
         self.latency: dict[str, dict[int, Counter]] = {"control": defaultdict(Counter),
                                                        "canary": defaultdict(Counter)}
@@ -56,12 +58,11 @@ class Telemetry:
         for text in "".join(parts).splitlines():
             if text.startswith('{"_aws"'):
                 self._emf(_loads(text), counts)
-            elif text.startswith('{"event"'):
-                line = _loads(text)
-                event = line.get("event", "")
+            elif text.startswith('{"event":"'):
+                event = text[10:text.find('"', 10)]  # every log line starts with its event
                 self.events[event] += 1
                 if event == "SHADOW-DIFF":
-                    for diff in line.get("diffs") or ():
+                    for diff in _loads(text).get("diffs") or ():
                         self.divergent_fields[str(diff.get("path", "?"))] += 1
         if role == "router":
             self.last_counts = counts
@@ -76,10 +77,11 @@ class Telemetry:
                 name = metric["Name"]
                 value = doc.get(name)
                 values = value if isinstance(value, list) else [value]
-                for dim_names in directive["Dimensions"]:
-                    dims = {d: str(doc.get(d, "")) for d in dim_names}
-                    for v in values:
-                        self.publish(namespace, name, dims, t, float(v))
+                if (namespace, name) in self.stored:
+                    for dim_names in directive["Dimensions"]:
+                        dims = tuple(sorted((d, str(doc.get(d, ""))) for d in dim_names))
+                        for v in values:
+                            self.publish(namespace, name, dims, t, float(v))
                 if name == "Latency":
                     route = str(doc.get("Route", "control"))
                     histogram = self.latency.setdefault(route, defaultdict(Counter))[int(t // 60)]
