@@ -147,6 +147,7 @@ class Rehearsal:
         if self.outcome is None:
             if self.decision_due is not None and minute >= self.decision_due:
                 self._decide(minute)
+                self._faults(minute)  # a fault tied to the step that starts now
             self._code_deployment(minute)
         self._deployment_events(minute)
         self._minute_counts = Counter()
