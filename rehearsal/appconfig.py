@@ -20,9 +20,18 @@ import json
 import math
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
+
+
+@dataclass(frozen=True)
+class Strategy:
+    id: str
+    duration_s: float
+    bake_s: float
+    growth_type: str
+    growth_factor: float
 
 
 @dataclass
@@ -31,38 +40,45 @@ class Deployment:
     version: int
     previous: int
     started: float
-    duration_s: float
-    bake_s: float
-    growth_type: str
-    growth_factor: float
+    strategy: Strategy
+    description: str = ""
     rolled_back_at: float | None = None
-    label: str = ""
+    percent: float = 0.0
 
     @property
     def deployed_at(self) -> float:
-        return self.started + self.duration_s
+        return self.started + self.strategy.duration_s
 
     @property
     def baked_at(self) -> float:
-        return self.deployed_at + self.bake_s
+        return self.deployed_at + self.strategy.bake_s
+
+    @property
+    def label(self) -> str:
+        return self.description
 
     def share(self, t: float) -> float:
         """Share of the targets on the new version at ``t`` (step-wise, as AppConfig grows)."""
+        duration, factor = self.strategy.duration_s, self.strategy.growth_factor
         if t < self.started:
             return 0.0
-        if self.duration_s <= 0 or t >= self.deployed_at:
+        if duration <= 0 or t >= self.deployed_at:
             return 1.0
-        if self.growth_type == "EXPONENTIAL":
-            steps = max(1, math.ceil(math.log2(100.0 / self.growth_factor)) + 1)
-        else:
-            steps = max(1, math.ceil(100.0 / self.growth_factor))
-        done = math.floor((t - self.started) / (self.duration_s / steps)) + 1
-        if self.growth_type == "EXPONENTIAL":
-            return min(1.0, self.growth_factor * 2 ** (done - 1) / 100.0)
-        return min(1.0, self.growth_factor * done / 100.0)
+        exponential = self.strategy.growth_type == "EXPONENTIAL"
+        steps = max(1, math.ceil(math.log2(100.0 / factor)) + 1) if exponential else max(1, math.ceil(100.0 / factor))
+        done = math.floor((t - self.started) / (duration / steps)) + 1
+        return min(1.0, (factor * 2 ** (done - 1) if exponential else factor * done) / 100.0)
 
     def in_progress(self, t: float) -> bool:
         return self.rolled_back_at is None and self.started <= t < self.baked_at
+
+    def state(self, t: float) -> str:
+        """AppConfig's deployment state at ``t``."""
+        if self.rolled_back_at is not None and self.rolled_back_at <= t:
+            return "ROLLED_BACK"
+        if t < self.deployed_at:
+            return "DEPLOYING"
+        return "BAKING" if t < self.baked_at else "COMPLETE"
 
 
 class AppConfig:
@@ -70,13 +86,25 @@ class AppConfig:
 
     def __init__(self, application: str, environment: str, profile: str) -> None:
         self.path = (application, environment, profile)
-        self.versions: dict[int, dict[str, Any]] = {}  # version -> evaluated flag values
+        self.ids = {"application": "rehearsalapp", "environment": "rehearsalenv",
+                    "profile": "rehearsalprof"}
+        self.versions: dict[int, dict[str, Any]] = {}  # version -> the stored document
+        self.descriptions: dict[int, str] = {}
         self.deployments: list[Deployment] = []
+        self.strategies: dict[str, Strategy] = {}
+        self._values: dict[int, bytes] = {}
 
-    def host(self, values: dict[str, Any]) -> int:
+    def host(self, document: dict[str, Any], description: str = "") -> int:
         number = len(self.versions) + 1
-        self.versions[number] = values
+        self.versions[number] = document
+        self.descriptions[number] = description
         return number
+
+    def served(self, version: int) -> bytes:
+        """What the agent serves for a version: the evaluated flag values."""
+        if version not in self._values:
+            self._values[version] = json.dumps(self.versions[version].get("values", {})).encode()
+        return self._values[version]
 
     def current(self, t: float) -> Deployment | None:
         for deployment in reversed(self.deployments):
@@ -84,14 +112,17 @@ class AppConfig:
                 return deployment
         return None
 
-    def deploy(self, version: int, t: float, duration_s: float, bake_s: float,
-               growth_type: str, growth_factor: float, label: str) -> Deployment:
+    def deploy(self, version: int, t: float, strategy: Strategy, description: str) -> Deployment:
         active = self.current(t)
         if active is not None and active.in_progress(t):
             raise ConflictError(f"deployment {active.number} is in progress (ConflictException)")
+        if version not in self.versions:
+            raise LookupError(f"no hosted configuration version {version}")
         previous = self.version_for("", t, all_targets=True) if active else 0
-        deployment = Deployment(len(self.deployments) + 1, version, previous, t, duration_s, bake_s,
-                                growth_type, growth_factor, label=label)
+        deployment = Deployment(len(self.deployments) + 1, version, previous, t, strategy, description)
+        canary = [v for v in self.versions[version].get("values", {}).values()
+                  if isinstance(v, dict) and "percent" in v]
+        deployment.percent = float(canary[0]["percent"]) if canary and canary[0].get("enabled") else 0.0
         self.deployments.append(deployment)
         return deployment
 
@@ -119,6 +150,18 @@ def _bucket(target: str) -> float:
     return int.from_bytes(hashlib.sha256(target.encode()).digest()[:4], "big") / 2**32
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A loopback server that does not print a client hanging up (a timed-out read)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class Agent:
     """The AppConfig agent of one execution environment."""
 
@@ -140,8 +183,7 @@ class Agent:
                 self.polled_version = appconfig.version_for(self.target, last_poll)
         if self.polled_version is None:
             return 503, b'{"message":"configuration not available yet"}'
-        values = appconfig.versions.get(self.polled_version, {})
-        return 200, json.dumps(values).encode()
+        return 200, appconfig.served(self.polled_version)
 
 
 class AgentServer:
@@ -168,7 +210,7 @@ class AgentServer:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="appconfig-agent",
                                        kwargs={"poll_interval": 0.5}, daemon=True)

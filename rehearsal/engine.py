@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from . import seams
-from .appconfig import Deployment
+from .appconfig import Deployment, Strategy
 from .clock import VirtualClock
 from .database import Database
 from .population import Population, user_id
-from .release import ShiftPlan, flag_values, shift_plan
+from .release import ShiftPlan, flag_document, shift_plan
 from .scenario import Scenario
 from .telemetry import Telemetry
 from .world import World
@@ -227,18 +227,17 @@ class Rehearsal:
         self.decision_due = minute + hold
         self._event(minute, "ramp", f"step {_pct(percent)}%: hold {hold} min, then the go/no-go analysis")
 
-    def _deploy_flags(self, percent: float, minute: int, label: str, at_once: bool = False) -> Deployment:
-        ac = self.spec.delivery.appconfig
+    def _deploy_flags(self, percent: float, minute: int, label: str, strategy: Strategy | None = None
+                      ) -> Deployment:
+        """An apply of the spec at that percent: a new hosted version, the spec's strategy."""
         world = self.world
-        version = world.appconfig.host(flag_values(self.spec, self.o.spec_file, percent))
-        duration = 0.0 if at_once else ac.duration_minutes * 60.0
-        bake = 0.0 if at_once else ac.final_bake_minutes * 60.0
-        deployment = world.appconfig.deploy(version, minute * 60.0, duration, bake, ac.growth_type,
-                                            ac.growth_factor, label)
-        deployment.percent = percent  # type: ignore[attr-defined]
+        version = world.appconfig.host(flag_document(self.spec, self.o.spec_file, percent), label)
+        strategy = strategy or world.ramp_strategy
+        deployment = world.appconfig.deploy(version, minute * 60.0, strategy, label)
         self._event(minute, "flag_deployment_started",
-                    f"{label}: flags version {version} (canary {_pct(percent)}%), "
-                    f"{ac.growth_type} {ac.growth_factor:g}% over {duration / 60:g} min, bake {bake / 60:g} min")
+                    f"{label}: flags version {version} (canary {_pct(percent)}%), {strategy.growth_type} "
+                    f"{strategy.growth_factor:g}% over {strategy.duration_s / 60:g} min, "
+                    f"bake {strategy.bake_s / 60:g} min")
         return deployment
 
     def _deployment_events(self, minute: int) -> None:
@@ -287,7 +286,7 @@ class Rehearsal:
 
     def _roll_back(self, minute: int, why: str, kind: str) -> None:
         if kind == "decision":
-            self._deploy_flags(0, minute, "roll back (runbook)", at_once=True)
+            self._deploy_flags(0, minute, "roll back (runbook)")
         self.rollback_minute = minute if self.rollback_minute is None else self.rollback_minute
         self._finish("rolled_back", minute, [why], tail=True)
 
@@ -326,7 +325,7 @@ class Rehearsal:
         elif state != "ALARM":
             return
         elif self.outcome is None and self.steps and self.steps[-1].percent > 0:
-            self._deploy_flags(0, minute, "brake", at_once=True)
+            self._deploy_flags(0, minute, "brake", Strategy("brake", 0.0, 0.0, "LINEAR", 100.0))
             self._event(minute, "brake", "the rollback alarm fired after the bake: canary-off flags deployed")
             self._roll_back(minute, "the brake deployed the canary-off flags (alarm after the bake)", "brake")
         if state == "ALARM" and self.code is not None and not self.code.done:
@@ -374,7 +373,7 @@ class Rehearsal:
         t = (minute + 1) * 60.0 - 1e-6
         appconfig = self.world.appconfig
         version = appconfig.version_for("", t, all_targets=True)
-        values = appconfig.versions.get(version, {})
+        values = appconfig.versions[version].get("values", {}) if version else {}
         canary = values.get(self.spec.read_paths[0].canary.flag_key, {}) or {}
         percent = canary.get("percent", 0) if canary.get("enabled") else 0
         row = dict(self._minute_counts)

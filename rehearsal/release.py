@@ -12,7 +12,7 @@ from typing import Any
 
 from generator.hcl import Expr
 from generator.plan import build_plan, codedeploy_config
-from generator.render import render_files
+from generator.render import JSON_MARKER_KEY, render_files
 from generator.spec import ReleaseSpec
 
 ACCOUNT = "123456789012"
@@ -26,11 +26,17 @@ def spec_at(spec: ReleaseSpec, percent: float) -> ReleaseSpec:
     return spec.model_copy(update={"read_paths": paths, "phase": phase})
 
 
-def flag_values(spec: ReleaseSpec, spec_file: str, percent: float) -> dict[str, Any]:
-    """The evaluated flag values of the rendered flags.json of that step (what the agent serves)."""
+def flag_document(spec: ReleaseSpec, spec_file: str, percent: float) -> dict[str, Any]:
+    """The rendered flags.json of that step, as the Terraform module hosts it (no "//")."""
     files = render_files(build_plan(spec_at(spec, percent), spec_file))
     document = json.loads(files["flags.json"])
-    return document["values"]
+    document.pop(JSON_MARKER_KEY, None)
+    return document
+
+
+def flag_values(spec: ReleaseSpec, spec_file: str, percent: float) -> dict[str, Any]:
+    """The evaluated flag values of that step (what the agent serves)."""
+    return flag_document(spec, spec_file, percent)["values"]
 
 
 def candidate_arn(spec: ReleaseSpec, index: int = 0) -> str:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .appconfig import Agent, AgentServer, AppConfig
+from .appconfig import Agent, AgentServer, AppConfig, Strategy
 from .clock import VirtualClock
 from .database import Database
 from .faults import FaultBoard
@@ -87,6 +87,9 @@ class World:
         self.hooks = Hooks(self)
         ac = spec.delivery.appconfig
         self.appconfig = AppConfig(ac.application, ac.environment or spec.release.environment, ac.profile)
+        self.ramp_strategy = Strategy("ramp", ac.duration_minutes * 60.0, ac.final_bake_minutes * 60.0,
+                                      ac.growth_type, float(ac.growth_factor))
+        self.appconfig.strategies[self.ramp_strategy.id] = self.ramp_strategy
         self.agents = AgentServer(self.appconfig, clock, self.hooks)
         self.agent_of: dict[str, Agent] = {}
         self.lambda_ = LambdaService(clock, random.Random(f"lambda:{scenario.seed}"), publish, ingest,
