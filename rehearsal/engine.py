@@ -12,6 +12,7 @@ the brake (canary-off flags) after the bake.
 
 from __future__ import annotations
 
+import json
 import resource
 import time
 from collections import Counter
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from . import seams
-from .appconfig import Deployment, Strategy
+from .appconfig import Deployment
 from .clock import VirtualClock
 from .database import Database
+from .decision import iso
 from .population import Population, user_id
 from .release import ShiftPlan, flag_document, shift_plan
 from .scenario import Scenario
@@ -106,7 +108,8 @@ class Rehearsal:
         try:
             self._prepare(database)
             self.world = World(self.spec, self.o.spec_file, self.scenario, self.o.build_dir, database,
-                               self.clock, self.publish, self.telemetry.ingest)
+                               self.clock, self.publish, self.telemetry.ingest,
+                               seams.rollback_name(self.alarms), self._api_deployment)
             try:
                 self._loop()
             finally:
@@ -227,12 +230,11 @@ class Rehearsal:
         self.decision_due = minute + hold
         self._event(minute, "ramp", f"step {_pct(percent)}%: hold {hold} min, then the go/no-go analysis")
 
-    def _deploy_flags(self, percent: float, minute: int, label: str, strategy: Strategy | None = None
-                      ) -> Deployment:
+    def _deploy_flags(self, percent: float, minute: int, label: str) -> Deployment:
         """An apply of the spec at that percent: a new hosted version, the spec's strategy."""
         world = self.world
         version = world.appconfig.host(flag_document(self.spec, self.o.spec_file, percent), label)
-        strategy = strategy or world.ramp_strategy
+        strategy = world.ramp_strategy
         deployment = world.appconfig.deploy(version, minute * 60.0, strategy, label)
         self._event(minute, "flag_deployment_started",
                     f"{label}: flags version {version} (canary {_pct(percent)}%), {strategy.growth_type} "
@@ -244,9 +246,9 @@ class Rehearsal:
         for deployment in self.world.appconfig.deployments:
             if deployment.rolled_back_at is not None:
                 continue
-            if deployment.duration_s and int(deployment.deployed_at // 60) == minute:
+            if deployment.strategy.duration_s and int(deployment.deployed_at // 60) == minute:
                 self._event(minute, "flag_deployment_done", deployment.label)
-            if deployment.bake_s and int(deployment.baked_at // 60) == minute:
+            if deployment.strategy.bake_s and int(deployment.baked_at // 60) == minute:
                 self._event(minute, "bake_done", deployment.label)
 
     def _decide(self, minute: int) -> None:
@@ -308,31 +310,55 @@ class Rehearsal:
             history = self.alarm_history.setdefault(name, [])
             if not history or history[-1][1] != state:
                 history.append((minute, state))
-        state = self.alarms.state(self._rollback_name())
+        rollback = self.alarm_history[self._rollback_name()]
+        state = rollback[-1][1]
         if state == "OK":
             return
-        t = minute * 60.0
-        world = self.world
-        active = world.appconfig.current(t)
-        if active is not None and active.in_progress(t):
-            # AppConfig rolls back on ALARM and on INSUFFICIENT_DATA during deployment/bake
-            world.appconfig.roll_back(active, t)
-            self._event(minute, "appconfig_rollback",
-                        f"{active.label}: the rollback alarm fired during the deployment or its bake")
-            if self.outcome is None:
-                self._roll_back(minute, f"AppConfig rolled back {active.label} (alarm during deployment/bake)",
-                                "appconfig")
-        elif state != "ALARM":
+        self._appconfig_monitor(minute)
+        if state != "ALARM":
             return
-        elif self.outcome is None and self.steps and self.steps[-1].percent > 0:
-            self._deploy_flags(0, minute, "brake", Strategy("brake", 0.0, 0.0, "LINEAR", 100.0))
-            self._event(minute, "brake", "the rollback alarm fired after the bake: canary-off flags deployed")
-            self._roll_back(minute, "the brake deployed the canary-off flags (alarm after the bake)", "brake")
-        if state == "ALARM" and self.code is not None and not self.code.done:
+        if self.code is not None and not self.code.done:
             self.code.done = self.code.rolled_back = True
             self.world.router.routing = {"1": 1.0}
             self._event(minute, "codedeploy_rolled_back",
                         "CodeDeploy stopped the deployment on the alarm; the alias is back on version 1")
+        if rollback[-1][0] == minute:  # the alarm action: a notification on entering ALARM
+            self._alarm_action(minute, rollback[-2][1] if len(rollback) > 1 else "INSUFFICIENT_DATA")
+
+    def _appconfig_monitor(self, minute: int) -> None:
+        """AppConfig rolls back on ALARM and on INSUFFICIENT_DATA during deployment and bake."""
+        t = minute * 60.0
+        active = self.world.appconfig.current(t)
+        if active is None or not active.in_progress(t):
+            return
+        self.world.appconfig.roll_back(active, t)
+        self._event(minute, "appconfig_rollback",
+                    f"{active.label}: the rollback alarm fired during the deployment or its bake")
+        if self.outcome is None:
+            self._roll_back(minute, f"AppConfig rolled back {active.label} (alarm during deployment/bake)",
+                            "appconfig")
+
+    def _alarm_action(self, minute: int, old_state: str) -> None:
+        """The composite's ALARM action: SNS -> the brake function (asynchronous invoke)."""
+        brake = self.world.brake
+        if brake is None:
+            return
+        name = self._rollback_name()
+        message = {"AlarmName": name, "NewStateValue": "ALARM", "OldStateValue": old_state,
+                   "NewStateReason": "rehearsal: a member alarm is in ALARM",
+                   "StateChangeTime": iso(minute).replace("Z", ".000+0000")}
+        event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                              "Sns": {"Type": "Notification", "Subject": f'ALARM: "{name}"',
+                                      "Message": json.dumps(message)}}]}
+        self.world.lambda_.enqueue(brake.name, json.dumps(event).encode())
+
+    def _api_deployment(self, deployment: Deployment) -> None:
+        """A deployment started through AppConfig's API: the brake's canary-off flags."""
+        minute = int(self.clock.now // 60)
+        self._event(minute, "brake", f"the brake deployed flags version {deployment.version} "
+                                     f"(canary {_pct(deployment.percent)}%): {deployment.description}")
+        if self.outcome is None and self.steps and self.steps[-1].percent > 0:
+            self._roll_back(minute, "the brake turned the canary off (rollback alarm after the bake)", "brake")
 
     def _alarm_names(self) -> list[str]:
         return list(seams.alarm_roles(self.alarms))

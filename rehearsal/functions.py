@@ -43,7 +43,7 @@ def _top_level(zip_path: Path) -> set[str]:
 
 
 @contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
+def environ(values: dict[str, str]) -> Iterator[None]:
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(saved)
@@ -97,8 +97,11 @@ class ModuleSet:
         return self.modules[name]
 
 
-def init_environment(modules: ModuleSet, environment: dict[str, str], init: str) -> Any:
-    """Run the handler module's init (``router()`` / ``candidate()``) with its environment."""
-    with _environ(environment), modules.active() as handler:
+def init_environment(modules: ModuleSet, environment: dict[str, str], init: str | None) -> Any:
+    """Run the handler module's init (``router()`` / ``candidate()``) with its environment;
+    a handler without one (``init`` None) builds what it needs at each invocation."""
+    if init is None:
+        return None
+    with environ(environment), modules.active() as handler:
         handler.reset()
         return getattr(handler, init)()

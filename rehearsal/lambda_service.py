@@ -23,12 +23,13 @@ import json
 import sys
 from collections import deque
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .clock import VirtualClock
-from .functions import ModuleSet, init_environment
+from .functions import ModuleSet, environ, init_environment
 
 ERROR_TYPES = ("Unhandled",)
 
@@ -40,6 +41,7 @@ class Version:
     handler_module: str
     init: str
     environment: dict[str, str]
+    environ_per_invoke: bool = False  # the handler reads os.environ at each invocation
 
 
 @dataclass
@@ -186,7 +188,7 @@ class LambdaService:
                                     "errorMessage": exc.__class__.__name__}
             started = self.clock.now
             if error is None:
-                with env.modules.active() as handler:
+                with env.modules.active() as handler, _environ_if(version):
                     self.hooks.entering(fn, env)
                     try:
                         payload = handler.lambda_handler(event, None)
@@ -233,6 +235,10 @@ class LambdaService:
                                  "error": (result.payload or {}).get("errorType", "")})
             done += 1
         return done
+
+
+def _environ_if(version: Version) -> Any:
+    return environ(version.environment) if version.environ_per_invoke else nullcontext()
 
 
 class StandinClient:

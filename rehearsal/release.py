@@ -45,17 +45,27 @@ def candidate_arn(spec: ReleaseSpec, index: int = 0) -> str:
             f"{path.candidate.name}:{path.alias}")
 
 
-def function_environment(spec: ReleaseSpec, spec_file: str, module_name: str) -> dict[str, str]:
-    """The ``environment`` argument the plan gives a function module, references resolved."""
+def module_names(spec: ReleaseSpec, spec_file: str) -> list[str]:
+    return [c.name for c in build_plan(spec, spec_file).modules]
+
+
+def function_environment(spec: ReleaseSpec, spec_file: str, module_name: str,
+                         references: dict[str, str] | None = None) -> dict[str, str]:
+    """The ``environment`` argument the plan gives a function module, with the Terraform
+    references it holds resolved to the rehearsal's own resources (``references``)."""
     plan = build_plan(spec, spec_file)
     call = next(c for c in plan.modules if c.name == module_name)
     environment = dict(call.args)["environment"]
+    known = {**(references or {})}
     out = {}
     for key, value in environment.items():
         if isinstance(value, Expr):
-            if key != "CUTOVER_CANDIDATE_ARN":
+            if key == "CUTOVER_CANDIDATE_ARN":
+                value = candidate_arn(spec)
+            elif str(value) in known:
+                value = known[str(value)]
+            else:
                 raise ValueError(f"cannot resolve {key} = {value} outside Terraform")
-            value = candidate_arn(spec)
         out[key] = str(value)
     return out
 

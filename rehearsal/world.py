@@ -10,15 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from .appconfig import Agent, AgentServer, AppConfig, Strategy
+from .appconfig_api import ControlPlane, ControlPlaneServer
 from .clock import VirtualClock
 from .database import Database
 from .faults import FaultBoard
 from .lambda_service import Environment, Function, LambdaService, StandinClient, Version
 from .population import LatencyModel
-from .release import function_environment
+from .release import ACCOUNT, function_environment, module_names
 from .scenario import Scenario
 
 REAL_FLAG_BUDGET_MS = 5000
+BRAKE_MODULE = "brake"
+# The brake's strategy as the feature_flags module creates it: all at once, no bake.
+BRAKE_STRATEGY = Strategy("brake", 0.0, 0.0, "LINEAR", 100.0)
 
 
 class InjectedFault(RuntimeError):
@@ -45,7 +49,7 @@ class Hooks:
         self.async_rng = random.Random(f"async:{seed}")
 
     def init_seconds(self, fn: Function) -> float:
-        return self.world.scenario.latency.cold_start_ms[fn.role] / 1000.0
+        return self.world.scenario.latency.cold_start_ms.get(fn.role, 300.0) / 1000.0
 
     def invoke_seconds(self) -> float:
         return self.latency["invoke"].draw()
@@ -59,7 +63,7 @@ class Hooks:
     def initialised(self, fn: Function, env: Environment) -> None:
         if fn.role == "router":
             self.world.attach_router(env)
-        else:
+        elif fn.role == "candidate":
             self.world.attach_candidate(env)
 
     def entering(self, fn: Function, env: Environment) -> None:
@@ -79,7 +83,8 @@ class Hooks:
 
 class World:
     def __init__(self, spec: Any, spec_file: str, scenario: Scenario, build_dir: Path,
-                 database: Database, clock: VirtualClock, publish: Any, ingest: Any) -> None:
+                 database: Database, clock: VirtualClock, publish: Any, ingest: Any,
+                 rollback_alarm: str, api_deployment: Any) -> None:
         self.spec, self.spec_file, self.scenario = spec, spec_file, scenario
         self.clock = clock
         self.database = database
@@ -116,6 +121,36 @@ class World:
                                         "candidate.handler", "candidate", candidate_env,
                                         scenario.environments.candidate)
         self.router_env = router_env
+        self.control_plane = ControlPlaneServer(ControlPlane(self.appconfig, clock, api_deployment))
+        self.brake = self._brake(build_dir, rollback_alarm)
+
+    def _brake(self, build_dir: Path, rollback_alarm: str) -> Function | None:
+        """The brake function, when the plan has one: the real handler, its boto3 appconfig
+        client pointed at the control-plane stand-in."""
+        from .functions import package_path
+
+        spec = self.spec
+        if BRAKE_MODULE not in module_names(spec, self.spec_file):
+            return None
+        ids = self.appconfig.ids
+        flags = "module.feature_flags"
+        references = {f"{flags}.application_id": ids["application"], f"{flags}.environment_id": ids["environment"],
+                      f"{flags}.profile_id": ids["profile"], f"{flags}.brake_strategy_id": BRAKE_STRATEGY.id,
+                      "module.kms.key_arn": f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal",
+                      "module.alarms.rollback_alarm_name": rollback_alarm}
+        environment = function_environment(spec, self.spec_file, BRAKE_MODULE, references)
+        environment.update({"AWS_ENDPOINT_URL_APPCONFIG": self.control_plane.url, "AWS_REGION": spec.release.region,
+                            "AWS_DEFAULT_REGION": spec.release.region,
+                            # the stand-in does not check signatures; boto3 needs something to sign with
+                            "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
+        self.appconfig.strategies[BRAKE_STRATEGY.id] = BRAKE_STRATEGY
+        function = spec.brake.function
+        fn = Function(function.name, "live", "brake", float(function.timeout_s), 2)
+        fn.versions["1"] = Version("1", package_path(build_dir, "brake"), "brake.handler", None, environment,
+                                   environ_per_invoke=True)
+        fn.routing = {"1": 1.0}
+        self.lambda_.add(fn)
+        return fn
 
     def _function(self, fn_spec: Any, alias: str, role: str, build_dir: Path, handler: str,
                   init: str, environment: dict[str, str], most: int) -> Function:
@@ -187,3 +222,4 @@ class World:
                 self.hooks.retired(fn, env)
             fn.environments = []
         self.agents.close()
+        self.control_plane.close()
