@@ -84,7 +84,7 @@ bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machi
 	$(PY) bench/rehearsal.py $(if $(QUICK),--quick)
 
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check generator functions rehearsal tests bench
+	$(VENV)/bin/ruff check generator analysis rehearsal functions tests bench
 
 clean: ## remove virtualenvs, builds, caches and Terraform working files
 	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache

@@ -1,8 +1,8 @@
 """`cutover`: render the release, check for drift, plan and apply.
 
 Exit codes: 0 done; 1 drift found by --check (or a Terraform failure, or a tool missing
-for `doctor`); 2 bad input
-(an invalid spec, an unknown environment), with nothing written.
+for `doctor`); 2 bad input (an invalid spec, an unknown environment, an invalid metrics
+file), with nothing written; `analyze --gate`: 0 promote, 3 hold, 4 rollback.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def schema_document() -> bytes:
     return (json.dumps(schema, indent=2, sort_keys=True) + "\n").encode()
 
 
-def load_plan(layout: Layout, env: str) -> ReleasePlan:
+def load_env_spec(layout: Layout, env: str) -> tuple[ReleaseSpec, str]:
+    """config/<env>.release.yaml, validated, and its path relative to the root."""
     path = layout.spec_file(env)
     if not path.is_file():
         known = ", ".join(layout.environments()) or "none"
@@ -70,7 +71,21 @@ def load_plan(layout: Layout, env: str) -> ReleasePlan:
             rel,
             [SpecError(0, ("release", "environment"), f"'{spec.release.environment}' must match the file name ('{env}')")],
         )
-    return build_plan(spec, rel)
+    return spec, rel
+
+
+def load_plan(layout: Layout, env: str) -> ReleasePlan:
+    return build_plan(*load_env_spec(layout, env))
+
+
+def cmd_analyze(layout: Layout, env: str, metrics: Path, as_json: bool, gate: bool) -> int:
+    """The go/no-go analysis of a metrics file, judged by the env's spec guardrails."""
+    from analysis.cli import run
+    from generator.analysis_guardrails import analysis_guardrails
+
+    spec, _ = load_env_spec(layout, env)
+    return run(metrics, analysis_guardrails(spec.guardrails), env, as_json=as_json, gate=gate,
+               out=sys.stdout, err=sys.stderr)
 
 
 def _select(layout: Layout, env: str | None, all_: bool) -> list[str]:
@@ -220,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
                                 help="plan against the local AWS emulator even with credentials")
             target.add_argument("--aws", dest="emulator", action="store_false",
                                 help="plan against AWS (fails without credentials)")
+    analyze = sub.add_parser("analyze", help="go/no-go verdict from a metrics file (docs/analysis.md)")
+    analyze.add_argument("--env", required=True, help="the environment whose spec guardrails judge")
+    analyze.add_argument("--metrics", required=True, type=Path, help="a cutover.metrics/1 JSON file")
+    analyze.add_argument("--json", action="store_true", help="print the analysis as JSON (cutover.analysis/1)")
+    analyze.add_argument("--gate", action="store_true", help="exit 0 promote, 3 hold, 4 rollback")
     from rehearsal.cli import add_parser as add_rehearse
 
     add_rehearse(sub)
@@ -235,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "schema":
             sys.stdout.write(schema_document().decode())
             return 0
+        if args.command == "analyze":
+            return cmd_analyze(layout, args.env, args.metrics, args.json, args.gate)
         if args.command == "rehearse":
             from rehearsal.cli import run as rehearse
 

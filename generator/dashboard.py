@@ -23,6 +23,13 @@ def _emf(spec: ReleaseSpec, path: str, metric: str, ident: str) -> list[Any]:
     return [ns, metric, "Release", spec.release.name, "Path", path, {"id": ident, "stat": "Sum", "visible": False}]
 
 
+def _route_latency(spec: ReleaseSpec, path: str, route: str) -> list[Any]:
+    """The router's Latency (what the caller sees) p95, per Route: like with like."""
+    ns = spec.observability.metrics_namespace
+    return [ns, "Latency", "Release", spec.release.name, "Path", path, "Route", route,
+            {"stat": "p95", "label": f"{route} p95 (caller)"}]
+
+
 def _widget(x: int, y: int, title: str, metrics: list[Any], region: str, **props: Any) -> dict[str, Any]:
     return {
         "type": "metric",
@@ -70,17 +77,20 @@ def body(spec: ReleaseSpec, name: str) -> dict[str, Any]:
         latency = [_lambda("Duration", cand, alias, "p95", "candidate p95")]
         if not complete:
             invocations.insert(0, _lambda("Invocations", ctrl, alias, "Sum", "control (router)"))
-            latency.insert(0, _lambda("Duration", ctrl, alias, "p95", "control p95"))
+            latency = [_route_latency(spec, path.name, "control"), _route_latency(spec, path.name, "canary")]
         row = [
             _widget(0, y, f"{path.name}: invocations", invocations, region, stat="Sum"),
             _widget(
                 WIDTH,
                 y,
-                f"{path.name}: error rate %",
+                f"{path.name}: error rates % (the rollback alarms)",
                 [
-                    [{"expression": "100 * errors / requests", "label": "error rate %", "id": "rate"}],
+                    [{"expression": "100 * errors / requests", "label": "served error rate %", "id": "rate"}],
                     *(
-                        [_emf(spec, path.name, "Errors", "errors"), _emf(spec, path.name, "Requests", "requests")]
+                        [_emf(spec, path.name, "Errors", "errors"), _emf(spec, path.name, "Requests", "requests"),
+                         [{"expression": "100 * canaryerrors / canary", "label": "canary error rate %", "id": "canaryrate"}],
+                         _emf(spec, path.name, "CanaryErrors", "canaryerrors"),
+                         _emf(spec, path.name, "CanaryRequests", "canary")]
                         if not complete
                         else [
                             ["AWS/Lambda", "Errors", "FunctionName", cand, "Resource", f"{cand}:{alias}",
@@ -93,14 +103,14 @@ def body(spec: ReleaseSpec, name: str) -> dict[str, Any]:
                 region,
                 annotations={"horizontal": [{"label": "rollback", "value": g.error_rate_pct}]},
             ),
-            _widget(2 * WIDTH, y, f"{path.name}: duration p95 (ms)", latency, region),
+            _widget(2 * WIDTH, y, f"{path.name}: latency p95 (ms, context only)", latency, region),
         ]
         if not complete:
             row.append(
                 _widget(
                     3 * WIDTH,
                     y,
-                    f"{path.name}: shadow diffs and canary share %",
+                    f"{path.name}: shadow diffs and canary share % (context only)",
                     [
                         [{"expression": "100 * mismatches / comparisons", "label": "shadow diff %", "id": "diff"}],
                         [{"expression": "100 * canary / requests", "label": "canary share %", "id": "share"}],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from generator import dashboard, flags, queries
+from generator import alarms, dashboard, flags, queries
 from generator.function_calls import (
     BUILD,
     ModuleCall,
@@ -52,6 +52,7 @@ class ReleasePlan:
     checkov_skips: list[CheckovSkip]
     flags_document: dict | None
     dashboard_body: dict
+    alarms_document: dict
     queries: list[queries.Query] = field(default_factory=list)
 
 
@@ -68,25 +69,6 @@ def codedeploy_config(spec: ReleaseSpec) -> dict[str, object]:
             "interval_minutes": c.interval_minutes,
         }
     return {"name": cd.predefined or "CodeDeployDefault.LambdaCanary10Percent5Minutes", "custom": False}
-
-
-def _guardrails(spec: ReleaseSpec) -> dict[str, object]:
-    g = spec.guardrails
-    return {
-        "error_rate_pct": g.error_rate_pct,
-        "p95_regression_pct": g.p95_regression.no_go_pct,
-        "shadow_diff_pct": g.shadow_diff.no_go_pct,
-        "canary_share_min_ratio": g.canary_share.min_ratio,
-        "canary_share_max_ratio": g.canary_share.max_ratio,
-        "min_samples": g.min_samples,
-        "period_seconds": g.period_seconds,
-        "evaluation_periods": g.evaluation_periods,
-        "datapoints_to_alarm": g.datapoints_to_alarm,
-        "missing_data_error_rate": g.missing_data.error_rate,
-        "missing_data_latency": g.missing_data.latency,
-        "missing_data_shadow_diff": g.missing_data.shadow_diff,
-        "missing_data_canary": g.missing_data.canary_share,
-    }
 
 
 def name_prefix(spec: ReleaseSpec) -> str:
@@ -128,7 +110,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
     outputs: list[Output] = []
     function_names: list[str] = []
     deployment_groups: dict[str, object] = {}
-    alarm_paths: dict[str, object] = {}
     for i, path in enumerate(spec.read_paths):
         p = ident(path.name)
         if not complete:
@@ -154,14 +135,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
                 value=Expr(f"module.{entry}.alias_arn"),
             )
         )
-        alarm_paths[path.name] = {
-            "alias_name": path.alias,
-            "candidate_function": path.candidate.name,
-            "router_function": None if complete else path.control.name,
-            "control_function": None if complete else path.control.name,
-            "canary_percent": path.canary.percent,
-            "shadow_enabled": (not complete) and path.shadow.enabled,
-        }
     if spec.cleanup is not None:
         modules.append(cleanup_call(spec, function_names))
     modules.append(
@@ -216,13 +189,10 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         ModuleCall(
             name="alarms",
             source="alarms",
-            comment="Guardrail alarms; their composite is the single rollback signal.",
+            comment="The alarms of alarms.json; the composite of its error rates is the single rollback signal.",
             args=[
                 ("name_prefix", prefix),
-                ("release", spec.release.name),
-                ("metrics_namespace", spec.observability.metrics_namespace),
-                ("paths", alarm_paths),
-                ("guardrails", _guardrails(spec)),
+                ("definitions", Expr('jsondecode(file("${path.module}/alarms.json"))')),
                 ("notification_topic_arns", notify.topic_arns),
                 ("notification_emails", notify.emails),
                 ("kms_key_arn", Expr("module.kms.key_arn")),
@@ -280,6 +250,8 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         )
     outputs += [
         Output("rollback_alarm_name", "The composite alarm that rolls deployments back.", Expr("module.alarms.rollback_alarm_name")),
+        Output("rollback_alarm_arn", "ARN of the composite rollback alarm.", Expr("module.alarms.rollback_alarm_arn")),
+        Output("alarm_topic_arn", "SNS topic of the rollback and notify alarms.", Expr("module.alarms.topic_arn")),
         Output("dashboard_name", "CloudWatch dashboard.", Expr("module.dashboard.dashboard_name")),
         Output("codedeploy_application", "CodeDeploy application.", Expr("module.code_deploy.application_name")),
     ]
@@ -316,6 +288,7 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         checkov_skips=[CheckovSkip(s.id, s.reason) for s in spec.security.checkov_skips],
         flags_document=None if complete else flags.document(spec),
         dashboard_body=dashboard.body(spec, dashboard_name),
+        alarms_document=alarms.build(spec).document(),
         queries=query_list,
     )
 

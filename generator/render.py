@@ -69,6 +69,7 @@ def render_files(plan: ReleasePlan) -> dict[str, bytes]:
         "outputs.tf": _render("outputs.tf.j2", plan=plan),
         ".checkov.yaml": _render("checkov.yaml.j2", plan=plan),
         "dashboard.json": _json(plan, plan.dashboard_body),
+        "alarms.json": _json(plan, plan.alarms_document),
     }
     if plan.flags_document is not None:
         files["flags.json"] = _json(plan, plan.flags_document)

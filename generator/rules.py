@@ -5,8 +5,10 @@ These run once the whole document has its types; each problem names its YAML pat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
+from generator import alarms
 from generator.errors import Loc, yaml_path
 from generator.spec import ReleaseSpec
 
@@ -24,7 +26,7 @@ def shadow_flag_key(spec: ReleaseSpec, index: int) -> str:
 
 
 def check(spec: ReleaseSpec) -> list[Problem]:
-    return [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec)]
+    return [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec), *_alarm_windows(spec)]
 
 
 def _phase(spec: ReleaseSpec) -> Iterator[Problem]:
@@ -84,3 +86,31 @@ def _delivery(spec: ReleaseSpec) -> Iterator[Problem]:
         yield ("delivery", "appconfig", "read_budget_ms"), (
             f"{budget} ms is more than a tenth of the shortest router timeout ({shortest} ms)"
         )
+
+
+def _too_slow(spec: ReleaseSpec, per_minute: float, what: str) -> str | None:
+    """Why no alarm window of at most a day can judge this traffic, or None."""
+    if per_minute <= 0 or alarms.window_seconds(per_minute, spec) <= alarms.MAX_WINDOW_SECONDS:
+        return None
+    g = spec.guardrails
+    return (
+        f"{what} is {per_minute * 1440:g} requests a day at guardrails.expected_requests_per_minute "
+        f"{g.expected_requests_per_minute:g}, but an error-rate alarm must expect at least "
+        f"{math.ceil(alarms.expected_samples_for(g.min_samples))} (guardrails.min_samples {g.min_samples}, "
+        "with room to spare) within a day, the longest window CloudWatch evaluates every minute: "
+        "raise the rate or this value, or lower min_samples"
+    )
+
+
+def _alarm_windows(spec: ReleaseSpec) -> Iterator[Problem]:
+    """Every step's canary and every shadow must be judged within a day's window."""
+    if spec.phase == "complete":
+        return
+    for i, path in enumerate(spec.read_paths):
+        for j, step in enumerate(path.canary.steps):
+            why = _too_slow(spec, alarms.canary_per_minute(spec, step), f"a {step:g}% canary")
+            if why:
+                yield ("read_paths", i, "canary", "steps", j), why
+        why = _too_slow(spec, alarms.shadow_per_minute(spec, i), f"a {path.shadow.sample_rate:g} shadow sample")
+        if why:
+            yield ("read_paths", i, "shadow", "sample_rate"), why

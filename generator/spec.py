@@ -89,8 +89,6 @@ PREDEFINED_CODEDEPLOY_CONFIGS = (
     "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
 )
 
-MissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
-
 
 def _pattern(regex: str, **kw) -> object:
     return Field(pattern=regex, description=kw.pop("description", PATTERN_HELP[regex]), **kw)
@@ -418,23 +416,48 @@ class CanaryShare(SpecModel):
     max_ratio: float = Field(default=2.0, ge=1, le=100)
 
 
-class MissingDataPolicy(SpecModel):
-    error_rate: MissingData = "notBreaching"
-    latency: MissingData = "notBreaching"
-    shadow_diff: MissingData = "notBreaching"
-    canary_share: MissingData = "notBreaching"
-
-
 class Guardrails(SpecModel):
-    error_rate_pct: float = Field(default=2.0, gt=0, le=100)
+    """Thresholds. Only error rates roll back; the rest are inputs of the go/no-go analysis.
+
+    The alarm windows are sized from `expected_requests_per_minute` (generator/alarms.py):
+    a rate is judged only over a window whose expected traffic reaches `min_samples`.
+    """
+
+    error_rate_pct: float = Field(
+        default=2.0, gt=0, le=100, description="Error rate (%) above which a rollback alarm fires."
+    )
     p95_regression: GoNoGo = Field(default_factory=lambda: GoNoGo(go_pct=15, no_go_pct=30))
     shadow_diff: GoNoGo = Field(default_factory=lambda: GoNoGo(go_pct=0.5, no_go_pct=1.0))
     canary_share: CanaryShare = Field(default_factory=CanaryShare)
-    min_samples: int = Field(default=50, ge=1, le=1000000)
-    period_seconds: int = Field(default=60, description="10, 20, 30 or a multiple of 60.")
-    evaluation_periods: int = Field(default=5, ge=1, le=1440)
-    datapoints_to_alarm: int = Field(default=3, ge=1, le=1440)
-    missing_data: MissingDataPolicy = Field(default_factory=MissingDataPolicy)
+    expected_requests_per_minute: float = Field(
+        gt=0,
+        le=100_000_000,
+        description=(
+            "Requests a minute each read path serves at its quietest hour. Sizes every alarm "
+            "window so that the traffic it judges (the canary's share of it at each step) "
+            "reaches min_samples."
+        ),
+    )
+    min_samples: int = Field(
+        default=50, ge=1, le=1000000, description="Requests a window needs before its error rate counts."
+    )
+    min_errors: int = Field(
+        default=3,
+        ge=1,
+        le=1000000,
+        description="Errors a window needs before its error rate counts (one error among a few requests is not a rollback).",
+    )
+    p95_ceiling_ms: float = Field(
+        default=500, gt=0, le=900000, description="Absolute p95 ceiling of the canary route (seed: p95 < 500 ms)."
+    )
+    confidence: float = Field(
+        default=0.95, ge=0.8, le=0.999, description="Confidence of the go/no-go analysis's exact error-rate tests."
+    )
+    period_seconds: int = Field(
+        default=60, description="Shortest alarm period: 10, 20, 30 or a multiple of 60; longer where traffic is low."
+    )
+    evaluation_periods: int = Field(default=5, ge=1, le=1440, description="N of an M-of-N alarm at the shortest period.")
+    datapoints_to_alarm: int = Field(default=3, ge=1, le=1440, description="M of an M-of-N alarm at the shortest period.")
 
     @model_validator(mode="after")
     def _periods(self) -> Guardrails:
@@ -444,12 +467,17 @@ class Guardrails(SpecModel):
         if period * self.evaluation_periods > 86400:
             raise FieldProblem(
                 ("evaluation_periods",),
-                f"{self.evaluation_periods} periods of {period} s exceed one day (CloudWatch's limit)",
+                f"{self.evaluation_periods} periods of {period} s exceed one day "
+                "(longer alarms are evaluated only once an hour)",
             )
         if self.datapoints_to_alarm > self.evaluation_periods:
             raise FieldProblem(
                 ("datapoints_to_alarm",),
                 f"{self.datapoints_to_alarm} must not exceed evaluation_periods ({self.evaluation_periods})",
+            )
+        if self.min_errors > self.min_samples:
+            raise FieldProblem(
+                ("min_errors",), f"{self.min_errors} must not exceed min_samples ({self.min_samples})"
             )
         return self
 
@@ -527,6 +555,6 @@ class ReleaseSpec(SpecModel):
     read_paths: list[ReadPath] = Field(min_length=1, max_length=10)
     cleanup: Cleanup | None = None
     delivery: Delivery
-    guardrails: Guardrails = Field(default_factory=Guardrails)
+    guardrails: Guardrails
     observability: Observability = Field(default_factory=Observability)
     security: Security = Field(default_factory=Security)

@@ -142,7 +142,7 @@ def test_the_checked_in_tree_is_up_to_date():
 def test_the_json_schema_describes_the_spec():
     schema = json.loads((ROOT / "config" / "release.schema.json").read_text())
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == {"release", "backend", "phase", "read_paths", "delivery"}
+    assert set(schema["required"]) == {"release", "backend", "phase", "read_paths", "delivery", "guardrails"}
     import jsonschema
     import yaml
 

@@ -134,10 +134,10 @@ def test_completing_the_release_plans_only_the_removal_of_the_old_path(terraform
     actions = {c["address"]: c["change"]["actions"] for c in changes["resource_changes"]}
     retired = ("module.user_read_control.", "module.user_read_shadow.", "module.feature_flags.",
                "module.tracing.",
-               # the guardrails that judge the router, the shadow and the canary share
+               # the alarms that judge the router, the canary's routing and the shadow
                *(f'module.alarms.aws_cloudwatch_metric_alarm.this["user-read/{name}"]'
-                 for name in ("router-error-rate", "served-error-rate", "p95-regression",
-                              "shadow-diff-rate", "canary-share")))
+                 for name in ("router-error-rate", "served-error-rate", "canary-error-rate",
+                              "shadow-error-rate", "shadow-dispatch-failure-rate")))
     # THEN what was applied of the old path is deleted, and nothing that stays is replaced
     deleted = sorted(a for a, act in actions.items() if act == ["delete"])
     assert deleted and all(a.startswith(retired) for a in deleted), deleted
@@ -147,7 +147,8 @@ def test_completing_the_release_plans_only_the_removal_of_the_old_path(terraform
                     "module.feature_flags.aws_appconfig_application.this"):
         assert address in deleted, f"{address} is not removed"
     assert actions["module.user_read_candidate.aws_lambda_function.this"] == ["update"]
-    assert actions['module.alarms.aws_cloudwatch_metric_alarm.this["user-read/candidate-error-rate"]'] in (
+    # the candidate's own error rate stays (its window shrinks: all traffic is its now)
+    assert actions['module.alarms.aws_cloudwatch_metric_alarm.this["user-read/candidate-canary-error-rate"]'] in (
         ["no-op"], ["update"])
     replaced = sorted(a for a, act in actions.items() if "delete" in act and "create" in act)
     assert replaced == [], f"replaced instead of kept: {replaced}"

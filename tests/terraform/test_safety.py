@@ -156,13 +156,16 @@ def test_root_wires_the_composite_alarm_to_appconfig(root):
     ]
 
 
-def test_composite_alarm_ors_every_guardrail_alarm():
+def test_composite_alarm_ors_its_rollback_members_and_notifies_the_topic():
     ((_name, composite),) = _resources(
         MODULES_DIR / "alarms" / "main.tf", "aws_cloudwatch_composite_alarm"
     )
-    assert '" OR "' in composite["alarm_rule"] or "OR" in composite["alarm_rule"]
-    assert "aws_cloudwatch_metric_alarm.this" in composite["alarm_rule"]
-    assert "aws_sns_topic.this.arn" in composite["alarm_actions"]
+    assert '" OR "' in composite["alarm_rule"]
+    assert "var.definitions.rollback.members" in composite["alarm_rule"]
+    assert "aws_cloudwatch_metric_alarm.this[k].alarm_name" in composite["alarm_rule"]
+    assert "local.notify_arns" in composite["alarm_actions"]
+    (local,) = hcl.load(MODULES_DIR / "alarms" / "main.tf")["locals"]
+    assert "aws_sns_topic.this.arn" in local["notify_arns"]
 
 
 def test_every_alarm_chooses_treat_missing_data():
@@ -305,3 +308,13 @@ def test_a_candidate_with_a_database_runs_in_its_vpc(root):
                 "subnet_ids": path.database.subnet_ids,
                 "security_group_ids": path.database.security_group_ids,
             }
+
+
+# --- Alarms: the examples use what the generator renders -----------------------
+
+
+@pytest.mark.parametrize("example,golden", [("complete", "production-canary"), ("complete-phase", "complete-byo-kms")])
+def test_example_alarms_are_the_generated_ones(example, golden):
+    fixture = EXAMPLES_DIR / example / "fixtures" / "alarms.json"
+    rendered = EXAMPLES_DIR.parent.parent / "tests" / "golden" / golden / "expected" / "alarms.json"
+    assert fixture.read_bytes() == rendered.read_bytes(), f"copy {rendered} to {fixture}"

@@ -379,45 +379,11 @@ module "feature_flags" {
   extension_architecture = "arm64"
 }
 
-# Guardrail alarms; their composite is the single rollback signal.
+# The alarms of alarms.json; the composite of its error rates is the single rollback signal.
 module "alarms" {
-  source            = "../../modules/alarms"
-  name_prefix       = "huntaze-read-paths-preview"
-  release           = "huntaze-read-paths"
-  metrics_namespace = "Cutover"
-  paths = {
-    user-read = {
-      alias_name         = "live"
-      candidate_function = "huntaze-prisma-read-preview"
-      router_function    = "huntaze-mock-read-preview"
-      control_function   = "huntaze-mock-read-preview"
-      canary_percent     = 5
-      shadow_enabled     = true
-    }
-    feed-read = {
-      alias_name         = "live"
-      candidate_function = "huntaze-prisma-feed-preview"
-      router_function    = "huntaze-mock-feed-preview"
-      control_function   = "huntaze-mock-feed-preview"
-      canary_percent     = 25
-      shadow_enabled     = true
-    }
-  }
-  guardrails = {
-    error_rate_pct           = 2
-    p95_regression_pct       = 30
-    shadow_diff_pct          = 1
-    canary_share_min_ratio   = 0.5
-    canary_share_max_ratio   = 2
-    min_samples              = 50
-    period_seconds           = 60
-    evaluation_periods       = 5
-    datapoints_to_alarm      = 3
-    missing_data_error_rate  = "notBreaching"
-    missing_data_latency     = "notBreaching"
-    missing_data_shadow_diff = "notBreaching"
-    missing_data_canary      = "notBreaching"
-  }
+  source                  = "../../modules/alarms"
+  name_prefix             = "huntaze-read-paths-preview"
+  definitions             = jsondecode(file("${path.module}/alarms.json"))
   notification_topic_arns = []
   notification_emails     = ["oncall@huntaze.example"]
   kms_key_arn             = module.kms.key_arn

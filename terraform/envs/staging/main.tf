@@ -247,37 +247,11 @@ module "feature_flags" {
   extension_architecture = "x86_64"
 }
 
-# Guardrail alarms; their composite is the single rollback signal.
+# The alarms of alarms.json; the composite of its error rates is the single rollback signal.
 module "alarms" {
-  source            = "../../modules/alarms"
-  name_prefix       = "huntaze-prisma-migration-staging"
-  release           = "huntaze-prisma-migration"
-  metrics_namespace = "Cutover"
-  paths = {
-    user-read = {
-      alias_name         = "live"
-      candidate_function = "huntaze-prisma-read-staging"
-      router_function    = "huntaze-mock-read-staging"
-      control_function   = "huntaze-mock-read-staging"
-      canary_percent     = 0
-      shadow_enabled     = true
-    }
-  }
-  guardrails = {
-    error_rate_pct           = 2
-    p95_regression_pct       = 30
-    shadow_diff_pct          = 1
-    canary_share_min_ratio   = 0.5
-    canary_share_max_ratio   = 2
-    min_samples              = 20
-    period_seconds           = 60
-    evaluation_periods       = 3
-    datapoints_to_alarm      = 2
-    missing_data_error_rate  = "notBreaching"
-    missing_data_latency     = "notBreaching"
-    missing_data_shadow_diff = "notBreaching"
-    missing_data_canary      = "notBreaching"
-  }
+  source                  = "../../modules/alarms"
+  name_prefix             = "huntaze-prisma-migration-staging"
+  definitions             = jsondecode(file("${path.module}/alarms.json"))
   notification_topic_arns = []
   notification_emails     = []
   kms_key_arn             = module.kms.key_arn

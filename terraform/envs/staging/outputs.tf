@@ -26,6 +26,16 @@ output "rollback_alarm_name" {
   value       = module.alarms.rollback_alarm_name
 }
 
+output "rollback_alarm_arn" {
+  description = "ARN of the composite rollback alarm."
+  value       = module.alarms.rollback_alarm_arn
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the rollback and notify alarms."
+  value       = module.alarms.topic_arn
+}
+
 output "dashboard_name" {
   description = "CloudWatch dashboard."
   value       = module.dashboard.dashboard_name

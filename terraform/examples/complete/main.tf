@@ -280,37 +280,12 @@ module "feature_flags" {
 module "alarms" {
   source = "../../modules/alarms"
 
-  name_prefix       = local.name_prefix
-  release           = local.release
-  metrics_namespace = local.namespace
-  kms_key_arn       = module.kms.key_arn
+  name_prefix = local.name_prefix
+  kms_key_arn = module.kms.key_arn
 
-  paths = {
-    "user-read" = {
-      alias_name         = "live"
-      candidate_function = local.names.candidate
-      router_function    = local.names.control
-      control_function   = local.names.control
-      canary_percent     = 5
-      shadow_enabled     = true
-    }
-  }
-
-  guardrails = {
-    error_rate_pct           = 1
-    p95_regression_pct       = 20
-    shadow_diff_pct          = 0.5
-    canary_share_min_ratio   = 0.5
-    canary_share_max_ratio   = 2
-    min_samples              = 50
-    period_seconds           = 60
-    evaluation_periods       = 5
-    datapoints_to_alarm      = 3
-    missing_data_error_rate  = "notBreaching"
-    missing_data_latency     = "notBreaching"
-    missing_data_shadow_diff = "notBreaching"
-    missing_data_canary      = "notBreaching"
-  }
+  # The alarms as the generator renders them (fixtures/alarms.json is a copy of
+  # tests/golden/production-canary/expected/alarms.json; a test keeps them equal).
+  definitions = jsondecode(file("${path.module}/fixtures/alarms.json"))
 
   notification_emails = ["oncall@example.com"]
 

@@ -1,51 +1,63 @@
 variable "name_prefix" {
-  description = "Prefix of every alarm name (the release name and environment)."
+  description = "Prefix of the topic name (the release name and environment)."
   type        = string
 }
 
-variable "release" {
-  description = "Release name: the Release dimension of the functions' EMF metrics."
-  type        = string
-}
-
-variable "metrics_namespace" {
-  description = "Namespace of the functions' EMF metrics."
-  type        = string
-}
-
-variable "paths" {
-  description = "Read paths, keyed by path name. router_function and control_function are null once the release is complete."
-  type = map(object({
-    alias_name         = string
-    candidate_function = string
-    router_function    = optional(string)
-    control_function   = optional(string)
-    canary_percent     = number
-    shadow_enabled     = bool
-  }))
-}
-
-variable "guardrails" {
-  description = "Thresholds and evaluation settings, from the spec's guardrails."
+variable "definitions" {
+  description = "The alarms, as the generator decided them: jsondecode of terraform/envs/<env>/alarms.json (format cutover.alarms/1). Extra keys (the \"//\" marker, reasons) are dropped by the type."
   type = object({
-    error_rate_pct           = number
-    p95_regression_pct       = number
-    shadow_diff_pct          = number
-    canary_share_min_ratio   = number
-    canary_share_max_ratio   = number
-    min_samples              = number
-    period_seconds           = number
-    evaluation_periods       = number
-    datapoints_to_alarm      = number
-    missing_data_error_rate  = string
-    missing_data_latency     = string
-    missing_data_shadow_diff = string
-    missing_data_canary      = string
+    rollback = object({
+      name        = string
+      description = string
+      members     = list(string)
+    })
+    alarms = map(object({
+      name                = string
+      description         = string
+      role                = string
+      threshold           = number
+      comparison          = string
+      period              = number
+      evaluation_periods  = number
+      datapoints_to_alarm = number
+      treat_missing_data  = string
+      metrics = list(object({
+        id          = string
+        namespace   = string
+        metric_name = string
+        stat        = string
+        dimensions  = map(string)
+      }))
+      expressions = list(object({
+        id          = string
+        expression  = string
+        label       = string
+        return_data = bool
+      }))
+    }))
   })
+
+  validation {
+    condition     = alltrue([for a in values(var.definitions.alarms) : contains(["rollback", "notify"], a.role)])
+    error_message = "Every alarm's role must be \"rollback\" or \"notify\"."
+  }
+
+  validation {
+    condition = length(var.definitions.rollback.members) > 0 && alltrue([
+      for k in var.definitions.rollback.members : contains(keys(var.definitions.alarms), k) && try(var.definitions.alarms[k].role, "") == "rollback"
+    ])
+    error_message = "The rollback composite needs at least one member, and each member must be an alarm whose role is \"rollback\"."
+  }
 }
 
 variable "notification_topic_arns" {
-  description = "Extra SNS topics notified on alarm, besides the topic this module creates."
+  description = "Extra SNS topics notified by the composite and the notify alarms, besides the topic this module creates."
+  type        = list(string)
+  default     = []
+}
+
+variable "rollback_action_arns" {
+  description = "Extra actions of the composite rollback alarm on ALARM only (for example a function that deploys the canary-off flags)."
   type        = list(string)
   default     = []
 }

@@ -113,13 +113,15 @@ data "aws_iam_policy_document" "this" {
     resources = ["${local.function_arn_prefix}:CodeDeployHook_*"]
   }
 
+  # DescribeAlarms returns nothing about a *composite* alarm unless the permission
+  # is scoped to "*" (DescribeAlarms API reference); the rollback alarm is one.
   dynamic "statement" {
     for_each = length(var.alarm_names) > 0 ? [1] : []
     content {
       sid       = "ReadRollbackAlarms"
       effect    = "Allow"
       actions   = ["cloudwatch:DescribeAlarms"]
-      resources = [for n in var.alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${n}"]
+      resources = ["*"] # composite alarms are visible only to DescribeAlarms on *
     }
   }
 }

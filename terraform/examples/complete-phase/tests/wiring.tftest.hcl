@@ -30,8 +30,8 @@ run "complete_phase_wiring" {
   command = plan
 
   assert {
-    condition     = join(",", keys(module.alarms.alarm_names)) == join(",", ["user-read/candidate-error-rate"])
-    error_message = "Without router and control only the candidate's error rate remains."
+    condition     = join(",", keys(module.alarms.alarm_names)) == join(",", ["user-read/candidate-canary-error-rate", "user-read/candidate-error-rate"])
+    error_message = "Without router and control only the candidate's error rates remain."
   }
 
   assert {

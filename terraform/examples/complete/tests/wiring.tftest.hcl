@@ -31,14 +31,14 @@ run "canary_phase_wiring" {
 
   assert {
     condition = join(",", keys(module.alarms.alarm_names)) == join(",", [
-      "user-read/canary-share",
-      "user-read/candidate-error-rate",
-      "user-read/p95-regression",
+      "user-read/canary-error-rate",
+      "user-read/candidate-canary-error-rate",
       "user-read/router-error-rate",
       "user-read/served-error-rate",
-      "user-read/shadow-diff-rate",
+      "user-read/shadow-dispatch-failure-rate",
+      "user-read/shadow-error-rate",
     ])
-    error_message = "The canary phase must alarm on errors, latency, shadow diffs and canary share."
+    error_message = "The canary phase alarms on error rates only: four that roll back, two shadow rates that notify."
   }
 
   assert {
@@ -47,7 +47,7 @@ run "canary_phase_wiring" {
   }
 
   assert {
-    condition     = module.alarms.rollback_alarm_name == "huntaze-prod-rollback"
+    condition     = module.alarms.rollback_alarm_name == "huntaze-prisma-migration-production-rollback"
     error_message = "One composite rollback alarm per environment."
   }
 

@@ -1,0 +1,127 @@
+"""The planned production release (against the local AWS emulator), read back as JSON:
+
+- every IAM statement that can read alarms (cloudwatch:DescribeAlarms) is scoped to "*",
+  because AWS returns nothing about a composite alarm otherwise (DescribeAlarms API
+  reference): these are the policies Terraform would send, not a hand-written copy;
+- the alarms Terraform would create are exactly those of alarms.json, the file the
+  rehearsal and tests/signals evaluate, and the composite's rule is the one
+  rehearsal.cloudwatch builds from it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from tf_layout import PLUGIN_MIRROR, REPO_ROOT
+
+from generator.cli import Layout, load_plan
+from generator.emulator import LocalAWS, prepare_backend
+from generator.terraform_cli import Terraform, find_terraform
+from generator.terraform_run import emulator_backend, with_emulator
+from rehearsal.cloudwatch import rollback_rule
+
+pytestmark = pytest.mark.terraform
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory) -> tuple[dict, dict]:
+    """(terraform show -json of the production plan, production alarms.json)."""
+    if find_terraform() is None:
+        pytest.skip("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
+    if not PLUGIN_MIRROR.is_dir():
+        pytest.skip(f"no provider mirror at {PLUGIN_MIRROR} (set CUTOVER_TF_PLUGIN_MIRROR)")
+    if not (REPO_ROOT / "build" / "functions" / "router.zip").is_file():
+        pytest.skip("no build/ (run `make build`; `make test` does)")
+    tmp = tmp_path_factory.mktemp("alarms-plan")
+    terraform = Terraform.discover(cache_dir=tmp / "tf-cache")
+    shutil.copytree(REPO_ROOT / "terraform", tmp / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
+    shutil.copytree(REPO_ROOT / "build", tmp / "build")
+    env_dir = tmp / "terraform" / "envs" / "production"
+    backend = dict(load_plan(Layout(REPO_ROOT), "production").backend)
+    with LocalAWS(region=str(backend["region"])) as aws:
+        prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
+        tf = with_emulator(terraform, aws, tmp / "data")
+        tf.init(env_dir, backend=emulator_backend(backend))
+        tf.run(env_dir, "plan", "-input=false", "-no-color", f"-out={tmp / 'p.tfplan'}")
+        shown = json.loads(tf.run(env_dir, "show", "-json", str(tmp / "p.tfplan")).stdout)
+    return shown, json.loads((env_dir / "alarms.json").read_text())
+
+
+def _after(shown: dict, kind: str) -> dict[str, dict]:
+    return {c["address"]: c["change"]["after"] for c in shown["resource_changes"] if c["type"] == kind}
+
+
+def _statements(shown: dict):
+    for change in shown["resource_changes"]:
+        after = change["change"]["after"] or {}
+        documents = [after.get("policy")] + [p.get("policy") for p in after.get("inline_policy") or []]
+        for document in documents:
+            if isinstance(document, str) and document:
+                statements = json.loads(document)["Statement"]
+                for s in statements if isinstance(statements, list) else [statements]:
+                    yield change["address"], s
+
+
+def test_every_statement_that_reads_alarms_is_scoped_to_star(planned):
+    shown, _ = planned
+    readers = []
+    for address, statement in _statements(shown):
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if "cloudwatch:DescribeAlarms" in actions:
+            readers.append(address)
+            assert statement["Resource"] == "*", f"{address}: DescribeAlarms on {statement['Resource']}"
+    assert sorted(readers) == [
+        "module.code_deploy.aws_iam_role_policy.this",
+        "module.feature_flags.aws_iam_role_policy.monitor[0]",
+    ]
+
+
+def _queries(alarm: dict) -> dict[str, tuple]:
+    out = {}
+    for q in alarm["metrics"]:
+        out[q["id"]] = ("metric", q["namespace"], q["metric_name"], q["stat"], q["dimensions"], alarm["period"])
+    for e in alarm["expressions"]:
+        out[e["id"]] = ("expression", e["expression"], e["return_data"])
+    return out
+
+
+def _planned_queries(after: dict) -> dict[str, tuple]:
+    out = {}
+    for q in after["metric_query"]:
+        if q.get("expression"):
+            out[q["id"]] = ("expression", q["expression"], q["return_data"])
+        else:
+            (m,) = q["metric"]
+            out[q["id"]] = ("metric", m["namespace"], m["metric_name"], m["stat"], m["dimensions"], m["period"])
+    return out
+
+
+def test_the_planned_alarms_are_those_of_alarms_json(planned):
+    shown, document = planned
+    alarms = _after(shown, "aws_cloudwatch_metric_alarm")
+    changes = {c["address"]: c["change"] for c in shown["resource_changes"]}
+    assert sorted(alarms) == sorted(f'module.alarms.aws_cloudwatch_metric_alarm.this["{k}"]' for k in document["alarms"])
+    for key, alarm in document["alarms"].items():
+        after = alarms[f'module.alarms.aws_cloudwatch_metric_alarm.this["{key}"]']
+        assert (after["alarm_name"], after["threshold"], after["comparison_operator"]) == (
+            alarm["name"], alarm["threshold"], alarm["comparison"])
+        assert (after["evaluation_periods"], after["datapoints_to_alarm"], after["treat_missing_data"]) == (
+            alarm["evaluation_periods"], alarm["datapoints_to_alarm"], alarm["treat_missing_data"])
+        assert _planned_queries(after) == _queries(alarm), key
+        unknown = changes[f'module.alarms.aws_cloudwatch_metric_alarm.this["{key}"]']["after_unknown"]
+        if alarm["role"] == "rollback":  # acts only through the composite
+            assert not after.get("alarm_actions") and not unknown.get("alarm_actions"), key
+        else:  # notifies the topic (its ARN is known after apply)
+            assert unknown["alarm_actions"] and unknown["ok_actions"], key
+
+
+def test_the_planned_composite_is_the_rule_the_evaluator_reads(planned):
+    shown, document = planned
+    (composite,) = _after(shown, "aws_cloudwatch_composite_alarm").values()
+    names = [document["alarms"][k]["name"] for k in document["rollback"]["members"]]
+    assert composite["alarm_name"] == document["rollback"]["name"]
+    assert composite["alarm_rule"] == rollback_rule(names)
+    assert all(document["alarms"][k]["role"] == "rollback" for k in document["rollback"]["members"])
