@@ -181,7 +181,7 @@ class Agent:
             self.polled_at = last_poll
             if last_poll >= self.unavailable_until:
                 self.polled_version = appconfig.version_for(self.target, last_poll)
-        if self.polled_version is None:
+        if not self.polled_version:  # never polled, or nothing deployed to this target yet
             return 503, b'{"message":"configuration not available yet"}'
         return 200, appconfig.served(self.polled_version)
 
