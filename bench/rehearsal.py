@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the size (CI smoke)")
     parser.add_argument("--database-url")
+    parser.add_argument("--build", type=Path, default=ROOT / "build", help="where `make build` wrote the packages")
     args = parser.parse_args(argv)
     from generator.loader import load_spec
     from rehearsal.engine import Options, Rehearsal
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.setswitchinterval(0.0005)
     spec = load_spec(ROOT / "config" / "production.release.yaml")
     options = Options(spec, "config/production.release.yaml", scenario(args.quick), None,
-                      ROOT / "build", ROOT / "terraform" / "envs" / "production" / "alarms.json",
+                      args.build, ROOT / "terraform" / "envs" / "production" / "alarms.json",
                       args.database_url)
     report = Rehearsal(options).run()
     usage = resource.getrusage(resource.RUSAGE_SELF)
