@@ -16,7 +16,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply rehearse test bench lint clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply rehearse test bench lint report-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -82,6 +82,9 @@ bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machi
 	$(PY) bench/run.py
 	$(PY) functions/build.py --no-layer
 	$(PY) bench/rehearsal.py $(if $(QUICK),--quick)
+
+report-screenshot: $(VENV)/.installed ## redraw docs/images/rehearsal-report.png (needs Debian's chromium)
+	$(PY) -m tests.rehearsal.make_screenshot
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check generator analysis rehearsal functions tests bench

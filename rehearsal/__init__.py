@@ -1,1 +1,1 @@
-"""Local stand-ins for the AWS parts of a release, for rehearsals and tests."""
+"""The rehearsal: the whole release on one machine, in simulated time (issue 8)."""
