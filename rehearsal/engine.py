@@ -288,9 +288,23 @@ class Rehearsal:
 
     def _roll_back(self, minute: int, why: str, kind: str) -> None:
         if kind == "decision":
-            self._deploy_flags(0, minute, "roll back (runbook)")
+            self._revert(minute)
         self.rollback_minute = minute if self.rollback_minute is None else self.rollback_minute
         self._finish("rolled_back", minute, [why], tail=True)
+
+    def _revert(self, minute: int) -> None:
+        """The runbook's rollback (README "Breaking glass"): `aws appconfig stop-deployment
+        --allow-revert` on the last deployment: the previous flags at once, and a revert
+        ignores the alarm monitors (a new deployment would be rolled back by them)."""
+        t = minute * 60.0
+        appconfig = self.world.appconfig
+        last = appconfig.current(t)
+        if last is None or last.rolled_back_at is not None:
+            return
+        appconfig.roll_back(last, t)
+        self._event(minute, "appconfig_rollback",
+                    f"{last.label}: reverted by the operator (stop-deployment --allow-revert), "
+                    f"flags version {last.previous} again")
 
     def _finish(self, result: str, minute: int, reasons: list[str], tail: bool = False) -> None:
         if self.outcome is not None:
