@@ -81,7 +81,7 @@ test: setup build ## every test: generator, functions, Terraform (fmt, validate,
 bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machine they ran on
 	$(PY) bench/run.py
 	$(PY) functions/build.py --no-layer
-	$(PY) bench/rehearsal.py $(if $(QUICK),--quick)
+	$(PY) bench/rehearse.py $(if $(QUICK),--quick)
 
 report-screenshot: $(VENV)/.installed ## redraw docs/images/rehearsal-report.png (needs Debian's chromium)
 	$(PY) -m tests.rehearsal.make_screenshot

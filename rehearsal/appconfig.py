@@ -20,7 +20,7 @@ import json
 import math
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
@@ -150,16 +150,25 @@ def _bucket(target: str) -> float:
     return int.from_bytes(hashlib.sha256(target.encode()).digest()[:4], "big") / 2**32
 
 
-class QuietServer(ThreadingHTTPServer):
+class _Quiet:
     """A loopback server that does not print a client hanging up (a timed-out read)."""
-
-    daemon_threads = True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys
 
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
+            super().handle_error(request, client_address)  # type: ignore[misc]
+
+
+class QuietServer(_Quiet, ThreadingHTTPServer):
+    """One thread per connection (boto3 keeps connections open)."""
+
+    daemon_threads = True
+
+
+class QuietSerialServer(_Quiet, HTTPServer):
+    """One connection at a time, on one thread: the agent's reads are one-shot HTTP/1.0
+    requests, and a thread per request would cost more than the request."""
 
 
 class Agent:
@@ -210,7 +219,7 @@ class AgentServer:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.server = QuietSerialServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="appconfig-agent",
                                        kwargs={"poll_interval": 0.5}, daemon=True)

@@ -79,22 +79,37 @@ class ModuleSet:
                 taken[name] = sys.modules.pop(name)
         return taken
 
-    @contextmanager
-    def active(self) -> Iterator[Any]:
-        modules = sys.modules
-        previous = {name: modules.get(name) for name in self.modules}
-        modules.update(self.modules)
-        try:
-            yield self.handler
-        finally:
-            for name, module in previous.items():
-                if module is None:
-                    modules.pop(name, None)
-                else:
-                    modules[name] = module
+    def active(self) -> _Active:
+        """``with modules.active() as handler``: this environment's modules in sys.modules."""
+        return _Active(self)
 
     def module(self, name: str) -> Any:
         return self.modules[name]
+
+
+class _Active:
+    """Swaps an environment's modules into sys.modules and back (on every invocation, so
+    a plain class rather than a generator context manager)."""
+
+    __slots__ = ("previous", "set")
+
+    def __init__(self, modules: ModuleSet) -> None:
+        self.set = modules
+
+    def __enter__(self) -> Any:
+        loaded = sys.modules
+        own = self.set.modules
+        self.previous = [(name, loaded.get(name)) for name in own]
+        loaded.update(own)
+        return self.set.handler
+
+    def __exit__(self, *exc: object) -> None:
+        loaded = sys.modules
+        for name, module in self.previous:
+            if module is None:
+                loaded.pop(name, None)
+            else:
+                loaded[name] = module
 
 
 def init_environment(modules: ModuleSet, environment: dict[str, str], init: str | None) -> Any:

@@ -126,16 +126,21 @@ class LambdaService:
 
     # -- environments ------------------------------------------------------------------
     def _environment(self, fn: Function, version: Version, t: float) -> tuple[Environment | None, bool]:
-        live = []
+        """A free environment of that version, the most recently used first (warm), else a
+        new one (cold) if the function may have one more; None when throttled."""
+        best, expired = None, False
         for env in fn.environments:
-            if env.expires <= t and env.busy_until <= t:
-                self.hooks.retired(fn, env)
+            if env.busy_until > t:
                 continue
-            live.append(env)
-        fn.environments = live
-        free = [e for e in live if e.version is version and e.busy_until <= t]
-        if free:
-            return max(free, key=lambda e: (e.last_used, e.id)), False
+            if env.expires <= t:
+                expired = True
+            elif env.version is version and (best is None or env.last_used > best.last_used):
+                best = env
+        if expired:
+            self._retire(fn, t)
+        if best is not None:
+            return best, False
+        live = fn.environments
         if len(live) >= fn.max_environments:
             idle_other = [e for e in live if e.busy_until <= t and e.version is not version]
             if not idle_other:
@@ -149,6 +154,15 @@ class LambdaService:
         fn.environments.append(env)
         self.cold_starts[fn.role] = self.cold_starts.get(fn.role, 0) + 1
         return env, True
+
+    def _retire(self, fn: Function, t: float) -> None:
+        keep = []
+        for env in fn.environments:
+            if env.expires <= t and env.busy_until <= t:
+                self.hooks.retired(fn, env)
+            else:
+                keep.append(env)
+        fn.environments = keep
 
     def _pick_version(self, fn: Function) -> Version:
         if len(fn.routing) == 1:

@@ -55,7 +55,10 @@ class Telemetry:
 
     def ingest(self, role: str, kind: str, parts: list[str]) -> None:
         counts: dict[str, float] = {}
-        for text in "".join(parts).splitlines():
+        # every write of the functions is one whole line (telemetry.py writes line by line)
+        lines = parts if all(p.endswith("\n") and p.count("\n") == 1 for p in parts) \
+            else "".join(parts).splitlines()
+        for text in lines:
             if text.startswith('{"_aws"'):
                 self._emf(_loads(text), counts)
             elif text.startswith('{"event":"'):

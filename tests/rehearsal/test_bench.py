@@ -14,7 +14,7 @@ pytestmark = pytest.mark.postgres
 
 def test_bench_quick_runs_and_reports_its_figures(build_dir, database_url):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "rehearsal.py"), "--quick", "--database-url", database_url,
+        [sys.executable, str(ROOT / "bench" / "rehearse.py"), "--quick", "--database-url", database_url,
          "--build", str(build_dir)], capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout

@@ -1,6 +1,6 @@
 """Rehearsal benchmark: the example spec's whole ramp with about 200,000 requests.
 
-    .venv/bin/python bench/rehearsal.py [--quick] [--database-url URL]
+    .venv/bin/python bench/rehearse.py [--quick] [--database-url URL]
 
 The healthy population (100 requests/min) through shadow and every canary step of
 config/production.release.yaml, holds sized so that the ramp ends after about 2,000
