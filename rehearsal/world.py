@@ -92,8 +92,8 @@ class World:
         self.hooks = Hooks(self)
         ac = spec.delivery.appconfig
         self.appconfig = AppConfig(ac.application, ac.environment or spec.release.environment, ac.profile)
-        self.ramp_strategy = Strategy("ramp", ac.duration_minutes * 60.0, ac.final_bake_minutes * 60.0,
-                                      ac.growth_type, float(ac.growth_factor))
+        # flags roll out all at once; the bake is the monitor window (generator/spec.py)
+        self.ramp_strategy = Strategy("ramp", 0.0, ac.final_bake_minutes * 60.0, "LINEAR", 100.0)
         self.appconfig.strategies[self.ramp_strategy.id] = self.ramp_strategy
         self.agents = AgentServer(self.appconfig, clock, self.hooks)
         self.agent_of: dict[str, Agent] = {}

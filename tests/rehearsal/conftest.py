@@ -34,7 +34,7 @@ def _build_module() -> Any:
 def build_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("build")
     build = _build_module()
-    for package in ("router", "candidate", "cleanup"):
+    for package in build.PACKAGES:
         build.build_function(package, out)
     return out
 
