@@ -20,7 +20,7 @@ name: cli-small
 description: a short shadow phase, stopped early
 seed: 7
 traffic: {requests_per_minute: 100, users: 200, max_requests: 1200}
-ramp: {shadow_minutes: 10, hold_minutes: 10}
+ramp: {shadow_minutes: 60, hold_minutes: 10}  # stops at max_requests, before any decision
 expect:
   outcome: {outcome}
   step: {step}
