@@ -70,7 +70,13 @@ class Database:
     def create_schema(self, schema_sql: str) -> None:
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True) as conn:
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            where = "the embedded server" if self.embedded else "--database-url / " + DATABASE_URL_ENV
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            raise DatabaseUnavailable(f"cannot connect to PostgreSQL ({where}): {reason}") from None
+        with conn:
             conn.execute("DROP TABLE IF EXISTS user_items, users")
             conn.execute(schema_sql)
 

@@ -3,6 +3,7 @@ exits 2 and writes nothing."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,18 @@ def test_cli_without_packages_says_make_build(tmp_path, capsys):
 def test_unreadable_file(tmp_path: Path):
     with pytest.raises(ScenarioInvalid, match="cannot read the scenario"):
         load_scenario(tmp_path / "missing.yaml")
+
+
+def test_cli_unreachable_database_exits_2(tmp_path, capsys):
+    from .test_cli import SMALL
+
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL.replace("{outcome}", "held").replace("{step}", "0"))
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = main(["--root", str(ROOT), "rehearse", "--scenario", str(scenario), "--quiet",
+                 "--out", str(tmp_path / "out"), "--database-url", f"postgresql://nobody@127.0.0.1:{port}/x"])
+    assert code == 2
+    assert "cannot connect to PostgreSQL (--database-url" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
