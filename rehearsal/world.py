@@ -168,8 +168,8 @@ class World:
         clients["canary"] = StandinClient(self.lambda_, self.canary_timeout_s)
         clients["shadow"] = StandinClient(self.lambda_, 3.0)
         env.state.random = random.Random(f"shadow-sample:{self.scenario.seed}:{env.id}").random
-        handler = env.modules.handler
-        backend = handler.mock_profile
+        router = env.state  # the environment's Router: its control is router/control.py's
+        backend = router.control
         control = self.hooks.latency["control"]
         clock = self.clock
 
@@ -177,7 +177,7 @@ class World:
             clock.advance(control.draw())
             return backend(user_id)
 
-        handler.mock_profile = mock_backend
+        router.control = mock_backend
         unavailable = self.faults.flags_unavailable_seconds(self.clock.now)
         self.agent_of[env.id] = Agent(env.id, env.born, self.poll_interval_s,
                                       env.born + unavailable if unavailable else 0.0)
