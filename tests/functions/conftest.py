@@ -27,7 +27,7 @@ if str(FUNCTIONS) not in sys.path:
 from cutover_runtime import lambda_client
 from cutover_runtime.contract import mock_profile
 
-from .fakes import AppConfigExtension, LambdaService
+from functions_support.fakes import AppConfigExtension, LambdaService
 
 CANDIDATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:huntaze-prisma-read:live"
 SALT = "test-salt"
