@@ -1,0 +1,118 @@
+"""Time shadow dispatch adds to the router's duration, 50 ms stubbed async invoke.
+
+The stub Lambda API runs in its own process, as the real one is remote: its threads
+must not compete with the router for this interpreter's GIL. It answers "count" on its
+standard input with the number of async invokes it accepted so far.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+
+from common import (
+    FLAGS_OFF,
+    FLAGS_SHADOW,
+    ROOT,
+    Row,
+    base_env,
+    fresh_router,
+    pct,
+    quiet_stdout,
+    saved_environ,
+)
+
+ORDER = 30
+
+STUB_LAMBDA = """
+import sys
+sys.path.insert(0, {root!r})
+from functions_support.fakes import LambdaService
+service = LambdaService()
+service.event_delay_s = 0.050  # every async invoke takes 50 ms to be accepted
+print(service.url, flush=True)
+for line in sys.stdin:
+    print(sum(1 for c in list(service.calls) if c["type"] == "Event"), flush=True)
+print(sum(1 for c in list(service.calls) if c["type"] == "Event"), flush=True)
+"""
+
+
+class StubLambda:
+    """The Invoke API in a separate process; ``accepted()`` asks it how many async
+    invokes it has answered 202 to."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", STUB_LAMBDA.format(root=str(ROOT))],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.url = self.proc.stdout.readline().strip()
+
+    def accepted(self) -> int:
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def close(self) -> int:
+        self.proc.stdin.close()
+        total = int(self.proc.stdout.readline())
+        self.proc.wait(10)
+        return total
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run(ctx) -> list[Row]:
+    extension, _ = ctx.fakes()
+    stub = StubLambda()
+    try:
+        with saved_environ():
+            rows = [_measure(extension, stub.url, ctx.quick, budget) for budget in ("0", "5")]
+        sent = stub.close()
+        rows[-1].note += f"; async invokes accepted by the stub over both rows={sent}"
+        return rows
+    finally:
+        stub.kill()
+
+
+def _measure(extension, lambda_url: str, quick: bool, budget_ms: str) -> Row:
+    handler = fresh_router({**base_env(extension.url, lambda_url),
+                            "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": budget_ms})
+    n = 200 if quick else 1000
+    gap = 0.010  # 100 requests/s into one execution environment
+    perf = time.perf_counter
+    results: dict[str, list[float]] = {}
+    with quiet_stdout():
+        router = handler.router()  # one execution environment, warm: its workers exist
+        for label, flags, count in (("warmup", FLAGS_SHADOW, 100), ("off", FLAGS_OFF, n),
+                                    ("on", FLAGS_SHADOW, n)):
+            extension.document = flags
+            router.flags.expire()
+            router.flags.get()
+            durations = []
+            for i in range(count):
+                event = {"userId": f"user-{i}"}
+                t = perf()
+                handler.lambda_handler(event, None)
+                durations.append(perf() - t)
+                time.sleep(gap)
+            router.shadow.drain(30)
+            results[label] = durations
+    handler.reset()
+    on, off = results["on"], results["off"]
+    added_p99 = pct(on, 99) - pct(off, 99)
+    return Row(
+        name=f"shadow-dispatch-budget-{budget_ms}ms",
+        measure=f"shadow dispatch added to router duration, 50 ms stubbed invoke (p99), "
+                f"CUTOVER_SHADOW_DISPATCH_BUDGET_MS={budget_ms}",
+        figure=f"shadow on p99 {pct(on, 99) * 1e3:.3f} ms",
+        baseline=f"shadow off p99 {pct(off, 99) * 1e3:.3f} ms",
+        result=f"+{added_p99 * 1e3:.3f} ms", target="p99 ≤ 1 ms", met=added_p99 * 1e3 <= 1.0,
+        ratio=pct(on, 99) / pct(off, 99), ratio_of="p99 shadow on / shadow off",
+        values={"on_p99_s": pct(on, 99), "off_p99_s": pct(off, 99), "added_p99_s": added_p99,
+                "on_p50_s": statistics.median(on), "off_p50_s": statistics.median(off), "n": n},
+        note=f"p50 on={statistics.median(on) * 1e3:.3f} ms off="
+             f"{statistics.median(off) * 1e3:.3f} ms; n={n} at 100 req/s, sampleRate 1.0")
