@@ -37,8 +37,9 @@ def row_modules(only: list[str] | None = None) -> list:
     names = [m.name for m in pkgutil.iter_modules([str(BENCH / "rows")])]
     unknown = sorted(set(only or []) - set(names))
     if unknown:
-        raise SystemExit(f"bench/run.py: no row module {', '.join(unknown)}; "
-                         f"allowed: {', '.join(sorted(names))}")
+        print(f"bench/run.py: --only: no row module {', '.join(unknown)} in bench/rows/; "
+              f"allowed: {', '.join(sorted(names))}", file=sys.stderr)
+        raise SystemExit(2)
     modules = [importlib.import_module(f"rows.{n}") for n in names if not only or n in only]
     return sorted(modules, key=lambda m: m.ORDER)
 

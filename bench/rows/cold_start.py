@@ -35,7 +35,7 @@ def cold_once(module: str, env: dict[str, str]) -> tuple[float, float]:
 def run(ctx) -> list[Row]:
     extension, lambda_service = ctx.fakes()
     extension.document = FLAGS_OFF
-    runs = 5 if ctx.quick else 15
+    runs = 2 if ctx.quick else 15
     rows = []
     for sampled in ("0", "1"):
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")},
