@@ -94,3 +94,15 @@ def test_bench_and_the_support_module_import_nothing_from_tests(package):
         if "from tests" in text or "import tests" in text:  # code run in a subprocess
             found.append(f"{source.name}: tests in a string")
     assert found == []
+
+
+def test_every_hostile_shape_fits_one_shadow_event_and_is_deterministic():
+    from functions_support import hostile
+
+    first, second = hostile.shapes(), hostile.shapes()
+    assert set(first) == set(hostile.SHAPES)
+    for name, (control, candidate) in first.items():
+        assert max(hostile.size(control), hostile.size(candidate)) <= hostile.MAX_EVENT_BYTES
+        if not name.startswith("deep"):  # json.dumps recurses; size() does not
+            assert hostile.size(control) == len(json.dumps(control))
+            assert json.dumps(second[name]) == json.dumps((control, candidate))
