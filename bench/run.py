@@ -52,13 +52,22 @@ def profile_row(module, ctx: Context, row: Row) -> str | None:
 
     with saved_environ():
         work = module.workload(ctx, row.name)
+        if work is None:
+            return None
         profiler = Profiler(interval=0.0005)
         profiler.start()
         try:
             work()
         finally:
             profiler.stop()
-    return profiler.output_text(unicode=True, color=False, show_all=False)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))  # pyinstrument walks deep stacks recursively
+    try:
+        return profiler.output_text(unicode=True, color=False, show_all=False)
+    except RecursionError:
+        return "(pyinstrument could not render this profile: the call stack is too deep)"
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def run_rows(modules: list, ctx: Context, profile: bool) -> tuple[list[dict], list[str]]:
