@@ -293,14 +293,15 @@ def _shadow_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
 
 
 def _complete_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
+    """Complete: the entry clients call (the control's name and alias) runs the candidate's code."""
     path = spec.read_paths[index]
     rpm = spec.guardrails.expected_requests_per_minute
     return [
         RateSignal(
             kind="candidate-error-rate", role=ROLLBACK,
-            what="candidate alias crashes and timeouts (AWS/Lambda Errors / Invocations)",
-            errors=(_lambda("err", path.candidate.name, path.alias, "Errors"),),
-            samples=(_lambda("inv", path.candidate.name, path.alias, "Invocations"),),
+            what="entry alias crashes and timeouts, candidate code (AWS/Lambda Errors / Invocations)",
+            errors=(_lambda("err", path.control.name, path.alias, "Errors"),),
+            samples=(_lambda("inv", path.control.name, path.alias, "Invocations"),),
             samples_per_minute=rpm, missing_data_reason=IDLE_IS_FINE,
         ),
         RateSignal(

@@ -70,8 +70,9 @@ def body(spec: ReleaseSpec, name: str) -> dict[str, Any]:
     ]
     y = 2
     for path in spec.read_paths:
-        cand = path.candidate.name
         ctrl = path.control.name
+        # complete: the candidate's code serves under the control's name and alias
+        cand = ctrl if complete else path.candidate.name
         alias = path.alias
         invocations = [_lambda("Invocations", cand, alias, "Sum", "candidate")]
         latency = [_lambda("Duration", cand, alias, "p95", "candidate p95")]

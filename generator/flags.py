@@ -77,6 +77,23 @@ def document(spec: ReleaseSpec) -> dict[str, Any]:
     return doc
 
 
+def kept_documents(spec: ReleaseSpec) -> list[dict[str, Any]]:
+    """Every document a ramp or a rollback may deploy: the current one with one read path
+    moved to 0 or to any planned step. Terraform keeps each as a hosted version, so the
+    version a deployment replaces is still there for AppConfig's rollback."""
+    out: dict[str, dict[str, Any]] = {}
+    for i, path in enumerate(spec.read_paths):
+        for percent in (0, *path.canary.steps):
+            canary = path.canary.model_copy(update={"percent": percent})
+            paths = list(spec.read_paths)
+            paths[i] = path.model_copy(update={"canary": canary})
+            doc = document(spec.model_copy(update={"read_paths": paths}))
+            out.setdefault(json.dumps(doc, sort_keys=True), doc)
+    current = document(spec)
+    out.setdefault(json.dumps(current, sort_keys=True), current)
+    return [out[key] for key in sorted(out)]
+
+
 def _aws_schema_problems(doc: dict[str, Any]) -> list[str]:
     """What AWS's published schema for the type says is wrong, located by JSON path."""
     import jsonschema  # generator-only dependency; loaded when a document is checked

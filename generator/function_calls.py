@@ -19,6 +19,7 @@ HANDLERS = {
     "router": "router.handler.lambda_handler",
     "candidate": "candidate.handler.lambda_handler",
     "cleanup": "cleanup.handler.lambda_handler",
+    "brake": "brake.handler.lambda_handler",
 }
 ACCOUNT = "${data.aws_caller_identity.current.account_id}"
 PARTITION = "${data.aws_partition.current.partition}"
@@ -67,6 +68,7 @@ def _function_args(
     vpc: dict[str, object] | None = None,
     statements: list[dict[str, object]] | None = None,
     schedule: dict[str, object] | None = None,
+    sns_trigger: dict[str, object] | None = None,
 ) -> list[tuple[str, object]]:
     obs = spec.observability
     env = {
@@ -95,6 +97,7 @@ def _function_args(
         ("vpc", vpc),
         ("policy_statements", statements or []),
         ("schedule", schedule),
+        *((("sns_trigger", sns_trigger),) if sns_trigger else ()),
         ("kms_key_arn", Expr("module.kms.key_arn")),
         ("log_retention_days", obs.log_retention_days),
         ("tracing_mode", obs.tracing.mode),
@@ -116,6 +119,21 @@ def _compare_rules(path: ReadPath) -> str:
     )
 
 
+def router_statements(p: str) -> list[dict[str, object]]:
+    return [
+        {
+            "sid": "InvokeCandidateAliasOnly",
+            "actions": ["lambda:InvokeFunction"],
+            "resources": [Expr(f"module.{p}_candidate.alias_arn")],
+        },
+        {
+            "sid": "ReadFeatureFlags",
+            "actions": ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
+            "resources": [Expr("module.feature_flags.configuration_arn")],
+        },
+    ]
+
+
 def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     path = spec.read_paths[i]
     p = ident(path.name)
@@ -135,19 +153,13 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
         "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": str(path.shadow.dispatch_budget_ms),
         "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS": str(ac.poll_interval_s),
         "AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS": str(ac.poll_timeout_ms),
+        # The agent fetches the flags when the environment starts, before the first
+        # request: the first read of a new environment does not race it (aws-rules.md).
+        "AWS_APPCONFIG_EXTENSION_PREFETCH_LIST": (
+            f"/applications/{ac.application}/environments/{appconfig_environment(spec)}/configurations/{ac.profile}"
+        ),
     }
-    statements = [
-        {
-            "sid": "InvokeCandidateAliasOnly",
-            "actions": ["lambda:InvokeFunction"],
-            "resources": [Expr(f"module.{p}_candidate.alias_arn")],
-        },
-        {
-            "sid": "ReadFeatureFlags",
-            "actions": ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
-            "resources": [Expr("module.feature_flags.configuration_arn")],
-        },
-    ]
+    statements = router_statements(p)
     return ModuleCall(
         name=f"{p}_control",
         source="function",
@@ -165,9 +177,9 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     )
 
 
-def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
-    path = spec.read_paths[i]
-    p = ident(path.name)
+def _candidate_settings(spec: ReleaseSpec, path: ReadPath) -> tuple[dict[str, object], dict | None,
+                                                                   list[dict[str, object]]]:
+    """The candidate code's environment, VPC placement and IAM statements."""
     env: dict[str, object] = {"CUTOVER_PATH": path.name, "CUTOVER_COMPARE_RULES": _compare_rules(path)}
     statements: list[dict[str, object]] = []
     vpc = None
@@ -192,6 +204,13 @@ def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
             statements.append(
                 {"sid": "ConnectToProxyAsItsUser", "actions": ["rds-db:connect"], "resources": [Template(arn)]}
             )
+    return env, vpc, statements
+
+
+def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
+    path = spec.read_paths[i]
+    p = ident(path.name)
+    env, vpc, statements = _candidate_settings(spec, path)
     if spec.phase != "complete" and path.shadow.enabled:
         env["CUTOVER_SHADOW_LEDGER_TABLE"] = ledger_table(path)
         statements.append(
@@ -201,7 +220,7 @@ def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
                 "resources": [Expr(f"module.{p}_shadow.ledger_table_arn")],
             }
         )
-    role = "the only backend" if spec.phase == "complete" else "the candidate"
+    role = "kept as the rollback target's canary backend" if spec.phase == "complete" else "the candidate"
     return ModuleCall(
         name=f"{p}_candidate",
         source="function",
@@ -216,6 +235,30 @@ def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
             vpc=vpc,
             statements=statements,
         ),
+    )
+
+
+def entry_call(spec: ReleaseSpec, i: int) -> ModuleCall:
+    """Phase complete: the function and alias clients call, now running the candidate's code.
+
+    Same module (so the same function name, alias, role, log group and CodeDeploy group),
+    the candidate's package, handler, settings, database, VPC and IAM: the apply publishes
+    a new version, and a CodeDeploy deployment shifts the alias to it with rollback. Until
+    then (and on rollback) the alias serves the router's last version, which still reads
+    the flags and invokes the candidate's alias: its statements stay on the shared role.
+    """
+    path = spec.read_paths[i]
+    p = ident(path.name)
+    env, vpc, statements = _candidate_settings(spec, path)
+    statements += router_statements(p)
+    fn = path.candidate.model_copy(update={"name": path.control.name})
+    return ModuleCall(
+        name=f"{p}_control",
+        source="function",
+        comment=(f"Read path {path.name}, complete: the entry clients call, served by the candidate's code "
+                 "(shipped through CodeDeploy; the router's version stays the rollback target)."),
+        args=_function_args(spec, fn, "candidate", f"cutover {spec.release.name}: {path.name} (candidate code)",
+                            env, alias=path.alias, vpc=vpc, statements=statements),
     )
 
 
@@ -266,10 +309,14 @@ def cleanup_call(spec: ReleaseSpec, function_names: list[str]) -> ModuleCall:
     }
     if spec.phase != "complete":
         statements.append(
+            # A list action is account-level: it takes only Resource "*" (docs/aws-rules.md, IAM).
+            {"sid": "FindTheFlagApplication", "actions": ["appconfig:ListApplications"],
+             "resources": Expr('["*"] # a list action: account-level, "*" is the only valid resource')}
+        )
+        statements.append(
             {
                 "sid": "PruneUndeployedFlagVersions",
                 "actions": [
-                    "appconfig:ListApplications",
                     "appconfig:ListConfigurationProfiles",
                     "appconfig:ListEnvironments",
                     "appconfig:ListDeployments",
@@ -296,4 +343,46 @@ def cleanup_call(spec: ReleaseSpec, function_names: list[str]) -> ModuleCall:
             statements=statements,
             schedule={"expression": cleanup.schedule, "input": json.dumps({"dryRun": False})},
         ),
+    )
+
+
+def brake_call(spec: ReleaseSpec) -> ModuleCall:
+    """The brake: subscribed to the alarm topic, it deploys the canary-off flags at once."""
+    brake = spec.brake
+    assert brake is not None
+    flags = "module.feature_flags"
+    app = f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:application/${{{flags}.application_id}}"
+    profile = f"{app}/configurationprofile/${{{flags}.profile_id}}"
+    statements: list[dict[str, object]] = [
+        {"sid": "SeeFlagDeployments", "actions": ["appconfig:ListDeployments"],
+         "resources": [Expr(f"{flags}.environment_arn")]},
+        {"sid": "ReadDeployedFlags", "actions": ["appconfig:GetHostedConfigurationVersion"],
+         "resources": [Template(f"{profile}/hostedconfigurationversion/*")]},
+        {"sid": "WriteCanaryOffFlags", "actions": ["appconfig:CreateHostedConfigurationVersion"],
+         "resources": [Expr(f"{flags}.profile_arn")]},
+        {"sid": "DeployCanaryOffFlags", "actions": ["appconfig:StartDeployment"],
+         "resources": [Expr(f"{flags}.environment_arn"), Expr(f"{flags}.profile_arn"),
+                       Template(f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:"
+                                f"deploymentstrategy/${{{flags}.brake_strategy_id}}")]},
+    ]
+    env = {
+        "CUTOVER_BRAKE_APPLICATION_ID": Expr(f"{flags}.application_id"),
+        "CUTOVER_BRAKE_ENVIRONMENT_ID": Expr(f"{flags}.environment_id"),
+        "CUTOVER_BRAKE_PROFILE_ID": Expr(f"{flags}.profile_id"),
+        "CUTOVER_BRAKE_STRATEGY_ID": Expr(f"{flags}.brake_strategy_id"),
+        "CUTOVER_BRAKE_KMS_KEY_ARN": Expr("module.kms.key_arn"),
+        "CUTOVER_BRAKE_CANARY_FLAGS": ",".join(rules.canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
+        "CUTOVER_BRAKE_ALARM_NAME": Expr("module.alarms.rollback_alarm_name"),
+    }
+    trigger = {
+        "topic_arn": Expr("module.alarms.topic_arn"),
+        "filter_policy": Expr(
+            'jsonencode({ AlarmName = [module.alarms.rollback_alarm_name], NewStateValue = ["ALARM"] })'),
+    }
+    return ModuleCall(
+        name="brake",
+        source="function",
+        comment="After a flag deployment's bake: the rollback alarm turns the canary off at once.",
+        args=_function_args(spec, brake.function, "brake", f"cutover {spec.release.name}: canary off on alarm",
+                            env, alias="live", statements=statements, sns_trigger=trigger),
     )

@@ -14,13 +14,16 @@ from generator.function_calls import (
     BUILD,
     ModuleCall,
     appconfig_environment,
+    brake_call,
     candidate_call,
     cleanup_call,
+    entry_call,
     ident,
     router_call,
     shadow_call,
 )
 from generator.hcl import Expr, Template
+from generator.network import vpc_endpoint_calls
 from generator.spec import ReleaseSpec
 
 
@@ -51,6 +54,7 @@ class ReleasePlan:
     outputs: list[Output]
     checkov_skips: list[CheckovSkip]
     flags_document: dict | None
+    kept_flag_documents: list[dict] | None
     dashboard_body: dict
     alarms_document: dict
     queries: list[queries.Query] = field(default_factory=list)
@@ -92,6 +96,7 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
     architectures = sorted(
         {f.architecture for p in spec.read_paths for f in (p.candidate, *(() if complete else (p.control,)))}
         | ({spec.cleanup.function.architecture} if spec.cleanup else set())
+        | ({spec.brake.function.architecture} if spec.brake and not complete else set())
     )
     for arch in architectures:
         path = f"{BUILD}/layers/deps-{arch}.zip"
@@ -112,13 +117,14 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
     deployment_groups: dict[str, object] = {}
     for i, path in enumerate(spec.read_paths):
         p = ident(path.name)
-        if not complete:
-            modules.append(router_call(spec, i))
-            function_names.append(path.control.name)
-            deployment_groups[path.control.name] = {
-                "function_name": Expr(f"module.{p}_control.function_name"),
-                "alias_name": Expr(f"module.{p}_control.alias_name"),
-            }
+        # The entry clients call keeps its module, name and alias in every phase; at
+        # complete it runs the candidate's code (entry_call), shipped through CodeDeploy.
+        modules.append(entry_call(spec, i) if complete else router_call(spec, i))
+        function_names.append(path.control.name)
+        deployment_groups[path.control.name] = {
+            "function_name": Expr(f"module.{p}_control.function_name"),
+            "alias_name": Expr(f"module.{p}_control.alias_name"),
+        }
         modules.append(candidate_call(spec, i))
         function_names.append(path.candidate.name)
         deployment_groups[path.candidate.name] = {
@@ -127,16 +133,20 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         }
         if not complete and path.shadow.enabled:
             modules.append(shadow_call(spec, i))
-        entry = f"{p}_candidate" if complete else f"{p}_control"
         outputs.append(
             Output(
                 name=f"{p}_entrypoint",
                 description=f"The alias ARN that clients of {path.name} call.",
-                value=Expr(f"module.{entry}.alias_arn"),
+                value=Expr(f"module.{p}_control.alias_arn"),
             )
         )
+    modules += vpc_endpoint_calls(spec, prefix)
+    if spec.brake is not None and not complete:
+        function_names.append(spec.brake.function.name)
     if spec.cleanup is not None:
         modules.append(cleanup_call(spec, function_names))
+    if spec.brake is not None and not complete:
+        modules.append(brake_call(spec))
     modules.append(
         ModuleCall(
             name="code_deploy",
@@ -150,40 +160,45 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
             ],
         )
     )
-    if not complete:
-        ac = spec.delivery.appconfig
-        modules.append(
-            ModuleCall(
-                name="feature_flags",
-                source="feature_flags",
-                comment="The canary and shadow flags, deployed by AppConfig and rolled back on the alarm.",
-                args=[
-                    ("application_name", ac.application),
-                    ("environment_name", appconfig_environment(spec)),
-                    ("profile_name", ac.profile),
-                    ("description", f"cutover {spec.release.name} ({spec.release.environment})"),
-                    ("document_path", Template("${path.module}/flags.json")),
-                    (
-                        "strategy",
-                        {
-                            "name": f"{prefix}-{ac.growth_type.lower()}"[:64],
-                            "growth_type": ac.growth_type,
-                            "growth_factor": ac.growth_factor,
-                            "duration_minutes": ac.duration_minutes,
-                            "final_bake_minutes": ac.final_bake_minutes,
-                        },
-                    ),
-                    ("monitor_alarm_arns", [Expr("module.alarms.rollback_alarm_arn")]),
-                    ("kms_key_arn", Expr("module.kms.key_arn")),
-                    ("extension_architecture", spec.read_paths[0].control.architecture),
-                ],
-            )
+    # Kept at complete too (at 100%): the router's last version reads them while it is
+    # the CodeDeploy rollback target of the entry's new code.
+    ac = spec.delivery.appconfig
+    modules.append(
+        ModuleCall(
+            name="feature_flags",
+            source="feature_flags",
+            comment="The canary and shadow flags, deployed by AppConfig and rolled back on the alarm.",
+            args=[
+                ("application_name", ac.application),
+                ("environment_name", appconfig_environment(spec)),
+                ("profile_name", ac.profile),
+                ("description", f"cutover {spec.release.name} ({spec.release.environment})"),
+                ("document_path", Template("${path.module}/flags.json")),
+                ("kept_documents_path", Template("${path.module}/flag-versions.json")),
+                ("brake_strategy_name", f"{prefix}-brake"[:64] if spec.brake else None),
+                (
+                    "strategy",
+                    {
+                        # All at once: every execution environment gets the new flags
+                        # at its next poll; the bake is the monitor window.
+                        "name": f"{prefix}-all-at-once"[:64],
+                        "growth_type": "LINEAR",
+                        "growth_factor": 100,
+                        "duration_minutes": 0,
+                        "final_bake_minutes": ac.final_bake_minutes,
+                    },
+                ),
+                ("monitor_alarm_arns", [Expr("module.alarms.rollback_alarm_arn")]),
+                ("kms_key_arn", Expr("module.kms.key_arn")),
+                ("extension_architecture", spec.read_paths[0].control.architecture),
+            ],
         )
-        outputs += [
-            Output("appconfig_application_id", "AppConfig application id.", Expr("module.feature_flags.application_id")),
-            Output("appconfig_environment_id", "AppConfig environment id.", Expr("module.feature_flags.environment_id")),
-            Output("appconfig_profile_id", "Feature flag profile id.", Expr("module.feature_flags.profile_id")),
-        ]
+    )
+    outputs += [
+        Output("appconfig_application_id", "AppConfig application id.", Expr("module.feature_flags.application_id")),
+        Output("appconfig_environment_id", "AppConfig environment id.", Expr("module.feature_flags.environment_id")),
+        Output("appconfig_profile_id", "Feature flag profile id.", Expr("module.feature_flags.profile_id")),
+    ]
     notify = spec.observability.notifications
     modules.append(
         ModuleCall(
@@ -280,13 +295,14 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         release=spec.release.name,
         region=spec.release.region,
         phase=spec.phase,
-        required_terraform=">= 1.10.0" if backend.locking == "s3_lockfile" else ">= 1.5.0",
+        required_terraform=">= 1.10.0" if backend.locking == "s3_lockfile" else ">= 1.7.0",
         backend=backend_args,
         default_tags=dict(sorted(tags.items())),
         modules=modules,
         outputs=outputs,
         checkov_skips=[CheckovSkip(s.id, s.reason) for s in spec.security.checkov_skips],
-        flags_document=None if complete else flags.document(spec),
+        flags_document=flags.document(spec),
+        kept_flag_documents=flags.kept_documents(spec),
         dashboard_body=dashboard.body(spec, dashboard_name),
         alarms_document=alarms.build(spec).document(),
         queries=query_list,

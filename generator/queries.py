@@ -48,7 +48,9 @@ def build(spec: ReleaseSpec) -> list[Query]:
     for path in spec.read_paths:
         p = path.name.replace("-", "_")
         for template, title, router, candidate in table:
-            modules = (f"{p}_control",) * router + (f"{p}_candidate",) * candidate
+            # complete: the candidate's code serves under the control's name (its log group)
+            served = f"{p}_control" if spec.phase == "complete" else f"{p}_candidate"
+            modules = (f"{p}_control",) * router + (served,) * candidate
             query = Query(f"{path.name}-{template}", f"{path.name} - {title}", template, path.name, modules)
             assert QUERY_NAME.match(query.title), f"not a query definition name: {query.title!r}"
             out.append(query)

@@ -73,6 +73,7 @@ def render_files(plan: ReleasePlan) -> dict[str, bytes]:
     }
     if plan.flags_document is not None:
         files["flags.json"] = _json(plan, plan.flags_document)
+        files["flag-versions.json"] = _json(plan, {"documents": plan.kept_flag_documents})
     for query in plan.queries:
         files[f"queries/{query.slug}.logsinsights"] = _render(
             "query.logsinsights.j2", plan=plan, query=query, path=query.path

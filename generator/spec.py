@@ -34,6 +34,8 @@ SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
 SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
 SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8,17}$"
 PROXY_RESOURCE_ID = r"^prx-[0-9a-z]{17}$"
+VPC_ID = r"^vpc-[0-9a-f]{8,17}$"
+ROUTE_TABLE_ID = r"^rtb-[0-9a-f]{8,17}$"
 HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 DB_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"
 JSON_PATH = r"^\$((\.[A-Za-z_][A-Za-z0-9_-]*)|(\[\*\])|(\[[0-9]+\]))*$"
@@ -61,6 +63,8 @@ PATTERN_HELP: dict[str, str] = {
     SUBNET_ID: "a subnet id such as subnet-0123456789abcdef0",
     SECURITY_GROUP_ID: "a security group id such as sg-0123456789abcdef0",
     PROXY_RESOURCE_ID: "an RDS Proxy resource id such as prx-0123456789abcdefg (17 characters after prx-)",
+    VPC_ID: "a VPC id such as vpc-0123456789abcdef0",
+    ROUTE_TABLE_ID: "a route table id such as rtb-0123456789abcdef0",
     HOSTNAME: "a DNS host name",
     DB_IDENTIFIER: "a PostgreSQL identifier (letter or '_', then letters, digits, '_', '$')",
     JSON_PATH: "a JSON path such as $.items[*].price ($, .key, [*] or [N])",
@@ -220,6 +224,38 @@ class Function(SpecModel):
         return self
 
 
+class VpcEndpoints(SpecModel):
+    """How the candidate, in its VPC, reaches DynamoDB (shadow ledger) and X-Ray.
+
+    A function in a VPC reaches AWS services only through a NAT gateway or VPC
+    endpoints (docs/aws-rules.md, Lambda). `create`: cutover creates a DynamoDB gateway
+    endpoint on `route_table_ids` and an X-Ray interface endpoint in the candidate's
+    subnets; `existing`: the plan fails unless the VPC has both; `nat`: the subnets
+    route to a NAT gateway (nothing is checked).
+    """
+
+    mode: Literal["create", "existing", "nat"]
+    vpc_id: str | None = Field(default=None, pattern=VPC_ID, description="Required with create and existing.")
+    route_table_ids: list[Annotated[str, _pattern(ROUTE_TABLE_ID)]] = Field(
+        default_factory=list, description="Route tables of the candidate's subnets (create: the DynamoDB gateway)."
+    )
+
+    @model_validator(mode="after")
+    def _needs(self) -> VpcEndpoints:
+        if self.mode in ("create", "existing") and not self.vpc_id:
+            raise FieldProblem(("vpc_id",), f"is required with mode {self.mode}: the VPC of the candidate's subnets")
+        if self.mode == "create" and not self.route_table_ids:
+            raise FieldProblem(
+                ("route_table_ids",),
+                "list the route tables of the candidate's subnets: the DynamoDB gateway endpoint is added to them",
+            )
+        if self.mode != "create" and self.route_table_ids:
+            raise FieldProblem(("route_table_ids",), "is only used with mode create")
+        if self.mode == "nat" and self.vpc_id:
+            raise FieldProblem(("vpc_id",), "is only used with modes create and existing")
+        return self
+
+
 class Database(SpecModel):
     """The candidate's PostgreSQL database, reached through RDS Proxy."""
 
@@ -237,6 +273,9 @@ class Database(SpecModel):
     )
     security_group_ids: list[SecurityGroupId] = Field(
         default_factory=list, description="Security groups of the candidate's VPC placement."
+    )
+    vpc_endpoints: VpcEndpoints = Field(
+        description="How the candidate reaches DynamoDB and X-Ray from its VPC: create, existing or nat."
     )
 
     @model_validator(mode="after")
@@ -353,23 +392,63 @@ class Cleanup(SpecModel):
     keep_versions: int = Field(default=5, ge=1, le=100)
 
 
+class Brake(SpecModel):
+    """The brake function: after a flag deployment's bake, AppConfig's monitor no longer
+    rolls anything back; when the rollback alarm fires then, the brake deploys the
+    canary-off flags at once (docs/functions.md)."""
+
+    function: Function
+
+
 # --- delivery ---------------------------------------------------------------------------
 
 
+# Flag changes roll out all at once (docs/aws-rules.md, AppConfig): a gradual AppConfig
+# deployment moves execution environments, not users, so a user whose requests land in
+# an updated and a not-yet-updated environment would flip between control and
+# candidate. Stickiness comes from the router's hash of salt + user id instead.
+GRADUAL_ROLLOUT_FIELDS = ("growth_type", "growth_factor", "duration_minutes")
+
+
+# AppConfig names without newline or comma: the agent's prefetch list is comma-separated
+# (docs/aws-rules.md, AppConfig), and the router reads the flags by these names.
+APPCONFIG_NAME = r"^[^\n,]+$"
+PATTERN_HELP[APPCONFIG_NAME] = "an AppConfig name without newline or comma"
+
+
 class AppConfigSettings(SpecModel):
-    application: str = Field(min_length=1, max_length=64, pattern=r"^[^\n]+$")
+    application: str = Field(min_length=1, max_length=64, pattern=APPCONFIG_NAME)
     environment: str | None = Field(
-        default=None, min_length=1, max_length=64, description="Default: release.environment."
+        default=None, min_length=1, max_length=64, pattern=APPCONFIG_NAME, description="Default: release.environment."
     )
-    profile: str = Field(default="feature-flags", min_length=1, max_length=128)
-    growth_type: Literal["LINEAR", "EXPONENTIAL"] = "LINEAR"
-    growth_factor: float = Field(default=20, ge=1, le=100)
-    duration_minutes: int = Field(default=10, ge=0, le=1440)
-    final_bake_minutes: int = Field(default=10, ge=0, le=1440)
+    profile: str = Field(default="feature-flags", min_length=1, max_length=128, pattern=APPCONFIG_NAME)
+    final_bake_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=1440,
+        description=(
+            "Monitor window after each flag deployment: the rollback alarm reverts the flags "
+            "until it ends. Flags roll out all at once (no growth settings)."
+        ),
+    )
     poll_interval_s: int = Field(default=45, ge=15, le=3600)
     poll_timeout_ms: int = Field(default=3000, ge=100, le=60000)
     cache_ttl_ms: int = Field(default=5000, ge=0, le=600000)
     read_budget_ms: int = Field(default=50, ge=1, le=5000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _all_at_once(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in GRADUAL_ROLLOUT_FIELDS:
+                if key in data:
+                    raise FieldProblem(
+                        (key,),
+                        "flags roll out all at once; remove it. AppConfig moves execution "
+                        "environments, not users, so a gradual rollout would flip users between "
+                        "control and candidate (final_bake_minutes keeps the monitor window)",
+                    )
+        return data
 
 
 class CustomCodeDeployConfig(SpecModel):
@@ -554,6 +633,10 @@ class ReleaseSpec(SpecModel):
     )
     read_paths: list[ReadPath] = Field(min_length=1, max_length=10)
     cleanup: Cleanup | None = None
+    brake: Brake | None = Field(
+        default=None,
+        description="Canary off at once when the rollback alarm fires outside a flag deployment.",
+    )
     delivery: Delivery
     guardrails: Guardrails
     observability: Observability = Field(default_factory=Observability)

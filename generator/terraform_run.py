@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from generator import flag_guard
 from generator.emulator import (
     DEFAULT_ACCOUNT_ID,
     EmulatorError,
@@ -41,6 +42,12 @@ class ApplyRefused(RuntimeError):
     """The saved plan must not be applied; the CLI exits with `exit_code`."""
 
     exit_code = 2
+
+
+class FlagDeploymentInProgress(ApplyRefused):
+    """A flag deployment deploys or bakes: apply the same plan again once it is done."""
+
+    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -148,8 +155,10 @@ def apply_environment(
     terraform: Terraform | None = None,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     out: TextIO | None = None,
+    appconfig: Any = None,
 ) -> None:
-    """Apply exactly `saved_plan`; raise ApplyRefused unless it was planned against AWS."""
+    """Apply exactly `saved_plan`; raise ApplyRefused unless it was planned against AWS,
+    and FlagDeploymentInProgress while a flag deployment of its environment runs."""
     out = out or sys.stdout
     env = env or env_dir.name
     record = _read_record(saved_plan, env)
@@ -171,7 +180,24 @@ def apply_environment(
         f"env={env}: saved plan {saved_plan} made {record.get('created_at')}",
     ))
     tf = dataclasses.replace(terraform, data_dir=Path(record["data_dir"]))
+    _refuse_during_a_flag_deployment(tf, env_dir, saved_plan, env, appconfig)
     tf.apply(env_dir, saved_plan, stream=out)
+
+
+def _refuse_during_a_flag_deployment(tf: Terraform, env_dir: Path, saved_plan: Path, env: str,
+                                     appconfig: Any) -> None:
+    show = json.loads(tf.run(env_dir, "show", "-json", "-no-color", str(saved_plan)).stdout or "{}")
+    planned = flag_guard.planned_flag_deployment(show)
+    if planned is None:
+        return
+    region, application, environment = planned
+    if appconfig is None:
+        import boto3
+
+        appconfig = boto3.client("appconfig", region_name=region)
+    running = flag_guard.deployment_in_progress(appconfig, application, environment)
+    if running is not None:
+        raise FlagDeploymentInProgress(flag_guard.refusal(env, application, environment, running))
 
 
 def plan_command(env_dir: Path, *, backend: Mapping[str, Any], saved_plan: Path,

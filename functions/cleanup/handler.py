@@ -12,7 +12,7 @@ from typing import Any
 
 from cutover_runtime.telemetry import Identity, log_event
 
-from .pruning import hosted_versions_to_delete, lambda_versions_to_delete
+from .pruning import TERRAFORM_KEPT, hosted_versions_to_delete, lambda_versions_to_delete
 
 
 def _truthy(value: str) -> bool:
@@ -61,9 +61,11 @@ class Cleanup:
                             self.application, "application")
         profile_id = self._find(_paginate(self.appconfig, "list_configuration_profiles", "Items",
                                        ApplicationId=app_id), self.profile, "profile")
-        versions = [v["VersionNumber"] for v in _paginate(
-            self.appconfig, "list_hosted_configuration_versions", "Items",
-            ApplicationId=app_id, ConfigurationProfileId=profile_id)]
+        listed = _paginate(self.appconfig, "list_hosted_configuration_versions", "Items",
+                           ApplicationId=app_id, ConfigurationProfileId=profile_id)
+        versions = [v["VersionNumber"] for v in listed]
+        owned = [v["VersionNumber"] for v in listed
+                 if str(v.get("Description", "")).startswith(TERRAFORM_KEPT)]
         deployments: list[dict[str, Any]] = []
         for env in _paginate(self.appconfig, "list_environments", "Items", ApplicationId=app_id):
             for d in _paginate(self.appconfig, "list_deployments", "Items", ApplicationId=app_id,
@@ -75,7 +77,7 @@ class Cleanup:
                                         "ConfigurationProfileId": profile_id})
         done = []
         resource = f"appconfig:{self.application}/{self.profile}"
-        for version in hosted_versions_to_delete(versions, deployments, profile_id, self.keep):
+        for version in hosted_versions_to_delete(versions, deployments, profile_id, self.keep, owned):
             if self._delete(resource, version, dry_run, lambda v=version: (
                     self.appconfig.delete_hosted_configuration_version(
                         ApplicationId=app_id, ConfigurationProfileId=profile_id,

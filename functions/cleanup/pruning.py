@@ -2,9 +2,12 @@
 
 A Lambda version is kept when it is among the newest ``keep`` or when an alias points
 at it (its main version or the weighted one of a routing config). An AppConfig hosted
-configuration version is kept when it is among the newest ``keep`` or when a
-deployment may need it: the latest deployment of each environment, its latest
-complete deployment (the rollback target) and any deployment still in progress.
+configuration version is kept when it is among the newest ``keep``, when Terraform
+keeps it (its description starts with ``TERRAFORM_KEPT``: deleting it would only make
+Terraform create it again), or when a deployment may need it: the latest deployment of
+each environment, the one before it (what ``stop-deployment --allow-revert`` returns
+to), its latest complete deployment (the rollback target) and any deployment still in
+progress.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 IN_PROGRESS = {"BAKING", "VALIDATING", "DEPLOYING", "ROLLING_BACK"}
+# terraform/modules/feature_flags: the description of every version Terraform keeps.
+TERRAFORM_KEPT = "cutover document sha256:"
 
 
 def lambda_versions_to_delete(versions: Iterable[str], aliases: Iterable[dict[str, Any]],
@@ -28,25 +33,22 @@ def lambda_versions_to_delete(versions: Iterable[str], aliases: Iterable[dict[st
 
 
 def hosted_versions_to_delete(versions: Iterable[int], deployments: Iterable[dict[str, Any]],
-                              profile_id: str, keep: int) -> list[int]:
+                              profile_id: str, keep: int, owned: Iterable[int] = ()) -> list[int]:
     numbered = sorted(set(versions))
     protected = set(numbered[-keep:]) if keep > 0 else set()
-    latest: dict[str, dict[str, Any]] = {}
-    latest_complete: dict[str, dict[str, Any]] = {}
+    protected.update(owned)
+    per_env: dict[str, list[dict[str, Any]]] = {}
     for d in deployments:
         if d.get("ConfigurationProfileId") not in (None, profile_id):
             continue
-        env = d.get("EnvironmentId", "")
-        if env not in latest or d["DeploymentNumber"] > latest[env]["DeploymentNumber"]:
-            latest[env] = d
-        if d.get("State") == "COMPLETE" and (
-                env not in latest_complete
-                or d["DeploymentNumber"] > latest_complete[env]["DeploymentNumber"]):
-            latest_complete[env] = d
-        if d.get("State") in IN_PROGRESS:
-            protected.add(_version(d))
-    protected.update(_version(d) for d in latest.values())
-    protected.update(_version(d) for d in latest_complete.values())
+        per_env.setdefault(d.get("EnvironmentId", ""), []).append(d)
+    for env_deployments in per_env.values():
+        ordered = sorted(env_deployments, key=lambda d: d["DeploymentNumber"])
+        protected.update(_version(d) for d in ordered[-2:])  # the deployed and the previous
+        protected.update(_version(d) for d in ordered if d.get("State") in IN_PROGRESS)
+        complete = [d for d in ordered if d.get("State") == "COMPLETE"]
+        if complete:
+            protected.add(_version(complete[-1]))
     return [v for v in numbered if v not in protected]
 
 

@@ -118,7 +118,11 @@ def test_more_samples_at_the_same_rates_never_turn_a_rollback_into_a_promote(doc
 @given(doc=documents(), requests=st.integers(1, 500), canary_pct=st.integers(0, 100))
 def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback(doc, requests, canary_pct):
     result = analyze(load_metrics(doc), GUARDRAILS)
-    too_few = any(c.verdict is Verdict.HOLD and c.reason.startswith("too few samples") for c in result.checks)
+    # a HOLD *for too few samples*: every check that holds does so for want of samples (a
+    # HOLD that also says "investigate", e.g. the control failing as often as the canary,
+    # may rightly become a ROLLBACK once healthy control traffic shows the difference)
+    holds = [c for c in result.checks if c.verdict is Verdict.HOLD]
+    too_few = bool(holds) and all(c.reason.startswith("too few samples") for c in holds)
     if result.verdict is Verdict.HOLD and too_few:
         assert verdict(with_healthy_samples(doc, requests, canary_pct)) is not Verdict.ROLLBACK
 

@@ -153,3 +153,16 @@ def test_a_refused_delete_is_logged_and_the_run_goes_on(functions_with_versions,
     assert result["removed"] == {"f": ["2"]}
     failed = events(capsys.readouterr().out, "CLEANUP-FAILED")
     assert failed[0]["version"] == "1" and failed[0]["error"] == "ResourceConflictException"
+
+
+def test_hosted_pruning_never_deletes_the_deployed_the_previous_or_a_terraform_kept_version():
+    # GIVEN version 6 deployed and complete after version 2 (the revert target of
+    # stop-deployment --allow-revert), and versions 1 and 3 kept by Terraform
+    deployments = [
+        {"EnvironmentId": "e1", "DeploymentNumber": 1, "ConfigurationVersion": "2", "State": "COMPLETE"},
+        {"EnvironmentId": "e1", "DeploymentNumber": 2, "ConfigurationVersion": "6", "State": "COMPLETE"},
+    ]
+    # WHEN nothing else is protected (keep 0)
+    deleted = hosted_versions_to_delete(range(1, 8), deployments, "prof", keep=0, owned=[1, 3])
+    # THEN only the brake's or the console's leftovers go
+    assert deleted == [4, 5, 7]

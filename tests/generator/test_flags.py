@@ -87,6 +87,17 @@ def test_a_document_aws_would_reject_is_refused_before_writing(mutate, message):
     assert message in str(exc.value)
 
 
+def test_flag_deployments_roll_out_all_at_once_with_the_spec_bake_as_monitor_window():
+    from generator.plan import build_plan
+
+    spec = SPEC
+    flags_call = next(m for m in build_plan(spec, "tests/data/base.release.yaml").modules
+                      if m.name == "feature_flags")
+    strategy = dict(flags_call.args)["strategy"]
+    assert (strategy["growth_type"], strategy["growth_factor"], strategy["duration_minutes"]) == ("LINEAR", 100, 0)
+    assert strategy["final_bake_minutes"] == spec.delivery.appconfig.final_bake_minutes
+
+
 def test_what_appconfig_stores_back_still_passes():
     # GIVEN the document as AppConfig returns it (it adds _createdAt/_updatedAt)
     doc = copy.deepcopy(document(SPEC))
@@ -102,3 +113,26 @@ def test_flag_keys_follow_appconfigs_published_pattern():
     doc["flags"]["prisma_adapter"] = doc["flags"].pop("prisma-adapter")
     doc["values"]["prisma_adapter"] = doc["values"].pop("prisma-adapter")
     check_document(doc)
+
+
+@pytest.mark.parametrize("env", ["production", "preview"])
+def test_every_ramp_deploys_a_kept_version_and_keeps_the_one_it_replaces(env):
+    """Issue 7 item 5: AppConfig's rollback (and stop-deployment --allow-revert) returns to
+    the previous hosted version; a ramp must neither need a new one nor delete the old one."""
+    from generator.flags import kept_documents
+
+    spec = load_spec(Path(__file__).parents[2] / "config" / f"{env}.release.yaml")
+
+    def canonical(docs):
+        return {json.dumps(d, sort_keys=True) for d in docs}
+
+    before_current = json.dumps(document(spec), sort_keys=True)
+    before = canonical(kept_documents(spec))
+    for i, path in enumerate(spec.read_paths):
+        for percent in (0, *path.canary.steps):
+            paths = list(spec.read_paths)
+            paths[i] = path.model_copy(update={"canary": path.canary.model_copy(update={"percent": percent})})
+            ramped = spec.model_copy(update={"read_paths": paths})
+            after = canonical(kept_documents(ramped))
+            assert json.dumps(document(ramped), sort_keys=True) in before, "the ramp needs no new version"
+            assert before_current in after, "the version the ramp replaces stays"

@@ -79,10 +79,11 @@ def test_files_no_longer_generated_are_removed_and_check_sees_them(project, caps
     spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("      percent: 1\n", "      percent: 100\n"))
     env_dir = project / "terraform" / "envs" / "production"
     assert cli.main(["--root", str(project), "render", "--check"]) == 1
-    assert f"{env_dir / 'flags.json'}: not generated any more" in capsys.readouterr().err
+    stale = env_dir / "queries" / "user-read-shadow-diffs.logsinsights"
+    assert f"{stale}: not generated any more" in capsys.readouterr().err
     assert cli.main(["--root", str(project), "render", "--env", "production"]) == 0
-    assert not (env_dir / "flags.json").exists()
-    assert not (env_dir / "queries" / "user-read-shadow-diffs.logsinsights").exists()
+    assert not stale.exists()
+    assert (env_dir / "flags.json").exists(), "the router's rollback target still reads the flags"
     assert (env_dir / "queries" / "user-read-candidate-latency.logsinsights").exists()
     # Terraform's own files beside the generated ones are never touched.
     (env_dir / ".terraform").mkdir()

@@ -92,10 +92,12 @@ CASES = [
      ["68: cleanup.function.name: 'huntaze-mock-read' is already used by read_paths[0].control.name; function names must be unique"]),
     ("duplicate-flag-key", "      flag_key: prisma-adapter", "      flag_key: prisma-shadow",
      ["48: read_paths[0].shadow.flag_key: 'prisma-shadow' is already used by read_paths[0].canary.flag_key; flag keys must be unique"]),
-    ("appconfig-growth", "    growth_factor: 20", "    growth_factor: 150",
-     ["81: delivery.appconfig.growth_factor: 150: input should be less than or equal to 100"]),
-    ("appconfig-duration", "    duration_minutes: 10", "    duration_minutes: 1441",
-     ["82: delivery.appconfig.duration_minutes: 1441: input should be less than or equal to 1440"]),
+    ("appconfig-gradual-rollout", "    poll_interval_s: 45", "    growth_factor: 20",
+     [("82: delivery.appconfig.growth_factor: flags roll out all at once; remove it. AppConfig moves "
+      "execution environments, not users, so a gradual rollout would flip users between control and "
+      "candidate (final_bake_minutes keeps the monitor window)")]),
+    ("appconfig-bake", "    final_bake_minutes: 10", "    final_bake_minutes: 1441",
+     ["83: delivery.appconfig.final_bake_minutes: 1441: input should be less than or equal to 1440"]),
     ("codedeploy-unknown", "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes", "    predefined: CodeDeployDefault.LambdaCanary50Percent",
      ["86: delivery.codedeploy.predefined: 'CodeDeployDefault.LambdaCanary50Percent' is not allowed; expected one of 'CodeDeployDefault.LambdaAllAtOnce', 'CodeDeployDefault.LambdaCanary10Percent5Minutes', 'CodeDeployDefault.LambdaCanary10Percent10Minutes', 'CodeDeployDefault.LambdaCanary10Percent15Minutes', 'CodeDeployDefault.LambdaCanary10Percent30Minutes', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute', 'CodeDeployDefault.LambdaLinear10PercentEvery2Minutes', 'CodeDeployDefault.LambdaLinear10PercentEvery3Minutes' or 'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes'"]),
     ("codedeploy-both", "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes",
@@ -132,9 +134,15 @@ CASES = [
      ["8: (document): not valid YAML: expected ',' or ']', but got ':'"]),
     ("wrong-type", "  keep_versions: 5", "  keep_versions: five",
      ["73: cleanup.keep_versions: 'five': input should be a valid integer, unable to parse string as an integer"]),
+    ("vpc-endpoints-without-route-tables", "route_table_ids: [rtb-0a1b2c3d4e5f60004]}", "}",
+     [("39: read_paths[0].database.vpc_endpoints.route_table_ids: list the route tables of the candidate's "
+      "subnets: the DynamoDB gateway endpoint is added to them")]),
+    ("vpc-endpoints-existing-without-vpc", "{mode: create, vpc_id: vpc-0a1b2c3d4e5f60000, route_table_ids: [rtb-0a1b2c3d4e5f60004]}",
+     "{mode: existing}",
+     ["39: read_paths[0].database.vpc_endpoints.vpc_id: is required with mode existing: the VPC of the candidate's subnets"]),
     ("read-paths-empty", "read_paths:\n  - name: user-read", "read_paths: []\nunused:\n  - name: user-read",
      ["21: read_paths: list: list should have at least 1 item after validation, not 0",
-      "22: unused: unknown field 'unused'; allowed here: backend, cleanup, delivery, guardrails, observability, phase, read_paths, release, security"]),
+      "22: unused: unknown field 'unused'; allowed here: backend, brake, cleanup, delivery, guardrails, observability, phase, read_paths, release, security"]),
 ]
 
 

@@ -101,14 +101,35 @@ def test_a_second_plan_after_applying_what_the_emulator_supports_is_empty(terraf
     assert second.returncode == 0, f"drift after apply:\n{second.stdout[-4000:]}"
 
 
-def test_completing_the_release_plans_only_the_removal_of_the_old_path(terraform, tmp_path):
-    """From canary to complete: the router, shadow wiring, flags and canary traces go;
-    nothing that stays is replaced."""
+def _create_the_router_in_the_emulator(aws, region: str) -> None:
+    """The router function and its `live` alias as the canary phase left them.
+
+    Terraform cannot apply them here (their policy reads the flags' environment, which
+    moto lacks), so they are created with the same calls and imported into state.
+    """
+    import boto3
+
+    client = boto3.client("lambda", endpoint_url=aws.endpoint, region_name=region,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    version = client.create_function(
+        FunctionName="huntaze-mock-read", Runtime="python3.12", Handler="router.handler.lambda_handler",
+        Role=f"arn:aws:iam::{aws.account_id}:role/huntaze-mock-read", Publish=True,
+        Code={"ZipFile": (REPO_ROOT / "build" / "functions" / "router.zip").read_bytes()},
+        Architectures=["arm64"], MemorySize=256, Timeout=10,
+    )["Version"]
+    client.create_alias(FunctionName="huntaze-mock-read", Name="live", FunctionVersion=version)
+
+
+def test_completing_the_release_keeps_the_entry_and_serves_the_candidate_code(terraform, tmp_path):
+    """From canary to complete: the function and alias clients call stay (updated in place,
+    now running the candidate's code); the shadow wiring and canary traces go; nothing is
+    replaced."""
     import json
 
     from generator import cli
 
-    # GIVEN the production release applied in its canary phase (what the emulator supports)
+    # GIVEN the production release applied in its canary phase (what the emulator supports),
+    # with the router function and its alias in state
     root = tmp_path / "repo"
     shutil.copytree(REPO_ROOT / "config", root / "config")
     shutil.copytree(REPO_ROOT / "terraform" / "modules", root / "terraform" / "modules")
@@ -116,7 +137,6 @@ def test_completing_the_release_plans_only_the_removal_of_the_old_path(terraform
     assert cli.main(["--root", str(root), "render", "--env", "production"]) == 0
     env_dir = root / "terraform" / "envs" / "production"
     backend = dict(load_plan(Layout(root), "production").backend)
-    # (the router's function itself needs its flags' environment, which moto lacks)
     applied = [*SUPPORTED, "module.user_read_candidate.aws_lambda_function.this"]
     with LocalAWS(region=str(backend["region"])) as aws:
         prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
@@ -124,6 +144,11 @@ def test_completing_the_release_plans_only_the_removal_of_the_old_path(terraform
         tf.init(env_dir, backend=emulator_backend(backend))
         tf.run(env_dir, "apply", "-auto-approve", "-input=false", "-no-color",
                *(f"-target={t}" for t in applied))
+        _create_the_router_in_the_emulator(aws, str(backend["region"]))
+        tf.run(env_dir, "import", "-input=false", "-no-color",
+               "module.user_read_control.aws_lambda_function.this", "huntaze-mock-read")
+        tf.run(env_dir, "import", "-input=false", "-no-color",
+               "module.user_read_control.aws_lambda_alias.this", "huntaze-mock-read/live")
         # WHEN the spec says the release is complete
         spec = root / "config" / "production.release.yaml"
         spec.write_text(spec.read_text().replace("phase: canary", "phase: complete")
@@ -131,26 +156,25 @@ def test_completing_the_release_plans_only_the_removal_of_the_old_path(terraform
         assert cli.main(["--root", str(root), "render", "--env", "production"]) == 0
         tf.run(env_dir, "plan", "-input=false", "-no-color", f"-out={tmp_path / 'complete.tfplan'}")
         changes = json.loads(tf.run(env_dir, "show", "-json", str(tmp_path / "complete.tfplan")).stdout)
-    actions = {c["address"]: c["change"]["actions"] for c in changes["resource_changes"]}
-    retired = ("module.user_read_control.", "module.user_read_shadow.", "module.feature_flags.",
-               "module.tracing.",
-               # the alarms that judge the router, the canary's routing and the shadow
-               *(f'module.alarms.aws_cloudwatch_metric_alarm.this["user-read/{name}"]'
-                 for name in ("router-error-rate", "served-error-rate", "canary-error-rate",
-                              "shadow-error-rate", "shadow-dispatch-failure-rate")))
-    # THEN what was applied of the old path is deleted, and nothing that stays is replaced
+    by_address = {c["address"]: c["change"] for c in changes["resource_changes"]}
+    actions = {a: c["actions"] for a, c in by_address.items()}
+    # THEN the function clients call and its alias are updated in place, never destroyed
+    assert actions["module.user_read_control.aws_lambda_function.this"] == ["update"]
+    assert actions["module.user_read_control.aws_lambda_alias.this"] in (["no-op"], ["update"])
+    entry = by_address["module.user_read_control.aws_lambda_function.this"]["after"]
+    assert entry["function_name"] == "huntaze-mock-read"
+    assert entry["handler"] == "candidate.handler.lambda_handler"
+    assert entry["publish"] is True  # a new version, for CodeDeploy to shift the alias to
+    assert entry["vpc_config"][0]["subnet_ids"] == ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+    assert entry["environment"][0]["variables"]["CUTOVER_DB_HOST"].startswith("huntaze-proxy.")
+    # ... what was applied of the old path's extras is deleted, and nothing is replaced
+    retired = ("module.user_read_shadow.", "module.tracing.", "module.brake.",
+               "module.alarms.aws_cloudwatch_metric_alarm.this[")
     deleted = sorted(a for a, act in actions.items() if act == ["delete"])
     assert deleted and all(a.startswith(retired) for a in deleted), deleted
-    for address in ("module.user_read_control.aws_iam_role.this",
-                    "module.user_read_control.aws_cloudwatch_log_group.this",
-                    "module.user_read_shadow.aws_dynamodb_table.ledger[0]",
-                    "module.feature_flags.aws_appconfig_application.this"):
-        assert address in deleted, f"{address} is not removed"
-    assert actions["module.user_read_candidate.aws_lambda_function.this"] == ["update"]
-    # the candidate's own error rate stays (its window shrinks: all traffic is its now)
-    assert actions['module.alarms.aws_cloudwatch_metric_alarm.this["user-read/candidate-canary-error-rate"]'] in (
-        ["no-op"], ["update"])
+    assert "module.user_read_shadow.aws_dynamodb_table.ledger[0]" in deleted
+    for kept in ("module.user_read_control.aws_iam_role.this", "module.user_read_control.aws_cloudwatch_log_group.this",
+                 "module.feature_flags.aws_appconfig_application.this"):
+        assert actions[kept] != ["delete"], f"{kept} must stay"
     replaced = sorted(a for a, act in actions.items() if "delete" in act and "create" in act)
     assert replaced == [], f"replaced instead of kept: {replaced}"
-    kept = [a for a, act in actions.items() if not a.startswith(retired) and a.startswith("module.kms")]
-    assert kept and all(actions[a] == ["no-op"] for a in kept)

@@ -94,15 +94,19 @@ def test_shadow_failures_go_to_the_candidates_dlq(root):
 
 
 @pytest.mark.parametrize("root", sorted(ROOTS))
-def test_a_complete_release_keeps_only_the_candidate(root):
-    """Phase complete: no router, no flags, no shadow wiring; the candidate is the entrypoint."""
+def test_a_complete_release_serves_the_candidate_code_behind_the_same_entry(root):
+    """Phase complete: clients keep calling the control's function and alias, which now run
+    the candidate's code; no shadow wiring, no canary traces, no brake."""
     calls = dict(hcl.module_calls(hcl.load(ROOTS[root] / "main.tf")))
-    complete = "user_read_control" not in calls
-    if complete:
-        assert not {"feature_flags", "user_read_shadow", "tracing"} & set(calls)
-        assert "user_read_candidate" in calls
+    assert "user_read_control" in calls, "the entry clients call must never be removed"
+    entry = calls["user_read_control"]
+    if entry.get("handler") == "candidate.handler.lambda_handler":
+        assert not {"user_read_shadow", "tracing", "brake"} & set(calls)
+        if isinstance(entry["package"], dict):  # rendered roots (the examples use a dummy zip)
+            assert "candidate.zip" in entry["package"]["filename"]
+        assert "CUTOVER_DB_HOST" in str(entry["environment"]) and entry.get("vpc")
     else:
-        assert {"feature_flags", "user_read_control", "user_read_candidate"} <= set(calls)
+        assert {"feature_flags", "user_read_candidate"} <= set(calls)
 
 
 # --- The rollback alarm reaches CodeDeploy and AppConfig ----------------------
@@ -252,25 +256,27 @@ def test_created_kms_key_rotates():
 # --- AppConfig: flags deploy on change, no perpetual drift --------------------
 
 
-def test_hosted_flags_redeploy_on_document_hash_only():
+def test_hosted_flags_redeploy_on_document_hash_only_and_keep_the_previous_version():
     path = MODULES_DIR / "feature_flags" / "main.tf"
     ((_, version),) = _resources(path, "aws_appconfig_hosted_configuration_version")
     ((_, deployment),) = _resources(path, "aws_appconfig_deployment")
     ((_, tracker),) = _resources(path, "terraform_data")
     assert tracker["input"] == "${local.document_sha256}"
+    # one hosted version per kept document, keyed by its content's hash: never replaced
+    assert version["for_each"] == "${local.kept_documents}"
     lifecycle = version["lifecycle"][0]
     assert lifecycle["ignore_changes"] == ["content"], (
         "AppConfig's _createdAt/_updatedAt must not show as drift"
     )
-    assert _refs(lifecycle["replace_triggered_by"]) == ["terraform_data.document"], (
-        "a changed document must replace the version"
+    assert "replace_triggered_by" not in lifecycle and "create_before_destroy" not in lifecycle, (
+        "replacing the version deletes the one AppConfig's rollback returns to"
     )
     assert _refs(deployment["lifecycle"][0]["replace_triggered_by"]) == [
         "terraform_data.document"
     ], "a changed document must deploy"
     assert (
         deployment["configuration_version"]
-        == "${aws_appconfig_hosted_configuration_version.this.version_number}"
+        == "${aws_appconfig_hosted_configuration_version.kept[local.document_sha256].version_number}"
     )
 
 

@@ -22,6 +22,7 @@ MODULES = [
     "dashboard",
     "queries",
     "tracing",
+    "vpc_endpoints",
 ]
 EXAMPLES = ["complete", "complete-phase"]
 ENVS_DIR = TERRAFORM_DIR / "envs"

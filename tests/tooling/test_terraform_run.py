@@ -175,7 +175,8 @@ def test_apply_applies_exactly_the_saved_plan(env_dir, tmp_path, fake_tf, fake_t
     plan = write_plan(tmp_path, "aws")
     out = io.StringIO()
     apply_environment(env_dir, saved_plan=plan, terraform=fake_tf, out=out)
-    (call,) = fake_terraform.calls()
+    show, call = fake_terraform.calls()
+    assert show["argv"][1:3] == ["show", "-json"]  # does the plan start a flag deployment?
     assert call["argv"] == [f"-chdir={env_dir}", "apply", "-input=false", "-no-color",
                             str(plan.resolve())]
     assert call["env"]["TF_DATA_DIR"] == str((tmp_path / "data").resolve())
@@ -217,3 +218,70 @@ def test_plan_command_exit_codes(env_dir, tmp_path, fake_tf, monkeypatch, capsys
     assert plan_command(env_dir, **kwargs) == 1
     assert plan_command(env_dir, **{**kwargs, "use_emulator": True, "backend": {}}) == 2
     assert "needs backend bucket and region" in capsys.readouterr().err
+
+
+# --- one flag deployment per environment at a time ---------------------------------------
+
+DEPLOYMENT_ARN = "arn:aws:appconfig:eu-west-1:111111111111:application/app1234/environment/env1234/deployment/4"
+
+
+def _show(actions: list[str], before: dict | None) -> str:
+    return json.dumps({"resource_changes": [{
+        "address": "module.feature_flags.aws_appconfig_deployment.this",
+        "change": {"actions": actions, "before": before}}]})
+
+
+@pytest.fixture
+def appconfig():
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("appconfig", region_name="eu-west-1", aws_access_key_id="x",
+                          aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("state", ["DEPLOYING", "BAKING"])
+def test_apply_refuses_a_ramp_while_a_flag_deployment_runs(env_dir, tmp_path, fake_tf, fake_terraform,
+                                                           monkeypatch, appconfig, state):
+    # GIVEN a saved plan that replaces the flag deployment of an existing environment
+    monkeypatch.setattr(terraform_run, "has_aws_credentials", lambda: True)
+    before = {"application_id": "app1234", "environment_id": "env1234", "arn": DEPLOYMENT_ARN}
+    monkeypatch.setenv("FAKE_TF_STDOUT", _show(["delete", "create"], before))
+    client, stub = appconfig
+    stub.add_response("list_deployments", {"Items": [{"DeploymentNumber": 4, "State": state}]},
+                      {"ApplicationId": "app1234", "EnvironmentId": "env1234"})
+    plan = write_plan(tmp_path, "aws")
+    # WHEN it is applied while deployment 4 deploys or bakes
+    with pytest.raises(terraform_run.FlagDeploymentInProgress) as refused:
+        apply_environment(env_dir, saved_plan=plan, terraform=fake_tf, out=io.StringIO(), appconfig=client)
+    # THEN nothing is applied, and the message says why and what to do
+    assert refused.value.exit_code == 3
+    assert [c["argv"][1] for c in fake_terraform.calls()] == ["show"]
+    assert f"flag deployment 4 of AppConfig application app1234, environment env1234 is {state}" in str(refused.value)
+    assert "--deployment-number 4 --query State` says COMPLETE or ROLLED_BACK" in str(refused.value)
+
+
+def test_apply_goes_on_when_no_flag_deployment_runs(env_dir, tmp_path, fake_tf, fake_terraform,
+                                                    monkeypatch, appconfig):
+    monkeypatch.setattr(terraform_run, "has_aws_credentials", lambda: True)
+    before = {"application_id": "app1234", "environment_id": "env1234", "arn": DEPLOYMENT_ARN}
+    monkeypatch.setenv("FAKE_TF_STDOUT", _show(["delete", "create"], before))
+    client, stub = appconfig
+    stub.add_response("list_deployments", {"Items": [{"DeploymentNumber": 4, "State": "COMPLETE"},
+                                                     {"DeploymentNumber": 3, "State": "ROLLED_BACK"}]})
+    apply_environment(env_dir, saved_plan=write_plan(tmp_path, "aws"), terraform=fake_tf, out=io.StringIO(),
+                      appconfig=client)
+    assert [c["argv"][1] for c in fake_terraform.calls()] == ["show", "apply"]
+
+
+def test_a_first_flag_deployment_or_none_needs_no_look(env_dir, tmp_path, fake_tf, fake_terraform,
+                                                       monkeypatch, appconfig):
+    monkeypatch.setattr(terraform_run, "has_aws_credentials", lambda: True)
+    client, _stub = appconfig  # no call expected: the stubber fails on any
+    for show in (_show(["create"], None), _show(["no-op"], {"application_id": "a"}), ""):
+        monkeypatch.setenv("FAKE_TF_STDOUT", show)
+        apply_environment(env_dir, saved_plan=write_plan(tmp_path, "aws"), terraform=fake_tf,
+                          out=io.StringIO(), appconfig=client)

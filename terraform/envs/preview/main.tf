@@ -42,6 +42,7 @@ module "user_read_control" {
   environment = {
     AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS = "45"
     AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS   = "3000"
+    AWS_APPCONFIG_EXTENSION_PREFETCH_LIST         = "/applications/huntaze-flags-preview/environments/preview/configurations/feature-flags"
     CUTOVER_APPCONFIG_APPLICATION                 = "huntaze-flags-preview"
     CUTOVER_APPCONFIG_ENVIRONMENT                 = "preview"
     CUTOVER_APPCONFIG_PROFILE                     = "feature-flags"
@@ -169,6 +170,7 @@ module "feed_read_control" {
   environment = {
     AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS = "45"
     AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS   = "3000"
+    AWS_APPCONFIG_EXTENSION_PREFETCH_LIST         = "/applications/huntaze-flags-preview/environments/preview/configurations/feature-flags"
     CUTOVER_APPCONFIG_APPLICATION                 = "huntaze-flags-preview"
     CUTOVER_APPCONFIG_ENVIRONMENT                 = "preview"
     CUTOVER_APPCONFIG_PROFILE                     = "feature-flags"
@@ -277,6 +279,18 @@ module "feed_read_shadow" {
   kms_key_arn                  = module.kms.key_arn
 }
 
+# How the candidate in vpc-0a0b0c0d0e0f00000 reaches dynamodb, xray (create).
+module "endpoints_vpc_0a0b0c0d0e0f00000" {
+  source                    = "../../modules/vpc_endpoints"
+  name_prefix               = "huntaze-read-paths-preview-vpc-0a0b0c0d0e0f00000"
+  mode                      = "create"
+  vpc_id                    = "vpc-0a0b0c0d0e0f00000"
+  services                  = ["dynamodb", "xray"]
+  route_table_ids           = ["rtb-0a0b0c0d0e0f00004"]
+  subnet_ids                = ["subnet-0a0b0c0d0e0f00001", "subnet-0a0b0c0d0e0f00002"]
+  client_security_group_ids = ["sg-0a0b0c0d0e0f00003"]
+}
+
 # Prunes function versions no alias points to and undeployed flag versions, on a schedule.
 module "cleanup" {
   source               = "../../modules/function"
@@ -297,7 +311,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = "huntaze-flags-preview"
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = "feature-flags"
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-preview,huntaze-prisma-read-preview,huntaze-mock-feed-preview,huntaze-prisma-feed-preview"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-preview,huntaze-prisma-read-preview,huntaze-mock-feed-preview,huntaze-prisma-feed-preview,huntaze-brake-preview"
     CUTOVER_CLEANUP_KEEP                  = "5"
     CUTOVER_ENVIRONMENT                   = "preview"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
@@ -312,17 +326,88 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-brake-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-brake-preview:*"]
+    },
+    {
+      sid       = "FindTheFlagApplication"
+      actions   = ["appconfig:ListApplications"]
+      resources = ["*"] # a list action: account-level, "*" is the only valid resource
     },
     {
       sid       = "PruneUndeployedFlagVersions"
-      actions   = ["appconfig:ListApplications", "appconfig:ListConfigurationProfiles", "appconfig:ListEnvironments", "appconfig:ListDeployments", "appconfig:ListHostedConfigurationVersions", "appconfig:DeleteHostedConfigurationVersion"]
+      actions   = ["appconfig:ListConfigurationProfiles", "appconfig:ListEnvironments", "appconfig:ListDeployments", "appconfig:ListHostedConfigurationVersions", "appconfig:DeleteHostedConfigurationVersion"]
       resources = [module.feature_flags.application_arn, "${module.feature_flags.application_arn}/*"]
     },
   ]
   schedule = {
     expression = "rate(1 day)"
     input      = "{\"dryRun\": false}"
+  }
+  kms_key_arn             = module.kms.key_arn
+  log_retention_days      = 365
+  tracing_mode            = "Active"
+  code_signing_config_arn = null
+}
+
+# After a flag deployment's bake: the rollback alarm turns the canary off at once.
+module "brake" {
+  source               = "../../modules/function"
+  name                 = "huntaze-brake-preview"
+  description          = "cutover huntaze-read-paths: canary off on alarm"
+  handler              = "brake.handler.lambda_handler"
+  runtime              = "python3.12"
+  memory_mb            = 128
+  timeout_s            = 30
+  architecture         = "arm64"
+  reserved_concurrency = null
+  alias_name           = "live"
+  package = {
+    filename         = "${path.module}/../../../build/functions/brake.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/brake.zip")
+  }
+  environment = {
+    CUTOVER_BRAKE_ALARM_NAME     = module.alarms.rollback_alarm_name
+    CUTOVER_BRAKE_APPLICATION_ID = module.feature_flags.application_id
+    CUTOVER_BRAKE_CANARY_FLAGS   = "user-read-canary,feed-read-canary"
+    CUTOVER_BRAKE_ENVIRONMENT_ID = module.feature_flags.environment_id
+    CUTOVER_BRAKE_KMS_KEY_ARN    = module.kms.key_arn
+    CUTOVER_BRAKE_PROFILE_ID     = module.feature_flags.profile_id
+    CUTOVER_BRAKE_STRATEGY_ID    = module.feature_flags.brake_strategy_id
+    CUTOVER_ENVIRONMENT          = "preview"
+    CUTOVER_METRICS_NAMESPACE    = "Cutover"
+    CUTOVER_PHASE                = "canary"
+    CUTOVER_RELEASE              = "huntaze-read-paths"
+    CUTOVER_TRACE_USER_ID        = "hashed"
+    CUTOVER_TRACING              = "Active"
+  }
+  layers = [module.dependencies_arm64.arn]
+  vpc    = null
+  policy_statements = [
+    {
+      sid       = "SeeFlagDeployments"
+      actions   = ["appconfig:ListDeployments"]
+      resources = [module.feature_flags.environment_arn]
+    },
+    {
+      sid       = "ReadDeployedFlags"
+      actions   = ["appconfig:GetHostedConfigurationVersion"]
+      resources = ["arn:${data.aws_partition.current.partition}:appconfig:us-east-2:${data.aws_caller_identity.current.account_id}:application/${module.feature_flags.application_id}/configurationprofile/${module.feature_flags.profile_id}/hostedconfigurationversion/*"]
+    },
+    {
+      sid       = "WriteCanaryOffFlags"
+      actions   = ["appconfig:CreateHostedConfigurationVersion"]
+      resources = [module.feature_flags.profile_arn]
+    },
+    {
+      sid       = "DeployCanaryOffFlags"
+      actions   = ["appconfig:StartDeployment"]
+      resources = [module.feature_flags.environment_arn, module.feature_flags.profile_arn, "arn:${data.aws_partition.current.partition}:appconfig:us-east-2:${data.aws_caller_identity.current.account_id}:deploymentstrategy/${module.feature_flags.brake_strategy_id}"]
+    },
+  ]
+  schedule = null
+  sns_trigger = {
+    topic_arn     = module.alarms.topic_arn
+    filter_policy = jsonencode({ AlarmName = [module.alarms.rollback_alarm_name], NewStateValue = ["ALARM"] })
   }
   kms_key_arn             = module.kms.key_arn
   log_retention_days      = 365
@@ -361,17 +446,19 @@ module "code_deploy" {
 
 # The canary and shadow flags, deployed by AppConfig and rolled back on the alarm.
 module "feature_flags" {
-  source           = "../../modules/feature_flags"
-  application_name = "huntaze-flags-preview"
-  environment_name = "preview"
-  profile_name     = "feature-flags"
-  description      = "cutover huntaze-read-paths (preview)"
-  document_path    = "${path.module}/flags.json"
+  source              = "../../modules/feature_flags"
+  application_name    = "huntaze-flags-preview"
+  environment_name    = "preview"
+  profile_name        = "feature-flags"
+  description         = "cutover huntaze-read-paths (preview)"
+  document_path       = "${path.module}/flags.json"
+  kept_documents_path = "${path.module}/flag-versions.json"
+  brake_strategy_name = "huntaze-read-paths-preview-brake"
   strategy = {
-    name               = "huntaze-read-paths-preview-linear"
+    name               = "huntaze-read-paths-preview-all-at-once"
     growth_type        = "LINEAR"
-    growth_factor      = 20
-    duration_minutes   = 10
+    growth_factor      = 100
+    duration_minutes   = 0
     final_bake_minutes = 10
   }
   monitor_alarm_arns     = [module.alarms.rollback_alarm_arn]

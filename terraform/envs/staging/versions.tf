@@ -2,7 +2,7 @@
 # change the spec, then run `make render` (CI runs `cutover render --check`).
 
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.7.0"
 
   required_providers {
     aws = {

@@ -1,10 +1,14 @@
-# The same read path as ../complete, once the release is `complete`: the
-# candidate is the path's only backend. The router's canary and shadow
-# machinery (module.user_read_control, module.user_read_shadow), the flags
-# (module.feature_flags), the canary traces (module.tracing) and the control are gone; every other module block
-# keeps its name, so the plan from ../complete to this file shows the removal
-# of those blocks and in-place updates (the composite alarm's rule, the
-# functions' CUTOVER_PHASE), nothing recreated.
+# The same read path as ../complete, once the release is `complete`: clients keep
+# calling the same function and alias (module.user_read_control, `live`), which now
+# runs the candidate's code: its package, handler, database settings, VPC and IAM.
+# The apply publishes a new version of that function; a CodeDeploy deployment
+# (group "user-read-entry") shifts the alias to it and rolls back on the alarm, like
+# any code change. The router's last version stays the rollback target, so the
+# candidate function stays and the entry's role keeps the router's invoke
+# statement (the generated root also keeps the flags, at 100%, for the same reason).
+# Gone: the shadow wiring (module.user_read_shadow) and the canary traces
+# (module.tracing). Every other module block keeps its name, so the plan from
+# ../complete to this file shows updates in place, nothing recreated.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -21,6 +25,7 @@ locals {
   partition  = data.aws_partition.current.partition
 
   names = {
+    control   = "huntaze-mock-read"
     candidate = "huntaze-prisma-read"
     cleanup   = "huntaze-cutover-cleanup"
   }
@@ -57,6 +62,51 @@ resource "aws_lambda_layer_version" "deps" {
   source_code_hash         = local.package.source_code_hash
   compatible_runtimes      = [local.runtime]
   compatible_architectures = [local.arch]
+}
+
+module "user_read_control" {
+  source = "../../modules/function"
+
+  name                 = local.names.control
+  description          = "user-read entry: the candidate's code (PostgreSQL via RDS Proxy)"
+  handler              = "candidate.handler.lambda_handler"
+  runtime              = local.runtime
+  architecture         = local.arch
+  memory_mb            = 512
+  timeout_s            = 10
+  reserved_concurrency = 50
+  package              = local.package
+  layers               = [aws_lambda_layer_version.deps.arn]
+  kms_key_arn          = module.kms.key_arn
+  log_retention_days   = 365
+  vpc                  = var.vpc
+
+  environment = merge(local.common_environment, {
+    CUTOVER_PATH          = "user-read"
+    CUTOVER_DB_HOST       = var.database.proxy_endpoint
+    CUTOVER_DB_PORT       = tostring(var.database.port)
+    CUTOVER_DB_NAME       = var.database.name
+    CUTOVER_DB_USER       = var.database.user
+    CUTOVER_DB_IAM_AUTH   = "true"
+    CUTOVER_DB_SSLMODE    = "verify-full"
+    CUTOVER_COMPARE_RULES = jsonencode({ ignore_paths = ["$.meta.requestId"], numeric_tolerance = 0.0001, timestamp_tolerance_seconds = 1.0, unordered_lists = ["$.items"], redact_paths = ["$.email"] })
+  })
+
+  policy_statements = [
+    {
+      sid       = "ConnectToProxyAsReader"
+      actions   = ["rds-db:connect"]
+      resources = ["arn:${local.partition}:rds-db:${var.region}:${local.account_id}:dbuser:${var.database.proxy_resource_id}/${var.database.user}"]
+    },
+    {
+      # the router's last version (the CodeDeploy rollback target) still invokes it
+      sid       = "InvokeCandidateAliasOnly"
+      actions   = ["lambda:InvokeFunction"]
+      resources = [module.user_read_candidate.alias_arn]
+    },
+  ]
+
+  tags = local.tags
 }
 
 module "user_read_candidate" {
@@ -113,7 +163,7 @@ module "cleanup" {
   log_retention_days   = 365
 
   environment = merge(local.common_environment, {
-    CUTOVER_CLEANUP_FUNCTIONS             = local.names.candidate
+    CUTOVER_CLEANUP_FUNCTIONS             = "${local.names.control},${local.names.candidate}"
     CUTOVER_CLEANUP_KEEP                  = "5"
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = ""
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = ""
@@ -124,6 +174,8 @@ module "cleanup" {
     sid     = "PruneFunctionVersions"
     actions = ["lambda:ListVersionsByFunction", "lambda:ListAliases", "lambda:DeleteFunction"]
     resources = [
+      "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.names.control}",
+      "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.names.control}:*",
       "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.names.candidate}",
       "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.names.candidate}:*",
     ]
@@ -151,6 +203,7 @@ module "code_deploy" {
   }
 
   deployment_groups = {
+    "user-read-entry"     = { function_name = module.user_read_control.function_name, alias_name = module.user_read_control.alias_name }
     "user-read-candidate" = { function_name = module.user_read_candidate.function_name, alias_name = module.user_read_candidate.alias_name }
     "cleanup"             = { function_name = module.cleanup.function_name, alias_name = module.cleanup.alias_name }
   }
@@ -191,7 +244,7 @@ module "queries" {
     "candidate-errors" = {
       title           = "Candidate errors"
       file            = "${path.module}/fixtures/queries/candidate-errors.query"
-      log_group_names = [module.user_read_candidate.log_group_name]
+      log_group_names = [module.user_read_control.log_group_name]
     }
   }
 }

@@ -1,6 +1,6 @@
-output "candidate_alias_arn" {
-  description = "The path's only backend."
-  value       = module.user_read_candidate.alias_arn
+output "entrypoint_alias_arn" {
+  description = "The alias clients call, now served by the candidate's code."
+  value       = module.user_read_control.alias_arn
 }
 
 output "rollback_alarm_name" {

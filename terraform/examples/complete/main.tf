@@ -256,14 +256,15 @@ module "feature_flags" {
   environment_name       = local.appconfig.environment
   profile_name           = local.appconfig.profile
   document_path          = "${path.module}/fixtures/flags.json"
+  kept_documents_path    = "${path.module}/fixtures/flag-versions.json"
   kms_key_arn            = module.kms.key_arn
   extension_architecture = local.arch
 
   strategy = {
-    name               = "${local.name_prefix}-flags-linear-10min"
+    name               = "${local.name_prefix}-flags-all-at-once"
     growth_type        = "LINEAR"
-    growth_factor      = 20
-    duration_minutes   = 10
+    growth_factor      = 100
+    duration_minutes   = 0
     final_bake_minutes = 10
   }
 

@@ -19,6 +19,13 @@ locals {
   # new hosted version (and a deployment) is needed; see terraform_data.document.
   document_sha256 = sha256(local.document)
 
+  # Every document a ramp or a rollback may deploy, keyed by the sha256 of its
+  # content; the current document is always among them.
+  kept_documents = merge(
+    { for doc in jsondecode(file(var.kept_documents_path)).documents : sha256(jsonencode(doc)) => jsonencode(doc) },
+    { (local.document_sha256) = local.document },
+  )
+
   # AWS AppConfig Agent Lambda extension layers, per region and architecture.
   # Source: AWS AppConfig User Guide, "Understanding available versions of the
   # AWS AppConfig Agent Lambda extension"
@@ -101,6 +108,23 @@ resource "aws_appconfig_configuration_profile" "this" {
   tags = var.tags
 }
 
+# The brake's strategy: all at once and no bake, so the canary-off flags it deploys
+# after the rollback alarm fired are complete at once (an alarm still in ALARM
+# during a bake would roll them back).
+resource "aws_appconfig_deployment_strategy" "brake" {
+  count = var.brake_strategy_name == null ? 0 : 1
+
+  name                           = var.brake_strategy_name
+  description                    = "cutover brake: canary off at once (${var.description})"
+  growth_type                    = "LINEAR"
+  growth_factor                  = 100
+  deployment_duration_in_minutes = 0
+  final_bake_time_in_minutes     = 0
+  replicate_to                   = "NONE"
+
+  tags = var.tags
+}
+
 resource "aws_appconfig_deployment_strategy" "this" {
   name                           = var.strategy.name
   description                    = var.description
@@ -114,51 +138,68 @@ resource "aws_appconfig_deployment_strategy" "this" {
 }
 
 ################################################################################
-# Hosted version and deployment, replaced only when the document changes
+# Hosted versions: every document a ramp or a rollback may need, kept in place
 ################################################################################
 
-# Drift handling. AppConfig stores the flag document with `_createdAt` and
-# `_updatedAt` added to every flag, so the `content` it returns never equals the
-# rendered file and every plan would show a diff (hashicorp/terraform-provider-aws
-# PR #44847). Ignoring `content` alone would also ignore real flag changes.
+# Why not one hosted version replaced on every change: Terraform destroys the
+# replaced version in the same apply that deploys the new one, and AppConfig's
+# alarm rollback and `stop-deployment --allow-revert` return to the previous
+# version, which must still exist (docs/aws-rules.md, AppConfig).
 #
-# Instead, the hash of the rendered document is tracked by this terraform_data:
-# - content is ignored on the hosted version (AppConfig's own additions never
-#   cause a diff, so a second plan after apply is empty);
-# - a changed document changes the hash, which replaces this terraform_data,
-#   which replaces the hosted version (replace_triggered_by) - a new version
-#   number holding the new document - and the deployment.
-# The deployment is also tied to the hash directly: a replaced hosted version
-# can come back with the same version number (issue #20273), in which case
-# configuration_version alone would not trigger a new deployment.
+# So the generator renders, next to the current document, the documents of every
+# planned percent of every read path (the current one with one path moved to 0 or
+# to another step: kept_documents_path). Each is a hosted version keyed by the
+# sha256 of its content: a ramp or a return to 0 deploys a version that already
+# exists and leaves the one it replaces in place. Only a change to something other
+# than a canary percent (salt, sticky key, shadow settings, flag keys) creates a
+# new set and deletes the old one; make such changes at canary 0 (see README).
+#
+# Drift: AppConfig stores each flag with `_createdAt` / `_updatedAt` added, so the
+# content it returns never equals the rendered one (hashicorp/terraform-provider-aws
+# PR #44847). Content is ignored; a version's key is the hash of its content, so a
+# real change is a new key, never an update.
+resource "aws_appconfig_hosted_configuration_version" "kept" {
+  for_each = local.kept_documents
+
+  application_id           = aws_appconfig_application.this.id
+  configuration_profile_id = aws_appconfig_configuration_profile.this.configuration_profile_id
+  description              = "cutover document sha256:${each.key}"
+  content_type             = "application/json"
+  content                  = each.value
+
+  lifecycle {
+    ignore_changes = [content]
+  }
+}
+
+# Releases rendered before the kept versions had a single version at this
+# address. Terraform forgets it without deleting it: it may be the deployed
+# version, and AppConfig's rollback may need it. The cleanup function prunes it
+# once it is neither deployed nor the previous one.
+removed {
+  from = aws_appconfig_hosted_configuration_version.this
+
+  lifecycle {
+    destroy = false
+  }
+}
+
+# The hash of the current document decides whether a deployment is needed. A
+# deployment is also tied to the hash directly: a version number alone can come
+# back the same after a delete (issue #20273).
 resource "terraform_data" "document" {
   input = local.document_sha256
 }
 
-resource "aws_appconfig_hosted_configuration_version" "this" {
-  application_id           = aws_appconfig_application.this.id
-  configuration_profile_id = aws_appconfig_configuration_profile.this.configuration_profile_id
-  description              = "cutover document sha256:${local.document_sha256}"
-  content_type             = "application/json"
-  content                  = local.document
-
-  lifecycle {
-    # The new version is created before the old one is deleted, so it gets a
-    # new number and the environment never points at a deleted version.
-    create_before_destroy = true
-    # AppConfig's additions to the stored content are ignored; a real change
-    # arrives through the hash (replace_triggered_by). The description carries
-    # the hash too, so the console shows which document a version holds.
-    ignore_changes       = [content]
-    replace_triggered_by = [terraform_data.document]
-  }
-}
-
+# One deployment per environment at a time: applying a new document while a flag
+# deployment (or its bake) is in progress fails with ConflictException. Terraform
+# has no data source to check first; `cutover apply` does (generator/flag_guard.py)
+# and refuses with what to do (README, "Ramping the canary").
 resource "aws_appconfig_deployment" "this" {
   application_id           = aws_appconfig_application.this.id
   environment_id           = aws_appconfig_environment.this.environment_id
   configuration_profile_id = aws_appconfig_configuration_profile.this.configuration_profile_id
-  configuration_version    = aws_appconfig_hosted_configuration_version.this.version_number
+  configuration_version    = aws_appconfig_hosted_configuration_version.kept[local.document_sha256].version_number
   deployment_strategy_id   = aws_appconfig_deployment_strategy.this.id
   kms_key_identifier       = var.kms_key_arn
   description              = "cutover document sha256:${local.document_sha256}"

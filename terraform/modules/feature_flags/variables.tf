@@ -24,6 +24,17 @@ variable "document_path" {
   type        = string
 }
 
+variable "kept_documents_path" {
+  description = "Path of a JSON file {\"documents\": [...]} holding every flag document a ramp or a rollback may deploy; each becomes a hosted version that stays."
+  type        = string
+}
+
+variable "brake_strategy_name" {
+  description = "Name of the all-at-once, no-bake strategy the brake function deploys with (null: none)."
+  type        = string
+  default     = null
+}
+
 variable "strategy" {
   description = "AppConfig deployment strategy for flag changes."
   type = object({

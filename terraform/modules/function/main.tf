@@ -314,3 +314,32 @@ resource "aws_lambda_permission" "schedule" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.schedule[0].arn
 }
+
+################################################################################
+# Optional SNS trigger (the brake: the alarm topic)
+################################################################################
+
+# SNS invokes the alias asynchronously: Lambda retries a failed invocation and then
+# sends the event to the function's dead-letter queue.
+resource "aws_lambda_permission" "sns" {
+  count = var.sns_trigger == null ? 0 : 1
+
+  statement_id  = "AllowSnsTopic"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this.function_name
+  qualifier     = aws_lambda_alias.this.name
+  principal     = "sns.amazonaws.com"
+  source_arn    = var.sns_trigger.topic_arn
+}
+
+resource "aws_sns_topic_subscription" "sns" {
+  count = var.sns_trigger == null ? 0 : 1
+
+  topic_arn           = var.sns_trigger.topic_arn
+  protocol            = "lambda"
+  endpoint            = aws_lambda_alias.this.arn
+  filter_policy       = var.sns_trigger.filter_policy
+  filter_policy_scope = var.sns_trigger.filter_policy == null ? null : "MessageBody"
+
+  depends_on = [aws_lambda_permission.sns]
+}

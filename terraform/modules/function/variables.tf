@@ -127,3 +127,12 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "sns_trigger" {
+  description = "Optional SNS topic that invokes the alias (the brake: the alarm topic), with a filter policy on the message body (JSON, null: every message)."
+  type = object({
+    topic_arn     = string
+    filter_policy = string
+  })
+  default = null
+}

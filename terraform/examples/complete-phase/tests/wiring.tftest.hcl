@@ -35,7 +35,12 @@ run "complete_phase_wiring" {
   }
 
   assert {
-    condition     = join(",", keys(module.code_deploy.deployment_group_names)) == join(",", ["cleanup", "user-read-candidate"])
-    error_message = "The control's deployment group is retired with it."
+    condition     = module.user_read_control.function_name == "huntaze-mock-read" && module.user_read_control.alias_name == "live"
+    error_message = "Clients keep calling the same function name and alias."
+  }
+
+  assert {
+    condition     = join(",", keys(module.code_deploy.deployment_group_names)) == join(",", ["cleanup", "user-read-candidate", "user-read-entry"])
+    error_message = "The entry keeps its deployment group: the candidate's code reaches it through CodeDeploy."
   }
 }

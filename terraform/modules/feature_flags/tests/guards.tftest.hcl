@@ -29,14 +29,15 @@ variables {
   environment_name       = "production"
   profile_name           = "feature-flags"
   document_path          = "tests/flags.json"
+  kept_documents_path    = "tests/flag-versions.json"
   kms_key_arn            = "arn:aws:kms:eu-west-3:123456789012:key/00000000-0000-0000-0000-000000000000"
   extension_architecture = "arm64"
   monitor_alarm_arns     = ["arn:aws:cloudwatch:eu-west-3:123456789012:alarm:rollback"]
   strategy = {
     name               = "linear"
     growth_type        = "LINEAR"
-    growth_factor      = 20
-    duration_minutes   = 10
+    growth_factor      = 100
+    duration_minutes   = 0
     final_bake_minutes = 10
   }
 }
@@ -47,6 +48,19 @@ run "known_region_gets_its_layer" {
   assert {
     condition     = output.extension_layer_arn == "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:192"
     error_message = "eu-west-3 / arm64 must resolve to its layer."
+  }
+}
+
+run "every_kept_document_is_a_hosted_version_and_the_current_one_is_deployed" {
+  command = plan
+
+  assert {
+    condition     = length(aws_appconfig_hosted_configuration_version.kept) == 2
+    error_message = "the current document and the canary-off one must each be a hosted version."
+  }
+  assert {
+    condition     = contains(keys(aws_appconfig_hosted_configuration_version.kept), terraform_data.document.input)
+    error_message = "the deployed document must be among the kept versions."
   }
 }
 

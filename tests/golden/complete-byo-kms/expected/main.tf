@@ -23,7 +23,68 @@ module "dependencies_arm64" {
   }
 }
 
-# Read path user-read: the only backend (PostgreSQL through RDS Proxy).
+# Read path user-read, complete: the entry clients call, served by the candidate's code (shipped through CodeDeploy; the router's version stays the rollback target).
+module "user_read_control" {
+  source               = "../../modules/function"
+  name                 = "huntaze-mock-read"
+  description          = "cutover huntaze-prisma-migration: user-read (candidate code)"
+  handler              = "candidate.handler.lambda_handler"
+  runtime              = "python3.12"
+  memory_mb            = 512
+  timeout_s            = 10
+  architecture         = "arm64"
+  reserved_concurrency = 100
+  alias_name           = "live"
+  package = {
+    filename         = "${path.module}/../../../build/functions/candidate.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/candidate.zip")
+  }
+  environment = {
+    CUTOVER_COMPARE_RULES     = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
+    CUTOVER_DB_HOST           = "huntaze-proxy.proxy-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com"
+    CUTOVER_DB_IAM_AUTH       = "true"
+    CUTOVER_DB_NAME           = "huntaze"
+    CUTOVER_DB_PORT           = "5432"
+    CUTOVER_DB_SSLMODE        = "verify-full"
+    CUTOVER_DB_USER           = "cutover_reader"
+    CUTOVER_ENVIRONMENT       = "production"
+    CUTOVER_METRICS_NAMESPACE = "Cutover"
+    CUTOVER_PATH              = "user-read"
+    CUTOVER_PHASE             = "complete"
+    CUTOVER_RELEASE           = "huntaze-prisma-migration"
+    CUTOVER_TRACE_USER_ID     = "hashed"
+    CUTOVER_TRACING           = "Active"
+  }
+  layers = [module.dependencies_arm64.arn]
+  vpc = {
+    subnet_ids         = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+    security_group_ids = ["sg-0a1b2c3d4e5f60003"]
+  }
+  policy_statements = [
+    {
+      sid       = "ConnectToProxyAsItsUser"
+      actions   = ["rds-db:connect"]
+      resources = ["arn:${data.aws_partition.current.partition}:rds-db:us-east-1:${data.aws_caller_identity.current.account_id}:dbuser:prx-0a1b2c3d4e5f6a7b8/cutover_reader"]
+    },
+    {
+      sid       = "InvokeCandidateAliasOnly"
+      actions   = ["lambda:InvokeFunction"]
+      resources = [module.user_read_candidate.alias_arn]
+    },
+    {
+      sid       = "ReadFeatureFlags"
+      actions   = ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"]
+      resources = [module.feature_flags.configuration_arn]
+    },
+  ]
+  schedule                = null
+  kms_key_arn             = module.kms.key_arn
+  log_retention_days      = 365
+  tracing_mode            = "Active"
+  code_signing_config_arn = null
+}
+
+# Read path user-read: kept as the rollback target's canary backend (PostgreSQL through RDS Proxy).
 module "user_read_candidate" {
   source               = "../../modules/function"
   name                 = "huntaze-prisma-read"
@@ -94,7 +155,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = ""
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = ""
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-prisma-read"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read,huntaze-prisma-read"
     CUTOVER_CLEANUP_KEEP                  = "5"
     CUTOVER_ENVIRONMENT                   = "production"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
@@ -109,7 +170,7 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*"]
     },
   ]
   schedule = {
@@ -134,12 +195,38 @@ module "code_deploy" {
     interval_minutes = 15
   }
   deployment_groups = {
+    huntaze-mock-read = {
+      function_name = module.user_read_control.function_name
+      alias_name    = module.user_read_control.alias_name
+    }
     huntaze-prisma-read = {
       function_name = module.user_read_candidate.function_name
       alias_name    = module.user_read_candidate.alias_name
     }
   }
   alarm_names = [module.alarms.rollback_alarm_name]
+}
+
+# The canary and shadow flags, deployed by AppConfig and rolled back on the alarm.
+module "feature_flags" {
+  source              = "../../modules/feature_flags"
+  application_name    = "huntaze-flags"
+  environment_name    = "production"
+  profile_name        = "feature-flags"
+  description         = "cutover huntaze-prisma-migration (production)"
+  document_path       = "${path.module}/flags.json"
+  kept_documents_path = "${path.module}/flag-versions.json"
+  brake_strategy_name = null
+  strategy = {
+    name               = "huntaze-prisma-migration-production-all-at-once"
+    growth_type        = "LINEAR"
+    growth_factor      = 100
+    duration_minutes   = 0
+    final_bake_minutes = 10
+  }
+  monitor_alarm_arns     = [module.alarms.rollback_alarm_arn]
+  kms_key_arn            = module.kms.key_arn
+  extension_architecture = "arm64"
 }
 
 # The alarms of alarms.json; the composite of its error rates is the single rollback signal.
@@ -170,12 +257,12 @@ module "queries" {
     user-read-candidate-errors = {
       title           = "user-read - Errors in detail"
       file            = "${path.module}/queries/user-read-candidate-errors.logsinsights"
-      log_group_names = [module.user_read_candidate.log_group_name]
+      log_group_names = [module.user_read_control.log_group_name]
     }
     user-read-candidate-latency = {
       title           = "user-read - Latency p50 / p95"
       file            = "${path.module}/queries/user-read-candidate-latency.logsinsights"
-      log_group_names = [module.user_read_candidate.log_group_name]
+      log_group_names = [module.user_read_control.log_group_name]
     }
   }
 }

@@ -3,7 +3,22 @@
 
 output "user_read_entrypoint" {
   description = "The alias ARN that clients of user-read call."
-  value       = module.user_read_candidate.alias_arn
+  value       = module.user_read_control.alias_arn
+}
+
+output "appconfig_application_id" {
+  description = "AppConfig application id."
+  value       = module.feature_flags.application_id
+}
+
+output "appconfig_environment_id" {
+  description = "AppConfig environment id."
+  value       = module.feature_flags.environment_id
+}
+
+output "appconfig_profile_id" {
+  description = "Feature flag profile id."
+  value       = module.feature_flags.profile_id
 }
 
 output "rollback_alarm_name" {

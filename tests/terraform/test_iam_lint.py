@@ -1,0 +1,141 @@
+"""Every IAM policy the project generates passes parliament (AWS's action and resource
+database, offline): no unknown action, no action granted on a resource type it does not
+take (issue 7: list actions need "*").
+
+The policies are those Terraform renders for the production release: an emulator plan
+after applying what the emulator implements, read from `terraform show -json`. Values
+that only exist after an apply the emulator cannot do (the AppConfig environment, the
+function aliases, the brake's strategy) are unknown in the plan; each is replaced by an
+ARN of the kind that output holds, listed below per statement, so it is checked too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from tf_layout import REPO_ROOT
+
+from generator.cli import Layout, load_plan
+from generator.emulator import LocalAWS, prepare_backend
+from generator.terraform_run import emulator_backend, with_emulator
+
+parliament = pytest.importorskip("parliament")
+
+pytestmark = pytest.mark.terraform
+
+ACCOUNT = "123456789012"
+APP = f"arn:aws:appconfig:us-east-1:{ACCOUNT}:application/abc1234"
+ALIAS = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:huntaze-prisma-read:live"
+# Sid -> the ARN each unknown element of its resources will hold, in order.
+UNKNOWN_RESOURCES = {
+    "InvokeCandidateAliasOnly": [ALIAS],
+    "ReadFeatureFlags": [f"{APP}/environment/def5678/configuration/ghi9012"],
+    "SeeFlagDeployments": [f"{APP}/environment/def5678"],
+    "ReadDeployedFlags": [f"{APP}/configurationprofile/ghi9012/hostedconfigurationversion/*"],
+    "WriteCanaryOffFlags": [f"{APP}/configurationprofile/ghi9012"],
+    "DeployCanaryOffFlags": [f"{APP}/environment/def5678", f"{APP}/configurationprofile/ghi9012",
+                             f"arn:aws:appconfig:us-east-1:{ACCOUNT}:deploymentstrategy/jkl3456"],
+    "ReadRollbackAlarms": [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:huntaze-prisma-migration-production-rollback"],
+    "PruneUndeployedFlagVersions": [APP, f"{APP}/*"],
+}
+# What the emulator implements (tests/terraform/test_emulator_release.py) and the candidate.
+APPLIED = ["module.kms", "module.dependencies_arm64", "module.user_read_shadow.aws_dynamodb_table.ledger",
+           "module.alarms.aws_sns_topic.this", "module.feature_flags.aws_appconfig_application.this",
+           *(f"module.{fn}.{r}" for fn in ("user_read_control", "user_read_candidate", "cleanup", "brake")
+             for r in ("aws_cloudwatch_log_group.this", "aws_sqs_queue.dlq", "aws_iam_role.this"))]
+
+
+def _statements(after: dict, unknown: dict) -> list[dict]:
+    out = []
+    for i, st in enumerate(after.get("statement") or []):
+        flags = ((unknown.get("statement") or [{}] * (i + 1))[i] or {}).get("resources")
+        resources = list(st.get("resources") or [])
+        sid = st.get("sid") or ""
+        if flags is True:  # the whole list is unknown
+            resources = list(UNKNOWN_RESOURCES.get(sid, ["UNKNOWN"]))
+        elif isinstance(flags, list) and any(flags):
+            samples = iter(UNKNOWN_RESOURCES.get(sid, []))
+            resources = [next(samples, "UNKNOWN") if unknown_at else r for r, unknown_at in zip(resources, flags)]
+        assert "UNKNOWN" not in resources, f"{sid}: add the ARN its unknown resource will hold"
+        statement = {"Sid": st.get("sid") or "", "Effect": st.get("effect") or "Allow",
+                     "Action": st.get("actions") or [], "Resource": resources}
+        if st.get("principals"):
+            continue  # a trust or resource policy: not an identity policy
+        out.append(statement)
+    return out
+
+
+def _policy_documents(show: dict) -> dict[str, list[dict]]:
+    docs: dict[str, list[dict]] = {}
+    for change in show["resource_changes"]:
+        if change["type"] == "aws_iam_policy_document" and change["mode"] == "data":
+            docs[change["address"]] = _statements(change["change"]["after"] or {},
+                                                  change["change"]["after_unknown"] or {})
+
+    def walk(module: dict) -> None:
+        for r in module.get("resources", []):
+            if r["type"] == "aws_iam_policy_document" and r["mode"] == "data" and r["address"] not in docs:
+                docs[r["address"]] = _statements(r["values"], {})
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(show.get("prior_state", {}).get("values", {}).get("root_module", {}))
+    return {a: s for a, s in docs.items() if s}
+
+
+@pytest.fixture(scope="module")
+def production_policies(tmp_path_factory) -> dict[str, list[dict]]:
+    from generator.terraform_cli import Terraform, find_terraform
+
+    if find_terraform() is None:
+        pytest.skip("terraform is not installed")
+    if not (REPO_ROOT / "build" / "functions" / "router.zip").is_file():
+        pytest.skip("no build/ (run `make build`; `make test` does)")
+    tmp = tmp_path_factory.mktemp("iam")
+    terraform = Terraform.discover(cache_dir=tmp / "tf-cache")
+    shutil.copytree(REPO_ROOT / "terraform", tmp / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
+    shutil.copytree(REPO_ROOT / "build", tmp / "build")
+    env_dir = tmp / "terraform" / "envs" / "production"
+    backend = dict(load_plan(Layout(REPO_ROOT), "production").backend)
+    with LocalAWS(region=str(backend["region"])) as aws:
+        prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
+        tf = with_emulator(terraform, aws, tmp / "data")
+        tf.init(env_dir, backend=emulator_backend(backend))
+        tf.run(env_dir, "apply", "-auto-approve", "-input=false", "-no-color", *(f"-target={t}" for t in APPLIED))
+        tf.run(env_dir, "plan", "-input=false", "-no-color", f"-out={tmp / 'p.tfplan'}")
+        return _policy_documents(json.loads(tf.run(env_dir, "show", "-json", str(tmp / "p.tfplan")).stdout))
+
+
+def test_the_plan_holds_the_policies_of_every_role(production_policies):
+    roles = {a.split(".data.")[0] for a in production_policies}
+    for module in ("module.user_read_control", "module.user_read_candidate", "module.cleanup", "module.brake",
+                   "module.feature_flags", "module.code_deploy"):
+        assert module in roles, f"no policy of {module} in the plan: {sorted(roles)}"
+
+
+def test_every_generated_policy_passes_parliament(production_policies):
+    problems = []
+    for address, statements in sorted(production_policies.items()):
+        policy = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        for finding in parliament.analyze_policy_string(policy).findings:
+            if finding.issue in ("RESOURCE_MISMATCH", "UNKNOWN_ACTION", "UNKNOWN_PREFIX", "UNKNOWN_OPERATOR",
+                                 "MALFORMED", "INVALID_ARN"):
+                problems.append(f"{address}: {finding.issue} {finding.detail}")
+    assert problems == []
+
+
+def test_parliament_flags_a_list_action_scoped_to_one_arn():
+    # the bug issue 7 reported on the cleanup role: this is what the test above catches
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["appconfig:ListApplications"], "Resource": [APP]}]})
+    assert [f.issue for f in parliament.analyze_policy_string(policy).findings] == ["RESOURCE_MISMATCH"]
+
+
+def test_list_actions_are_granted_on_star_in_the_rendered_policies(production_policies):
+    cleanup = [s for a, sts in production_policies.items() if a.startswith("module.cleanup.") for s in sts]
+    (find,) = [s for s in cleanup if "appconfig:ListApplications" in s["Action"]]
+    assert find["Resource"] == ["*"]
+    brake = {s["Sid"]: s for a, sts in production_policies.items() if a.startswith("module.brake.") for s in sts}
+    assert brake["DeployCanaryOffFlags"]["Resource"][2].endswith(":deploymentstrategy/jkl3456")
