@@ -8,6 +8,7 @@ candidate-read row): both start the same server the same way.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ def stop(server: Any) -> None:
         except subprocess.CalledProcessError:
             pass  # a stale postmaster.pid: nothing runs there
     server.cleanup()
+    shutil.rmtree(server.pgdata.parent, ignore_errors=True)  # the mkdtemp directory
 
 
 def create_schema(url: str) -> None:
