@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -74,12 +75,20 @@ def _layout(tmp: Path) -> Path:
     """tmp/terraform/{modules -> the repository's modules, envs/} and tmp/build -> the
     packages `make build` made: the rendered roots reach ../../modules and ../../../build
     as they do in the repository."""
-    if not (ROOT / "build" / "functions" / "router.zip").is_file():
-        raise RuntimeError("terraform validate needs the packages: run `make build` first")
     (tmp / "terraform" / "envs").mkdir(parents=True)
     (tmp / "terraform" / "modules").symlink_to(ROOT / "terraform" / "modules")
     (tmp / "build").symlink_to(ROOT / "build")
     return tmp / "terraform" / "envs"
+
+
+def _check_packages(root_dir: Path) -> None:
+    """Every package the rendered root hashes must exist, or validate fails obscurely."""
+    wanted = set(re.findall(r'filebase64sha256\("\$\{path\.module\}/\.\./\.\./\.\./([^"]+)"\)',
+                            (root_dir / "main.tf").read_text()))
+    missing = sorted(p for p in wanted if not (ROOT / p).is_file())
+    if missing:
+        raise RuntimeError(f"terraform validate needs the packages {', '.join(missing)}: "
+                           "run `make build` first")
 
 
 def _marginals(seconds: dict[int, float]) -> tuple[float, float]:
@@ -113,6 +122,7 @@ def run(ctx) -> list[Row]:
                 seconds, files[count] = render_once(specs[count], envs / f"paths-{count}")
                 samples[count].append(seconds)
         render_s = {c: statistics.median(v) for c, v in samples.items()}
+        _check_packages(envs / "paths-10")
         tf = Terraform.discover(cache_dir=ROOT / ".cache" / "terraform")
         local = {c: Terraform(**{**tf.__dict__, "data_dir": tmp / "tfdata" / str(c)})
                  for c in COUNTS}
