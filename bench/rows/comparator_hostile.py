@@ -68,6 +68,19 @@ def _deepdiff(name: str, deadline_s: float) -> tuple[float | None, str]:
     return seconds, outcome
 
 
+def _why(ours: float, outcome: str, budget: float | None) -> str:
+    if outcome.endswith("differences") and ours <= TARGET_S:
+        return ""
+    if outcome.startswith("inconclusive"):
+        return (f"The comparison gave up at the production budget ({budget} ms) and reported "
+                f"the event inconclusive: bounded, but over the 50 ms target.")
+    if not outcome.endswith("differences"):
+        return f"The comparator raised {outcome}: no answer for this event."
+    return (f"The comparator answered ({outcome}) in {ours * 1e3:,.0f} ms, over the 50 ms "
+            f"target{'' if budget is None else f' (its budget is {budget} ms)'}; the profile "
+            f"shows where the time goes.")
+
+
 def _speed(ours: float, theirs: float | None) -> str:
     if theirs is None:
         return "DeepDiff did not answer"
@@ -100,6 +113,7 @@ def run(ctx) -> list[Row]:
             result=_speed(ours, theirs),
             target="≤ 50 ms, an answer (no exception)",
             met=ours <= TARGET_S and outcome.endswith("differences"),
+            analysis=_why(ours, outcome, budget),
             ratio=theirs / ours if theirs is not None else None,
             ratio_of="DeepDiff time / ours",
             values={"ours_s": ours, "deepdiff_s": theirs, "bytes": round(kb * 1024),
