@@ -1,10 +1,12 @@
 """Local HTTP servers that speak the APIs the functions call: the AppConfig Lambda
-extension (GET configuration) and the Lambda Invoke API (used through real boto3 via
-AWS_ENDPOINT_URL_LAMBDA). Faults are injected per request."""
+extension (GET configuration), the Lambda Invoke API (used through real boto3 via
+AWS_ENDPOINT_URL_LAMBDA) and the Lambda Extensions API (AWS_LAMBDA_RUNTIME_API).
+Faults are injected per request."""
 
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -85,6 +87,7 @@ class LambdaService(LocalServer):
         self.answer: Callable[[dict], tuple[int, dict[str, str], bytes, float]] = (
             lambda payload: (200, {}, b"{}", 0.0))
         self.event_delay_s = 0.0
+        self.event_gate: threading.Event | None = None  # 202 only once it is set
         self.on_event: Callable[[dict], None] | None = None  # delivers async events
         super().__init__(self._Handler)
 
@@ -101,6 +104,8 @@ class LambdaService(LocalServer):
             if invocation_type == "Event":
                 if owner.event_delay_s:
                     time.sleep(owner.event_delay_s)
+                if owner.event_gate is not None:
+                    owner.event_gate.wait(60)
                 self._send(202, b"")
                 if owner.on_event is not None:
                     owner.on_event(payload)
@@ -112,3 +117,69 @@ class LambdaService(LocalServer):
                 self._send(status, body, headers)
             except (BrokenPipeError, ConnectionResetError):
                 pass
+
+
+class ExtensionsAPI(LocalServer):
+    """The Extensions API of the Lambda runtime API: ``register`` and ``event/next``.
+
+    ``deliver_invoke`` hands an INVOKE event to the extension's pending ``next``;
+    ``on_next`` runs, inside the request, each time the extension calls ``next`` (the
+    moment Lambda may freeze the environment)."""
+
+    EXTENSION_ID = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+
+    def __init__(self) -> None:
+        self.registrations: list[dict[str, Any]] = []
+        self.next_headers: list[dict[str, str]] = []
+        self.register_status = 200
+        self.on_next: Callable[[], None] | None = None
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._calls = threading.Condition()
+        super().__init__(self._Handler)
+
+    @property
+    def host_port(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"{host}:{port}"
+
+    def deliver_invoke(self, request_id: str, deadline_ms: int) -> None:
+        self._events.put({"eventType": "INVOKE", "deadlineMs": deadline_ms,
+                          "requestId": request_id,
+                          "invokedFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                          "tracing": {"type": "X-Amzn-Trace-Id", "value": "Root=1-5f35ae12"}})
+
+    def wait_next_calls(self, count: int, timeout: float = 30.0) -> bool:
+        with self._calls:
+            return self._calls.wait_for(lambda: len(self.next_headers) >= count, timeout)
+
+    def close(self) -> None:
+        self._events.put(None)
+        super().close()
+
+    class _Handler(_Quiet):
+        def do_POST(self) -> None:
+            owner: ExtensionsAPI = self.server.owner  # type: ignore[attr-defined]
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            owner.registrations.append({"path": self.path, "headers": dict(self.headers),
+                                        "body": json.loads(body) if body else None})
+            if owner.register_status != 200:
+                self._send(owner.register_status, b'{"errorType": "Extension.Unknown"}')
+                return
+            self._send(200, json.dumps({"functionName": "f", "functionVersion": "$LATEST",
+                                        "handler": "router.handler.lambda_handler"}).encode(),
+                       {"Lambda-Extension-Identifier": owner.EXTENSION_ID})
+
+        def do_GET(self) -> None:
+            owner: ExtensionsAPI = self.server.owner  # type: ignore[attr-defined]
+            if owner.on_next is not None:
+                owner.on_next()
+            with owner._calls:
+                owner.next_headers.append({"path": self.path, **dict(self.headers)})
+                owner._calls.notify_all()
+            event = owner._events.get()
+            if event is None:
+                owner._events.put(None)  # every other waiting call ends too
+                self._send(500, b'{"errorType": "Extension.Shutdown"}')
+                return
+            self._send(200, json.dumps(event).encode(),
+                       {"Lambda-Extension-Event-Identifier": event["requestId"]})

@@ -21,6 +21,9 @@ HANDLERS = {
     "cleanup": "cleanup.handler.lambda_handler",
     "brake": "brake.handler.lambda_handler",
 }
+# The X-Ray group of canary traces. The router writes `canary` as a boolean annotation
+# (docs/contracts.md §8); X-Ray compares typed values, so `= true` never matches a number.
+XRAY_CANARY_FILTER = "annotation.canary = true"
 ACCOUNT = "${data.aws_caller_identity.current.account_id}"
 PARTITION = "${data.aws_partition.current.partition}"
 
@@ -151,6 +154,8 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
         "CUTOVER_CANARY_TIMEOUT_MS": str(path.canary.timeout_ms),
         "CUTOVER_CANARY_FALLBACK": "true" if path.canary.fallback else "false",
         "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": str(path.shadow.dispatch_budget_ms),
+        # the router reads redact_paths: their values leave it as digests (contracts.md §7)
+        "CUTOVER_COMPARE_RULES": _compare_rules(path),
         "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS": str(ac.poll_interval_s),
         "AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS": str(ac.poll_timeout_ms),
         # The agent fetches the flags when the environment starts, before the first

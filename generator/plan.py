@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from generator import alarms, dashboard, flags, queries
 from generator.function_calls import (
     BUILD,
+    XRAY_CANARY_FILTER,
     ModuleCall,
     appconfig_environment,
     brake_call,
@@ -258,6 +259,7 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
                 args=[
                     ("name_prefix", _short(prefix, 20)),
                     ("canary_service_names", [p.candidate.name for p in spec.read_paths]),
+                    ("group_filter_expression", XRAY_CANARY_FILTER),
                     ("canary_fixed_rate", spec.observability.tracing.canary_sampling_rate),
                     ("canary_reservoir_size", spec.observability.tracing.canary_reservoir),
                 ],

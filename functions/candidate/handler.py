@@ -2,7 +2,9 @@
 
 * direct invoke ``{"userId": ...}`` (the router's canary call) or an HTTP API v2 event:
   answers with the read model; a database failure raises, so the alias's Lambda
-  ``Errors`` metric and the router's fallback both see it;
+  ``Errors`` metric and the router's fallback both see it. Each such read is counted
+  (``CanaryReads``) and so is each that raised or answered 5xx (``CanaryReadErrors``):
+  the candidate's own error rate on the canary path, without the shadow events;
 * shadow event (``{"cutover": "shadow", ...}``, async): reads, compares with the
   control's answer carried in the event, reports once per event id, never raises.
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 from cutover_runtime.compare import CompareRules, ShadowComparator
 from cutover_runtime.request import answer, parse_request
-from cutover_runtime.telemetry import Identity, Tracer
+from cutover_runtime.telemetry import Identity, MetricBatch, Tracer
 
 from .db import ProfileStore, UserNotFound
 from .event_ledger import EventLedger
@@ -39,18 +41,33 @@ class Candidate:
         if isinstance(event, dict) and event.get("cutover") == "shadow":
             result = self.reporter.report(event, self.read_or_none)
             self.tracer.annotate("cutover-shadow", {
-                "canary": 0, "path": self.reporter.identity.path,
-                "release": self.reporter.identity.release, "shadow": 1},
+                "canary": False, "path": self.reporter.identity.path,
+                "release": self.reporter.identity.release, "shadow": True},
                 user_hash=str(event.get("userHash", "")))
             return result
+        metrics = MetricBatch(self.reporter.identity)
+        metrics.add("CanaryReads")
+        try:
+            response, status = self.read(event)
+        except BaseException:
+            metrics.add("CanaryReadErrors")
+            metrics.flush()
+            raise
+        if status >= 500:
+            metrics.add("CanaryReadErrors")
+        metrics.flush()
+        return response
+
+    def read(self, event: Any) -> tuple[Any, int]:
+        """A read's answer and its status; a 404 or 400 is an answer, not an error."""
         request = parse_request(event)
         if request.user_id is None:
-            return answer(request, 400, {"error": "userId is required"})
+            return answer(request, 400, {"error": "userId is required"}), 400
         try:
             body = self.store.profile(request.user_id)
         except UserNotFound:
-            return answer(request, 404, {"error": "not found"})
-        return answer(request, 200, body)
+            return answer(request, 404, {"error": "not found"}), 404
+        return answer(request, 200, body), 200
 
 
 _candidate: Candidate | None = None

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+
+# Amazon's five roots of ACM certificates (RDS Proxy's), shipped in the package by
+# functions/build.py. `system` would make libpq load the CA paths compiled into the
+# OpenSSL of psycopg's binary wheel, which do not exist on Lambda.
+BUNDLED_TRUST_ROOTS = Path(__file__).with_name("rds-proxy-roots.pem")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,6 @@ class DatabaseSettings:
             user=env.get("CUTOVER_DB_USER", "postgres"),
             iam_auth=env.get("CUTOVER_DB_IAM_AUTH", "true").strip().lower() in ("1", "true"),
             sslmode=env.get("CUTOVER_DB_SSLMODE", "verify-full"),
-            sslrootcert=env.get("CUTOVER_DB_SSLROOTCERT", "system"),
+            sslrootcert=env.get("CUTOVER_DB_SSLROOTCERT") or str(BUNDLED_TRUST_ROOTS),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
         )

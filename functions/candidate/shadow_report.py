@@ -74,7 +74,7 @@ class ShadowReporter:
                 log_event(self.identity, "SHADOW-TIMEOUT", "WARN", durationMs=duration_ms,
                           error="timeout", userHash=user_hash, eventId=event_id)
                 return {"status": "timeout"}
-            diffs = self._compare(control, candidate_body)
+            diffs = self._compare(control, self.comparator.redacted(candidate_body, event_id))
         except Exception as exc:  # noqa: BLE001 - reported, never raised
             metrics.add("ShadowErrors")
             log_event(self.identity, "SHADOW-ERROR", "ERROR",
@@ -94,6 +94,7 @@ class ShadowReporter:
         return {"status": "diff" if diffs else "ok", "diffCount": len(diffs)}
 
     def _compare(self, control: dict[str, Any], candidate_body: Any) -> list[dict[str, str]]:
+        """``candidate_body`` is redacted like the control's (§7): digests meet digests."""
         if control.get("digest") and digest(candidate_body) == control["digest"]:
             return []
         if control.get("body") is not None:

@@ -64,6 +64,38 @@ def _short(value: Any) -> str:
     return digest(value)[:DIGEST_CHARS]
 
 
+def salted_digest(value: Any, salt: str) -> str:
+    """What travels instead of a redacted value (contracts.md §7)."""
+    return "sha256:" + sha256(f"{salt}:{canonical_json(value)}".encode()).hexdigest()
+
+
+def compile_paths(paths: tuple[str, ...] | list[str]) -> frozenset[tuple[str, ...]]:
+    return frozenset(parse_path(p) for p in paths)
+
+
+def redact(body: Any, paths: frozenset[tuple[str, ...]], salt: str) -> Any:
+    """``body`` with the value at each redacted path replaced by its salted digest.
+
+    Copy on write: containers off the redacted paths are shared, ``body`` is never
+    modified (the router's answer may still be in use)."""
+    if not paths:
+        return body
+    if () in paths:
+        return salted_digest(body, salt)
+    if type(body) is dict:
+        copy = None
+        for key, value in body.items():
+            below = frozenset(p[1:] for p in paths if p[0] == key)
+            if below:
+                copy = dict(body) if copy is None else copy
+                copy[key] = redact(value, below, salt)
+        return body if copy is None else copy
+    if type(body) is list:
+        below = frozenset(p[1:] for p in paths if p[0] == "*")
+        return [redact(item, below, salt) for item in body] if below else body
+    return body
+
+
 def _json_kind(value: Any) -> str:
     t = type(value)
     if t is bool:
@@ -149,6 +181,10 @@ class ShadowComparator:
         self._ts_tol = self.rules.timestamp_tolerance_seconds
 
     # -- public -----------------------------------------------------------------------
+    def redacted(self, body: Any, salt: str) -> Any:
+        """The candidate's answer with redacted paths digested like the router's."""
+        return redact(body, self._redact, salt)
+
     def compare(self, control: Any, candidate: Any) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
         self._walk(control, candidate, (), (), False, out)

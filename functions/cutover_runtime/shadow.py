@@ -2,10 +2,11 @@
 
 An async invoke returns no payload, so the candidate compares and reports. Dispatch
 runs on a few worker threads per execution environment, which also serialize the
-event. With a dispatch budget of 0 the request never waits; with a budget > 0 it
-waits, at most that long, until the invoke has been signed and handed to the HTTP
-layer, which narrows the window in which a frozen execution environment delays the
-event. Outcomes are counted when known, never raised.
+event. With a dispatch budget of 0 the request never waits; in Lambda the router's
+internal extension (``extension.py``) keeps the environment from freezing until the
+dispatcher is idle. With a budget > 0 the request also waits, at most that long, until
+the invoke has been signed and handed to the HTTP layer. Outcomes are counted when
+known, never raised.
 """
 
 from __future__ import annotations
@@ -18,23 +19,32 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .compare import canonical_json, digest
+from .compare import canonical_json, digest, redact
 from .telemetry import Identity, MetricBatch, log_event
 
 ASYNC_EVENT_LIMIT = 240 * 1024  # bytes; Lambda's async payload limit is 256 KB
+# Connect and read timeout of the shadow client; also the longest the execution
+# environment is held after a response for shadow invokes still in flight.
+SHADOW_INVOKE_TIMEOUT_S = 3.0
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
 def build_shadow_event(request: dict[str, Any], control_body: Any, control_ms: float,
                        user_hash: str, timeout_ms: float,
-                       limit: int = ASYNC_EVENT_LIMIT) -> bytes:
-    """Serialized shadow event; the control body is replaced by its fields when too big."""
+                       limit: int = ASYNC_EVENT_LIMIT,
+                       redact_paths: frozenset[tuple[str, ...]] = frozenset()) -> bytes:
+    """Serialized shadow event; the control body is replaced by its fields when too big.
+
+    Values at ``redact_paths`` travel as digests salted with the event id (§7): the
+    event, and the DLQ it may end in, never hold them in clear."""
+    event_id = str(uuid.uuid4())
+    control_body = redact(control_body, redact_paths, event_id)
     canonical = canonical_json(control_body)
     control: dict[str, Any] = {"digest": digest(control_body), "body": control_body,
                                "fields": None, "fieldDigests": None,
                                "durationMs": round(control_ms, 3)}
-    event = {"cutover": "shadow", "eventId": str(uuid.uuid4()), "request": request,
+    event = {"cutover": "shadow", "eventId": event_id, "request": request,
              "control": control, "userHash": user_hash, "timeoutMs": timeout_ms,
              "sentAt": round(time.time(), 3)}
     payload = _dumps(event).encode()
@@ -154,8 +164,13 @@ class ShadowDispatcher:
                   dispatchMs=round(dispatch_ms, 3))
         metrics.flush()
 
+    @property
+    def pending(self) -> int:
+        """Invokes queued or in flight."""
+        return self._pending
+
     def drain(self, timeout_s: float = 5.0) -> bool:
-        """Wait until every queued dispatch finished (tests and benchmarks only)."""
+        """Wait until every queued dispatch finished (the shadow-drain extension, tests)."""
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout_s)
 

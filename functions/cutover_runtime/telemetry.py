@@ -2,7 +2,8 @@
 
 * ``log_event`` writes one JSON object per line (contracts.md §6).
 * ``MetricBatch`` collects counts during an invocation and ``flush`` writes them as
-  one CloudWatch Embedded Metric Format line (contracts.md §5).
+  one CloudWatch Embedded Metric Format line (contracts.md §5); a request's latency
+  goes in the same line under a second directive, with the ``Route`` dimension.
 * ``Tracer`` puts X-Ray annotations through aws-xray-sdk, imported on the first
   sampled invocation only; with tracing ``off`` (or an unsampled trace) it is a no-op.
 
@@ -43,36 +44,68 @@ def log_event(identity: Identity, event: str, level: str = "INFO", **fields: Any
 
 
 class MetricBatch:
-    """Counts for one invocation, written as a single EMF document."""
+    """Counts (and at most one latency) for one invocation, written as one EMF document.
 
-    __slots__ = ("counts", "identity")
+    The EMF specification makes ``CloudWatchMetrics`` an array of directives, each with
+    its own dimension sets: counts go under ``[["Release", "Path"]]``, the latency under
+    ``[["Release", "Path", "Route"]]`` in a second directive of the same document.
+    """
+
+    __slots__ = ("counts", "identity", "latency_ms", "route")
 
     def __init__(self, identity: Identity) -> None:
         self.identity = identity
         self.counts: dict[str, float] = {}
+        self.latency_ms: float | None = None
+        self.route = ""
 
     def add(self, name: str, value: float = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + value
 
+    def latency(self, route: str, milliseconds: float) -> None:
+        """The latency the caller sees, by route (``control`` / ``canary``)."""
+        self.route = route
+        self.latency_ms = milliseconds
+
     def flush(self) -> None:
-        if not self.counts:
+        if not self.counts and self.latency_ms is None:
             return
-        ident = self.identity
-        doc: dict[str, Any] = {
-            "_aws": {
-                "Timestamp": int(time.time() * 1000),
-                "CloudWatchMetrics": [{
-                    "Namespace": ident.namespace,
-                    "Dimensions": [["Release", "Path"]],
-                    "Metrics": [{"Name": n, "Unit": "Count"} for n in self.counts],
-                }],
-            },
-            "Release": ident.release,
-            "Path": ident.path,
-        }
-        doc.update(self.counts)
-        sys.stdout.write(_dumps(doc) + "\n")
+        names = tuple(self.counts)
+        with_latency = self.latency_ms is not None
+        parts = ['{"_aws":{"Timestamp":', str(int(time.time() * 1000)),
+                 _skeleton(self.identity, names, with_latency)]
+        for name in names:
+            parts.append(f",{_dumps(name)}:{_dumps(self.counts[name])}")
+        if with_latency:
+            parts.append(f',"Route":{_dumps(self.route)},"Latency":{_dumps(self.latency_ms)}')
+        parts.append("}\n")
+        sys.stdout.write("".join(parts))
         self.counts = {}
+        self.latency_ms = None
+
+
+_skeletons: dict[tuple, str] = {}
+
+
+def _skeleton(ident: Identity, names: tuple[str, ...], with_latency: bool) -> str:
+    """The constant middle of an EMF line (directives, Release, Path), encoded once per
+    identity and metric set: a request pays for its values only."""
+    key = (ident.namespace, ident.release, ident.path, names, with_latency)
+    cached = _skeletons.get(key)
+    if cached is None:
+        directives: list[dict[str, Any]] = []
+        if names:
+            directives.append({"Namespace": ident.namespace, "Dimensions": [["Release", "Path"]],
+                               "Metrics": [{"Name": n, "Unit": "Count"} for n in names]})
+        if with_latency:
+            directives.append({"Namespace": ident.namespace,
+                               "Dimensions": [["Release", "Path", "Route"]],
+                               "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}]})
+        cached = (f',"CloudWatchMetrics":{_dumps(directives)}}},'
+                  f'"Release":{_dumps(ident.release)},"Path":{_dumps(ident.path)}')
+        if len(_skeletons) < 256:
+            _skeletons[key] = cached
+    return cached
 
 
 class Tracer:

@@ -8,16 +8,19 @@ leaves a ``REQUEST`` log line, one EMF document and (when traced) an X-Ray subse
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from typing import Any
 
 from cutover_runtime.assignment import assign
+from cutover_runtime.compare import compile_paths
 from cutover_runtime.contract import MalformedResponse, mock_profile, validate_profile
+from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
 from cutover_runtime.flags import FlagCache
 from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
-from cutover_runtime.shadow import ShadowDispatcher, build_shadow_event
+from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
 
 from .settings import RouterSettings
@@ -46,8 +49,9 @@ class Router:
                                settings.flags_ttl_ms, settings.flags_budget_ms, identity)
         self.shadow = ShadowDispatcher(
             settings.candidate_arn, settings.shadow_dispatch_budget_ms, identity,
-            client_factory=lambda: lambda_client("shadow", 3.0))
+            client_factory=lambda: lambda_client("shadow", SHADOW_INVOKE_TIMEOUT_S))
         self.random = random.random
+        self.redact_paths = compile_paths(settings.redact_paths)
 
     # -- one request --------------------------------------------------------------------
     def handle(self, event: Any) -> Any:
@@ -55,6 +59,7 @@ class Router:
         metrics = MetricBatch(self.identity)
         metrics.add("Requests")
         request = parse_request(event)
+        routed = "control"
         try:
             flags = self.flags.get()
             sticky = request.sticky_value(flags.sticky_key)
@@ -64,6 +69,7 @@ class Router:
                 self._finish(request, metrics, started, "control", assignment, 0, 0, 0)
                 return response
             if assignment.canary and self.settings.candidate_arn:
+                routed = "canary"
                 return self._canary(request, metrics, started, assignment, flags.step)
             control_started = _perf()
             body = mock_profile(request.user_id)
@@ -80,8 +86,10 @@ class Router:
                           flags.shadow_timeout_ms)
             return response
         except Exception as exc:  # noqa: BLE001 - the caller always gets an answer
-            # A defect in routing must not cost the user the control's answer; it is
-            # still an error for the alarm.
+            # A defect in routing must not cost the user the control's answer, but it is
+            # a defect of the router's code all the same: Errors, which the served-error
+            # alarm reads, so a bad router version that always falls back still rolls
+            # back (contracts.md §5).
             metrics.add("Errors")
             status, body, fallback = 500, {"error": "internal error"}, 0
             if request.user_id is not None:
@@ -89,9 +97,11 @@ class Router:
                     status, body, fallback = 200, mock_profile(request.user_id), 1
                 except Exception:  # noqa: BLE001, S110 - nothing left to fall back to
                     pass
+            duration_ms = _ms(started)
             log_event(self.identity, "REQUEST", "ERROR", route="control", canary=0, shadow=0,
-                      failed=1, fallback=fallback, durationMs=_ms(started), userHash="",
+                      failed=1, fallback=fallback, durationMs=duration_ms, userHash="",
                       error=exc.__class__.__name__)
+            metrics.latency(routed, duration_ms)
             metrics.flush()
             return answer(request, status, body)
 
@@ -103,21 +113,24 @@ class Router:
             body = self._invoke_candidate(request.user_id)
         except CanaryFailure as failure:
             metrics.add("CanaryErrors")
-            metrics.add("Errors")  # the alarm must see it even when the control answers
             log_event(self.identity, "CANARY-ERROR", "ERROR", durationMs=_ms(canary_started),
                       error=failure.reason, userHash=assignment.user_hash)
             if not self.settings.canary_fallback:
-                self._finish(request, metrics, started, "candidate", assignment, 0, 1, 0, step)
+                metrics.add("Errors")  # the caller is served the failure
+                self._finish(request, metrics, started, "candidate", assignment, 0, 1, 0, step,
+                             routed="canary")
                 return answer(request, 502, {"error": "candidate failed"})
             metrics.add("CanaryFallbacks")
             body = mock_profile(request.user_id)
             log_event(self.identity, "CANARY-FALLBACK", "WARN", durationMs=_ms(canary_started),
                       error=failure.reason, userHash=assignment.user_hash)
-            self._finish(request, metrics, started, "control", assignment, 0, 1, 1, step)
+            self._finish(request, metrics, started, "control", assignment, 0, 1, 1, step,
+                         routed="canary")
             return answer(request, 200, body)
         log_event(self.identity, "CANARY-OK", durationMs=_ms(canary_started), error=None,
                   userHash=assignment.user_hash)
-        self._finish(request, metrics, started, "candidate", assignment, 0, 0, 0, step)
+        self._finish(request, metrics, started, "candidate", assignment, 0, 0, 0, step,
+                     routed="canary")
         return answer(request, 200, body)
 
     def _invoke_candidate(self, user_id: str) -> dict[str, Any]:
@@ -146,8 +159,10 @@ class Router:
              timeout_ms: float) -> None:
         try:
             user_id = request.user_id
+            redact_paths = self.redact_paths
             self.shadow.dispatch(lambda: build_shadow_event(
-                {"userId": user_id}, body, control_ms, user_hash, timeout_ms))
+                {"userId": user_id}, body, control_ms, user_hash, timeout_ms,
+                redact_paths=redact_paths))
         except Exception as exc:  # noqa: BLE001 - shadow never affects the caller
             failure = MetricBatch(self.identity)
             failure.add("ShadowDispatchFailures")
@@ -157,12 +172,16 @@ class Router:
 
     def _finish(self, request: ReadRequest, metrics: MetricBatch, started: float, route: str,
                 assignment: Any, shadow: int, failed: int, fallback: int,
-                step: float = 0) -> None:
-        canary = int(assignment.canary)
+                step: float = 0, routed: str = "control") -> None:
+        """``route``: who served; ``routed``: ``canary`` when the candidate was asked."""
+        canary = routed == "canary"
+        duration_ms = _ms(started)
         log_event(self.identity, "REQUEST", "ERROR" if failed and not fallback else "INFO",
-                  route=route, canary=canary, shadow=shadow, failed=failed,
-                  fallback=fallback, durationMs=_ms(started), userHash=assignment.user_hash)
+                  route=route, canary=int(canary), shadow=shadow, failed=failed,
+                  fallback=fallback, durationMs=duration_ms, userHash=assignment.user_hash)
+        metrics.latency(routed, duration_ms)
         metrics.flush()
+        # X-Ray types are compared as typed (contracts.md §8): `canary` is a boolean
         self.tracer.annotate("cutover-route", {
             "canary": canary, "path": self.identity.path, "release": self.identity.release,
             "step": step, "route": route}, user_id=request.user_id,
@@ -190,5 +209,34 @@ def reset() -> None:
     _router = None
 
 
+def _shadow_drained(timeout_s: float) -> bool:
+    current = _router
+    return current is None or current.shadow.drain(timeout_s)
+
+
+def _shadow_pending() -> int:
+    current = _router
+    return 0 if current is None else current.shadow.pending
+
+
+def start_extension(environ: Any = None,
+                    cap_s: float = SHADOW_INVOKE_TIMEOUT_S) -> ShadowDrainExtension | None:
+    """Register the shadow-drain extension; runs at import, which is Lambda's init.
+    Inert outside Lambda (no ``AWS_LAMBDA_RUNTIME_API``)."""
+    global _extension
+    env = os.environ if environ is None else environ
+    _extension = start_shadow_drain(env, Identity.from_env(env), _shadow_drained,
+                                    _shadow_pending, cap_s)
+    return _extension
+
+
+_extension: ShadowDrainExtension | None = None
+start_extension()
+
+
 def lambda_handler(event: Any, context: Any) -> Any:
-    return router().handle(event)
+    try:
+        return router().handle(event)
+    finally:
+        if _extension is not None:
+            _extension.handler_returned()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from cutover_runtime.compare import CompareRules
+
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
@@ -24,6 +26,7 @@ class RouterSettings:
     canary_timeout_ms: float
     canary_fallback: bool
     shadow_dispatch_budget_ms: float
+    redact_paths: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> RouterSettings:
@@ -41,4 +44,5 @@ class RouterSettings:
             canary_timeout_ms=float(env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")),
             canary_fallback=_flag(env.get("CUTOVER_CANARY_FALLBACK", "true")),
             shadow_dispatch_budget_ms=float(env.get("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "0")),
+            redact_paths=CompareRules.from_json(env.get("CUTOVER_COMPARE_RULES")).redact_paths,
         )

@@ -103,6 +103,20 @@ def router_env(aws_env, extension, lambda_service):
     handler.reset()
 
 
+def router_shadow_event(user_id: str, control: Any = None, control_ms: float = 1.0,
+                        user_hash: str = "h", timeout_ms: float = 500,
+                        **kwargs: Any) -> dict[str, Any]:
+    """A shadow event as the router builds it, redacting what CUTOVER_COMPARE_RULES says."""
+    from cutover_runtime.compare import CompareRules, compile_paths
+    from cutover_runtime.shadow import build_shadow_event
+
+    rules = CompareRules.from_json(os.environ.get("CUTOVER_COMPARE_RULES"))
+    body = mock_profile(user_id) if control is None else control
+    return json.loads(build_shadow_event({"userId": user_id}, body, control_ms, user_hash,
+                                         timeout_ms, redact_paths=compile_paths(rules.redact_paths),
+                                         **kwargs))
+
+
 def log_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
@@ -111,13 +125,53 @@ def events(text: str, name: str) -> list[dict[str, Any]]:
     return [line for line in log_lines(text) if line.get("event") == name]
 
 
+EMF_UNITS = {"Count", "Milliseconds"}  # the units this project emits (EMF allows more)
+
+
+def emf_documents(text: str) -> list[dict[str, Any]]:
+    """Every EMF line printed, each checked against the EMF specification's structure:
+    ``CloudWatchMetrics`` is an array of directives; every dimension and metric a
+    directive names is a member of the root node (string / number); at most 100 metrics."""
+    docs = [line for line in log_lines(text) if "_aws" in line]
+    for doc in docs:
+        meta = doc["_aws"]
+        assert isinstance(meta["Timestamp"], int)
+        assert isinstance(meta["CloudWatchMetrics"], list) and meta["CloudWatchMetrics"]
+        names = []
+        for directive in meta["CloudWatchMetrics"]:
+            assert set(directive) == {"Namespace", "Dimensions", "Metrics"}
+            for dimension_set in directive["Dimensions"]:
+                assert all(isinstance(doc[name], str) for name in dimension_set)
+            for metric in directive["Metrics"]:
+                assert metric["Unit"] in EMF_UNITS
+                assert isinstance(doc[metric["Name"]], (int, float))
+                names.append(metric["Name"])
+        assert len(names) == len(set(names)) <= 100
+    return docs
+
+
 def metric_totals(text: str) -> dict[str, float]:
+    """Sum of every Count metric over every EMF line (latencies: ``latencies``)."""
     totals: dict[str, float] = {}
-    for line in log_lines(text):
-        if "_aws" in line:
-            for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-                totals[metric["Name"]] = totals.get(metric["Name"], 0) + line[metric["Name"]]
+    for doc in emf_documents(text):
+        for directive in doc["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                if metric["Unit"] == "Count":
+                    name = metric["Name"]
+                    totals[name] = totals.get(name, 0) + doc[name]
     return totals
+
+
+def latencies(text: str) -> list[tuple[str, float]]:
+    """(Route, Latency) of every EMF line whose directives carry ``Latency``."""
+    found = []
+    for doc in emf_documents(text):
+        for directive in doc["_aws"]["CloudWatchMetrics"]:
+            if any(m["Name"] == "Latency" for m in directive["Metrics"]):
+                assert directive["Dimensions"] == [["Release", "Path", "Route"]]
+                assert directive["Metrics"] == [{"Name": "Latency", "Unit": "Milliseconds"}]
+                found.append((doc["Route"], doc["Latency"]))
+    return found
 
 
 # -- PostgreSQL ------------------------------------------------------------------------

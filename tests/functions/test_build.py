@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -85,3 +86,50 @@ def test_layer_unpacks_wheels_under_python_reproducibly(tmp_path):
     assert sha256(one) == sha256(two)
     assert zipfile.ZipFile(one).namelist() == [
         "python/a-1.0.dist-info/METADATA", "python/a/__init__.py", "python/b/__init__.py"]
+
+
+def test_the_candidate_ships_exactly_amazons_five_trust_roots(tmp_path):
+    # the committed file is what the pinned certifi gives (the build regenerates it) ...
+    roots = FUNCTIONS / "candidate" / "rds-proxy-roots.pem"
+    assert roots.read_bytes() == build.pinned_trust_roots()
+    # ... five certificates, each one whose public key AWS publishes for its subject
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    with warnings.catch_warnings():  # Starfield Services G2 has serial 0 (RFC 5280 warning)
+        warnings.simplefilter("ignore")
+        certs = x509.load_pem_x509_certificates(roots.read_bytes())
+    spki = {hashlib.sha256(c.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest():
+        c.subject.rfc4514_string() for c in certs}
+    assert spki == build.AMAZON_TRUST_ROOTS and len(certs) == 5
+    # ... and the candidate's zip carries it where the settings look for it by default
+    with zipfile.ZipFile(build.build_function("candidate", tmp_path)) as zf:
+        assert zf.read("candidate/rds-proxy-roots.pem") == roots.read_bytes()
+    from candidate.settings import BUNDLED_TRUST_ROOTS
+
+    assert BUNDLED_TRUST_ROOTS == roots
+
+
+def test_a_bundle_without_one_of_the_roots_stops_the_build():
+    import certifi
+
+    bundle = Path(certifi.where()).read_text(encoding="utf-8")
+    start = bundle.index('# Label: "Amazon Root CA 3"')
+    end = bundle.index("-----END CERTIFICATE-----", start) + len("-----END CERTIFICATE-----")
+    with pytest.raises(ValueError, match="trust roots missing from test bundle.*Amazon Root CA 3"):
+        build.trust_roots(bundle[:start] + bundle[end:], "test bundle")
+
+
+def test_the_generator_leaves_sslrootcert_to_the_bundled_default():
+    # contracts.md §2: CUTOVER_DB_SSLROOTCERT is not rendered, so the candidate uses the
+    # roots in its zip; the rendered sslmode verifies them
+    mains = sorted((FUNCTIONS.parent / "terraform" / "envs").glob("*/main.tf"))
+    assert mains
+    modes = []
+    for main in mains:
+        text = main.read_text()
+        assert "CUTOVER_DB_SSLROOTCERT" not in text, main
+        modes += [line.split("=")[1].strip() for line in text.splitlines()
+                  if line.strip().startswith("CUTOVER_DB_SSLMODE")]
+    assert '"verify-full"' in modes

@@ -10,9 +10,8 @@ import pytest
 from candidate.db import ProfileStore, UserNotFound
 from candidate.settings import DatabaseSettings
 from cutover_runtime.contract import PROFILE_FIELDS, mock_profile, validate_profile
-from cutover_runtime.shadow import build_shadow_event
 
-from .conftest import events, metric_totals
+from .conftest import events, metric_totals, router_shadow_event
 
 pytestmark = pytest.mark.postgres
 
@@ -20,9 +19,7 @@ pytestmark = pytest.mark.postgres
 def shadow_event(user_id: str, control: dict | None = None, timeout_ms: float = 5000,
                  limit: int | None = None) -> dict:
     kwargs = {"limit": limit} if limit else {}
-    body = control if control is not None else mock_profile(user_id)
-    return json.loads(build_shadow_event({"userId": user_id}, body, 1.5, "hash-" + user_id[-2:],
-                                         timeout_ms, **kwargs))
+    return router_shadow_event(user_id, control, 1.5, "hash-" + user_id[-2:], timeout_ms, **kwargs)
 
 
 def test_candidate_reads_the_same_shape_and_values_as_the_control(candidate_env):

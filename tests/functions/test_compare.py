@@ -162,3 +162,50 @@ def test_many_unordered_leftovers_are_paired_by_key_order_not_reported_wholesale
     assert len(diffs) == 300
     assert {d["kind"] for d in diffs} == {"changed"}
     assert all(d["path"].endswith(".price") for d in diffs)
+
+
+def test_redacted_paths_travel_as_salted_digests_and_compare_by_digest():
+    import copy
+
+    from cutover_runtime.compare import compile_paths, redact, salted_digest
+    from cutover_runtime.shadow import build_shadow_event
+
+    rules = CompareRules(redact_paths=("$.email", "$.items[*].name"), unordered_lists=("$.items",))
+    paths = compile_paths(rules.redact_paths)
+    body = {"userId": "u", "email": "grace@example.com",
+            "items": [{"sku": "A", "name": "Lamp"}, {"sku": "B", "name": "Desk"}]}
+    before = copy.deepcopy(body)
+    event = json.loads(build_shadow_event({"userId": "u"}, body, 1.0, "h", 500,
+                                          redact_paths=paths))
+    assert body == before  # the router's answer is never modified
+    salt = event["eventId"]
+    sent = event["control"]["body"]
+    assert sent["email"] == salted_digest("grace@example.com", salt)
+    assert [i["name"] for i in sent["items"]] == [salted_digest("Lamp", salt),
+                                                  salted_digest("Desk", salt)]
+    assert sent["items"][0]["sku"] == "A" and sent["userId"] == "u"
+    assert event["control"]["digest"] == digest(redact(body, paths, salt))
+    # the same value under another event id gives another digest
+    assert salted_digest("grace@example.com", "other") != sent["email"]
+    comparator = ShadowComparator(rules)
+    same = comparator.redacted(copy.deepcopy(before), salt)
+    assert comparator.compare(sent, same) == []
+    moved = copy.deepcopy(before)
+    moved["email"] = "grace@example.org"
+    moved["items"].reverse()
+    assert comparator.compare(sent, comparator.redacted(moved, salt)) == [
+        {"path": "$.email", "kind": "changed", "control": "<redacted>", "candidate": "<redacted>"}]
+
+
+def test_an_oversized_event_redacts_its_fields_and_field_digests_too():
+    from cutover_runtime.compare import compile_paths, salted_digest
+    from cutover_runtime.shadow import build_shadow_event
+
+    body = {"userId": "u", "email": "grace@example.com", "items": [{"sku": str(i)} for i in range(20_000)]}
+    paths = compile_paths(("$.email",))
+    payload = build_shadow_event({"userId": "u"}, body, 1.0, "h", 500, limit=200 * 1024,
+                                 redact_paths=paths)
+    assert b"grace@example.com" not in payload
+    event = json.loads(payload)
+    assert event["control"]["body"] is None
+    assert event["control"]["fields"]["$.email"] == salted_digest("grace@example.com", event["eventId"])

@@ -62,3 +62,61 @@ def test_no_log_line_carries_a_user_id_or_a_redacted_value(
         for value in raw_values:
             assert value not in line, (value, line[:200])
     assert all(isinstance(entry, dict) for entry in log_lines(out))
+
+
+REDACT_RULES = {"ignore_paths": [], "numeric_tolerance": 0.0001,
+                "timestamp_tolerance_seconds": 1.0, "unordered_lists": ["$.items"],
+                "redact_paths": ["$.email", "$.items[*].name"]}
+
+
+def test_shadow_events_carry_digests_never_redacted_values(
+        router_env, candidate_env, seeded, extension, lambda_service, aws_env, capsys):
+    # GIVEN the spec redacts the email and the item names, for the router and the candidate
+    aws_env.setenv("CUTOVER_COMPARE_RULES", json.dumps(REDACT_RULES))
+    router_env.reset()
+    candidate_env.reset()
+    users = SEEDED_USERS[:12]
+    moved = users[0]
+    with psycopg.connect(seeded.url, autocommit=True) as conn:
+        conn.execute("UPDATE users SET email = %s WHERE user_id = %s",
+                     (f"{moved}.moved@example.org", moved))
+    lock = threading.Lock()
+    delivered = []
+    all_delivered = threading.Event()
+
+    def deliver(event):  # one invocation at a time, as in an execution environment
+        with lock:
+            candidate_env.lambda_handler(event, None)
+            delivered.append(event["eventId"])
+            if len(delivered) == len(users):
+                all_delivered.set()
+
+    lambda_service.on_event = deliver
+    extension.document = flag_values(percent=0, shadow=True, sample_rate=1.0, timeout_ms=60_000)
+    # WHEN every user's read is teed to the candidate
+    for user in users:
+        router_env.lambda_handler({"userId": user}, None)
+    assert router_env.router().shadow.drain()
+    assert all_delivered.wait(30)
+    # THEN no serialized event (what a DLQ would keep) holds a redacted value in clear
+    redacted_values = {f"{moved}.moved@example.org"}
+    for user in users:
+        profile = mock_profile(user)
+        redacted_values.add(profile["email"])
+        redacted_values.update(item["name"] for item in profile["items"])
+    payloads = [json.dumps(c["payload"], ensure_ascii=False) for c in lambda_service.calls]
+    assert len(payloads) == len(users)
+    for payload in payloads:
+        for value in redacted_values:
+            assert value not in payload, (value, payload[:200])
+        body = json.loads(payload)["control"]["body"]
+        assert body["email"].startswith("sha256:")
+        assert all(item["name"].startswith("sha256:") for item in body["items"])
+    # ... and the candidate compared those paths by digest: the one moved email differs
+    out = capsys.readouterr().out
+    assert {e["event"] for e in log_lines(out) if e.get("event", "").startswith("SHADOW-")} == {
+        "SHADOW-OK", "SHADOW-DIFF"}
+    [diff] = events(out, "SHADOW-DIFF")
+    assert diff["diffs"] == [{"path": "$.email", "kind": "changed", "control": "<redacted>",
+                              "candidate": "<redacted>"}]
+    assert len(events(out, "SHADOW-OK")) == len(users) - 1

@@ -15,7 +15,7 @@ from cutover_runtime.compare import digest
 from cutover_runtime.contract import mock_profile, validate_profile
 from cutover_runtime.shadow import build_shadow_event
 
-from .conftest import CANDIDATE_ARN, SALT, events, flag_values, metric_totals
+from .conftest import CANDIDATE_ARN, SALT, events, flag_values, latencies, metric_totals
 
 
 def http_event(user_id: str | None, headers: dict | None = None) -> dict:
@@ -122,8 +122,10 @@ def test_a_failing_candidate_falls_back_to_the_control_and_is_counted(
     lambda_service.answer = fault
     assert router_env.lambda_handler({"userId": "user-7"}, None) == mock_profile("user-7")
     out = capsys.readouterr().out
+    # a failure that fell back is a canary error, not a served error (contracts.md §5)
     assert metric_totals(out) == {"Requests": 1, "CanaryRequests": 1, "CanaryErrors": 1,
-                                  "Errors": 1, "CanaryFallbacks": 1}
+                                  "CanaryFallbacks": 1}
+    assert [route for route, _ in latencies(out)] == ["canary"]
     assert events(out, "CANARY-ERROR")[0]["error"] == reason
     assert events(out, "CANARY-FALLBACK")[0]["error"] == reason
     request = events(out, "REQUEST")[0]
@@ -137,8 +139,10 @@ def test_with_fallback_off_the_candidate_failure_is_served(
     extension.document = flag_values(percent=100)
     lambda_service.answer = lambda p: (200, {}, b"{not json", 0)
     assert router_env.lambda_handler(http_event("user-7"), None)["statusCode"] == 502
-    totals = metric_totals(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    totals = metric_totals(out)
     assert totals["Errors"] == 1 and "CanaryFallbacks" not in totals
+    assert [route for route, _ in latencies(out)] == ["canary"]
 
 
 def test_shadow_dispatch_sends_the_request_and_the_control_answer(
@@ -273,8 +277,12 @@ def test_a_defect_in_routing_still_serves_the_control_answer_and_counts_an_error
     monkeypatch.setattr(router.flags, "get", broken)
     assert router_env.lambda_handler({"userId": "user-7"}, None) == mock_profile("user-7")
     assert router_env.lambda_handler(http_event("user-7"), None)["statusCode"] == 200
+    assert router_env.lambda_handler(http_event(None), None)["statusCode"] == 500
     out = capsys.readouterr().out
-    assert metric_totals(out) == {"Requests": 2, "Errors": 2}
+    # every routing defect is an error of the router's code, served (500) or not (fallback)
+    assert metric_totals(out) == {"Requests": 3, "Errors": 3}
     request = events(out, "REQUEST")[0]
     assert (request["failed"], request["fallback"], request["error"]) == (1, 1, "RuntimeError")
+    assert [r["fallback"] for r in events(out, "REQUEST")] == [1, 1, 0]
+    assert [route for route, _ in latencies(out)] == ["control"] * 3
     assert "user-7" not in out

@@ -322,8 +322,9 @@ module "queries" {
 module "tracing" {
   source = "../../modules/tracing"
 
-  name_prefix          = local.name_prefix
-  canary_service_names = [local.names.candidate]
-  canary_fixed_rate    = 1
-  tags                 = local.tags
+  name_prefix             = local.name_prefix
+  canary_service_names    = [local.names.candidate]
+  group_filter_expression = "annotation.canary = true" # the router writes canary as a boolean
+  canary_fixed_rate       = 1
+  tags                    = local.tags
 }

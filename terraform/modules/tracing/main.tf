@@ -1,5 +1,7 @@
-# X-Ray: a group that collects canary traces (the router and the candidate set
-# the annotation `canary = true` on canary requests) and sampling rules that
+# X-Ray: a group that collects canary traces (the router sets the boolean
+# annotation `canary = true` on requests routed to the candidate; the filter
+# comes from the generator, which tests it against what the functions write)
+# and sampling rules that
 # trace the canary functions at a higher rate than the default rule
 # (1 request/s + 5%) keeps for everything else.
 #
@@ -16,7 +18,7 @@
 
 resource "aws_xray_group" "this" {
   group_name        = "${var.name_prefix}-canary"
-  filter_expression = "annotation.canary = true"
+  filter_expression = var.group_filter_expression
 
   insights_configuration {
     insights_enabled      = true

@@ -8,6 +8,11 @@ variable "canary_service_names" {
   type        = list(string)
 }
 
+variable "group_filter_expression" {
+  description = "X-Ray filter expression of the canary group (rendered by the generator, typed like the annotations the functions write)."
+  type        = string
+}
+
 variable "canary_fixed_rate" {
   description = "Share of canary requests traced (0-1), above the default rate."
   type        = number

@@ -50,6 +50,7 @@ module "user_read_control" {
     CUTOVER_CANARY_FLAG                           = "prisma-adapter"
     CUTOVER_CANARY_TIMEOUT_MS                     = "1500"
     CUTOVER_CANDIDATE_ARN                         = module.user_read_candidate.alias_arn
+    CUTOVER_COMPARE_RULES                         = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
     CUTOVER_ENVIRONMENT                           = "production"
     CUTOVER_FLAGS_BUDGET_MS                       = "50"
     CUTOVER_FLAGS_TTL_MS                          = "5000"
@@ -400,9 +401,10 @@ module "queries" {
 
 # Canary traces: an X-Ray group on annotation.canary and a higher sampling rate.
 module "tracing" {
-  source                = "../../modules/tracing"
-  name_prefix           = "huntaze-prism-4a09d4"
-  canary_service_names  = ["huntaze-prisma-read"]
-  canary_fixed_rate     = 1
-  canary_reservoir_size = 5
+  source                  = "../../modules/tracing"
+  name_prefix             = "huntaze-prism-4a09d4"
+  canary_service_names    = ["huntaze-prisma-read"]
+  group_filter_expression = "annotation.canary = true"
+  canary_fixed_rate       = 1
+  canary_reservoir_size   = 5
 }
