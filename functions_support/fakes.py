@@ -32,6 +32,7 @@ class LocalServer:
         return f"http://{host}:{port}"
 
     def close(self) -> None:
+        self.closing = True  # a trickling answer stops
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -51,15 +52,44 @@ class _Quiet(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _trickle(self, status: int, body: bytes, pause_s: float) -> None:
+        """The whole answer, status line included, one byte every ``pause_s``. Counts
+        answers whose last byte was sent (``completed``, counted before that byte goes
+        out, so a client that read everything always finds it counted) and answers the
+        peer hung up on (``aborted``)."""
+        owner = self.server.owner  # type: ignore[attr-defined]
+        answer = (f"HTTP/1.1 {status} OK\r\nContent-Length: {len(body)}\r\n"
+                  "Content-Type: application/json\r\n\r\n").encode() + body
+        try:
+            for i in range(len(answer)):
+                if owner.closing:
+                    break
+                if i == len(answer) - 1:
+                    owner.completed += 1
+                self.wfile.write(answer[i:i + 1])
+                self.wfile.flush()
+                time.sleep(pause_s)
+            else:
+                return
+        except (BrokenPipeError, ConnectionResetError):
+            owner.aborted += 1
+        self.close_connection = True
+
 
 class AppConfigExtension(LocalServer):
-    """``mode``: ok / down (500) / hang (sleeps ``hang_s``) / malformed."""
+    """``mode``: ok / down (500) / hang (sleeps ``hang_s``) / malformed / trickle (one
+    byte every ``trickle_s``) / raw (serves ``raw`` bytes as the body)."""
 
     def __init__(self) -> None:
-        self.document: dict[str, Any] = {}
+        self.document: Any = {}
         self.mode = "ok"
         self.hang_s = 2.0
+        self.trickle_s = 0.02
+        self.raw = b""
         self.paths: list[str] = []
+        self.closing = False
+        self.completed = 0
+        self.aborted = 0
         super().__init__(self._Handler)
 
     class _Handler(_Quiet):
@@ -73,15 +103,24 @@ class AppConfigExtension(LocalServer):
                 self._send(200, json.dumps(owner.document).encode())
             elif owner.mode == "malformed":
                 self._send(200, b"{not json")
+            elif owner.mode == "trickle":
+                self._trickle(200, json.dumps(owner.document).encode(), owner.trickle_s)
+            elif owner.mode == "raw":
+                self._send(200, owner.raw, {"Content-Type": "application/json"})
             else:
                 self._send(200, json.dumps(owner.document).encode(),
                            {"Content-Type": "application/json"})
 
 
 class LambdaService(LocalServer):
-    """The Invoke API. ``answer(payload) -> (status, headers, body, delay_s)``."""
+    """The Invoke API. ``answer(payload) -> (status, headers, body, delay_s)``; with
+    ``trickle_s`` > 0 a synchronous answer is sent one byte at a time."""
 
     def __init__(self) -> None:
+        self.trickle_s = 0.0
+        self.closing = False
+        self.completed = 0
+        self.aborted = 0
         self.calls: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.answer: Callable[[dict], tuple[int, dict[str, str], bytes, float]] = (
@@ -113,6 +152,9 @@ class LambdaService(LocalServer):
             status, headers, body, delay = owner.answer(payload)
             if delay:
                 time.sleep(delay)
+            if owner.trickle_s:
+                self._trickle(status, body, owner.trickle_s)
+                return
             try:
                 self._send(status, body, headers)
             except (BrokenPipeError, ConnectionResetError):

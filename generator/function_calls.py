@@ -198,6 +198,8 @@ def _candidate_settings(spec: ReleaseSpec, path: ReadPath) -> tuple[dict[str, ob
                 "CUTOVER_DB_USER": db.user,
                 "CUTOVER_DB_IAM_AUTH": "true" if db.iam_auth else "false",
                 "CUTOVER_DB_SSLMODE": db.sslmode,
+                # a connect that outlasts the canary timeout is of no use to the router
+                "CUTOVER_DB_CONNECT_TIMEOUT_MS": str(path.canary.timeout_ms),
             }
         )
         vpc = {"subnet_ids": db.subnet_ids, "security_group_ids": db.security_group_ids}

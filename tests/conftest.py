@@ -33,3 +33,24 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped, but CUTOVER_REQUIRE_ALL=1 requires every test to run: {reason}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if a PostgreSQL server this session started is still running (and
+    stop it): a leftover server means a fixture lost track of it."""
+    from tests import postgres_guard
+
+    if not postgres_guard.STARTED:
+        return
+    strays = postgres_guard.running_servers()
+    postgres_guard.remove_empty_parents()
+    if not strays:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for proc in strays:
+        cmdline = ' '.join(proc.info.get('cmdline') or [])
+        line = f"stray PostgreSQL server left running by this session: pid={proc.pid} {cmdline}"
+        if reporter is not None:
+            reporter.write_line(line, red=True)
+    postgres_guard.terminate(strays)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -2,8 +2,10 @@
 
 The password is an IAM auth token signed locally (``rds.generate_db_auth_token``),
 never a secret in the environment; TLS is required whenever IAM auth is on. The
-connection is reused across invocations; a failed query closes it, and the read is
-tried once more on a fresh connection (reads are idempotent).
+connection is reused across invocations; a query that fails on a connection opened by
+an earlier read closes it, and the read is tried once more on a fresh connection
+(reads are idempotent). A connection that cannot be opened is not tried again in the
+same read: the connect timeout (derived from the canary timeout) is spent once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cutover_runtime.contract import format_timestamp
+from cutover_runtime.request import usable_id
 
 from .settings import DatabaseSettings
 
@@ -36,7 +39,7 @@ def connection_kwargs(settings: DatabaseSettings, token_signer: Any = None) -> d
     """libpq parameters; with IAM auth, a fresh token as password and TLS enforced."""
     kwargs: dict[str, Any] = {
         "host": settings.host, "port": settings.port, "dbname": settings.dbname,
-        "user": settings.user, "connect_timeout": settings.connect_timeout_s,
+        "user": settings.user, "connect_timeout": settings.connect_timeout_s(),
         "sslmode": settings.sslmode, "application_name": "cutover-candidate",
     }
     if settings.iam_auth:
@@ -85,9 +88,14 @@ class ProfileStore:
                 self._conn = None
 
     def profile(self, user_id: str) -> dict[str, Any]:
+        """The user's profile; UserNotFound when there is none, or when ``user_id`` cannot
+        name a user (a NUL byte or a lone surrogate would make the driver raise)."""
+        if not usable_id(user_id):
+            raise UserNotFound("no profile: the id cannot name a user")
         import psycopg
 
         for attempt in (1, 2):
+            reused = self._conn is not None and not self._conn.closed
             try:
                 with self._connection().cursor() as cur:
                     cur.execute(PROFILE_SQL, {"user_id": user_id})
@@ -95,7 +103,7 @@ class ProfileStore:
                 break
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 self.close()
-                if attempt == 2:
+                if attempt == 2 or not reused:  # a fresh connection failing: no second wait
                     raise
         if row is None:
             raise UserNotFound(f"no profile: userHash={_hash(user_id)}")

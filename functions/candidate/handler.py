@@ -1,10 +1,13 @@
 """Candidate handler (``candidate.handler.lambda_handler``): PostgreSQL read path.
 
 * direct invoke ``{"userId": ...}`` (the router's canary call) or an HTTP API v2 event:
-  answers with the read model; a database failure raises, so the alias's Lambda
-  ``Errors`` metric and the router's fallback both see it. Each such read is counted
-  (``CanaryReads``) and so is each that raised or answered 5xx (``CanaryReadErrors``):
-  the candidate's own error rate on the canary path, without the shadow events;
+  answers with the read model; a database failure, or a row that would break the
+  response contract (e.g. a NaN price), raises, so the alias's Lambda ``Errors``
+  metric and the router's fallback both see it; an id that cannot name a user is
+  the client's fault (400), an unknown one is not found (404). Each such read is
+  counted (``CanaryReads``) and so is each that raised or answered 5xx
+  (``CanaryReadErrors``): the candidate's own error rate on the canary path, without
+  the shadow events;
 * shadow event (``{"cutover": "shadow", ...}``, async): reads, compares with the
   control's answer carried in the event, reports once per event id, never raises.
 """
@@ -15,6 +18,7 @@ import os
 from typing import Any
 
 from cutover_runtime.compare import CompareRules, ShadowComparator
+from cutover_runtime.contract import validate_profile
 from cutover_runtime.request import answer, parse_request
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer
 
@@ -62,12 +66,12 @@ class Candidate:
         """A read's answer and its status; a 404 or 400 is an answer, not an error."""
         request = parse_request(event)
         if request.user_id is None:
-            return answer(request, 400, {"error": "userId is required"}), 400
+            return answer(request, 400, {"error": request.problem}), 400
         try:
             body = self.store.profile(request.user_id)
         except UserNotFound:
             return answer(request, 404, {"error": "not found"}), 404
-        return answer(request, 200, body), 200
+        return answer(request, 200, validate_profile(body, request.user_id)), 200
 
 
 _candidate: Candidate | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,10 @@ from pathlib import Path
 # functions/build.py. `system` would make libpq load the CA paths compiled into the
 # OpenSSL of psycopg's binary wheel, which do not exist on Lambda.
 BUNDLED_TRUST_ROOTS = Path(__file__).with_name("rds-proxy-roots.pem")
+
+# libpq (and psycopg, which follows it) counts connect_timeout in whole seconds, with a
+# floor of 2, per host address tried.
+LIBPQ_MIN_CONNECT_TIMEOUT_S = 2
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,11 @@ class DatabaseSettings:
     sslmode: str
     sslrootcert: str
     region: str
-    connect_timeout_s: int = 5
+    connect_timeout_ms: float = 1500.0  # CUTOVER_DB_CONNECT_TIMEOUT_MS = the canary timeout
+
+    def connect_timeout_s(self) -> int:
+        """libpq's ``connect_timeout``: the setting rounded up to whole seconds, at least 2."""
+        return max(LIBPQ_MIN_CONNECT_TIMEOUT_S, math.ceil(self.connect_timeout_ms / 1000))
 
     @classmethod
     def from_env(cls) -> DatabaseSettings:
@@ -36,4 +45,5 @@ class DatabaseSettings:
             sslmode=env.get("CUTOVER_DB_SSLMODE", "verify-full"),
             sslrootcert=env.get("CUTOVER_DB_SSLROOTCERT") or str(BUNDLED_TRUST_ROOTS),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+            connect_timeout_ms=float(env.get("CUTOVER_DB_CONNECT_TIMEOUT_MS", "1500")),
         )

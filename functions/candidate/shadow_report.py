@@ -1,4 +1,9 @@
-"""Shadow comparison, candidate side: compute our answer, compare, report once per event."""
+"""Shadow comparison, candidate side: compute our answer, compare, report once per event.
+
+A comparison that runs past the comparator's time budget is reported as inconclusive
+(``SHADOW-INCONCLUSIVE``, ``ShadowInconclusive``): it is neither a comparison nor a
+mismatch, so the diff rate ``ShadowMismatches / ShadowComparisons`` does not move.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from cutover_runtime.compare import ShadowComparator, digest
+from cutover_runtime.compare import CompareBudgetExceeded, ShadowComparator, digest
 from cutover_runtime.telemetry import Identity, MetricBatch, log_event
 
 from .event_ledger import EventLedger, LedgerUnavailable
@@ -56,8 +61,15 @@ class ShadowReporter:
 
     def report(self, event: dict[str, Any], read: Callable[[str], Any]) -> dict[str, Any]:
         """Never raises: the async invoke must not be retried because of us."""
-        event_id = str(event.get("eventId", ""))
+        event_id = str(event.get("eventId") or "")
         user_hash = str(event.get("userHash", ""))
+        if not event_id:  # cannot be reported once: a malformed event, not a duplicate
+            metrics = MetricBatch(self.identity)
+            metrics.add("ShadowErrors")
+            log_event(self.identity, "SHADOW-ERROR", "ERROR", durationMs=0,
+                      error="eventId missing", userHash=user_hash, eventId="")
+            metrics.flush()
+            return {"status": "error"}
         if not self.first_delivery(event_id, user_hash):
             log_event(self.identity, "SHADOW-DUPLICATE", eventId=event_id, userHash=user_hash)
             return {"status": "duplicate"}
@@ -75,6 +87,12 @@ class ShadowReporter:
                           error="timeout", userHash=user_hash, eventId=event_id)
                 return {"status": "timeout"}
             diffs = self._compare(control, self.comparator.redacted(candidate_body, event_id))
+        except CompareBudgetExceeded:
+            metrics.add("ShadowInconclusive")
+            log_event(self.identity, "SHADOW-INCONCLUSIVE", "WARN",
+                      durationMs=round((time.perf_counter() - started) * 1000, 3),
+                      budgetMs=self.comparator.budget_ms, userHash=user_hash, eventId=event_id)
+            return {"status": "inconclusive"}
         except Exception as exc:  # noqa: BLE001 - reported, never raised
             metrics.add("ShadowErrors")
             log_event(self.identity, "SHADOW-ERROR", "ERROR",

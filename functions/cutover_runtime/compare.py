@@ -6,13 +6,20 @@ prefix of their canonical JSON, or ``"<redacted>"`` under a redacted path: a
 difference never carries a raw value.
 
 Rules are compiled once into tuples of path segments (``"*"`` for any index), so the
-walk costs one tuple concatenation and a few set look-ups per node.
+walk costs one tuple concatenation and a few set look-ups per node. The walk is
+iterative (an explicit stack of container frames), so no depth of nesting raises
+``RecursionError``; equal scalars are skipped without a call. NaN equals NaN, and
+NaN or Infinity never make the walk raise. A comparison has a time budget
+(``budget_ms``): past it, ``CompareBudgetExceeded`` is raised and the caller reports
+the comparison as inconclusive, not as a difference.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -21,9 +28,20 @@ from typing import Any
 REDACTED = "<redacted>"
 DIGEST_CHARS = 16
 PAIRING_LIMIT = 1024  # leftover pairs tried when matching unordered elements under tolerance
+COMPARE_BUDGET_MS = 250.0  # per comparison (one shadow event)
+_CHECK_EVERY = 64  # container frames between two looks at the clock
 
 _NUMBERS = (int, float)
 _SEGMENT = re.compile(r"\.([^.\[\]]+)|\[\*\]")
+_EXACT = 2.0 ** 52  # snapped numbers beyond this are keyed by their exact value
+_END = object()
+KEY_DEPTH = 32  # levels of an unordered element's match key; deeper parts by digest
+_COUNTED = {"path": "", "kind": "counted"}  # a difference found by a pairing trial
+_NAN_KEY = ("n", "nan")
+
+
+class CompareBudgetExceeded(Exception):
+    """The comparison took longer than its budget: its outcome is unknown."""
 
 
 class RulesError(ValueError):
@@ -45,6 +63,17 @@ def parse_path(text: str) -> tuple[str, ...]:
     return tuple(segments)
 
 
+def _path_text(path: Any) -> str:
+    """A cons-cell path ``(parent, segment)`` (None: the root) as ``$.a[0].b``."""
+    parts = []
+    while path is not None:
+        path, segment = path
+        parts.append(f"[{segment}]" if type(segment) is int else f".{segment}")
+    parts.append("$")
+    parts.reverse()
+    return "".join(parts)
+
+
 def format_path(segments: tuple) -> str:
     parts = ["$"]
     for seg in segments:
@@ -52,12 +81,97 @@ def format_path(segments: tuple) -> str:
     return "".join(parts)
 
 
-canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                                  default=str).encode
+_c_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                default=str).encode
+_encode_str = json.encoder.encode_basestring  # what the encoder uses with ensure_ascii=False
+
+
+def canonical_json(value: Any) -> str:
+    """Keys sorted, separators ``,`` ``:``, UTF-8 text; the same text at any depth."""
+    try:
+        return _c_canonical(value)
+    except RecursionError:  # the C encoder recurses: deeper documents are encoded here
+        return _canonical_iterative(value)
 
 
 def digest(value: Any) -> str:
-    return sha256(canonical_json(value).encode()).hexdigest()
+    try:
+        text = _c_canonical(value)
+    except RecursionError:
+        text = _canonical_iterative(value)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (JSON can carry one as an escape)
+        data = text.encode("utf-8", "surrogatepass")
+    return sha256(data).hexdigest()
+
+
+def _scalar_json(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return _encode_str(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value:  # noqa: PLR0124 - NaN, without float() (a huge int overflows)
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    return _encode_str(str(value))  # default=str
+
+
+def _key_json(key: Any) -> str:
+    if isinstance(key, str):
+        return _encode_str(key)
+    if key is None or isinstance(key, (bool, int, float)):
+        return _encode_str(_scalar_json(key))
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def _canonical_iterative(root: Any) -> str:
+    """``canonical_json`` without recursion: one frame per open container."""
+    parts: list[str] = []
+    add = parts.append
+    frames: list[list] = []  # [iterator, closing text, first entry?, id]
+    on_path: set[int] = set()
+    value = root
+    while True:
+        if isinstance(value, (list, tuple, dict)):
+            if id(value) in on_path:
+                raise ValueError("Circular reference detected")
+            on_path.add(id(value))
+            is_dict = isinstance(value, dict)
+            add("{" if is_dict else "[")
+            frames.append([iter(sorted(value.items()) if is_dict else value),
+                           "}" if is_dict else "]", True, id(value)])
+        else:
+            add(_scalar_json(value))
+        while frames:
+            frame = frames[-1]
+            entry = next(frame[0], _END)
+            if entry is _END:
+                frames.pop()
+                on_path.discard(frame[3])
+                add(frame[1])
+                continue
+            if not frame[2]:
+                add(",")
+            frame[2] = False
+            if frame[1] == "}":
+                add(_key_json(entry[0]))
+                add(":")
+                value = entry[1]
+            else:
+                value = entry
+            break
+        else:
+            return "".join(parts)
 
 
 def _short(value: Any) -> str:
@@ -163,13 +277,21 @@ class CompareRules:
 
 @dataclass
 class ShadowComparator:
+    """Not thread-safe: one comparison at a time per instance (one per execution environment)."""
+
     rules: CompareRules = field(default_factory=CompareRules)
+    budget_ms: float = COMPARE_BUDGET_MS
+    clock: Callable[[], float] = time.perf_counter
 
     def __post_init__(self) -> None:
         self._ignore = frozenset(parse_path(p) for p in self.rules.ignore_paths)
         self._unordered = frozenset(parse_path(p) for p in self.rules.unordered_lists)
         self._redact = frozenset(parse_path(p) for p in self.rules.redact_paths)
         self._ignore_prefixes = frozenset(p[:i] for p in self._ignore for i in range(len(p)))
+        # patterns under which some rule may still apply; any other subtree is walked with
+        # the pattern None (no rule below it), so deep nesting costs no growing tuples
+        self._rule_prefixes = frozenset(
+            p[:i] for p in self._ignore | self._unordered | self._redact for i in range(len(p) + 1))
         # for each prefix of an ignored path: child keys to drop, child keys to descend into
         self._key_spec: dict[tuple, tuple[frozenset, frozenset]] = {
             prefix: (frozenset(p[-1] for p in self._ignore if p[:-1] == prefix),
@@ -179,6 +301,9 @@ class ShadowComparator:
         self._num_tol = self.rules.numeric_tolerance
         self._grid = 1.0 / self._num_tol if self._num_tol > 0 else 0.0
         self._ts_tol = self.rules.timestamp_tolerance_seconds
+        self._deadline = float("inf")
+        self._key_levels = KEY_DEPTH
+        self._counting = False
 
     # -- public -----------------------------------------------------------------------
     def redacted(self, body: Any, salt: str) -> Any:
@@ -186,22 +311,25 @@ class ShadowComparator:
         return redact(body, self._redact, salt)
 
     def compare(self, control: Any, candidate: Any) -> list[dict[str, str]]:
+        """Differences in document order; CompareBudgetExceeded past ``budget_ms``."""
+        self._deadline = self.clock() + self.budget_ms / 1000.0
         out: list[dict[str, str]] = []
-        self._walk(control, candidate, (), (), False, out)
+        self._run(control, candidate, self._pattern((), None), None, False, out)
         return out
 
     def compare_fields(self, fields: dict[str, Any], field_digests: dict[str, str],
                        candidate: Any) -> list[dict[str, str]]:
         """Compare a candidate body with the control's top-level fields (oversized event)."""
+        self._deadline = self.clock() + self.budget_ms / 1000.0
         out: list[dict[str, str]] = []
         if not isinstance(candidate, dict):
-            self._diff(out, (), "type", fields, candidate, False)
+            self._diff(out, None, "type", fields, candidate, False)
             return out
         seen = set()
         for path_text, value in fields.items():
             pat = parse_path(path_text)
             seen.add(pat[0])
-            self._walk_key(value, candidate, pat, pat, False, out)
+            self._walk_key(value, candidate, pat, (None, pat[0]), False, out)
         for path_text, control_digest in field_digests.items():
             pat = parse_path(path_text)
             seen.add(pat[0])
@@ -220,80 +348,148 @@ class ShadowComparator:
         return out
 
     # -- walk -------------------------------------------------------------------------
+    def _check_budget(self) -> None:
+        if self.clock() > self._deadline:
+            raise CompareBudgetExceeded(f"comparison exceeded its budget: budgetMs={self.budget_ms}")
+
+    def _pattern(self, prefix, key):
+        """The rule pattern of a child (``key`` appended; None: the node itself), or None
+        when no rule applies at or below it."""
+        pat = prefix if key is None else prefix + (key,)
+        return pat if pat in self._rule_prefixes else None
+
     def _walk_key(self, value, candidate, pat, path, redacted, out):
         key = pat[0]
         if pat in self._ignore:
             return
         if key not in candidate:
-            out.append({"path": format_path(path), "kind": "missing"})
+            out.append({"path": _path_text(path), "kind": "missing"})
             return
-        self._walk(value, candidate[key], pat, path, redacted, out)
+        self._run(value, candidate[key], self._pattern(pat, None), path, redacted, out)
 
     def _diff(self, out, path, kind, a, b, redacted):
+        if self._counting:  # a pairing trial only counts differences
+            out.append(_COUNTED)
+            return
         if redacted:
-            out.append({"path": format_path(path), "kind": kind,
+            out.append({"path": _path_text(path), "kind": kind,
                         "control": REDACTED, "candidate": REDACTED})
         else:
-            out.append({"path": format_path(path), "kind": kind,
+            out.append({"path": _path_text(path), "kind": kind,
                         "control": _short(a), "candidate": _short(b)})
 
-    def _walk(self, a, b, pat, path, redacted, out):
-        if pat in self._ignore:
+    def _run(self, a, b, pat, path, redacted, out, limit=None):
+        """Depth-first walk with an explicit stack of container frames (generators that
+        yield the frames of their container children), so differences come out in
+        document order at any depth. With ``limit``, stop once ``out`` holds that many."""
+        frame = self._visit(a, b, pat, path, redacted, out)
+        if frame is None:
             return
+        frames = [frame]
+        ticks = _CHECK_EVERY
+        while frames:
+            child = next(frames[-1], None)
+            if child is None:
+                frames.pop()
+                continue
+            frames.append(child)
+            ticks -= 1
+            if not ticks:
+                ticks = _CHECK_EVERY
+                self._check_budget()
+            if limit is not None and len(out) >= limit:
+                return
+
+    def _visit(self, a, b, pat, path, redacted, out):
+        """Compare a scalar pair at once; for two containers, return their frame."""
+        if pat in self._ignore:
+            return None
         if not redacted and pat in self._redact:
             redacted = True
         ta = type(a)
         tb = type(b)
         if ta is dict and tb is dict:
-            ignore = self._ignore
-            for key, va in a.items():
-                kp = pat + (key,)
-                if key in b:
-                    self._walk(va, b[key], kp, path + (key,), redacted, out)
-                elif kp not in ignore:
-                    out.append({"path": format_path(path + (key,)), "kind": "missing"})
-            for key in b:
-                if key not in a and pat + (key,) not in ignore:
-                    out.append({"path": format_path(path + (key,)), "kind": "extra"})
-            return
+            return self._dict_frame(a, b, pat, path, redacted, out)
         if ta is list and tb is list:
             if pat in self._unordered:
                 self._walk_unordered(a, b, pat, path, redacted, out)
-                return
-            ep = pat + ("*",)
-            n = min(len(a), len(b))
-            for i in range(n):
-                self._walk(a[i], b[i], ep, path + (i,), redacted, out)
-            if ep in self._ignore:
-                return
-            for i in range(n, len(a)):
-                out.append({"path": format_path(path + (i,)), "kind": "missing"})
-            for i in range(n, len(b)):
-                out.append({"path": format_path(path + (i,)), "kind": "extra"})
-            return
+                return None
+            return self._list_frame(a, b, pat, path, redacted, out)
         if ta is tb or (ta in _NUMBERS and tb in _NUMBERS):
             if a == b:
-                return
+                return None
             if ta in _NUMBERS and tb in _NUMBERS:
-                if abs(a - b) <= self._num_tol:
-                    return
+                if a != a and b != b:  # noqa: PLR0124 - NaN is NaN
+                    return None
+                try:
+                    if abs(a - b) <= self._num_tol:
+                        return None
+                except OverflowError:  # an int too large for a float differs anyway
+                    pass
             elif ta is str and self._ts_tol > 0:
                 ts_a = _parse_timestamp(a)
                 if ts_a is not None:
                     ts_b = _parse_timestamp(b)
                     if ts_b is not None and abs((ts_a - ts_b).total_seconds()) <= self._ts_tol:
-                        return
-            if ta in (dict, list):  # only reached for mismatched containers
-                self._diff(out, path, "type", a, b, redacted)
-                return
+                        return None
             self._diff(out, path, "changed", a, b, redacted)
-            return
+            return None
         self._diff(out, path, "type", a, b, redacted)
+        return None
 
+    def _dict_frame(self, a, b, pat, path, redacted, out):
+        """Paths are cons cells ``(parent, segment)`` and patterns None outside the rules,
+        so a level of nesting costs O(1) however deep it is."""
+        ignore = self._ignore
+        prefixes = self._rule_prefixes
+        visit = self._visit
+        for key, va in a.items():
+            if key in b:
+                vb = b[key]
+                tv = type(va)
+                if tv is type(vb) and tv is not dict and tv is not list and va == vb:
+                    continue  # equal scalars: nothing to report, ignored or not
+                kp = None
+                if pat is not None:
+                    kp = pat + (key,)
+                    if kp not in prefixes:
+                        kp = None
+                frame = visit(va, vb, kp, (path, key), redacted, out)
+                if frame is not None:
+                    yield frame
+            elif pat is None or pat + (key,) not in ignore:
+                out.append({"path": _path_text((path, key)), "kind": "missing"})
+        for key in b:
+            if key not in a and (pat is None or pat + (key,) not in ignore):
+                out.append({"path": _path_text((path, key)), "kind": "extra"})
+
+    def _list_frame(self, a, b, pat, path, redacted, out):
+        ep = self._pattern(pat, "*") if pat is not None else None
+        visit = self._visit
+        n = min(len(a), len(b))
+        for i in range(n):
+            va = a[i]
+            vb = b[i]
+            tv = type(va)
+            if tv is type(vb) and tv is not dict and tv is not list and va == vb:
+                continue
+            frame = visit(va, vb, ep, (path, i), redacted, out)
+            if frame is not None:
+                yield frame
+        if ep is not None and ep in self._ignore:
+            return
+        for i in range(n, len(a)):
+            out.append({"path": _path_text((path, i)), "kind": "missing"})
+        for i in range(n, len(b)):
+            out.append({"path": _path_text((path, i)), "kind": "extra"})
+
+    # -- unordered lists --------------------------------------------------------------
     def _match_key(self, value, pat):
         """What identifies an unordered element, as a hashable value: ignored sub-paths
         removed and numbers snapped to the tolerance grid, so that noise below the
-        tolerance still matches (two grid cells apart means a difference > tolerance)."""
+        tolerance still matches (two grid cells apart means a difference > tolerance).
+        Recurses only along the ignore rules' paths (a bounded depth); below them,
+        ``_plain_key`` stops after ``KEY_DEPTH`` levels."""
         spec = self._key_spec.get(pat)
         if spec is None:
             return self._plain_key(value)
@@ -301,42 +497,78 @@ class ShadowComparator:
         t = type(value)
         plain = self._plain_key
         if t is dict:
+            if not deeper:  # the usual case: only leaves are ignored
+                return tuple(sorted([(k, plain(v)) for k, v in value.items() if k not in drop]))
             return tuple(sorted([
                 (k, self._match_key(v, pat + (k,)) if k in deeper else plain(v))
                 for k, v in value.items() if k not in drop]))
         if t is list:
-            ep = pat + ("*",)
             if "*" in drop:
                 return ("[",)
+            ep = pat + ("*",)
             return ("[", *[self._match_key(v, ep) for v in value])
         return plain(value)
 
     def _plain_key(self, value):
+        """Nested tuples at most ``KEY_DEPTH`` levels deep: a deeper part is keyed by its
+        digest (exact), so building, hashing and comparing a key never recurse further."""
         t = type(value)
         if t is str or value is None:
             return value
         if t is float or t is int:
-            return round(value * self._grid) if self._grid else value
-        if t is dict:
+            grid = self._grid
+            if grid:
+                try:
+                    snapped = value * grid
+                except OverflowError:  # an int too large for a float
+                    return ("n", value)
+                if -_EXACT < snapped < _EXACT:  # False for NaN and Infinity
+                    return round(snapped)
+            return self._number_key(value)
+        if t is dict or t is list:
+            if self._key_levels <= 0:
+                return ("#", digest(value))
             plain = self._plain_key
-            return tuple(sorted([(k, plain(v)) for k, v in value.items()]))
-        if t is list:
-            plain = self._plain_key
-            return ("[", *[plain(v) for v in value])
+            self._key_levels -= 1
+            try:
+                if t is dict:
+                    return tuple(sorted([(k, plain(v)) for k, v in value.items()]))
+                return ("[", *[plain(v) for v in value])
+            finally:
+                self._key_levels += 1
         if t is bool:
             return ("b", value)  # True must not match the number 1
         return repr(value)
 
+    def _number_key(self, value):
+        if value != value:  # noqa: PLR0124 - NaN, without float() (a huge int overflows)
+            return _NAN_KEY  # NaN matches NaN
+        grid = self._grid
+        if not grid:
+            return value  # 1 and 1.0 are the same key
+        try:
+            snapped = value * grid
+        except OverflowError:  # an int too large for a float
+            return ("n", value)
+        if -_EXACT < snapped < _EXACT:
+            return round(snapped)
+        return ("n", value)  # huge or infinite: exact
+
     def _walk_unordered(self, a, b, pat, path, redacted, out):
-        ep = pat + ("*",)
+        ep = pat + ("*",)  # pat is an unordered rule, so not None
         if ep in self._ignore:
             return
         key = self._match_key
+        check = self._check_budget
         keys_b: dict[Any, list[int]] = {}
         for j, item in enumerate(b):
+            if not j & 15:
+                check()
             keys_b.setdefault(key(item, ep), []).append(j)
         left_a = []
         for i, item in enumerate(a):
+            if not i & 15:
+                check()
             k = key(item, ep)
             slot = keys_b.get(k)
             if slot:
@@ -347,33 +579,48 @@ class ShadowComparator:
         _sort_leftovers(left_a)
         _sort_leftovers(left_b)
         if left_a and left_b and len(left_a) * len(left_b) <= PAIRING_LIMIT:
-            # Few leftovers: pair each with its closest counterpart (fewest differences).
-            remaining = [j for _, j in left_b]
-            unmatched = []
-            for _, i in left_a:
-                best = None
-                for j in remaining:
-                    trial: list[dict[str, str]] = []
-                    self._walk(a[i], b[j], ep, path + (i,), redacted, trial)
-                    if best is None or len(trial) < len(best[1]):
-                        best = (j, trial)
-                        if not trial:
-                            break
-                if best is None:
-                    unmatched.append(i)
-                    continue
-                remaining.remove(best[0])
-                out.extend(best[1])
-            left_a_idx, left_b_idx = unmatched, remaining
+            left_a_idx, left_b_idx = self._pair_closest(a, b, left_a, left_b, ep, path,
+                                                        redacted, out)
         else:
             # Many leftovers: pair in the order of their keys, which keeps similar
             # elements together, in O(n log n).
             n = min(len(left_a), len(left_b))
+            walk_pat = self._pattern(ep, None)
             for (_, i), (_, j) in zip(left_a[:n], left_b[:n]):
-                self._walk(a[i], b[j], ep, path + (i,), redacted, out)
+                self._run(a[i], b[j], walk_pat, (path, i), redacted, out)
             left_a_idx = [i for _, i in left_a[n:]]
             left_b_idx = [j for _, j in left_b[n:]]
         for i in sorted(left_a_idx):
-            out.append({"path": format_path(path + (i,)), "kind": "missing"})
+            out.append({"path": _path_text((path, i)), "kind": "missing"})
         for j in sorted(left_b_idx):
-            out.append({"path": format_path(path + (j,)), "kind": "extra"})
+            out.append({"path": _path_text((path, j)), "kind": "extra"})
+
+    def _pair_closest(self, a, b, left_a, left_b, ep, path, redacted, out):
+        """Few leftovers: pair each with its closest counterpart (fewest differences).
+        Trials only count differences (no digests) and stop as soon as they cannot beat
+        the best so far; the chosen pair is then walked for real."""
+        remaining = [j for _, j in left_b]
+        unmatched = []
+        walk_pat = self._pattern(ep, None)
+        counting = self._counting
+        for _, i in left_a:
+            best = best_count = None
+            self._counting = True
+            try:
+                for j in remaining:
+                    self._check_budget()
+                    trial: list[dict[str, str]] = []
+                    self._run(a[i], b[j], walk_pat, (path, i), redacted, trial, best_count)
+                    if best_count is None or len(trial) < best_count:
+                        best, best_count = j, len(trial)
+                        if not trial:
+                            break
+            finally:
+                self._counting = counting
+            if best is None:
+                unmatched.append(i)
+                continue
+            remaining.remove(best)
+            if best_count:
+                self._run(a[i], b[best], walk_pat, (path, i), redacted, out)
+        return unmatched, remaining

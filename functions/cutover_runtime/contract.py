@@ -6,12 +6,17 @@ router's check of a canary answer agree on one shape::
     {"userId": str, "displayName": str, "email": str, "plan": "free"|"pro"|"team",
      "createdAt": "YYYY-MM-DDTHH:MM:SSZ",
      "items": [{"sku": str, "name": str, "price": number, "quantity": int}, ...]}
+
+The shape is closed (no other field), numbers are finite (NaN and Infinity are not
+JSON), and an answer is about the user that was asked for.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from hashlib import sha256
+from math import isfinite
 from typing import Any
 
 PLANS = ("free", "pro", "team")
@@ -29,10 +34,15 @@ _FIRST = ("Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Fran
 _LAST = ("Lovelace", "Hopper", "Torvalds", "Liskov", "Thompson", "Hamilton", "Ritchie", "Allen")
 _PRODUCTS = ("Notebook", "Pencil", "Backpack", "Lamp", "Mug", "Headphones", "Charger", "Desk")
 _EPOCH_2020 = 1_577_836_800
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z").fullmatch
 
 
 class MalformedResponse(ValueError):
     """A backend answer that does not follow the read model."""
+
+
+class WrongUser(MalformedResponse):
+    """A well-formed profile of another user than the one asked for."""
 
 
 def format_timestamp(value: datetime) -> str:
@@ -63,18 +73,27 @@ def mock_profile(user_id: str) -> dict[str, Any]:
     }
 
 
-def validate_profile(body: Any) -> dict[str, Any]:
-    """Return ``body`` if it follows the read model, else raise MalformedResponse."""
-    if not isinstance(body, dict):
+def validate_profile(body: Any, user_id: str | None = None) -> dict[str, Any]:
+    """Return ``body`` if it follows the read model (and, given ``user_id``, is that
+    user's profile), else raise MalformedResponse (WrongUser for another user's)."""
+    if type(body) is not dict:
         raise MalformedResponse(f"profile is not an object: type={type(body).__name__}")
-    for field, kind in PROFILE_FIELDS.items():
-        if not isinstance(body.get(field), kind):
-            raise MalformedResponse(f"profile field invalid: field={field}")
+    if len(body) != len(PROFILE_FIELDS):
+        raise MalformedResponse(f"profile fields differ: fields={sorted(map(str, body))[:8]}")
+    for name, kind in PROFILE_FIELDS.items():
+        if type(body.get(name)) is not kind:
+            raise MalformedResponse(f"profile field invalid: field={name}")
+    if body["plan"] not in PLANS or not _TIMESTAMP(body["createdAt"]):
+        raise MalformedResponse("profile field invalid: field=plan/createdAt")
     for index, item in enumerate(body["items"]):
-        if not isinstance(item, dict):
-            raise MalformedResponse(f"item is not an object: index={index}")
-        for field, kind in ITEM_FIELDS.items():
-            value = item.get(field)
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise MalformedResponse(f"item field invalid: index={index} field={field}")
+        if type(item) is not dict or len(item) != len(ITEM_FIELDS):
+            raise MalformedResponse(f"item is not a read-model item: index={index}")
+        for name, kind in ITEM_FIELDS.items():
+            value = item.get(name)
+            if not isinstance(value, kind) or type(value) is bool:
+                raise MalformedResponse(f"item field invalid: index={index} field={name}")
+        if type(item["price"]) is float and not isfinite(item["price"]):
+            raise MalformedResponse(f"item field not finite: index={index} field=price")
+    if user_id is not None and body["userId"] != user_id:
+        raise WrongUser("profile is about another user")
     return body

@@ -1,8 +1,10 @@
 """Feature flags read through the AppConfig Lambda extension's HTTP API on localhost.
 
-No boto3 on this path: one ``http.client`` GET, bounded by a time budget, cached in
-the process for a short TTL. A failed read keeps the last good flags; when nothing was
-ever read, the safe defaults apply (canary 0%, shadow off). Each refresh leaves a
+No boto3 on this path: one ``http.client`` GET, cached in the process for a short TTL.
+The time budget is a deadline for the whole exchange (connect, request, every byte of
+the answer), not a per-read socket timeout. A failed read (including a document with
+an attribute of the wrong type) keeps the last good flags; when nothing was ever read,
+the safe defaults apply (canary 0%, shadow off). Each refresh leaves a
 ``FLAGS-LOADED`` / ``FLAGS-STALE`` / ``FLAGS-DEFAULT`` log line.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,36 +42,80 @@ class Flags:
 SAFE_DEFAULTS = Flags()
 
 
-def _number(values: dict, key: str, low: float, high: float, flag: str) -> float:
-    value = values.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise FlagsError(f"flag attribute invalid: flag={flag} attribute={key} value={value!r}")
+MAX_SALT_CHARS = 1024  # hashed on every request
+
+
+def _number(values: dict, key: str, low: float, high: float, flag: str,
+            default: float = 0.0) -> float:
+    value = values.get(key, default)
+    if type(value) not in (int, float) or not low <= value <= high:  # NaN fails the range
+        raise FlagsError(f"flag attribute invalid: flag={flag} attribute={key} "
+                         f"value={_shown(value)}")
     return float(value)
 
 
+def _text(values: dict, key: str, default: str, flag: str, max_chars: int) -> str:
+    value = values.get(key, default)
+    if type(value) is not str or len(value) > max_chars or not _encodable(value):
+        raise FlagsError(f"flag attribute invalid: flag={flag} attribute={key} "
+                         f"value={_shown(value)}")
+    return value
+
+
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate (JSON can carry one as an escape): it cannot be hashed."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _enabled(values: dict, flag: str) -> bool:
+    value = values.get("enabled", False)
+    if type(value) is not bool:  # "false" is a string, and truthy
+        raise FlagsError(f"flag attribute invalid: flag={flag} attribute=enabled "
+                         f"value={_shown(value)}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _flag_values(document: dict, key: str) -> dict:
+    values = document.get(key, {})  # an absent flag is off
+    if type(values) is not dict:
+        raise FlagsError(f"flag value is not an object: flag={key} type={type(values).__name__}")
+    return values
+
+
 def parse_flags(document: Any, canary_flag: str, shadow_flag: str) -> Flags:
-    """Evaluated flag values (what the extension serves) -> Flags."""
-    if not isinstance(document, dict):
+    """Evaluated flag values (what the extension serves) -> Flags.
+
+    Every attribute present is checked, whether the flag is on or off: a value of the
+    wrong type or out of range makes the whole document invalid. Unknown attributes
+    and flags are ignored."""
+    if type(document) is not dict:
         raise FlagsError(f"flag document is not an object: type={type(document).__name__}")
-    canary = document.get(canary_flag) or {}
-    shadow = document.get(shadow_flag) or {}
-    if not isinstance(canary, dict) or not isinstance(shadow, dict):
-        raise FlagsError(f"flag value is not an object: canary={canary_flag} shadow={shadow_flag}")
-    percent = _number(canary, "percent", 0, 100, canary_flag) if canary.get("enabled") else 0.0
-    salt = canary.get("salt", "")
-    sticky_key = canary.get("stickyKey", "userId")
-    if not isinstance(salt, str) or not isinstance(sticky_key, str) or not sticky_key:
-        raise FlagsError(f"flag attribute invalid: flag={canary_flag} attribute=salt/stickyKey")
-    shadow_on = bool(shadow.get("enabled"))
+    canary = _flag_values(document, canary_flag)
+    shadow = _flag_values(document, shadow_flag)
+    canary_on = _enabled(canary, canary_flag)
+    percent = _number(canary, "percent", 0, 100, canary_flag)
+    sticky_key = _text(canary, "stickyKey", "userId", canary_flag, 256)
+    if not sticky_key:
+        raise FlagsError(f"flag attribute invalid: flag={canary_flag} attribute=stickyKey")
+    shadow_on = _enabled(shadow, shadow_flag)
+    sample_rate = _number(shadow, "sampleRate", 0, 1, shadow_flag)
     return Flags(
-        percent=percent,
-        salt=salt,
+        percent=percent if canary_on else 0.0,
+        salt=_text(canary, "salt", "", canary_flag, MAX_SALT_CHARS),
         sticky_key=sticky_key,
-        step=_number(canary, "step", 0, 100, canary_flag) if "step" in canary else 0.0,
+        step=_number(canary, "step", 0, 100, canary_flag),
         shadow_enabled=shadow_on,
-        sample_rate=_number(shadow, "sampleRate", 0, 1, shadow_flag) if shadow_on else 0.0,
-        shadow_timeout_ms=(_number(shadow, "timeoutMs", 1, 900_000, shadow_flag)
-                           if "timeoutMs" in shadow else 500.0),
+        sample_rate=sample_rate if shadow_on else 0.0,
+        shadow_timeout_ms=_number(shadow, "timeoutMs", 1, 900_000, shadow_flag, 500.0),
     )
 
 
@@ -128,23 +175,16 @@ class FlagCache:
 
     def _fetch(self) -> Any:
         deadline = time.monotonic() + self._budget
-        conn = http.client.HTTPConnection(self._host, self._port, timeout=self._budget)
+        conn = _DeadlineConnection(self._host, self._port, deadline)
         try:
             conn.request("GET", self._target)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("flag read exceeded its budget")
-            if conn.sock is not None:
-                conn.sock.settimeout(remaining)
             response = conn.getresponse()
             body = response.read()
             if response.status != 200:
                 raise FlagsError(f"extension answered status={response.status}")
-            if time.monotonic() > deadline:
-                raise TimeoutError("flag read exceeded its budget")
             try:
                 return json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise FlagsError("extension answered malformed JSON") from None
         finally:
             conn.close()
@@ -153,3 +193,41 @@ class FlagCache:
         log_event(self._identity, event, level, percent=flags.percent,
                   shadowEnabled=int(flags.shadow_enabled), sampleRate=flags.sample_rate,
                   ageMs=age_ms, error=error)
+
+
+class _DeadlineSocket(socket.socket):
+    """A socket whose every send and receive may only use what is left until
+    ``deadline``: a peer that trickles bytes cannot stretch the exchange."""
+
+    deadline = 0.0
+
+    def _arm(self) -> None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("flag read exceeded its budget")
+        self.settimeout(remaining)
+
+    def recv_into(self, *args: Any) -> int:
+        self._arm()
+        return super().recv_into(*args)
+
+    def recv(self, *args: Any) -> bytes:
+        self._arm()
+        return super().recv(*args)
+
+    def sendall(self, *args: Any) -> None:
+        self._arm()
+        super().sendall(*args)
+
+
+class _DeadlineConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, deadline: float) -> None:
+        super().__init__(host, port, timeout=max(deadline - time.monotonic(), 0.001))
+        self._deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()
+        plain = self.sock
+        self.sock = _DeadlineSocket(plain.family, plain.type, plain.proto,
+                                    fileno=plain.detach())
+        self.sock.deadline = self._deadline

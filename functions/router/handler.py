@@ -15,7 +15,8 @@ from typing import Any
 
 from cutover_runtime.assignment import assign
 from cutover_runtime.compare import compile_paths
-from cutover_runtime.contract import MalformedResponse, mock_profile, validate_profile
+from cutover_runtime.contract import WrongUser, mock_profile, validate_profile
+from cutover_runtime.deadline import DeadlineRunner
 from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
 from cutover_runtime.flags import FlagCache
 from cutover_runtime.lambda_client import lambda_client
@@ -50,6 +51,7 @@ class Router:
         self.shadow = ShadowDispatcher(
             settings.candidate_arn, settings.shadow_dispatch_budget_ms, identity,
             client_factory=lambda: lambda_client("shadow", SHADOW_INVOKE_TIMEOUT_S))
+        self.canary_calls = DeadlineRunner(name="canary")
         self.random = random.random
         self.redact_paths = compile_paths(settings.redact_paths)
 
@@ -64,8 +66,8 @@ class Router:
             flags = self.flags.get()
             sticky = request.sticky_value(flags.sticky_key)
             assignment = assign(flags.salt, sticky, flags.percent)
-            if request.user_id is None:
-                response = answer(request, 400, {"error": "userId is required"})
+            if request.user_id is None:  # missing, or not something that can name a user
+                response = answer(request, 400, {"error": request.problem})
                 self._finish(request, metrics, started, "control", assignment, 0, 0, 0)
                 return response
             if assignment.canary and self.settings.candidate_arn:
@@ -134,26 +136,25 @@ class Router:
         return answer(request, 200, body)
 
     def _invoke_candidate(self, user_id: str) -> dict[str, Any]:
+        """The candidate's answer, or CanaryFailure. The canary timeout is a deadline for
+        the whole exchange: invoke, every byte of the answer, parsing and checking."""
         timeout_s = self.settings.canary_timeout_ms / 1000.0
-        started = 0.0
         try:
-            client = lambda_client("canary", timeout_s)
-            started = _perf()  # the first call builds the client; that is not the candidate's time
-            response = client.invoke(FunctionName=self.settings.candidate_arn,
-                                     InvocationType="RequestResponse",
-                                     Payload=json.dumps({"userId": user_id}).encode())
-            payload = response["Payload"].read()
+            client = lambda_client("canary", timeout_s)  # built once; not the candidate's time
         except Exception as exc:  # noqa: BLE001 - every candidate failure is one reason
+            raise CanaryFailure(exc.__class__.__name__) from None
+        started = _perf()
+        try:
+            body = self.canary_calls.run(lambda: _exchange(client, self.settings.candidate_arn,
+                                                           user_id), timeout_s)
+        except CanaryFailure:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any way the answer is unusable
             name = exc.__class__.__name__
             raise CanaryFailure("timeout" if "Timeout" in name else name) from None
         if _perf() - started > timeout_s:
             raise CanaryFailure("timeout")
-        if response.get("FunctionError"):
-            raise CanaryFailure(f"FunctionError:{response['FunctionError']}")
-        try:
-            return validate_profile(json.loads(payload))
-        except (ValueError, MalformedResponse):
-            raise CanaryFailure("malformed") from None
+        return body
 
     def _tee(self, request: ReadRequest, body: Any, control_ms: float, user_hash: str,
              timeout_ms: float) -> None:
@@ -186,6 +187,25 @@ class Router:
             "canary": canary, "path": self.identity.path, "release": self.identity.release,
             "step": step, "route": route}, user_id=request.user_id,
             user_hash=assignment.user_hash)
+
+
+def _exchange(client: Any, candidate_arn: str, user_id: str) -> dict[str, Any]:
+    """One synchronous invoke, read to the end and checked against the read model."""
+    response = client.invoke(FunctionName=candidate_arn, InvocationType="RequestResponse",
+                             Payload=json.dumps({"userId": user_id}).encode())
+    payload = response["Payload"].read()
+    if response.get("FunctionError"):
+        raise CanaryFailure(f"FunctionError:{response['FunctionError']}")
+    try:
+        return validate_profile(json.loads(payload, parse_constant=_not_json), user_id)
+    except WrongUser:
+        raise CanaryFailure("wrong-user") from None
+    except Exception:  # noqa: BLE001 - not JSON, NaN, too deep (RecursionError), off-contract
+        raise CanaryFailure("malformed") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"not a JSON number: {constant}")
 
 
 def _ms(since: float) -> float:

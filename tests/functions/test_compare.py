@@ -209,3 +209,100 @@ def test_an_oversized_event_redacts_its_fields_and_field_digests_too():
     event = json.loads(payload)
     assert event["control"]["body"] is None
     assert event["control"]["fields"]["$.email"] == salted_digest("grace@example.com", event["eventId"])
+
+
+# -- issue 10, item 7 ----------------------------------------------------------------------
+
+NAN, INF = float("nan"), float("inf")
+
+
+def test_nan_equals_nan_and_infinity_equals_itself():
+    doc = {"p": NAN, "q": INF, "r": -INF, "items": [{"sku": 1, "price": NAN}]}
+    assert compare(doc, json.loads(json.dumps(doc))) == []
+    assert compare({"p": NAN}, {"p": 1.0})[0]["kind"] == "changed"
+    assert compare({"p": INF}, {"p": -INF})[0]["kind"] == "changed"
+
+
+@pytest.mark.parametrize("value", [NAN, INF, -INF, 10**400, -(10**400), 1e308])
+def test_non_finite_and_huge_numbers_in_unordered_lists_never_raise(value):
+    control = {"items": [{"sku": "a", "price": value}, {"sku": "b", "price": 1.0}]}
+    candidate = {"items": [{"sku": "b", "price": 1.0}, {"sku": "a", "price": value}]}
+    assert compare(control, candidate) == []
+    other = {"items": [{"sku": "b", "price": 1.0}, {"sku": "a", "price": 2.0}]}
+    assert [d["path"] for d in compare(control, other)] == ["$.items[0].price"]
+
+
+def test_huge_and_infinite_numbers_do_not_match_by_snapping():
+    # 1e305 * grid overflows to infinity: it must not be keyed like Infinity
+    rules = CompareRules(numeric_tolerance=0.0001, unordered_lists=("$.l",))
+    assert compare({"l": [1e305]}, {"l": [INF]}, rules)[0]["kind"] == "changed"
+    assert compare({"l": [2**60]}, {"l": [2**60 + 1]}, rules)[0]["kind"] == "changed"
+
+
+def _nested(depth: int, leaf, mixed: bool = True) -> object:
+    doc = leaf
+    for i in range(depth):
+        doc = [doc] if i % 2 or not mixed else {"k": doc}
+    return doc
+
+
+@pytest.mark.parametrize("depth,mixed,budget_ms", [
+    (5_000, True, 250.0),  # RecursionError at ~1,000 before
+    (120_000, False, float("inf")),  # [[[...]]]: the deepest that fits a 240 KB event
+])
+def test_any_depth_that_fits_one_event_compares_without_recursion(depth, mixed, budget_ms):
+    control = {"items": [_nested(depth, 1, mixed)], "deep": _nested(depth, "x", mixed)}
+    candidate = {"items": [_nested(depth, 1, mixed)], "deep": _nested(depth, "y", mixed)}
+    comparator = ShadowComparator(RULES, budget_ms=budget_ms)
+    diffs = comparator.compare(control, candidate)
+    assert len(diffs) == 1 and diffs[0]["kind"] == "changed"
+    assert diffs[0]["path"].count("[0]") == (depth // 2 if mixed else depth)
+    assert len(digest(control)) == 64  # the canonical JSON of a deep document
+
+
+def test_deep_and_shallow_canonical_json_are_the_same_text():
+    from cutover_runtime.compare import _canonical_iterative, canonical_json
+
+    doc = {"b": [1, 2.5, None, True, "é\u2028", {"z": [], "a": {}}], "a": NAN, "c": -INF,
+           "d": 10**30, "e": "\ud800"}
+    assert _canonical_iterative(doc) == canonical_json(doc)
+
+
+@given(json_values)
+def test_the_iterative_encoder_matches_the_c_encoder(doc):
+    from cutover_runtime.compare import _canonical_iterative, canonical_json
+
+    assert _canonical_iterative(doc) == canonical_json(doc)
+
+
+def test_a_comparison_past_its_budget_is_inconclusive_not_a_difference():
+    from cutover_runtime.compare import CompareBudgetExceeded
+
+    class Clock:  # one millisecond per look at the clock
+        now = 0.0
+
+        def __call__(self):
+            self.now += 0.001
+            return self.now
+
+    # GIVEN unordered lists of large elements that do not match (the slow case) ...
+    control = {"items": [{"sku": i, "blob": list(range(200))} for i in range(30)]}
+    candidate = {"items": [{"sku": i + 100, "blob": list(range(1, 201))} for i in range(30)]}
+    # ... and a comparator whose clock says 1 ms passes per look, with a 20 ms budget
+    comparator = ShadowComparator(RULES, budget_ms=20, clock=Clock())
+    # THEN the comparison gives up instead of answering
+    with pytest.raises(CompareBudgetExceeded, match="budgetMs=20"):
+        comparator.compare(control, candidate)
+    # and without a budget the same comparison answers
+    assert ShadowComparator(RULES, budget_ms=float("inf")).compare(control, candidate)
+
+
+def test_pairing_trials_stop_once_they_cannot_beat_the_best_pair():
+    # the closest element is found even when the others are far off
+    control = {"items": [{"sku": "a", "v": list(range(50))}]}
+    far = [{"sku": f"x{i}", "v": list(range(100, 150))} for i in range(5)]
+    near = {"sku": "a", "v": list(range(49)) + [999]}
+    diffs = compare(control, {"items": [*far, near]})
+    assert [d["path"] for d in diffs if d["kind"] == "changed"] == ["$.items[0].v[49]"]
+    assert sorted(d["path"] for d in diffs if d["kind"] == "extra") == [
+        f"$.items[{i}]" for i in range(5)]

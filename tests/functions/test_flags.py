@@ -106,3 +106,91 @@ def test_disabled_canary_or_zero_percent_is_zero_and_invalid_values_are_errors()
         parse_flags(flag_values(shadow=True, sample_rate=2), "prisma-adapter", "prisma-shadow")
     with pytest.raises(FlagsError):
         parse_flags([], "prisma-adapter", "prisma-shadow")
+
+
+# -- issue 10, item 1: an attribute of the wrong type invalidates the document -----------
+
+def _with(flag: str, **attributes) -> dict:
+    document = flag_values(percent=50, shadow=True, sample_rate=0.5)
+    document[flag] = {**document[flag], **attributes}
+    return document
+
+
+WRONG_TYPES = [
+    ("prisma-adapter", {"enabled": "false"}, "attribute=enabled"),
+    ("prisma-adapter", {"enabled": "true"}, "attribute=enabled"),
+    ("prisma-adapter", {"enabled": 1}, "attribute=enabled"),
+    ("prisma-adapter", {"enabled": None}, "attribute=enabled"),
+    ("prisma-shadow", {"enabled": "false"}, "attribute=enabled"),
+    ("prisma-adapter", {"percent": "50"}, "attribute=percent"),
+    ("prisma-adapter", {"percent": True}, "attribute=percent"),
+    ("prisma-adapter", {"percent": float("nan")}, "attribute=percent"),
+    ("prisma-adapter", {"enabled": False, "percent": "x"}, "attribute=percent"),  # off, still checked
+    ("prisma-adapter", {"salt": 7}, "attribute=salt"),
+    ("prisma-adapter", {"salt": "s" * 1025}, "attribute=salt"),
+    ("prisma-adapter", {"stickyKey": ["userId"]}, "attribute=stickyKey"),
+    ("prisma-adapter", {"stickyKey": ""}, "attribute=stickyKey"),
+    ("prisma-adapter", {"step": "1"}, "attribute=step"),
+    ("prisma-shadow", {"sampleRate": "0.5"}, "attribute=sampleRate"),
+    ("prisma-shadow", {"enabled": False, "sampleRate": 2}, "attribute=sampleRate"),
+    ("prisma-shadow", {"timeoutMs": float("inf")}, "attribute=timeoutMs"),
+    ("prisma-shadow", {"timeoutMs": 0}, "attribute=timeoutMs"),
+]
+
+
+@pytest.mark.parametrize("flag,attributes,message", WRONG_TYPES,
+                         ids=[f"{f}-{min(a)}={a[min(a)]!r}"[:60] for f, a, _ in WRONG_TYPES])
+def test_an_attribute_of_the_wrong_type_makes_the_document_invalid(flag, attributes, message):
+    with pytest.raises(FlagsError, match=message):
+        parse_flags(_with(flag, **attributes), "prisma-adapter", "prisma-shadow")
+
+
+@pytest.mark.parametrize("flag_value", [None, "on", [], 0, False])
+def test_a_flag_that_is_not_an_object_makes_the_document_invalid(flag_value):
+    with pytest.raises(FlagsError, match="not an object"):
+        parse_flags({"prisma-adapter": flag_value}, "prisma-adapter", "prisma-shadow")
+
+
+def test_a_string_false_keeps_the_last_good_flags_and_says_why(extension, capsys):
+    # GIVEN good flags with the canary at 5%
+    clock = Clock()
+    cache = make_cache(extension, clock)
+    extension.document = flag_values(percent=5)
+    assert cache.get().percent == 5
+    # WHEN the canary is "disabled" with a string and the percent raised
+    extension.document = _with("prisma-adapter", enabled="false", percent=100)
+    clock.now += 10
+    flags = cache.get()
+    # THEN the document is refused: still 5 %, FLAGS-STALE names the attribute
+    assert flags.percent == 5
+    [stale] = events(capsys.readouterr().out, "FLAGS-STALE")
+    assert "attribute=enabled" in stale["error"] and "value='false'" in stale["error"]
+
+
+def test_a_string_false_on_a_cold_start_gives_the_safe_defaults(extension, capsys):
+    extension.document = _with("prisma-shadow", enabled="false")
+    assert make_cache(extension, Clock()).get() == SAFE_DEFAULTS
+    assert "attribute=enabled" in events(capsys.readouterr().out, "FLAGS-DEFAULT")[0]["error"]
+
+
+def test_unknown_attributes_and_flags_are_ignored():
+    document = flag_values(percent=5)
+    document["prisma-adapter"]["owner"] = "team-a"
+    document["another-flag"] = {"enabled": "yes"}
+    assert parse_flags(document, "prisma-adapter", "prisma-shadow").percent == 5
+
+
+# -- issue 10, item 2: the budget is a deadline for the whole exchange -------------------
+
+def test_a_trickling_extension_is_cut_off_at_the_budget(extension, capsys):
+    # GIVEN an extension that sends its (valid) answer one byte every 20 ms: ~10 s in all
+    extension.document = flag_values(percent=50)
+    extension.mode, extension.trickle_s = "trickle", 0.02
+    cache = make_cache(extension, Clock(), budget_ms=100)
+    # WHEN the flags are read with a 100 ms budget
+    flags = cache.get()
+    # THEN the read gave up (the client hung up before the answer was complete), and the
+    # safe defaults apply, the log line saying it was the budget
+    assert flags == SAFE_DEFAULTS
+    assert extension.completed == 0
+    assert events(capsys.readouterr().out, "FLAGS-DEFAULT")[0]["error"] == "timeout"

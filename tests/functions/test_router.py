@@ -117,7 +117,12 @@ def test_canary_invoke_parameters_with_stubber(router_env, extension, aws_env):
      "ServiceException"),
 ])
 def test_a_failing_candidate_falls_back_to_the_control_and_is_counted(
-        router_env, extension, lambda_service, capsys, fault, reason):
+        router_env, extension, lambda_service, capsys, fault, reason, aws_env):
+    # only the timeout case is about the deadline: on a loaded machine the first canary
+    # call (the Lambda client built on the worker) could otherwise turn "malformed" into
+    # "timeout" under the fixture's 300 ms
+    if reason != "timeout":
+        aws_env.setenv("CUTOVER_CANARY_TIMEOUT_MS", "10000")
     extension.document = flag_values(percent=100)
     lambda_service.answer = fault
     assert router_env.lambda_handler({"userId": "user-7"}, None) == mock_profile("user-7")
@@ -286,3 +291,103 @@ def test_a_defect_in_routing_still_serves_the_control_answer_and_counts_an_error
     assert [r["fallback"] for r in events(out, "REQUEST")] == [1, 1, 0]
     assert [route for route, _ in latencies(out)] == ["control"] * 3
     assert "user-7" not in out
+
+
+# -- issue 10 ------------------------------------------------------------------------------
+
+def _deep_json(depth: int) -> bytes:
+    return b'{"userId": "user-7", "items": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def test_a_trickling_candidate_is_cut_off_at_the_canary_timeout(
+        router_env, extension, lambda_service, capsys):
+    # item 2: GIVEN a candidate whose (valid) answer arrives one byte every 20 ms (~5 s)
+    extension.document = flag_values(percent=100)
+    lambda_service.answer = lambda p: (200, {}, json.dumps(mock_profile(p["userId"])).encode(), 0)
+    lambda_service.trickle_s = 0.02
+    # WHEN a canary user asks, with a 300 ms canary timeout
+    response = router_env.lambda_handler({"userId": "user-7"}, None)
+    # THEN the control's answer is served before the candidate's answer is complete
+    assert lambda_service.completed == 0
+    assert response == mock_profile("user-7")
+    out = capsys.readouterr().out
+    assert events(out, "CANARY-ERROR")[0]["error"] == "timeout"
+    assert metric_totals(out)["CanaryFallbacks"] == 1
+
+
+UNUSABLE_ANSWERS = [
+    (_deep_json(100_000), "malformed"),  # RecursionError while parsing
+    (b'{"userId": "user-7", "price": NaN}', "malformed"),
+    (json.dumps({**mock_profile("user-7"), "items": [
+        {"sku": "S", "name": "n", "price": float("inf"), "quantity": 1}]}).encode(), "malformed"),
+    (json.dumps({**mock_profile("user-7"), "passwordHash": "x"}).encode(), "malformed"),
+    (json.dumps(mock_profile("user-8")).encode(), "wrong-user"),
+    (b"\xff\xfe{}", "malformed"),
+    (b"", "malformed"),
+    (b"null", "malformed"),
+]
+
+
+@pytest.mark.parametrize("payload,reason", UNUSABLE_ANSWERS,
+                         ids=["deep", "nan", "infinity", "extra-field", "other-user",
+                              "not-utf8", "empty", "null"])
+@pytest.mark.parametrize("fallback", [True, False])
+def test_every_unusable_candidate_answer_is_a_canary_failure(
+        router_env, extension, lambda_service, aws_env, capsys, payload, reason, fallback):
+    # items 3, 4, 5: GIVEN a candidate answering something the caller must not get
+    aws_env.setenv("CUTOVER_CANARY_FALLBACK", "true" if fallback else "false")
+    aws_env.setenv("CUTOVER_CANARY_TIMEOUT_MS", "10000")  # not a case about the deadline
+    router_env.reset()
+    extension.document = flag_values(percent=100)
+    lambda_service.answer = lambda p: (200, {}, payload, 0)
+    # WHEN a canary user asks over HTTP
+    response = router_env.lambda_handler(http_event("user-7"), None)
+    out = capsys.readouterr().out
+    totals = metric_totals(out)
+    # THEN it is counted and logged as a canary failure; the caller gets the control's
+    # answer (valid JSON, no NaN) or, with fallback off, a 502
+    assert totals["CanaryErrors"] == 1
+    assert events(out, "CANARY-ERROR")[0]["error"] == reason
+    if fallback:
+        assert response["statusCode"] == 200 and totals["CanaryFallbacks"] == 1
+        assert json.loads(response["body"], parse_constant=_refuse) == mock_profile("user-7")
+    else:
+        assert response["statusCode"] == 502 and "CanaryFallbacks" not in totals
+
+
+def _refuse(constant):
+    raise AssertionError(f"not JSON: {constant}")
+
+
+@pytest.mark.parametrize("header", ["userid", "USERID", "UserId", "userId"])
+def test_header_names_match_in_any_case(router_env, header):
+    # item 8: API Gateway HTTP API (payload 2.0) lowercases header names
+    event = http_event(None, {header: "user-7"})
+    response = router_env.lambda_handler(event, None)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == mock_profile("user-7")
+
+
+def test_a_lowercased_sticky_header_still_assigns_the_canary(router_env, extension, lambda_service):
+    extension.document = flag_values(percent=100, sticky_key="X-Session-Id")
+    router_env.lambda_handler(http_event("user-7", {"x-session-id": "s-1"}), None)
+    assert len(lambda_service.calls) == 1
+
+
+INVALID_IDS = ["bad\x00id", "\ud800", "a" * 257, "tab\there", "line\nbreak", "\u200b"]
+
+
+@pytest.mark.parametrize("user_id", INVALID_IDS,
+                         ids=["nul", "lone-surrogate", "too-long", "tab", "newline", "zero-width"])
+def test_an_id_that_cannot_exist_is_a_client_error_not_an_error_of_ours(
+        router_env, extension, lambda_service, capsys, user_id):
+    # item 6: whatever the canary percent, the router answers 400 and counts no Errors
+    extension.document = flag_values(percent=100)
+    assert router_env.lambda_handler({"userId": user_id}, None) == {"error": "userId is invalid"}
+    response = router_env.lambda_handler(http_event(None, {"userid": user_id}), None)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"]) == {"error": "userId is invalid"}
+    out = capsys.readouterr().out
+    assert metric_totals(out) == {"Requests": 2}
+    assert lambda_service.calls == []
+    assert [line["failed"] for line in events(out, "REQUEST")] == [0, 0]

@@ -101,21 +101,22 @@ module "user_read_candidate" {
     source_code_hash = filebase64sha256("${path.module}/../../../build/functions/candidate.zip")
   }
   environment = {
-    CUTOVER_COMPARE_RULES       = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
-    CUTOVER_DB_HOST             = "huntaze-proxy.proxy-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com"
-    CUTOVER_DB_IAM_AUTH         = "true"
-    CUTOVER_DB_NAME             = "huntaze"
-    CUTOVER_DB_PORT             = "5432"
-    CUTOVER_DB_SSLMODE          = "verify-full"
-    CUTOVER_DB_USER             = "cutover_reader"
-    CUTOVER_ENVIRONMENT         = "production"
-    CUTOVER_METRICS_NAMESPACE   = "Cutover"
-    CUTOVER_PATH                = "user-read"
-    CUTOVER_PHASE               = "canary"
-    CUTOVER_RELEASE             = "huntaze-prisma-migration"
-    CUTOVER_SHADOW_LEDGER_TABLE = "huntaze-prisma-read-shadow-events"
-    CUTOVER_TRACE_USER_ID       = "hashed"
-    CUTOVER_TRACING             = "Active"
+    CUTOVER_COMPARE_RULES         = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
+    CUTOVER_DB_CONNECT_TIMEOUT_MS = "1500"
+    CUTOVER_DB_HOST               = "huntaze-proxy.proxy-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com"
+    CUTOVER_DB_IAM_AUTH           = "true"
+    CUTOVER_DB_NAME               = "huntaze"
+    CUTOVER_DB_PORT               = "5432"
+    CUTOVER_DB_SSLMODE            = "verify-full"
+    CUTOVER_DB_USER               = "cutover_reader"
+    CUTOVER_ENVIRONMENT           = "production"
+    CUTOVER_METRICS_NAMESPACE     = "Cutover"
+    CUTOVER_PATH                  = "user-read"
+    CUTOVER_PHASE                 = "canary"
+    CUTOVER_RELEASE               = "huntaze-prisma-migration"
+    CUTOVER_SHADOW_LEDGER_TABLE   = "huntaze-prisma-read-shadow-events"
+    CUTOVER_TRACE_USER_ID         = "hashed"
+    CUTOVER_TRACING               = "Active"
   }
   layers = [module.dependencies_arm64.arn]
   vpc = {
