@@ -44,7 +44,11 @@ def page(results: dict[str, Any]) -> str:
     parts = [HEADER, "## The last run\n",
              f"- command: `{results['command']}`",
              f"- machine: {machine_line(results['machine'])}",
-             f"- date: {results['date']}\n",
+             f"- date: {results['date']}",
+             *[f"- rows of {', '.join(run['modules'])} measured again on {run['date']} by "
+               f"`{run['command']}` ({machine_line(run['machine'])})"
+               for run in results.get("partial_runs", [])],
+             "",
              "\n".join(table(results).splitlines()[4:]) + "\n",
              "## Notes per row\n"]
     for row in results["rows"]:

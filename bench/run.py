@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path,
                         help="write latest.json and performance.md into this directory "
                              "instead of bench/results/ and docs/")
+    parser.add_argument("--update", action="store_true",
+                        help="with --only: replace those modules' rows in latest.json (the "
+                             "other rows kept, the run recorded) and rewrite the page")
     parser.add_argument("--render", action="store_true",
                         help="only rewrite docs/performance.md from bench/results/latest.json")
     args = parser.parse_args(argv)
@@ -126,7 +129,21 @@ def main(argv: list[str] | None = None) -> int:
         write(results, args.out / "latest.json", args.out / "performance.md")
     elif not args.quick and not only and not failures:
         write(results, RESULTS, PAGE)
+    elif args.update and only and not args.quick and not failures:
+        write(updated(json.loads(RESULTS.read_text()), results, only), RESULTS, PAGE)
     return 1 if failures else 0
+
+
+def updated(previous: dict, partial: dict, only: list[str]) -> dict:
+    """``previous`` with the rows of the ``only`` modules replaced by ``partial``'s, in
+    the modules' order, and the partial run recorded beside the full one."""
+    order = {m.__name__.split(".")[-1]: i for i, m in enumerate(row_modules())}
+    rows = [r for r in previous["rows"] if r["module"] not in only] + partial["rows"]
+    rows.sort(key=lambda r: order.get(r["module"], len(order)))
+    runs = [r for r in previous.get("partial_runs", []) if not set(r["modules"]) <= set(only)]
+    runs.append({"modules": only, "date": partial["date"], "command": partial["command"],
+                 "machine": partial["machine"]})
+    return {**previous, "rows": rows, "partial_runs": runs}
 
 
 def write(results: dict, json_path: Path, page_path: Path) -> None:

@@ -106,3 +106,19 @@ def test_every_hostile_shape_fits_one_shadow_event_and_is_deterministic():
         if not name.startswith("deep"):  # json.dumps recurses; size() does not
             assert hostile.size(control) == len(json.dumps(control))
             assert json.dumps(second[name]) == json.dumps((control, candidate))
+
+
+def test_a_partial_run_replaces_only_its_modules_rows_and_is_recorded():
+    import run  # bench/run.py
+
+    previous = _results(met=True)
+    previous["rows"] = [{**previous["rows"][0], "module": m, "name": m}
+                        for m in ("comparator", "flags", "generator")]
+    partial = {**_results(met=False), "date": "2026-01-02T00:00:00+00:00",
+               "command": "python bench/run.py --only flags --update"}
+    partial["rows"] = [{**partial["rows"][0], "module": "flags", "name": "flags-new"}]
+    merged = run.updated(previous, partial, ["flags"])
+    assert [r["name"] for r in merged["rows"]] == ["comparator", "flags-new", "generator"]
+    assert merged["date"] == previous["date"]
+    assert merged["partial_runs"][0]["modules"] == ["flags"]
+    assert "rows of flags measured again on 2026-01-02" in report.page(merged)
