@@ -129,6 +129,11 @@ def _measure(extension, stub: StubLambda, quick: bool, budget_ms: str) -> Row:
                 "on_p50_s": statistics.median(on), "off_p50_s": statistics.median(off), "n": n,
                 "not_accepted_at_return": pending_at_return},
         analysis="" if added_p99 * 1e3 <= 1.0 else (
+            "With budget 0 the request never waits for the hand-off (the profile shows no "
+            "time in dispatch): what its p99 adds is the dispatch worker waking during the "
+            "handler's tail and taking the GIL, on 2 shared cores; it moves from run to "
+            "run (compare the rows above and the extension row, measured the same way)."
+        ) if budget_ms == "0" else (
             "With a positive budget the request waits, up to the budget, for the dispatch "
             "worker to report the invoke handed off; the worker must first take the GIL and "
             "have botocore build and sign the request (about 1 ms, more when the machine is "
