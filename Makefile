@@ -15,7 +15,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply test bench bench-smoke lint report-screenshot clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy test bench bench-smoke lint report-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -70,6 +70,9 @@ plan: render build ## terraform plan ENV=<env>, saved for `make apply` (AWS, or 
 apply: $(VENV)/.installed ## apply exactly the plan saved by `make plan ENV=<env>` (AWS only)
 	$(CUTOVER) apply --env $(ENV)
 
+deploy: $(VENV)/.installed ## ship the versions `make apply` published through CodeDeploy (FUNCTION=name for one)
+	$(CUTOVER) deploy --env $(ENV) $(if $(FUNCTION),--function $(FUNCTION),--all)
+
 test: setup build ## every test: generator, functions, Terraform (fmt, validate, checkov, schema)
 	$(PY) -m pytest
 
@@ -83,7 +86,7 @@ report-screenshot: $(VENV)/.installed ## redraw docs/images/rehearsal-report.png
 	$(PY) -m tests.rehearsal.make_screenshot
 
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check generator analysis rehearsal functions functions_support tests bench
+	$(VENV)/bin/ruff check generator analysis rehearsal functions functions_support tests bench ops
 
 clean: ## remove virtualenvs, builds, caches and Terraform working files
 	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache

@@ -151,6 +151,7 @@ def base_env(extension_url: str, lambda_url: str) -> dict[str, str]:
         "LAMBDA_TASK_ROOT": str(FUNCTIONS), "AWS_LAMBDA_FUNCTION_NAME": "huntaze-mock-read",
         "CUTOVER_APPCONFIG_URL": extension_url, "CUTOVER_APPCONFIG_APPLICATION": "huntaze-flags",
         "CUTOVER_APPCONFIG_ENVIRONMENT": "production", "CUTOVER_APPCONFIG_PROFILE": "feature-flags",
+        "CUTOVER_CANARY_FLAG": "prisma-adapter", "CUTOVER_SHADOW_FLAG": "prisma-shadow",
         "CUTOVER_FLAGS_TTL_MS": "60000", "CUTOVER_FLAGS_BUDGET_MS": "50",
         "CUTOVER_CANDIDATE_ARN": ARN, "CUTOVER_CANARY_TIMEOUT_MS": "1500",
         "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": "5",

@@ -13,12 +13,13 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator import flags, reference
+from generator import flag_document, reference
 from generator.errors import SpecError, SpecInvalid
 from generator.loader import load_spec
 from generator.plan import ReleasePlan, build_plan
 from generator.render import render_files, stale_files, write_tree
 from generator.spec import ReleaseSpec
+from ops import cli as ops_cli
 
 SPEC_SUFFIX = ".release.yaml"
 SCHEMA_FILE = "release.schema.json"
@@ -207,7 +208,8 @@ def cmd_plan(layout: Layout, env: str, apply: bool, emulator: bool | None) -> in
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, clients: object = None) -> int:
+    """`clients`: an ops.aws.Clients for the operations commands (tests inject emulated AWS)."""
     parser = argparse.ArgumentParser(prog="cutover", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: .)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -235,13 +237,23 @@ def main(argv: list[str] | None = None) -> int:
                                 help="plan against the local AWS emulator even with credentials")
             target.add_argument("--aws", dest="emulator", action="store_false",
                                 help="plan against AWS (fails without credentials)")
-    analyze = sub.add_parser("analyze", help="go/no-go verdict from a metrics file (docs/analysis.md)")
+    analyze = sub.add_parser("analyze", help="go/no-go verdict: from a metrics file (docs/analysis.md) or CloudWatch")
     analyze.add_argument("--env", required=True, help="the environment whose spec guardrails judge")
-    analyze.add_argument("--metrics", required=True, type=Path, help="a cutover.metrics/1 JSON file")
+    analyze.add_argument("--metrics", type=Path, help="a cutover.metrics/1 JSON file (without it: CloudWatch, --since)")
     analyze.add_argument("--json", action="store_true", help="print the analysis as JSON (cutover.analysis/1)")
     analyze.add_argument("--gate", action="store_true", help="exit 0 promote, 3 hold, 4 rollback")
+    ops_cli.register(sub)
     args = parser.parse_args(argv)
     layout = Layout(args.root.resolve())
+    if args.command in ops_cli.COMMANDS and not getattr(args, "metrics", None):
+        try:
+            return ops_cli.run(args, layout.root, clients)
+        except SpecInvalid as exc:
+            print(exc.report(), file=sys.stderr)
+            return 2
+        except UsageError as exc:
+            print(f"cutover: {exc}", file=sys.stderr)
+            return 2
     try:
         if args.command == "render":
             return cmd_render(layout, _select(layout, args.env, args.all), args.check)
@@ -260,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecInvalid as exc:
         print(exc.report(), file=sys.stderr)
         return 2
-    except (UsageError, flags.InvalidFlagDocument) as exc:
+    except (UsageError, flag_document.InvalidFlagDocument) as exc:
         print(f"cutover: {exc}", file=sys.stderr)
         return 2
 

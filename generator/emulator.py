@@ -11,19 +11,24 @@ tests/tooling/test_terraform_e2e.py):
 - fake static credentials, ``AWS_EC2_METADATA_DISABLED=true``, and the caller's own AWS
   settings (profile, session token, config files, per-service endpoints) removed.
 - moto answers STS GetCallerIdentity, so no ``skip_*`` option is needed.
+
+The server is moto's ``ThreadedMotoServer`` on port 0 (the OS picks a free port, the
+server reports it once it listens: no port race, no retries, no polling), but in a child
+process rather than a thread of ours, for two reasons: moto keeps its state and reads
+``MOTO_ACCOUNT_ID`` process-wide, so an in-process server would share its resources with
+any other moto use in the same process (tests that ``mock_aws``) and could not pretend to
+be another account without changing our own environment. moto is imported only by
+that child, so it stays out of the CLI's cold path (``cutover render`` never loads it).
 """
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,21 +100,17 @@ class RunningEmulator:
         return environ
 
 
-def free_port() -> int:
-    """A loopback port that was free a moment ago (the OS picks it: bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer means the server is up
-    except OSError:
-        return False
+# The emulator process: moto's ThreadedMotoServer binds port 0, prints the port it got
+# once it listens, and serves until its stdin closes (the parent ends the block, or dies).
+SERVE = (
+    "import sys\n"
+    "from moto.server import ThreadedMotoServer\n"
+    "server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
+    "server.start()\n"
+    "print(server.get_host_and_port()[1], flush=True)\n"
+    "sys.stdin.read()\n"
+    "server.stop()\n"
+)
 
 
 @contextmanager
@@ -118,49 +119,49 @@ def LocalAWS(
     account_id: str = DEFAULT_ACCOUNT_ID,
     timeout: float = START_TIMEOUT_SECONDS,
 ) -> Iterator[RunningEmulator]:
-    """Run moto's server on a free 127.0.0.1 port for the duration of the block."""
+    """Run moto's server on a port of 127.0.0.1 the OS picks, for the duration of the block."""
     log_dir = Path(tempfile.mkdtemp(prefix="cutover-moto-"))
     log_file = log_dir / "moto.log"
-    for _attempt in range(3):
-        port = free_port()
-        endpoint = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "MOTO_ACCOUNT_ID": account_id}
-        with log_file.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+            env={**os.environ, "MOTO_ACCOUNT_ID": account_id},
+        )
+    try:
+        port = _reported_port(process, timeout)
+        if port is None:
+            tail = log_file.read_text(errors="replace")[-2000:]
+            raise EmulatorError(
+                f"moto server did not start on 127.0.0.1 within {timeout:.0f}s "
+                f"(log={log_file}); is moto[server] installed (make setup)?\n{tail}"
             )
-        try:
-            deadline = time.monotonic() + timeout
-            while process.poll() is None and time.monotonic() < deadline:
-                if _answers(endpoint) and process.poll() is None:
-                    try:
-                        yield RunningEmulator(endpoint, region, account_id, log_file)
-                    finally:
-                        _stop(process)
-                        shutil.rmtree(log_dir, ignore_errors=True)
-                    return
-                time.sleep(0.1)
-        finally:
-            _stop(process)
-        if process.returncode is not None and time.monotonic() < deadline:
-            continue  # exited early (port taken between our check and its bind): retry
-        break
-    tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-    raise EmulatorError(
-        f"moto server did not answer on 127.0.0.1 within {timeout:.0f}s "
-        f"(log={log_file}); is moto[server] installed (make setup)?\n{tail}"
-    )
+        yield RunningEmulator(f"http://127.0.0.1:{port}", region, account_id, log_file)
+    finally:
+        _stop(process)
+    shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def _reported_port(process: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """The port the server printed once listening; None if it exited or stayed silent."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    line = process.stdout.readline() if ready else b""
+    return int(line) if line.strip().isdigit() else None
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
+    if process.stdin is not None and not process.stdin.closed:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            process.stdin.close()  # the server's cue to stop
+        except OSError:
+            pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def has_aws_credentials() -> bool:

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 Loc = tuple[str | int, ...]
+
+
+class Problem(NamedTuple):
+    """What is wrong and where, as data: `loc` is a YAML path such as ("steps", 2).
+
+    A section's own validator gives `loc` relative to the section (the loader prefixes
+    the section's path); the cross-section checks give it from the document's root.
+    """
+
+    loc: Loc
+    message: str
 
 
 def yaml_path(loc: Loc) -> str:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-FLAG_DEPLOYMENT = "module.feature_flags.aws_appconfig_deployment.this"
+from generator.modules import FEATURE_FLAGS
+
+# The deployment resource inside the feature_flags module block, as `terraform show` names it.
+FLAG_DEPLOYMENT = f"module.{FEATURE_FLAGS.name}.aws_appconfig_deployment.this"
 IN_PROGRESS = frozenset({"BAKING", "VALIDATING", "DEPLOYING", "ROLLING_BACK"})
 
 

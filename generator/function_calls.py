@@ -7,13 +7,24 @@ schedule) from the spec; `generator.plan` puts them together with the rest.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
-from generator import rules
+from generator.flag_document import canary_flag_key, shadow_flag_key
 from generator.hcl import Expr, Template
+from generator.modules import (
+    ALARMS,
+    BRAKE,
+    CLEANUP,
+    FEATURE_FLAGS,
+    KMS,
+    UNSET,
+    FunctionArgs,
+    ModuleCall,
+    PathModules,
+    ShadowArgs,
+    dependencies,
+)
 from generator.spec import Function, ReadPath, ReleaseSpec
 
-MODULES = "../../modules"
 BUILD = "${path.module}/../../../build"
 HANDLERS = {
     "router": "router.handler.lambda_handler",
@@ -26,25 +37,6 @@ HANDLERS = {
 XRAY_CANARY_FILTER = "annotation.canary = true"
 ACCOUNT = "${data.aws_caller_identity.current.account_id}"
 PARTITION = "${data.aws_partition.current.partition}"
-
-
-@dataclass(frozen=True)
-class ModuleCall:
-    """One `module` block of the root module: which module, and its arguments."""
-
-    name: str
-    source: str  # a module under terraform/modules/
-    comment: str
-    args: list[tuple[str, object]]
-
-    @property
-    def body(self) -> list[tuple[str, object]]:
-        return [("source", f"{MODULES}/{self.source}"), *self.args]
-
-
-def ident(name: str) -> str:
-    """A read path name as a Terraform identifier: user-read -> user_read."""
-    return name.replace("-", "_")
 
 
 def appconfig_environment(spec: ReleaseSpec) -> str:
@@ -72,43 +64,42 @@ def _function_args(
     statements: list[dict[str, object]] | None = None,
     schedule: dict[str, object] | None = None,
     sns_trigger: dict[str, object] | None = None,
-) -> list[tuple[str, object]]:
+) -> FunctionArgs:
     obs = spec.observability
     env = {
         "CUTOVER_RELEASE": spec.release.name,
-        "CUTOVER_ENVIRONMENT": spec.release.environment,
-        "CUTOVER_PHASE": spec.phase,
         "CUTOVER_METRICS_NAMESPACE": obs.metrics_namespace,
         "CUTOVER_TRACING": obs.tracing.mode,
         "CUTOVER_TRACE_USER_ID": obs.tracing.user_id,
         **environment,
         **fn.environment,
     }
-    return [
-        ("name", fn.name),
-        ("description", description),
-        ("handler", fn.handler or HANDLERS[role]),
-        ("runtime", fn.runtime),
-        ("memory_mb", fn.memory_mb),
-        ("timeout_s", fn.timeout_s),
-        ("architecture", fn.architecture),
-        ("reserved_concurrency", fn.reserved_concurrency),
-        ("alias_name", alias),
-        ("package", _package(role)),
-        ("environment", dict(sorted(env.items()))),
-        ("layers", [*fn.layers, Expr(f"module.dependencies_{fn.architecture}.arn"), *(layers or [])]),
-        ("vpc", vpc),
-        ("policy_statements", statements or []),
-        ("schedule", schedule),
-        *((("sns_trigger", sns_trigger),) if sns_trigger else ()),
-        ("kms_key_arn", Expr("module.kms.key_arn")),
-        ("log_retention_days", obs.log_retention_days),
-        ("tracing_mode", obs.tracing.mode),
-        ("code_signing_config_arn", spec.security.code_signing_config_arn),
-    ]
+    return FunctionArgs(
+        name=fn.name,
+        description=description,
+        handler=fn.handler or HANDLERS[role],
+        runtime=fn.runtime,
+        memory_mb=fn.memory_mb,
+        timeout_s=fn.timeout_s,
+        architecture=fn.architecture,
+        reserved_concurrency=fn.reserved_concurrency,
+        alias_name=alias,
+        package=_package(role),
+        environment=dict(sorted(env.items())),
+        layers=[*fn.layers, dependencies(fn.architecture).output("arn"), *(layers or [])],
+        vpc=vpc,
+        policy_statements=statements or [],
+        schedule=schedule,
+        sns_trigger=sns_trigger or UNSET,
+        kms_key_arn=KMS.output("key_arn"),
+        log_retention_days=obs.log_retention_days,
+        tracing_mode=obs.tracing.mode,
+        code_signing_config_arn=spec.security.code_signing_config_arn,
+    )
 
 
-def _compare_rules(path: ReadPath) -> str:
+def _comparison_rules(path: ReadPath) -> str:
+    """How the candidate compares its shadow answers with the control's (CUTOVER_COMPARE_RULES)."""
     c = path.shadow.compare
     return json.dumps(
         {
@@ -122,40 +113,40 @@ def _compare_rules(path: ReadPath) -> str:
     )
 
 
-def router_statements(p: str) -> list[dict[str, object]]:
+def router_statements(path: ReadPath) -> list[dict[str, object]]:
     return [
         {
             "sid": "InvokeCandidateAliasOnly",
             "actions": ["lambda:InvokeFunction"],
-            "resources": [Expr(f"module.{p}_candidate.alias_arn")],
+            "resources": [PathModules.of(path).candidate.output("alias_arn")],
         },
         {
             "sid": "ReadFeatureFlags",
             "actions": ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
-            "resources": [Expr("module.feature_flags.configuration_arn")],
+            "resources": [FEATURE_FLAGS.output("configuration_arn")],
         },
     ]
 
 
 def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     path = spec.read_paths[i]
-    p = ident(path.name)
+    at = PathModules.of(path)
     ac = spec.delivery.appconfig
     env = {
         "CUTOVER_PATH": path.name,
         "CUTOVER_APPCONFIG_APPLICATION": ac.application,
         "CUTOVER_APPCONFIG_ENVIRONMENT": appconfig_environment(spec),
         "CUTOVER_APPCONFIG_PROFILE": ac.profile,
-        "CUTOVER_CANARY_FLAG": rules.canary_flag_key(spec, i),
-        "CUTOVER_SHADOW_FLAG": rules.shadow_flag_key(spec, i),
+        "CUTOVER_CANARY_FLAG": canary_flag_key(spec, i),
+        "CUTOVER_SHADOW_FLAG": shadow_flag_key(spec, i),
         "CUTOVER_FLAGS_TTL_MS": str(ac.cache_ttl_ms),
         "CUTOVER_FLAGS_BUDGET_MS": str(ac.read_budget_ms),
-        "CUTOVER_CANDIDATE_ARN": Expr(f"module.{p}_candidate.alias_arn"),
+        "CUTOVER_CANDIDATE_ARN": at.candidate.output("alias_arn"),
         "CUTOVER_CANARY_TIMEOUT_MS": str(path.canary.timeout_ms),
         "CUTOVER_CANARY_FALLBACK": "true" if path.canary.fallback else "false",
         "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": str(path.shadow.dispatch_budget_ms),
         # the router reads redact_paths: their values leave it as digests (contracts.md §7)
-        "CUTOVER_COMPARE_RULES": _compare_rules(path),
+        "CUTOVER_COMPARE_RULES": _comparison_rules(path),
         "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS": str(ac.poll_interval_s),
         "AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS": str(ac.poll_timeout_ms),
         # The agent fetches the flags when the environment starts, before the first
@@ -164,10 +155,9 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
             f"/applications/{ac.application}/environments/{appconfig_environment(spec)}/configurations/{ac.profile}"
         ),
     }
-    statements = router_statements(p)
+    statements = router_statements(path)
     return ModuleCall(
-        name=f"{p}_control",
-        source="function",
+        at=at.control,
         comment=f"Read path {path.name}: the control, which also routes the canary and tees shadow traffic.",
         args=_function_args(
             spec,
@@ -176,7 +166,7 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
             f"cutover {spec.release.name}: {path.name} control and router",
             env,
             alias=path.alias,
-            layers=[Expr("module.feature_flags.extension_layer_arn")],
+            layers=[FEATURE_FLAGS.output("extension_layer_arn")],
             statements=statements,
         ),
     )
@@ -185,7 +175,7 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
 def _candidate_settings(spec: ReleaseSpec, path: ReadPath) -> tuple[dict[str, object], dict | None,
                                                                    list[dict[str, object]]]:
     """The candidate code's environment, VPC placement and IAM statements."""
-    env: dict[str, object] = {"CUTOVER_PATH": path.name, "CUTOVER_COMPARE_RULES": _compare_rules(path)}
+    env: dict[str, object] = {"CUTOVER_PATH": path.name, "CUTOVER_COMPARE_RULES": _comparison_rules(path)}
     statements: list[dict[str, object]] = []
     vpc = None
     db = path.database
@@ -216,7 +206,7 @@ def _candidate_settings(spec: ReleaseSpec, path: ReadPath) -> tuple[dict[str, ob
 
 def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     path = spec.read_paths[i]
-    p = ident(path.name)
+    at = PathModules.of(path)
     env, vpc, statements = _candidate_settings(spec, path)
     if spec.phase != "complete" and path.shadow.enabled:
         env["CUTOVER_SHADOW_LEDGER_TABLE"] = ledger_table(path)
@@ -224,13 +214,12 @@ def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
             {
                 "sid": "ClaimShadowEventsOnce",
                 "actions": ["dynamodb:PutItem"],
-                "resources": [Expr(f"module.{p}_shadow.ledger_table_arn")],
+                "resources": [at.shadow.output("ledger_table_arn")],
             }
         )
     role = "kept as the rollback target's canary backend" if spec.phase == "complete" else "the candidate"
     return ModuleCall(
-        name=f"{p}_candidate",
-        source="function",
+        at=at.candidate,
         comment=f"Read path {path.name}: {role} (PostgreSQL through RDS Proxy).",
         args=_function_args(
             spec,
@@ -255,13 +244,11 @@ def entry_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     the flags and invokes the candidate's alias: its statements stay on the shared role.
     """
     path = spec.read_paths[i]
-    p = ident(path.name)
     env, vpc, statements = _candidate_settings(spec, path)
-    statements += router_statements(p)
+    statements += router_statements(path)
     fn = path.candidate.model_copy(update={"name": path.control.name})
     return ModuleCall(
-        name=f"{p}_control",
-        source="function",
+        at=PathModules.of(path).control,
         comment=(f"Read path {path.name}, complete: the entry clients call, served by the candidate's code "
                  "(shipped through CodeDeploy; the router's version stays the rollback target)."),
         args=_function_args(spec, fn, "candidate", f"cutover {spec.release.name}: {path.name} (candidate code)",
@@ -271,19 +258,18 @@ def entry_call(spec: ReleaseSpec, i: int) -> ModuleCall:
 
 def shadow_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     path = spec.read_paths[i]
-    p = ident(path.name)
+    at = PathModules.of(path)
     return ModuleCall(
-        name=f"{p}_shadow",
-        source="shadow",
+        at=at.shadow,
         comment=f"Read path {path.name}: shadow invocations are never retried and expire quickly.",
-        args=[
-            ("function_name", Expr(f"module.{p}_candidate.function_name")),
-            ("qualifier", Expr(f"module.{p}_candidate.alias_name")),
-            ("maximum_event_age_in_seconds", path.shadow.max_event_age_s),
-            ("on_failure_destination_arn", Expr(f"module.{p}_candidate.dlq_arn")),
-            ("ledger_table_name", ledger_table(path)),
-            ("kms_key_arn", Expr("module.kms.key_arn")),
-        ],
+        args=ShadowArgs(
+            function_name=at.candidate.output("function_name"),
+            qualifier=at.candidate.output("alias_name"),
+            maximum_event_age_in_seconds=path.shadow.max_event_age_s,
+            on_failure_destination_arn=at.candidate.output("dlq_arn"),
+            ledger_table_name=ledger_table(path),
+            kms_key_arn=KMS.output("key_arn"),
+        ),
     )
 
 
@@ -331,14 +317,13 @@ def cleanup_call(spec: ReleaseSpec, function_names: list[str]) -> ModuleCall:
                     "appconfig:DeleteHostedConfigurationVersion",
                 ],
                 "resources": [
-                    Expr("module.feature_flags.application_arn"),
-                    Template("${module.feature_flags.application_arn}/*"),
+                    FEATURE_FLAGS.output("application_arn"),
+                    Template(f"${{{FEATURE_FLAGS.output('application_arn')}}}/*"),
                 ],
             }
         )
     return ModuleCall(
-        name="cleanup",
-        source="function",
+        at=CLEANUP,
         comment="Prunes function versions no alias points to and undeployed flag versions, on a schedule.",
         args=_function_args(
             spec,
@@ -357,38 +342,37 @@ def brake_call(spec: ReleaseSpec) -> ModuleCall:
     """The brake: subscribed to the alarm topic, it deploys the canary-off flags at once."""
     brake = spec.brake
     assert brake is not None
-    flags = "module.feature_flags"
-    app = f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:application/${{{flags}.application_id}}"
-    profile = f"{app}/configurationprofile/${{{flags}.profile_id}}"
+    flags = FEATURE_FLAGS
+    app = f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:application/${{{flags.output('application_id')}}}"
+    profile = f"{app}/configurationprofile/${{{flags.output('profile_id')}}}"
     statements: list[dict[str, object]] = [
         {"sid": "SeeFlagDeployments", "actions": ["appconfig:ListDeployments"],
-         "resources": [Expr(f"{flags}.environment_arn")]},
+         "resources": [flags.output("environment_arn")]},
         {"sid": "ReadDeployedFlags", "actions": ["appconfig:GetHostedConfigurationVersion"],
          "resources": [Template(f"{profile}/hostedconfigurationversion/*")]},
         {"sid": "WriteCanaryOffFlags", "actions": ["appconfig:CreateHostedConfigurationVersion"],
-         "resources": [Expr(f"{flags}.profile_arn")]},
+         "resources": [flags.output("profile_arn")]},
         {"sid": "DeployCanaryOffFlags", "actions": ["appconfig:StartDeployment"],
-         "resources": [Expr(f"{flags}.environment_arn"), Expr(f"{flags}.profile_arn"),
+         "resources": [flags.output("environment_arn"), flags.output("profile_arn"),
                        Template(f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:"
-                                f"deploymentstrategy/${{{flags}.brake_strategy_id}}")]},
+                                f"deploymentstrategy/${{{flags.output('brake_strategy_id')}}}")]},
     ]
     env = {
-        "CUTOVER_BRAKE_APPLICATION_ID": Expr(f"{flags}.application_id"),
-        "CUTOVER_BRAKE_ENVIRONMENT_ID": Expr(f"{flags}.environment_id"),
-        "CUTOVER_BRAKE_PROFILE_ID": Expr(f"{flags}.profile_id"),
-        "CUTOVER_BRAKE_STRATEGY_ID": Expr(f"{flags}.brake_strategy_id"),
-        "CUTOVER_BRAKE_KMS_KEY_ARN": Expr("module.kms.key_arn"),
-        "CUTOVER_BRAKE_CANARY_FLAGS": ",".join(rules.canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
-        "CUTOVER_BRAKE_ALARM_NAME": Expr("module.alarms.rollback_alarm_name"),
+        "CUTOVER_BRAKE_APPLICATION_ID": flags.output("application_id"),
+        "CUTOVER_BRAKE_ENVIRONMENT_ID": flags.output("environment_id"),
+        "CUTOVER_BRAKE_PROFILE_ID": flags.output("profile_id"),
+        "CUTOVER_BRAKE_STRATEGY_ID": flags.output("brake_strategy_id"),
+        "CUTOVER_BRAKE_KMS_KEY_ARN": KMS.output("key_arn"),
+        "CUTOVER_BRAKE_CANARY_FLAGS": ",".join(canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
+        "CUTOVER_BRAKE_ALARM_NAME": ALARMS.output("rollback_alarm_name"),
     }
     trigger = {
-        "topic_arn": Expr("module.alarms.topic_arn"),
+        "topic_arn": ALARMS.output("topic_arn"),
         "filter_policy": Expr(
-            'jsonencode({ AlarmName = [module.alarms.rollback_alarm_name], NewStateValue = ["ALARM"] })'),
+            f'jsonencode({{ AlarmName = [{ALARMS.output("rollback_alarm_name")}], NewStateValue = ["ALARM"] }})'),
     }
     return ModuleCall(
-        name="brake",
-        source="function",
+        at=BRAKE,
         comment="After a flag deployment's bake: the rollback alarm turns the canary off at once.",
         args=_function_args(spec, brake.function, "brake", f"cutover {spec.release.name}: canary off on alarm",
                             env, alias="live", statements=statements, sns_trigger=trigger),

@@ -2,7 +2,8 @@
 
 The plan holds plain values; `Expr` marks a Terraform expression (a reference or a
 function call) that is written as is. This is the one jinja filter the templates use
-for values (`| hcl`), so quoting and alignment are decided in one place.
+for values (`| hcl`), and `inline` writes the same values on one line for
+`terraform init -backend-config`, so quoting and alignment are decided in one place.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def value(v: object, depth: int = 0) -> str:
             return "[\n" + lines + INDENT * depth + "]"
         return "[" + ", ".join(value(i, depth) for i in items) + "]"
     raise TypeError(f"no HCL form for {type(v).__name__}: {v!r}")
+
+
+def inline(v: object) -> str:
+    """One value on one line, for a command-line flag: maps as { k = v, ... }."""
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{key(k)} = {inline(x)}" for k, x in v.items()) + " }" if v else "{}"
+    if isinstance(v, Sequence) and not isinstance(v, str):
+        return "[" + ", ".join(inline(i) for i in v) + "]"
+    return value(v)
 
 
 def body(items: Sequence[tuple[str, object]], depth: int = 1) -> str:

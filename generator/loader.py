@@ -1,7 +1,7 @@
 """Load a release spec: YAML -> typed `ReleaseSpec`, or every error at once.
 
 The YAML is composed once into nodes to keep each key's line, then validated by
-pydantic (single-field rules) and by `generator.rules` (rules across fields).
+pydantic (single-field checks) and by `generator.spec_checks` (checks across sections).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from generator import rules
-from generator.errors import Loc, SpecError, SpecInvalid
-from generator.spec import PATTERN_HELP, ReleaseSpec
+from generator import spec_checks
+from generator.errors import Loc, Problem, SpecError, SpecInvalid
+from generator.spec import PATTERN_HELP, FieldProblem, ReleaseSpec
 
 MAX_SPEC_BYTES = 1_000_000
 
@@ -131,6 +131,12 @@ def _model_in(annotation: Any) -> type | None:
     return None
 
 
+def _field_problem(err: dict[str, Any]) -> Problem | None:
+    """The Problem a section's validator raised (a FieldProblem), if that is this error."""
+    error = (err.get("ctx") or {}).get("error")
+    return error.problem if isinstance(error, FieldProblem) else None
+
+
 def _message(err: dict[str, Any], loc: Loc) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -149,9 +155,10 @@ def _message(err: dict[str, Any], loc: Loc) -> str:
         return f"{shown} is not allowed; expected {help_}"
     if kind == "literal_error":
         return f"{shown} is not allowed; expected one of {ctx.get('expected')}"
+    problem = _field_problem(err)
+    if problem is not None:  # its location is already in loc
+        return problem.message
     msg = err["msg"].removeprefix("Value error, ")
-    if msg.startswith("@"):  # a FieldProblem: the location is already in loc
-        return msg.split(": ", 1)[1]
     return f"{shown}: {msg[0].lower()}{msg[1:]}" if value is not None and kind != "model_type" else msg
 
 
@@ -162,13 +169,12 @@ def validate(data: Any, lines: LineMap, file: Path | str) -> ReleaseSpec:
         errors = []
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "value_error" and msg.startswith("@"):
-                field = msg[1:].split(": ", 1)[0]
-                loc += tuple(int(p) if p.isdigit() else p for p in field.split("."))
+            problem = _field_problem(err)
+            if problem is not None:
+                loc += problem.loc
             errors.append(SpecError(lines.line(loc), loc, _message(err, loc)))
         raise SpecInvalid(file, errors) from None
-    problems = [SpecError(lines.line(loc), loc, msg) for loc, msg in rules.check(spec)]
+    problems = [SpecError(lines.line(loc), loc, msg) for loc, msg in spec_checks.check(spec)]
     if problems:
         raise SpecInvalid(file, problems)
     return spec

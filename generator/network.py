@@ -7,7 +7,7 @@ A Lambda function in a VPC reaches AWS APIs only through a NAT gateway or VPC en
 
 from __future__ import annotations
 
-from generator.function_calls import ModuleCall, ident
+from generator.modules import UNSET, ModuleCall, VpcEndpointsArgs, vpc_endpoints
 from generator.spec import ReleaseSpec
 
 
@@ -28,19 +28,18 @@ def vpc_endpoint_calls(spec: ReleaseSpec, prefix: str) -> list[ModuleCall]:
     calls = []
     for vpc_id, entry in sorted(by_vpc.items()):
         create = entry["mode"] == "create"
-        args: list[tuple[str, object]] = [
-            ("name_prefix", f"{prefix}-{vpc_id}"[:255]),
-            ("mode", entry["mode"]),
-            ("vpc_id", vpc_id),
-            ("services", sorted(entry["services"])),
-        ]
-        if create:
-            args += [("route_table_ids", sorted(entry["route_table_ids"])),
-                     ("subnet_ids", sorted(entry["subnet_ids"])),
-                     ("client_security_group_ids", sorted(entry["sgs"]))]
+        args = VpcEndpointsArgs(
+            name_prefix=f"{prefix}-{vpc_id}"[:255],
+            mode=entry["mode"],
+            vpc_id=vpc_id,
+            services=sorted(entry["services"]),
+            # only `create` makes endpoints here; the others leave these to the module's default
+            route_table_ids=sorted(entry["route_table_ids"]) if create else UNSET,
+            subnet_ids=sorted(entry["subnet_ids"]) if create else UNSET,
+            client_security_group_ids=sorted(entry["sgs"]) if create else UNSET,
+        )
         calls.append(ModuleCall(
-            name=f"endpoints_{ident(vpc_id)}",
-            source="vpc_endpoints",
+            at=vpc_endpoints(vpc_id),
             comment=f"How the candidate in {vpc_id} reaches {', '.join(sorted(entry['services']))} ({entry['mode']}).",
             args=args,
         ))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from generator.modules import ModuleRef, PathModules
 from generator.spec import ReleaseSpec
 
 # CloudWatch Logs query definition names: '/' separates folders; no ':' or '*'.
@@ -22,7 +23,7 @@ class Query:
     title: str
     template: str
     path: str
-    modules: tuple[str, ...]
+    modules: tuple[ModuleRef, ...]  # whose log groups it reads
 
 
 # (template, title, reads the router's logs, reads the candidate's logs)
@@ -46,11 +47,11 @@ def build(spec: ReleaseSpec) -> list[Query]:
     table = COMPLETE_QUERIES if spec.phase == "complete" else RELEASE_QUERIES
     out = []
     for path in spec.read_paths:
-        p = path.name.replace("-", "_")
+        at = PathModules.of(path)
         for template, title, router, candidate in table:
             # complete: the candidate's code serves under the control's name (its log group)
-            served = f"{p}_control" if spec.phase == "complete" else f"{p}_candidate"
-            modules = (f"{p}_control",) * router + (served,) * candidate
+            served = at.control if spec.phase == "complete" else at.candidate
+            modules = (at.control,) * router + (served,) * candidate
             query = Query(f"{path.name}-{template}", f"{path.name} - {title}", template, path.name, modules)
             assert QUERY_NAME.match(query.title), f"not a query definition name: {query.title!r}"
             out.append(query)

@@ -2,7 +2,7 @@
 
 Only what one field can decide on its own is checked here (types, ranges, AWS naming
 rules). Rules that relate several fields (steps and the current percentage, phases,
-unique names) live in `generator.rules`, so each error can name its exact YAML path.
+unique names) live in `generator.spec_checks`, so each error can name its exact YAML path.
 Every string pattern has a human description in `PATTERN_HELP`, used by the error
 messages and by the JSON Schema.
 """
@@ -14,6 +14,8 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from generator.errors import Loc, Problem
 
 # --- AWS naming rules (see docs/aws-rules.md) -----------------------------------------
 
@@ -109,12 +111,14 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 class FieldProblem(ValueError):
     """A rule across fields of one section, pinned to the field it is about.
 
-    The loader turns "@steps.2: ..." into the YAML path <section>.steps[2], so these
-    errors are reported with every other error of the document, at the right line.
+    It carries a `Problem` whose location is relative to the section: the loader joins
+    it to the section's path (<section>.steps[2]), so these errors are reported with
+    every other error of the document, at the right line.
     """
 
-    def __init__(self, field: tuple[str | int, ...], message: str):
-        super().__init__(f"@{'.'.join(map(str, field))}: {message}")
+    def __init__(self, field: Loc, message: str):
+        super().__init__(message)
+        self.problem = Problem(tuple(field), message)
 
 
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL", re.IGNORECASE)

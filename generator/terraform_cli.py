@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from generator import hcl
+
 INSTALL_URL = "https://developer.hashicorp.com/terraform/install"
 TERRAFORM_ENV = "CUTOVER_TERRAFORM"
 MIRROR_ENV = "CUTOVER_TF_PLUGIN_MIRROR"
@@ -127,20 +129,10 @@ def cli_config(mirror: Path | None, cache_dir: Path = DEFAULT_CACHE_DIR) -> Path
 
 
 def backend_config_args(backend: Mapping[str, Any]) -> list[str]:
-    """``-backend-config=key=value`` flags; booleans as true/false, mappings as HCL objects."""
-    args = []
-    for key, value in backend.items():
-        args.append(f"-backend-config={key}={_hcl_value(value)}")
-    return args
-
-
-def _hcl_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        inner = ",".join(f"{k}={json.dumps(str(v))}" for k, v in value.items())
-        return "{" + inner + "}"
-    return str(value)
+    """``-backend-config=key=value`` flags. Terraform takes a string setting's value
+    literally (no quotes); any other value is an HCL expression, written by generator.hcl."""
+    return [f"-backend-config={key}={value if isinstance(value, str) else hcl.inline(value)}"
+            for key, value in backend.items()]
 
 
 @dataclass(frozen=True)

@@ -103,41 +103,11 @@ def plan_environment(
     data_dir = (cache_dir / "data" / f"{env}-{'emulator' if use_emulator else 'aws'}").resolve()
 
     if use_emulator:
-        if not backend.get("bucket") or not backend.get("region"):
-            raise ValueError(
-                f"env={env}: planning against the emulator needs backend bucket and region "
-                f"to create the state bucket there; got backend={dict(backend)}"
-            )
-        with LocalAWS(region=str(backend["region"]), account_id=emulator_account_id) as aws:
-            prepare_backend(aws, str(backend["bucket"]), str(backend["region"]),
-                            lock_table=backend.get("dynamodb_table"))
-            out.write(banner(
-                f"PLAN AGAINST THE LOCAL AWS EMULATOR (moto on 127.0.0.1:{aws.port})",
-                f"env={env}: {reason}; nothing here touches AWS",
-            ))
-            has_changes = _init_and_plan(
-                with_emulator(terraform, aws, data_dir), env_dir,
-                emulator_backend(backend), saved_plan, out,
-            )
-            result = PlanResult(env, "emulator", saved_plan, record, has_changes, aws.endpoint)
+        result = _plan_on_emulator(terraform, env_dir, backend, saved_plan, env=env, reason=reason,
+                                   data_dir=data_dir, account_id=emulator_account_id, out=out)
     else:
-        account_id, region = _caller_account(backend)
-        out.write(banner(
-            f"PLAN AGAINST AWS account {account_id} region {region}",
-            f"env={env}: this plan reads the real account; apply it with `make apply ENV={env}`",
-        ))
-        tf = dataclasses.replace(terraform, data_dir=data_dir)
-        has_changes = _init_and_plan(tf, env_dir, backend, saved_plan, out)
-        result = PlanResult(env, "aws", saved_plan, record, has_changes, None, account_id)
-
-    record.write_text(json.dumps({
-        "target": result.target,
-        "env": env,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "account_id": result.account_id,
-        "data_dir": str(data_dir),
-        "plan_sha256": _sha256(saved_plan),
-    }, indent=2) + "\n")
+        result = _plan_on_aws(terraform, env_dir, backend, saved_plan, env=env, data_dir=data_dir, out=out)
+    _write_record(result, env, data_dir)
     out.write(f"saved plan: {saved_plan} (target={result.target}, record={record})\n")
     if result.target == "emulator":  # said again after a long plan, where the reader now is
         out.write(banner(
@@ -145,6 +115,51 @@ def plan_environment(
             f"env={env}: `make apply` refuses it; plan with AWS credentials to apply",
         ))
     return result
+
+
+def _plan_on_emulator(terraform: Terraform, env_dir: Path, backend: Mapping[str, Any], saved_plan: Path, *,
+                      env: str, reason: str, data_dir: Path, account_id: str, out: TextIO) -> PlanResult:
+    if not backend.get("bucket") or not backend.get("region"):
+        raise ValueError(
+            f"env={env}: planning against the emulator needs backend bucket and region "
+            f"to create the state bucket there; got backend={dict(backend)}"
+        )
+    with LocalAWS(region=str(backend["region"]), account_id=account_id) as aws:
+        prepare_backend(aws, str(backend["bucket"]), str(backend["region"]),
+                        lock_table=backend.get("dynamodb_table"))
+        out.write(banner(
+            f"PLAN AGAINST THE LOCAL AWS EMULATOR (moto on 127.0.0.1:{aws.port})",
+            f"env={env}: {reason}; nothing here touches AWS",
+        ))
+        has_changes = _init_and_plan(
+            with_emulator(terraform, aws, data_dir), env_dir,
+            emulator_backend(backend), saved_plan, out,
+        )
+        return PlanResult(env, "emulator", saved_plan, record_path(saved_plan), has_changes, aws.endpoint)
+
+
+def _plan_on_aws(terraform: Terraform, env_dir: Path, backend: Mapping[str, Any], saved_plan: Path, *,
+                 env: str, data_dir: Path, out: TextIO) -> PlanResult:
+    account_id, region = _caller_account(backend)
+    out.write(banner(
+        f"PLAN AGAINST AWS account {account_id} region {region}",
+        f"env={env}: this plan reads the real account; apply it with `make apply ENV={env}`",
+    ))
+    tf = dataclasses.replace(terraform, data_dir=data_dir)
+    has_changes = _init_and_plan(tf, env_dir, backend, saved_plan, out)
+    return PlanResult(env, "aws", saved_plan, record_path(saved_plan), has_changes, None, account_id)
+
+
+def _write_record(result: PlanResult, env: str, data_dir: Path) -> None:
+    """Beside the saved plan: where it was planned, so `apply` can refuse an emulator plan."""
+    result.record.write_text(json.dumps({
+        "target": result.target,
+        "env": env,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "account_id": result.account_id,
+        "data_dir": str(data_dir),
+        "plan_sha256": _sha256(result.saved_plan),
+    }, indent=2) + "\n")
 
 
 def apply_environment(

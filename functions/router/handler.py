@@ -1,4 +1,7 @@
-"""Router handler (``router.handler.lambda_handler``): the control, with canary and shadow.
+"""Router handler (``router.handler.lambda_handler``): routes each request to the control
+or the canary and tees shadow traffic. The control's answer comes from ``router.control``
+(this function is also the control until the cutover completes); what a request came to
+is an ``router.outcome.Outcome``.
 
 Safe first: whatever the flags, the candidate or the shadow dispatch do, the caller
 gets the control's answer unless the spec turned canary fallback off. Every request
@@ -11,19 +14,23 @@ import json
 import os
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cutover_runtime.assignment import assign
 from cutover_runtime.compare import compile_paths
-from cutover_runtime.contract import WrongUser, mock_profile, validate_profile
+from cutover_runtime.contract import WrongUser, validate_profile
 from cutover_runtime.deadline import DeadlineRunner
 from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
-from cutover_runtime.flags import FlagCache
+from cutover_runtime.flag_reader import FlagCache
 from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
 from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
 
+from . import outcome
+from .control import control_answer
+from .outcome import Outcome
 from .settings import RouterSettings
 
 _perf = time.perf_counter
@@ -40,8 +47,10 @@ class CanaryFailure(Exception):
 class Router:
     """Everything an execution environment keeps between invocations."""
 
-    def __init__(self, settings: RouterSettings, identity: Identity, tracer: Tracer) -> None:
+    def __init__(self, settings: RouterSettings, identity: Identity, tracer: Tracer,
+                 control: Callable[[str], dict[str, Any]] = control_answer) -> None:
         self.settings = settings
+        self.control = control  # the backend this router also is (router.control)
         self.identity = identity
         self.tracer = tracer
         self.flags = FlagCache(settings.appconfig_url, settings.appconfig_application,
@@ -68,18 +77,18 @@ class Router:
             assignment = assign(flags.salt, sticky, flags.percent)
             if request.user_id is None:  # missing, or not something that can name a user
                 response = answer(request, 400, {"error": request.problem})
-                self._finish(request, metrics, started, "control", assignment, 0, 0, 0)
+                self._finish(request, metrics, started, assignment, outcome.control())
                 return response
             if assignment.canary and self.settings.candidate_arn:
                 routed = "canary"
                 return self._canary(request, metrics, started, assignment, flags.step)
             control_started = _perf()
-            body = mock_profile(request.user_id)
+            body = self.control(request.user_id)
             control_ms = (_perf() - control_started) * 1000
-            shadow = int(flags.shadow_enabled and bool(self.settings.candidate_arn)
-                         and self.random() < flags.sample_rate)
+            shadow = (flags.shadow_enabled and bool(self.settings.candidate_arn)
+                      and self.random() < flags.sample_rate)
             response = answer(request, 200, body)
-            self._finish(request, metrics, started, "control", assignment, shadow, 0, 0,
+            self._finish(request, metrics, started, assignment, outcome.control(shadow=shadow),
                          step=flags.step)
             if shadow:
                 # last: once the dispatch worker wakes it competes for the GIL, and the
@@ -96,7 +105,7 @@ class Router:
             status, body, fallback = 500, {"error": "internal error"}, 0
             if request.user_id is not None:
                 try:
-                    status, body, fallback = 200, mock_profile(request.user_id), 1
+                    status, body, fallback = 200, self.control(request.user_id), 1
                 except Exception:  # noqa: BLE001, S110 - nothing left to fall back to
                     pass
             duration_ms = _ms(started)
@@ -119,20 +128,17 @@ class Router:
                       error=failure.reason, userHash=assignment.user_hash)
             if not self.settings.canary_fallback:
                 metrics.add("Errors")  # the caller is served the failure
-                self._finish(request, metrics, started, "candidate", assignment, 0, 1, 0, step,
-                             routed="canary")
+                self._finish(request, metrics, started, assignment, outcome.CANARY_FAILED, step)
                 return answer(request, 502, {"error": "candidate failed"})
             metrics.add("CanaryFallbacks")
-            body = mock_profile(request.user_id)
+            body = self.control(request.user_id)
             log_event(self.identity, "CANARY-FALLBACK", "WARN", durationMs=_ms(canary_started),
                       error=failure.reason, userHash=assignment.user_hash)
-            self._finish(request, metrics, started, "control", assignment, 0, 1, 1, step,
-                         routed="canary")
+            self._finish(request, metrics, started, assignment, outcome.CANARY_FELL_BACK, step)
             return answer(request, 200, body)
         log_event(self.identity, "CANARY-OK", durationMs=_ms(canary_started), error=None,
                   userHash=assignment.user_hash)
-        self._finish(request, metrics, started, "candidate", assignment, 0, 0, 0, step,
-                     routed="canary")
+        self._finish(request, metrics, started, assignment, outcome.CANARY_SERVED, step)
         return answer(request, 200, body)
 
     def _invoke_candidate(self, user_id: str) -> dict[str, Any]:
@@ -171,21 +177,18 @@ class Router:
                       error=exc.__class__.__name__, dispatchMs=0)
             failure.flush()
 
-    def _finish(self, request: ReadRequest, metrics: MetricBatch, started: float, route: str,
-                assignment: Any, shadow: int, failed: int, fallback: int,
-                step: float = 0, routed: str = "control") -> None:
-        """``route``: who served; ``routed``: ``canary`` when the candidate was asked."""
-        canary = routed == "canary"
+    def _finish(self, request: ReadRequest, metrics: MetricBatch, started: float,
+                assignment: Any, result: Outcome, step: float = 0) -> None:
+        """The request's REQUEST line, Latency (by where it was routed) and annotations."""
         duration_ms = _ms(started)
-        log_event(self.identity, "REQUEST", "ERROR" if failed and not fallback else "INFO",
-                  route=route, canary=int(canary), shadow=shadow, failed=failed,
-                  fallback=fallback, durationMs=duration_ms, userHash=assignment.user_hash)
-        metrics.latency(routed, duration_ms)
+        log_event(self.identity, "REQUEST", result.level, **result.log_fields(),
+                  durationMs=duration_ms, userHash=assignment.user_hash)
+        metrics.latency(result.routed, duration_ms)
         metrics.flush()
         # X-Ray types are compared as typed (contracts.md §8): `canary` is a boolean
         self.tracer.annotate("cutover-route", {
-            "canary": canary, "path": self.identity.path, "release": self.identity.release,
-            "step": step, "route": route}, user_id=request.user_id,
+            "canary": result.canary, "path": self.identity.path, "release": self.identity.release,
+            "step": step, "route": result.served_by}, user_id=request.user_id,
             user_hash=assignment.user_hash)
 
 

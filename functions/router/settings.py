@@ -1,4 +1,7 @@
-"""Router settings from the environment the generator renders (contracts.md §2)."""
+"""Router settings from the environment the generator renders (contracts.md §2).
+
+Defaults are for a local run only and name nothing of a particular release.
+"""
 
 from __future__ import annotations
 
@@ -36,8 +39,9 @@ class RouterSettings:
             appconfig_application=env.get("CUTOVER_APPCONFIG_APPLICATION", ""),
             appconfig_environment=env.get("CUTOVER_APPCONFIG_ENVIRONMENT", ""),
             appconfig_profile=env.get("CUTOVER_APPCONFIG_PROFILE", ""),
-            canary_flag=env.get("CUTOVER_CANARY_FLAG", "prisma-adapter"),
-            shadow_flag=env.get("CUTOVER_SHADOW_FLAG", "prisma-shadow"),
+            # no release's flag names: unset reads no flag, so canary and shadow stay off
+            canary_flag=env.get("CUTOVER_CANARY_FLAG", ""),
+            shadow_flag=env.get("CUTOVER_SHADOW_FLAG", ""),
             flags_ttl_ms=float(env.get("CUTOVER_FLAGS_TTL_MS", "5000")),
             flags_budget_ms=float(env.get("CUTOVER_FLAGS_BUDGET_MS", "50")),
             candidate_arn=env.get("CUTOVER_CANDIDATE_ARN", ""),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
 import boto3
 import pytest
 
-from generator.emulator import LocalAWS, free_port, has_aws_credentials, prepare_backend
+from generator import emulator
+from generator.emulator import EmulatorError, LocalAWS, has_aws_credentials, prepare_backend
 
 # --- has_aws_credentials: no network, decided from the environment and ~/.aws ------------
 
@@ -67,8 +70,22 @@ def _answers(url: str) -> bool:
     return True
 
 
-def test_free_port_is_a_loopback_port():
-    assert 0 < free_port() < 65536
+def test_two_emulators_run_side_by_side_on_ports_the_os_picked(no_aws_credentials):
+    with LocalAWS() as first, LocalAWS() as second:
+        assert first.port != second.port
+        assert _answers(f"{first.endpoint}/moto-api/") and _answers(f"{second.endpoint}/moto-api/")
+
+
+def test_a_server_that_dies_before_listening_is_reported_with_its_log(no_aws_credentials, monkeypatch):
+    monkeypatch.setattr(emulator, "SERVE", "import sys; print('no moto here', file=sys.stderr); sys.exit(3)")
+    with pytest.raises(EmulatorError, match="did not start(.|\n)*no moto here"), LocalAWS():
+        pass
+
+
+def test_the_cli_does_not_load_moto_until_a_plan_needs_the_emulator():
+    code = "import sys, generator.cli, generator.terraform_run; print(sorted(m for m in sys.modules if m.startswith('moto')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_local_aws_runs_moto_and_always_stops_it(no_aws_credentials, monkeypatch):

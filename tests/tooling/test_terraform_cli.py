@@ -145,9 +145,12 @@ def test_init_without_backend_and_with_flags(fake_tf, fake_terraform, tmp_path):
 
 
 def test_backend_config_args_render_hcl_values():
-    assert backend_config_args({"encrypt": False, "endpoints": {"s3": "http://x:1"}}) == [
+    assert backend_config_args({"bucket": "b", "encrypt": False, "max_retries": 5,
+                                "endpoints": {"s3": "http://x:1", "sts": "http://x:1"}}) == [
+        "-backend-config=bucket=b",
         "-backend-config=encrypt=false",
-        '-backend-config=endpoints={s3="http://x:1"}',
+        "-backend-config=max_retries=5",
+        '-backend-config=endpoints={ s3 = "http://x:1", sts = "http://x:1" }',
     ]
 
 

@@ -40,11 +40,9 @@ locals {
 
   common_environment = {
     CUTOVER_RELEASE           = local.release
-    CUTOVER_ENVIRONMENT       = local.environment
     CUTOVER_METRICS_NAMESPACE = local.namespace
     CUTOVER_TRACING           = "Active"
     CUTOVER_TRACE_USER_ID     = "hashed"
-    CUTOVER_PHASE             = "canary"
   }
 
   tags = {

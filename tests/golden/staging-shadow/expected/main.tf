@@ -51,12 +51,10 @@ module "user_read_control" {
     CUTOVER_CANARY_TIMEOUT_MS                     = "1500"
     CUTOVER_CANDIDATE_ARN                         = module.user_read_candidate.alias_arn
     CUTOVER_COMPARE_RULES                         = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
-    CUTOVER_ENVIRONMENT                           = "staging"
     CUTOVER_FLAGS_BUDGET_MS                       = "50"
     CUTOVER_FLAGS_TTL_MS                          = "5000"
     CUTOVER_METRICS_NAMESPACE                     = "Cutover"
     CUTOVER_PATH                                  = "user-read"
-    CUTOVER_PHASE                                 = "shadow"
     CUTOVER_RELEASE                               = "huntaze-prisma-migration"
     CUTOVER_SHADOW_DISPATCH_BUDGET_MS             = "0"
     CUTOVER_SHADOW_FLAG                           = "prisma-shadow"
@@ -109,10 +107,8 @@ module "user_read_candidate" {
     CUTOVER_DB_PORT               = "5432"
     CUTOVER_DB_SSLMODE            = "verify-full"
     CUTOVER_DB_USER               = "cutover_reader"
-    CUTOVER_ENVIRONMENT           = "staging"
     CUTOVER_METRICS_NAMESPACE     = "Cutover"
     CUTOVER_PATH                  = "user-read"
-    CUTOVER_PHASE                 = "shadow"
     CUTOVER_RELEASE               = "huntaze-prisma-migration"
     CUTOVER_SHADOW_LEDGER_TABLE   = "huntaze-prisma-read-staging-shadow-events"
     CUTOVER_TRACE_USER_ID         = "hashed"
@@ -184,9 +180,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_DRY_RUN               = "true"
     CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-staging,huntaze-prisma-read-staging,huntaze-brake-staging"
     CUTOVER_CLEANUP_KEEP                  = "3"
-    CUTOVER_ENVIRONMENT                   = "staging"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
-    CUTOVER_PHASE                         = "shadow"
     CUTOVER_RELEASE                       = "huntaze-prisma-migration"
     CUTOVER_TRACE_USER_ID                 = "hashed"
     CUTOVER_TRACING                       = "Active"
@@ -244,9 +238,7 @@ module "brake" {
     CUTOVER_BRAKE_KMS_KEY_ARN    = module.kms.key_arn
     CUTOVER_BRAKE_PROFILE_ID     = module.feature_flags.profile_id
     CUTOVER_BRAKE_STRATEGY_ID    = module.feature_flags.brake_strategy_id
-    CUTOVER_ENVIRONMENT          = "staging"
     CUTOVER_METRICS_NAMESPACE    = "Cutover"
-    CUTOVER_PHASE                = "shadow"
     CUTOVER_RELEASE              = "huntaze-prisma-migration"
     CUTOVER_TRACE_USER_ID        = "hashed"
     CUTOVER_TRACING              = "Active"

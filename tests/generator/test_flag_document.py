@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.flags import InvalidFlagDocument, check_document, document
+from generator.flag_document import InvalidFlagDocument, check_document, document
 from generator.loader import load_spec
 
 SPEC = load_spec(Path(__file__).parent.parent / "data" / "base.release.yaml")
@@ -93,7 +93,7 @@ def test_flag_deployments_roll_out_all_at_once_with_the_spec_bake_as_monitor_win
     spec = SPEC
     flags_call = next(m for m in build_plan(spec, "tests/data/base.release.yaml").modules
                       if m.name == "feature_flags")
-    strategy = dict(flags_call.args)["strategy"]
+    strategy = flags_call.args.strategy
     assert (strategy["growth_type"], strategy["growth_factor"], strategy["duration_minutes"]) == ("LINEAR", 100, 0)
     assert strategy["final_bake_minutes"] == spec.delivery.appconfig.final_bake_minutes
 
@@ -119,7 +119,7 @@ def test_flag_keys_follow_appconfigs_published_pattern():
 def test_every_ramp_deploys_a_kept_version_and_keeps_the_one_it_replaces(env):
     """Issue 7 item 5: AppConfig's rollback (and stop-deployment --allow-revert) returns to
     the previous hosted version; a ramp must neither need a new one nor delete the old one."""
-    from generator.flags import kept_documents
+    from generator.flag_document import kept_documents
 
     spec = load_spec(Path(__file__).parents[2] / "config" / f"{env}.release.yaml")
 

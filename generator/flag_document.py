@@ -1,9 +1,12 @@
-"""The AppConfig feature-flag document (`AWS.AppConfig.FeatureFlags`), and its check.
+"""The AppConfig feature-flag document (`AWS.AppConfig.FeatureFlags`) the generator writes, and its check.
+
+(The functions read these flags at run time with functions/cutover_runtime; this module only builds
+the document and the flag keys.)
 
 `check_document` validates the document against AWS's published JSON Schema for the type
 (generator/schemas/appconfig-feature-flags.schema.json, with its source; docs/aws-rules.md)
 before anything is written: AppConfig would otherwise reject the document only when
-Terraform creates the hosted version. cutover's own, stricter rules come on top: every
+Terraform creates the hosted version. cutover's own, stricter document rules come on top: every
 value belongs to a declared flag, has a boolean `enabled` and meets the constraints its
 flag declares (the router trusts those types), and at most 100 flags (AppConfig's quota).
 """
@@ -14,11 +17,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from generator import rules
 from generator.spec import ReleaseSpec
 
 AWS_SCHEMA = Path(__file__).parent / "schemas" / "appconfig-feature-flags.schema.json"
 MAX_FLAGS = 100
+
+
+def canary_flag_key(spec: ReleaseSpec, index: int) -> str:
+    path = spec.read_paths[index]
+    return path.canary.flag_key or f"{path.name}-canary"
+
+
+def shadow_flag_key(spec: ReleaseSpec, index: int) -> str:
+    path = spec.read_paths[index]
+    return path.shadow.flag_key or f"{path.name}-shadow"
 
 
 class InvalidFlagDocument(ValueError):
@@ -33,8 +45,8 @@ def document(spec: ReleaseSpec) -> dict[str, Any]:
     flags: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for i, path in enumerate(spec.read_paths):
-        canary_key = rules.canary_flag_key(spec, i)
-        shadow_key = rules.shadow_flag_key(spec, i)
+        canary_key = canary_flag_key(spec, i)
+        shadow_key = shadow_flag_key(spec, i)
         flags[canary_key] = {
             "name": f"{path.name} canary"[:64],
             "description": (
@@ -122,8 +134,8 @@ def _check_value(where: str, name: str, value: Any, constraints: dict[str, Any])
     return problems
 
 
-def _cutover_problems(doc: dict[str, Any]) -> list[str]:
-    """cutover's rules beyond AWS's schema (docs/contracts.md section 3)."""
+def _cutover_document_problems(doc: dict[str, Any]) -> list[str]:
+    """cutover's document rules beyond AWS's schema (docs/contracts.md section 3)."""
     problems: list[str] = []
     flags, values = doc.get("flags"), doc.get("values", {})
     if not isinstance(flags, dict):
@@ -152,6 +164,6 @@ def check_document(doc: dict[str, Any]) -> None:
     """AWS's published schema first; cutover's extras only on a document it accepts."""
     problems = _aws_schema_problems(doc)
     if not problems:
-        problems = _cutover_problems(doc)
+        problems = _cutover_document_problems(doc)
     if problems:
         raise InvalidFlagDocument("; ".join(problems))

@@ -1,4 +1,5 @@
-"""Rules across sections of a spec (a section's own rules are validators in spec.py).
+"""Spec cross-section checks: what relates fields of several sections (a section's own
+checks are validators in spec.py).
 
 These run once the whole document has its types; each problem names its YAML path.
 """
@@ -9,24 +10,15 @@ import math
 from collections.abc import Iterator
 
 from generator import alarms
-from generator.errors import Loc, yaml_path
+from generator.errors import Loc, Problem, yaml_path
+from generator.flag_document import canary_flag_key, shadow_flag_key
 from generator.spec import ReleaseSpec
-
-Problem = tuple[Loc, str]
-
-
-def canary_flag_key(spec: ReleaseSpec, index: int) -> str:
-    path = spec.read_paths[index]
-    return path.canary.flag_key or f"{path.name}-canary"
-
-
-def shadow_flag_key(spec: ReleaseSpec, index: int) -> str:
-    path = spec.read_paths[index]
-    return path.shadow.flag_key or f"{path.name}-shadow"
 
 
 def check(spec: ReleaseSpec) -> list[Problem]:
-    return [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec), *_alarm_windows(spec)]
+    """Every broken rule, each at its YAML path from the document's root."""
+    found = [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec), *_alarm_windows(spec)]
+    return [Problem(*p) for p in found]
 
 
 def _phase(spec: ReleaseSpec) -> Iterator[Problem]:

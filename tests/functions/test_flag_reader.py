@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from cutover_runtime.flags import SAFE_DEFAULTS, FlagCache, FlagsError, parse_flags
+from cutover_runtime.flag_reader import SAFE_DEFAULTS, FlagCache, FlagsError, parse_flags
 from cutover_runtime.telemetry import Identity
 
 from .conftest import events, flag_values

@@ -1,0 +1,51 @@
+"""The release's CodeDeploy side: deployments in progress, AppSpec, stop with rollback."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+DONE = ("Succeeded", "Failed", "Stopped")
+
+
+@dataclass(frozen=True)
+class CodeDeployment:
+    id: str
+    group: str
+    status: str
+    overview: dict[str, int]
+    error: str
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+def appspec(function: str, alias: str, current: str, target: str) -> str:
+    """A Lambda AppSpec moving `alias` from `current` to `target` (AppSpec 'version: 0.0')."""
+    resource = {"Type": "AWS::Lambda::Function",
+                "Properties": {"Name": function, "Alias": alias,
+                               "CurrentVersion": current, "TargetVersion": target}}
+    return json.dumps({"version": 0.0, "Resources": [{function: resource}]}, sort_keys=True)
+
+
+def revision(content: str) -> dict[str, Any]:
+    return {"revisionType": "AppSpecContent",
+            "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()}}
+
+
+def get(client: Any, deployment_id: str) -> CodeDeployment:
+    info = client.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    return CodeDeployment(
+        id=deployment_id, group=info.get("deploymentGroupName", ""), status=info.get("status", ""),
+        overview={k: int(v) for k, v in info.get("deploymentOverview", {}).items()},
+        error=(info.get("errorInformation") or {}).get("message", ""))
+
+
+def active(client: Any, application: str, group: str) -> list[CodeDeployment]:
+    ids = client.list_deployments(applicationName=application, deploymentGroupName=group,
+                                  includeOnlyStatuses=ACTIVE).get("deployments", [])
+    return [d for d in (get(client, i) for i in ids) if d.active]

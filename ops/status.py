@@ -1,0 +1,103 @@
+"""`cutover status`: the spec against what is live, and every drift with its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from ops import appconfig, codedeploy, lambdas
+from ops.aws import aws_errors
+from ops.context import Context
+from ops.output import FAILED, OK, Result, table
+
+
+def _flags(ctx: Context, drift: list[dict[str, Any]]) -> dict[str, Any]:
+    names = ctx.names
+    if names.appconfig_application is None:
+        return {}
+    client = ctx.clients("appconfig")
+    with aws_errors("read the AppConfig environment and its deployments"):
+        ids = appconfig.resolve(client, names)
+        dep = appconfig.latest_deployment(client, ids)
+        live = appconfig.canary_percents(appconfig.flag_document(client, ids, dep.version), names) if dep else {}
+    for p in names.paths:
+        have = live.get(p.name)
+        if have is None or have == p.canary_percent:
+            continue
+        if dep and dep.in_progress:
+            fix = f"wait for AppConfig deployment {dep.number} ({dep.state}) to finish, or `cutover rollback --env {ctx.env}`"
+        elif dep and "cutover rollback" in appconfig.description(client, ids, dep.number):
+            fix = f"after the rollback, set {p.name} canary.percent to {have:g} in {names.spec_file} (`cutover ramp --env {ctx.env} --to {have:g}`)"
+        else:
+            fix = f"make plan ENV={ctx.env} && make apply ENV={ctx.env}"
+        drift.append({"what": f"{p.name} canary percent", "live": have, "spec": p.canary_percent, "fix": fix})
+    return {"deployment": None if dep is None else dep.__dict__, "canaryPercent": live}
+
+
+def _aliases(ctx: Context, drift: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names, out = ctx.names, []
+    lam, cd = ctx.clients("lambda"), ctx.clients("codedeploy")
+    for p in names.paths:
+        for function in filter(None, (p.router, p.candidate)):
+            with aws_errors(f"read alias {function}:{p.alias} and its CodeDeploy deployments"):
+                state = lambdas.alias_state(lam, function, p.alias)
+                active = codedeploy.active(cd, names.codedeploy_application, function)
+            out.append({"function": function, "alias": p.alias, "version": state.version,
+                        "weights": state.weights, "latestVersion": state.latest,
+                        "codeDeploy": [d.__dict__ for d in active]})
+            if state.weights and not active:
+                drift.append({"what": f"{function}:{p.alias} split {state.weights} with no deployment running",
+                              "live": state.weights, "spec": "100% on one version",
+                              "fix": f"cutover deploy --env {ctx.env} --function {function} (or `cutover rollback --env {ctx.env}`)"})
+            elif state.undeployed and not active:
+                drift.append({"what": f"{function} version {state.latest} published but {p.alias} serves {state.version}",
+                              "live": state.version, "spec": state.latest,
+                              "fix": f"cutover deploy --env {ctx.env} --function {function}"})
+    return out
+
+
+def _alarms(ctx: Context, drift: list[dict[str, Any]]) -> dict[str, str]:
+    names = ctx.names
+    with aws_errors("describe the release's alarms (cloudwatch:DescribeAlarms)"):
+        answer = ctx.clients("cloudwatch").describe_alarms(
+            AlarmNames=list(names.alarms), AlarmTypes=["CompositeAlarm", "MetricAlarm"])
+    states = {a["AlarmName"]: a["StateValue"] for a in answer.get("MetricAlarms", []) + answer.get("CompositeAlarms", [])}
+    for name in names.alarms:
+        if name not in states:
+            drift.append({"what": f"alarm {name} missing", "live": None, "spec": "defined",
+                          "fix": f"make plan ENV={ctx.env} && make apply ENV={ctx.env}"})
+    if states.get(names.rollback_alarm) == "ALARM":
+        drift.append({"what": f"{names.rollback_alarm} is in ALARM", "live": "ALARM", "spec": "OK",
+                      "fix": f"cutover monitor --env {ctx.env}; if it is real, `cutover rollback --env {ctx.env} --reason ...`"})
+    return states
+
+
+def run(ctx: Context) -> Result:
+    drift: list[dict[str, Any]] = []
+    flags = _flags(ctx, drift)
+    aliases = _aliases(ctx, drift)
+    alarms = _alarms(ctx, drift)
+    data = {"env": ctx.env, "phase": ctx.names.phase,
+            "spec": {"canaryPercent": {p.name: p.canary_percent for p in ctx.names.paths}},
+            "flags": flags, "aliases": aliases, "alarms": alarms, "drift": drift}
+
+    def view(out: Console) -> None:
+        out.print(f"[bold]{ctx.names.release}[/] ({ctx.env}), phase {ctx.names.phase}")
+        if flags:
+            dep = flags["deployment"]
+            out.print(f"flags: deployment {dep['number']} {dep['state']} version {dep['version']} "
+                      f"({dep['percent_complete']:g}% complete)" if dep else "flags: never deployed")
+            out.print(table("canary percent", ["path", "spec", "live"],
+                            [[p.name, f"{p.canary_percent:g}", flags["canaryPercent"].get(p.name)] for p in ctx.names.paths]))
+        out.print(table("aliases", ["function", "alias", "version", "weights", "latest", "CodeDeploy"],
+                        [[a["function"], a["alias"], a["version"], a["weights"] or "", a["latestVersion"],
+                          ", ".join(f"{d['id']} {d['status']}" for d in a["codeDeploy"])] for a in aliases]))
+        out.print(table("alarms", ["alarm", "state"], [[n, alarms.get(n, "MISSING")] for n in ctx.names.alarms]))
+        if drift:
+            out.print(table("[red]drift[/]", ["what", "live", "spec", "fix"],
+                            [[d["what"], d["live"], d["spec"], d["fix"]] for d in drift]))
+        else:
+            out.print("[green]no drift[/]: live matches the spec")
+
+    return Result("status", FAILED if drift else OK, data, view)

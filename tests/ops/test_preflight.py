@@ -1,0 +1,176 @@
+"""`cutover preflight`: every check passes on a healthy release, and each fails on purpose.
+
+Lambda, CloudWatch, Logs, SQS, EC2, IAM and CodeDeploy are moto's; AppConfig
+(environments), AppConfig data and X-Ray are stubbed with their expected parameters.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import ANY
+
+from generator.cli import main
+from ops import preflight, runtime
+from tests.ops.conftest import APP, ENV_ID, REGION, expect_resolve, flags_with
+
+CHECK_IDS = [c[0] for c in preflight.CHECKS]
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("handler.py", "def lambda_handler(event, context):\n    return event\n")
+    return buf.getvalue()
+
+
+def _policy(resource: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms"], "Resource": resource}]})
+
+
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                           "Principal": {"Service": "lambda.amazonaws.com"}}]})
+
+
+def build_world(em, names, broken: str | None) -> None:
+    """The production release as `make apply` leaves it, with one thing broken on purpose."""
+    path = names.paths[0]
+    iam, lam, logs, sqs, ec2, cw, cd = (em.client(s) for s in ("iam", "lambda", "logs", "sqs", "ec2", "cloudwatch", "codedeploy"))
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    layer = lam.publish_layer_version(LayerName="AWS-AppConfig-Extension-Arm64", Content={"ZipFile": _zip()})["LayerVersionArn"]
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    if broken != "candidate-vpc-routes":
+        for service in ("dynamodb", "xray"):
+            ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.{service}",
+                                    VpcEndpointType="Gateway" if service == "dynamodb" else "Interface",
+                                    RouteTableIds=[table] if service == "dynamodb" else [],
+                                    SubnetIds=[] if service == "dynamodb" else [subnet])
+    sg = ec2.create_security_group(GroupName="candidate", Description="candidate", VpcId=vpc)["GroupId"]
+    dlq_arns = {}
+    for fn in (path.router, path.candidate):
+        dlq = sqs.create_queue(QueueName=f"{fn}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arns[fn] = dlq_arn
+        extra = {}
+        if fn == path.candidate:
+            extra["VpcConfig"] = {"SubnetIds": [subnet], "SecurityGroupIds": [sg]}
+        if fn == path.router and broken != "agent-layer":
+            extra["Layers"] = [layer]
+        mode = "PassThrough" if (broken == "tracing-active" and fn == path.candidate) else "Active"
+        if broken == "candidate-exists" and fn == path.candidate:
+            continue
+        lam.create_function(FunctionName=fn, Runtime="python3.12", Role=role, Handler="handler.lambda_handler",
+                            Code={"ZipFile": _zip()}, TracingConfig={"Mode": mode},
+                            DeadLetterConfig={"TargetArn": dlq_arn}, **extra)
+        lam.publish_version(FunctionName=fn)
+        if not (broken == "alias-exists" and fn == path.candidate):
+            lam.create_alias(FunctionName=fn, Name=path.alias, FunctionVersion="1")
+        logs.create_log_group(logGroupName=path.log_group(fn))
+        if broken == "dlq-empty" and fn == path.candidate:
+            sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"cutover": "shadow"}))
+    if broken != "candidate-exists":
+        lam.put_function_event_invoke_config(
+            FunctionName=path.candidate, Qualifier=path.alias, MaximumRetryAttempts=2 if broken == "shadow-retries" else 0,
+            DestinationConfig={"OnFailure": {"Destination": dlq_arns[path.candidate]}})
+    if broken != "annotations":
+        logs.create_log_stream(logGroupName=path.log_group(path.router), logStreamName="s")
+        import time
+        logs.put_log_events(logGroupName=path.log_group(path.router), logStreamName="s", logEvents=[{
+            "timestamp": int(time.time() * 1000), "message": json.dumps({
+                "event": "REQUEST", "route": "control", "canary": 0, "userHash": "ab12", "release": names.release})}])
+    alarms = [a for a in names.alarms[1:] if not (broken == "error-rate-alarm" and a == names.alarms[-1])]
+    for alarm in alarms:
+        cw.put_metric_alarm(AlarmName=alarm, MetricName="Errors", Namespace="Cutover", Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.put_composite_alarm(AlarmName=names.rollback_alarm, AlarmRule=" OR ".join(f'ALARM("{a}")' for a in alarms))
+    if broken == "rollback-alarm-ok":
+        cw.set_alarm_state(AlarmName=names.rollback_alarm, StateValue="ALARM", StateReason="test")
+    if broken != "dashboard":
+        cw.put_dashboard(DashboardName=names.dashboard, DashboardBody=json.dumps({"widgets": []}))
+    cd_role = iam.create_role(RoleName="codedeploy", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    scope = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x" if broken == "roles-read-composite" else "*"
+    iam.put_role_policy(RoleName="codedeploy", PolicyName="alarms", PolicyDocument=_policy(scope))
+    ac_role = iam.create_role(RoleName="appconfig-monitor", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="appconfig-monitor", PolicyName="alarms", PolicyDocument=_policy("*"))
+    if broken != "codedeploy-application":
+        cd.create_application(applicationName=names.codedeploy_application, computePlatform="Lambda")
+        for group in names.deployment_groups:
+            cd.create_deployment_group(applicationName=names.codedeploy_application, deploymentGroupName=group,
+                                       serviceRoleArn=cd_role)
+    answer = runtime.module("contract").mock_profile(preflight.PREFLIGHT_USER)
+    if broken == "response-contract":
+        answer = {"userId": 7}
+    elif broken == "router-answers":
+        answer = {"statusCode": 502, "body": json.dumps({"error": "backend unavailable"})}
+    em.lambda_answers(answer)
+    _stubs(em, names, broken, ac_role)
+
+
+def _stream(doc: dict) -> StreamingBody:
+    raw = json.dumps(doc).encode()
+    return StreamingBody(io.BytesIO(raw), len(raw))
+
+
+def _stubs(em, names, broken, ac_role) -> None:
+    xray = em.stub("xray")
+    xray.add_response("get_trace_summaries", {"TraceSummaries": []}, {
+        "StartTime": ANY, "EndTime": ANY, "Sampling": False,
+        "FilterExpression": 'annotation.release = "huntaze-prisma-migration" AND annotation.path = "user-read"'})
+    data = em.stub("appconfigdata")
+    data.add_response("start_configuration_session", {"InitialConfigurationToken": "tok"}, {
+        "ApplicationIdentifier": "huntaze-flags", "EnvironmentIdentifier": "production",
+        "ConfigurationProfileIdentifier": "feature-flags", "RequiredMinimumPollIntervalInSeconds": 15})
+    evaluated = flags_with(names, 5 if broken == "canary-percent" else 1)["values"]
+    if broken == "flags-retrievable":
+        evaluated.pop(names.paths[0].shadow_flag)
+    data.add_response("get_latest_configuration", {"Configuration": _stream(evaluated), "ContentType": "application/json",
+                                                   "NextPollConfigurationToken": "tok2"}, {"ConfigurationToken": "tok"})
+    ac = em.stub("appconfig")
+    if broken == "appconfig-application":
+        ac.add_response("list_applications", {"Items": []}, {})
+        return
+    expect_resolve(ac, names)
+    ac.add_response("get_environment", {"ApplicationId": APP, "Id": ENV_ID, "Name": "production", "State": "READY_FOR_DEPLOYMENT",
+                                        "Monitors": [{"AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:r",
+                                                      "AlarmRoleArn": ac_role}]},
+                    {"ApplicationId": APP, "EnvironmentId": ENV_ID})
+
+
+def _preflight(project, em, capsys) -> tuple[int, dict[str, dict]]:
+    code = main(["--root", str(project), "preflight", "--env", "production", "--json"], clients=em.clients())
+    out = json.loads(capsys.readouterr().out)
+    return code, {c["id"]: c for c in out["checks"]}
+
+
+def test_every_check_passes_on_a_healthy_release(project, emulated, names, capsys):
+    build_world(emulated, names, None)
+    code, checks = _preflight(project, emulated, capsys)
+    assert {k: c["detail"] for k, c in checks.items() if not c["ok"]} == {}
+    assert code == 0
+    assert list(checks) == CHECK_IDS and len(CHECK_IDS) == 18
+
+
+@pytest.mark.parametrize("broken", CHECK_IDS)
+def test_each_check_fails_on_purpose(project, emulated, names, capsys, broken):
+    build_world(emulated, names, broken)
+    code, checks = _preflight(project, emulated, capsys)
+    assert code == 1
+    assert checks[broken]["ok"] is False, checks[broken]
+    assert checks[broken]["fix"]
+    emulated.stubs.clear()  # a broken world stops some checks before their stubbed calls
+
+
+def test_table_for_people(project, emulated, names, capsys):
+    build_world(emulated, names, "dashboard")
+    code = main(["--root", str(project), "preflight", "--env", "production"], clients=emulated.clients())
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "dashboard exists" in out and "FAIL" in out and "17/18 passed" in out

@@ -1,0 +1,183 @@
+"""`cutover ramp`: the spec edit keeps every byte outside the changed line(s); ramping
+refuses while a flag deployment or its bake runs; the gate decides ramps up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from generator.cli import main
+from ops import spec_edit
+from ops.aws import OpsError
+from tests.conftest import ROOT
+from tests.ops.conftest import deployment, expect_deployments, expect_resolve
+
+SPEC = ROOT / "config" / "production.release.yaml"
+
+COMMENTED = """\
+# yaml-language-server: $schema=release.schema.json
+release:   # odd spacing is kept
+  name: huntaze-prisma-migration
+phase: canary    # the phase follows the percent
+read_paths:
+  - name: user-read
+    canary: {flag_key: prisma-adapter, percent: 1, steps: [1, 5, 25, 50, 100]}   # flow style
+  - name: other-read
+    canary:
+      # the current step
+      percent: 5    # ramped on Tuesday
+      steps: [1, 5, 25, 50, 100]
+      salt: 'quoted: value'
+guardrails:
+  shadow_diff: {go_pct: 0.5, no_go_pct: 1}
+description: >-
+  folded text
+  over two lines
+"""
+
+
+def _changed(old: str, new: str) -> list[int]:
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    assert len(a) == len(b)
+    return [i + 1 for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+
+
+@pytest.mark.parametrize("target", [0, 1, 5, 25, 50, 100])
+def test_each_step_changes_only_its_line_of_the_real_spec(target):
+    old = SPEC.read_text()
+    new, changes = spec_edit.set_canary_percent(old, "production", 0, target)
+    percent_line = next(i for i, line in enumerate(old.splitlines(), 1) if line.strip().startswith("percent:"))
+    phase_line = next(i for i, line in enumerate(old.splitlines(), 1) if line.startswith("phase:"))
+    expected = {1: [], 0: [phase_line, percent_line]}.get(target, [percent_line])
+    assert _changed(old, new) == expected
+    assert {c.line for c in changes} == set(expected)
+
+
+def test_comments_flow_maps_quotes_and_folded_text_are_kept_byte_for_byte():
+    new, _ = spec_edit.set_canary_percent(COMMENTED, "x", 1, 25)
+    assert _changed(COMMENTED, new) == [11]
+    assert new.splitlines()[10] == "      percent: 25    # ramped on Tuesday"
+    new, _ = spec_edit.set_canary_percent(COMMENTED, "x", 0, 5)
+    assert _changed(COMMENTED, new) == [7]
+    assert new.splitlines()[6].startswith("    canary: {flag_key: prisma-adapter, percent: 5, steps:")
+    assert new.splitlines()[6].endswith("]}   # flow style")
+
+
+def test_crlf_files_keep_their_line_endings():
+    crlf = COMMENTED.replace("\n", "\r\n")
+    new, _ = spec_edit.set_canary_percent(crlf, "x", 1, 50)
+    assert new == crlf.replace("percent: 5    #", "percent: 50    #")
+
+
+def test_a_missing_percent_is_inserted_at_the_siblings_indent():
+    text = COMMENTED.replace("      # the current step\n      percent: 5    # ramped on Tuesday\n", "")
+    new, changes = spec_edit.set_canary_percent(text, "x", 1, 1)
+    assert "    canary:\n      percent: 1\n      steps:" in new
+    assert new.replace("      percent: 1\n", "", 1) == text
+    assert changes[0].old == "(unset)"
+
+
+def test_the_last_path_at_zero_sends_the_release_back_to_shadow():
+    text = COMMENTED.replace("percent: 5 ", "percent: 0 ")
+    new, changes = spec_edit.set_canary_percent(text, "x", 0, 0)
+    assert "phase: shadow    # the phase follows the percent" in new
+    assert [c.yaml_path for c in changes] == ["phase", "read_paths[0].canary.percent"]
+
+
+def test_not_yaml_is_a_clear_error():
+    with pytest.raises(OpsError, match="not valid YAML"):
+        spec_edit.set_canary_percent("a: [unclosed\n", "bad.yaml", 0, 5)
+
+
+# --- the command --------------------------------------------------------------------
+
+
+def _ramp(project, em, capsys, *argv) -> tuple[int, dict]:
+    code = main(["--root", str(project), "ramp", "--env", "production", "--json", *argv], clients=em.clients())
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_refuses_while_a_flag_deployment_bakes(project, emulated, names, capsys):
+    stub = emulated.stub("appconfig")
+    expect_resolve(stub, names)
+    expect_deployments(stub, deployment(4, "BAKING", 8))
+    before = (project / names.spec_file).read_bytes()
+    code, out = _ramp(project, emulated, capsys, "--to", "0")
+    assert code == 3
+    assert "flag deployment 4 is BAKING" in out["refused"]
+    assert (project / names.spec_file).read_bytes() == before
+
+
+def test_ramping_down_needs_no_gate_and_shows_the_diff(project, emulated, names, capsys):
+    stub = emulated.stub("appconfig")
+    expect_resolve(stub, names)
+    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+    code, out = _ramp(project, emulated, capsys, "--to", "0")
+    assert code == 0
+    assert out["changed"] is True and "analysis" not in out
+    assert "-      percent: 1\n+      percent: 0\n" in out["diff"]
+    assert "-phase: canary\n+phase: shadow\n" in out["diff"]
+    text = (project / names.spec_file).read_text()
+    assert "percent: 0" in text and "phase: shadow" in text
+
+
+def test_a_step_that_is_not_planned_is_refused(project, emulated, capsys):
+    code = main(["--root", str(project), "ramp", "--env", "production", "--to", "7"], clients=emulated.clients())
+    assert code == 2
+    assert "--to 7 is not a step of user-read; allowed: 0, 1, 5, 25, 50, 100" in capsys.readouterr().err
+
+
+def test_already_there_is_nothing_to_do(project, emulated, capsys):
+    code, out = _ramp(project, emulated, capsys, "--to", "1")
+    assert code == 0 and out["changed"] is False
+
+
+def test_apply_builds_plans_and_applies_after_the_edit(project, emulated, names, capsys, monkeypatch):
+    stub = emulated.stub("appconfig")
+    expect_resolve(stub, names)
+    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+    seen = []
+    monkeypatch.setattr("ops.ramp.plan_and_apply", lambda ctx: seen.append(ctx.spec_path.read_text()) or 0)
+    code, out = _ramp(project, emulated, capsys, "--to", "0", "--apply")
+    assert code == 0 and out["applyExitCode"] == 0
+    assert "percent: 0" in seen[0]  # the plan saw the edited spec
+
+
+# --- the gate (analysis/ decides; the replayable example files of docs/analysis.md) ----
+
+EXAMPLES = ROOT / "docs" / "examples" / "metrics"
+
+
+def _gate_with(monkeypatch, example: str) -> None:
+    document = json.loads((EXAMPLES / example).read_text())
+    monkeypatch.setattr("ops.metrics.collect", lambda ctx, since, now=None: document)
+
+
+def _idle(em, names) -> None:
+    stub = em.stub("appconfig")
+    expect_resolve(stub, names)
+    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+
+
+def test_promote_edits_the_spec_to_the_next_step(project, emulated, names, capsys, monkeypatch):
+    _idle(emulated, names)
+    _gate_with(monkeypatch, "healthy-1pct.json")
+    code, out = _ramp(project, emulated, capsys)
+    assert out["analysis"]["verdict"] == "PROMOTE"
+    assert code == 0 and (out["from"], out["to"]) == (1, 5)
+    assert "-      percent: 1\n+      percent: 5\n" in out["diff"]
+    assert "percent: 5" in (project / names.spec_file).read_text()
+
+
+@pytest.mark.parametrize(("example", "verdict", "code"), [
+    ("ramp-in-flight-5pct.json", "HOLD", 3),
+    ("incident-canary-errors-5pct.json", "ROLLBACK", 4),
+])
+def test_hold_and_rollback_leave_the_spec_alone(project, emulated, names, capsys, monkeypatch, example, verdict, code):
+    _idle(emulated, names)
+    _gate_with(monkeypatch, example)
+    before = (project / names.spec_file).read_bytes()
+    got, out = _ramp(project, emulated, capsys)
+    assert (got, out["analysis"]["verdict"], out["changed"]) == (code, verdict, False)
+    assert (project / names.spec_file).read_bytes() == before

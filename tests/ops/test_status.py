@@ -1,0 +1,115 @@
+"""`cutover status` against moto (Lambda, CloudWatch, CodeDeploy) and a stubbed AppConfig."""
+
+from __future__ import annotations
+
+import json
+
+from generator.cli import main
+from tests.ops.conftest import (
+    deployment,
+    expect_deployments,
+    expect_document,
+    expect_resolve,
+    flags_with,
+)
+
+
+def _status(project, em, capsys) -> tuple[int, dict]:
+    code = main(["--root", str(project), "status", "--env", "production", "--json"], clients=em.clients())
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_status_without_drift(project, release, names, capsys):
+    stub = release.stub("appconfig")
+    expect_resolve(stub, names)
+    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+    expect_document(stub, 7, flags_with(names, 1))
+    code, out = _status(project, release, capsys)
+    assert out["drift"] == []
+    assert code == 0
+    assert out["flags"]["canaryPercent"] == {"user-read": 1.0}
+    assert {a["function"]: a["version"] for a in out["aliases"]} == {"huntaze-mock-read": "1", "huntaze-prisma-read": "1"}
+    assert out["alarms"][names.rollback_alarm] in ("OK", "INSUFFICIENT_DATA")
+
+
+def _healthy_flags(em, names, percent=1, state="COMPLETE"):
+    stub = em.stub("appconfig")
+    expect_resolve(stub, names)
+    expect_deployments(stub, deployment(3, state, 7))
+    expect_document(stub, 7, flags_with(names, percent))
+    return stub
+
+
+def _drift(out) -> dict[str, str]:
+    return {d["what"]: d["fix"] for d in out["drift"]}
+
+
+def _described(stub, text):
+    stub.add_response("get_deployment", {"DeploymentNumber": 3, "Description": text},
+                      {"ApplicationId": "app1234", "EnvironmentId": "env1234", "DeploymentNumber": 3})
+
+
+def test_flags_live_differ_from_the_spec(project, release, names, capsys):
+    _described(_healthy_flags(release, names, percent=5), "cutover huntaze-prisma-migration (production)")
+    code, out = _status(project, release, capsys)
+    assert code == 1
+    assert _drift(out) == {"user-read canary percent": "make plan ENV=production && make apply ENV=production"}
+    assert out["drift"][0]["live"] == 5 and out["drift"][0]["spec"] == 1
+
+
+def test_flags_after_a_rollback_point_at_the_spec_change(project, release, names, capsys):
+    _described(_healthy_flags(release, names, percent=0), "cutover rollback by ana: errors")
+    code, out = _status(project, release, capsys)
+    assert code == 1
+    assert "set user-read canary.percent to 0" in _drift(out)["user-read canary percent"]
+
+
+def test_flag_deployment_in_progress_is_reported_with_its_state(project, release, names, capsys):
+    _healthy_flags(release, names, percent=5, state="BAKING")
+    code, out = _status(project, release, capsys)
+    assert code == 1
+    assert "wait for AppConfig deployment 3 (BAKING)" in _drift(out)["user-read canary percent"]
+
+
+def test_published_version_not_on_the_alias(project, release, names, capsys):
+    lam = release.client("lambda")
+    lam.update_function_code(FunctionName="huntaze-prisma-read", ZipFile=b"PK\x05\x06" + bytes(18))
+    lam.publish_version(FunctionName="huntaze-prisma-read")
+    _healthy_flags(release, names)
+    code, out = _status(project, release, capsys)
+    assert code == 1
+    assert _drift(out) == {"huntaze-prisma-read version 2 published but live serves 1":
+                           "cutover deploy --env production --function huntaze-prisma-read"}
+
+
+def test_alias_split_with_no_deployment_running(project, release, names, capsys):
+    lam = release.client("lambda")
+    lam.update_function_code(FunctionName="huntaze-mock-read", ZipFile=b"PK\x05\x06" + bytes(18))
+    lam.publish_version(FunctionName="huntaze-mock-read")
+    lam.update_alias(FunctionName="huntaze-mock-read", Name="live",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}})
+    _healthy_flags(release, names)
+    code, out = _status(project, release, capsys)
+    assert code == 1
+    [split] = [d for d in out["drift"] if "split" in d["what"]]
+    assert split["fix"].startswith("cutover deploy --env production --function huntaze-mock-read")
+
+
+def test_missing_alarm_and_rollback_alarm_in_alarm(project, release, names, capsys):
+    cw = release.client("cloudwatch")
+    cw.delete_alarms(AlarmNames=[names.alarms[-1]])
+    cw.set_alarm_state(AlarmName=names.rollback_alarm, StateValue="ALARM", StateReason="test")
+    _healthy_flags(release, names)
+    code, out = _status(project, release, capsys)
+    assert code == 1
+    drift = _drift(out)
+    assert drift[f"alarm {names.alarms[-1]} missing"] == "make plan ENV=production && make apply ENV=production"
+    assert f"{names.rollback_alarm} is in ALARM" in drift
+
+
+def test_human_view_lists_drift_and_fix(project, release, names, capsys):
+    _described(_healthy_flags(release, names, percent=5), "")
+    code = main(["--root", str(project), "status", "--env", "production"], clients=release.clients())
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "drift" in out and "make plan ENV=production" in out and "huntaze-mock-read" in out
