@@ -1,5 +1,6 @@
 # cutover: every target sets up what it needs, so a fresh clone can run any of them.
 #   make plan ENV=production   render, build, then a Terraform plan (AWS, or the local emulator)
+#   make rehearse              the whole release on this machine (SCENARIO=<name>, ENV=<env>)
 #   make test                  the whole test suite (what CI runs)
 SHELL        := bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -15,7 +16,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy test bench bench-smoke lint report-screenshot clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse test bench bench-smoke lint report-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -72,6 +73,10 @@ apply: $(VENV)/.installed ## apply exactly the plan saved by `make plan ENV=<env
 
 deploy: $(VENV)/.installed ## ship the versions `make apply` published through CodeDeploy (FUNCTION=name for one)
 	$(CUTOVER) deploy --env $(ENV) $(if $(FUNCTION),--function $(FUNCTION),--all)
+
+rehearse: render $(VENV)/.installed ## rehearse the release on this machine (SCENARIO=healthy, ENV=production)
+	$(PY) functions/build.py --no-layer
+	$(CUTOVER) rehearse --env $(ENV) --scenario $(or $(SCENARIO),healthy)
 
 test: setup build ## every test: generator, functions, Terraform (fmt, validate, checkov, schema)
 	$(PY) -m pytest

@@ -243,6 +243,9 @@ def main(argv: list[str] | None = None, clients: object = None) -> int:
     analyze.add_argument("--json", action="store_true", help="print the analysis as JSON (cutover.analysis/1)")
     analyze.add_argument("--gate", action="store_true", help="exit 0 promote, 3 hold, 4 rollback")
     ops_cli.register(sub)
+    from rehearsal.cli import add_parser as add_rehearse
+
+    add_rehearse(sub)
     args = parser.parse_args(argv)
     layout = Layout(args.root.resolve())
     if args.command in ops_cli.COMMANDS and not getattr(args, "metrics", None):
@@ -266,6 +269,10 @@ def main(argv: list[str] | None = None, clients: object = None) -> int:
             return 0
         if args.command == "analyze":
             return cmd_analyze(layout, args.env, args.metrics, args.json, args.gate)
+        if args.command == "rehearse":
+            from rehearsal.cli import run as rehearse
+
+            return rehearse(layout.root, args)
         if args.command == "terraform":
             return cmd_terraform(layout, args.action, _select(layout, args.env, args.all), args.check)
         return cmd_plan(layout, args.env, args.command == "apply", getattr(args, "emulator", None))

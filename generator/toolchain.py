@@ -27,8 +27,9 @@ from generator.terraform_cli import (
     missing_terraform_message,
 )
 
-# The s3 backend's use_path_style and endpoints, which the emulator needs, came in 1.6.
-MIN_TERRAFORM_VERSION = (1, 6, 0)
+# The s3 backend's use_path_style and endpoints (the emulator) came in 1.6; the feature_flags
+# module's `removed` block (keeping hosted flag versions) needs 1.7.
+MIN_TERRAFORM_VERSION = (1, 7, 0)
 
 
 class ToolchainError(RuntimeError):

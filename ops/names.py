@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import rules
+from generator.flag_document import canary_flag_key, shadow_flag_key
 from generator.hcl import Expr
 from generator.plan import ReleasePlan, build_plan, name_prefix
 from generator.queries import Query
@@ -115,8 +115,8 @@ def _path_names(plan: ReleasePlan, spec: ReleaseSpec, i: int, flags: bool) -> Pa
     return PathNames(
         name=p.name, alias=p.alias, router=str(entry["name"]) if entry else None,
         candidate=str(candidate["name"]) if candidate else p.candidate.name,
-        canary_flag=rules.canary_flag_key(spec, i) if flags else None,
-        shadow_flag=rules.shadow_flag_key(spec, i) if flags else None,
+        canary_flag=canary_flag_key(spec, i) if flags else None,
+        shadow_flag=shadow_flag_key(spec, i) if flags else None,
         canary_percent=p.canary.percent, steps=tuple(p.canary.steps),
         salt=p.canary.salt or f"{spec.release.name}:{p.name}", sticky_key=p.canary.sticky_key,
         shadow_enabled=module_args(plan, f"{ident}_shadow") is not None,

@@ -28,7 +28,7 @@ def resolve(ctx: Context, name: str, plan) -> tuple[str, str, list[str]]:
     if query is None:
         raise OpsError(f"no query '{name}' in {ctx.env}; known: {', '.join(sorted(queries))}")
     text = render_files(plan)[f"queries/{query.slug}.logsinsights"].decode()
-    groups = [f"/aws/lambda/{module_args(plan, m)['name']}" for m in query.modules]
+    groups = [f"/aws/lambda/{module_args(plan, m.name)['name']}" for m in query.modules]
     return query.slug, text, groups
 
 

@@ -36,7 +36,7 @@ def test_require_terraform_accepts_a_recent_version(terraform_on_path, tmp_path,
 
 def test_require_terraform_rejects_an_old_version(terraform_on_path, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_TF_STDOUT", '{"terraform_version": "1.5.7"}')
-    with pytest.raises(ToolchainError, match=r"terraform 1\.5\.7 .* too old: cutover needs 1\.6"):
+    with pytest.raises(ToolchainError, match=r"terraform 1\.5\.7 .* too old: cutover needs 1\.7"):
         require_terraform(tmp_path)
 
 

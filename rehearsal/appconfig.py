@@ -1,0 +1,243 @@
+"""AppConfig, locally: hosted flag versions, deployments with the spec's strategy, the
+environment's alarm monitor, and a stand-in of the AppConfig agent's HTTP API.
+
+* A deployment moves execution environments (not users) to the new version as its
+  strategy grows (LINEAR: ``growth_factor``% of the targets each ``duration/steps``;
+  EXPONENTIAL: G*(2^N); all at once when the duration is 0), then bakes. While it
+  deploys or bakes, the rollback alarm in ALARM rolls it back: every environment gets
+  the previous version again (AppConfig: "rolls back ... if the alarm goes into ALARM
+  state during deployment or bake time").
+* The agent of each router execution environment polls every
+  ``AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS`` from its start and serves its last
+  poll on ``GET /applications/{app}/environments/{env}/configurations/{profile}`` on
+  loopback: the router's real flag code (http.client) reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+
+@dataclass(frozen=True)
+class Strategy:
+    id: str
+    duration_s: float
+    bake_s: float
+    growth_type: str
+    growth_factor: float
+
+
+@dataclass
+class Deployment:
+    number: int
+    version: int
+    previous: int
+    started: float
+    strategy: Strategy
+    description: str = ""
+    rolled_back_at: float | None = None
+    percent: float = 0.0
+
+    @property
+    def deployed_at(self) -> float:
+        return self.started + self.strategy.duration_s
+
+    @property
+    def baked_at(self) -> float:
+        return self.deployed_at + self.strategy.bake_s
+
+    @property
+    def label(self) -> str:
+        return self.description
+
+    def share(self, t: float) -> float:
+        """Share of the targets on the new version at ``t`` (step-wise, as AppConfig grows)."""
+        duration, factor = self.strategy.duration_s, self.strategy.growth_factor
+        if t < self.started:
+            return 0.0
+        if duration <= 0 or t >= self.deployed_at:
+            return 1.0
+        exponential = self.strategy.growth_type == "EXPONENTIAL"
+        steps = max(1, math.ceil(math.log2(100.0 / factor)) + 1) if exponential else max(1, math.ceil(100.0 / factor))
+        done = math.floor((t - self.started) / (duration / steps)) + 1
+        return min(1.0, (factor * 2 ** (done - 1) if exponential else factor * done) / 100.0)
+
+    def in_progress(self, t: float) -> bool:
+        return self.rolled_back_at is None and self.started <= t < self.baked_at
+
+    def state(self, t: float) -> str:
+        """AppConfig's deployment state at ``t``."""
+        if self.rolled_back_at is not None and self.rolled_back_at <= t:
+            return "ROLLED_BACK"
+        if t < self.deployed_at:
+            return "DEPLOYING"
+        return "BAKING" if t < self.baked_at else "COMPLETE"
+
+
+class AppConfig:
+    """Hosted versions and deployments of one environment's configuration profile."""
+
+    def __init__(self, application: str, environment: str, profile: str) -> None:
+        self.path = (application, environment, profile)
+        self.ids = {"application": "rehearsalapp", "environment": "rehearsalenv",
+                    "profile": "rehearsalprof"}
+        self.versions: dict[int, dict[str, Any]] = {}  # version -> the stored document
+        self.descriptions: dict[int, str] = {}
+        self.deployments: list[Deployment] = []
+        self.strategies: dict[str, Strategy] = {}
+        self._values: dict[int, bytes] = {}
+
+    def host(self, document: dict[str, Any], description: str = "") -> int:
+        number = len(self.versions) + 1
+        self.versions[number] = document
+        self.descriptions[number] = description
+        return number
+
+    def served(self, version: int) -> bytes:
+        """What the agent serves for a version: the evaluated flag values."""
+        if version not in self._values:
+            self._values[version] = json.dumps(self.versions[version].get("values", {})).encode()
+        return self._values[version]
+
+    def current(self, t: float) -> Deployment | None:
+        for deployment in reversed(self.deployments):
+            if deployment.started <= t:
+                return deployment
+        return None
+
+    def deploy(self, version: int, t: float, strategy: Strategy, description: str) -> Deployment:
+        active = self.current(t)
+        if active is not None and active.in_progress(t):
+            raise ConflictError(f"deployment {active.number} is in progress (ConflictException)")
+        if version not in self.versions:
+            raise LookupError(f"no hosted configuration version {version}")
+        previous = self.version_for("", t, all_targets=True) if active else 0
+        deployment = Deployment(len(self.deployments) + 1, version, previous, t, strategy, description)
+        canary = [v for v in self.versions[version].get("values", {}).values()
+                  if isinstance(v, dict) and "percent" in v]
+        deployment.percent = float(canary[0]["percent"]) if canary and canary[0].get("enabled") else 0.0
+        self.deployments.append(deployment)
+        return deployment
+
+    def roll_back(self, deployment: Deployment, t: float) -> None:
+        deployment.rolled_back_at = t
+
+    def version_for(self, target: str, t: float, all_targets: bool = False) -> int:
+        """The version a target (an execution environment's agent) gets when it polls at t."""
+        for deployment in reversed(self.deployments):
+            if deployment.started > t:
+                continue
+            if deployment.rolled_back_at is not None and deployment.rolled_back_at <= t:
+                return deployment.previous
+            if all_targets or _bucket(target) < deployment.share(t):
+                return deployment.version
+            return deployment.previous
+        return 0
+
+
+class ConflictError(RuntimeError):
+    """AppConfig allows one deployment per environment at a time."""
+
+
+def _bucket(target: str) -> float:
+    return int.from_bytes(hashlib.sha256(target.encode()).digest()[:4], "big") / 2**32
+
+
+class _Quiet:
+    """A loopback server that does not print a client hanging up (a timed-out read)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)  # type: ignore[misc]
+
+
+class QuietServer(_Quiet, ThreadingHTTPServer):
+    """One thread per connection (boto3 keeps connections open)."""
+
+    daemon_threads = True
+
+
+class QuietSerialServer(_Quiet, HTTPServer):
+    """One connection at a time, on one thread: the agent's reads are one-shot HTTP/1.0
+    requests, and a thread per request would cost more than the request."""
+
+
+class Agent:
+    """The AppConfig agent of one execution environment."""
+
+    def __init__(self, target: str, started: float, poll_interval_s: float,
+                 unavailable_until: float = 0.0) -> None:
+        self.target = target
+        self.started = started
+        self.poll_interval_s = poll_interval_s
+        self.unavailable_until = unavailable_until
+        self.polled_version: int | None = None
+        self.polled_at = -1.0
+
+    def serve(self, appconfig: AppConfig, t: float) -> tuple[int, bytes]:
+        polls = math.floor((t - self.started) / self.poll_interval_s)
+        last_poll = self.started + polls * self.poll_interval_s
+        if last_poll != self.polled_at:
+            self.polled_at = last_poll
+            if last_poll >= self.unavailable_until:
+                self.polled_version = appconfig.version_for(self.target, last_poll)
+        if not self.polled_version:  # never polled, or nothing deployed to this target yet
+            return 503, b'{"message":"configuration not available yet"}'
+        return 200, appconfig.served(self.polled_version)
+
+
+class AgentServer:
+    """One loopback HTTP server for every agent: the one of the environment that is
+    running (the rehearsal runs one invocation at a time) answers."""
+
+    def __init__(self, appconfig: AppConfig, clock: Any, hooks: Any) -> None:
+        self.appconfig = appconfig
+        self.clock = clock
+        self.hooks = hooks
+        self.agent: Agent | None = None
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status, body = outer.answer(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = QuietSerialServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="appconfig-agent",
+                                       kwargs={"poll_interval": 0.5}, daemon=True)
+        self.thread.start()
+
+    def answer(self, path: str) -> tuple[int, bytes]:
+        self.requests += 1
+        parts = [unquote(p) for p in path.split("?", 1)[0].strip("/").split("/")]
+        expected = ["applications", self.appconfig.path[0], "environments", self.appconfig.path[1],
+                    "configurations", self.appconfig.path[2]]
+        if parts != expected:
+            return 404, b'{"message":"no such configuration"}'
+        agent = self.agent
+        if agent is None:
+            return 503, b'{"message":"no agent"}'
+        self.clock.advance(self.hooks.flags_fetch_seconds())
+        return agent.serve(self.appconfig, self.clock.now)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

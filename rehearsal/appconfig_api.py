@@ -1,0 +1,179 @@
+"""AppConfig's control-plane API (REST JSON, what boto3's ``appconfig`` client calls), on
+loopback, over the rehearsal's AppConfig: what the brake function needs.
+
+    GET  /applications/{app}/environments/{env}/deployments               ListDeployments
+    POST /applications/{app}/environments/{env}/deployments               StartDeployment
+    GET  /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions/{n}
+    POST /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions
+
+Functions reach it with ``AWS_ENDPOINT_URL_APPCONFIG`` (boto3's service-specific
+endpoint variable). Errors follow rest-json: a status and ``x-amzn-ErrorType``
+(``ConflictException`` 409 while a deployment is in progress, ``ResourceNotFoundException``
+404, ``BadRequestException`` 400). Requests are not authenticated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from .appconfig import AppConfig, ConflictError, Deployment, QuietServer
+from .clock import EPOCH
+
+DEPLOYMENTS = re.compile(r"^/applications/([^/]+)/environments/([^/]+)/deployments$")
+HOSTED = re.compile(r"^/applications/([^/]+)/configurationprofiles/([^/]+)/hostedconfigurationversions(?:/(\d+))?$")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.kind = status, kind
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(EPOCH + t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class ControlPlane:
+    """The operations, over an AppConfig and the virtual clock."""
+
+    def __init__(self, appconfig: AppConfig, clock: Any, started: Callable[[Deployment], None]) -> None:
+        self.appconfig = appconfig
+        self.clock = clock
+        self.started = started  # told of every deployment the API starts
+
+    def _check(self, app: str, env: str | None = None, profile: str | None = None) -> None:
+        ids = self.appconfig.ids
+        if app != ids["application"] or env not in (None, ids["environment"]) \
+                or profile not in (None, ids["profile"]):
+            raise ApiError(404, "ResourceNotFoundException", "no such application, environment or profile")
+
+    def summary(self, d: Deployment) -> dict[str, Any]:
+        t = self.clock.now
+        state = d.state(t)
+        s = d.strategy
+        out = {"DeploymentNumber": d.number, "ConfigurationName": self.appconfig.path[2],
+               "ConfigurationProfileId": self.appconfig.ids["profile"], "ConfigurationVersion": str(d.version),
+               "DeploymentDurationInMinutes": int(s.duration_s // 60), "GrowthType": s.growth_type,
+               "GrowthFactor": s.growth_factor, "FinalBakeTimeInMinutes": int(s.bake_s // 60),
+               "State": state, "PercentageComplete": round(100.0 * d.share(t), 1), "StartedAt": _iso(d.started)}
+        if state in ("COMPLETE", "ROLLED_BACK"):
+            out["CompletedAt"] = _iso(d.rolled_back_at if d.rolled_back_at is not None else d.baked_at)
+        return out
+
+    def list_deployments(self, app: str, env: str) -> dict[str, Any]:
+        self._check(app, env)
+        return {"Items": [self.summary(d) for d in reversed(self.appconfig.deployments)]}
+
+    def start_deployment(self, app: str, env: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._check(app, env, body.get("ConfigurationProfileId"))
+        strategy = self.appconfig.strategies.get(str(body.get("DeploymentStrategyId")))
+        version = str(body.get("ConfigurationVersion", ""))
+        if strategy is None or not version.isdigit():
+            raise ApiError(400, "BadRequestException", "unknown strategy or version")
+        try:
+            deployment = self.appconfig.deploy(int(version), self.clock.now, strategy,
+                                               str(body.get("Description", "")))
+        except ConflictError as exc:
+            raise ApiError(409, "ConflictException", str(exc)) from None
+        except LookupError as exc:
+            raise ApiError(404, "ResourceNotFoundException", str(exc)) from None
+        self.started(deployment)
+        return {"ApplicationId": app, "EnvironmentId": env, "DeploymentStrategyId": strategy.id,
+                **self.summary(deployment), "Description": deployment.description}
+
+    def get_hosted(self, app: str, profile: str, number: int) -> tuple[bytes, dict[str, str]]:
+        self._check(app, None, profile)
+        if number not in self.appconfig.versions:
+            raise ApiError(404, "ResourceNotFoundException", f"no hosted version {number}")
+        return self._hosted(app, profile, number)
+
+    def create_hosted(self, app: str, profile: str, content: bytes, description: str) -> tuple[bytes, dict[str, str]]:
+        self._check(app, None, profile)
+        try:
+            document = json.loads(content)
+        except ValueError:
+            raise ApiError(400, "BadRequestException", "the content is not JSON") from None
+        return self._hosted(app, profile, self.appconfig.host(document, description))
+
+    def _hosted(self, app: str, profile: str, number: int) -> tuple[bytes, dict[str, str]]:
+        content = json.dumps(self.appconfig.versions[number], separators=(",", ":")).encode()
+        return content, {"Application-Id": app, "Configuration-Profile-Id": profile,
+                         "Version-Number": str(number), "Content-Type": "application/json",
+                         "Description": self.appconfig.descriptions.get(number, "")}
+
+
+class ControlPlaneServer:
+    def __init__(self, plane: ControlPlane) -> None:
+        self.plane = plane
+        self.calls: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    status, payload, headers = outer.route(method, self.path.split("?", 1)[0], body,
+                                                           self.headers)
+                except ApiError as exc:
+                    status, headers = exc.status, {"x-amzn-ErrorType": exc.kind,
+                                                   "Content-Type": "application/json"}
+                    payload = json.dumps({"Message": str(exc)}).encode()
+                self._reply(status, payload, headers)
+
+            def do_GET(self) -> None:
+                self._handle("GET")
+
+            def do_POST(self) -> None:
+                self._handle("POST")
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="appconfig-api",
+                                       kwargs={"poll_interval": 0.5}, daemon=True)
+        self.thread.start()
+
+    def route(self, method: str, path: str, body: bytes, headers: Any) -> tuple[int, bytes, dict[str, str]]:
+        plane = self.plane
+        json_headers = {"Content-Type": "application/json"}
+        match = DEPLOYMENTS.match(path)
+        if match:
+            self.calls.append(f"{method} deployments")
+            if method == "GET":
+                return 200, json.dumps(plane.list_deployments(*match.groups())).encode(), json_headers
+            request = json.loads(body or b"{}")
+            return 201, json.dumps(plane.start_deployment(*match.groups(), request)).encode(), json_headers
+        match = HOSTED.match(path)
+        if match:
+            app, profile, number = match.groups()
+            self.calls.append(f"{method} hostedconfigurationversions")
+            if method == "GET" and number:
+                content, out = plane.get_hosted(app, profile, int(number))
+                return 200, content, out
+            if method == "POST" and not number:
+                content, out = plane.create_hosted(app, profile, body, headers.get("Description", ""))
+                return 201, content, out
+        raise ApiError(404, "ResourceNotFoundException", f"{method} {path} is not implemented here")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

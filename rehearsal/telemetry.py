@@ -1,0 +1,103 @@
+"""What the functions print, turned into CloudWatch datapoints and the report's series.
+
+EMF documents (contracts.md §5) become datapoints in the metric store (every metric of
+every directive, for each dimension set, timestamped by their ``_aws.Timestamp``; only
+the metrics some alarm reads are stored, the others would never be looked at); log
+lines (§6) are counted by event, and ``SHADOW-DIFF`` lines give the paths that diverged
+(never values). Per simulated minute the sink also keeps the counts and a latency
+histogram per route, from which the timeline, the analysis input and the report come.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from typing import Any
+
+from .clock import EPOCH
+
+_loads = json.loads
+BUCKETS_PER_DOUBLING = 32  # latency histogram resolution: about 2%
+
+
+def bucket(ms: float) -> int:
+    return -10_000 if ms <= 0 else math.floor(math.log2(ms) * BUCKETS_PER_DOUBLING)
+
+
+def bucket_value(index: int) -> float:
+    return 0.0 if index == -10_000 else 2 ** ((index + 0.5) / BUCKETS_PER_DOUBLING)
+
+
+def percentile(histogram: Counter, q: float) -> float | None:
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = math.ceil(q / 100.0 * total)
+    seen = 0
+    for index in sorted(histogram):
+        seen += histogram[index]
+        if seen >= rank:
+            return round(bucket_value(index), 3)
+    return None
+
+
+class Telemetry:
+    def __init__(self, publish: Any, stored: set[tuple[str, str]]) -> None:
+        self.publish = publish  # publish(namespace, name, dims, t_seconds, value)
+        self.stored = stored  # (namespace, metric) an alarm reads: the only ones kept
+        self.minutes: dict[int, Counter] = defaultdict(Counter)
+        self.latency: dict[str, dict[int, Counter]] = {"control": defaultdict(Counter),
+                                                       "canary": defaultdict(Counter)}
+        self.events: Counter = Counter()
+        self.divergent_fields: Counter = Counter()
+        self.last_counts: dict[str, float] = {}
+
+    def ingest(self, role: str, kind: str, parts: list[str]) -> None:
+        counts: dict[str, float] = {}
+        # every write of the functions is one whole line (telemetry.py writes line by line)
+        lines = parts if all(p.endswith("\n") and p.count("\n") == 1 for p in parts) \
+            else "".join(parts).splitlines()
+        for text in lines:
+            if text.startswith('{"_aws"'):
+                self._emf(_loads(text), counts)
+            elif text.startswith('{"event":"'):
+                event = text[10:text.find('"', 10)]  # every log line starts with its event
+                self.events[event] += 1
+                if event == "SHADOW-DIFF":
+                    for diff in _loads(text).get("diffs") or ():
+                        self.divergent_fields[str(diff.get("path", "?"))] += 1
+        if role == "router":
+            self.last_counts = counts
+
+    def _emf(self, doc: dict[str, Any], counts: dict[str, float]) -> None:
+        meta = doc["_aws"]
+        t = meta["Timestamp"] / 1000.0 - EPOCH
+        minute = self.minutes[int(t // 60)]
+        for directive in meta["CloudWatchMetrics"]:
+            namespace = directive["Namespace"]
+            for metric in directive["Metrics"]:
+                name = metric["Name"]
+                value = doc.get(name)
+                values = value if isinstance(value, list) else [value]
+                if (namespace, name) in self.stored:
+                    for dim_names in directive["Dimensions"]:
+                        dims = tuple(sorted((d, str(doc.get(d, ""))) for d in dim_names))
+                        for v in values:
+                            self.publish(namespace, name, dims, t, float(v))
+                if name == "Latency":
+                    route = str(doc.get("Route", "control"))
+                    histogram = self.latency.setdefault(route, defaultdict(Counter))[int(t // 60)]
+                    for v in values:
+                        histogram[bucket(float(v))] += 1
+                else:
+                    total = sum(float(v) for v in values)
+                    minute[name] += total
+                    counts[name] = counts.get(name, 0.0) + total
+
+    def p95(self, route: str, first: int, last: int) -> tuple[float | None, int]:
+        """p95 and sample count of a route over minutes [first, last)."""
+        merged: Counter = Counter()
+        for m in range(first, last):
+            merged.update(self.latency.get(route, {}).get(m, {}))
+        return percentile(merged, 95), sum(merged.values())

@@ -1,0 +1,225 @@
+"""The pieces a rehearsal runs on, wired together: PostgreSQL, the Lambda and AppConfig
+stand-ins, the functions' environments and the hooks that inject latency and faults."""
+
+from __future__ import annotations
+
+import random
+import socket
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .appconfig import Agent, AgentServer, AppConfig, Strategy
+from .appconfig_api import ControlPlane, ControlPlaneServer
+from .clock import VirtualClock
+from .database import Database
+from .faults import FaultBoard
+from .lambda_service import Environment, Function, LambdaService, StandinClient, Version
+from .population import LatencyModel
+from .release import ACCOUNT, function_environment, module_names
+from .scenario import Scenario
+
+REAL_FLAG_BUDGET_MS = 5000
+BRAKE_MODULE = "brake"
+# The brake's strategy as the feature_flags module creates it: all at once, no bake.
+BRAKE_STRATEGY = Strategy("brake", 0.0, 0.0, "LINEAR", 100.0)
+
+
+class InjectedFault(RuntimeError):
+    """A failure the scenario injects into the candidate's read."""
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (a database outage points the candidate there)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Hooks:
+    """Called by the stand-ins: latency draws, environment init, the fault checks."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        seed = world.scenario.seed
+        lat = world.scenario.latency
+        self.rng = random.Random(f"faults:{seed}")
+        self.latency = {name: LatencyModel(getattr(lat, name), random.Random(f"latency:{name}:{seed}"))
+                        for name in ("control", "database", "invoke", "flags_fetch")}
+        self.async_rng = random.Random(f"async:{seed}")
+
+    def init_seconds(self, fn: Function) -> float:
+        return self.world.scenario.latency.cold_start_ms.get(fn.role, 300.0) / 1000.0
+
+    def invoke_seconds(self) -> float:
+        return self.latency["invoke"].draw()
+
+    def flags_fetch_seconds(self) -> float:
+        return self.latency["flags_fetch"].draw()
+
+    def async_delay(self) -> float:
+        return 0.02 + 0.2 * self.async_rng.random()
+
+    def initialised(self, fn: Function, env: Environment) -> None:
+        if fn.role == "router":
+            self.world.attach_router(env)
+        elif fn.role == "candidate":
+            self.world.attach_candidate(env)
+
+    def entering(self, fn: Function, env: Environment) -> None:
+        if fn.role == "router":
+            self.world.agents.agent = self.world.agent_of[env.id]
+
+    def returned(self, fn: Function, env: Environment) -> None:
+        if fn.role == "router" and env.state is not None:
+            env.state.shadow.drain(10.0)  # the shadow-drain extension holds the environment
+
+    def retired(self, fn: Function, env: Environment) -> None:
+        self.world.agent_of.pop(env.id, None)
+        if fn.role == "candidate" and env.state is not None:
+            with env.modules.active():
+                env.state.store.close()
+
+
+class World:
+    def __init__(self, spec: Any, spec_file: str, scenario: Scenario, build_dir: Path,
+                 database: Database, clock: VirtualClock, publish: Any, ingest: Any,
+                 rollback_alarm: str, api_deployment: Any) -> None:
+        self.spec, self.spec_file, self.scenario = spec, spec_file, scenario
+        self.clock = clock
+        self.database = database
+        self.faults = FaultBoard(scenario.faults)
+        self.hooks = Hooks(self)
+        ac = spec.delivery.appconfig
+        self.appconfig = AppConfig(ac.application, ac.environment or spec.release.environment, ac.profile)
+        # flags roll out all at once; the bake is the monitor window (generator/spec.py)
+        self.ramp_strategy = Strategy("ramp", 0.0, ac.final_bake_minutes * 60.0, "LINEAR", 100.0)
+        self.appconfig.strategies[self.ramp_strategy.id] = self.ramp_strategy
+        self.agents = AgentServer(self.appconfig, clock, self.hooks)
+        self.agent_of: dict[str, Agent] = {}
+        self.lambda_ = LambdaService(clock, random.Random(f"lambda:{scenario.seed}"), publish, ingest,
+                                     self.hooks, scenario.environments.lifetime_minutes * 60.0)
+        self.dead_port = closed_port()
+        path = spec.read_paths[0]
+        router_env = function_environment(spec, spec_file, f"{path.name.replace('-', '_')}_control")
+        router_env["CUTOVER_APPCONFIG_URL"] = self.agents.url
+        # The flag read's budget is also a real socket timeout; a thread hand-off on a busy
+        # machine can take longer than 50 ms of real time. The simulated read takes the
+        # modelled agent latency, far below the budget, whatever the real time.
+        router_env["CUTOVER_FLAGS_BUDGET_MS"] = str(max(REAL_FLAG_BUDGET_MS,
+                                                        float(router_env.get("CUTOVER_FLAGS_BUDGET_MS", 0))))
+        candidate_env = function_environment(spec, spec_file, f"{path.name.replace('-', '_')}_candidate")
+        candidate_env.pop("CUTOVER_SHADOW_LEDGER_TABLE", None)  # no DynamoDB: one delivery per event
+        candidate_env.update(database.candidate_environment())
+        for env in (router_env, candidate_env):
+            env.update({"AWS_REGION": spec.release.region, "AWS_DEFAULT_REGION": spec.release.region})
+        self.canary_timeout_s = float(router_env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")) / 1000
+        self.poll_interval_s = float(router_env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45"))
+        self.router = self._function(path.control, path.alias, "router", build_dir, "router.handler",
+                                     "router", router_env, scenario.environments.router)
+        self.candidate = self._function(path.candidate, path.alias, "candidate", build_dir,
+                                        "candidate.handler", "candidate", candidate_env,
+                                        scenario.environments.candidate)
+        self.router_env = router_env
+        self.control_plane = ControlPlaneServer(ControlPlane(self.appconfig, clock, api_deployment))
+        self.brake = self._brake(build_dir, rollback_alarm)
+
+    def _brake(self, build_dir: Path, rollback_alarm: str) -> Function | None:
+        """The brake function, when the plan has one: the real handler, its boto3 appconfig
+        client pointed at the control-plane stand-in."""
+        from .functions import package_path
+
+        spec = self.spec
+        if BRAKE_MODULE not in module_names(spec, self.spec_file):
+            return None
+        ids = self.appconfig.ids
+        flags = "module.feature_flags"
+        references = {f"{flags}.application_id": ids["application"], f"{flags}.environment_id": ids["environment"],
+                      f"{flags}.profile_id": ids["profile"], f"{flags}.brake_strategy_id": BRAKE_STRATEGY.id,
+                      "module.kms.key_arn": f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal",
+                      "module.alarms.rollback_alarm_name": rollback_alarm}
+        environment = function_environment(spec, self.spec_file, BRAKE_MODULE, references)
+        environment.update({"AWS_ENDPOINT_URL_APPCONFIG": self.control_plane.url, "AWS_REGION": spec.release.region,
+                            "AWS_DEFAULT_REGION": spec.release.region,
+                            # the stand-in does not check signatures; boto3 needs something to sign with
+                            "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
+        self.appconfig.strategies[BRAKE_STRATEGY.id] = BRAKE_STRATEGY
+        function = spec.brake.function
+        fn = Function(function.name, "live", "brake", float(function.timeout_s), 2)
+        fn.versions["1"] = Version("1", package_path(build_dir, "brake"), "brake.handler", None, environment,
+                                   environ_per_invoke=True)
+        fn.routing = {"1": 1.0}
+        self.lambda_.add(fn)
+        return fn
+
+    def _function(self, fn_spec: Any, alias: str, role: str, build_dir: Path, handler: str,
+                  init: str, environment: dict[str, str], most: int) -> Function:
+        from .functions import package_path
+
+        fn = Function(fn_spec.name, alias, role, float(fn_spec.timeout_s), most)
+        fn.versions["1"] = Version("1", package_path(build_dir, role), handler, init, environment)
+        fn.routing = {"1": 1.0}
+        self.lambda_.add(fn)
+        return fn
+
+    # -- environments ----------------------------------------------------------------
+    def attach_router(self, env: Environment) -> None:
+        clients = env.modules.module("cutover_runtime.lambda_client")._clients
+        clients["canary"] = StandinClient(self.lambda_, self.canary_timeout_s)
+        clients["shadow"] = StandinClient(self.lambda_, 3.0)
+        env.state.random = random.Random(f"shadow-sample:{self.scenario.seed}:{env.id}").random
+        handler = env.modules.handler
+        backend = handler.mock_profile
+        control = self.hooks.latency["control"]
+        clock = self.clock
+
+        def mock_backend(user_id: str) -> Any:
+            clock.advance(control.draw())
+            return backend(user_id)
+
+        handler.mock_profile = mock_backend
+        unavailable = self.faults.flags_unavailable_seconds(self.clock.now)
+        self.agent_of[env.id] = Agent(env.id, env.born, self.poll_interval_s,
+                                      env.born + unavailable if unavailable else 0.0)
+        self.agents.agent = self.agent_of[env.id]
+
+    def attach_candidate(self, env: Environment) -> None:
+        store = env.state.store
+        read = store.profile
+        database = self.hooks.latency["database"]
+        clock, faults, service, rng = self.clock, self.faults, self.lambda_, self.hooks.rng
+        if faults.database_down:
+            env.state.saved_settings = store.settings
+            store.settings = replace(store.settings, port=self.dead_port, host="127.0.0.1")
+
+        def profile(user_id: str) -> Any:
+            clock.advance(database.draw())
+            rate = faults.candidate_error_rate(service.current_kind)
+            if rate and rng.random() < rate:
+                raise InjectedFault("injected candidate failure")
+            return read(user_id)
+
+        store.profile = profile
+
+    def database_outage(self, down: bool) -> None:
+        """Cut (or restore) every candidate environment's route to PostgreSQL."""
+        self.faults.database_down = down
+        for env in self.candidate.environments:
+            if env.state is None:
+                continue
+            store = env.state.store
+            with env.modules.active():
+                store.close()
+            if down:
+                env.state.saved_settings = store.settings
+                store.settings = replace(store.settings, port=self.dead_port, host="127.0.0.1")
+            elif hasattr(env.state, "saved_settings"):
+                store.settings = env.state.saved_settings
+
+    def close(self) -> None:
+        for fn in (self.router, self.candidate):
+            for env in fn.environments:
+                self.hooks.retired(fn, env)
+            fn.environments = []
+        self.agents.close()
+        self.control_plane.close()
