@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.hcl import Expr
-from generator.plan import build_plan, codedeploy_config
+from generator.plan import build_plan
+from generator.release_calls import codedeploy_config
 from generator.render import JSON_MARKER_KEY, render_files
 from generator.spec import ReleaseSpec
 

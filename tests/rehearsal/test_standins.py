@@ -102,7 +102,7 @@ def test_function_modules_run_on_the_virtual_clock(build_dir):
     clock = VirtualClock()
     clock.set(100.0)
     router = ModuleSet(build_dir / "functions" / "router.zip", "router.handler", clock)
-    flags = router.module("cutover_runtime.flags")
+    flags = router.module("cutover_runtime.flag_reader")
     telemetry = router.module("cutover_runtime.telemetry")
     assert router.handler._perf() == 100.0
     assert flags.FlagCache.__init__.__defaults__[-1]() == 100.0  # clock=time.monotonic, bound at import
