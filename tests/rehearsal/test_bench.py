@@ -1,7 +1,9 @@
-"""The rehearsal benchmark's smoke mode runs (CI); its figures are for bench/, not asserted."""
+"""The rehearsal benchmark (bench/rows/rehearsal.py) runs in its smoke size and reports
+its figures as JSON; the figures are for bench/, never asserted here."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -14,9 +16,11 @@ pytestmark = pytest.mark.postgres
 
 def test_bench_quick_runs_and_reports_its_figures(build_dir, database_url):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "rehearse.py"), "--quick", "--database-url", database_url,
-         "--build", str(build_dir)], capture_output=True, text=True, timeout=900, check=False)
+        [sys.executable, str(ROOT / "bench" / "rows" / "rehearsal.py"), "--quick",
+         "--database-url", database_url, "--build", str(build_dir)],
+        capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
-    out = result.stdout
-    assert "requests over" in out and "requests/s" in out and "peak RSS" in out
-    assert "CPU of this process" in out
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["outcome"] == "promoted"
+    assert figures["totals"]["requests"] > 0 and figures["totals"]["wall_seconds"] > 0
+    assert figures["totals"]["peak_rss_mb"] > 0 and figures["cpu_s"] > 0

@@ -1,0 +1,132 @@
+"""Comparator on the hostile shapes of issue 10 (functions_support/hostile.py: deep
+nesting, NaN/Infinity, unordered lists of large unmatched elements, wide objects, huge
+numbers; every document at most 240 KB, one shadow event) vs DeepDiff with equivalent
+options. A row is met when ours answers (no exception) within 50 ms. Ours runs in this process with the production time budget, and its time is
+to the answer or to giving up (inconclusive); DeepDiff runs in a fresh process per
+shape, killed after a deadline. Target: no shape over 50 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+from common import ROOT, Row
+
+ORDER = 12
+TARGET_S = 0.050
+
+DEEPDIFF = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from functions_support import hostile
+from deepdiff import DeepDiff
+control, candidate = hostile.SHAPES[{name!r}]()
+t = time.perf_counter()
+try:
+    found = DeepDiff(control, candidate, exclude_paths=["root['meta']['requestId']"],
+                     ignore_order_func=lambda level: level.path() == "root['items']",
+                     significant_digits=4)
+    outcome = f"{{sum(len(v) for v in found.values())}} differences"
+except Exception as exc:
+    outcome = type(exc).__name__
+print(json.dumps([time.perf_counter() - t, outcome]))
+"""
+
+
+def _comparator():
+    from cutover_runtime.compare import CompareRules, ShadowComparator
+
+    from functions_support import hostile
+
+    return ShadowComparator(CompareRules.from_json(json.dumps(hostile.RULES)))
+
+
+def _ours(comparator, control, candidate) -> tuple[float, str]:
+    t = time.perf_counter()
+    try:
+        outcome = f"{len(comparator.compare(control, candidate))} differences"
+    except Exception as exc:  # noqa: BLE001 - the outcome is part of the figure
+        outcome = "inconclusive (budget)" if "Budget" in type(exc).__name__ \
+            else type(exc).__name__
+    return time.perf_counter() - t, outcome
+
+
+def _deepdiff(name: str, deadline_s: float) -> tuple[float | None, str]:
+    code = DEEPDIFF.format(root=str(ROOT), name=name)
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=deadline_s, cwd=ROOT, check=False)
+    except subprocess.TimeoutExpired:
+        return None, f"not done after {deadline_s:.0f} s (killed)"
+    if proc.returncode != 0:
+        return None, f"crashed (exit {proc.returncode})"
+    seconds, outcome = json.loads(proc.stdout.strip().splitlines()[-1])
+    return seconds, outcome
+
+
+def _why(ours: float, outcome: str, budget: float | None) -> str:
+    if outcome.endswith("differences") and ours <= TARGET_S:
+        return ""
+    if outcome.startswith("inconclusive"):
+        return (f"The comparison gave up at the production budget ({budget} ms) and reported "
+                f"the event inconclusive: bounded, but over the 50 ms target.")
+    if not outcome.endswith("differences"):
+        return f"The comparator raised {outcome}: no answer for this event."
+    return (f"The comparator answered ({outcome}) in {ours * 1e3:,.0f} ms, over the 50 ms "
+            f"target{'' if budget is None else f' (its budget is {budget} ms)'}; the profile "
+            f"shows where the time goes.")
+
+
+def _speed(ours: float, theirs: float | None) -> str:
+    if theirs is None:
+        return "DeepDiff did not answer"
+    if theirs >= ours:
+        return f"{theirs / ours:,.1f}× faster than DeepDiff"
+    return f"{ours / theirs:,.1f}× slower than DeepDiff"
+
+
+def run(ctx) -> list[Row]:
+    from functions_support import hostile
+
+    comparator = _comparator()
+    budget = getattr(comparator, "budget_ms", None)
+    rounds = 1 if ctx.quick else 5
+    deadline = 5.0 if ctx.quick else 20.0
+    rows = []
+    for name, (control, candidate) in hostile.shapes().items():
+        _ours(comparator, control, candidate)  # warm-up
+        runs = [_ours(comparator, control, candidate) for _ in range(rounds)]
+        ours = statistics.median(r[0] for r in runs)
+        outcome = runs[-1][1]
+        theirs, their_outcome = _deepdiff(name, deadline)
+        kb = max(hostile.size(control), hostile.size(candidate)) / 1024
+        rows.append(Row(
+            name=f"hostile-{name}",
+            measure=f"comparator, hostile shape {name} ({kb:,.0f} KB)",
+            figure=f"{ours * 1e3:,.1f} ms ({outcome})",
+            baseline=(f"DeepDiff {theirs * 1e3:,.0f} ms ({their_outcome})" if theirs is not None
+                      else f"DeepDiff {their_outcome}"),
+            result=_speed(ours, theirs),
+            target="≤ 50 ms, an answer (no exception)",
+            met=ours <= TARGET_S and outcome.endswith("differences"),
+            analysis=_why(ours, outcome, budget),
+            ratio=theirs / ours if theirs is not None else None,
+            ratio_of="DeepDiff time / ours",
+            values={"ours_s": ours, "deepdiff_s": theirs, "bytes": round(kb * 1024),
+                    "budget_ms": budget},
+            note=f"median of {rounds} after a warm-up; comparator budget "
+                 f"{budget if budget is not None else 'none'} ms; ours: {outcome}; "
+                 f"DeepDiff (fresh process, deadline {deadline:.0f} s): {their_outcome}"))
+    return rows
+
+
+def workload(ctx, name: str):
+    from functions_support import hostile
+
+    comparator = _comparator()
+    control, candidate = hostile.SHAPES[name.removeprefix("hostile-")]()
+    return lambda: [_ours(comparator, control, candidate) for _ in range(5)]
