@@ -13,6 +13,7 @@ flag declares (the router trusts those types), and at most 100 flags (AppConfig'
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -106,13 +107,18 @@ def kept_documents(spec: ReleaseSpec) -> list[dict[str, Any]]:
     return [out[key] for key in sorted(out)]
 
 
-def _aws_schema_problems(doc: dict[str, Any]) -> list[str]:
-    """What AWS's published schema for the type says is wrong, located by JSON path."""
+@functools.cache
+def _aws_validator() -> Any:
+    """AWS's schema, read and compiled once per process (a plan checks every kept document)."""
     import jsonschema  # generator-only dependency; loaded when a document is checked
 
-    validator = jsonschema.Draft7Validator(json.loads(AWS_SCHEMA.read_text(encoding="utf-8")))
+    return jsonschema.Draft7Validator(json.loads(AWS_SCHEMA.read_text(encoding="utf-8")))
+
+
+def _aws_schema_problems(doc: dict[str, Any]) -> list[str]:
+    """What AWS's published schema for the type says is wrong, located by JSON path."""
     problems = []
-    for error in sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in sorted(_aws_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
         where = ".".join(str(p) for p in error.absolute_path) or "(document)"
         problems.append(f"{where}: {error.message} (AWS schema)")
     return problems
