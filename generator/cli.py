@@ -208,8 +208,29 @@ def cmd_plan(layout: Layout, env: str, apply: bool, emulator: bool | None) -> in
     )
 
 
-def main(argv: list[str] | None = None, clients: object = None) -> int:
-    """`clients`: an ops.aws.Clients for the operations commands (tests inject emulated AWS)."""
+def _run_command(layout: Layout, args: argparse.Namespace) -> int:
+    if args.command == "render":
+        return cmd_render(layout, _select(layout, args.env, args.all), args.check)
+    if args.command == "validate":
+        return cmd_validate(args.specs)
+    if args.command == "doctor":
+        return cmd_doctor(layout)
+    if args.command == "schema":
+        sys.stdout.write(schema_document().decode())
+        return 0
+    if args.command == "analyze":
+        return cmd_analyze(layout, args.env, args.metrics, args.json, args.gate)
+    if args.command == "rehearse":
+        from rehearsal.cli import run as rehearse
+
+        return rehearse(layout.root, args)
+    if args.command == "terraform":
+        return cmd_terraform(layout, args.action, _select(layout, args.env, args.all), args.check)
+    return cmd_plan(layout, args.env, args.command == "apply", getattr(args, "emulator", None))
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Every command: the project's own here, the operations' and the rehearsal's from their packages."""
     parser = argparse.ArgumentParser(prog="cutover", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: .)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -246,7 +267,12 @@ def main(argv: list[str] | None = None, clients: object = None) -> int:
     from rehearsal.cli import add_parser as add_rehearse
 
     add_rehearse(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None, clients: object = None) -> int:
+    """`clients`: an ops.aws.Clients for the operations commands (tests inject emulated AWS)."""
+    args = _parser().parse_args(argv)
     layout = Layout(args.root.resolve())
     if args.command in ops_cli.COMMANDS and not getattr(args, "metrics", None):
         try:
@@ -258,24 +284,7 @@ def main(argv: list[str] | None = None, clients: object = None) -> int:
             print(f"cutover: {exc}", file=sys.stderr)
             return 2
     try:
-        if args.command == "render":
-            return cmd_render(layout, _select(layout, args.env, args.all), args.check)
-        if args.command == "validate":
-            return cmd_validate(args.specs)
-        if args.command == "doctor":
-            return cmd_doctor(layout)
-        if args.command == "schema":
-            sys.stdout.write(schema_document().decode())
-            return 0
-        if args.command == "analyze":
-            return cmd_analyze(layout, args.env, args.metrics, args.json, args.gate)
-        if args.command == "rehearse":
-            from rehearsal.cli import run as rehearse
-
-            return rehearse(layout.root, args)
-        if args.command == "terraform":
-            return cmd_terraform(layout, args.action, _select(layout, args.env, args.all), args.check)
-        return cmd_plan(layout, args.env, args.command == "apply", getattr(args, "emulator", None))
+        return _run_command(layout, args)
     except SpecInvalid as exc:
         print(exc.report(), file=sys.stderr)
         return 2
