@@ -1,0 +1,121 @@
+"""What is live: which flag document an AppConfig environment serves, and the one
+canary-off document. Pure functions of what AppConfig lists and stores.
+
+This is the single definition used by the guard, the operations commands (`status`,
+`rollback`, `ramp`, `analyze`), cleanup, `cutover apply`'s flag check and the
+rehearsal. Operations and the generator load this file by path (`ops/runtime.py`), the
+functions import it from their zip: one copy of the rule.
+
+What is served is the configuration version of the environment's latest COMPLETE
+deployment, not of its latest deployment: a ROLLED_BACK or REVERTED deployment left the
+environment on the version before it, and a deployment still DEPLOYING or BAKING is
+served only to part of the clients (docs/aws-rules.md, AppConfig: API StopDeployment,
+GetDeployment State).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# AppConfig's deployment states (API GetDeployment, `State`).
+IN_PROGRESS = frozenset({"BAKING", "VALIDATING", "DEPLOYING", "ROLLING_BACK"})
+COMPLETE = "COMPLETE"
+# AppConfig adds these to every stored flag and value; it sets them again on a new version.
+STORED_METADATA = ("_createdAt", "_updatedAt")
+# Descriptions that mark who started a deployment (the guard never stops these).
+GUARD_MARK = "cutover guard:"
+ROLLBACK_MARK = "cutover rollback:"
+
+
+def _number(deployment: Mapping[str, Any]) -> int:
+    return int(deployment.get("DeploymentNumber", 0))
+
+
+def in_progress(deployments: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The deployment in progress (the newest one, if AWS ever listed two), or None."""
+    running = [d for d in deployments if d.get("State") in IN_PROGRESS]
+    return max(running, key=_number) if running else None
+
+
+def live_deployment(deployments: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The deployment whose version is served: the latest COMPLETE one, or None."""
+    complete = [d for d in deployments if d.get("State") == COMPLETE]
+    return max(complete, key=_number) if complete else None
+
+
+def live_version(deployments: Iterable[Mapping[str, Any]]) -> int | None:
+    """The configuration version served, or None when nothing ever completed."""
+    live = live_deployment(deployments)
+    if live is None:
+        return None
+    version = str(live.get("ConfigurationVersion", ""))
+    return int(version) if version.isdigit() else None
+
+
+def started_by(deployment: Mapping[str, Any]) -> str | None:
+    """"guard", "rollback" (break glass) or None (Terraform, an operator)."""
+    description = str(deployment.get("Description") or "")
+    if description.startswith(GUARD_MARK):
+        return "guard"
+    if description.startswith(ROLLBACK_MARK):
+        return "rollback"
+    return None
+
+
+def canary_percent(document: Mapping[str, Any], flag_key: str) -> float:
+    """The percent of users the candidate serves under `flag_key` (disabled means 0)."""
+    value = (document.get("values") or {}).get(flag_key) or {}
+    if not value.get("enabled"):
+        return 0.0
+    try:
+        return float(value.get("percent", 0) or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def canary_percents(document: Mapping[str, Any], flags: Mapping[str, str]) -> dict[str, float]:
+    """Served canary percent per read path; `flags` maps each path to its canary flag key."""
+    return {path: canary_percent(document, key) for path, key in flags.items()}
+
+
+def canary_is_off(document: Mapping[str, Any], flag_keys: Iterable[str]) -> bool:
+    return all(canary_percent(document, key) == 0 for key in flag_keys)
+
+
+def canary_off(document: Mapping[str, Any], flag_keys: Iterable[str]) -> tuple[dict[str, Any], list[str]] | None:
+    """The document with every canary flag disabled at 0%, and the flags it changed.
+
+    None when every canary flag is already off (so a caller is idempotent). Shadow flags
+    and everything else stay as they are; AppConfig's stored metadata is dropped, since
+    AppConfig refuses a document that carries it and sets it again.
+    """
+    doc = copy.deepcopy(dict(document))
+    values = doc.get("values") or {}
+    changed = []
+    for key in flag_keys:
+        value = values.get(key)
+        if value is None:
+            continue
+        if value.get("enabled") is False and not value.get("percent"):
+            continue
+        value.update({"enabled": False, "percent": 0})
+        if "step" in value:
+            value["step"] = 0
+        changed.append(key)
+    if not changed:
+        return None
+    for flag in (doc.get("flags") or {}).values():
+        for key in STORED_METADATA:
+            flag.pop(key, None)
+    for value in values.values():
+        for key in STORED_METADATA:
+            value.pop(key, None)
+    return doc, changed
+
+
+def encode(document: Mapping[str, Any]) -> bytes:
+    """The bytes stored as a hosted configuration version (stable: sorted, compact)."""
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()

@@ -1,0 +1,61 @@
+"""`cutover_runtime.live`: what is served is the latest COMPLETE deployment's version."""
+
+from __future__ import annotations
+
+import json
+
+from cutover_runtime import live
+
+FLAGS = {"profile": "canaryProfile"}
+
+
+def dep(n: int, state: str, version: int, description: str = "") -> dict:
+    return {"DeploymentNumber": n, "State": state, "ConfigurationVersion": str(version),
+            "Description": description}
+
+
+def doc(percent: float, enabled: bool = True) -> dict:
+    return {"version": "1", "flags": {"canaryProfile": {"name": "c", "_createdAt": "x"}},
+            "values": {"canaryProfile": {"enabled": enabled, "percent": percent, "step": 2,
+                                         "_updatedAt": "y"},
+                       "shadowProfile": {"enabled": True, "rate": 0.1}}}
+
+
+def test_a_rolled_back_latest_deployment_is_not_what_is_served():
+    deployments = [dep(1, "COMPLETE", 3), dep(2, "COMPLETE", 4), dep(3, "ROLLED_BACK", 5)]
+    assert live.live_version(deployments) == 4
+    assert live.in_progress(deployments) is None
+
+
+def test_a_deployment_still_baking_is_in_progress_and_not_yet_live():
+    deployments = [dep(1, "COMPLETE", 3), dep(2, "BAKING", 4)]
+    assert live.live_version(deployments) == 3
+    assert live.in_progress(deployments)["DeploymentNumber"] == 2
+
+
+def test_nothing_complete_is_nothing_live():
+    assert live.live_version([dep(1, "ROLLED_BACK", 2)]) is None
+    assert live.live_version([]) is None
+
+
+def test_who_started_a_deployment_comes_from_its_description():
+    assert live.started_by(dep(1, "COMPLETE", 1, "cutover guard: canary off")) == "guard"
+    assert live.started_by(dep(1, "COMPLETE", 1, "cutover rollback: by ops")) == "rollback"
+    assert live.started_by(dep(1, "COMPLETE", 1, "terraform")) is None
+
+
+def test_served_percent_is_zero_when_the_flag_is_disabled():
+    assert live.canary_percents(doc(5), FLAGS) == {"profile": 5.0}
+    assert live.canary_percents(doc(5, enabled=False), FLAGS) == {"profile": 0.0}
+    assert live.canary_percents({"values": {}}, FLAGS) == {"profile": 0.0}
+
+
+def test_canary_off_turns_only_the_canary_off_and_drops_stored_metadata():
+    off, changed = live.canary_off(doc(5), FLAGS.values())
+    assert changed == ["canaryProfile"]
+    assert off["values"]["canaryProfile"] == {"enabled": False, "percent": 0, "step": 0}
+    assert off["values"]["shadowProfile"] == {"enabled": True, "rate": 0.1}
+    assert "_createdAt" not in off["flags"]["canaryProfile"]
+    assert live.canary_is_off(off, FLAGS.values())
+    assert live.canary_off(off, FLAGS.values()) is None  # idempotent
+    assert json.loads(live.encode(off)) == off
