@@ -75,7 +75,7 @@ class CodeDeployArgs(ModuleArgs):
     application_name: str
     deployment_config: dict[str, object]
     deployment_groups: dict[str, object]
-    alarm_names: list[str] = UNSET
+    lifecycle_hook_function_names: list[object] = UNSET
     tags: dict[str, str] = UNSET
 
 
@@ -267,6 +267,7 @@ QUERIES = ModuleRef("queries", "queries")
 TRACING = ModuleRef("tracing", "tracing")
 CLEANUP = ModuleRef("cleanup", "function")
 BRAKE = ModuleRef("brake", "function")
+DEPLOY_PROBE = ModuleRef("deploy_probe", "function")
 
 
 def dependencies(architecture: str) -> ModuleRef:

@@ -461,12 +461,59 @@ class CustomCodeDeployConfig(SpecModel):
     interval_minutes: int = Field(ge=1, le=2880)
 
 
+# CodeDeploy's service role may invoke only lifecycle hooks named CodeDeployHook_*
+# (docs/aws-rules.md, CodeDeploy); Lambda allows 64 characters.
+PROBE_FUNCTION = r"^CodeDeployHook_[A-Za-z0-9_-]{1,49}$"
+PATTERN_HELP[PROBE_FUNCTION] = "CodeDeployHook_ then 1-49 letters, digits, '-' or '_'"
+# The user ids travel in the probe's environment (Lambda allows 4 KB in all).
+PROBE_USER_IDS_BUDGET = 1024
+
+
+class DeployProbe(SpecModel):
+    """CodeDeploy's BeforeAllowTraffic hook (functions/deploy_probe, docs/functions.md):
+    before a deployment moves any traffic, it reads through the new version and fails the
+    deployment when Wald's sequential test puts the version's error rate at the limit."""
+
+    enabled: bool = Field(default=True, description="Judge every code deployment before traffic moves.")
+    function_name: str | None = Field(
+        default=None,
+        pattern=PROBE_FUNCTION,
+        description="Default: CodeDeployHook_<release>-<env>, shortened to 64 characters.",
+    )
+    user_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Users whose profile every version must answer, read in turn. Empty: synthetic ids "
+            "(cutover-probe-N), for which the candidate's not found is an answer too."
+        ),
+    )
+    max_reads: int = Field(
+        default=600, ge=1, le=5000, description="Most reads of one deployment; undecided at the end fails it."
+    )
+    error_rate_pct: float | None = Field(
+        default=None, gt=0, lt=100, description="The limit the test judges against. Default: guardrails.error_rate_pct."
+    )
+    timeout_s: int = Field(default=300, ge=30, le=900, description="The probe function's timeout.")
+
+    @model_validator(mode="after")
+    def _user_ids(self) -> DeployProbe:
+        for i, user_id in enumerate(self.user_ids):
+            if not user_id.isprintable():
+                raise FieldProblem(("user_ids", i), "must be printable (the functions refuse any other user id)")
+        size = len(json.dumps(self.user_ids))
+        if size > PROBE_USER_IDS_BUDGET:
+            raise FieldProblem(("user_ids",), f"is {size} bytes of JSON; at most {PROBE_USER_IDS_BUDGET}")
+        return self
+
+
 class CodeDeploySettings(SpecModel):
     application: str | None = Field(
         default=None, min_length=1, max_length=100, description="Default: <release>-<env>."
     )
     predefined: Literal[PREDEFINED_CODEDEPLOY_CONFIGS] | None = None  # type: ignore[valid-type]
     custom: CustomCodeDeployConfig | None = None
+    probe: DeployProbe = Field(default_factory=DeployProbe)
 
     @model_validator(mode="after")
     def _one_config(self) -> CodeDeploySettings:

@@ -120,7 +120,7 @@ def test_code_deploy_groups_roll_back_on_alarm_and_failure():
     assert rollback["enabled"] is True
     assert set(rollback["events"]) == {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"}
     (alarms,) = [d["alarm_configuration"] for d in group["dynamic"] if "alarm_configuration" in d]
-    assert alarms["for_each"].startswith("${length(var.alarm_names) > 0")
+    assert alarms["for_each"].startswith("${length(each.value.alarm_names) > 0")
     assert alarms["content"][0]["alarms"] == "${alarm_configuration.value}"
     assert alarms["content"][0]["enabled"] is True
     assert group["deployment_style"][0]["deployment_option"] == "WITH_TRAFFIC_CONTROL"
@@ -147,10 +147,15 @@ def test_appconfig_monitor_role_may_only_describe_alarms():
 
 
 @pytest.mark.parametrize("root", sorted(ROOTS))
-def test_root_wires_the_composite_alarm_to_code_deploy(root):
-    assert _module(root, "code_deploy")["alarm_names"] == [
-        "${module.alarms.rollback_alarm_name}"
-    ]
+def test_root_gives_each_code_deploy_group_metric_alarms_never_the_composite(root):
+    """CodeDeploy documents metric alarms only (docs/aws-rules.md, CodeDeploy): each group
+    lists members of the composite by their module.alarms.alarm_names key."""
+    groups = _module(root, "code_deploy")["deployment_groups"]
+    assert "alarm_names" not in _module(root, "code_deploy")
+    listed = [name for g in groups.values() for name in g.get("alarm_names", [])]
+    assert listed, f"{root}: no deployment group watches an alarm"
+    for name in listed:
+        assert name.startswith('${module.alarms.alarm_names["') and "rollback" not in name, name
 
 
 @pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if _has_module(r, "feature_flags")])
