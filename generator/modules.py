@@ -106,6 +106,8 @@ class FeatureFlagsArgs(ModuleArgs):
     monitor_alarm_arns: list[str] = UNSET
     kms_key_arn: str
     extension_architecture: str = UNSET
+    extension_layer_parameter: str = UNSET
+    extension_layer_arn: str = UNSET
     tags: dict[str, str] = UNSET
 
 

@@ -158,6 +158,8 @@ def feature_flags_call(spec: ReleaseSpec) -> ModuleCall:
             monitor_alarm_arns=[ALARMS.output("rollback_alarm_arn")],
             kms_key_arn=KMS.output("key_arn"),
             extension_architecture=spec.read_paths[0].control.architecture,
+            extension_layer_parameter=ac.agent_layer_parameter,
+            extension_layer_arn=ac.agent_layer_arn or UNSET,
         ),
     )
 

@@ -420,6 +420,12 @@ APPCONFIG_NAME = r"^[^\n,]+$"
 PATTERN_HELP[APPCONFIG_NAME] = "an AppConfig name without newline or comma"
 
 
+# Where AWS publishes the AppConfig Agent Lambda extension's layer ARN, per region and
+# architecture (docs/aws-rules.md, AppConfig: "Retrieve the latest extension ARN from a
+# public parameter").
+AGENT_LAYER_PARAMETER = "/aws/service/appconfig/extension/{architecture}/latest"
+
+
 class AppConfigSettings(SpecModel):
     application: str = Field(min_length=1, max_length=64, pattern=APPCONFIG_NAME)
     environment: str | None = Field(
@@ -434,6 +440,17 @@ class AppConfigSettings(SpecModel):
             "Monitor window after each flag deployment: the rollback alarm reverts the flags "
             "until it ends. Flags roll out all at once (no growth settings)."
         ),
+    )
+    agent_layer_parameter: str = Field(
+        default=AGENT_LAYER_PARAMETER,
+        pattern=r"^/aws/service/[A-Za-z0-9_./{}-]{1,1000}$",
+        description=(
+            "SSM public parameter holding the AppConfig Agent Lambda extension layer ARN of the "
+            "release's region ({architecture}: the routers' architecture), read at plan time."
+        ),
+    )
+    agent_layer_arn: str | None = _pattern(
+        LAYER_ARN, default=None, description="The agent layer to use instead of the public parameter's."
     )
     poll_interval_s: int = Field(default=45, ge=15, le=3600)
     poll_timeout_ms: int = Field(default=3000, ge=100, le=60000)

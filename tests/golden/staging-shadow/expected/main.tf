@@ -374,9 +374,10 @@ module "feature_flags" {
     duration_minutes   = 0
     final_bake_minutes = 5
   }
-  monitor_alarm_arns     = [module.alarms.rollback_alarm_arn]
-  kms_key_arn            = module.kms.key_arn
-  extension_architecture = "x86_64"
+  monitor_alarm_arns        = [module.alarms.rollback_alarm_arn]
+  kms_key_arn               = module.kms.key_arn
+  extension_architecture    = "x86_64"
+  extension_layer_parameter = "/aws/service/appconfig/extension/{architecture}/latest"
 }
 
 # The alarms of alarms.json; the composite of its error rates is the single rollback signal.
