@@ -110,3 +110,11 @@ def probe_call(spec: ReleaseSpec, application: str) -> ModuleCall:
         args=_function_args(spec, fn, "deploy_probe", f"cutover {spec.release.name}: judge versions before traffic",
                             env, alias="live", statements=statements),
     )
+
+
+def appspec_hooks(spec: ReleaseSpec) -> list[dict[str, str]]:
+    """The AppSpec ``Hooks`` of every deployment `cutover deploy` starts (AppSpec 'hooks'
+    section for Lambda: each lifecycle event names one function, run once per deployment)."""
+    if not spec.delivery.codedeploy.probe.enabled:
+        return []
+    return [{"BeforeAllowTraffic": probe_function_name(spec)}]

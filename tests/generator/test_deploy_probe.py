@@ -96,3 +96,9 @@ def test_a_probe_that_cannot_work_is_refused_where_it_is_written(tmp_path, probe
     with pytest.raises(SpecInvalid) as caught:
         _spec(tmp_path, probe)
     assert message in caught.value.report()
+
+
+def test_every_deployment_names_the_probe_as_its_before_allow_traffic_hook(tmp_path):
+    assert deploy_probe.appspec_hooks(SPEC) == [
+        {"BeforeAllowTraffic": _calls(SPEC)["deploy_probe"]["name"]}]
+    assert deploy_probe.appspec_hooks(_spec(tmp_path, {"enabled": False})) == []
