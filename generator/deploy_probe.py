@@ -69,12 +69,13 @@ def probe_function_name(spec: ReleaseSpec) -> str:
 
 def probe_targets(spec: ReleaseSpec) -> dict[str, int]:
     """Every function CodeDeploy ships, with how long one read of it may take (ms): the
-    canary timeout for a candidate (what the router waits), the timeout for an entry."""
+    function's own timeout. The probe judges errors, as the limit does; the first read of
+    a new version is a cold start, and slowness is the go/no-go analysis's p95."""
     targets: dict[str, int] = {}
     for path in spec.read_paths:
-        targets[path.control.name] = (path.candidate.timeout_s if spec.phase == "complete"
-                                      else path.control.timeout_s) * 1000
-        targets[path.candidate.name] = path.canary.timeout_ms
+        entry = path.candidate if spec.phase == "complete" else path.control
+        targets[path.control.name] = entry.timeout_s * 1000
+        targets[path.candidate.name] = path.candidate.timeout_s * 1000
     return dict(sorted(targets.items()))
 
 

@@ -428,7 +428,7 @@ module "deploy_probe" {
     CUTOVER_PROBE_CONFIDENCE     = "0.95"
     CUTOVER_PROBE_ERROR_RATE_PCT = "2"
     CUTOVER_PROBE_MAX_READS      = "600"
-    CUTOVER_PROBE_TARGETS        = "{\"huntaze-mock-feed-preview\":10000,\"huntaze-mock-read-preview\":10000,\"huntaze-prisma-feed-preview\":1500,\"huntaze-prisma-read-preview\":1500}"
+    CUTOVER_PROBE_TARGETS        = "{\"huntaze-mock-feed-preview\":10000,\"huntaze-mock-read-preview\":10000,\"huntaze-prisma-feed-preview\":10000,\"huntaze-prisma-read-preview\":10000}"
     CUTOVER_PROBE_USER_IDS       = "[]"
     CUTOVER_RELEASE              = "huntaze-read-paths"
     CUTOVER_TRACE_USER_ID        = "hashed"

@@ -302,7 +302,7 @@ module "deploy_probe" {
     CUTOVER_PROBE_CONFIDENCE     = "0.95"
     CUTOVER_PROBE_ERROR_RATE_PCT = "2"
     CUTOVER_PROBE_MAX_READS      = "600"
-    CUTOVER_PROBE_TARGETS        = "{\"huntaze-mock-read\":10000,\"huntaze-prisma-read\":1500}"
+    CUTOVER_PROBE_TARGETS        = "{\"huntaze-mock-read\":10000,\"huntaze-prisma-read\":10000}"
     CUTOVER_PROBE_USER_IDS       = "[]"
     CUTOVER_RELEASE              = "huntaze-prisma-migration"
     CUTOVER_TRACE_USER_ID        = "hashed"
