@@ -285,25 +285,16 @@ def test_hosted_flags_redeploy_on_document_hash_only_and_keep_the_previous_versi
     )
 
 
-def test_extension_layer_table_covers_the_required_regions():
+def test_the_extension_layer_is_the_public_parameter_of_the_region_not_a_table():
+    """AWS publishes the agent layer per region and architecture as an SSM public
+    parameter (docs/aws-rules.md, AppConfig): no hand-copied table to go stale."""
     text = (MODULES_DIR / "feature_flags" / "main.tf").read_text(encoding="utf-8")
-    for region in [
-        "us-east-1",
-        "us-east-2",
-        "us-west-2",
-        "eu-west-1",
-        "eu-west-3",
-        "eu-central-1",
-        "ap-southeast-1",
-        "ap-northeast-1",
-    ]:
-        x86 = rf'"{region}"\s*=\s*{{\s*x86_64\s*=\s*"arn:aws:lambda:{region}:\d{{12}}:layer:AWS-AppConfig-Extension:\d+"'
-        arm = rf'arm64\s*=\s*"arn:aws:lambda:{region}:\d{{12}}:layer:AWS-AppConfig-Extension-Arm64:\d+"'
-        assert re.search(x86 + r",\s*" + arm, text), (
-            f"no x86_64/arm64 extension layers for {region}"
-        )
+    assert "AWS-AppConfig-Extension" not in text, "a hard-coded layer ARN is back"
+    ((_name, parameter),) = [(n, b) for t, n, b in hcl.blocks(hcl.load(MODULES_DIR / "feature_flags" / "main.tf"), "data")
+                             if t == "aws_ssm_parameter"]
+    assert parameter["name"] == '${replace(var.extension_layer_parameter, "{architecture}", var.extension_architecture)}'
     outputs = (MODULES_DIR / "feature_flags" / "outputs.tf").read_text(encoding="utf-8")
-    assert "precondition" in outputs, "an unknown region must fail the plan, not yield a null layer"
+    assert "precondition" in outputs, "a parameter that holds no layer ARN must fail the plan"
 
 
 @pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if r.startswith("envs/")])
