@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import Guardrails, SeedAction, Verdict, analyze, load_metrics
+from analysis import Guardrails, MetricsInvalid, SeedAction, Verdict, analyze, load_metrics
 from analysis.checks import ErrorCounts, judge_error_rate
 from analysis.exact import fisher_greater
 from tests.analysis.builders import WINDOW_START, Scenario, document, iso
@@ -249,3 +249,28 @@ def test_a_p95_exactly_on_a_line_is_judged_by_the_decimal_figures_not_float_nois
         assert p95_verdict(on_no_go + Decimal("0.01")) == (Verdict.HOLD, SeedAction.INVESTIGATE)
     if on_go == on_go.quantize(Decimal("0.001")):
         assert p95_verdict(on_go) == (Verdict.PROMOTE, SeedAction.GO)
+
+
+json_ish = st.one_of(
+    st.binary(max_size=200),
+    st.lists(st.sampled_from(['[', ']', '{', '}', '"', '\\', ',', ':', ' ', '\n', '1', '1e300', 'NaN',
+                              '-Infinity', 'null', '"a"', '"Requests"', '"format"']), max_size=400)
+    .map(lambda parts: "".join(parts).encode()),
+    st.integers(60, 3000).map(lambda depth: b'{"paths":\n' + b"[" * depth),
+)
+
+
+@SETTINGS
+@given(content=json_ish)
+def test_any_file_is_read_or_refused_with_a_location_never_an_exception(tmp_path_factory, content):
+    """Whatever the bytes, load_metrics returns or raises MetricsInvalid (exit 2); an error
+    about the file itself names a line and column inside it."""
+    f = tmp_path_factory.mktemp("m") / "m.json"
+    f.write_bytes(content)
+    try:
+        load_metrics(f)
+    except MetricsInvalid as exc:
+        where = exc.errors[0][0]
+        if where[0].isdigit():
+            line, column = map(int, where.split(":"))
+            assert 1 <= line <= content.count(b"\n") + 1 and column >= 1
