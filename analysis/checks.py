@@ -58,8 +58,10 @@ def judge_error_rate(path: str, name: str, seen: ErrorCounts, control: ErrorCoun
     """Against the limit (exact binomial) and, for the canary, against the control
     (one-sided Fisher exact) when the control has min_samples. ROLLBACK needs both at the
     stated confidence (the limit alone when there is no control to compare, or when
-    `control` is None: the served error rate); PROMOTE needs min_samples and a rate
-    within the limit that is not worse than the control."""
+    `control` is None: the served error rate), or, once the rate counts (min_samples
+    requests, min_errors errors), a rate seen past the limit that is significantly worse
+    than the control's; PROMOTE needs min_samples and a rate within the limit that is not
+    worse than the control."""
     limit = g.error_rate_pct / 100  # for the binomial test; comparisons use exact()
     threshold = f"<= {g.error_rate_pct:g}% (exact tests, {g.confidence:.3g} confidence)"
 
@@ -92,9 +94,10 @@ def judge_error_rate(path: str, name: str, seen: ErrorCounts, control: ErrorCoun
     if seen.requests < g.min_samples:
         return check(HOLD, WAIT, f"too few samples: {seen.requests} {seen.what} < {g.min_samples}", **evidence)
     point_above = pct_of(seen.errors, seen.requests) > exact(g.error_rate_pct)
-    if point_above and compared and p_control < g.alpha:
-        # docs/analysis.md "Error rates": worse than the control with that confidence, and
-        # the rate seen is past the limit: the limit test alone would wait for ~3x the errors
+    if point_above and seen.errors >= g.min_errors and compared and p_control < g.alpha:
+        # docs/analysis.md "Error rates": the rate counts (the rollback alarms' own gate),
+        # is past the limit and significantly worse than the control's; the limit's test
+        # alone would wait for 8 errors in 200 requests where this takes 5
         return check(ROLLBACK, SeedAction.ROLLBACK_AUTO,
                      f"{_rate(seen)} is above the {g.error_rate_pct:g}% limit and above {vs_control} "
                      f"({_p(p_control)}); not yet significant against the limit alone ({_p(p_limit)})",

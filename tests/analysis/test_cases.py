@@ -35,6 +35,10 @@ CASES = [
      {"canary-error-rate": (R, AUTO), "served-error-rate": (P, GO)}),
     ("canary-errors-2.5pct-in-40-worse-than-control-too-few", [S.with_(step=5, minutes=8, canary_error_pct=2.5)],
      H, [WAIT], {"canary-error-rate": (H, WAIT)}),
+    # past the limit and worse than a spotless control, but 2 errors: below min_errors (3),
+    # the rate does not count yet (the rollback alarms' gate too)
+    ("canary-errors-2-in-60-below-min-errors", [S.with_(minutes=60, canary_error_pct=100 * 2 / 60)], H, [WAIT],
+     {"canary-error-rate": (H, WAIT)}),
     ("canary-errors-at-the-limit-worse-than-control", [S.with_(step=5, minutes=40, canary_error_pct=2)], H, [INV],
      {"canary-error-rate": (H, INV)}),
     ("low-traffic", [S.with_(rpm=10)], H, [WAIT],

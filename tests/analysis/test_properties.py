@@ -119,7 +119,8 @@ def test_more_samples_at_the_same_rates_never_turn_a_rollback_into_a_promote(doc
 
 @SETTINGS
 @given(doc=documents(), requests=st.integers(1, 500), canary_pct=st.integers(0, 100))
-def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback(doc, requests, canary_pct):
+def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback_by_the_limit(doc, requests,
+                                                                                          canary_pct):
     result = analyze(load_metrics(doc), GUARDRAILS)
     # a HOLD *for too few samples*: every check that holds does so for want of samples (a
     # HOLD that also says "investigate", e.g. the control failing as often as the canary,
@@ -127,7 +128,16 @@ def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback(d
     holds = [c for c in result.checks if c.verdict is Verdict.HOLD]
     too_few = bool(holds) and all(c.reason.startswith("too few samples") for c in holds)
     if result.verdict is Verdict.HOLD and too_few:
-        assert verdict(with_healthy_samples(doc, requests, canary_pct)) is not Verdict.ROLLBACK
+        after = analyze(load_metrics(with_healthy_samples(doc, requests, canary_pct)), GUARDRAILS)
+        # a ROLLBACK can only be the evidence the sample gate was waiting for: a canary
+        # rate that now counts (min_samples requests, min_errors errors), past the limit
+        # and significantly worse than its control; never the limit's own test
+        for check in after.checks:
+            if check.verdict is Verdict.ROLLBACK:
+                assert check.name in ("canary-error-rate", "candidate-error-rate"), check.reason
+                assert check.evidence["p_vs_limit"] >= GUARDRAILS.alpha, check.reason
+                assert check.evidence["p_vs_control"] < GUARDRAILS.alpha, check.reason
+                assert check.samples >= GUARDRAILS.min_samples and check.figure > GUARDRAILS.error_rate_pct
 
 
 @SETTINGS
@@ -181,7 +191,8 @@ def test_worse_than_the_control_and_past_the_limit_with_enough_samples_rolls_bac
     check = judge_error_rate("p", "canary-error-rate", seen, control, g)
     worse = control.requests >= g.min_samples and fisher_greater(
         seen.errors, seen.requests, control.errors, control.requests) < g.alpha
-    if seen.requests >= g.min_samples and 100 * seen.errors > g.error_rate_pct * seen.requests and worse:
+    counts = seen.requests >= g.min_samples and seen.errors >= g.min_errors
+    if counts and 100 * seen.errors > g.error_rate_pct * seen.requests and worse:
         assert check.verdict is Verdict.ROLLBACK, check.reason
 
 
