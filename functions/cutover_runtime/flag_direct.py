@@ -110,8 +110,10 @@ class DirectFlagReader:
 
 
 def _reason(exc: Exception) -> str:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+    """``appconfigdata <AWS error code or exception class>``, or ``appconfigdata timeout``."""
     name = exc.__class__.__name__
     if "Timeout" in name:
         return "appconfigdata timeout"
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     return f"appconfigdata {code or name}"
