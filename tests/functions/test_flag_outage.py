@@ -91,13 +91,13 @@ class Fleet:
 
 
 def run(fleet: Fleet, users: list[str], events: list[tuple[float, Callable[[], None]]],
-        seed: int = 7) -> dict[str, list[tuple[float, str]]]:
+        seed: int = 7, end: float = END) -> dict[str, list[tuple[float, str]]]:
     """Every user asks every ASK_EVERY_S (offsets spread), each request landing on a
     random environment; `events` (time, action) happen in order among the requests."""
     rng = random.Random(seed)
     asks = sorted((offset + k * ASK_EVERY_S, user)
                   for user, offset in ((u, rng.uniform(0, ASK_EVERY_S)) for u in users)
-                  for k in range(int(END // ASK_EVERY_S)))
+                  for k in range(int(end // ASK_EVERY_S)))
     pending = sorted(events, key=lambda e: e[0])
     seen: dict[str, list[tuple[float, str]]] = {u: [] for u in users}
     for t, user in asks:
@@ -169,7 +169,7 @@ def test_a_guard_canary_off_is_never_undone_by_an_outage(
     events = [(0.0, lambda: fleet.deploy(flag_values(percent=5))),
               (off_at, lambda: fleet.deploy(flag_values(percent=0, enabled=False))),
               *[e for e in ramp_events(fleet, extension, data_plane_down) if e[0] in OUTAGE]]
-    seen = run(fleet, USERS, events)
+    seen = run(fleet, USERS, events, end=OUTAGE[1] + 5 * MINUTE)
     ttl_s = 5.0
     late = [(u, t) for u in USERS for t, route in seen[u] if route == "canary" and t > off_at + ttl_s]
     assert late == []
@@ -188,7 +188,7 @@ def test_a_canary_off_during_the_agent_outage_reaches_every_environment_through_
               (OUTAGE[0], lambda: setattr(extension, "mode", "down")),
               (off_at, lambda: fleet.deploy(flag_values(percent=0, enabled=False))),
               (OUTAGE[1], lambda: setattr(extension, "mode", "ok"))]
-    seen = run(fleet, USERS, events)
+    seen = run(fleet, USERS, events, end=OUTAGE[1] + 5 * MINUTE)
     late = [(u, t) for u in USERS for t, route in seen[u] if route == "canary" and t > off_at + 45 + 5]
     assert late == []
     capsys.readouterr()
