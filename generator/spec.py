@@ -299,7 +299,12 @@ class ComparisonRules(SpecModel):
     timestamp_tolerance_seconds: float = Field(default=0.0, ge=0, le=86400)
     unordered_lists: list[JsonPath] = Field(default_factory=list)
     redact_paths: list[JsonPath] = Field(
-        default_factory=list, description="Paths whose values are never logged, even hashed."
+        default_factory=list,
+        description=(
+            "Paths whose values leave the router only as salted digests: shadow events and the "
+            "dead-letter queue never hold them in clear, differences under them are logged as "
+            "<redacted>."
+        ),
     )
 
 
@@ -364,6 +369,16 @@ class ReadPath(SpecModel):
     control: Function
     candidate: Function
     database: Database | None = None
+    read_model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description=(
+            "JSON Schema of the answer both backends give (a file, relative to the spec). Every "
+            "shadow.compare path must name a place in it, and its x-cutover-personal fields must "
+            "be redacted. Default: the example's read model, config/read-model.schema.json."
+        ),
+    )
     shadow: Shadow = Field(default_factory=Shadow)
     canary: Canary = Field(default_factory=Canary)
 
