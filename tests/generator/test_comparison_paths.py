@@ -204,6 +204,16 @@ def test_an_unordered_list_that_is_not_an_array_is_refused(tmp_path):
         f"model ({HERE}); unordered_lists names arrays")]
 
 
+def test_an_ignored_personal_field_must_still_be_redacted(tmp_path):
+    # ignoring skips the comparison only: the value would still travel in the event
+    spec = _spec(tmp_path, ('        ignore_paths: []', '        ignore_paths: ["$.email"]'))
+    assert load_spec(spec).read_paths[0].shadow.compare.ignore_paths == ["$.email"]
+    spec = _spec(tmp_path, ('        ignore_paths: []', '        ignore_paths: ["$.email"]'),
+                 (REDACT, '        redact_paths: ["$.displayName"]'))
+    [error] = _errors(spec)
+    assert error.startswith("56: read_paths[0].shadow.compare.redact_paths: add $.email: ")
+
+
 def test_a_redact_path_above_a_personal_field_covers_it(tmp_path):
     spec = _spec(tmp_path, (REDACT, '        redact_paths: ["$"]'))
     assert load_spec(spec).read_paths[0].shadow.compare.redact_paths == ["$"]
