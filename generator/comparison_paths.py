@@ -95,8 +95,18 @@ class ReadModel:
         self.personal = sorted(self._personal(schema, (), set()))
 
     @staticmethod
-    @cache
     def load(file: Path) -> ReadModel:
+        """The read model in ``file``, or ReadModelError saying why it cannot be used."""
+        try:
+            stat = file.stat()
+        except OSError as exc:
+            raise ReadModelError(f"cannot read the read model {file}: {exc.strerror}") from None
+        return ReadModel._load(file, stat.st_mtime_ns, stat.st_size)
+
+    @staticmethod
+    @cache
+    def _load(file: Path, _mtime_ns: int, _size: int) -> ReadModel:
+        """Parsed once per version of the file (a spec's read paths often share one)."""
         try:
             schema = json.loads(file.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -108,7 +118,7 @@ class ReadModel:
         except schema_errors.SchemaError as exc:
             raise ReadModelError(f"the read model {file} is not a JSON Schema: {exc.message}") from None
         model = ReadModel(schema, _shown(file))
-        model._refs_are_local(schema)
+        model._check_keywords(schema)
         return model
 
     def parse(self, text: str) -> tuple[str, ...] | None:
@@ -176,7 +186,7 @@ class ReadModel:
         props = schema.get("properties", {})
         found = [props[segment]] if segment in props else []
         found += [s for pattern, s in schema.get("patternProperties", {}).items()
-                  if re.search(pattern, segment)]
+                  if _matches(pattern, segment)]
         if found:
             return found
         extra = schema.get("additionalProperties", True)
@@ -269,16 +279,17 @@ class ReadModel:
                 raise ReadModelError(f"{self.name}: the reference {ref!r} names nothing") from None
         return node
 
-    def _refs_are_local(self, schema: Any) -> None:
+    def _check_keywords(self, schema: Any) -> None:
+        """Every $ref resolves here (check_schema does not look; it checks the regexes)."""
         if isinstance(schema, dict):
             if isinstance(schema.get("$ref"), str):
                 self._resolve(schema["$ref"])
             for key, value in schema.items():
                 if key not in ("enum", "const", "examples", "default"):
-                    self._refs_are_local(value)
+                    self._check_keywords(value)
         elif isinstance(schema, list):
             for value in schema:
-                self._refs_are_local(value)
+                self._check_keywords(value)
 
     def _personal(self, schema: Any, at: tuple[str, ...], seen: set[str]) -> Iterator[tuple[str, ...]]:
         """Paths of the values the schema marks personal (through properties and items)."""
@@ -298,6 +309,15 @@ class ReadModel:
         for keyword in ("allOf", "anyOf", "oneOf"):
             for branch in schema.get(keyword, ()):
                 yield from self._personal(branch, at, seen)
+
+
+def _matches(pattern: str, key: str) -> bool:
+    """patternProperties: an ECMA-262 pattern Python cannot read may match (never refuse a
+    path that can exist)."""
+    try:
+        return re.search(pattern, key) is not None
+    except re.error:
+        return True
 
 
 def _may_be(kinds: set[str] | None, kind: str) -> bool:

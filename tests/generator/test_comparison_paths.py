@@ -249,6 +249,8 @@ def test_a_spec_names_its_own_read_model_relative_to_itself(tmp_path):
      "are supported, not 'other.json#/a'")),
     ('{"properties": {"a": {"$ref": "#/$defs/none"}}}', ("{file}: the reference '#/$defs/none' "
      "names nothing")),
+    ('{"patternProperties": {"(": {}}}', ("the read model {file} is not a JSON Schema: '(' is "
+     "not a 'regex'")),
 ])
 def test_a_read_model_that_cannot_be_used_is_a_located_error(tmp_path, content, message):
     model = tmp_path / "model.json"
@@ -257,6 +259,15 @@ def test_a_read_model_that_cannot_be_used_is_a_located_error(tmp_path, content, 
     spec = _spec(tmp_path, ("    database:", "    read_model: model.json\n    database:"))
     line = spec.read_text().splitlines().index("    read_model: model.json") + 1
     assert _errors(spec) == [f"{line}: read_paths[0].read_model: {message.format(file=model)}"]
+
+
+def test_a_read_model_edited_between_two_loads_is_read_again(tmp_path):
+    model = tmp_path / "m.json"
+    model.write_text('{"type": "object", "properties": {"a": {}}, "additionalProperties": false}')
+    assert ReadModel.load(model).why_not("$.b") is not None
+    model.write_text('{"type": "object", "properties": {"a": {}, "b": {}}, '
+                     '"additionalProperties": false}')
+    assert ReadModel.load(model).why_not("$.b") is None
 
 
 def test_the_cli_refuses_a_path_that_names_nothing_and_writes_nothing(project, capsys):
