@@ -100,24 +100,28 @@ class ReadModel:
         try:
             stat = file.stat()
         except OSError as exc:
-            raise ReadModelError(f"cannot read the read model {file}: {exc.strerror}") from None
+            raise ReadModelError(f"cannot read the read model {_shown(file)}: {exc.strerror}") from None
         return ReadModel._load(file, stat.st_mtime_ns, stat.st_size)
 
     @staticmethod
     @cache
     def _load(file: Path, _mtime_ns: int, _size: int) -> ReadModel:
         """Parsed once per version of the file (a spec's read paths often share one)."""
+        name = _shown(file)
         try:
             schema = json.loads(file.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ReadModelError(f"cannot read the read model {file}: {exc.strerror}") from None
+            raise ReadModelError(f"cannot read the read model {name}: {exc.strerror}") from None
         except ValueError as exc:
-            raise ReadModelError(f"the read model {file} is not JSON: {exc}") from None
+            raise ReadModelError(f"the read model {name} is not JSON: {exc}") from None
+        if not isinstance(schema, (dict, bool)):
+            raise ReadModelError(f"the read model {name} is not a JSON Schema: a schema is an "
+                                 f"object or a boolean, not {type(schema).__name__}")
         try:
             validators.validator_for(schema).check_schema(schema)
         except schema_errors.SchemaError as exc:
-            raise ReadModelError(f"the read model {file} is not a JSON Schema: {exc.message}") from None
-        model = ReadModel(schema, _shown(file))
+            raise ReadModelError(f"the read model {name} is not a JSON Schema: {exc.message}") from None
+        model = ReadModel(schema, name)
         model._check_keywords(schema)
         return model
 

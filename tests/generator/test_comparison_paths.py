@@ -249,6 +249,9 @@ def test_a_spec_names_its_own_read_model_relative_to_itself(tmp_path):
      "are supported, not 'other.json#/a'")),
     ('{"properties": {"a": {"$ref": "#/$defs/none"}}}', ("{file}: the reference '#/$defs/none' "
      "names nothing")),
+    ("5", "the read model {file} is not a JSON Schema: a schema is an object or a boolean, not int"),
+    ('["a"]', ("the read model {file} is not a JSON Schema: a schema is an object or a boolean, "
+     "not list")),
     ('{"patternProperties": {"(": {}}}', ("the read model {file} is not a JSON Schema: '(' is "
      "not a 'regex'")),
 ])
