@@ -174,7 +174,8 @@ def validate(data: Any, lines: LineMap, file: Path | str) -> ReleaseSpec:
                 loc += problem.loc
             errors.append(SpecError(lines.line(loc), loc, _message(err, loc)))
         raise SpecInvalid(file, errors) from None
-    problems = [SpecError(lines.line(loc), loc, msg) for loc, msg in spec_checks.check(spec)]
+    problems = [SpecError(lines.line(loc), loc, msg)
+                for loc, msg in spec_checks.check(spec, Path(file).parent)]
     if problems:
         raise SpecInvalid(file, problems)
     return spec

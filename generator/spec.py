@@ -294,12 +294,28 @@ class Database(SpecModel):
 
 
 class ComparisonRules(SpecModel):
-    ignore_paths: list[JsonPath] = Field(default_factory=list)
+    """How the candidate compares its answer with the control's. Every path must name a
+    place in the read path's read_model (generator/comparison_paths.py)."""
+
+    ignore_paths: list[JsonPath] = Field(
+        default_factory=list,
+        description=(
+            "Paths left out of the comparison. Their values still travel in the shadow event: "
+            "an ignored personal field must be redacted as well."
+        ),
+    )
     numeric_tolerance: float = Field(default=0.0, ge=0, description="Absolute tolerance.")
     timestamp_tolerance_seconds: float = Field(default=0.0, ge=0, le=86400)
-    unordered_lists: list[JsonPath] = Field(default_factory=list)
+    unordered_lists: list[JsonPath] = Field(
+        default_factory=list, description="Arrays compared as multisets: the order of elements is ignored."
+    )
     redact_paths: list[JsonPath] = Field(
-        default_factory=list, description="Paths whose values are never logged, even hashed."
+        default_factory=list,
+        description=(
+            "Paths whose values leave the router only as salted digests: shadow events and the "
+            "dead-letter queue never hold them in clear, and differences under them are logged "
+            "without values."
+        ),
     )
 
 
@@ -364,6 +380,16 @@ class ReadPath(SpecModel):
     control: Function
     candidate: Function
     database: Database | None = None
+    read_model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description=(
+            "JSON Schema of the answer both backends give (a file, relative to the spec). Every "
+            "shadow.compare path must name a place in it, and its x-cutover-personal fields must "
+            "be redacted. Default: the example's read model, config/read-model.schema.json."
+        ),
+    )
     shadow: Shadow = Field(default_factory=Shadow)
     canary: Canary = Field(default_factory=Canary)
 
@@ -380,13 +406,9 @@ class ReadPath(SpecModel):
                 ("shadow", "timeout_ms"),
                 f"{self.shadow.timeout_ms} exceeds the candidate's timeout ({self.candidate.timeout_s} s)",
             )
-        compare = self.shadow.compare
-        overlap = sorted(set(compare.ignore_paths) & set(compare.redact_paths))
-        if overlap:
-            raise FieldProblem(
-                ("shadow", "compare", "redact_paths"),
-                f"{', '.join(overlap)} also ignored; a path is either ignored or redacted",
-            )
+        # A path both ignored and redacted is allowed: ignoring only skips the comparison, the
+        # value still travels in the shadow event, so a personal field that is ignored must be
+        # redacted too (generator/comparison_paths.py requires it).
         return self
 
 
