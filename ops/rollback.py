@@ -90,7 +90,7 @@ def _flags(ctx: Context, description: str, step: Step) -> dict[str, float] | Non
                 return None
         if flags.live is None:
             step.found.append("no flag deployment ever completed: no canary is served")
-            return None
+            return {p: 0.0 for p in appconfig.canary_flags(names)}
         try:
             started = appconfig.deploy_canary_off(client, ids, names, flags, description)
         except Exception as exc:
