@@ -202,3 +202,15 @@ def test_hold_and_rollback_leave_the_spec_alone(project, emulated, names, capsys
     got, out = _ramp(project, emulated, capsys)
     assert (got, out["analysis"]["verdict"], out["changed"]) == (code, verdict, False)
     assert (project / names.spec_file).read_bytes() == before
+
+
+def test_the_reconciling_line_sets_every_path_and_the_phase_once(tmp_path):
+    # GIVEN two paths on the canary (1% and 5%), both turned off by a rollback
+    spec = tmp_path / "x.yaml"
+    spec.write_text(COMMENTED)
+    # WHEN the spec line for both is described
+    line = spec_edit.percent_lines(spec, "x.yaml", {0: 0, 1: 0})
+    # THEN both percents go to 0 and the phase follows once, to shadow; the file is untouched
+    assert line == ("x.yaml:11: read_paths[1].canary.percent: 5 -> 0; x.yaml:7: read_paths[0].canary.percent: 1 -> 0; "
+                    "x.yaml:4: phase: canary -> shadow")
+    assert spec.read_text() == COMMENTED
