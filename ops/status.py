@@ -37,20 +37,22 @@ def _flags(ctx: Context, drift: list[dict[str, Any]]) -> dict[str, Any]:
     with aws_errors("read the AppConfig environment and its deployments"):
         ids = appconfig.resolve(client, names)
         flags = appconfig.read(client, ids, names)
-        differ = [p for p in names.paths if p.name in flags.canary and flags.canary[p.name] != p.canary_percent]
-        who = None
-        if differ:  # who moved the flags away from the spec: the guard, a rollback, Terraform?
-            moving = flags.in_progress or flags.live
-            who = appconfig.started_by(client, ids, moving) if moving is not None else None
+        running = flags.in_progress
+        who = appconfig.started_by(client, ids, running) if running is not None else None
+        # A canary-off deployment of the guard or of a rollback is what will be served.
+        coming = {p: 0.0 for p in flags.canary} if who in appconfig.WHO else flags.canary
+        differ = [p for p in names.paths if p.name in coming and coming[p.name] != p.canary_percent]
+        if differ and running is None and flags.live is not None:
+            who = appconfig.started_by(client, ids, flags.live)  # the guard, a rollback, Terraform?
     for p in differ:
-        have = flags.canary[p.name]
-        drift.append({"what": f"{p.name} canary percent", "live": have, "spec": p.canary_percent,
+        have = coming[p.name]
+        going = f" (going to {have:g})" if have != flags.canary[p.name] else ""
+        drift.append({"what": f"{p.name} canary percent{going}", "live": flags.canary[p.name], "spec": p.canary_percent,
                       "fix": _flag_fix(ctx, flags, who, p.name, have)})
-    if flags.in_progress is not None and who in appconfig.WHO:
-        happened = (f"{appconfig.WHO[who]} is turning the canary off (deployment {flags.in_progress.number}, "
-                    f"{flags.in_progress.state})")
+    if running is not None and who in appconfig.WHO:
+        happened = f"{appconfig.WHO[who]} is turning the canary off (deployment {running.number}, {running.state})"
     else:
-        happened = appconfig.happened(flags, None if flags.in_progress else who)
+        happened = appconfig.happened(flags, None if running else who)
     return {**flags.to_json(), "happened": happened}
 
 

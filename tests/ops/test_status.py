@@ -96,6 +96,19 @@ def test_a_guard_deployment_in_progress_is_waited_for(project, release, names, c
     assert out["flags"]["happened"] == "the guard is turning the canary off (deployment 5, DEPLOYING)"
 
 
+def test_a_guard_deployment_in_progress_is_drift_even_before_it_serves(project, release, names, capsys):
+    # GIVEN the guard has just started its canary-off deployment: 1% (the spec's) is still served
+    stub = release.stub("appconfig")
+    expect_flags(stub, names, deployment(5, "DEPLOYING", 9), deployment(4, "COMPLETE", 8), served=1)
+    expect_details(stub, 5, "cutover guard: canary off")
+    code, out = _status(project, release, capsys)
+    # THEN status does not say "no drift": the canary is going to 0 and the spec must follow
+    assert code == 1
+    [drift] = out["drift"]
+    assert (drift["what"], drift["live"], drift["spec"]) == ("user-read canary percent (going to 0)", 1, 1)
+    assert drift["fix"].startswith("wait for deployment 5 (DEPLOYING) to complete, then set user-read canary.percent to 0")
+
+
 def test_served_is_the_latest_complete_deployment_not_a_rolled_back_one(project, release, names, capsys):
     # GIVEN the 1% deployment (5) was stopped with revert: the environment serves version 8 (0%)
     stub = release.stub("appconfig")
