@@ -91,7 +91,7 @@ def test_a_guard_deployment_in_progress_is_waited_for(project, release, names, c
     expect_details(stub, 5, "cutover guard: canary off")
     code, out = _status(project, release, capsys)
     assert code == 1
-    fix = _drift(out)["user-read canary percent"]
+    fix = _drift(out)["user-read canary percent (going to 0)"]
     assert fix.startswith("wait for deployment 5 (DEPLOYING) to complete, then set user-read canary.percent to 0")
     assert out["flags"]["happened"] == "the guard is turning the canary off (deployment 5, DEPLOYING)"
 
