@@ -142,6 +142,9 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
         "CUTOVER_SHADOW_FLAG": shadow_flag_key(spec, i),
         "CUTOVER_FLAGS_TTL_MS": str(ac.cache_ttl_ms),
         "CUTOVER_FLAGS_BUDGET_MS": str(ac.read_budget_ms),
+        # when the agent fails, read the same flags from AppConfig's data plane (the
+        # ReadFeatureFlags statement below) instead of the safe defaults (docs/functions.md)
+        "CUTOVER_FLAGS_DIRECT_READ": "on",
         "CUTOVER_CANDIDATE_ARN": at.candidate.output("alias_arn"),
         "CUTOVER_CANARY_TIMEOUT_MS": str(path.canary.timeout_ms),
         "CUTOVER_CANARY_FALLBACK": "true" if path.canary.fallback else "false",

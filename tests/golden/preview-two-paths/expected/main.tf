@@ -52,6 +52,7 @@ module "user_read_control" {
     CUTOVER_CANDIDATE_ARN                         = module.user_read_candidate.alias_arn
     CUTOVER_COMPARE_RULES                         = "{\"ignore_paths\":[],\"numeric_tolerance\":0.0,\"timestamp_tolerance_seconds\":0.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.email\",\"$.displayName\"]}"
     CUTOVER_FLAGS_BUDGET_MS                       = "50"
+    CUTOVER_FLAGS_DIRECT_READ                     = "on"
     CUTOVER_FLAGS_TTL_MS                          = "5000"
     CUTOVER_METRICS_NAMESPACE                     = "Cutover"
     CUTOVER_PATH                                  = "user-read"
@@ -178,6 +179,7 @@ module "feed_read_control" {
     CUTOVER_CANDIDATE_ARN                         = module.feed_read_candidate.alias_arn
     CUTOVER_COMPARE_RULES                         = "{\"ignore_paths\":[],\"numeric_tolerance\":0.01,\"timestamp_tolerance_seconds\":2.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.email\",\"$.displayName\"]}"
     CUTOVER_FLAGS_BUDGET_MS                       = "50"
+    CUTOVER_FLAGS_DIRECT_READ                     = "on"
     CUTOVER_FLAGS_TTL_MS                          = "5000"
     CUTOVER_METRICS_NAMESPACE                     = "Cutover"
     CUTOVER_PATH                                  = "feed-read"
