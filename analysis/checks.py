@@ -8,6 +8,7 @@ rates can ROLLBACK. Every rate is a ratio of sums over the window.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from analysis.exact import binomial_upper_tail, fisher_greater
 from analysis.guardrails import Guardrails
@@ -39,13 +40,29 @@ def _p(value: float) -> str:
     return f"p={value:.2g}"
 
 
+def exact(value: float | Fraction) -> Fraction:
+    """The number a figure or threshold was written as, exactly: a float by its shortest
+    decimal form (52.0, 0.7), so that 52 ms against 40 ms is +30% and not
+    30.000000000000004%. Comparisons with a go or no-go line use this, never floats."""
+    if isinstance(value, (int, Fraction)):
+        return Fraction(value)
+    return Fraction(repr(value))
+
+
+def pct_of(part: int, whole: int) -> Fraction:
+    """100 * part / whole, exactly (whole > 0)."""
+    return Fraction(100 * part, whole)
+
+
 def judge_error_rate(path: str, name: str, seen: ErrorCounts, control: ErrorCounts | None, g: Guardrails) -> Check:
     """Against the limit (exact binomial) and, for the canary, against the control
     (one-sided Fisher exact) when the control has min_samples. ROLLBACK needs both at the
     stated confidence (the limit alone when there is no control to compare, or when
-    `control` is None: the served error rate); PROMOTE needs min_samples and a rate
-    within the limit that is not worse than the control."""
-    limit = g.error_rate_pct / 100
+    `control` is None: the served error rate), or, once the rate counts (min_samples
+    requests, min_errors errors), a rate seen past the limit that is significantly worse
+    than the control's; PROMOTE needs min_samples and a rate within the limit that is not
+    worse than the control."""
+    limit = g.error_rate_pct / 100  # for the binomial test; comparisons use exact()
     threshold = f"<= {g.error_rate_pct:g}% (exact tests, {g.confidence:.3g} confidence)"
 
     def check(verdict: Verdict, action: SeedAction, reason: str, **evidence: float | None) -> Check:
@@ -76,7 +93,16 @@ def judge_error_rate(path: str, name: str, seen: ErrorCounts, control: ErrorCoun
                      f"({_p(p_control)}): the candidate is not the only one failing", **evidence)
     if seen.requests < g.min_samples:
         return check(HOLD, WAIT, f"too few samples: {seen.requests} {seen.what} < {g.min_samples}", **evidence)
-    if seen.errors > limit * seen.requests:
+    point_above = pct_of(seen.errors, seen.requests) > exact(g.error_rate_pct)
+    if point_above and seen.errors >= g.min_errors and compared and p_control < g.alpha:
+        # docs/analysis.md "Error rates": the rate counts (the rollback alarms' own gate),
+        # is past the limit and significantly worse than the control's; the limit's test
+        # alone would wait for 8 errors in 200 requests where this takes 5
+        return check(ROLLBACK, SeedAction.ROLLBACK_AUTO,
+                     f"{_rate(seen)} is above the {g.error_rate_pct:g}% limit and above {vs_control} "
+                     f"({_p(p_control)}); not yet significant against the limit alone ({_p(p_limit)})",
+                     **evidence)
+    if point_above:
         return check(HOLD, WAIT, f"{_rate(seen)} is above the limit, not yet significantly ({_p(p_limit)})", **evidence)
     if compared and p_control < g.alpha:
         return check(HOLD, SeedAction.INVESTIGATE,
@@ -119,16 +145,18 @@ def not_applicable(pm: PathMetrics, name: str, unit: str, reason: str) -> Check:
     return Check(pm.path, name, PROMOTE, NA, None, unit, "-", 0, reason)
 
 
-def go_no_go(pm: PathMetrics, name: str, figure: float, samples: int, go: float, no_go: float,
+def go_no_go(pm: PathMetrics, name: str, exact_figure: Fraction | float, samples: int, go: float, no_go: float,
              unit: str, what: str) -> Check:
-    """PROMOTE within go; HOLD (wait) between go and no-go; HOLD (investigate) beyond no-go."""
+    """PROMOTE within go; HOLD (wait) between go and no-go; HOLD (investigate) beyond no-go.
+    The figure comes exact (a Fraction) and is compared exactly with the lines."""
     relative = unit == "% vs control"
+    figure = float(exact_figure)
     threshold = f"go <= {go:+g}%, no-go > {no_go:+g}% vs control" if relative else f"go <= {go:g}%, no-go > {no_go:g}%"
     shown = f"{figure:+.3g}% vs control" if relative else f"{figure:.3g}{unit}"
-    if figure > no_go:
+    if exact_figure > exact(no_go):
         return Check(pm.path, name, HOLD, SeedAction.INVESTIGATE, figure, unit, threshold, samples,
                      f"{what} {shown} is beyond no-go ({no_go:g}%)")
-    if figure > go:
+    if exact_figure > exact(go):
         return Check(pm.path, name, HOLD, WAIT, figure, unit, threshold, samples,
                      f"{what} {shown} is between go ({go:g}%) and no-go ({no_go:g}%)")
     return Check(pm.path, name, PROMOTE, GO, figure, unit, threshold, samples, f"{what} {shown} is within go")
@@ -155,16 +183,18 @@ def latency(pm: PathMetrics, g: Guardrails) -> list[Check]:
         checks.append(too_few(pm, "p95-ceiling", "ms", canary.samples, g, f"canary latency samples: {canary.samples}"))
     else:
         ceiling = g.p95_ceiling_ms
-        verdict, action, word = (HOLD, SeedAction.INVESTIGATE, "above") if canary.p95_ms > ceiling else (PROMOTE, GO, "within")
+        above = exact(canary.p95_ms) > exact(ceiling)
+        verdict, action, word = (HOLD, SeedAction.INVESTIGATE, "above") if above else (PROMOTE, GO, "within")
         checks.append(Check(pm.path, "p95-ceiling", verdict, action, canary.p95_ms, "ms", f"<= {ceiling:g} ms",
                             canary.samples, f"canary p95 {canary.p95_ms:.4g} ms is {word} the {ceiling:g} ms ceiling"))
     return checks
 
 
-def _relative_change(canary_ms: float, control_ms: float) -> float:
+def _relative_change(canary_ms: float, control_ms: float) -> Fraction | float:
+    """100 * (canary / control - 1), exactly: 52 ms against 40 ms is +30%, within no-go."""
     if control_ms == 0:
-        return 0.0 if canary_ms == 0 else float("inf")
-    return 100 * (canary_ms / control_ms - 1)
+        return Fraction(0) if canary_ms == 0 else float("inf")
+    return 100 * (exact(canary_ms) / exact(control_ms) - 1)
 
 
 def too_few(pm: PathMetrics, name: str, unit: str, samples: int, g: Guardrails, what: str) -> Check:

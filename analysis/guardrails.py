@@ -18,6 +18,9 @@ class Guardrails:
     canary_share_min_ratio: float = 0.5  # seed: share ~1%, no-go < 0.5% or > 2% (check config)
     canary_share_max_ratio: float = 2.0
     min_samples: int = 50
+    # errors a window needs before its error rate counts (the rollback alarms' gate too):
+    # with min_samples, what the comparison with the control needs before it can ROLLBACK
+    min_errors: int = 3
     confidence: float = 0.95  # of the one-sided exact tests on error rates
 
     def __post_init__(self) -> None:
@@ -34,6 +37,8 @@ class Guardrails:
             problems.append("canary share ratios must satisfy 0 < min_ratio <= 1 <= max_ratio")
         if self.p95_ceiling_ms <= 0 or self.min_samples < 1 or not 0.5 <= self.confidence < 1:
             problems.append("p95_ceiling_ms > 0, min_samples >= 1 and 0.5 <= confidence < 1 are required")
+        if not 1 <= self.min_errors <= self.min_samples:
+            problems.append(f"min_errors {self.min_errors} must be from 1 to min_samples ({self.min_samples})")
         if problems:
             raise ValueError("; ".join(problems))
 

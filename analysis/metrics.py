@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,12 @@ from typing import Any
 
 FORMAT = "cutover.metrics/1"
 MAX_BYTES = 50_000_000
+# CloudWatch returns sums as doubles, whole numbers exactly only up to 2^53; 1e300
+# requests is not a measurement.
+MAX_COUNT = 2**53
+COUNT_RULE = f"a whole count from 0 to {MAX_COUNT} (2^53)"
+# A cutover.metrics/1 document nests 6 deep ($.paths[].latency.canary.periods[]).
+MAX_DEPTH = 64
 
 # docs/contracts.md §5: router (Requests .. CanaryFallbacks, ShadowDispatched/-Failures)
 # and candidate (CanaryReads/-Errors, Shadow*) EMF counts, namespace Cutover, per Path.
@@ -128,8 +135,18 @@ class MetricsInvalid(Exception):
     def report(self) -> str:
         n = len(self.errors)
         head = f"{self.origin}: {n} error{'s' if n != 1 else ''} in the metrics ({FORMAT}, see docs/analysis.md)"
-        lines = [f"  {self.origin}: {where}: {what}" for where, what in self.errors]
+        lines = [f"  {self.origin}:{where}: {what}" if _LINE_COLUMN.match(where) else f"  {self.origin}: {where}: {what}"
+                 for where, what in self.errors]
         return "\n".join([head, *(line.replace("\n", "\\n") for line in lines)])
+
+
+_LINE_COLUMN = re.compile(r"^\d+:\d+$")
+
+
+def line_column(text: str, offset: int) -> str:
+    """`line:column` (both from 1) of a character offset, as editors and compilers say it."""
+    line = text.count("\n", 0, offset) + 1
+    return f"{line}:{offset - text.rfind(chr(10), 0, offset)}"
 
 
 # --- reading with locations ------------------------------------------------------------
@@ -175,8 +192,8 @@ class _Reader:
     def count(self, value: Any, where: str) -> int | None:
         """A whole count >= 0. CloudWatch returns sums as doubles, so 12.0 is accepted."""
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or value < 0 or value != int(value):
-            self.fail(where, f"{_shown(value)}: expected a whole count >= 0")
+                or not 0 <= value <= MAX_COUNT or value != int(value):
+            self.fail(where, f"{_shown(value)}: expected {COUNT_RULE}")
             return None
         return int(value)
 
@@ -392,6 +409,8 @@ def load_metrics(source: str | Path | Mapping[str, Any]) -> MetricsInput:
 
 
 def _read_json(path: Path) -> Any:
+    """The decoded document, or MetricsInvalid located at `file:line:column` for what
+    cannot be JSON at all: bad syntax, NaN/Infinity, nesting deeper than MAX_DEPTH."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -399,17 +418,67 @@ def _read_json(path: Path) -> Any:
     if len(raw) > MAX_BYTES:
         raise MetricsInvalid(str(path), [("$", f"the file is larger than {MAX_BYTES} bytes")])
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MetricsInvalid(str(path), [("$", f"not UTF-8 text (byte {exc.start})")]) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise MetricsInvalid(str(path), [(f"{line}:{column}", (f"not UTF-8 text (byte {exc.start}); "
+                                          "expected a JSON document in UTF-8"))]) from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_int)
     except json.JSONDecodeError as exc:
-        raise MetricsInvalid(str(path), [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
-    except ValueError as exc:
-        raise MetricsInvalid(str(path), [("$", f"not valid JSON: {exc}")]) from None
+        where, what = f"{exc.lineno}:{exc.colno}", f"not valid JSON: {exc.msg}"
+    except _Constant as exc:
+        offset = _first(text, constant=True)
+        where = line_column(text, offset) if offset is not None else "$"
+        what = (f"{exc.name} is not a JSON number; counts are whole numbers >= 0 and p95_ms "
+                "a number of milliseconds or null")
+    except RecursionError:
+        offset = _first(text, constant=False)
+        where = line_column(text, offset) if offset is not None else "$"
+        what = f"nested deeper than {MAX_DEPTH} levels; a {FORMAT} document nests at most 6"
+    except ValueError as exc:  # anything else the decoder refuses
+        where, what = "$", f"not valid JSON: {exc}"
+    raise MetricsInvalid(str(path), [(where, what)])
+
+
+class _Constant(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _Constant(name)
+
+
+def _int(digits: str) -> int | float:
+    """A JSON integer; one too long to be a count becomes a float (inf beyond 1e308), which
+    the reader then refuses at its JSON path, instead of Python's digit-limit error."""
+    return int(digits) if len(digits) <= 20 else float(digits)
+
+
+# strings (skipped whole, escapes included), brackets and the non-JSON constants
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|-?Infinity|NaN')
+
+
+def _first(text: str, *, constant: bool) -> int | None:
+    """Offset of the first NaN/Infinity outside a string (`constant`), or of the first
+    bracket nested deeper than MAX_DEPTH."""
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        first = token.group()[0]
+        if first == '"':
+            continue
+        if first in "[{":
+            depth += 1
+            if not constant and depth > MAX_DEPTH:
+                return token.start()
+        elif first in "]}":
+            depth -= 1
+        elif constant:
+            return token.start()
+    return None
 
 
 __all__ = [

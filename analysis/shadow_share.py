@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from analysis.checks import go_no_go, not_applicable, too_few
+from fractions import Fraction
+
+from analysis.checks import exact, go_no_go, not_applicable, pct_of, too_few
 from analysis.guardrails import Guardrails
 from analysis.metrics import PathMetrics
 from analysis.verdict import Check, SeedAction, Verdict
@@ -31,7 +33,7 @@ def shadow(pm: PathMetrics, g: Guardrails) -> list[Check]:
         checks.append(too_few(pm, "shadow-diff-rate", "%", t["ShadowComparisons"], g,
                                f"{t['ShadowComparisons']} shadow comparisons"))
     else:
-        rate = 100 * t["ShadowMismatches"] / t["ShadowComparisons"]
+        rate = pct_of(t["ShadowMismatches"], t["ShadowComparisons"])
         checks.append(go_no_go(pm, "shadow-diff-rate", rate, t["ShadowComparisons"], g.shadow_diff_go_pct,
                                g.shadow_diff_no_go_pct, "%",
                                f"{t['ShadowMismatches']}/{t['ShadowComparisons']} comparisons differ:"))
@@ -47,7 +49,7 @@ def _limit(pm: PathMetrics, name: str, part: int, whole: int, g: Guardrails, nou
     rate = 100 * part / whole
     threshold = f"<= {g.error_rate_pct:g}%"
     shown = f"{part}/{whole} {noun} {failed} ({rate:.3g}%)"
-    if rate > g.error_rate_pct:
+    if pct_of(part, whole) > exact(g.error_rate_pct):
         return Check(pm.path, name, Verdict.HOLD, SeedAction.INVESTIGATE, rate, "%", threshold, whole,
                      f"{shown}, above the {g.error_rate_pct:g}% limit; nobody was served by them")
     return Check(pm.path, name, Verdict.PROMOTE, SeedAction.GO, rate, "%", threshold, whole, f"{shown}, within the limit")
@@ -78,7 +80,10 @@ def canary_share(pm: PathMetrics, g: Guardrails) -> Check:
                         f"{t['Requests']} requests since the rollout settled, {expected:.3g} expected on the canary")
     share = 100 * t["CanaryRequests"] / t["Requests"]
     shown = f"{share:.3g}% ({t['CanaryRequests']}/{t['Requests']} since {settled.isoformat()})"
-    if not low <= share <= high:
+    exact_share, exact_step = pct_of(t["CanaryRequests"], t["Requests"]), exact(step)
+    exact_low = exact_step * exact(g.canary_share_min_ratio)
+    exact_high = min(Fraction(100), exact_step * exact(g.canary_share_max_ratio))
+    if not exact_low <= exact_share <= exact_high:
         return Check(pm.path, name, Verdict.HOLD, SeedAction.CHECK_CONFIG, share, "%", threshold, t["Requests"],
                      f"{shown} is off the {step:g}% target")
     return Check(pm.path, name, Verdict.PROMOTE, SeedAction.GO, share, "%", threshold, t["Requests"],

@@ -112,6 +112,68 @@ class AppConfigExtension(LocalServer):
                            {"Content-Type": "application/json"})
 
 
+class AppConfigDataPlane(LocalServer):
+    """AppConfig's data plane (``appconfigdata``, through real boto3 via
+    AWS_ENDPOINT_URL_APPCONFIGDATA): StartConfigurationSession and GetLatestConfiguration.
+    Each answer carries a new single-use token; the body is empty when the document did
+    not change since that session's last answer. ``mode``: ok / down (500)."""
+
+    def __init__(self) -> None:
+        self.document: Any = {}
+        self.mode = "ok"
+        self.sessions: list[dict[str, Any]] = []
+        self.reads = 0
+        self._served: dict[str, str | None] = {}  # token -> the body its session last got
+        self._next = 0
+        self.lock = threading.Lock()
+        super().__init__(self._Handler)
+
+    def _token(self, served: str | None) -> str:
+        with self.lock:
+            self._next += 1
+            token = f"token-{self._next}"
+            self._served[token] = served
+        return token
+
+    class _Handler(_Quiet):
+        def _down(self) -> bool:
+            owner: AppConfigDataPlane = self.server.owner  # type: ignore[attr-defined]
+            if owner.mode == "down":
+                self._send(500, b'{"Message": "internal error"}',
+                           {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalServerException"})
+                return True
+            return False
+
+        def do_POST(self) -> None:
+            owner: AppConfigDataPlane = self.server.owner  # type: ignore[attr-defined]
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self._down():
+                return
+            owner.sessions.append(json.loads(body or b"{}"))
+            token = owner._token(None)
+            self._send(201, json.dumps({"InitialConfigurationToken": token}).encode(),
+                       {"Content-Type": "application/json"})
+
+        def do_GET(self) -> None:
+            owner: AppConfigDataPlane = self.server.owner  # type: ignore[attr-defined]
+            if self._down():
+                return
+            token = self.path.split("configuration_token=", 1)[-1]
+            with owner.lock:
+                known = token in owner._served
+                last = owner._served.pop(token, None)
+            if not known:
+                self._send(400, b'{"Message": "token already used or unknown"}',
+                           {"Content-Type": "application/json", "x-amzn-ErrorType": "BadRequestException"})
+                return
+            owner.reads += 1
+            current = json.dumps(owner.document)
+            body = b"" if current == last else current.encode()
+            self._send(200, body, {"Content-Type": "application/json",
+                                   "Next-Poll-Configuration-Token": owner._token(current),
+                                   "Next-Poll-Interval-In-Seconds": "45"})
+
+
 class LambdaService(LocalServer):
     """The Invoke API. ``answer(payload) -> (status, headers, body, delay_s)``, or
     ``answer_at(path, payload)`` when set (the path names the function and its

@@ -18,5 +18,6 @@ def analysis_guardrails(g: Guardrails) -> AnalysisGuardrails:
         canary_share_min_ratio=g.canary_share.min_ratio,
         canary_share_max_ratio=g.canary_share.max_ratio,
         min_samples=g.min_samples,
+        min_errors=g.min_errors,
         confidence=g.confidence,
     )

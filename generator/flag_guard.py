@@ -5,6 +5,8 @@ ConflictException (docs/aws-rules.md, AppConfig). Terraform has no data source f
 deployments, so the refusal happens in `cutover apply`: when the saved plan replaces
 the flag deployment of an existing environment, the environment's deployments are
 listed first, and an apply during a deployment or its bake is refused with what to do.
+What "in progress" means is decided once, in functions/cutover_runtime/live.py (the
+guard, the operations commands and cleanup use the same rule).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from generator.modules import FEATURE_FLAGS
+from ops.runtime import module
 
 # The deployment resource inside the feature_flags module block, as `terraform show` names it.
 FLAG_DEPLOYMENT = f"module.{FEATURE_FLAGS.name}.aws_appconfig_deployment.this"
-IN_PROGRESS = frozenset({"BAKING", "VALIDATING", "DEPLOYING", "ROLLING_BACK"})
 
 
 def planned_flag_deployment(show: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -32,12 +34,10 @@ def planned_flag_deployment(show: dict[str, Any]) -> tuple[str, str, str] | None
 
 
 def deployment_in_progress(appconfig: Any, application: str, environment: str) -> dict[str, Any] | None:
-    for page in appconfig.get_paginator("list_deployments").paginate(
-            ApplicationId=application, EnvironmentId=environment):
-        for item in page.get("Items", []):
-            if item.get("State") in IN_PROGRESS:
-                return item
-    return None
+    deployments = [item for page in appconfig.get_paginator("list_deployments").paginate(
+        ApplicationId=application, EnvironmentId=environment) for item in page.get("Items", [])]
+    running = module("live").in_progress(deployments)
+    return None if running is None else dict(running)
 
 
 def refusal(env: str, application: str, environment: str, running: dict[str, Any]) -> str:

@@ -294,12 +294,28 @@ class Database(SpecModel):
 
 
 class ComparisonRules(SpecModel):
-    ignore_paths: list[JsonPath] = Field(default_factory=list)
+    """How the candidate compares its answer with the control's. Every path must name a
+    place in the read path's read_model (generator/comparison_paths.py)."""
+
+    ignore_paths: list[JsonPath] = Field(
+        default_factory=list,
+        description=(
+            "Paths left out of the comparison. Their values still travel in the shadow event: "
+            "an ignored personal field must be redacted as well."
+        ),
+    )
     numeric_tolerance: float = Field(default=0.0, ge=0, description="Absolute tolerance.")
     timestamp_tolerance_seconds: float = Field(default=0.0, ge=0, le=86400)
-    unordered_lists: list[JsonPath] = Field(default_factory=list)
+    unordered_lists: list[JsonPath] = Field(
+        default_factory=list, description="Arrays compared as multisets: the order of elements is ignored."
+    )
     redact_paths: list[JsonPath] = Field(
-        default_factory=list, description="Paths whose values are never logged, even hashed."
+        default_factory=list,
+        description=(
+            "Paths whose values leave the router only as salted digests: shadow events and the "
+            "dead-letter queue never hold them in clear, and differences under them are logged "
+            "without values."
+        ),
     )
 
 
@@ -364,6 +380,16 @@ class ReadPath(SpecModel):
     control: Function
     candidate: Function
     database: Database | None = None
+    read_model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description=(
+            "JSON Schema of the answer both backends give (a file, relative to the spec). Every "
+            "shadow.compare path must name a place in it, and its x-cutover-personal fields must "
+            "be redacted. Default: the example's read model, config/read-model.schema.json."
+        ),
+    )
     shadow: Shadow = Field(default_factory=Shadow)
     canary: Canary = Field(default_factory=Canary)
 
@@ -380,13 +406,9 @@ class ReadPath(SpecModel):
                 ("shadow", "timeout_ms"),
                 f"{self.shadow.timeout_ms} exceeds the candidate's timeout ({self.candidate.timeout_s} s)",
             )
-        compare = self.shadow.compare
-        overlap = sorted(set(compare.ignore_paths) & set(compare.redact_paths))
-        if overlap:
-            raise FieldProblem(
-                ("shadow", "compare", "redact_paths"),
-                f"{', '.join(overlap)} also ignored; a path is either ignored or redacted",
-            )
+        # A path both ignored and redacted is allowed: ignoring only skips the comparison, the
+        # value still travels in the shadow event, so a personal field that is ignored must be
+        # redacted too (generator/comparison_paths.py requires it).
         return self
 
 
@@ -396,12 +418,33 @@ class Cleanup(SpecModel):
     keep_versions: int = Field(default=5, ge=1, le=100)
 
 
-class Brake(SpecModel):
-    """The brake function: after a flag deployment's bake, AppConfig's monitor no longer
-    rolls anything back; when the rollback alarm fires then, the brake deploys the
-    canary-off flags at once (docs/functions.md)."""
+# The guard's runs never overlap inside Lambda; a second invocation is throttled and
+# retried asynchronously (docs/aws-rules.md, Lambda).
+GUARD_CONCURRENCY = 1
+# How often the guard re-reads the alarm besides its state changes: a missed or
+# throttled event costs at most this long.
+GUARD_SCHEDULE = "rate(1 minute)"
+
+
+class Guard(SpecModel):
+    """The guard function: while the composite rollback alarm is in ALARM, every read
+    path's served canary is 0. EventBridge invokes it on each state change of the alarm
+    and every minute; each run re-reads the alarm and what AppConfig serves, stops any
+    other flag deployment and deploys the canary-off flags at once. It is the only
+    automatic flag rollback: no AppConfig monitor is attached (docs/functions.md)."""
 
     function: Function
+
+    @model_validator(mode="after")
+    def _one_at_a_time(self) -> Guard:
+        if self.function.reserved_concurrency not in (None, GUARD_CONCURRENCY):
+            raise FieldProblem(
+                ("function", "reserved_concurrency"),
+                f"{self.function.reserved_concurrency} is not allowed; the guard runs one at a time "
+                f"(reserved concurrency {GUARD_CONCURRENCY}, set by cutover): leave it out or set {GUARD_CONCURRENCY}",
+            )
+        return self
+
 
 
 # --- delivery ---------------------------------------------------------------------------
@@ -437,8 +480,9 @@ class AppConfigSettings(SpecModel):
         ge=0,
         le=1440,
         description=(
-            "Monitor window after each flag deployment: the rollback alarm reverts the flags "
-            "until it ends. Flags roll out all at once (no growth settings)."
+            "Bake after each flag deployment: AppConfig starts no other flag deployment until it "
+            "ends. No monitor watches it: the guard turns the canary off whenever the rollback "
+            "alarm is in ALARM. Flags roll out all at once (no growth settings)."
         ),
     )
     agent_layer_parameter: str = Field(
@@ -467,7 +511,7 @@ class AppConfigSettings(SpecModel):
                         (key,),
                         "flags roll out all at once; remove it. AppConfig moves execution "
                         "environments, not users, so a gradual rollout would flip users between "
-                        "control and candidate (final_bake_minutes keeps the monitor window)",
+                        "control and candidate (final_bake_minutes keeps the bake)",
                     )
         return data
 
@@ -701,9 +745,10 @@ class ReleaseSpec(SpecModel):
     )
     read_paths: list[ReadPath] = Field(min_length=1, max_length=10)
     cleanup: Cleanup | None = None
-    brake: Brake | None = Field(
+    guard: Guard | None = Field(
         default=None,
-        description="Canary off at once when the rollback alarm fires outside a flag deployment.",
+        description="Canary off while the rollback alarm is in ALARM: level-triggered, on the alarm's "
+        "state changes and every minute; the only automatic flag rollback (replaces `brake`).",
     )
     delivery: Delivery
     guardrails: Guardrails

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
-from generator import alarms
+from generator import alarms, comparison_paths
 from generator.errors import Loc, Problem, yaml_path
 from generator.flag_document import canary_flag_key, shadow_flag_key
 from generator.spec import ReleaseSpec
 from ops import runtime
 
 
-def check(spec: ReleaseSpec) -> list[Problem]:
-    """Every broken rule, each at its YAML path from the document's root."""
+def check(spec: ReleaseSpec, base: Path | None = None) -> list[Problem]:
+    """Every broken rule, each at its YAML path from the document's root; ``base`` is the
+    spec's folder (a read path's read_model is relative to it)."""
     found = [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec), *_alarm_windows(spec),
-             *_deploy_probe(spec)]
+             *comparison_paths.check(spec, base), *_deploy_probe(spec)]
     return [Problem(*p) for p in found]
 
 
@@ -60,8 +62,8 @@ def _unique_names(spec: ReleaseSpec) -> Iterator[Problem]:
         yield from once(seen_flags, shadow_flag_key(spec, i), (*at, "shadow", "flag_key"), "flag keys")
     if spec.cleanup is not None:
         yield from once(seen_functions, spec.cleanup.function.name, ("cleanup", "function", "name"), "function names")
-    if spec.brake is not None:
-        yield from once(seen_functions, spec.brake.function.name, ("brake", "function", "name"), "function names")
+    if spec.guard is not None:
+        yield from once(seen_functions, spec.guard.function.name, ("guard", "function", "name"), "function names")
 
 
 def _routers(spec: ReleaseSpec) -> Iterator[Problem]:

@@ -37,6 +37,8 @@ def run(ctx: Context, since: int, gate: bool, save: Path | None) -> Result:
     def view(out: Console) -> None:
         from analysis.report import print_analysis
 
+        out.print(f"read: {document['source']}")
+
         print_analysis(result, out)
         if save is not None:
             out.print(f"metrics saved to {save}: replay with `cutover analyze --env {ctx.env} --metrics {save}`")

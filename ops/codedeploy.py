@@ -18,6 +18,7 @@ class CodeDeployment:
     status: str
     overview: dict[str, int]
     error: str
+    creator: str = ""  # "user", or "codeDeployRollback" for CodeDeploy's own rollback deployment
 
     @property
     def active(self) -> bool:
@@ -42,7 +43,7 @@ def get(client: Any, deployment_id: str) -> CodeDeployment:
     return CodeDeployment(
         id=deployment_id, group=info.get("deploymentGroupName", ""), status=info.get("status", ""),
         overview={k: int(v) for k, v in info.get("deploymentOverview", {}).items()},
-        error=(info.get("errorInformation") or {}).get("message", ""))
+        error=(info.get("errorInformation") or {}).get("message", ""), creator=info.get("creator", ""))
 
 
 def active(client: Any, application: str, group: str) -> list[CodeDeployment]:

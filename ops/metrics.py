@@ -3,7 +3,10 @@
 Counts are fetched as raw Sums per period with GetMetricData, so that every rate the
 analysis computes is a ratio of sums over the window; latency as one p95 and one
 SampleCount per route over the whole window (percentiles of periods cannot be
-combined). The rollout block says when the last flag deployment completed.
+combined). The rollout block says when what is served settled (the last deployment
+completed, or its rollback did), and each path's step is the canary percent served
+(ops.appconfig, cutover_runtime.live), which the guard or a rollback may have moved
+away from the spec; the source line says what happened.
 """
 
 from __future__ import annotations
@@ -68,18 +71,21 @@ def get_metric_data(ctx: Context, queries: list[dict[str, Any]], start: datetime
                 return out
 
 
-def _rollout(ctx: Context) -> dict[str, Any]:
+def _flags(ctx: Context) -> tuple[dict[str, Any], dict[str, float] | None, str | None]:
+    """(the rollout block, the canary percent served per path once it settled, what
+    happened to the flags). A ROLLED_BACK or REVERTED latest deployment is settled: the
+    environment serves the version before it since its rollback completed."""
     poll = ctx.spec.delivery.appconfig.poll_interval_s
     client = ctx.clients("appconfig")
-    with aws_errors("read the last flag deployment (AppConfig)"):
+    with aws_errors("read the flag deployments (AppConfig)"):
         ids = appconfig.resolve(client, ctx.names)
-        dep = appconfig.latest_deployment(client, ids)
-        if dep is None:
-            return {"deployed_at": None, "poll_interval_seconds": poll}
-        info = client.get_deployment(ApplicationId=ids.application, EnvironmentId=ids.environment,
-                                     DeploymentNumber=dep.number)
-    done = info.get("CompletedAt") if info.get("State") == "COMPLETE" else None
-    return {"deployed_at": _iso(done) if done else None, "poll_interval_seconds": poll}
+        flags = appconfig.read(client, ids, ctx.names)
+        latest = flags.latest
+        info = appconfig.details(client, ids, latest.number) if latest and not latest.in_progress else {}
+    settled = appconfig.settled_at(flags, info)
+    who = appconfig.live.started_by(info) if latest is not None and latest == flags.live else None
+    rollout = {"deployed_at": _iso(settled) if settled else None, "poll_interval_seconds": poll}
+    return rollout, (flags.canary if settled is not None else None), appconfig.happened(flags, who)
 
 
 def collect(ctx: Context, since: int, now: datetime | None = None) -> dict[str, Any]:
@@ -89,7 +95,7 @@ def collect(ctx: Context, since: int, now: datetime | None = None) -> dict[str, 
     period = ctx.spec.guardrails.period_seconds
     start, end = window(since, period, now)
     seconds = int((end - start).total_seconds())
-    rollout = _rollout(ctx)
+    rollout, served, happened = _flags(ctx)
     paths = []
     for i, path in enumerate(ctx.names.paths):
         counts = get_metric_data(ctx, count_queries(ctx, path, period, i), start, end)
@@ -104,9 +110,12 @@ def collect(ctx: Context, since: int, now: datetime | None = None) -> dict[str, 
             p95 = next(iter(latency[f"l{i}_{route}_p95"].values()), None)
             samples = int(sum(latency[f"l{i}_{route}_samplecount"].values()))
             route_latency[route] = {"p95_ms": p95 if samples else None, "samples": samples}
-        paths.append({"path": path.name, "step_percent": path.canary_percent, "shadow_enabled": path.shadow_enabled,
+        # What is live is judged: after the guard or a rollback that is not the spec's step.
+        step = served.get(path.name, path.canary_percent) if served is not None else path.canary_percent
+        paths.append({"path": path.name, "step_percent": step, "shadow_enabled": path.shadow_enabled,
                       "window": {"start": _iso(start), "end": _iso(end), "period_seconds": period},
                       "rollout": rollout, "series": series, "latency": route_latency})
     return {"format": FORMAT, "release": ctx.names.release, "environment": ctx.env,
-            "source": f"cutover analyze --env {ctx.env}: CloudWatch GetMetricData {_iso(start)}..{_iso(end)}",
+            "source": f"cutover analyze --env {ctx.env}: CloudWatch GetMetricData {_iso(start)}..{_iso(end)}"
+                      + (f"; flags: {happened}" if happened else ""),
             "paths": paths}

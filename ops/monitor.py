@@ -67,9 +67,9 @@ def _deployments(ctx: Context) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if ctx.names.appconfig_application:
         client = ctx.clients("appconfig")
-        with aws_errors("read the flag deployment (AppConfig)"):
-            dep = appconfig.latest_deployment(client, appconfig.resolve(client, ctx.names))
-        out["flags"] = None if dep is None else {"number": dep.number, "state": dep.state, "percent": dep.percent_complete}
+        with aws_errors("read the flag deployments (AppConfig)"):
+            flags = appconfig.read(client, appconfig.resolve(client, ctx.names), ctx.names)
+        out["flags"] = {**flags.to_json(), "happened": appconfig.happened(flags)}
     with aws_errors("read CodeDeploy deployments"):
         out["code"] = [d.__dict__ for g in ctx.names.deployment_groups
                        for d in codedeploy.active(ctx.clients("codedeploy"), ctx.names.codedeploy_application, g)]
@@ -96,6 +96,16 @@ def snapshot(ctx: Context, since: int) -> dict[str, Any]:
             "alarms": alarms, "deployments": _deployments(ctx), "logs": _logs(ctx, time.time())}
 
 
+def _flag_rows(flags: dict[str, Any] | None) -> list[list[Any]]:
+    if not flags:
+        return []
+    latest, served = flags["latest"], flags["served"]
+    rows = [["flags (latest)", f"{latest['number']} {latest['state']} version {latest['version']}" if latest else "none"],
+            ["flags (served)", f"version {served['version']}, canary "
+             + ", ".join(f"{k} {v:g}%" for k, v in flags["canaryPercent"].items()) if served else "nothing"]]
+    return rows + ([["flags (what happened)", flags["happened"]]] if flags["happened"] else [])
+
+
 def render(data: dict[str, Any]) -> Group:
     def when(ms: int) -> str:
         return (datetime.fromtimestamp(ms / 1000, UTC)).strftime("%H:%M:%S")
@@ -104,7 +114,7 @@ def render(data: dict[str, Any]) -> Group:
                    [[r["path"], r["route"], r["requests"], r["errors"], r["p95Ms"]] for r in data["routes"]]),
              table("alarms", ["alarm", "state"], [[k, v] for k, v in data["alarms"].items()]),
              table("deployments", ["what", "state"],
-                   [["flags", data["deployments"].get("flags")]] + [[d["id"], d["status"]] for d in data["deployments"]["code"]]),
+                   _flag_rows(data["deployments"].get("flags")) + [[d["id"], d["status"]] for d in data["deployments"]["code"]]),
              table(f"last {LOG_SECONDS // 60} minutes of logs", ["time", "function", "message"],
                    [[when(e["time"]), e["function"], e["message"][:160]] for e in data["logs"]])]
     if "traffic" in data:

@@ -65,7 +65,9 @@ class ReleaseNames:
     user_id_mode: str  # how the functions write the userId annotation: raw, hashed or off
     cleanup_function: str | None
     flags_document: dict | None
-    brake_strategy: str | None = None  # the all-at-once, no-bake strategy the brake deploys with
+    # The guard's all-at-once, no-bake strategy (plan output `guard_strategy_name`), which
+    # `cutover rollback` deploys with too; None: rollback makes `<prefix>-break-glass`.
+    guard_strategy: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -150,7 +152,7 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
         user_id_mode=spec.observability.tracing.user_id,
         cleanup_function=_literal(cleanup.get("name")) if cleanup else None,
         flags_document=plan.flags_document,
-        brake_strategy=_literal(ff.get("brake_strategy_name")),
+        guard_strategy=_literal(ff.get("guard_strategy_name")),
     )
 
 

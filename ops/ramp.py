@@ -2,7 +2,10 @@
 analysis says PROMOTE.
 
 Order: refuse while a flag deployment or its bake is in progress (AppConfig allows one
-deployment per environment at a time); run the gate (ramping up only); edit the spec
+deployment per environment at a time); refuse to ramp up when what is served is not the
+spec's step (the guard, `cutover rollback` or a revert moved it: the spec must say so
+first — a ROLLED_BACK or REVERTED deployment is not in flight, it is what happened);
+run the gate (ramping up only, on what is served); edit the spec
 (one line, plus the phase when it must follow) keeping every other byte; show the diff;
 with --apply, build, plan and apply exactly as `make plan` / `make apply` do.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -40,11 +44,19 @@ def _target(ctx: Context, index: int, to: float | None) -> float:
     return nxt
 
 
-def _in_progress(ctx: Context) -> appconfig.Deployment | None:
+def _flags(ctx: Context) -> tuple[appconfig.Flags, Callable[[], str | None]]:
+    """What the environment serves and moves, and a way to say what happened to it."""
     client = ctx.clients("appconfig")
-    with aws_errors("check for a flag deployment in progress (AppConfig)"):
-        dep = appconfig.latest_deployment(client, appconfig.resolve(client, ctx.names))
-    return dep if dep and dep.in_progress else None
+    with aws_errors("read the flag deployments (AppConfig)"):
+        ids = appconfig.resolve(client, ctx.names)
+        flags = appconfig.read(client, ids, ctx.names)
+
+    def happened() -> str | None:
+        with aws_errors("read who started the served flag deployment (AppConfig)"):
+            who = appconfig.started_by(client, ids, flags.live) if flags.live is not None else None
+        return appconfig.happened(flags, who)
+
+    return flags, happened
 
 
 def plan_and_apply(ctx: Context) -> int:
@@ -68,11 +80,22 @@ def run(ctx: Context, to: float | None, apply: bool, path_name: str | None, sinc
     data: dict[str, Any] = {"env": ctx.env, "path": path.name, "from": path.canary_percent, "to": target}
     if target == path.canary_percent:
         return Result("ramp", OK, {**data, "changed": False}, lambda o: o.print(f"{path.name} is already at {target:g}%"))
-    busy = _in_progress(ctx)
+    flags, happened = _flags(ctx)
+    busy = flags.in_progress
     if busy is not None:
         reason = (f"flag deployment {busy.number} is {busy.state} ({busy.percent_complete:g}% done); "
                   "AppConfig runs one deployment per environment: ramp again once it is COMPLETE")
         return Result("ramp", HOLD, {**data, "changed": False, "refused": reason}, lambda o: o.print(f"[yellow]refused[/]: {reason}"))
+    served = flags.canary.get(path.name)
+    if served is not None and served != path.canary_percent:
+        # The guard, a rollback or a revert moved what is served away from the spec.
+        data["served"], data["happened"] = served, happened()
+        if target > path.canary_percent:
+            reason = (f"{data['happened'] or f'AppConfig serves {served:g}%'}: the spec says {path.canary_percent:g}%, "
+                      f"{served:g}% is served; make the spec say what is served first "
+                      f"(`cutover ramp --env {ctx.env} --path {path.name} --to {served:g}`, no gate), then ramp")
+            return Result("ramp", FAILED, {**data, "changed": False, "refused": reason},
+                          lambda o: o.print(f"[red]refused[/]: {reason}"))
     if target > path.canary_percent:
         from ops.analyze import evaluate
 
@@ -93,6 +116,8 @@ def run(ctx: Context, to: float | None, apply: bool, path_name: str | None, sinc
         code = applied if applied in (OK, HOLD) else FAILED
 
     def view(out: Console) -> None:
+        if data.get("happened"):
+            out.print(f"[yellow]{data['happened']}[/]")
         out.print(f"{path.name}: {path.canary_percent:g}% -> {target:g}%")
         out.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
         if not apply:

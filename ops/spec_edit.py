@@ -117,7 +117,16 @@ def write_validated(path: Path, text: str, env: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def percent_line(spec_path: Path, spec_file: str, path_index: int, percent: float) -> str:
-    """The spec change (one line, plus the phase when it must follow) that sets a percent."""
-    _new, changes = set_canary_percent(spec_path.read_text(encoding="utf-8"), spec_file, path_index, percent)
-    return "; ".join(c.describe(spec_file) for c in sorted(changes, key=lambda c: -c.line))
+def percent_lines(spec_path: Path, spec_file: str, percents: dict[int, float]) -> str:
+    """The spec change that sets several paths' percents at once (the phase follows
+    them all), described against the file as it is now."""
+    text = spec_path.read_text(encoding="utf-8")
+    first: dict[str, Change] = {}
+    last: dict[str, Change] = {}
+    for index, percent in sorted(percents.items()):
+        text, changes = set_canary_percent(text, spec_file, index, percent)
+        for c in changes:
+            first.setdefault(c.yaml_path, c)
+            last[c.yaml_path] = c
+    merged = [Change(k, last[k].line, first[k].old, last[k].new) for k in first if first[k].old != last[k].new]
+    return "; ".join(c.describe(spec_file) for c in sorted(merged, key=lambda c: -c.line))

@@ -12,6 +12,23 @@ from ops.context import Context
 from ops.output import FAILED, OK, Result, table
 
 
+def _flag_fix(ctx: Context, flags: appconfig.Flags, who: str | None, path: str, have: float) -> str:
+    """The fix for a served canary that differs from the spec. `who` started the
+    deployment in progress, or else the served one (live.started_by)."""
+    running = flags.in_progress
+    spec_edit = (f"set {path} canary.percent to {{have:g}} in {ctx.names.spec_file} "
+                 f"(`cutover ramp --env {ctx.env} --path {path} --to {{have:g}}`) and commit it; "
+                 f"not `make apply`, which would deploy the canary again")
+    if running is not None and who in appconfig.WHO:
+        return f"wait for deployment {running.number} ({running.state}) to complete, then {spec_edit.format(have=0)}"
+    if running is not None:
+        return (f"wait for AppConfig deployment {running.number} ({running.state}) to finish, "
+                f"or `cutover rollback --env {ctx.env}`")
+    if who in appconfig.WHO or (flags.latest is not None and flags.latest.rolled_back):
+        return spec_edit.format(have=have)
+    return f"make plan ENV={ctx.env} && make apply ENV={ctx.env}"
+
+
 def _flags(ctx: Context, drift: list[dict[str, Any]]) -> dict[str, Any]:
     names = ctx.names
     if names.appconfig_application is None:
@@ -19,20 +36,24 @@ def _flags(ctx: Context, drift: list[dict[str, Any]]) -> dict[str, Any]:
     client = ctx.clients("appconfig")
     with aws_errors("read the AppConfig environment and its deployments"):
         ids = appconfig.resolve(client, names)
-        dep = appconfig.latest_deployment(client, ids)
-        live = appconfig.canary_percents(appconfig.flag_document(client, ids, dep.version), names) if dep else {}
-    for p in names.paths:
-        have = live.get(p.name)
-        if have is None or have == p.canary_percent:
-            continue
-        if dep and dep.in_progress:
-            fix = f"wait for AppConfig deployment {dep.number} ({dep.state}) to finish, or `cutover rollback --env {ctx.env}`"
-        elif dep and "cutover rollback" in appconfig.description(client, ids, dep.number):
-            fix = f"after the rollback, set {p.name} canary.percent to {have:g} in {names.spec_file} (`cutover ramp --env {ctx.env} --to {have:g}`)"
-        else:
-            fix = f"make plan ENV={ctx.env} && make apply ENV={ctx.env}"
-        drift.append({"what": f"{p.name} canary percent", "live": have, "spec": p.canary_percent, "fix": fix})
-    return {"deployment": None if dep is None else dep.__dict__, "canaryPercent": live}
+        flags = appconfig.read(client, ids, names)
+        running = flags.in_progress
+        who = appconfig.started_by(client, ids, running) if running is not None else None
+        # A canary-off deployment of the guard or of a rollback is what will be served.
+        coming = {p: 0.0 for p in flags.canary} if who in appconfig.WHO else flags.canary
+        differ = [p for p in names.paths if p.name in coming and coming[p.name] != p.canary_percent]
+        if differ and running is None and flags.live is not None:
+            who = appconfig.started_by(client, ids, flags.live)  # the guard, a rollback, Terraform?
+    for p in differ:
+        have = coming[p.name]
+        going = f" (going to {have:g})" if have != flags.canary[p.name] else ""
+        drift.append({"what": f"{p.name} canary percent{going}", "live": flags.canary[p.name], "spec": p.canary_percent,
+                      "fix": _flag_fix(ctx, flags, who, p.name, have)})
+    if running is not None and who in appconfig.WHO:
+        happened = f"{appconfig.WHO[who]} is turning the canary off (deployment {running.number}, {running.state})"
+    else:
+        happened = appconfig.happened(flags, None if running else who)
+    return {**flags.to_json(), "happened": happened}
 
 
 def _aliases(ctx: Context, drift: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -85,10 +106,15 @@ def run(ctx: Context) -> Result:
     def view(out: Console) -> None:
         out.print(f"[bold]{ctx.names.release}[/] ({ctx.env}), phase {ctx.names.phase}")
         if flags:
-            dep = flags["deployment"]
-            out.print(f"flags: deployment {dep['number']} {dep['state']} version {dep['version']} "
-                      f"({dep['percent_complete']:g}% complete)" if dep else "flags: never deployed")
-            out.print(table("canary percent", ["path", "spec", "live"],
+            latest, served = flags["latest"], flags["served"]
+            out.print(f"flags: latest deployment {latest['number']} {latest['state']} version {latest['version']} "
+                      f"({latest['percent_complete']:g}% complete); served: version {served['version']} "
+                      f"(deployment {served['number']})" if latest and served else
+                      f"flags: latest deployment {latest['number']} {latest['state']}, nothing served yet"
+                      if latest else "flags: never deployed")
+            if flags["happened"]:
+                out.print(f"[yellow]{flags['happened']}[/]")
+            out.print(table("canary percent", ["path", "spec", "served"],
                             [[p.name, f"{p.canary_percent:g}", flags["canaryPercent"].get(p.name)] for p in ctx.names.paths]))
         out.print(table("aliases", ["function", "alias", "version", "weights", "latest", "CodeDeploy"],
                         [[a["function"], a["alias"], a["version"], a["weights"] or "", a["latestVersion"],

@@ -1,5 +1,14 @@
 """A step's go/no-go decision: its series as `cutover.metrics/1` (docs/analysis.md),
-judged by the analysis package, the code behind `cutover analyze`."""
+judged by the analysis package, the code behind `cutover analyze`.
+
+The window slides: each decision judges the last DECISION_WINDOW_MINUTES before it,
+never the step from its start, so one early blip cannot make a step unpromotable for
+ever. An hour, because that is what the real gate judges: `cutover ramp` runs
+`cutover analyze --gate`, whose CloudWatch window is the last hour (`--since 1h`,
+README "Each ramp, with its gate"); the rehearsal decides on what an operator would.
+The window never reaches back past the step's start: the previous step's traffic is
+not this step's evidence (the real gate avoids it by a hold longer than an hour).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,8 @@ from typing import Any
 
 from . import seams
 from .clock import EPOCH
+
+DECISION_WINDOW_MINUTES = 60  # `cutover analyze --since` default (ops/cli.py)
 
 COUNTS = ("Requests", "Errors", "CanaryRequests", "CanaryErrors", "CanaryFallbacks", "CanaryReads",
           "CanaryReadErrors", "ShadowComparisons", "ShadowMismatches", "ShadowErrors",
@@ -27,11 +38,16 @@ def iso(minute: float) -> str:
     return datetime.fromtimestamp(EPOCH + minute * 60, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def window_start(step: Any, minute: int) -> int:
+    """The first minute a decision at ``minute`` judges: the last hour, within the step."""
+    return max(step.started, minute - DECISION_WINDOW_MINUTES)
+
+
 def metrics_document(rehearsal: Any, step: Any, minute: int) -> dict[str, Any]:
-    """The step's window [its start, ``minute``) per one-minute period."""
+    """The decision window [``window_start``, ``minute``) per one-minute period."""
     spec, telemetry = rehearsal.spec, rehearsal.telemetry
     path = spec.read_paths[0]
-    first = step.started
+    first = window_start(step, minute)
     series = []
     for m in range(first, minute):
         counts = telemetry.minutes.get(m)

@@ -7,7 +7,8 @@ keeps it (its description starts with ``TERRAFORM_KEPT``: deleting it would only
 Terraform create it again), or when a deployment may need it: the latest deployment of
 each environment, the one before it (what ``stop-deployment --allow-revert`` returns
 to), its latest complete deployment (the rollback target) and any deployment still in
-progress.
+progress. Which deployment is in progress and which one is served come from
+``cutover_runtime.live``, the rule the guard and the operations commands use.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-IN_PROGRESS = {"BAKING", "VALIDATING", "DEPLOYING", "ROLLING_BACK"}
+from cutover_runtime import live
+
 # terraform/modules/feature_flags: the description of every version Terraform keeps.
 TERRAFORM_KEPT = "cutover document sha256:"
 
@@ -45,10 +47,9 @@ def hosted_versions_to_delete(versions: Iterable[int], deployments: Iterable[dic
     for env_deployments in per_env.values():
         ordered = sorted(env_deployments, key=lambda d: d["DeploymentNumber"])
         protected.update(_version(d) for d in ordered[-2:])  # the deployed and the previous
-        protected.update(_version(d) for d in ordered if d.get("State") in IN_PROGRESS)
-        complete = [d for d in ordered if d.get("State") == "COMPLETE"]
-        if complete:
-            protected.add(_version(complete[-1]))
+        for kept in (live.in_progress(ordered), live.live_deployment(ordered)):
+            if kept is not None:  # what is moving, and what is served (the rollback target)
+                protected.add(_version(kept))
     return [v for v in numbered if v not in protected]
 
 

@@ -8,7 +8,9 @@ router's check of a canary answer agree on one shape::
      "items": [{"sku": str, "name": str, "price": number, "quantity": int}, ...]}
 
 The shape is closed (no other field), numbers are finite (NaN and Infinity are not
-JSON), and an answer is about the user that was asked for.
+JSON), and an answer is about the user that was asked for. config/read-model.schema.json
+describes the same shape as a JSON Schema, for the generator's checks of a spec's
+comparison paths (tests/functions/test_read_model_schema.py keeps the two equal).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ _FIRST = ("Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Fran
 _LAST = ("Lovelace", "Hopper", "Torvalds", "Liskov", "Thompson", "Hamilton", "Ritchie", "Allen")
 _PRODUCTS = ("Notebook", "Pencil", "Backpack", "Lamp", "Mug", "Headphones", "Charger", "Desk")
 _EPOCH_2020 = 1_577_836_800
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z").fullmatch
+# ASCII digits only, as config/read-model.schema.json says (\d also matches other scripts' digits)
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z").fullmatch
 
 
 class MalformedResponse(ValueError):

@@ -6,6 +6,13 @@ the answer), not a per-read socket timeout. A failed read (including a document 
 an attribute of the wrong type) keeps the last good flags; when nothing was ever read,
 the safe defaults apply (canary 0%, shadow off). Each refresh leaves a
 ``FLAGS-LOADED`` / ``FLAGS-STALE`` / ``FLAGS-DEFAULT`` log line.
+
+When the extension fails and a ``DirectFlagReader`` is given (cutover_runtime.flag_direct),
+the same document is read from AppConfig's data plane instead, at most once per agent
+poll interval (``FLAGS-DIRECT``): an environment started during an agent outage then
+routes as every other one does, instead of flipping its canary users to the control.
+Nothing is ever read from a copy older than AppConfig: when both fail, the last good
+flags or the safe defaults apply as before (docs/functions.md, "When the agent fails").
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .flag_direct import DirectFlagReader, DirectReadError
 from .telemetry import Identity, log_event
 
 FAILURE_RETRY_MS = 1000  # after a failed read, try again at most this often
@@ -124,7 +132,8 @@ class FlagCache:
 
     def __init__(self, base_url: str, application: str, environment: str, profile: str,
                  canary_flag: str, shadow_flag: str, ttl_ms: float, budget_ms: float,
-                 identity: Identity, clock: Callable[[], float] = time.monotonic) -> None:
+                 identity: Identity, clock: Callable[[], float] = time.monotonic,
+                 direct: DirectFlagReader | None = None) -> None:
         parts = urlsplit(base_url)
         self._host = parts.hostname or "localhost"
         self._port = parts.port or 2772
@@ -139,6 +148,8 @@ class FlagCache:
         self._flags: Flags | None = None
         self._loaded_at = 0.0
         self._next_refresh = 0.0
+        self._direct = direct
+        self._next_direct = 0.0
 
     @property
     def ever_loaded(self) -> bool:
@@ -161,6 +172,11 @@ class FlagCache:
             error = exc.__class__.__name__ if not isinstance(exc, FlagsError) else str(exc)
             if isinstance(exc, TimeoutError):
                 error = "timeout"
+            direct, direct_error = self._read_direct(now, error)
+            if direct is not None:
+                return direct
+            if direct_error:
+                error = f"{error}; {direct_error}"
             self._next_refresh = now + min(self._ttl, FAILURE_RETRY_MS / 1000.0)
             current = self._flags or SAFE_DEFAULTS
             event = "FLAGS-STALE" if self._flags is not None else "FLAGS-DEFAULT"
@@ -172,6 +188,22 @@ class FlagCache:
         self._next_refresh = now + self._ttl
         self._log("FLAGS-LOADED", "INFO", flags, 0, None)
         return flags
+
+    def _read_direct(self, now: float, agent_error: str) -> tuple[Flags | None, str | None]:
+        """The flags from the data plane, when there is a reader and its interval has
+        passed; (None, why) when it fails or its document is invalid."""
+        if self._direct is None or now < self._next_direct:
+            return None, None
+        self._next_direct = now + self._direct.poll_interval_s
+        try:
+            flags = parse_flags(self._direct.read(), self._canary_flag, self._shadow_flag)
+        except (DirectReadError, FlagsError) as exc:
+            return None, str(exc)
+        self._flags = flags
+        self._loaded_at = now
+        self._next_refresh = now + self._ttl  # the agent again at the usual pace
+        self._log("FLAGS-DIRECT", "WARN", flags, 0, agent_error)
+        return flags, None
 
     def _fetch(self) -> Any:
         deadline = time.monotonic() + self._budget

@@ -22,6 +22,7 @@ from cutover_runtime.compare import compile_paths
 from cutover_runtime.contract import WrongUser, validate_profile
 from cutover_runtime.deadline import DeadlineRunner
 from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
+from cutover_runtime.flag_direct import DirectFlagReader
 from cutover_runtime.flag_reader import FlagCache
 from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
@@ -48,7 +49,8 @@ class Router:
     """Everything an execution environment keeps between invocations."""
 
     def __init__(self, settings: RouterSettings, identity: Identity, tracer: Tracer,
-                 control: Callable[[str], dict[str, Any]] = control_answer) -> None:
+                 control: Callable[[str], dict[str, Any]] = control_answer,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.control = control  # the backend this router also is (router.control)
         self.identity = identity
@@ -56,7 +58,8 @@ class Router:
         self.flags = FlagCache(settings.appconfig_url, settings.appconfig_application,
                                settings.appconfig_environment, settings.appconfig_profile,
                                settings.canary_flag, settings.shadow_flag,
-                               settings.flags_ttl_ms, settings.flags_budget_ms, identity)
+                               settings.flags_ttl_ms, settings.flags_budget_ms, identity,
+                               clock=clock, direct=_direct_reader(settings))
         self.shadow = ShadowDispatcher(
             settings.candidate_arn, settings.shadow_dispatch_budget_ms, identity,
             client_factory=lambda: lambda_client("shadow", SHADOW_INVOKE_TIMEOUT_S))
@@ -190,6 +193,21 @@ class Router:
             "canary": result.canary, "path": self.identity.path, "release": self.identity.release,
             "step": step, "route": result.served_by}, user_id=request.user_id,
             user_hash=assignment.user_hash)
+
+
+def _direct_reader(settings: RouterSettings) -> DirectFlagReader | None:
+    """The data-plane reader of the same flags, for when the agent fails (flag_direct):
+    built here, cheap (boto3 loads on its first read, which a working agent never needs)."""
+    if not (settings.flags_direct_read and settings.canary_flag and settings.appconfig_application):
+        return None
+    return DirectFlagReader(settings.appconfig_application, settings.appconfig_environment,
+                            settings.appconfig_profile, settings.flags_poll_interval_s,
+                            DIRECT_READ_TIMEOUT_S)
+
+
+# connect and read timeout of each data-plane call: a cold start's first request waits at
+# most this (twice per call) when the agent and AppConfig both fail, once a poll interval
+DIRECT_READ_TIMEOUT_S = 0.5
 
 
 def _exchange(client: Any, candidate_arn: str, user_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from cutover_runtime import flag_direct
 from cutover_runtime.compare import CompareRules
 
 
@@ -30,6 +31,9 @@ class RouterSettings:
     canary_fallback: bool
     shadow_dispatch_budget_ms: float
     redact_paths: tuple[str, ...] = ()
+    # the agent's own poll interval: the data plane is read no more often when it fails
+    flags_poll_interval_s: float = 45.0
+    flags_direct_read: bool = False  # cutover_runtime.flag_direct.enabled()
 
     @classmethod
     def from_env(cls) -> RouterSettings:
@@ -49,4 +53,6 @@ class RouterSettings:
             canary_fallback=_flag(env.get("CUTOVER_CANARY_FALLBACK", "true")),
             shadow_dispatch_budget_ms=float(env.get("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "0")),
             redact_paths=CompareRules.from_json(env.get("CUTOVER_COMPARE_RULES")).redact_paths,
+            flags_poll_interval_s=float(env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45")),
+            flags_direct_read=flag_direct.enabled(env),
         )

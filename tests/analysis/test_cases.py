@@ -26,17 +26,40 @@ CASES = [
      {"canary-error-rate": (R, AUTO), "served-error-rate": (P, GO)}),
     ("canary-errors-10pct-at-1pct-100rpm", [S.with_(canary_error_pct=10)], R, [AUTO],
      {"canary-error-rate": (R, AUTO)}),
-    ("canary-errors-2.5pct-not-significant", [S.with_(canary_error_pct=2.5)], H, [WAIT],
+    ("canary-errors-2.5pct-control-1.5pct-not-significant", [S.with_(canary_error_pct=2.5, control_error_pct=1.5)],
+     H, [WAIT], {"canary-error-rate": (H, WAIT)}),
+    # issue 16: 5 errors in 200 canary requests (2.5%) against a control at 0.4%. The limit
+    # alone is not significant (p=0.37); six times the control, past the limit: ROLLBACK
+    ("canary-errors-2.5pct-in-200-control-0.4pct", [S.with_(step=5, minutes=40, canary_error_pct=2.5,
+                                                            control_error_pct=0.4)], R, [AUTO],
+     {"canary-error-rate": (R, AUTO), "served-error-rate": (P, GO)}),
+    ("canary-errors-2.5pct-in-40-worse-than-control-too-few", [S.with_(step=5, minutes=8, canary_error_pct=2.5)],
+     H, [WAIT], {"canary-error-rate": (H, WAIT)}),
+    # past the limit and worse than a spotless control, but 2 errors: below min_errors (3),
+    # the rate does not count yet (the rollback alarms' gate too)
+    ("canary-errors-2-in-60-below-min-errors", [S.with_(minutes=60, canary_error_pct=100 * 2 / 60)], H, [WAIT],
      {"canary-error-rate": (H, WAIT)}),
+    ("canary-errors-at-the-limit-worse-than-control", [S.with_(step=5, minutes=40, canary_error_pct=2)], H, [INV],
+     {"canary-error-rate": (H, INV)}),
     ("low-traffic", [S.with_(rpm=10)], H, [WAIT],
      {"canary-error-rate": (H, WAIT), "p95-regression": (H, WAIT), "canary-share": (H, WAIT)}),
     ("low-traffic-one-canary-failure", [S.with_(rpm=10, canary_error_pct=100 / 12)], H, [WAIT],
      {"canary-error-rate": (H, WAIT)}),
-    ("missing-data", [S.with_(drop_minutes=tuple(range(120)))], H, [WAIT],
-     {"canary-error-rate": (H, WAIT), "served-error-rate": (H, WAIT), "p95-ceiling": (H, WAIT),
-      "shadow-diff-rate": (H, WAIT)}),
+    # every metric missing (a wrong namespace looks exactly like this): "no data", check config
+    ("missing-data", [S.with_(drop_minutes=tuple(range(120)))], H, [CFG],
+     {"canary-error-rate": (H, CFG), "served-error-rate": (H, CFG), "p95-ceiling": (H, CFG),
+      "shadow-diff-rate": (H, CFG), "canary-share": (H, CFG)}),
+    ("missing-data-but-one-minute", [S.with_(drop_minutes=tuple(range(1, 120)))], H, [WAIT],
+     {"canary-error-rate": (H, WAIT), "served-error-rate": (P, GO)}),
     ("p95-plus-20pct", [S.with_(p95_canary=48)], H, [WAIT], {"p95-regression": (H, WAIT), "p95-ceiling": (P, GO)}),
     ("p95-plus-40pct", [S.with_(p95_canary=56)], H, [INV], {"p95-regression": (H, INV)}),
+    # 100*(52/40-1) is 30.000000000000004 in floats; +30% is not beyond a +30% no-go
+    ("p95-plus-30pct-exactly-is-not-beyond-no-go", [S.with_(p95_canary=52)], H, [WAIT],
+     {"p95-regression": (H, WAIT)}),
+    ("p95-plus-15pct-exactly-is-go", [S.with_(p95_control=12, p95_canary=13.8)], P, [GO],
+     {"p95-regression": (P, GO)}),
+    ("p95-ceiling-exactly-is-within", [S.with_(p95_control=480, p95_canary=500)], P, [GO],
+     {"p95-ceiling": (P, GO)}),
     ("p95-faster-than-control", [S.with_(p95_canary=20)], P, [GO], {"p95-regression": (P, GO)}),
     ("p95-absolute-ceiling", [S.with_(p95_control=450, p95_canary=510)], H, [INV],
      {"p95-regression": (P, GO), "p95-ceiling": (H, INV)}),
@@ -135,8 +158,9 @@ def test_the_control_error_rate_excludes_canary_errors_that_were_served():
 
 
 def test_confidence_from_the_spec_changes_the_verdict_at_the_margin():
-    """6 failures in 120 canary requests: p = 0.03 against 2%: ROLLBACK at 95%, not at 99%."""
-    doc = load_metrics(document(S.with_(canary_error_pct=5)))
+    """6 failures in 120 canary requests: p = 0.03 against 2%: ROLLBACK at 95%, not at 99%
+    (at 100%, where no control route can show the candidate worse than it)."""
+    doc = load_metrics(document(S.with_(step=100, minutes=12, rpm=10, canary_error_pct=5)))
     assert analyze(doc, Guardrails(confidence=0.95)).verdict is R
     held = analyze(doc, Guardrails(confidence=0.99))
     assert held.verdict is H

@@ -89,7 +89,7 @@ def test_bad_metrics_exit_2_with_located_errors(capsys, tmp_path):
     doc["paths"][0]["series"][1]["Errors"] = "many"
     code, out, err = analyze_cli(capsys, "--metrics", write(tmp_path, doc), "--gate")
     assert (code, out) == (2, "")
-    assert f'{tmp_path / "metrics.json"}: $.paths[0].series[1].Errors: "many": expected a whole count >= 0' in err
+    assert f'{tmp_path / "metrics.json"}: $.paths[0].series[1].Errors: "many": expected a whole count from 0 to 9007199254740992 (2^53)' in err
 
 
 def test_metrics_of_another_environment_are_refused(capsys, tmp_path):
@@ -112,7 +112,52 @@ def test_the_real_command_never_prints_a_traceback(tmp_path):
                           "production", "--metrics", str(bad), "--gate"], check=False, capture_output=True, text=True)
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
-    assert "$: not valid JSON: Expecting value at line 1 column 1" in run.stderr
+    assert f"{bad}:1:1: not valid JSON: Expecting value" in run.stderr
+
+
+def test_a_hundred_thousand_nested_brackets_exit_2_located_without_a_traceback(tmp_path):
+    """Issue 16: this used to exit 1 with a RecursionError traceback (a fresh process: the
+    recursion limit is the interpreter's own, not pytest's)."""
+    bad = tmp_path / "deep.json"
+    bad.write_text('{"format": "cutover.metrics/1", "paths":\n  ' + "[" * 100_000)
+    run = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(ROOT), "analyze", "--env",
+                          "production", "--metrics", str(bad), "--gate"], check=False, capture_output=True, text=True)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert "Traceback" not in run.stderr
+    assert f"{bad}:2:66: nested deeper than 64 levels; a cutover.metrics/1 document nests at most 6" in run.stderr
+
+
+def _with(tmp_path: Path, text: str) -> str:
+    f = tmp_path / "metrics.json"
+    f.write_text(text)
+    return str(f)
+
+
+@pytest.mark.parametrize("edit,expected", [
+    # a NaN literal: line and column of the literal itself
+    (lambda text: text.replace('"Requests": 100', '"Requests": NaN', 1),
+     ("{f}:{line}:{col}: NaN is not a JSON number; counts are whole numbers >= 0 and p95_ms a number of "
+     "milliseconds or null")),
+    (lambda text: text.replace('"Requests": 100', '"Requests": -Infinity', 1),
+     ("{f}:{line}:{col}: -Infinity is not a JSON number; counts are whole numbers >= 0 and p95_ms a number of "
+     "milliseconds or null")),
+    # counts beyond what a CloudWatch sum holds exactly
+    (lambda text: text.replace('"Requests": 100', '"Requests": 1e300', 1),
+     "{f}: $.paths[0].series[0].Requests: 1e+300: expected a whole count from 0 to 9007199254740992 (2^53)"),
+    (lambda text: text.replace('"Requests": 100', '"Requests": ' + "9" * 5000, 1),
+     "{f}: $.paths[0].series[0].Requests: Infinity: expected a whole count from 0 to 9007199254740992 (2^53)"),
+])  # fmt: skip
+def test_malformed_files_exit_2_with_a_located_error(capsys, tmp_path, edit, expected):
+    text = json.dumps(document(Scenario(minutes=2)), indent=1)
+    changed = edit(text)
+    offset = next(i for i, (a, b) in enumerate(zip(text, changed)) if a != b)  # where the literal starts
+    line = changed.count("\n", 0, offset) + 1
+    col = offset - changed.rfind("\n", 0, offset)
+    f = _with(tmp_path, changed)
+    code, out, err = analyze_cli(capsys, "--metrics", f, "--gate")
+    assert (code, out) == (2, "")
+    assert expected.format(f=f, line=line, col=col) in err
+    assert "Traceback" not in err
 
 
 def test_the_spec_guardrails_reach_the_analysis():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import Guardrails, Verdict, analyze, load_metrics
-from tests.analysis.builders import WINDOW_START, iso
+from analysis import Guardrails, MetricsInvalid, SeedAction, Verdict, analyze, load_metrics
+from analysis.checks import ErrorCounts, judge_error_rate
+from analysis.exact import fisher_greater
+from tests.analysis.builders import WINDOW_START, Scenario, document, iso
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 GUARDRAILS = Guardrails(min_samples=20)
@@ -116,7 +119,8 @@ def test_more_samples_at_the_same_rates_never_turn_a_rollback_into_a_promote(doc
 
 @SETTINGS
 @given(doc=documents(), requests=st.integers(1, 500), canary_pct=st.integers(0, 100))
-def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback(doc, requests, canary_pct):
+def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback_by_the_limit(doc, requests,
+                                                                                          canary_pct):
     result = analyze(load_metrics(doc), GUARDRAILS)
     # a HOLD *for too few samples*: every check that holds does so for want of samples (a
     # HOLD that also says "investigate", e.g. the control failing as often as the canary,
@@ -124,7 +128,16 @@ def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback(d
     holds = [c for c in result.checks if c.verdict is Verdict.HOLD]
     too_few = bool(holds) and all(c.reason.startswith("too few samples") for c in holds)
     if result.verdict is Verdict.HOLD and too_few:
-        assert verdict(with_healthy_samples(doc, requests, canary_pct)) is not Verdict.ROLLBACK
+        after = analyze(load_metrics(with_healthy_samples(doc, requests, canary_pct)), GUARDRAILS)
+        # a ROLLBACK can only be the evidence the sample gate was waiting for: a canary
+        # rate that now counts (min_samples requests, min_errors errors), past the limit
+        # and significantly worse than its control; never the limit's own test
+        for check in after.checks:
+            if check.verdict is Verdict.ROLLBACK:
+                assert check.name in ("canary-error-rate", "candidate-error-rate"), check.reason
+                assert check.evidence["p_vs_limit"] >= GUARDRAILS.alpha, check.reason
+                assert check.evidence["p_vs_control"] < GUARDRAILS.alpha, check.reason
+                assert check.samples >= GUARDRAILS.min_samples and check.figure > GUARDRAILS.error_rate_pct
 
 
 @SETTINGS
@@ -151,3 +164,124 @@ def test_the_generator_reaches_every_verdict():
 
     collect()
     assert seen == {*Verdict, "hold-for-too-few-samples"}
+
+
+# --- issue 16: the error-rate rule against the control, "no data", exact thresholds -----
+
+counts = st.integers(0, 5000)
+
+
+@st.composite
+def error_windows(draw) -> tuple[ErrorCounts, ErrorCounts]:
+    """Canary and control error counts; half of them near the 2% limit, where the limit's
+    own test is not yet significant but the comparison with the control can be."""
+    rate = lambda near: st.one_of(st.floats(0, near), st.floats(0, 1))
+    n = draw(st.integers(1, 3000))
+    k = min(n, round(n * draw(rate(0.05))))
+    m = draw(st.integers(0, 50_000))
+    j = min(m, round(m * draw(rate(0.01))))
+    return ErrorCounts(k, n, "canary requests"), ErrorCounts(j, m, "control requests")
+
+
+@SETTINGS
+@given(window=error_windows())
+def test_worse_than_the_control_and_past_the_limit_with_enough_samples_rolls_back(window):
+    seen, control = window
+    g = Guardrails()
+    check = judge_error_rate("p", "canary-error-rate", seen, control, g)
+    worse = control.requests >= g.min_samples and fisher_greater(
+        seen.errors, seen.requests, control.errors, control.requests) < g.alpha
+    counts = seen.requests >= g.min_samples and seen.errors >= g.min_errors
+    if counts and 100 * seen.errors > g.error_rate_pct * seen.requests and worse:
+        assert check.verdict is Verdict.ROLLBACK, check.reason
+
+
+@SETTINGS
+@given(window=error_windows())
+def test_a_canary_no_worse_than_its_control_is_never_rolled_back_by_the_comparison(window):
+    """At or below the control's rate, only the limit test (the control failing as much
+    is then HOLD investigate) or nothing can judge it: never ROLLBACK."""
+    seen, control = window
+    g = Guardrails()
+    if control.requests >= g.min_samples and seen.errors * control.requests <= control.errors * seen.requests:
+        assert judge_error_rate("p", "c", seen, control, g).verdict is not Verdict.ROLLBACK
+
+
+@SETTINGS
+@given(window=error_windows(), more=st.integers(1, 50))
+def test_more_canary_errors_never_make_the_error_check_milder(window, more):
+    seen, control = window
+    g = Guardrails()
+    worse = ErrorCounts(min(seen.requests, seen.errors + more), seen.requests, seen.what)
+    before = judge_error_rate("p", "c", seen, control, g).verdict
+    after = judge_error_rate("p", "c", worse, control, g).verdict
+    assert after.severity >= before.severity
+
+
+@SETTINGS
+@given(doc=documents())
+def test_no_data_is_said_only_when_nothing_at_all_was_measured(doc):
+    empty = copy.deepcopy(doc)
+    path = empty["paths"][0]
+    path["series"] = []
+    path["latency"] = {"control": {"p95_ms": None, "samples": 0}, "canary": {"p95_ms": None, "samples": 0}}
+    result = analyze(load_metrics(empty), GUARDRAILS)
+    assert result.verdict is Verdict.HOLD and result.seed_actions == (SeedAction.CHECK_CONFIG,)
+    assert all(c.reason.startswith("no data") for c in result.checks)
+    measured = analyze(load_metrics(doc), GUARDRAILS)
+    anything = any(v for row in path_rows(doc) for k, v in row.items() if k != "start") or any(
+        r["samples"] for r in doc["paths"][0]["latency"].values())
+    assert any(c.reason.startswith("no data") for c in measured.checks) is (not anything)
+
+
+def path_rows(doc: dict) -> list[dict]:
+    return doc["paths"][0]["series"]
+
+
+@SETTINGS
+@given(control_ms=st.integers(1, 5000), tenths=st.integers(0, 9), no_go=st.integers(2, 300),
+       data=st.data())
+def test_a_p95_exactly_on_a_line_is_judged_by_the_decimal_figures_not_float_noise(control_ms, tenths, no_go, data):
+    """A canary p95 exactly no-go% (or go%) above the control's, written as decimals the
+    way CloudWatch prints them: on the line is not beyond it, 0.01 ms more is."""
+    go = data.draw(st.integers(1, no_go - 1))
+    control = Decimal(control_ms) + Decimal(tenths) / 10
+    g = Guardrails(p95_go_pct=go, p95_no_go_pct=no_go, p95_ceiling_ms=10**7)
+
+    def p95_verdict(canary: Decimal) -> tuple[Verdict, SeedAction]:
+        doc = document(Scenario(p95_control=float(str(control)), p95_canary=float(str(canary))))
+        check = next(c for c in analyze(load_metrics(doc), g).checks if c.name == "p95-regression")
+        return check.verdict, check.seed_action
+
+    on_no_go = control * (100 + no_go) / 100
+    on_go = control * (100 + go) / 100
+    if on_no_go == on_no_go.quantize(Decimal("0.001")) and on_no_go < 3_600_000:
+        assert p95_verdict(on_no_go) == (Verdict.HOLD, SeedAction.WAIT)
+        assert p95_verdict(on_no_go + Decimal("0.01")) == (Verdict.HOLD, SeedAction.INVESTIGATE)
+    if on_go == on_go.quantize(Decimal("0.001")):
+        assert p95_verdict(on_go) == (Verdict.PROMOTE, SeedAction.GO)
+
+
+json_ish = st.one_of(
+    st.binary(max_size=200),
+    st.lists(st.sampled_from(['[', ']', '{', '}', '"', '\\', ',', ':', ' ', '\n', '1', '1e300', 'NaN',
+                              '-Infinity', 'null', '"a"', '"Requests"', '"format"']), max_size=400)
+    .map(lambda parts: "".join(parts).encode()),
+    st.integers(60, 3000).map(lambda depth: b'{"paths":\n' + b"[" * depth),
+)
+
+
+@SETTINGS
+@given(content=json_ish)
+def test_any_file_is_read_or_refused_with_a_location_never_an_exception(tmp_path_factory, content):
+    """Whatever the bytes, load_metrics returns or raises MetricsInvalid (exit 2); an error
+    about the file itself names a line and column inside it."""
+    f = tmp_path_factory.mktemp("m") / "m.json"
+    f.write_bytes(content)
+    try:
+        load_metrics(f)
+    except MetricsInvalid as exc:
+        where = exc.errors[0][0]
+        if where[0].isdigit():
+            line, column = map(int, where.split(":"))
+            assert 1 <= line <= content.count(b"\n") + 1 and column >= 1

@@ -40,6 +40,18 @@ def test_hosted_pruning_keeps_newest_deployed_rollback_target_and_in_progress():
     assert hosted_versions_to_delete(range(1, 11), deployments, "prof", keep=3) == [1, 2, 6, 7]
 
 
+def test_hosted_pruning_keeps_what_is_served_after_two_rollbacks():
+    # GIVEN version 2 is served (deployment 1, the latest COMPLETE) and the two deployments
+    # after it were rolled back or reverted: the served version is not among the last two
+    deployments = [
+        {"EnvironmentId": "e1", "DeploymentNumber": 1, "ConfigurationVersion": "2", "State": "COMPLETE"},
+        {"EnvironmentId": "e1", "DeploymentNumber": 2, "ConfigurationVersion": "4", "State": "ROLLED_BACK"},
+        {"EnvironmentId": "e1", "DeploymentNumber": 3, "ConfigurationVersion": "5", "State": "REVERTED"},
+    ]
+    # THEN it is kept, with the last two deployments' versions; nothing else
+    assert hosted_versions_to_delete(range(1, 7), deployments, "prof", keep=0) == [1, 3, 6]
+
+
 @pytest.fixture
 def functions_with_versions(aws_env):
     with mock_aws():

@@ -95,7 +95,7 @@ CASES = [
     ("appconfig-gradual-rollout", "    poll_interval_s: 45", "    growth_factor: 20",
      [("82: delivery.appconfig.growth_factor: flags roll out all at once; remove it. AppConfig moves "
       "execution environments, not users, so a gradual rollout would flip users between control and "
-      "candidate (final_bake_minutes keeps the monitor window)")]),
+      "candidate (final_bake_minutes keeps the bake)")]),
     ("appconfig-bake", "    final_bake_minutes: 10", "    final_bake_minutes: 1441",
      ["83: delivery.appconfig.final_bake_minutes: 1441: input should be less than or equal to 1440"]),
     ("codedeploy-unknown", "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes", "    predefined: CodeDeployDefault.LambdaCanary50Percent",
@@ -120,8 +120,10 @@ CASES = [
      ["13: backend.dynamodb_table: is required when locking is dynamodb"]),
     ("canary-timeout", "      timeout_ms: 1500", "      timeout_ms: 10000",
      ["63: read_paths[0].canary.timeout_ms: 10000 must be below the control's timeout (10 s): the router waits for the candidate within its own time"]),
-    ("ignored-and-redacted", '        redact_paths: ["$.profile.email", "$.profile.phone"]', '        redact_paths: ["$.meta.requestId"]',
-     ["56: read_paths[0].shadow.compare.redact_paths: $.meta.requestId also ignored; a path is either ignored or redacted"]),
+    ("personal-not-redacted", '        redact_paths: ["$.email", "$.displayName"]', '        redact_paths: ["$.displayName"]',
+     ["56: read_paths[0].shadow.compare.redact_paths: add $.email: it is personal in the read model (config/read-model.schema.json, x-cutover-personal), and unredacted it travels in clear in every shadow event and dead-letter message"]),
+    ("redact-path-names-nothing", '        redact_paths: ["$.email", "$.displayName"]', '        redact_paths: ["$.email", "$.displayName", "$.profile.phone"]',
+     ["56: read_paths[0].shadow.compare.redact_paths[2]: '$.profile.phone' cannot exist in the read model (config/read-model.schema.json): no .profile after $; allowed after $: .createdAt, .displayName, .email, .items, .plan, .userId"]),
     ("json-path", '        unordered_lists: ["$.items"]', '        unordered_lists: ["items"]',
      ["55: read_paths[0].shadow.compare.unordered_lists[0]: 'items' is not allowed; expected a JSON path such as $.items[*].price ($, .key, [*] or [N])"]),
     ("sample-rate", "      sample_rate: 0.1", "      sample_rate: 10",
@@ -142,7 +144,14 @@ CASES = [
      ["39: read_paths[0].database.vpc_endpoints.vpc_id: is required with mode existing: the VPC of the candidate's subnets"]),
     ("read-paths-empty", "read_paths:\n  - name: user-read", "read_paths: []\nunused:\n  - name: user-read",
      ["21: read_paths: list: list should have at least 1 item after validation, not 0",
-      "22: unused: unknown field 'unused'; allowed here: backend, brake, cleanup, delivery, guardrails, observability, phase, read_paths, release, security"]),
+      "22: unused: unknown field 'unused'; allowed here: backend, cleanup, delivery, guard, guardrails, observability, phase, read_paths, release, security"]),
+    ("brake-renamed", "  keep_versions: 5", "  keep_versions: 5\nbrake:\n  function: {name: huntaze-brake}",
+     [("74: brake: 'brake' was renamed to guard: write `guard:` with the same `function:` (the level-triggered "
+       "guard replaces the brake; docs/functions.md)")]),
+    ("guard-runs-one-at-a-time", "  keep_versions: 5",
+     "  keep_versions: 5\nguard:\n  function: {name: huntaze-guard, reserved_concurrency: 2}",
+     [("75: guard.function.reserved_concurrency: 2 is not allowed; the guard runs one at a time (reserved "
+       "concurrency 1, set by cutover): leave it out or set 1")]),
 ]
 
 

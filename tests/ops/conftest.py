@@ -224,8 +224,28 @@ def deployment(number: int, state: str, version: int) -> dict:
 
 
 def expect_deployments(stub: Stubber, *items: dict) -> None:
-    stub.add_response("list_deployments", {"Items": list(items)},
-                      {"ApplicationId": APP, "EnvironmentId": ENV_ID, "MaxResults": 5})
+    """One page of ListDeployments (AppConfig lists them newest first)."""
+    stub.add_response("list_deployments", {"Items": sorted(items, key=lambda d: -d["DeploymentNumber"])},
+                      {"ApplicationId": APP, "EnvironmentId": ENV_ID})
+
+
+def expect_flags(stub: Stubber, names: names_mod.ReleaseNames, *items: dict, served: float | None = None,
+                 resolve: bool = True) -> None:
+    """What ops.appconfig.read asks: the ids (unless known), every deployment, and the
+    document of the latest COMPLETE one (with the canary at `served` percent)."""
+    if resolve:
+        expect_resolve(stub, names)
+    expect_deployments(stub, *items)
+    complete = [d for d in items if d["State"] == "COMPLETE"]
+    if complete:
+        live = max(complete, key=lambda d: d["DeploymentNumber"])
+        expect_document(stub, int(live["ConfigurationVersion"]), flags_with(names, served or 0))
+
+
+def expect_details(stub: Stubber, number: int, description: str = "", **extra: object) -> None:
+    """GetDeployment: who started it (its description), its key, its event log."""
+    stub.add_response("get_deployment", {"DeploymentNumber": number, "Description": description, **extra},
+                      {"ApplicationId": APP, "EnvironmentId": ENV_ID, "DeploymentNumber": number})
 
 
 def expect_latency(stub: Stubber, path_index: int, p95: dict[str, float | None], samples: dict[str, int]) -> None:

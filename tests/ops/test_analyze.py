@@ -12,12 +12,10 @@ from ops import metrics
 from ops.context import Context
 from ops.names import load
 from tests.ops.conftest import (
-    APP,
-    ENV_ID,
     deployment,
-    expect_deployments,
+    expect_details,
+    expect_flags,
     expect_latency,
-    expect_resolve,
 )
 
 NOW = datetime.now(UTC)
@@ -36,11 +34,12 @@ def _counts(em, names, at: datetime, **values) -> None:
 
 def _rollout(em, names, state="COMPLETE", completed: datetime | None = None) -> None:
     stub = em.stub("appconfig")
-    expect_resolve(stub, names)
-    expect_deployments(stub, deployment(3, state, 7))
-    stub.add_response("get_deployment", {"DeploymentNumber": 3, "State": state,
-                                         **({"CompletedAt": completed} if completed else {})},
-                      {"ApplicationId": APP, "EnvironmentId": ENV_ID, "DeploymentNumber": 3})
+    if state == "COMPLETE":
+        expect_flags(stub, names, deployment(3, state, 7), served=1)
+        expect_details(stub, 3, "cutover huntaze-prisma-migration (production)",
+                       State=state, **({"CompletedAt": completed} if completed else {}))
+    else:  # in flight: nothing served yet, nothing settled to ask about
+        expect_flags(stub, names, deployment(3, state, 7))
 
 
 def test_window_is_aligned_to_whole_periods():
@@ -92,6 +91,38 @@ def test_a_complete_release_has_nothing_to_analyze(project, emulated):
         metrics.collect(_ctx(project, emulated), 600)
 
 
+def test_after_an_appconfig_rollback_the_served_step_is_judged_not_held(project, emulated, names):
+    # GIVEN the 0 -> 1% deployment (4) was stopped with revert: version 7 (0%) is served again
+    rolled_back = NOW.replace(microsecond=0) - timedelta(minutes=30)
+    stub = emulated.stub("appconfig")
+    expect_flags(stub, names, deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=0)
+    expect_details(stub, 4, "cutover huntaze-prisma-migration (production)", State="ROLLED_BACK", EventLog=[
+        {"EventType": "ROLLBACK_STARTED", "OccurredAt": rolled_back - timedelta(minutes=1)},
+        {"EventType": "ROLLBACK_COMPLETED", "OccurredAt": rolled_back}])
+    expect_latency(emulated.percentiles(), 0, {}, {})
+    # WHEN the step's metrics are read
+    document = metrics.collect(_ctx(project, emulated), 3600)
+    [path] = document["paths"]
+    # THEN the rollout settled when the rollback completed (not "in flight"), the step judged
+    # is what is served (0%, not the spec's 1%), and the source says what happened
+    assert path["rollout"]["deployed_at"] == rolled_back.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert path["step_percent"] == 0
+    assert "flags: flag deployment 4 (version 8) was ROLLED_BACK; served: version 7 (deployment 3)" in document["source"]
+
+
+def test_after_the_guard_the_served_zero_is_judged(project, emulated, names):
+    done = NOW.replace(microsecond=0) - timedelta(minutes=20)
+    stub = emulated.stub("appconfig")
+    expect_flags(stub, names, deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=0)
+    expect_details(stub, 5, "cutover guard: canary off while the rollback alarm is in ALARM", State="COMPLETE",
+                   CompletedAt=done)
+    expect_latency(emulated.percentiles(), 0, {}, {})
+    document = metrics.collect(_ctx(project, emulated), 3600)
+    [path] = document["paths"]
+    assert path["rollout"]["deployed_at"] == done.strftime("%Y-%m-%dT%H:%M:%SZ") and path["step_percent"] == 0
+    assert "flags: the guard turned the canary off (deployment 5)" in document["source"]
+
+
 # --- the command: CloudWatch in, the analysis' verdict out, replayable -------------------
 
 
@@ -140,3 +171,24 @@ def test_analyze_gate_holds_on_too_few_samples(project, emulated, names, capsys)
     code = main(["--root", str(project), "analyze", "--env", "production", "--gate"], clients=emulated.clients())
     assert code == 3
     assert "HOLD" in capsys.readouterr().out
+
+
+def test_analyze_after_an_appconfig_rollback_does_not_wait_for_a_rollout(project, emulated, names, capsys):
+    import json
+
+    from generator.cli import main
+
+    _healthy_hour(emulated, names)
+    stub = emulated.stub("appconfig")
+    expect_flags(stub, names, deployment(4, "REVERTED", 8), deployment(3, "COMPLETE", 7), served=1)
+    expect_details(stub, 4, "", State="REVERTED", EventLog=[
+        {"EventType": "REVERT_COMPLETED", "OccurredAt": NOW - timedelta(hours=3)}])
+    expect_latency(emulated.percentiles(), 0, {"control": 38.0, "canary": 41.0}, {"control": 14256, "canary": 144})
+    code = main(["--root", str(project), "analyze", "--env", "production", "--since", "2h", "--gate", "--json"],
+                clients=emulated.clients())
+    out = json.loads(capsys.readouterr().out)
+    share = next(c for c in out["analysis"]["checks"] if c["name"] == "canary-share")
+    assert share["verdict"] == "PROMOTE" and "in flight" not in share["reason"], share
+    assert out["analysis"]["verdict"] == "PROMOTE", out["analysis"]["reason"]
+    assert code == 0
+    assert "was REVERTED; served: version 7 (deployment 3), canary user-read 1%" in out["metrics"]["source"]

@@ -14,7 +14,7 @@ from generator.cli import main
 from ops import monitor
 from ops.context import Context
 from ops.names import load
-from tests.ops.conftest import deployment, expect_deployments, expect_latency, expect_resolve
+from tests.ops.conftest import deployment, expect_flags, expect_latency
 
 
 def _put(em, names, when: datetime) -> None:
@@ -38,9 +38,7 @@ def _logs(em, names) -> None:
 
 
 def _flags(em, names) -> None:
-    stub = em.stub("appconfig")
-    expect_resolve(stub, names)
-    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+    expect_flags(em.stub("appconfig"), names, deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=1)
 
 
 def test_monitor_counts_per_route_from_raw_sums(project, release, names, capsys):
@@ -58,7 +56,11 @@ def test_monitor_counts_per_route_from_raw_sums(project, release, names, capsys)
     assert routes["control"]["latencySamples"] == 3 and routes["canary"]["latencySamples"] == 1
     assert (routes["control"]["p95Ms"], routes["canary"]["p95Ms"]) == (38.5, 50.0)
     assert out["traffic"] == {"sent": 3, "ok": 3, "failed": 0}
-    assert out["deployments"]["flags"] == {"number": 3, "state": "COMPLETE", "percent": 100.0}
+    flags = out["deployments"]["flags"]
+    assert (flags["latest"]["number"], flags["latest"]["state"]) == (4, "ROLLED_BACK")
+    assert (flags["served"]["number"], flags["served"]["version"]) == (3, "7")  # the latest COMPLETE
+    assert flags["canaryPercent"] == {"user-read": 1.0}
+    assert flags["happened"].startswith("flag deployment 4 (version 8) was ROLLED_BACK")
     assert [e["message"] for e in out["logs"]] == ['{"event": "REQUEST", "route": "canary"}']
     assert out["alarms"][names.rollback_alarm] in ("OK", "INSUFFICIENT_DATA")
 

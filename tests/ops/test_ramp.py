@@ -11,7 +11,7 @@ from generator.cli import main
 from ops import spec_edit
 from ops.aws import OpsError
 from tests.conftest import ROOT
-from tests.ops.conftest import deployment, expect_deployments, expect_resolve
+from tests.ops.conftest import deployment, expect_details, expect_flags
 
 SPEC = ROOT / "config" / "production.release.yaml"
 
@@ -99,9 +99,7 @@ def _ramp(project, em, capsys, *argv) -> tuple[int, dict]:
 
 
 def test_refuses_while_a_flag_deployment_bakes(project, emulated, names, capsys):
-    stub = emulated.stub("appconfig")
-    expect_resolve(stub, names)
-    expect_deployments(stub, deployment(4, "BAKING", 8))
+    expect_flags(emulated.stub("appconfig"), names, deployment(4, "BAKING", 8))
     before = (project / names.spec_file).read_bytes()
     code, out = _ramp(project, emulated, capsys, "--to", "0")
     assert code == 3
@@ -110,9 +108,7 @@ def test_refuses_while_a_flag_deployment_bakes(project, emulated, names, capsys)
 
 
 def test_ramping_down_needs_no_gate_and_shows_the_diff(project, emulated, names, capsys):
-    stub = emulated.stub("appconfig")
-    expect_resolve(stub, names)
-    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+    expect_flags(emulated.stub("appconfig"), names, deployment(3, "COMPLETE", 7), served=1)
     code, out = _ramp(project, emulated, capsys, "--to", "0")
     assert code == 0
     assert out["changed"] is True and "analysis" not in out
@@ -134,9 +130,7 @@ def test_already_there_is_nothing_to_do(project, emulated, capsys):
 
 
 def test_apply_builds_plans_and_applies_after_the_edit(project, emulated, names, capsys, monkeypatch):
-    stub = emulated.stub("appconfig")
-    expect_resolve(stub, names)
-    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+    expect_flags(emulated.stub("appconfig"), names, deployment(3, "COMPLETE", 7), served=1)
     seen = []
     monkeypatch.setattr("ops.ramp.plan_and_apply", lambda ctx: seen.append(ctx.spec_path.read_text()) or 0)
     code, out = _ramp(project, emulated, capsys, "--to", "0", "--apply")
@@ -154,10 +148,37 @@ def _gate_with(monkeypatch, example: str) -> None:
     monkeypatch.setattr("ops.metrics.collect", lambda ctx, since, now=None: document)
 
 
+# --- after the guard, a rollback or a revert: what is served is not the spec's step ------
+
+
+def test_ramping_up_after_an_appconfig_rollback_says_what_happened(project, emulated, names, capsys):
+    # GIVEN the 0 -> 1% deployment was stopped with revert: 0% is served, the spec says 1%
+    stub = emulated.stub("appconfig")
+    expect_flags(stub, names, deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=0)
+    expect_details(stub, 3, "cutover huntaze-prisma-migration (production)")
+    before = (project / names.spec_file).read_bytes()
+    # WHEN the scheduled ramp runs
+    code, out = _ramp(project, emulated, capsys)
+    # THEN it neither holds (as if a rollout were in flight) nor ramps: it fails with what
+    # happened and the edit that makes the spec say what is served
+    assert code == 1 and out["changed"] is False
+    assert out["refused"].startswith("flag deployment 4 (version 8) was ROLLED_BACK; served: version 7")
+    assert "`cutover ramp --env production --path user-read --to 0`, no gate" in out["refused"]
+    assert (project / names.spec_file).read_bytes() == before
+
+
+def test_after_the_guard_ramping_to_zero_reconciles_the_spec(project, emulated, names, capsys):
+    stub = emulated.stub("appconfig")
+    expect_flags(stub, names, deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=0)
+    expect_details(stub, 5, "cutover guard: canary off while the rollback alarm is in ALARM")
+    code, out = _ramp(project, emulated, capsys, "--to", "0")
+    assert code == 0 and out["changed"] is True and "analysis" not in out
+    assert out["happened"].startswith("the guard turned the canary off (deployment 5)")
+    assert "percent: 0" in (project / names.spec_file).read_text()
+
+
 def _idle(em, names) -> None:
-    stub = em.stub("appconfig")
-    expect_resolve(stub, names)
-    expect_deployments(stub, deployment(3, "COMPLETE", 7))
+    expect_flags(em.stub("appconfig"), names, deployment(3, "COMPLETE", 7), served=1)
 
 
 def test_promote_edits_the_spec_to_the_next_step(project, emulated, names, capsys, monkeypatch):
@@ -181,3 +202,15 @@ def test_hold_and_rollback_leave_the_spec_alone(project, emulated, names, capsys
     got, out = _ramp(project, emulated, capsys)
     assert (got, out["analysis"]["verdict"], out["changed"]) == (code, verdict, False)
     assert (project / names.spec_file).read_bytes() == before
+
+
+def test_the_reconciling_line_sets_every_path_and_the_phase_once(tmp_path):
+    # GIVEN two paths on the canary (1% and 5%), both turned off by a rollback
+    spec = tmp_path / "x.yaml"
+    spec.write_text(COMMENTED)
+    # WHEN the spec line for both is described
+    line = spec_edit.percent_lines(spec, "x.yaml", {0: 0, 1: 0})
+    # THEN both percents go to 0 and the phase follows once, to shadow; the file is untouched
+    assert line == ("x.yaml:11: read_paths[1].canary.percent: 5 -> 0; x.yaml:7: read_paths[0].canary.percent: 1 -> 0; "
+                    "x.yaml:4: phase: canary -> shadow")
+    assert spec.read_text() == COMMENTED

@@ -8,7 +8,9 @@ from generator.cli import main
 from tests.ops.conftest import (
     deployment,
     expect_deployments,
+    expect_details,
     expect_document,
+    expect_flags,
     expect_resolve,
     flags_with,
 )
@@ -45,8 +47,7 @@ def _drift(out) -> dict[str, str]:
 
 
 def _described(stub, text):
-    stub.add_response("get_deployment", {"DeploymentNumber": 3, "Description": text},
-                      {"ApplicationId": "app1234", "EnvironmentId": "env1234", "DeploymentNumber": 3})
+    expect_details(stub, 3, text)
 
 
 def test_flags_live_differ_from_the_spec(project, release, names, capsys):
@@ -58,17 +59,77 @@ def test_flags_live_differ_from_the_spec(project, release, names, capsys):
 
 
 def test_flags_after_a_rollback_point_at_the_spec_change(project, release, names, capsys):
-    _described(_healthy_flags(release, names, percent=0), "cutover rollback by ana: errors")
+    _described(_healthy_flags(release, names, percent=0), "cutover rollback: by ana at 2026-12-04T19:00:00Z: errors")
     code, out = _status(project, release, capsys)
     assert code == 1
-    assert "set user-read canary.percent to 0" in _drift(out)["user-read canary percent"]
+    fix = _drift(out)["user-read canary percent"]
+    assert fix.startswith("set user-read canary.percent to 0 in config/production.release.yaml "
+                          "(`cutover ramp --env production --path user-read --to 0`)")
+    assert out["flags"]["happened"].startswith("`cutover rollback` turned the canary off (deployment 3)")
+
+
+def test_after_the_guard_status_recommends_the_spec_edit_not_make_apply(project, release, names, capsys):
+    # GIVEN the guard turned the canary off (its deployment 5 is COMPLETE) while the spec says 1%
+    stub = release.stub("appconfig")
+    expect_flags(stub, names, deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=0)
+    expect_details(stub, 5, "cutover guard: canary off while huntaze-prisma-migration-production-rollback is in ALARM")
+    # WHEN the operator asks for the status
+    code, out = _status(project, release, capsys)
+    # THEN the fix is the one-line spec edit; `make apply` would deploy the canary again
+    assert code == 1
+    fix = _drift(out)["user-read canary percent"]
+    assert fix.startswith("set user-read canary.percent to 0")
+    assert "not `make apply`, which would deploy the canary again" in fix and "make plan" not in fix
+    assert out["flags"]["happened"].startswith("the guard turned the canary off (deployment 5)")
+    assert out["flags"]["served"]["number"] == 5 and out["flags"]["canaryPercent"] == {"user-read": 0.0}
+
+
+def test_a_guard_deployment_in_progress_is_waited_for(project, release, names, capsys):
+    # GIVEN the guard's canary-off deployment deploys while 5% is still served (the spec says 1%)
+    stub = release.stub("appconfig")
+    expect_flags(stub, names, deployment(5, "DEPLOYING", 9), deployment(4, "COMPLETE", 8), served=5)
+    expect_details(stub, 5, "cutover guard: canary off")
+    code, out = _status(project, release, capsys)
+    assert code == 1
+    fix = _drift(out)["user-read canary percent (going to 0)"]
+    assert fix.startswith("wait for deployment 5 (DEPLOYING) to complete, then set user-read canary.percent to 0")
+    assert out["flags"]["happened"] == "the guard is turning the canary off (deployment 5, DEPLOYING)"
+
+
+def test_a_guard_deployment_in_progress_is_drift_even_before_it_serves(project, release, names, capsys):
+    # GIVEN the guard has just started its canary-off deployment: 1% (the spec's) is still served
+    stub = release.stub("appconfig")
+    expect_flags(stub, names, deployment(5, "DEPLOYING", 9), deployment(4, "COMPLETE", 8), served=1)
+    expect_details(stub, 5, "cutover guard: canary off")
+    code, out = _status(project, release, capsys)
+    # THEN status does not say "no drift": the canary is going to 0 and the spec must follow
+    assert code == 1
+    [drift] = out["drift"]
+    assert (drift["what"], drift["live"], drift["spec"]) == ("user-read canary percent (going to 0)", 1, 1)
+    assert drift["fix"].startswith("wait for deployment 5 (DEPLOYING) to complete, then set user-read canary.percent to 0")
+
+
+def test_served_is_the_latest_complete_deployment_not_a_rolled_back_one(project, release, names, capsys):
+    # GIVEN the 1% deployment (5) was stopped with revert: the environment serves version 8 (0%)
+    stub = release.stub("appconfig")
+    expect_flags(stub, names, deployment(5, "ROLLED_BACK", 9), deployment(4, "COMPLETE", 8), served=0)
+    expect_details(stub, 4, "cutover huntaze-prisma-migration (production)")
+    code, out = _status(project, release, capsys)
+    # THEN status reports 0% served (not the rolled-back 1%) and the spec edit as the fix
+    assert code == 1
+    assert out["flags"]["canaryPercent"] == {"user-read": 0.0}
+    assert _drift(out)["user-read canary percent"].startswith("set user-read canary.percent to 0")
+    assert out["flags"]["happened"] == ("flag deployment 5 (version 9) was ROLLED_BACK; served: version 8 "
+                                        "(deployment 4), canary user-read 0%")
 
 
 def test_flag_deployment_in_progress_is_reported_with_its_state(project, release, names, capsys):
-    _healthy_flags(release, names, percent=5, state="BAKING")
+    stub = release.stub("appconfig")
+    expect_flags(stub, names, deployment(4, "BAKING", 8), deployment(3, "COMPLETE", 7), served=5)
+    expect_details(stub, 4, "cutover huntaze-prisma-migration (production)")
     code, out = _status(project, release, capsys)
     assert code == 1
-    assert "wait for AppConfig deployment 3 (BAKING)" in _drift(out)["user-read canary percent"]
+    assert "wait for AppConfig deployment 4 (BAKING)" in _drift(out)["user-read canary percent"]
 
 
 def test_published_version_not_on_the_alias(project, release, names, capsys):

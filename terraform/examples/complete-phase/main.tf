@@ -87,7 +87,7 @@ module "user_read_control" {
     CUTOVER_DB_USER       = var.database.user
     CUTOVER_DB_IAM_AUTH   = "true"
     CUTOVER_DB_SSLMODE    = "verify-full"
-    CUTOVER_COMPARE_RULES = jsonencode({ ignore_paths = ["$.meta.requestId"], numeric_tolerance = 0.0001, timestamp_tolerance_seconds = 1.0, unordered_lists = ["$.items"], redact_paths = ["$.email"] })
+    CUTOVER_COMPARE_RULES = jsonencode({ ignore_paths = [], numeric_tolerance = 0.0001, timestamp_tolerance_seconds = 1.0, unordered_lists = ["$.items"], redact_paths = ["$.email", "$.displayName"] })
   })
 
   policy_statements = [
@@ -132,7 +132,7 @@ module "user_read_candidate" {
     CUTOVER_DB_USER       = var.database.user
     CUTOVER_DB_IAM_AUTH   = "true"
     CUTOVER_DB_SSLMODE    = "verify-full"
-    CUTOVER_COMPARE_RULES = jsonencode({ ignore_paths = ["$.meta.requestId"], numeric_tolerance = 0.0001, timestamp_tolerance_seconds = 1.0, unordered_lists = ["$.items"], redact_paths = ["$.email"] })
+    CUTOVER_COMPARE_RULES = jsonencode({ ignore_paths = [], numeric_tolerance = 0.0001, timestamp_tolerance_seconds = 1.0, unordered_lists = ["$.items"], redact_paths = ["$.email", "$.displayName"] })
   })
 
   policy_statements = [{

@@ -95,7 +95,7 @@ module "user_read_candidate" {
     CUTOVER_DB_USER       = var.database.user
     CUTOVER_DB_IAM_AUTH   = "true"
     CUTOVER_DB_SSLMODE    = "verify-full"
-    CUTOVER_COMPARE_RULES = jsonencode({ ignore_paths = ["$.meta.requestId"], numeric_tolerance = 0.0001, timestamp_tolerance_seconds = 1.0, unordered_lists = ["$.items"], redact_paths = ["$.email"] })
+    CUTOVER_COMPARE_RULES = jsonencode({ ignore_paths = [], numeric_tolerance = 0.0001, timestamp_tolerance_seconds = 1.0, unordered_lists = ["$.items"], redact_paths = ["$.email", "$.displayName"] })
   })
 
   # Connect to its proxy, as its database user, and nothing else.
@@ -272,8 +272,8 @@ module "feature_flags" {
     final_bake_minutes = 10
   }
 
-  # The same single signal rolls back a flag change.
-  monitor_alarm_arns = [module.alarms.rollback_alarm_arn]
+  # No monitor: the guard function (rendered envs) is the only automatic flag
+  # rollback while the same single signal is in ALARM (docs/functions.md).
 
   tags = local.tags
 }

@@ -40,7 +40,7 @@ module "user_read_control" {
     source_code_hash = filebase64sha256("${path.module}/../../../build/functions/candidate.zip")
   }
   environment = {
-    CUTOVER_COMPARE_RULES         = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
+    CUTOVER_COMPARE_RULES         = "{\"ignore_paths\":[],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.email\",\"$.displayName\"]}"
     CUTOVER_DB_CONNECT_TIMEOUT_MS = "1500"
     CUTOVER_DB_HOST               = "huntaze-proxy.proxy-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com"
     CUTOVER_DB_IAM_AUTH           = "true"
@@ -100,7 +100,7 @@ module "user_read_candidate" {
     source_code_hash = filebase64sha256("${path.module}/../../../build/functions/candidate.zip")
   }
   environment = {
-    CUTOVER_COMPARE_RULES         = "{\"ignore_paths\":[\"$.meta.requestId\",\"$.meta.servedBy\"],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.profile.email\",\"$.profile.phone\"]}"
+    CUTOVER_COMPARE_RULES         = "{\"ignore_paths\":[],\"numeric_tolerance\":0.001,\"timestamp_tolerance_seconds\":1.0,\"unordered_lists\":[\"$.items\"],\"redact_paths\":[\"$.email\",\"$.displayName\"]}"
     CUTOVER_DB_CONNECT_TIMEOUT_MS = "1500"
     CUTOVER_DB_HOST               = "huntaze-proxy.proxy-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com"
     CUTOVER_DB_IAM_AUTH           = "true"
@@ -267,7 +267,7 @@ module "feature_flags" {
   description         = "cutover huntaze-prisma-migration (production)"
   document_path       = "${path.module}/flags.json"
   kept_documents_path = "${path.module}/flag-versions.json"
-  brake_strategy_name = null
+  guard_strategy_name = null
   strategy = {
     name               = "huntaze-prisma-migration-production-all-at-once"
     growth_type        = "LINEAR"
@@ -275,7 +275,6 @@ module "feature_flags" {
     duration_minutes   = 0
     final_bake_minutes = 10
   }
-  monitor_alarm_arns        = [module.alarms.rollback_alarm_arn]
   kms_key_arn               = module.kms.key_arn
   extension_architecture    = "arm64"
   extension_layer_parameter = "/aws/service/appconfig/extension/{architecture}/latest"
