@@ -170,21 +170,27 @@ def composite_name(document: dict) -> str:
 
 
 def time_to_detect(document: dict, percent: float, failing: float, seed: int, *,
-                   deterministic: bool = False, fault_s: int = 2 * HOUR,
-                   limit_s: int = 3 * HOUR) -> float | None:
-    """Minutes from the canary starting to fail (`failing`, a fraction, from `fault_s`
-    into a step held at `percent`, healthy before) to the composite alarm's ALARM;
-    None when it has not fired within `limit_s` of the fault. Healthy means the 0.1%
-    baseline of Behaviour; failures are random (Bernoulli) unless `deterministic`."""
+                   deterministic: bool = False, from_percent: float | None = None,
+                   fault_s: int = 2 * HOUR, limit_s: int = 3 * HOUR) -> float | None:
+    """Minutes from the canary starting to fail (`failing`, a fraction, from `fault_s`)
+    to the composite alarm's ALARM; None when it has not fired within `limit_s`.
+
+    The step is held at `percent` and healthy (the 0.1% baseline of Behaviour) until
+    `fault_s`; or, with `from_percent`, the path serves `from_percent` until `fault_s`,
+    when the flags move to `percent` all at once (each environment within one 45 s
+    poll) with the candidate failing from then: a step that exposes a broken candidate.
+    Failures are random (Bernoulli) unless `deterministic`."""
     store = MetricStore()
     evaluator = Evaluator.from_document(document, store)
+    if from_percent is None:
+        rollout = FlagRollout(before=percent, after=percent, start_s=0)
+    else:
+        rollout = FlagRollout(before=from_percent, after=percent, start_s=fault_s, duration_s=0, seed=seed)
     if deterministic:
-        traffic = Traffic(store, FlagRollout(before=percent, after=percent, start_s=0), seed=seed,
-                          canary_fail_fraction=failing, fail_from_s=fault_s)
+        traffic = Traffic(store, rollout, seed=seed, canary_fail_fraction=failing, fail_from_s=fault_s)
     else:
         behaviour = Behaviour(canary_error=lambda t: failing if t >= fault_s else 0.001)
-        traffic = Traffic(store, FlagRollout(before=percent, after=percent, start_s=0), seed=seed,
-                          behaviour=behaviour)
+        traffic = Traffic(store, rollout, seed=seed, behaviour=behaviour)
     rollback = composite_name(document)
     step = 10 * 60
     t = 0
