@@ -196,3 +196,19 @@ def test_the_spec_sets_the_test(tmp_path):
     g1, g2 = math.log(0.2 / 0.005), math.log(0.995 / 0.8)
     assert rule.slope == pytest.approx(g2 / (g1 + g2), rel=1e-5)
     assert rule.intercept == pytest.approx(math.log(0.95 / (0.05 / 60)) / (g1 + g2), rel=1e-5)
+
+
+def test_a_ramp_changes_only_the_fast_canary_windows(tmp_path):
+    # what `make plan` shows for 1 -> 5 -> 25 -> 50 -> 100: the same alarms, the slow ones unchanged
+    (tmp_path / "1").mkdir()
+    before = alarms.build(_spec_at(1, tmp_path / "1")).document()["alarms"]
+    for percent in (5, 25, 50, 100):
+        (tmp_path / str(percent)).mkdir()
+        after = alarms.build(_spec_at(percent, tmp_path / str(percent))).document()["alarms"]
+        assert after.keys() <= before.keys()  # no alarm appears (the shadow ones go at 100%)
+        changed = {k for k in after if after[k] != before[k]}
+        assert changed <= {"user-read/canary-error-rate", "user-read/candidate-canary-error-rate",
+                           "user-read/shadow-error-rate", "user-read/shadow-dispatch-failure-rate"}, changed
+        assert {k for k in changed if "canary" in k} == {"user-read/canary-error-rate",
+                                                        "user-read/candidate-canary-error-rate"}
+        before = after
