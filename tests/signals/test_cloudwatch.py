@@ -205,3 +205,17 @@ def test_a_value_equal_to_the_threshold_breaches_only_with_or_equal(comparison, 
     store.put("N", "M", {"D": "d"}, 30, 5)
     ev.run_until(60)
     assert ev.state("a") == state
+
+
+def test_the_evaluator_keeps_whom_each_rendered_alarm_judges():
+    import json
+    from pathlib import Path
+
+    from rehearsal import seams
+
+    rendered = Path(__file__).resolve().parents[2] / "terraform" / "envs" / "production" / "alarms.json"
+    ev = seams.alarm_evaluator(rendered, seams.metric_store())
+    judges = seams.alarm_judges(ev)
+    document = json.loads(rendered.read_text())
+    assert judges == {a["name"]: a["judges"] for a in document["alarms"].values()}
+    assert set(judges.values()) == {"router", "candidate", "control"}
