@@ -104,7 +104,7 @@ def run(ctx) -> list[Row]:
             rows.append(Row(
                 name=f"detect-{percent}pct-{round(failing * 100)}",
                 measure=f"time to detect, canary failing {failing:.0%} from the start of the {percent}% step "
-                        f"({percent} canary requests/min): median / p90 / max over {len(ours)} seeds",
+                        f"({percent} canary request{'' if percent == 1 else 's'}/min): median / p90 / max over {len(ours)} seeds",
                 figure=figure, baseline=f"fixed 50-sample floor {baseline}",
                 result=f"{within}/{len(ours)} within {target:g} min",
                 target=f"median ≤ {target:g} min", met=values["median_min"] <= target,
