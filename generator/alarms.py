@@ -1,4 +1,4 @@
-"""The alarms of a release: what rolls back, what only notifies, and over which windows.
+"""The alarms of a release: what rolls back, what only notifies, over which windows, by which rule.
 
 Decided here as plain data and rendered to `terraform/envs/<env>/alarms.json`
 (format `cutover.alarms/1`). The alarms module creates exactly what that file says
@@ -6,27 +6,40 @@ Decided here as plain data and rendered to `terraform/envs/<env>/alarms.json`
 the tests judge the alarms that ship. Adding an alarm is one `RateSignal` in
 `_path_signals`.
 
-What rolls back (role "rollback", members of the composite `<prefix>-rollback` that
-CodeDeploy and AppConfig watch) is error rates only, per read path: canary errors on
-canary traffic, the candidate's own errors on the canary path, the router's served
-errors and the router alias's crashes. Shadow error/timeout and dispatch-failure rates
-only notify (no user is served by the shadow). Latency, shadow diffs and canary share
-are inputs of the go/no-go analysis and of the dashboard, never alarms.
+What rolls back (role "rollback", members of the composite `<prefix>-rollback`) judges
+the candidate on the canary route only (the router's CanaryErrors / CanaryRequests and
+the candidate's CanaryReadErrors / CanaryReads), and the router's code by its alias's
+crashes (AWS/Lambda Errors / Invocations). The answers served as errors over all
+requests (mostly the control's) only notify: the control's own errors never roll the
+canary back. Shadow rates only notify too (no user is served by the shadow). Each alarm
+says whose code or route its breach blames (`judges`: router, candidate or control).
+Latency, shadow diffs and canary share feed the go/no-go analysis, never alarms.
 
-Every rate is metric math with two floors, so that a few requests cannot roll back:
-    IF(samples >= min_samples AND errors >= min_errors, 100 * errors / samples, 0)
-Inputs are wrapped in FILL(m, 0): metric math treats a missing value as 0 and drops a
-datapoint that divides by zero ("Using metric math"), so without FILL a quiet period
-would have no datapoint at all, and treat_missing_data would decide instead.
+The rule: Wald's sequential probability ratio test of a Bernoulli error rate, healthy
+p0 against failing p1 (`guardrails.sequential`). Its log-likelihood ratio after n
+samples with e errors is e ln(p1/p0) + (n - e) ln((1 - p1)/(1 - p0)); it decides
+"failing" once that reaches ln((1 - beta)/alpha), a straight line in (n, e):
+
+    ALARM when  e >= a + b n,   a = ln((1 - beta)/alpha) / (g1 + g2),   b = g2 / (g1 + g2),
+    g1 = ln(p1/p0),  g2 = ln((1 - p0)/(1 - p1))
+
+plus at least `guardrails.min_errors` errors. CloudWatch runs the test again every
+minute over a sliding window, so alpha is `false_rollback_per_hour` / 60 (Bonferroni
+over the hour's evaluations; each one's false alarm is at most e^-A by Ville's
+inequality). In metric math, over FILL(m, 0) sums (a missing value is 0 and a division
+by zero would drop the point: there is no division here, so every period has a value):
+
+    IF(errors >= min_errors, errors - b * samples, 0)  >=  a
 
 Windows. CloudWatch evaluates an alarm whose period x evaluation periods is at most a
-day every minute, over a window that slides by a minute; beyond a day, once an hour
-and only on data up to the hour ("Using Amazon CloudWatch alarms", Evaluating an
-alarm). So each rate's period is the shortest whole number of minutes (at least
-`guardrails.period_seconds`) in which the traffic it judges is expected to reach the
-sample floor with room to spare (`expected_samples_for`), and never more than a day.
-At the shortest period the spec's M of N applies; a stretched period is 1 of 1: its
-one datapoint already sums the whole window, and CloudWatch recomputes it each minute.
+day every minute, over a window that slides by a minute ("Using Amazon CloudWatch
+alarms", Evaluating an alarm). A window must hold, with three standard deviations to
+spare, the samples in which a canary failing at p1 is expected to reach the line
+(`decision_samples`). Canary rates get two alarms: a fast window sized for the current
+step and a slow one sized for the first step, the lowest percent that can be live after
+a rollback or a ramp's apply (multi-window alerting); at the first step they are one.
+At the shortest period the spec's M of N applies; a longer period is 1 of 1: its one
+datapoint already sums the whole window, and CloudWatch recomputes it each minute.
 """
 
 from __future__ import annotations
@@ -43,12 +56,18 @@ NOTIFY = "notify"
 LAMBDA = "AWS/Lambda"
 # Alarms over more than a day are evaluated once an hour: a rollback would wait.
 MAX_WINDOW_SECONDS = 86400
-# The sample floor must sit this many standard deviations (Poisson) below the
-# expected samples of a window, so that almost every window of normal traffic has it.
+# A window expects this many standard deviations (Poisson) more samples than the test
+# needs to decide, so that almost every window of normal traffic holds them.
 FLOOR_SIGMAS = 3
 MAX_EXPRESSION_CHARS = 1024
+MAX_METRICS = 10
+# CloudWatch evaluates each alarm once a minute: the tests one hour holds.
+EVALUATIONS_PER_HOUR = 60
+DIGITS = 6  # significant digits of a and b as written in the expression and threshold
 
 Role = Literal["rollback", "notify"]
+Judges = Literal["router", "candidate", "control"]
+Speed = Literal["fast", "slow", "only"]
 MissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
 
 
@@ -79,31 +98,101 @@ class Window:
     expected_samples: float  # per period, at the spec's expected traffic
 
 
+def _round(x: float) -> float:
+    return float(f"{x:.{DIGITS}g}")
+
+
+@dataclass(frozen=True)
+class SequentialRule:
+    """Wald's SPRT of an error rate as a line in (samples, errors): ALARM when
+    errors >= intercept + slope * samples and errors >= min_errors."""
+
+    healthy: float  # p0, a fraction
+    failing: float  # p1, a fraction
+    alpha: float  # false alarm of one test (one evaluation)
+    beta: float  # missed detection
+    min_errors: int
+
+    @classmethod
+    def of(cls, spec: ReleaseSpec) -> SequentialRule:
+        g = spec.guardrails
+        s = g.sequential
+        return cls(s.healthy_error_rate_pct / 100, s.failing_error_rate_pct / 100,
+                   s.false_rollback_per_hour / EVALUATIONS_PER_HOUR, s.missed_rollback, g.min_errors)
+
+    @property
+    def _g(self) -> tuple[float, float]:
+        p0, p1 = self.healthy, self.failing
+        return math.log(p1 / p0), math.log((1 - p0) / (1 - p1))
+
+    @property
+    def intercept(self) -> float:
+        """a = ln((1 - beta) / alpha) / (g1 + g2), as written in the alarm."""
+        g1, g2 = self._g
+        return _round(math.log((1 - self.beta) / self.alpha) / (g1 + g2))
+
+    @property
+    def slope(self) -> float:
+        """b = g2 / (g1 + g2): the error rate the line tends to."""
+        g1, g2 = self._g
+        return _round(g2 / (g1 + g2))
+
+    def crosses(self, samples: float, errors: float) -> bool:
+        """What the alarm's expression compared with its threshold decides."""
+        value = errors - self.slope * samples if errors >= self.min_errors else 0.0
+        return value >= self.intercept
+
+    def decision_samples(self) -> float:
+        """Samples in which a canary failing at p1 is expected to reach the line."""
+        return max(self.min_errors / self.failing, self.intercept / (self.failing - self.slope))
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "healthy_error_rate": self.healthy,
+            "failing_error_rate": self.failing,
+            "alpha_per_evaluation": _round(self.alpha),
+            "beta": self.beta,
+            "min_errors": self.min_errors,
+            "intercept": self.intercept,
+            "slope": self.slope,
+        }
+
+
 @dataclass(frozen=True)
 class MetricAlarm:
-    key: str  # "<path>/<kind>": the Terraform for_each key
+    key: str  # "<path>/<kind>[-slow]": the Terraform for_each key
     name: str
     description: str
     role: Role
-    threshold: float
-    comparison: str
+    judges: Judges
+    speed: Speed
+    sized_for: str
+    rule: SequentialRule
     window: Window
     treat_missing_data: MissingData
     missing_data_reason: str
     metrics: tuple[Metric, ...]
     expressions: tuple[Expression, ...]
 
+    @property
+    def threshold(self) -> float:
+        return self.rule.intercept
+
     def document(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "description": self.description,
             "role": self.role,
+            "judges": self.judges,
+            "window": self.speed,
+            "window_sized_for": self.sized_for,
             "threshold": self.threshold,
-            "comparison": self.comparison,
+            "comparison": "GreaterThanOrEqualToThreshold",
             "period": self.window.period,
             "evaluation_periods": self.window.evaluation_periods,
             "datapoints_to_alarm": self.window.datapoints_to_alarm,
             "expected_samples_per_period": round(self.window.expected_samples, 3),
+            "sequential_test": self.rule.document(),
             "treat_missing_data": self.treat_missing_data,
             "treat_missing_data_reason": self.missing_data_reason,
             "metrics": [vars(m) for m in self.metrics],
@@ -137,39 +226,51 @@ class AlarmSet:
 
 @dataclass(frozen=True)
 class RateSignal:
-    """An errors-over-samples rate and what it is for: one alarm."""
+    """An errors-over-samples rate and what it is for: one alarm, or a fast and a slow one."""
 
     kind: str
     role: Role
+    judges: Judges
     what: str
     errors: tuple[Metric, ...]
     samples: tuple[Metric, ...]
     samples_per_minute: float
+    sized_for: str
     missing_data_reason: str
+    slow_per_minute: float | None = None  # the first step's traffic, for the slow window
+    slow_sized_for: str = ""
 
 
 # --- windows ----------------------------------------------------------------------------
 
 
-def expected_samples_for(floor: int) -> float:
-    """Expected samples mu with mu - FLOOR_SIGMAS * sqrt(mu) >= floor (Poisson traffic)."""
-    root = (FLOOR_SIGMAS + math.sqrt(FLOOR_SIGMAS**2 + 4 * floor)) / 2
+def expected_samples_for(needed: float) -> float:
+    """Expected samples mu with mu - FLOOR_SIGMAS * sqrt(mu) >= needed (Poisson traffic)."""
+    root = (FLOOR_SIGMAS + math.sqrt(FLOOR_SIGMAS**2 + 4 * needed)) / 2
     return root * root
 
 
-def window_seconds(samples_per_minute: float, spec: ReleaseSpec) -> int:
+def window_samples(spec: ReleaseSpec, speed: Speed = "slow") -> float:
+    """Samples a window is expected to hold. Fast: as many as a canary failing at p1
+    needs to reach the line (few healthy samples to outweigh a sudden failure). Slow, or
+    a rate's only window: that many with three standard deviations to spare."""
+    needed = SequentialRule.of(spec).decision_samples()
+    return needed if speed == "fast" else expected_samples_for(needed)
+
+
+def window_seconds(samples_per_minute: float, spec: ReleaseSpec, speed: Speed = "slow") -> int:
     """The period a rate needs at this traffic (may exceed a day: the caller checks)."""
     g = spec.guardrails
-    needed = expected_samples_for(g.min_samples)
+    needed = window_samples(spec, speed)
     if samples_per_minute * g.period_seconds / 60 >= needed:
         return g.period_seconds
     minutes = math.ceil(round(needed / samples_per_minute, 9))
     return max(g.period_seconds, 60 * minutes)
 
 
-def window(samples_per_minute: float, spec: ReleaseSpec) -> Window:
+def window(samples_per_minute: float, spec: ReleaseSpec, speed: Speed = "slow") -> Window:
     g = spec.guardrails
-    period = window_seconds(samples_per_minute, spec)
+    period = window_seconds(samples_per_minute, spec, speed)
     if period > MAX_WINDOW_SECONDS:
         raise ValueError(f"a window of {period} s exceeds a day; the spec rules reject this")
     expected = samples_per_minute * period / 60
@@ -194,11 +295,11 @@ def shadow_per_minute(spec: ReleaseSpec, index: int) -> float:
 # --- the signals of one read path ---------------------------------------------------------
 
 IDLE_IS_FINE = (
-    "notBreaching: the rate is FILLed, so every period has a value; a period without one "
+    "notBreaching: the sums are FILLed, so every period has a value; a period without one "
     "means no traffic to judge, and an idle path must not block deployments"
 )
 ROUTER_CRASH_SEEN = (
-    "notBreaching: the rate is FILLed; a router too broken to emit its EMF still shows in "
+    "notBreaching: the sums are FILLed; a router too broken to emit its EMF still shows in "
     "router-error-rate (AWS/Lambda, published by Lambda itself)"
 )
 SHADOW_QUIET = (
@@ -227,43 +328,50 @@ def _path_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
 def _router_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
     path = spec.read_paths[index]
     rpm = spec.guardrails.expected_requests_per_minute
+    every = "all requests"
     return [
         RateSignal(
-            kind="served-error-rate", role=ROLLBACK,
-            what="answers served as errors (router EMF Errors / Requests): guards the router's code",
+            kind="served-error-rate", role=NOTIFY, judges="control",
+            what="answers served as errors over all requests (router EMF Errors / Requests), mostly the control's",
             errors=(_emf(spec, path.name, "err", "Errors"),),
             samples=(_emf(spec, path.name, "req", "Requests"),),
-            samples_per_minute=rpm, missing_data_reason=ROUTER_CRASH_SEEN,
+            samples_per_minute=rpm, sized_for=every, missing_data_reason=ROUTER_CRASH_SEEN,
         ),
         RateSignal(
-            kind="router-error-rate", role=ROLLBACK,
+            kind="router-error-rate", role=ROLLBACK, judges="router",
             what="router alias crashes and timeouts (AWS/Lambda Errors / Invocations)",
             errors=(_lambda("err", path.control.name, path.alias, "Errors"),),
             samples=(_lambda("inv", path.control.name, path.alias, "Invocations"),),
-            samples_per_minute=rpm, missing_data_reason=IDLE_IS_FINE,
+            samples_per_minute=rpm, sized_for=every, missing_data_reason=IDLE_IS_FINE,
         ),
     ]
 
 
 def _canary_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
     path = spec.read_paths[index]
-    canary_rpm = canary_per_minute(spec, path.canary.percent)
+    percent, first = path.canary.percent, path.canary.steps[0]
+    canary_rpm = canary_per_minute(spec, percent)
     if canary_rpm <= 0:
         return []
+    lowest = min(first, percent)
+    common = {
+        "samples_per_minute": canary_rpm, "sized_for": f"the {percent:g}% step (current)",
+        "slow_per_minute": canary_per_minute(spec, lowest), "slow_sized_for": f"the {lowest:g}% step (first)",
+    }
     return [
         RateSignal(
-            kind="canary-error-rate", role=ROLLBACK,
-            what="canary requests that failed (router EMF CanaryErrors / CanaryRequests)",
+            kind="canary-error-rate", role=ROLLBACK, judges="candidate",
+            what="canary requests that failed (router EMF CanaryErrors / CanaryRequests: the canary route only)",
             errors=(_emf(spec, path.name, "err", "CanaryErrors"),),
             samples=(_emf(spec, path.name, "req", "CanaryRequests"),),
-            samples_per_minute=canary_rpm, missing_data_reason=ROUTER_CRASH_SEEN,
+            missing_data_reason=ROUTER_CRASH_SEEN, **common,
         ),
         RateSignal(
-            kind="candidate-canary-error-rate", role=ROLLBACK,
+            kind="candidate-canary-error-rate", role=ROLLBACK, judges="candidate",
             what="canary reads the candidate failed (EMF CanaryReadErrors / CanaryReads)",
             errors=(_emf(spec, path.name, "err", "CanaryReadErrors"),),
             samples=(_emf(spec, path.name, "req", "CanaryReads"),),
-            samples_per_minute=canary_rpm, missing_data_reason=IDLE_IS_FINE,
+            missing_data_reason=IDLE_IS_FINE, **common,
         ),
     ]
 
@@ -274,20 +382,21 @@ def _shadow_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
     if shadow_rpm <= 0:
         return []
     sent, failed = _emf(spec, name, "sent", "ShadowDispatched"), _emf(spec, name, "fail", "ShadowDispatchFailures")
+    sample = "the shadow sample"
     return [
         RateSignal(
-            kind="shadow-error-rate", role=NOTIFY,
+            kind="shadow-error-rate", role=NOTIFY, judges="candidate",
             what="shadow events the candidate failed or timed out on (EMF ShadowErrors + ShadowTimeouts / ShadowDispatched)",
             errors=(_emf(spec, name, "err", "ShadowErrors"), _emf(spec, name, "tmo", "ShadowTimeouts")),
             samples=(sent,),
-            samples_per_minute=shadow_rpm, missing_data_reason=SHADOW_QUIET,
+            samples_per_minute=shadow_rpm, sized_for=sample, missing_data_reason=SHADOW_QUIET,
         ),
         RateSignal(
-            kind="shadow-dispatch-failure-rate", role=NOTIFY,
+            kind="shadow-dispatch-failure-rate", role=NOTIFY, judges="router",
             what="shadow events the router could not send (EMF ShadowDispatchFailures / ShadowDispatched + ShadowDispatchFailures)",
             errors=(failed,),
             samples=(sent, failed),
-            samples_per_minute=shadow_rpm, missing_data_reason=SHADOW_QUIET,
+            samples_per_minute=shadow_rpm, sized_for=sample, missing_data_reason=SHADOW_QUIET,
         ),
     ]
 
@@ -296,62 +405,68 @@ def _complete_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
     """Complete: the entry clients call (the control's name and alias) runs the candidate's code."""
     path = spec.read_paths[index]
     rpm = spec.guardrails.expected_requests_per_minute
+    every = "all requests"
     return [
         RateSignal(
-            kind="candidate-error-rate", role=ROLLBACK,
+            kind="candidate-error-rate", role=ROLLBACK, judges="candidate",
             what="entry alias crashes and timeouts, candidate code (AWS/Lambda Errors / Invocations)",
             errors=(_lambda("err", path.control.name, path.alias, "Errors"),),
             samples=(_lambda("inv", path.control.name, path.alias, "Invocations"),),
-            samples_per_minute=rpm, missing_data_reason=IDLE_IS_FINE,
+            samples_per_minute=rpm, sized_for=every, missing_data_reason=IDLE_IS_FINE,
         ),
         RateSignal(
-            kind="candidate-canary-error-rate", role=ROLLBACK,
+            kind="candidate-canary-error-rate", role=ROLLBACK, judges="candidate",
             what="answers the candidate failed (EMF CanaryReadErrors / CanaryReads)",
             errors=(_emf(spec, path.name, "err", "CanaryReadErrors"),),
             samples=(_emf(spec, path.name, "req", "CanaryReads"),),
-            samples_per_minute=rpm, missing_data_reason=IDLE_IS_FINE,
+            samples_per_minute=rpm, sized_for=every, missing_data_reason=IDLE_IS_FINE,
         ),
     ]
 
 
-# --- signal -> alarm ----------------------------------------------------------------------
+# --- signal -> alarms ---------------------------------------------------------------------
 
 
 def _sum(metrics: tuple[Metric, ...]) -> str:
     return " + ".join(f"FILL({m.id}, 0)" for m in metrics)
 
 
-def _rate_alarm(spec: ReleaseSpec, path: str, signal: RateSignal) -> MetricAlarm:
-    g = spec.guardrails
-    win = window(signal.samples_per_minute, spec)
+def _alarm(spec: ReleaseSpec, path: str, signal: RateSignal, speed: Speed, per_minute: float,
+           sized_for: str) -> MetricAlarm:
+    rule = SequentialRule.of(spec)
+    win = window(per_minute, spec, speed)
     metrics = tuple({m.id: m for m in (*signal.errors, *signal.samples)}.values())
-    rate = (
-        f"IF(samples >= {g.min_samples} AND errors >= {g.min_errors}, "
-        "100 * errors / samples, 0)"
-    )
+    evidence = f"IF(errors >= {rule.min_errors}, errors - {rule.slope:g} * samples, 0)"
     expressions = (
         Expression("samples", _sum(signal.samples), "samples", False),
         Expression("errors", _sum(signal.errors), "errors", False),
-        Expression("rate", rate, f"{signal.kind} (%)", True),
+        Expression("evidence", evidence, f"{signal.kind}: errors above the sequential test's slope", True),
     )
+    key = f"{path}/{signal.kind}" + ("-slow" if speed == "slow" else "")
+    if len(metrics) > MAX_METRICS:
+        raise ValueError(f"{key}: more than {MAX_METRICS} metrics")
     for e in expressions:
         if len(e.expression) > MAX_EXPRESSION_CHARS:
-            raise ValueError(f"{path}/{signal.kind}: expression longer than {MAX_EXPRESSION_CHARS} characters")
-    minutes = win.period / 60
+            raise ValueError(f"{key}: expression longer than {MAX_EXPRESSION_CHARS} characters")
+    s = spec.guardrails.sequential
     action = "Rolls back" if signal.role == ROLLBACK else "Notifies"
     description = (
-        f"{path}: {signal.what} above {g.error_rate_pct:g}% over {minutes:g} min "
-        f"({win.datapoints_to_alarm} of {win.evaluation_periods}), once a window holds at least "
-        f"{g.min_samples} samples and {g.min_errors} errors (about {win.expected_samples:.0f} "
-        f"samples expected at {g.expected_requests_per_minute:g} requests/min). {action}. Generated by cutover."
+        f"{path}: {signal.what}. ALARM when a {win.period / 60:g} min window ({win.datapoints_to_alarm} of "
+        f"{win.evaluation_periods}, {speed}, sized for {sized_for}: about {win.expected_samples:.0f} samples) "
+        f"holds errors >= {rule.intercept:g} + {rule.slope:g} x samples and at least {rule.min_errors}: "
+        f"Wald's sequential test of {s.healthy_error_rate_pct:g}% healthy against {s.failing_error_rate_pct:g}% "
+        f"failing, {s.false_rollback_per_hour:g} false per hour, {s.missed_rollback:g} missed. "
+        f"Judges the {signal.judges}. {action}. Generated by cutover."
     )
     return MetricAlarm(
-        key=f"{path}/{signal.kind}",
-        name=f"{spec.release.name}-{spec.release.environment}-{path}-{signal.kind}",
+        key=key,
+        name=f"{spec.release.name}-{spec.release.environment}-{key.replace('/', '-')}",
         description=description,
         role=signal.role,
-        threshold=g.error_rate_pct,
-        comparison="GreaterThanThreshold",
+        judges=signal.judges,
+        speed=speed,
+        sized_for=sized_for,
+        rule=rule,
         window=win,
         treat_missing_data="notBreaching",
         missing_data_reason=signal.missing_data_reason,
@@ -360,11 +475,23 @@ def _rate_alarm(spec: ReleaseSpec, path: str, signal: RateSignal) -> MetricAlarm
     )
 
 
+def _rate_alarms(spec: ReleaseSpec, path: str, signal: RateSignal) -> list[MetricAlarm]:
+    """A canary rate: a fast window for the current step and a slow one for the first
+    (one, when they are the same period). Any other rate: its only window."""
+    if signal.slow_per_minute is None:
+        return [_alarm(spec, path, signal, "only", signal.samples_per_minute, signal.sized_for)]
+    fast = _alarm(spec, path, signal, "fast", signal.samples_per_minute, signal.sized_for)
+    if window_seconds(signal.slow_per_minute, spec, "slow") == fast.window.period:
+        return [fast]
+    return [fast, _alarm(spec, path, signal, "slow", signal.slow_per_minute, signal.slow_sized_for)]
+
+
 def build(spec: ReleaseSpec) -> AlarmSet:
     alarms = tuple(
-        _rate_alarm(spec, path.name, signal)
+        alarm
         for i, path in enumerate(spec.read_paths)
         for signal in _path_signals(spec, i)
+        for alarm in _rate_alarms(spec, path.name, signal)
     )
     members = tuple(sorted(a.key for a in alarms if a.role == ROLLBACK))
     prefix = f"{spec.release.name}-{spec.release.environment}"
@@ -372,7 +499,8 @@ def build(spec: ReleaseSpec) -> AlarmSet:
         name=f"{prefix}-rollback",
         description=(
             f"Rollback signal of {spec.release.name} ({spec.release.environment}): ALARM when any "
-            "error-rate alarm is in ALARM. Watched by CodeDeploy and AppConfig. Generated by cutover."
+            "rollback alarm (the canary route's errors, the router's crashes) is in ALARM. "
+            "Watched by the guard, which turns the canary off. Generated by cutover."
         ),
         members=members,
     )

@@ -28,7 +28,7 @@ def judges(key: str, alarm: dict) -> str:
     if alarm.get("judges"):
         return str(alarm["judges"])
     kind = key.split("/", 1)[1]
-    if kind.startswith("control"):
+    if kind.startswith(("control", "served")):  # served: every request, mostly the control's
         return CONTROL
     if kind.startswith(("candidate", "canary", "shadow-error")):
         return CANDIDATE

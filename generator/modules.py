@@ -58,7 +58,8 @@ class ModuleArgs:
 @dataclass(frozen=True, kw_only=True)
 class AlarmsArgs(ModuleArgs):
     SOURCE = "alarms"
-    OUTPUTS = ("rollback_alarm_name", "rollback_alarm_arn", "alarm_names", "topic_arn")
+    OUTPUTS = ("rollback_alarm_name", "rollback_alarm_arn", "alarm_names", "topic_arn",
+               "rollback_alarm_names_by_judge")
     name_prefix: str
     definitions: str
     notification_topic_arns: list[str] = UNSET

@@ -607,16 +607,51 @@ class CanaryShare(SpecModel):
     max_ratio: float = Field(default=2.0, ge=1, le=100)
 
 
+class SequentialTest(SpecModel):
+    """Wald's sequential test each error-rate alarm runs over its window (generator/alarms.py):
+    ALARM when errors >= a + b x samples, a and b from these four numbers."""
+
+    healthy_error_rate_pct: float = Field(
+        default=0.1, gt=0, lt=100,
+        description="p0: the error rate (%) of a healthy route (the control's usual rate); a canary at it is kept.",
+    )
+    failing_error_rate_pct: float = Field(
+        default=10, gt=0, lt=100,
+        description="p1: the error rate (%) of a failing canary that must be detected at every step that can be live.",
+    )
+    false_rollback_per_hour: float = Field(
+        default=0.01, gt=0, le=0.2,
+        description=(
+            "alpha: at most this chance of a false rollback per hour of a healthy step. CloudWatch runs the "
+            "test again every minute on a sliding window, so each run gets alpha / 60 (Bonferroni)."
+        ),
+    )
+    missed_rollback: float = Field(
+        default=0.01, gt=0, le=0.2, description="beta: the chance that a canary failing at p1 is not detected."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SequentialTest:
+        if self.healthy_error_rate_pct >= self.failing_error_rate_pct:
+            raise FieldProblem(
+                ("healthy_error_rate_pct",),
+                f"{self.healthy_error_rate_pct:g} must be below failing_error_rate_pct ({self.failing_error_rate_pct:g})",
+            )
+        return self
+
+
 class Guardrails(SpecModel):
     """Thresholds. Only error rates roll back; the rest are inputs of the go/no-go analysis.
 
-    The alarm windows are sized from `expected_requests_per_minute` (generator/alarms.py):
-    a rate is judged only over a window whose expected traffic reaches `min_samples`.
+    The alarms decide with a sequential test (`sequential`) over windows sized from
+    `expected_requests_per_minute` (generator/alarms.py).
     """
 
     error_rate_pct: float = Field(
-        default=2.0, gt=0, le=100, description="Error rate (%) above which a rollback alarm fires."
+        default=2.0, gt=0, le=100,
+        description="Error rate (%) of the go/no-go analysis; the rollback alarms use `sequential`.",
     )
+    sequential: SequentialTest = Field(default_factory=SequentialTest)
     p95_regression: GoNoGo = Field(default_factory=lambda: GoNoGo(go_pct=15, no_go_pct=30))
     shadow_diff: GoNoGo = Field(default_factory=lambda: GoNoGo(go_pct=0.5, no_go_pct=1.0))
     canary_share: CanaryShare = Field(default_factory=CanaryShare)
@@ -625,18 +660,18 @@ class Guardrails(SpecModel):
         le=100_000_000,
         description=(
             "Requests a minute each read path serves at its quietest hour. Sizes every alarm "
-            "window so that the traffic it judges (the canary's share of it at each step) "
-            "reaches min_samples."
+            "window so that the traffic it judges (the canary's share of it at the current and "
+            "at the first step) can decide the sequential test."
         ),
     )
     min_samples: int = Field(
-        default=50, ge=1, le=1000000, description="Requests a window needs before its error rate counts."
+        default=50, ge=1, le=1000000, description="Requests the go/no-go analysis needs before it judges a rate."
     )
     min_errors: int = Field(
         default=3,
         ge=1,
         le=1000000,
-        description="Errors a window needs before its error rate counts (one error among a few requests is not a rollback).",
+        description="Errors an alarm window needs besides the sequential test's line (a few errors among a few requests are not a rollback).",
     )
     p95_ceiling_ms: float = Field(
         default=500, gt=0, le=900000, description="Absolute p95 ceiling of the canary route (seed: p95 < 500 ms)."

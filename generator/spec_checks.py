@@ -118,9 +118,10 @@ def _too_slow(spec: ReleaseSpec, per_minute: float, what: str) -> str | None:
     return (
         f"{what} is {per_minute * 1440:g} requests a day at guardrails.expected_requests_per_minute "
         f"{g.expected_requests_per_minute:g}, but an error-rate alarm must expect at least "
-        f"{math.ceil(alarms.expected_samples_for(g.min_samples))} (guardrails.min_samples {g.min_samples}, "
-        "with room to spare) within a day, the longest window CloudWatch evaluates every minute: "
-        "raise the rate or this value, or lower min_samples"
+        f"{math.ceil(alarms.window_samples(spec))} (what guardrails.sequential needs to tell a "
+        f"{g.sequential.failing_error_rate_pct:g}% failure from a healthy route, with room to spare) "
+        "within a day, the longest window CloudWatch evaluates every minute: "
+        "raise the rate or this value, or guardrails.sequential.failing_error_rate_pct"
     )
 
 

@@ -352,6 +352,7 @@ class AlarmDefinition:
     treat_missing_data: str
     metrics: tuple[MetricQuery, ...]
     expressions: tuple[tuple[str, tuple, bool], ...]  # (id, parsed, return_data)
+    judges: str = ""  # router | candidate | control: whose code or route a breach blames
 
     @classmethod
     def from_document(cls, key: str, doc: Mapping[str, Any]) -> AlarmDefinition:
@@ -368,7 +369,7 @@ class AlarmDefinition:
             raise ValueError(f"{key}: an alarm returns exactly one expression")
         return cls(key, doc["name"], doc["role"], float(doc["threshold"]), doc["comparison"], doc["period"],
                    doc["evaluation_periods"], doc["datapoints_to_alarm"], doc["treat_missing_data"],
-                   metrics, expressions)
+                   metrics, expressions, doc.get("judges", ""))
 
     def datapoints(self, store: MetricStore, now_s: int) -> list[float | None]:
         """Values of the evaluation range at now_s, oldest first (None: missing)."""

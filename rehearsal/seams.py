@@ -41,6 +41,12 @@ def alarm_roles(evaluator: Any) -> dict[str, str]:
     return roles
 
 
+def alarm_judges(evaluator: Any) -> dict[str, str]:
+    """Metric alarm name -> whose code or route its breach blames (router / candidate /
+    control): a CodeDeploy stand-in's group watches the rollback members judging its function."""
+    return {alarm.name: alarm.judges for alarm in evaluator.alarms.values()}
+
+
 def alarm_metrics(evaluator: Any) -> set[tuple[str, str]]:
     """(namespace, metric name) of every metric some alarm reads."""
     return {(q.namespace, q.metric_name) for alarm in evaluator.alarms.values() for q in alarm.metrics}

@@ -469,9 +469,10 @@ def test_the_flag_cache_under_threads_serves_whole_documents(extension):
 
 
 def test_a_saturated_canary_pool_still_answers_every_request_at_its_deadline(
-        router_env, extension, lambda_service, capsys):
-    # GIVEN a candidate that trickles every answer (~5 s each) and more canary requests
-    # than the pool has workers
+        router_env, extension, lambda_service, capsys, aws_env):
+    # GIVEN a candidate that trickles every answer (~5 s each), a 300 ms canary timeout,
+    # and more canary requests than the pool has workers
+    aws_env.setenv("CUTOVER_CANARY_TIMEOUT_MS", "300")
     extension.document = flag_values(percent=100)
     lambda_service.answer = answer(profile("user-7"))
     lambda_service.trickle_s = 0.02

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 import pytest
 from cutover_runtime.flag_reader import SAFE_DEFAULTS, FlagCache, FlagsError, parse_flags
 from cutover_runtime.telemetry import Identity
@@ -17,7 +15,7 @@ class Clock:
         return self.now
 
 
-def make_cache(extension, clock, ttl_ms=5000, budget_ms=1000):
+def make_cache(extension, clock, ttl_ms=5000, budget_ms=60000):  # wall time never decides a test
     return FlagCache(extension.url, "huntaze flags", "production", "feature-flags",
                      "prisma-adapter", "prisma-shadow", ttl_ms, budget_ms,
                      Identity("rel", "user-read", "Cutover"), clock=clock)
@@ -69,12 +67,13 @@ def test_safe_defaults_when_nothing_was_ever_read(extension, capsys, mode):
 
 
 def test_a_stuck_extension_holds_a_read_no_longer_than_the_budget(extension):
+    # The extension answers, with a canary on, only after 2 s: a read that honoured its
+    # 50 ms budget gave up before and served the defaults; one that waited serves the
+    # answer. No wall-clock bound is asserted (the budget's cost is measured by bench/).
+    extension.document = flag_values(percent=50, shadow=True)
     extension.mode, extension.hang_s = "hang", 2.0
     cache = make_cache(extension, Clock(), budget_ms=50)
-    started = time.monotonic()
     assert cache.get() == SAFE_DEFAULTS
-    # generous bound (CI noise); the budget itself is measured by bench/, not here
-    assert time.monotonic() - started < 1.0
 
 
 def test_after_a_failure_the_extension_is_not_asked_on_every_request(extension):

@@ -195,3 +195,27 @@ def test_dimensions_may_be_given_in_any_order_or_presorted():
     store.put("N", "M", {"Release": "r", "Path": "p"}, 0, 1)
     store.put("N", "M", (("Path", "p"), ("Release", "r")), 1, 1)
     assert store.statistic("N", "M", {"Path": "p", "Release": "r"}, 0, 60, "Sum") == 2
+
+
+@pytest.mark.parametrize("comparison,state", [("GreaterThanOrEqualToThreshold", ALARM), ("GreaterThanThreshold", OK)])
+def test_a_value_equal_to_the_threshold_breaches_only_with_or_equal(comparison, state):
+    # the sequential alarms compare `errors - b * samples` with a, GreaterThanOrEqualToThreshold
+    store = MetricStore()
+    ev = Evaluator.from_document(_document(threshold=5, comparison=comparison), store)
+    store.put("N", "M", {"D": "d"}, 30, 5)
+    ev.run_until(60)
+    assert ev.state("a") == state
+
+
+def test_the_evaluator_keeps_whom_each_rendered_alarm_judges():
+    import json
+    from pathlib import Path
+
+    from rehearsal import seams
+
+    rendered = Path(__file__).resolve().parents[2] / "terraform" / "envs" / "production" / "alarms.json"
+    ev = seams.alarm_evaluator(rendered, seams.metric_store())
+    judges = seams.alarm_judges(ev)
+    document = json.loads(rendered.read_text())
+    assert judges == {a["name"]: a["judges"] for a in document["alarms"].values()}
+    assert set(judges.values()) == {"router", "candidate", "control"}

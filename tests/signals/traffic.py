@@ -10,6 +10,7 @@ users, and each environment's agent polls on its own schedule.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,8 +79,10 @@ class Traffic:
     shadow_sample_rate: float = 0.1
     seed: int = 1
     every_nth_canary_fails: int | None = None  # deterministic canary failures, from fail_from_s
+    canary_fail_fraction: float | None = None  # deterministic: exactly this share fails, from fail_from_s
     fail_from_s: float = 0.0
     canary_seen: int = 0
+    canary_seen_failing: int = 0
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +119,12 @@ class Traffic:
         self.canary_seen += 1
         if self.every_nth_canary_fails and t >= self.fail_from_s:
             return self.canary_seen % self.every_nth_canary_fails == 0
+        if self.canary_fail_fraction is not None and t >= self.fail_from_s:
+            # the k-th canary request since fail_from_s fails when floor(k f) steps up:
+            # 30% fails requests 4, 7, 10, ...; 100% every one
+            k = self.canary_seen_failing = self.canary_seen_failing + 1
+            f = self.canary_fail_fraction
+            return math.floor(k * f + 1e-9) > math.floor((k - 1) * f + 1e-9)
         return self.rng.random() < self.behaviour.canary_error(t)
 
     def _canary(self, t: float) -> None:
@@ -149,3 +158,62 @@ class Traffic:
             put(NS, "ShadowErrors", EMF, t, 1)
         else:
             put(NS, "ShadowComparisons", EMF, t, 1)
+
+
+# --- measures over the rendered alarms ------------------------------------------------------
+
+HOUR = 3600
+
+
+def composite_name(document: dict) -> str:
+    return document["rollback"]["name"]
+
+
+def time_to_detect(document: dict, percent: float, failing: float, seed: int, *,
+                   deterministic: bool = False, from_percent: float | None = None,
+                   fault_s: int = 2 * HOUR, limit_s: int = 3 * HOUR) -> float | None:
+    """Minutes from the canary starting to fail (`failing`, a fraction, from `fault_s`)
+    to the composite alarm's ALARM; None when it has not fired within `limit_s`.
+
+    The step is held at `percent` and healthy (the 0.1% baseline of Behaviour) until
+    `fault_s`; or, with `from_percent`, the path serves `from_percent` until `fault_s`,
+    when the flags move to `percent` all at once (each environment within one 45 s
+    poll) with the candidate failing from then: a step that exposes a broken candidate.
+    Failures are random (Bernoulli) unless `deterministic`."""
+    store = MetricStore()
+    evaluator = Evaluator.from_document(document, store)
+    if from_percent is None:
+        rollout = FlagRollout(before=percent, after=percent, start_s=0)
+    else:
+        rollout = FlagRollout(before=from_percent, after=percent, start_s=fault_s, duration_s=0, seed=seed)
+    if deterministic:
+        traffic = Traffic(store, rollout, seed=seed, canary_fail_fraction=failing, fail_from_s=fault_s)
+    else:
+        behaviour = Behaviour(canary_error=lambda t: failing if t >= fault_s else 0.001)
+        traffic = Traffic(store, rollout, seed=seed, behaviour=behaviour)
+    rollback = composite_name(document)
+    step = 10 * 60
+    t = 0
+    while t < fault_s + limit_s:  # in slices, to stop once it fired
+        traffic.run(t, t + step, evaluator)
+        t += step
+        fired = evaluator.first(rollback, "ALARM")
+        if fired is not None:
+            return (fired - fault_s) / 60 if fired > fault_s else 0.0
+    return None
+
+
+def false_rollbacks(document: dict, percent: float, hours: float, seed: int,
+                    behaviour: Behaviour | None = None) -> list[int]:
+    """Times (s) the composite alarm went to ALARM over `hours` of a step held at `percent`."""
+    store = MetricStore()
+    evaluator = Evaluator.from_document(document, store)
+    traffic = Traffic(store, FlagRollout(before=percent, after=percent, start_s=0), seed=seed,
+                      behaviour=behaviour or Behaviour())
+    rollback = composite_name(document)
+    end = int(hours * HOUR)
+    reach = max(a["period"] * (a["evaluation_periods"] + 2) for a in document["alarms"].values())
+    for t in range(0, end, HOUR):  # an hour at a time, forgetting what no evaluation reads
+        traffic.run(t, min(t + HOUR, end), evaluator)
+        store.prune(t - reach - 60)
+    return [x.time_s for x in evaluator.history if x.name == rollback and x.new == "ALARM"]

@@ -486,22 +486,22 @@ module "code_deploy" {
     huntaze-mock-read-preview = {
       function_name = module.user_read_control.function_name
       alias_name    = module.user_read_control.alias_name
-      alarm_names   = [module.alarms.alarm_names["user-read/router-error-rate"], module.alarms.alarm_names["user-read/served-error-rate"]]
+      alarm_names   = [module.alarms.alarm_names["user-read/router-error-rate"]]
     }
     huntaze-prisma-read-preview = {
       function_name = module.user_read_candidate.function_name
       alias_name    = module.user_read_candidate.alias_name
-      alarm_names   = [module.alarms.alarm_names["user-read/canary-error-rate"], module.alarms.alarm_names["user-read/candidate-canary-error-rate"]]
+      alarm_names   = [module.alarms.alarm_names["user-read/canary-error-rate"], module.alarms.alarm_names["user-read/canary-error-rate-slow"], module.alarms.alarm_names["user-read/candidate-canary-error-rate"], module.alarms.alarm_names["user-read/candidate-canary-error-rate-slow"]]
     }
     huntaze-mock-feed-preview = {
       function_name = module.feed_read_control.function_name
       alias_name    = module.feed_read_control.alias_name
-      alarm_names   = [module.alarms.alarm_names["feed-read/router-error-rate"], module.alarms.alarm_names["feed-read/served-error-rate"]]
+      alarm_names   = [module.alarms.alarm_names["feed-read/router-error-rate"]]
     }
     huntaze-prisma-feed-preview = {
       function_name = module.feed_read_candidate.function_name
       alias_name    = module.feed_read_candidate.alias_name
-      alarm_names   = [module.alarms.alarm_names["feed-read/canary-error-rate"], module.alarms.alarm_names["feed-read/candidate-canary-error-rate"]]
+      alarm_names   = [module.alarms.alarm_names["feed-read/canary-error-rate"], module.alarms.alarm_names["feed-read/canary-error-rate-slow"], module.alarms.alarm_names["feed-read/candidate-canary-error-rate"], module.alarms.alarm_names["feed-read/candidate-canary-error-rate-slow"]]
     }
   }
   lifecycle_hook_function_names = [module.deploy_probe.function_name]

@@ -359,7 +359,7 @@ module "code_deploy" {
     huntaze-mock-read-staging = {
       function_name = module.user_read_control.function_name
       alias_name    = module.user_read_control.alias_name
-      alarm_names   = [module.alarms.alarm_names["user-read/router-error-rate"], module.alarms.alarm_names["user-read/served-error-rate"]]
+      alarm_names   = [module.alarms.alarm_names["user-read/router-error-rate"]]
     }
     huntaze-prisma-read-staging = {
       function_name = module.user_read_candidate.function_name

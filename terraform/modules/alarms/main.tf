@@ -5,8 +5,8 @@
 # one composite rollback alarm over the members it names, one SNS topic.
 #
 # - role "rollback": no action of its own; it is a member of the composite
-#   alarm, which CodeDeploy (deployment group alarms) and AppConfig
-#   (environment monitors) watch, and which notifies the topic.
+#   alarm, which the guard watches and which notifies the topic; CodeDeploy
+#   groups list the members that judge their function (`judges`).
 # - role "notify": notifies the topic on ALARM and OK; rolls nothing back.
 
 locals {
@@ -77,7 +77,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
     }
   }
 
-  tags = var.tags
+  tags = merge(var.tags, { Judges = each.value.judges })
 
   lifecycle {
     precondition {

@@ -17,3 +17,13 @@ output "topic_arn" {
   description = "ARN of the alarm topic: the composite's ALARM and OK, and every notify alarm's."
   value       = aws_sns_topic.this.arn
 }
+
+output "rollback_alarm_names_by_judge" {
+  description = "Names of the rollback (member) metric alarms per judges value (router, candidate, control): what a CodeDeploy deployment group of that function lists (at most 10 alarms per group)."
+  value = {
+    for judge in ["router", "candidate", "control"] : judge => sort([
+      for k in var.definitions.rollback.members : aws_cloudwatch_metric_alarm.this[k].alarm_name
+      if var.definitions.alarms[k].judges == judge
+    ])
+  }
+}

@@ -4,7 +4,7 @@ variable "name_prefix" {
 }
 
 variable "definitions" {
-  description = "The alarms, as the generator decided them: jsondecode of terraform/envs/<env>/alarms.json (format cutover.alarms/1). Extra keys (the \"//\" marker, reasons) are dropped by the type."
+  description = "The alarms, as the generator decided them: jsondecode of terraform/envs/<env>/alarms.json (format cutover.alarms/1). `judges` says whose code or route an alarm's breach blames. Extra keys (the \"//\" marker, reasons) are dropped by the type."
   type = object({
     rollback = object({
       name        = string
@@ -15,6 +15,7 @@ variable "definitions" {
       name                = string
       description         = string
       role                = string
+      judges              = string
       threshold           = number
       comparison          = string
       period              = number
@@ -40,6 +41,11 @@ variable "definitions" {
   validation {
     condition     = alltrue([for a in values(var.definitions.alarms) : contains(["rollback", "notify"], a.role)])
     error_message = "Every alarm's role must be \"rollback\" or \"notify\"."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.definitions.alarms) : contains(["router", "candidate", "control"], a.judges)])
+    error_message = "Every alarm's judges must be \"router\", \"candidate\" or \"control\" (whose code or route its breach blames)."
   }
 
   validation {

@@ -37,13 +37,20 @@ run "canary_phase_wiring" {
   assert {
     condition = join(",", keys(module.alarms.alarm_names)) == join(",", [
       "user-read/canary-error-rate",
+      "user-read/canary-error-rate-slow",
       "user-read/candidate-canary-error-rate",
+      "user-read/candidate-canary-error-rate-slow",
       "user-read/router-error-rate",
       "user-read/served-error-rate",
       "user-read/shadow-dispatch-failure-rate",
       "user-read/shadow-error-rate",
     ])
-    error_message = "The canary phase alarms on error rates only: four that roll back, two shadow rates that notify."
+    error_message = "The canary phase alarms on error rates only: five that roll back (the canary route's fast and slow windows, the router's crashes), three that notify (served errors, shadow)."
+  }
+
+  assert {
+    condition     = length(module.alarms.rollback_alarm_names_by_judge["candidate"]) == 4 && length(module.alarms.rollback_alarm_names_by_judge["router"]) == 1 && length(module.alarms.rollback_alarm_names_by_judge["control"]) == 0
+    error_message = "The candidate is judged by its canary route (four alarms), the router by its crashes; the control's errors judge nothing that rolls back."
   }
 
   assert {

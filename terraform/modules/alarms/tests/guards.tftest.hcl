@@ -26,6 +26,7 @@ variables {
         name                      = "rel-prod-user-read-served-error-rate"
         description               = "served errors"
         role                      = "rollback"
+        judges                    = "router"
         threshold                 = 2
         comparison                = "GreaterThanThreshold"
         period                    = 60
@@ -47,6 +48,7 @@ variables {
         name                = "rel-prod-user-read-shadow-error-rate"
         description         = "shadow errors"
         role                = "notify"
+        judges              = "candidate"
         threshold           = 2
         comparison          = "GreaterThanThreshold"
         period              = 600
@@ -94,6 +96,47 @@ run "creates_what_the_definitions_say" {
   }
 }
 
+run "rollback_members_are_listed_per_judge" {
+  command = plan
+
+  assert {
+    condition     = jsonencode(output.rollback_alarm_names_by_judge) == jsonencode({ candidate = [], control = [], router = ["rel-prod-user-read-served-error-rate"] })
+    error_message = "Each judge lists its rollback members (what a CodeDeploy group of that function watches), never a notify alarm."
+  }
+}
+
+run "judges_must_be_router_candidate_or_control" {
+  command = plan
+
+  variables {
+    definitions = {
+      rollback = {
+        name        = "rel-prod-rollback"
+        description = "Rollback signal."
+        members     = ["user-read/served-error-rate"]
+      }
+      alarms = {
+        "user-read/served-error-rate" = {
+          name                = "rel-prod-user-read-served-error-rate"
+          description         = "served errors"
+          role                = "rollback"
+          judges              = "nobody"
+          threshold           = 2
+          comparison          = "GreaterThanThreshold"
+          period              = 60
+          evaluation_periods  = 5
+          datapoints_to_alarm = 3
+          treat_missing_data  = "notBreaching"
+          metrics             = []
+          expressions         = [{ id = "rate", expression = "TIME_SERIES(0)", label = "rate", return_data = true }]
+        }
+      }
+    }
+  }
+
+  expect_failures = [var.definitions]
+}
+
 run "rollback_actions_act_on_alarm_only" {
   command = plan
 
@@ -122,6 +165,7 @@ run "a_member_must_be_a_rollback_alarm" {
           name                = "rel-prod-user-read-shadow-error-rate"
           description         = "shadow errors"
           role                = "notify"
+          judges              = "candidate"
           threshold           = 2
           comparison          = "GreaterThanThreshold"
           period              = 600
@@ -153,6 +197,7 @@ run "period_must_be_valid" {
           name                = "rel-prod-user-read-served-error-rate"
           description         = "served errors"
           role                = "rollback"
+          judges              = "candidate"
           threshold           = 2
           comparison          = "GreaterThanThreshold"
           period              = 45
