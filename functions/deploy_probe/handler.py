@@ -103,7 +103,7 @@ class Probe:
         client = self.lambda_for(self.settings.targets[ship.function])
         try:
             answer = client.invoke(FunctionName=ship.function, Qualifier=ship.target,
-                                   Payload=json.dumps({"userId": user_id}).encode())
+                                   Payload=json.dumps({"cutover": "probe", "userId": user_id}).encode())
         except Exception as exc:  # noqa: BLE001 - a read that cannot be made counts against the version
             return f"invoke failed: {exc.__class__.__name__}"
         if answer.get("FunctionError"):

@@ -26,7 +26,7 @@ from deploy_probe import handler as probe_handler
 from deploy_probe.appspec import UnreadableDeployment, shipment
 
 from ops import codedeploy as ops_codedeploy
-from tests.functions.conftest import events
+from tests.functions.conftest import events, metric_totals
 
 CANDIDATE = "huntaze-prisma-read"
 ROUTER = "huntaze-mock-read"
@@ -131,8 +131,12 @@ def test_a_candidate_change_failing_one_read_in_ten_is_stopped_before_any_traffi
     assert invoked_qualifiers(lambda_service) == {"8"}
     assert result["errors"] >= 3 and result["reads"] < 100
     assert result["problems"][0] == "function error: Unhandled"
-    (line,) = events(capsys.readouterr().out, "PROBE-FAILED")
+    out = capsys.readouterr().out
+    (line,) = events(out, "PROBE-FAILED")
     assert line["function"] == CANDIDATE and line["version"] == "8" and line["level"] == "WARN"
+    # AND the stopped version's failed reads count in none of the candidate's canary metrics:
+    # they must not move the rollback alarms of the version users are served by
+    assert {"CanaryReads", "CanaryReadErrors"}.isdisjoint(metric_totals(out))
 
 
 def test_a_healthy_candidate_version_passes_after_the_reads_the_test_needs(probe_env, lambda_service, capsys):
