@@ -175,8 +175,9 @@ class AppConfigDataPlane(LocalServer):
 
 
 class LambdaService(LocalServer):
-    """The Invoke API. ``answer(payload) -> (status, headers, body, delay_s)``; with
-    ``trickle_s`` > 0 a synchronous answer is sent one byte at a time."""
+    """The Invoke API. ``answer(payload) -> (status, headers, body, delay_s)``, or
+    ``answer_at(path, payload)`` when set (the path names the function and its
+    ``Qualifier``); with ``trickle_s`` > 0 a synchronous answer is sent one byte at a time."""
 
     def __init__(self) -> None:
         self.trickle_s = 0.0
@@ -187,6 +188,7 @@ class LambdaService(LocalServer):
         self.lock = threading.Lock()
         self.answer: Callable[[dict], tuple[int, dict[str, str], bytes, float]] = (
             lambda payload: (200, {}, b"{}", 0.0))
+        self.answer_at: Callable[[str, Any], tuple[int, dict[str, str], bytes, float]] | None = None
         self.event_delay_s = 0.0
         self.event_gate: threading.Event | None = None  # 202 only once it is set
         self.on_event: Callable[[dict], None] | None = None  # delivers async events
@@ -211,7 +213,8 @@ class LambdaService(LocalServer):
                 if owner.on_event is not None:
                     owner.on_event(payload)
                 return
-            status, headers, body, delay = owner.answer(payload)
+            status, headers, body, delay = (owner.answer(payload) if owner.answer_at is None
+                                            else owner.answer_at(self.path, payload))
             if delay:
                 time.sleep(delay)
             if owner.trickle_s:

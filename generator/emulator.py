@@ -11,6 +11,8 @@ tests/tooling/test_terraform_e2e.py):
 - fake static credentials, ``AWS_EC2_METADATA_DISABLED=true``, and the caller's own AWS
   settings (profile, session token, config files, per-service endpoints) removed.
 - moto answers STS GetCallerIdentity, so no ``skip_*`` option is needed.
+- moto serves some AWS public parameters (``/aws/service/...``) but not the AppConfig agent
+  layer's, which the plan reads: the emulator seeds it (``public_parameters``).
 
 The server is moto's ``ThreadedMotoServer`` on port 0 (the OS picks a free port, the
 server reports it once it listens: no port race, no retries, no polling), but in a child
@@ -23,6 +25,7 @@ that child, so it stays out of the CLI's cold path (``cutover render`` never loa
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -100,13 +103,36 @@ class RunningEmulator:
         return environ
 
 
-# The emulator process: moto's ThreadedMotoServer binds port 0, prints the port it got
-# once it listens, and serves until its stdin closes (the parent ends the block, or dies).
+# AWS public parameters a plan reads that moto does not serve, seeded in the emulator's
+# region: the AppConfig agent layer (terraform/modules/feature_flags). The values are
+# stand-ins of the form AWS publishes (a layer version ARN), not AWS's real ARNs.
+def public_parameters(region: str, account_id: str) -> dict[str, str]:
+    from generator.spec import AGENT_LAYER_PARAMETER
+
+    layers = {"x86_64": "AWS-AppConfig-Extension", "arm64": "AWS-AppConfig-Extension-Arm64"}
+    return {AGENT_LAYER_PARAMETER.replace("{architecture}", arch): f"arn:aws:lambda:{region}:{account_id}:layer:{name}:1"
+            for arch, name in layers.items()}
+
+
+# The emulator process: moto's ThreadedMotoServer binds port 0, seeds the public
+# parameters (names under /aws/ are reserved: PutParameter refuses them, so they go into
+# moto's SSM backend directly), prints the port it got once it listens, and serves until
+# its stdin closes (the parent ends the block, or dies).
 SERVE = (
-    "import sys\n"
+    "import datetime, json, os, sys\n"
     "from moto.server import ThreadedMotoServer\n"
     "server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
     "server.start()\n"
+    "seed = json.loads(os.environ['CUTOVER_EMULATOR_PUBLIC_PARAMETERS'])\n"
+    "if seed['parameters']:\n"
+    "    from moto.ssm.models import Parameter, ssm_backends\n"
+    "    account = os.environ['MOTO_ACCOUNT_ID']\n"
+    "    ssm = ssm_backends[account][seed['region']]\n"
+    "    for name, value in seed['parameters'].items():\n"
+    "        ssm._parameters[name].append(Parameter(\n"
+    "            account_id=account, name=name, value=value, parameter_type='String', description=None,\n"
+    "            allowed_pattern=None, keyid=None, last_modified_date=datetime.datetime.now(datetime.timezone.utc),\n"
+    "            version=1, data_type='text'))\n"
     "print(server.get_host_and_port()[1], flush=True)\n"
     "sys.stdin.read()\n"
     "server.stop()\n"
@@ -125,7 +151,11 @@ def LocalAWS(
     with log_file.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-c", SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-            env={**os.environ, "MOTO_ACCOUNT_ID": account_id},
+            # without the caller's profile and the like: seeding loads moto's SSM backend,
+            # which opens a boto3 session (a missing profile would stop the server)
+            env={**{k: v for k, v in os.environ.items() if k not in CONFLICTING_ENV},
+                 "MOTO_ACCOUNT_ID": account_id, "CUTOVER_EMULATOR_PUBLIC_PARAMETERS": json.dumps(
+                {"region": region, "parameters": public_parameters(region, account_id)})},
         )
     try:
         port = _reported_port(process, timeout)

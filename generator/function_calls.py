@@ -31,6 +31,7 @@ HANDLERS = {
     "candidate": "candidate.handler.lambda_handler",
     "cleanup": "cleanup.handler.lambda_handler",
     "guard": "guard.handler.lambda_handler",
+    "deploy_probe": "deploy_probe.handler.lambda_handler",
 }
 # The X-Ray group of canary traces. The router writes `canary` as a boolean annotation
 # (docs/contracts.md §8); X-Ray compares typed values, so `= true` never matches a number.

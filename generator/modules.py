@@ -76,7 +76,7 @@ class CodeDeployArgs(ModuleArgs):
     application_name: str
     deployment_config: dict[str, object]
     deployment_groups: dict[str, object]
-    alarm_names: list[str] = UNSET
+    lifecycle_hook_function_names: list[object] = UNSET
     tags: dict[str, str] = UNSET
 
 
@@ -106,6 +106,8 @@ class FeatureFlagsArgs(ModuleArgs):
     strategy: dict[str, object]
     kms_key_arn: str
     extension_architecture: str = UNSET
+    extension_layer_parameter: str = UNSET
+    extension_layer_arn: str = UNSET
     tags: dict[str, str] = UNSET
 
 
@@ -267,6 +269,7 @@ QUERIES = ModuleRef("queries", "queries")
 TRACING = ModuleRef("tracing", "tracing")
 CLEANUP = ModuleRef("cleanup", "function")
 GUARD = ModuleRef("guard", "function")
+DEPLOY_PROBE = ModuleRef("deploy_probe", "function")
 
 
 def dependencies(architecture: str) -> ModuleRef:

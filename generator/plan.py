@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator import alarms, dashboard, flag_document, queries
+from generator import alarms, dashboard, deploy_probe, flag_document, queries
 from generator.function_calls import (
     candidate_call,
     cleanup_call,
@@ -22,6 +22,7 @@ from generator.modules import (
     ALARMS,
     CODE_DEPLOY,
     DASHBOARD,
+    DEPLOY_PROBE,
     FEATURE_FLAGS,
     ModuleCall,
     PathModules,
@@ -31,6 +32,7 @@ from generator.modules import (
 from generator.network import vpc_endpoint_calls
 from generator.release_calls import (
     alarms_call,
+    code_deploy_application,
     code_deploy_call,
     dashboard_call,
     dashboard_name,
@@ -93,6 +95,8 @@ def module_calls(spec: ReleaseSpec) -> list[ModuleCall]:
         calls.append(cleanup_call(spec, pruned_functions(spec)))
     if spec.guard is not None and not complete:
         calls.append(guard_call(spec))
+    if spec.delivery.codedeploy.probe.enabled:
+        calls.append(deploy_probe.probe_call(spec, code_deploy_application(spec)))
     calls += [code_deploy_call(spec), feature_flags_call(spec), alarms_call(spec), dashboard_call(spec),
               queries_call(spec, queries.build(spec))]
     if not complete:
@@ -105,6 +109,8 @@ def pruned_functions(spec: ReleaseSpec) -> list[str]:
     names = [name for p in spec.read_paths for name in (p.control.name, p.candidate.name)]
     if spec.guard is not None and spec.phase != "complete":
         names.append(spec.guard.function.name)
+    if spec.delivery.codedeploy.probe.enabled:
+        names.append(deploy_probe.probe_function_name(spec))
     return names
 
 
@@ -124,6 +130,9 @@ def root_outputs(spec: ReleaseSpec) -> list[Output]:
         Output("alarm_topic_arn", "SNS topic of the rollback and notify alarms.", ALARMS.output("topic_arn")),
         Output("dashboard_name", "CloudWatch dashboard.", DASHBOARD.output("dashboard_name")),
         Output("codedeploy_application", "CodeDeploy application.", CODE_DEPLOY.output("application_name")),
+        *([Output("codedeploy_before_allow_traffic_hook",
+                  "The function every deployment's AppSpec names as its BeforeAllowTraffic hook.",
+                  DEPLOY_PROBE.output("function_name"))] if spec.delivery.codedeploy.probe.enabled else []),
     ]
 
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 
-from generator import queries
+from generator import alarms, deploy_probe, queries
 from generator.function_calls import BUILD, XRAY_CANARY_FILTER, appconfig_environment
 from generator.hcl import Expr, Template
 from generator.modules import (
     ALARMS,
     CODE_DEPLOY,
     DASHBOARD,
+    DEPLOY_PROBE,
     FEATURE_FLAGS,
     KMS,
     QUERIES,
     TRACING,
+    UNSET,
     AlarmsArgs,
     CodeDeployArgs,
     DashboardArgs,
@@ -97,22 +99,33 @@ def codedeploy_config(spec: ReleaseSpec) -> dict[str, object]:
     return {"name": cd.predefined or "CodeDeployDefault.LambdaCanary10Percent5Minutes", "custom": False}
 
 
+def code_deploy_application(spec: ReleaseSpec) -> str:
+    return spec.delivery.codedeploy.application or name_prefix(spec)
+
+
 def code_deploy_call(spec: ReleaseSpec) -> ModuleCall:
-    """One deployment group per function clients or the router call: the control and the candidate."""
+    """One deployment group per function clients or the router call: the control and the
+    candidate, each stopped by the metric alarms that judge its code (no composite) and,
+    before any traffic moves, by the deploy probe."""
+    document = alarms.build(spec).document()
     groups: dict[str, object] = {}
     for path in spec.read_paths:
         at = PathModules.of(path)
-        for fn, module in ((path.control, at.control), (path.candidate, at.candidate)):
+        for fn, module, role in ((path.control, at.control, "router"), (path.candidate, at.candidate, "candidate")):
             groups[fn.name] = {"function_name": module.output("function_name"),
-                               "alias_name": module.output("alias_name")}
+                               "alias_name": module.output("alias_name"),
+                               "alarm_names": [deploy_probe.alarm_name(k) for k in
+                                               deploy_probe.group_alarm_keys(spec, document, path.name, role)]}
+    probe = spec.delivery.codedeploy.probe
     return ModuleCall(
         at=CODE_DEPLOY,
-        comment="Code changes reach the aliases through CodeDeploy, which rolls back on the alarm.",
+        comment="Code changes reach the aliases through CodeDeploy: the probe judges each version first, "
+                "then its alarms.",
         args=CodeDeployArgs(
-            application_name=spec.delivery.codedeploy.application or name_prefix(spec),
+            application_name=code_deploy_application(spec),
             deployment_config=codedeploy_config(spec),
             deployment_groups=groups,
-            alarm_names=[ALARMS.output("rollback_alarm_name")],
+            lifecycle_hook_function_names=[DEPLOY_PROBE.output("function_name")] if probe.enabled else UNSET,
         ),
     )
 
@@ -145,6 +158,8 @@ def feature_flags_call(spec: ReleaseSpec) -> ModuleCall:
             },
             kms_key_arn=KMS.output("key_arn"),
             extension_architecture=spec.read_paths[0].control.architecture,
+            extension_layer_parameter=ac.agent_layer_parameter,
+            extension_layer_arn=ac.agent_layer_arn or UNSET,
         ),
     )
 

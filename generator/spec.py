@@ -463,6 +463,12 @@ APPCONFIG_NAME = r"^[^\n,]+$"
 PATTERN_HELP[APPCONFIG_NAME] = "an AppConfig name without newline or comma"
 
 
+# Where AWS publishes the AppConfig Agent Lambda extension's layer ARN, per region and
+# architecture (docs/aws-rules.md, AppConfig: "Retrieve the latest extension ARN from a
+# public parameter").
+AGENT_LAYER_PARAMETER = "/aws/service/appconfig/extension/{architecture}/latest"
+
+
 class AppConfigSettings(SpecModel):
     application: str = Field(min_length=1, max_length=64, pattern=APPCONFIG_NAME)
     environment: str | None = Field(
@@ -478,6 +484,17 @@ class AppConfigSettings(SpecModel):
             "ends. No monitor watches it: the guard turns the canary off whenever the rollback "
             "alarm is in ALARM. Flags roll out all at once (no growth settings)."
         ),
+    )
+    agent_layer_parameter: str = Field(
+        default=AGENT_LAYER_PARAMETER,
+        pattern=r"^/aws/service/[A-Za-z0-9_./{}-]{1,1000}$",
+        description=(
+            "SSM public parameter holding the AppConfig Agent Lambda extension layer ARN of the "
+            "release's region ({architecture}: the routers' architecture), read at plan time."
+        ),
+    )
+    agent_layer_arn: str | None = _pattern(
+        LAYER_ARN, default=None, description="The agent layer to use instead of the public parameter's."
     )
     poll_interval_s: int = Field(default=45, ge=15, le=3600)
     poll_timeout_ms: int = Field(default=3000, ge=100, le=60000)
@@ -505,12 +522,59 @@ class CustomCodeDeployConfig(SpecModel):
     interval_minutes: int = Field(ge=1, le=2880)
 
 
+# CodeDeploy's service role may invoke only lifecycle hooks named CodeDeployHook_*
+# (docs/aws-rules.md, CodeDeploy); Lambda allows 64 characters.
+PROBE_FUNCTION = r"^CodeDeployHook_[A-Za-z0-9_-]{1,49}$"
+PATTERN_HELP[PROBE_FUNCTION] = "CodeDeployHook_ then 1-49 letters, digits, '-' or '_'"
+# The user ids travel in the probe's environment (Lambda allows 4 KB in all).
+PROBE_USER_IDS_BUDGET = 1024
+
+
+class DeployProbe(SpecModel):
+    """CodeDeploy's BeforeAllowTraffic hook (functions/deploy_probe, docs/functions.md):
+    before a deployment moves any traffic, it reads through the new version and fails the
+    deployment when Wald's sequential test puts the version's error rate at the limit."""
+
+    enabled: bool = Field(default=True, description="Judge every code deployment before traffic moves.")
+    function_name: str | None = Field(
+        default=None,
+        pattern=PROBE_FUNCTION,
+        description="Default: CodeDeployHook_<release>-<env>, shortened to 64 characters.",
+    )
+    user_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Users whose profile every version must answer, read in turn. Empty: synthetic ids "
+            "(cutover-probe-N), for which the candidate's not found is an answer too."
+        ),
+    )
+    max_reads: int = Field(
+        default=600, ge=1, le=5000, description="Most reads of one deployment; undecided at the end fails it."
+    )
+    error_rate_pct: float | None = Field(
+        default=None, gt=0, lt=100, description="The limit the test judges against. Default: guardrails.error_rate_pct."
+    )
+    timeout_s: int = Field(default=300, ge=30, le=900, description="The probe function's timeout.")
+
+    @model_validator(mode="after")
+    def _user_ids(self) -> DeployProbe:
+        for i, user_id in enumerate(self.user_ids):
+            if not user_id.isprintable():
+                raise FieldProblem(("user_ids", i), "must be printable (the functions refuse any other user id)")
+        size = len(json.dumps(self.user_ids))
+        if size > PROBE_USER_IDS_BUDGET:
+            raise FieldProblem(("user_ids",), f"is {size} bytes of JSON; at most {PROBE_USER_IDS_BUDGET}")
+        return self
+
+
 class CodeDeploySettings(SpecModel):
     application: str | None = Field(
         default=None, min_length=1, max_length=100, description="Default: <release>-<env>."
     )
     predefined: Literal[PREDEFINED_CODEDEPLOY_CONFIGS] | None = None  # type: ignore[valid-type]
     custom: CustomCodeDeployConfig | None = None
+    probe: DeployProbe = Field(default_factory=DeployProbe)
 
     @model_validator(mode="after")
     def _one_config(self) -> CodeDeploySettings:

@@ -14,13 +14,14 @@ from generator import alarms, comparison_paths
 from generator.errors import Loc, Problem, yaml_path
 from generator.flag_document import canary_flag_key, shadow_flag_key
 from generator.spec import ReleaseSpec
+from ops import runtime
 
 
 def check(spec: ReleaseSpec, base: Path | None = None) -> list[Problem]:
     """Every broken rule, each at its YAML path from the document's root; ``base`` is the
     spec's folder (a read path's read_model is relative to it)."""
     found = [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec), *_alarm_windows(spec),
-             *comparison_paths.check(spec, base)]
+             *comparison_paths.check(spec, base), *_deploy_probe(spec)]
     return [Problem(*p) for p in found]
 
 
@@ -83,6 +84,30 @@ def _delivery(spec: ReleaseSpec) -> Iterator[Problem]:
         yield ("delivery", "appconfig", "read_budget_ms"), (
             f"{budget} ms is more than a tenth of the shortest router timeout ({shortest} ms)"
         )
+
+
+def _deploy_probe(spec: ReleaseSpec) -> Iterator[Problem]:
+    """The probe must be able to pass a version that never fails, under a name of its own."""
+    probe = spec.delivery.codedeploy.probe
+    if not probe.enabled:
+        return
+    at: Loc = ("delivery", "codedeploy", "probe")
+    limit = probe_limit_pct(spec)
+    needed = runtime.module("sequential").ErrorRateTest.against_limit(
+        limit, spec.guardrails.confidence).reads_to_pass()
+    if probe.max_reads < needed:
+        yield (*at, "max_reads"), (
+            f"{probe.max_reads} reads can never pass a version: one that never fails needs {needed} to pass "
+            f"the sequential test against {limit:g}% at guardrails.confidence {spec.guardrails.confidence:g}"
+        )
+    others = [f.name for p in spec.read_paths for f in (p.control, p.candidate)]
+    others += [spec.cleanup.function.name] if spec.cleanup is not None else []
+    if probe.function_name in others:
+        yield (*at, "function_name"), f"'{probe.function_name}' is already a function of this release"
+
+
+def probe_limit_pct(spec: ReleaseSpec) -> float:
+    return spec.delivery.codedeploy.probe.error_rate_pct or spec.guardrails.error_rate_pct
 
 
 def _too_slow(spec: ReleaseSpec, per_minute: float, what: str) -> str | None:

@@ -10,6 +10,8 @@
   the shadow events;
 * shadow event (``{"cutover": "shadow", ...}``, async): reads, compares with the
   control's answer carried in the event, reports once per event id, never raises.
+* deploy probe read (``{"cutover": "probe", "userId": ...}``, CodeDeploy's hook reading
+  this version before it serves anyone): answers and raises as a canary read, counts nothing.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ class Candidate:
                 "release": self.reporter.identity.release, "shadow": True},
                 user_hash=str(event.get("userHash", "")))
             return result
+        if isinstance(event, dict) and event.get("cutover") == "probe":
+            # the deploy probe reads this version before it serves anyone (docs/functions.md,
+            # "Deploy probe"): judged by the probe, never counted as a canary read, or a
+            # version CodeDeploy stops would still move the candidate's rollback alarms
+            return self.read(event)[0]
         metrics = MetricBatch(self.reporter.identity)
         metrics.add("CanaryReads")
         try:

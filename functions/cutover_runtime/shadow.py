@@ -22,7 +22,10 @@ from typing import Any
 from .compare import canonical_json, digest, redact
 from .telemetry import Identity, MetricBatch, log_event
 
-ASYNC_EVENT_LIMIT = 240 * 1024  # bytes; Lambda's async payload limit is 256 KB
+# Lambda's asynchronous Invoke takes payloads of up to 1 MB (docs/aws-rules.md, Lambda);
+# 16 KiB stay free for what an on-failure record adds around the event.
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
+ASYNC_EVENT_LIMIT = ASYNC_PAYLOAD_LIMIT - 16 * 1024
 # Connect and read timeout of the shadow client; also the longest the execution
 # environment is held after a response for shadow invokes still in flight.
 SHADOW_INVOKE_TIMEOUT_S = 3.0

@@ -13,7 +13,7 @@ from cutover_runtime import lambda_client
 from cutover_runtime.assignment import assign, user_hash
 from cutover_runtime.compare import digest
 from cutover_runtime.contract import mock_profile, validate_profile
-from cutover_runtime.shadow import build_shadow_event
+from cutover_runtime.shadow import ASYNC_EVENT_LIMIT, ASYNC_PAYLOAD_LIMIT, build_shadow_event
 
 from .conftest import CANDIDATE_ARN, SALT, events, flag_values, latencies, metric_totals
 
@@ -218,6 +218,19 @@ def test_an_oversized_control_answer_travels_as_fields_and_digests():
     assert control["body"] is None and control["digest"] == digest(body)
     assert control["fields"] == {"$.userId": "u", "$.plan": "pro"}
     assert control["fieldDigests"] == {"$.items": digest(body["items"])}
+
+
+def test_shadow_events_use_lambda_s_1_mb_async_payload_limit():
+    # Lambda takes asynchronous payloads of up to 1 MB (docs/aws-rules.md, Lambda): a
+    # 750 KB answer, cut to fields at the old 240 KB, now travels whole; a 1.5 MB one is
+    # cut to fit, with room left for the on-failure record.
+    assert ASYNC_PAYLOAD_LIMIT == 1024 * 1024 and ASYNC_EVENT_LIMIT == ASYNC_PAYLOAD_LIMIT - 16 * 1024
+    whole = {"userId": "u", "items": [{"sku": f"{i:08d}"} for i in range(36_000)]}
+    assert 500_000 < len(json.dumps(whole)) < 800_000
+    assert json.loads(build_shadow_event({"userId": "u"}, whole, 1.0, "h", 500))["control"]["body"] == whole
+    cut = {"userId": "u", "items": [{"sku": f"{i:08d}"} for i in range(72_000)]}
+    payload = build_shadow_event({"userId": "u"}, cut, 1.0, "h", 500)
+    assert len(payload) <= ASYNC_EVENT_LIMIT and json.loads(payload)["control"]["body"] is None
 
 
 def test_a_slow_lambda_api_never_holds_requests_and_overflow_is_counted(

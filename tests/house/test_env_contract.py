@@ -31,6 +31,7 @@ NOT_RENDERED = {
     ("candidate", "CUTOVER_DB_SSLROOTCERT"): "unset means the trust roots shipped in the package",
     ("cleanup", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
     ("guard", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
+    ("deploy_probe", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
 }
 SPECS = sorted([*(ROOT / "config").glob("*.release.yaml"), *(ROOT / "tests" / "golden").glob("*/spec.yaml")])
 

@@ -125,3 +125,47 @@ def test_the_planned_composite_is_the_rule_the_evaluator_reads(planned):
     assert composite["alarm_name"] == document["rollback"]["name"]
     assert composite["alarm_rule"] == rollback_rule(names)
     assert all(document["alarms"][k]["role"] == "rollback" for k in document["rollback"]["members"])
+
+
+# --- CodeDeploy: metric alarms that judge each group's code, and the deploy probe -------
+
+def _judges(key: str, alarm: dict) -> str:
+    """alarms.json's `judges` (D4), or what the alarm's kind says when it is absent."""
+    from generator.deploy_probe import judges
+
+    return judges(key, alarm)
+
+
+def test_each_deployment_group_watches_the_composite_s_members_that_judge_its_code(planned):
+    """CodeDeploy documents metric alarms only (docs/aws-rules.md, CodeDeploy): no group
+    lists the composite; the router's group lists the members judging the router (or the
+    control route), the candidate's those judging the candidate; at most 10 each."""
+    shown, document = planned
+    groups = _after(shown, "aws_codedeploy_deployment_group")
+    by_name = {a["name"]: k for k, a in document["alarms"].items()}
+    wanted = {"huntaze-mock-read": {"router", "control"}, "huntaze-prisma-read": {"candidate"}}
+    assert sorted(g["deployment_group_name"] for g in groups.values()) == sorted(wanted)
+    for group in groups.values():
+        (config,) = group["alarm_configuration"]
+        listed = config["alarms"]
+        assert document["rollback"]["name"] not in listed and 0 < len(listed) <= 10
+        assert config["enabled"] is True and config["ignore_poll_alarm_failure"] is False
+        keys = [by_name[name] for name in listed]  # every one a metric alarm of alarms.json
+        expected = [k for k in document["rollback"]["members"]
+                    if _judges(k, document["alarms"][k]) in wanted[group["deployment_group_name"]]]
+        assert sorted(keys) == sorted(expected)
+    every = sorted(by_name[n] for g in groups.values() for n in g["alarm_configuration"][0]["alarms"])
+    assert every == sorted(document["rollback"]["members"])  # every member stops some group
+
+
+def test_the_code_deploy_role_may_invoke_the_deploy_probe_only(planned):
+    shown, _ = planned
+    (hooks,) = [s for a, s in _statements(shown)
+                if a == "module.code_deploy.aws_iam_role_policy.this" and s.get("Sid") == "InvokeLifecycleHooks"]
+    probe = "CodeDeployHook_huntaze-prisma-migration-production"
+    assert sorted(hooks["Resource"]) == [
+        f"arn:aws:lambda:us-east-1:123456789012:function:{probe}",
+        f"arn:aws:lambda:us-east-1:123456789012:function:{probe}:*"]
+    functions = _after(shown, "aws_lambda_function")
+    (entry,) = [f for f in functions.values() if f["function_name"] == probe]
+    assert entry["handler"] == "deploy_probe.handler.lambda_handler"

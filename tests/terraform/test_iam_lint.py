@@ -44,7 +44,7 @@ UNKNOWN_RESOURCES = {
 # What the emulator implements (tests/terraform/test_emulator_release.py) and the candidate.
 APPLIED = ["module.kms", "module.dependencies_arm64", "module.user_read_shadow.aws_dynamodb_table.ledger",
            "module.alarms.aws_sns_topic.this", "module.feature_flags.aws_appconfig_application.this",
-           *(f"module.{fn}.{r}" for fn in ("user_read_control", "user_read_candidate", "cleanup", "guard")
+           *(f"module.{fn}.{r}" for fn in ("user_read_control", "user_read_candidate", "cleanup", "guard", "deploy_probe")
              for r in ("aws_cloudwatch_log_group.this", "aws_sqs_queue.dlq", "aws_iam_role.this"))]
 
 
@@ -112,7 +112,7 @@ def production_policies(tmp_path_factory) -> dict[str, list[dict]]:
 def test_the_plan_holds_the_policies_of_every_role(production_policies):
     roles = {a.split(".data.")[0] for a in production_policies}
     for module in ("module.user_read_control", "module.user_read_candidate", "module.cleanup", "module.guard",
-                   "module.code_deploy"):
+                   "module.code_deploy", "module.deploy_probe"):
         assert module in roles, f"no policy of {module} in the plan: {sorted(roles)}"
 
 

@@ -120,7 +120,7 @@ def test_code_deploy_groups_roll_back_on_alarm_and_failure():
     assert rollback["enabled"] is True
     assert set(rollback["events"]) == {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"}
     (alarms,) = [d["alarm_configuration"] for d in group["dynamic"] if "alarm_configuration" in d]
-    assert alarms["for_each"].startswith("${length(var.alarm_names) > 0")
+    assert alarms["for_each"].startswith("${length(each.value.alarm_names) > 0")
     assert alarms["content"][0]["alarms"] == "${alarm_configuration.value}"
     assert alarms["content"][0]["enabled"] is True
     assert group["deployment_style"][0]["deployment_option"] == "WITH_TRAFFIC_CONTROL"
@@ -170,10 +170,15 @@ def test_root_runs_the_guard_on_the_composites_state_changes_and_every_minute(ro
 
 
 @pytest.mark.parametrize("root", sorted(ROOTS))
-def test_root_wires_the_composite_alarm_to_code_deploy(root):
-    assert _module(root, "code_deploy")["alarm_names"] == [
-        "${module.alarms.rollback_alarm_name}"
-    ]
+def test_root_gives_each_code_deploy_group_metric_alarms_never_the_composite(root):
+    """CodeDeploy documents metric alarms only (docs/aws-rules.md, CodeDeploy): each group
+    lists members of the composite by their module.alarms.alarm_names key."""
+    groups = _module(root, "code_deploy")["deployment_groups"]
+    assert "alarm_names" not in _module(root, "code_deploy")
+    listed = [name for g in groups.values() for name in g.get("alarm_names", [])]
+    assert listed, f"{root}: no deployment group watches an alarm"
+    for name in listed:
+        assert name.startswith('${module.alarms.alarm_names["') and "rollback" not in name, name
 
 
 def test_composite_alarm_ors_its_rollback_members_and_notifies_the_topic():
@@ -296,25 +301,16 @@ def test_hosted_flags_redeploy_on_document_hash_only_and_keep_the_previous_versi
     )
 
 
-def test_extension_layer_table_covers_the_required_regions():
+def test_the_extension_layer_is_the_public_parameter_of_the_region_not_a_table():
+    """AWS publishes the agent layer per region and architecture as an SSM public
+    parameter (docs/aws-rules.md, AppConfig): no hand-copied table to go stale."""
     text = (MODULES_DIR / "feature_flags" / "main.tf").read_text(encoding="utf-8")
-    for region in [
-        "us-east-1",
-        "us-east-2",
-        "us-west-2",
-        "eu-west-1",
-        "eu-west-3",
-        "eu-central-1",
-        "ap-southeast-1",
-        "ap-northeast-1",
-    ]:
-        x86 = rf'"{region}"\s*=\s*{{\s*x86_64\s*=\s*"arn:aws:lambda:{region}:\d{{12}}:layer:AWS-AppConfig-Extension:\d+"'
-        arm = rf'arm64\s*=\s*"arn:aws:lambda:{region}:\d{{12}}:layer:AWS-AppConfig-Extension-Arm64:\d+"'
-        assert re.search(x86 + r",\s*" + arm, text), (
-            f"no x86_64/arm64 extension layers for {region}"
-        )
+    assert "AWS-AppConfig-Extension" not in text, "a hard-coded layer ARN is back"
+    ((_name, parameter),) = [(n, b) for t, n, b in hcl.blocks(hcl.load(MODULES_DIR / "feature_flags" / "main.tf"), "data")
+                             if t == "aws_ssm_parameter"]
+    assert parameter["name"] == '${replace(var.extension_layer_parameter, "{architecture}", var.extension_architecture)}'
     outputs = (MODULES_DIR / "feature_flags" / "outputs.tf").read_text(encoding="utf-8")
-    assert "precondition" in outputs, "an unknown region must fail the plan, not yield a null layer"
+    assert "precondition" in outputs, "a parameter that holds no layer ARN must fail the plan"
 
 
 @pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if r.startswith("envs/")])

@@ -76,6 +76,21 @@ def test_two_emulators_run_side_by_side_on_ports_the_os_picked(no_aws_credential
         assert _answers(f"{first.endpoint}/moto-api/") and _answers(f"{second.endpoint}/moto-api/")
 
 
+@pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
+def test_the_emulator_serves_the_appconfig_agent_layer_s_public_parameter(no_aws_credentials, architecture):
+    # moto serves no AppConfig public parameter, and PutParameter refuses names under /aws/:
+    # `make plan` reads it (terraform/modules/feature_flags), so the emulator seeds it
+    from generator.spec import AGENT_LAYER_PARAMETER
+
+    name = AGENT_LAYER_PARAMETER.replace("{architecture}", architecture)
+    with LocalAWS(region="eu-west-3", account_id="210987654321") as aws:
+        ssm = boto3.client("ssm", endpoint_url=aws.endpoint, region_name="eu-west-3",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    suffix = "-Arm64" if architecture == "arm64" else ""
+    assert value == f"arn:aws:lambda:eu-west-3:210987654321:layer:AWS-AppConfig-Extension{suffix}:1"
+
+
 def test_a_server_that_dies_before_listening_is_reported_with_its_log(no_aws_credentials, monkeypatch):
     monkeypatch.setattr(emulator, "SERVE", "import sys; print('no moto here', file=sys.stderr); sys.exit(3)")
     with pytest.raises(EmulatorError, match="did not start(.|\n)*no moto here"), LocalAWS():

@@ -45,3 +45,8 @@ output "codedeploy_application" {
   description = "CodeDeploy application."
   value       = module.code_deploy.application_name
 }
+
+output "codedeploy_before_allow_traffic_hook" {
+  description = "The function every deployment's AppSpec names as its BeforeAllowTraffic hook."
+  value       = module.deploy_probe.function_name
+}

@@ -179,7 +179,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = "huntaze-flags-staging"
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = "feature-flags"
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-staging,huntaze-prisma-read-staging,huntaze-guard-staging"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-staging,huntaze-prisma-read-staging,huntaze-guard-staging,CodeDeployHook_huntaze-prisma-migration-staging"
     CUTOVER_CLEANUP_KEEP                  = "3"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
     CUTOVER_RELEASE                       = "huntaze-prisma-migration"
@@ -192,7 +192,7 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-staging:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-prisma-migration-staging", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-prisma-migration-staging:*"]
     },
     {
       sid       = "FindTheFlagApplication"
@@ -291,7 +291,60 @@ module "guard" {
   code_signing_config_arn = null
 }
 
-# Code changes reach the aliases through CodeDeploy, which rolls back on the alarm.
+# CodeDeploy's BeforeAllowTraffic hook: reads through each new version before traffic moves.
+module "deploy_probe" {
+  source               = "../../modules/function"
+  name                 = "CodeDeployHook_huntaze-prisma-migration-staging"
+  description          = "cutover huntaze-prisma-migration: judge versions before traffic"
+  handler              = "deploy_probe.handler.lambda_handler"
+  runtime              = "python3.12"
+  memory_mb            = 256
+  timeout_s            = 300
+  architecture         = "x86_64"
+  reserved_concurrency = null
+  alias_name           = "live"
+  package = {
+    filename         = "${path.module}/../../../build/functions/deploy_probe.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/deploy_probe.zip")
+  }
+  environment = {
+    CUTOVER_METRICS_NAMESPACE    = "Cutover"
+    CUTOVER_PROBE_CONFIDENCE     = "0.95"
+    CUTOVER_PROBE_ERROR_RATE_PCT = "2"
+    CUTOVER_PROBE_MAX_READS      = "600"
+    CUTOVER_PROBE_TARGETS        = "{\"huntaze-mock-read-staging\":10000,\"huntaze-prisma-read-staging\":10000}"
+    CUTOVER_PROBE_USER_IDS       = "[]"
+    CUTOVER_RELEASE              = "huntaze-prisma-migration"
+    CUTOVER_TRACE_USER_ID        = "hashed"
+    CUTOVER_TRACING              = "Active"
+  }
+  layers = [module.dependencies_x86_64.arn]
+  vpc    = null
+  policy_statements = [
+    {
+      sid       = "ReadTheShipment"
+      actions   = ["codedeploy:GetDeployment"]
+      resources = ["arn:${data.aws_partition.current.partition}:codedeploy:eu-west-1:${data.aws_caller_identity.current.account_id}:deploymentgroup:huntaze-prisma-migration-staging/huntaze-mock-read-staging", "arn:${data.aws_partition.current.partition}:codedeploy:eu-west-1:${data.aws_caller_identity.current.account_id}:deploymentgroup:huntaze-prisma-migration-staging/huntaze-prisma-read-staging"]
+    },
+    {
+      sid       = "ReportTheVerdict"
+      actions   = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
+      resources = ["*"] # the action takes no resource type: "*" is the only valid resource
+    },
+    {
+      sid       = "ReadThroughShippedVersions"
+      actions   = ["lambda:InvokeFunction"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-staging:*", "arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-staging:*"]
+    },
+  ]
+  schedule                = null
+  kms_key_arn             = module.kms.key_arn
+  log_retention_days      = 365
+  tracing_mode            = "Active"
+  code_signing_config_arn = null
+}
+
+# Code changes reach the aliases through CodeDeploy: the probe judges each version first, then its alarms.
 module "code_deploy" {
   source           = "../../modules/code_deploy"
   application_name = "huntaze-prisma-migration-staging"
@@ -306,13 +359,15 @@ module "code_deploy" {
     huntaze-mock-read-staging = {
       function_name = module.user_read_control.function_name
       alias_name    = module.user_read_control.alias_name
+      alarm_names   = [module.alarms.alarm_names["user-read/router-error-rate"]]
     }
     huntaze-prisma-read-staging = {
       function_name = module.user_read_candidate.function_name
       alias_name    = module.user_read_candidate.alias_name
+      alarm_names   = []
     }
   }
-  alarm_names = [module.alarms.rollback_alarm_name]
+  lifecycle_hook_function_names = [module.deploy_probe.function_name]
 }
 
 # The canary and shadow flags, deployed by AppConfig and rolled back on the alarm.
@@ -332,8 +387,9 @@ module "feature_flags" {
     duration_minutes   = 0
     final_bake_minutes = 5
   }
-  kms_key_arn            = module.kms.key_arn
-  extension_architecture = "x86_64"
+  kms_key_arn               = module.kms.key_arn
+  extension_architecture    = "x86_64"
+  extension_layer_parameter = "/aws/service/appconfig/extension/{architecture}/latest"
 }
 
 # The alarms of alarms.json; the composite of its error rates is the single rollback signal.

@@ -236,13 +236,19 @@ module "code_deploy" {
   }
 
   deployment_groups = {
-    "user-read-candidate" = { function_name = module.user_read_candidate.function_name, alias_name = module.user_read_candidate.alias_name }
-    "user-read-control"   = { function_name = module.user_read_control.function_name, alias_name = module.user_read_control.alias_name }
-    "cleanup"             = { function_name = module.cleanup.function_name, alias_name = module.cleanup.alias_name }
+    # Each group lists the member metric alarms that judge its code, never the composite.
+    "user-read-candidate" = {
+      function_name = module.user_read_candidate.function_name
+      alias_name    = module.user_read_candidate.alias_name
+      alarm_names   = [module.alarms.alarm_names["user-read/canary-error-rate"], module.alarms.alarm_names["user-read/candidate-canary-error-rate"]]
+    }
+    "user-read-control" = {
+      function_name = module.user_read_control.function_name
+      alias_name    = module.user_read_control.alias_name
+      alarm_names   = [module.alarms.alarm_names["user-read/router-error-rate"], module.alarms.alarm_names["user-read/served-error-rate"]]
+    }
+    "cleanup" = { function_name = module.cleanup.function_name, alias_name = module.cleanup.alias_name }
   }
-
-  # The composite alarm is the single rollback signal.
-  alarm_names = [module.alarms.rollback_alarm_name]
 
   tags = local.tags
 }

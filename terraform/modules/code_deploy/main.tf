@@ -1,6 +1,7 @@
 # CodeDeploy for Lambda: shifts each `live` alias from its current version to the
 # version the last apply published, in the steps of the deployment config, and
-# rolls back on a failure or when one of the rollback alarms fires.
+# rolls back on a failure (the deploy probe's Failed verdict among them) or when one
+# of the group's metric alarms fires.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -12,6 +13,8 @@ locals {
   region     = data.aws_region.current.id # region name in provider 5.x and 6.x
 
   function_arn_prefix = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function"
+
+  alarm_names = distinct(flatten([for g in values(var.deployment_groups) : g.alarm_names]))
 }
 
 resource "aws_codedeploy_app" "this" {
@@ -56,7 +59,7 @@ resource "aws_codedeploy_deployment_config" "this" {
 }
 
 ################################################################################
-# Service role: only the aliases of its deployment groups and its alarms
+# Service role: only the aliases of its deployment groups, its hooks and its alarms
 ################################################################################
 
 data "aws_iam_policy_document" "assume" {
@@ -104,24 +107,26 @@ data "aws_iam_policy_document" "this" {
     ])
   }
 
-  # Lifecycle hooks, if an AppSpec ever names one, must be CodeDeployHook_*
-  # functions (the same restriction as the managed policy).
-  statement {
-    sid       = "InvokeLifecycleHooks"
-    effect    = "Allow"
-    actions   = ["lambda:InvokeFunction"]
-    resources = ["${local.function_arn_prefix}:CodeDeployHook_*"]
+  # The lifecycle hooks the AppSpecs name (the deploy probe); the managed policy
+  # allows any CodeDeployHook_* function, this role only these.
+  dynamic "statement" {
+    for_each = length(var.lifecycle_hook_function_names) > 0 ? [1] : []
+    content {
+      sid       = "InvokeLifecycleHooks"
+      effect    = "Allow"
+      actions   = ["lambda:InvokeFunction"]
+      resources = flatten([for f in var.lifecycle_hook_function_names : ["${local.function_arn_prefix}:${f}", "${local.function_arn_prefix}:${f}:*"]])
+    }
   }
 
-  # DescribeAlarms returns nothing about a *composite* alarm unless the permission
-  # is scoped to "*" (DescribeAlarms API reference); the rollback alarm is one.
+  # CodeDeploy reads its groups' metric alarms (several names in one DescribeAlarms).
   dynamic "statement" {
-    for_each = length(var.alarm_names) > 0 ? [1] : []
+    for_each = length(local.alarm_names) > 0 ? [1] : []
     content {
       sid       = "ReadRollbackAlarms"
       effect    = "Allow"
       actions   = ["cloudwatch:DescribeAlarms"]
-      resources = ["*"] # composite alarms are visible only to DescribeAlarms on *
+      resources = ["*"] # as the managed AWSCodeDeployRoleForLambda; read-only
     }
   }
 }
@@ -157,10 +162,12 @@ resource "aws_codedeploy_deployment_group" "this" {
     events  = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
   }
 
-  # Rendered only with alarms: an empty, disabled alarm_configuration is not
-  # returned by the API and would show as a change on every plan.
+  # The member metric alarms that judge this group's function (CodeDeploy documents
+  # metric alarms only: no composite). Rendered only with alarms: an empty, disabled
+  # alarm_configuration is not returned by the API and would show as a change on
+  # every plan.
   dynamic "alarm_configuration" {
-    for_each = length(var.alarm_names) > 0 ? [var.alarm_names] : []
+    for_each = length(each.value.alarm_names) > 0 ? [each.value.alarm_names] : []
     content {
       enabled = true
       alarms  = alarm_configuration.value
@@ -174,8 +181,8 @@ resource "aws_codedeploy_deployment_group" "this" {
 
   lifecycle {
     precondition {
-      condition     = length(var.alarm_names) <= 10
-      error_message = "A deployment group takes at most 10 alarms; pass the composite rollback alarm."
+      condition     = length(each.value.alarm_names) <= 10
+      error_message = "A deployment group takes at most 10 alarms: list the member metric alarms that judge its function."
     }
   }
 

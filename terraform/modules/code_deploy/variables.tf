@@ -15,17 +15,23 @@ variable "deployment_config" {
 }
 
 variable "deployment_groups" {
-  description = "One deployment group per function alias that CodeDeploy shifts, keyed by group name."
+  description = "One deployment group per function alias that CodeDeploy shifts, keyed by group name, with the metric alarms (at most 10, never a composite) that stop and roll back its deployments."
   type = map(object({
     function_name = string
     alias_name    = string
+    alarm_names   = optional(list(string), [])
   }))
 }
 
-variable "alarm_names" {
-  description = "CloudWatch alarms that stop and roll back a deployment (at most 10)."
+variable "lifecycle_hook_function_names" {
+  description = "Functions the deployments' AppSpecs name as lifecycle hooks (BeforeAllowTraffic): the only functions the service role may invoke."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for f in var.lifecycle_hook_function_names : startswith(f, "CodeDeployHook_")])
+    error_message = "Lifecycle hook functions are named CodeDeployHook_* (the convention of CodeDeploy's managed Lambda policy)."
+  }
 }
 
 variable "tags" {

@@ -8,6 +8,11 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
+data "aws_ssm_parameter" "extension_layer" {
+  count = var.extension_layer_arn == null ? 1 : 0
+  name  = replace(var.extension_layer_parameter, "{architecture}", var.extension_architecture)
+}
+
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
@@ -27,37 +32,10 @@ locals {
     { (local.document_sha256) = local.document },
   )
 
-  # AWS AppConfig Agent Lambda extension layers, per region and architecture.
-  # Source: AWS AppConfig User Guide, "Understanding available versions of the
-  # AWS AppConfig Agent Lambda extension"
-  # (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-integration-lambda-extensions-versions.html),
-  # tables "x86-64 platform" and "ARM64 platform", agent version 2.0.17054.0.
-  # The page could not be fetched from this build environment: the ARNs were
-  # taken from a public copy of those tables. Refresh them from the page (or the
-  # public SSM parameter it documents) when upgrading the agent; the layer
-  # accounts are AWS-owned and differ per region.
-  extension_layers = {
-    "us-east-1"      = { x86_64 = "arn:aws:lambda:us-east-1:027255383542:layer:AWS-AppConfig-Extension:321", arm64 = "arn:aws:lambda:us-east-1:027255383542:layer:AWS-AppConfig-Extension-Arm64:254" }
-    "us-east-2"      = { x86_64 = "arn:aws:lambda:us-east-2:728743619870:layer:AWS-AppConfig-Extension:277", arm64 = "arn:aws:lambda:us-east-2:728743619870:layer:AWS-AppConfig-Extension-Arm64:229" }
-    "us-west-1"      = { x86_64 = "arn:aws:lambda:us-west-1:958113053741:layer:AWS-AppConfig-Extension:395", arm64 = "arn:aws:lambda:us-west-1:958113053741:layer:AWS-AppConfig-Extension-Arm64:272" }
-    "us-west-2"      = { x86_64 = "arn:aws:lambda:us-west-2:359756378197:layer:AWS-AppConfig-Extension:373", arm64 = "arn:aws:lambda:us-west-2:359756378197:layer:AWS-AppConfig-Extension-Arm64:275" }
-    "ca-central-1"   = { x86_64 = "arn:aws:lambda:ca-central-1:039592058896:layer:AWS-AppConfig-Extension:262", arm64 = "arn:aws:lambda:ca-central-1:039592058896:layer:AWS-AppConfig-Extension-Arm64:182" }
-    "eu-central-1"   = { x86_64 = "arn:aws:lambda:eu-central-1:066940009817:layer:AWS-AppConfig-Extension:295", arm64 = "arn:aws:lambda:eu-central-1:066940009817:layer:AWS-AppConfig-Extension-Arm64:238" }
-    "eu-central-2"   = { x86_64 = "arn:aws:lambda:eu-central-2:758369105281:layer:AWS-AppConfig-Extension:220", arm64 = "arn:aws:lambda:eu-central-2:758369105281:layer:AWS-AppConfig-Extension-Arm64:178" }
-    "eu-west-1"      = { x86_64 = "arn:aws:lambda:eu-west-1:434848589818:layer:AWS-AppConfig-Extension:303", arm64 = "arn:aws:lambda:eu-west-1:434848589818:layer:AWS-AppConfig-Extension-Arm64:241" }
-    "eu-west-2"      = { x86_64 = "arn:aws:lambda:eu-west-2:282860088358:layer:AWS-AppConfig-Extension:242", arm64 = "arn:aws:lambda:eu-west-2:282860088358:layer:AWS-AppConfig-Extension-Arm64:194" }
-    "eu-west-3"      = { x86_64 = "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension:273", arm64 = "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:192" }
-    "eu-north-1"     = { x86_64 = "arn:aws:lambda:eu-north-1:646970417810:layer:AWS-AppConfig-Extension:367", arm64 = "arn:aws:lambda:eu-north-1:646970417810:layer:AWS-AppConfig-Extension-Arm64:226" }
-    "eu-south-1"     = { x86_64 = "arn:aws:lambda:eu-south-1:203683718741:layer:AWS-AppConfig-Extension:249", arm64 = "arn:aws:lambda:eu-south-1:203683718741:layer:AWS-AppConfig-Extension-Arm64:177" }
-    "ap-northeast-1" = { x86_64 = "arn:aws:lambda:ap-northeast-1:980059726660:layer:AWS-AppConfig-Extension:272", arm64 = "arn:aws:lambda:ap-northeast-1:980059726660:layer:AWS-AppConfig-Extension-Arm64:225" }
-    "ap-northeast-2" = { x86_64 = "arn:aws:lambda:ap-northeast-2:826293736237:layer:AWS-AppConfig-Extension:273", arm64 = "arn:aws:lambda:ap-northeast-2:826293736237:layer:AWS-AppConfig-Extension-Arm64:181" }
-    "ap-southeast-1" = { x86_64 = "arn:aws:lambda:ap-southeast-1:421114256042:layer:AWS-AppConfig-Extension:258", arm64 = "arn:aws:lambda:ap-southeast-1:421114256042:layer:AWS-AppConfig-Extension-Arm64:210" }
-    "ap-southeast-2" = { x86_64 = "arn:aws:lambda:ap-southeast-2:080788657173:layer:AWS-AppConfig-Extension:313", arm64 = "arn:aws:lambda:ap-southeast-2:080788657173:layer:AWS-AppConfig-Extension-Arm64:256" }
-    "ap-south-1"     = { x86_64 = "arn:aws:lambda:ap-south-1:554480029851:layer:AWS-AppConfig-Extension:290", arm64 = "arn:aws:lambda:ap-south-1:554480029851:layer:AWS-AppConfig-Extension-Arm64:232" }
-    "sa-east-1"      = { x86_64 = "arn:aws:lambda:sa-east-1:000010852771:layer:AWS-AppConfig-Extension:327", arm64 = "arn:aws:lambda:sa-east-1:000010852771:layer:AWS-AppConfig-Extension-Arm64:215" }
-  }
-
-  extension_layer_arn = try(local.extension_layers[local.region][var.extension_architecture], null)
+  # The AppConfig Agent Lambda extension layer: var.extension_layer_arn when the spec
+  # names one, else the ARN AWS publishes as an SSM public parameter for this region
+  # and architecture (docs/aws-rules.md, AppConfig). The value is public: no secret.
+  extension_layer_arn = coalesce(var.extension_layer_arn, one(data.aws_ssm_parameter.extension_layer[*].insecure_value))
 }
 
 ################################################################################

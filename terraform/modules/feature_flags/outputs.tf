@@ -38,8 +38,8 @@ output "extension_layer_arn" {
   value       = local.extension_layer_arn
 
   precondition {
-    condition     = local.extension_layer_arn != null
-    error_message = "No AppConfig extension layer is known for region ${local.region} / ${var.extension_architecture}: add it to local.extension_layers in terraform/modules/feature_flags/main.tf (from the AWS AppConfig user guide page on the extension's versions)."
+    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", local.extension_layer_arn))
+    error_message = "The AppConfig extension layer is not a layer version ARN: ${local.extension_layer_arn} (from ${var.extension_layer_arn == null ? "the public parameter" : "var.extension_layer_arn"})."
   }
 }
 

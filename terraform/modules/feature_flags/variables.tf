@@ -57,6 +57,18 @@ variable "extension_architecture" {
   default     = "x86_64"
 }
 
+variable "extension_layer_parameter" {
+  description = "SSM public parameter holding the AppConfig Agent Lambda extension layer ARN of the provider's region; {architecture} becomes var.extension_architecture."
+  type        = string
+  default     = "/aws/service/appconfig/extension/{architecture}/latest"
+}
+
+variable "extension_layer_arn" {
+  description = "The AppConfig Agent Lambda extension layer to use instead of the public parameter's (null: read the parameter)."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags for every resource the module creates."
   type        = map(string)

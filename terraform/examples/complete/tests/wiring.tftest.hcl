@@ -19,6 +19,11 @@ mock_provider "aws" {
       name = "eu-west-3"
     }
   }
+  mock_data "aws_ssm_parameter" {
+    defaults = {
+      insecure_value = "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:192"
+    }
+  }
   mock_data "aws_iam_policy_document" {
     defaults = {
       json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
@@ -50,7 +55,7 @@ run "canary_phase_wiring" {
 
   assert {
     condition     = module.feature_flags.extension_layer_arn == "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:192"
-    error_message = "The router must get the arm64 AppConfig extension of its region."
+    error_message = "The router must get the AppConfig extension the public parameter names."
   }
 
   assert {

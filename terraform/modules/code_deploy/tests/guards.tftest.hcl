@@ -31,9 +31,9 @@ variables {
     custom = false
   }
   deployment_groups = {
-    "user-read-candidate" = { function_name = "candidate", alias_name = "live" }
+    "user-read-candidate" = { function_name = "candidate", alias_name = "live", alarm_names = ["rel-prod-user-read-canary-error-rate"] }
   }
-  alarm_names = ["rel-prod-rollback"]
+  lifecycle_hook_function_names = ["CodeDeployHook_rel-prod"]
 }
 
 run "predefined_config_is_used_as_is" {
@@ -58,12 +58,39 @@ run "custom_config_needs_type_percentage_interval" {
   expect_failures = [aws_codedeploy_deployment_config.this]
 }
 
-run "at_most_ten_alarms" {
+run "at_most_ten_alarms_a_group" {
   command = plan
 
   variables {
-    alarm_names = [for i in range(11) : "alarm-${i}"]
+    deployment_groups = {
+      "user-read-candidate" = { function_name = "candidate", alias_name = "live", alarm_names = [for i in range(11) : "alarm-${i}"] }
+    }
   }
 
   expect_failures = [aws_codedeploy_deployment_group.this]
+}
+
+run "a_group_without_alarms_renders_no_alarm_configuration" {
+  command = plan
+
+  variables {
+    deployment_groups = {
+      "user-read-router" = { function_name = "router", alias_name = "live" }
+    }
+  }
+
+  assert {
+    condition     = length(aws_codedeploy_deployment_group.this["user-read-router"].alarm_configuration) == 0
+    error_message = "A group without alarms has no alarm_configuration."
+  }
+}
+
+run "hooks_are_codedeploy_hook_functions" {
+  command = plan
+
+  variables {
+    lifecycle_hook_function_names = ["my-probe"]
+  }
+
+  expect_failures = [var.lifecycle_hook_function_names]
 }

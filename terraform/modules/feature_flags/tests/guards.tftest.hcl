@@ -17,6 +17,11 @@ mock_provider "aws" {
       name = "eu-west-3"
     }
   }
+  mock_data "aws_ssm_parameter" {
+    defaults = {
+      insecure_value = "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:192"
+    }
+  }
   mock_data "aws_iam_policy_document" {
     defaults = {
       json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
@@ -42,12 +47,29 @@ variables {
   }
 }
 
-run "known_region_gets_its_layer" {
+run "the_layer_is_the_public_parameter_s" {
   command = plan
 
   assert {
+    condition     = data.aws_ssm_parameter.extension_layer[0].name == "/aws/service/appconfig/extension/arm64/latest"
+    error_message = "The public parameter of the functions' architecture is read."
+  }
+  assert {
     condition     = output.extension_layer_arn == "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:192"
-    error_message = "eu-west-3 / arm64 must resolve to its layer."
+    error_message = "The layer is the public parameter's value."
+  }
+}
+
+run "a_layer_named_in_the_spec_wins_and_nothing_is_read" {
+  command = plan
+
+  variables {
+    extension_layer_arn = "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:180"
+  }
+
+  assert {
+    condition     = length(data.aws_ssm_parameter.extension_layer) == 0 && output.extension_layer_arn == "arn:aws:lambda:eu-west-3:493207061005:layer:AWS-AppConfig-Extension-Arm64:180"
+    error_message = "An explicit layer replaces the parameter."
   }
 }
 
@@ -64,14 +86,13 @@ run "every_kept_document_is_a_hosted_version_and_the_current_one_is_deployed" {
   }
 }
 
-run "unknown_region_fails_the_plan" {
+run "a_parameter_that_is_not_a_layer_fails_the_plan" {
   command = plan
 
   override_data {
-    target = data.aws_region.current
+    target = data.aws_ssm_parameter.extension_layer[0]
     values = {
-      id   = "xx-nowhere-1"
-      name = "xx-nowhere-1"
+      insecure_value = "not-a-layer"
     }
   }
 

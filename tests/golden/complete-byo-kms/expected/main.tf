@@ -153,7 +153,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = ""
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = ""
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read,huntaze-prisma-read"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read,huntaze-prisma-read,CodeDeployHook_huntaze-prisma-migration-production"
     CUTOVER_CLEANUP_KEEP                  = "5"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
     CUTOVER_RELEASE                       = "huntaze-prisma-migration"
@@ -166,7 +166,7 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-prisma-migration-production", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-prisma-migration-production:*"]
     },
   ]
   schedule = {
@@ -179,7 +179,60 @@ module "cleanup" {
   code_signing_config_arn = null
 }
 
-# Code changes reach the aliases through CodeDeploy, which rolls back on the alarm.
+# CodeDeploy's BeforeAllowTraffic hook: reads through each new version before traffic moves.
+module "deploy_probe" {
+  source               = "../../modules/function"
+  name                 = "CodeDeployHook_huntaze-prisma-migration-production"
+  description          = "cutover huntaze-prisma-migration: judge versions before traffic"
+  handler              = "deploy_probe.handler.lambda_handler"
+  runtime              = "python3.12"
+  memory_mb            = 256
+  timeout_s            = 300
+  architecture         = "arm64"
+  reserved_concurrency = null
+  alias_name           = "live"
+  package = {
+    filename         = "${path.module}/../../../build/functions/deploy_probe.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/deploy_probe.zip")
+  }
+  environment = {
+    CUTOVER_METRICS_NAMESPACE    = "Cutover"
+    CUTOVER_PROBE_CONFIDENCE     = "0.95"
+    CUTOVER_PROBE_ERROR_RATE_PCT = "2"
+    CUTOVER_PROBE_MAX_READS      = "600"
+    CUTOVER_PROBE_TARGETS        = "{\"huntaze-mock-read\":10000,\"huntaze-prisma-read\":10000}"
+    CUTOVER_PROBE_USER_IDS       = "[]"
+    CUTOVER_RELEASE              = "huntaze-prisma-migration"
+    CUTOVER_TRACE_USER_ID        = "hashed"
+    CUTOVER_TRACING              = "Active"
+  }
+  layers = [module.dependencies_arm64.arn]
+  vpc    = null
+  policy_statements = [
+    {
+      sid       = "ReadTheShipment"
+      actions   = ["codedeploy:GetDeployment"]
+      resources = ["arn:${data.aws_partition.current.partition}:codedeploy:us-east-1:${data.aws_caller_identity.current.account_id}:deploymentgroup:huntaze-prisma-skeleton/huntaze-mock-read", "arn:${data.aws_partition.current.partition}:codedeploy:us-east-1:${data.aws_caller_identity.current.account_id}:deploymentgroup:huntaze-prisma-skeleton/huntaze-prisma-read"]
+    },
+    {
+      sid       = "ReportTheVerdict"
+      actions   = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
+      resources = ["*"] # the action takes no resource type: "*" is the only valid resource
+    },
+    {
+      sid       = "ReadThroughShippedVersions"
+      actions   = ["lambda:InvokeFunction"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*"]
+    },
+  ]
+  schedule                = null
+  kms_key_arn             = module.kms.key_arn
+  log_retention_days      = 365
+  tracing_mode            = "Active"
+  code_signing_config_arn = null
+}
+
+# Code changes reach the aliases through CodeDeploy: the probe judges each version first, then its alarms.
 module "code_deploy" {
   source           = "../../modules/code_deploy"
   application_name = "huntaze-prisma-skeleton"
@@ -194,13 +247,15 @@ module "code_deploy" {
     huntaze-mock-read = {
       function_name = module.user_read_control.function_name
       alias_name    = module.user_read_control.alias_name
+      alarm_names   = [module.alarms.alarm_names["user-read/candidate-canary-error-rate"], module.alarms.alarm_names["user-read/candidate-error-rate"]]
     }
     huntaze-prisma-read = {
       function_name = module.user_read_candidate.function_name
       alias_name    = module.user_read_candidate.alias_name
+      alarm_names   = [module.alarms.alarm_names["user-read/candidate-canary-error-rate"], module.alarms.alarm_names["user-read/candidate-error-rate"]]
     }
   }
-  alarm_names = [module.alarms.rollback_alarm_name]
+  lifecycle_hook_function_names = [module.deploy_probe.function_name]
 }
 
 # The canary and shadow flags, deployed by AppConfig and rolled back on the alarm.
@@ -220,8 +275,9 @@ module "feature_flags" {
     duration_minutes   = 0
     final_bake_minutes = 10
   }
-  kms_key_arn            = module.kms.key_arn
-  extension_architecture = "arm64"
+  kms_key_arn               = module.kms.key_arn
+  extension_architecture    = "arm64"
+  extension_layer_parameter = "/aws/service/appconfig/extension/{architecture}/latest"
 }
 
 # The alarms of alarms.json; the composite of its error rates is the single rollback signal.

@@ -1,0 +1,1 @@
+"""The deploy probe: CodeDeploy's BeforeAllowTraffic hook, which judges a new version by reading through it."""
