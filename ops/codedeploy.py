@@ -25,12 +25,20 @@ class CodeDeployment:
         return self.status in ACTIVE
 
 
-def appspec(function: str, alias: str, current: str, target: str) -> str:
-    """A Lambda AppSpec moving `alias` from `current` to `target` (AppSpec 'version: 0.0')."""
+def appspec(function: str, alias: str, current: str, target: str,
+            hooks: list[dict[str, str]] | None = None) -> str:
+    """A Lambda AppSpec moving `alias` from `current` to `target` (AppSpec 'version: 0.0').
+
+    `hooks` is the AppSpec 'Hooks' section (`[{"BeforeAllowTraffic": function}]`): the
+    deploy probe judges the target version before any traffic moves; without it in the
+    AppSpec CodeDeploy never runs it (docs/aws-rules.md, CodeDeploy)."""
     resource = {"Type": "AWS::Lambda::Function",
                 "Properties": {"Name": function, "Alias": alias,
                                "CurrentVersion": current, "TargetVersion": target}}
-    return json.dumps({"version": 0.0, "Resources": [{function: resource}]}, sort_keys=True)
+    document: dict[str, Any] = {"version": 0.0, "Resources": [{function: resource}]}
+    if hooks:
+        document["Hooks"] = hooks
+    return json.dumps(document, sort_keys=True)
 
 
 def revision(content: str) -> dict[str, Any]:

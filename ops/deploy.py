@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from generator import deploy_probe
 from ops import codedeploy, lambdas
 from ops.aws import OpsError, aws_errors
 from ops.context import Context
@@ -46,7 +47,7 @@ def start(ctx: Context, function: str, version: str | None) -> dict[str, Any]:
     if target == state.version:
         return {"function": function, "alias": alias, "current": state.version, "target": target,
                 "deploymentId": None, "status": "NothingToDo"}
-    content = codedeploy.appspec(function, alias, state.version, target)
+    content = codedeploy.appspec(function, alias, state.version, target, deploy_probe.appspec_hooks(ctx.spec))
     with aws_errors(f"start a CodeDeploy deployment of {function}"):
         answer = ctx.clients("codedeploy").create_deployment(
             applicationName=ctx.names.codedeploy_application, deploymentGroupName=ctx.names.deployment_groups[function],

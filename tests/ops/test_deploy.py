@@ -8,7 +8,9 @@ import json
 import pytest
 from botocore.stub import ANY
 
+from generator import deploy_probe
 from generator.cli import main
+from generator.loader import load_spec
 from ops import deploy
 from ops.context import Context
 from ops.names import load
@@ -37,6 +39,10 @@ def test_appspec_moves_the_alias_from_its_version_to_the_newest(project, two_ver
     appspec = json.loads(info["revision"]["appSpecContent"]["content"])
     assert appspec["Resources"] == [{"huntaze-prisma-read": {"Type": "AWS::Lambda::Function", "Properties": {
         "Name": "huntaze-prisma-read", "Alias": "live", "CurrentVersion": "1", "TargetVersion": "2"}}}]
+    # the deploy probe judges version 2 before any traffic moves: CodeDeploy runs only
+    # the hooks the AppSpec names
+    probe = deploy_probe.probe_function_name(load_spec(project / "config" / "production.release.yaml"))
+    assert appspec["Hooks"] == [{"BeforeAllowTraffic": probe}]
 
 
 def test_an_explicit_version_must_exist(project, two_versions, capsys):
