@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from cutover_runtime.compare import CompareRules, compile_paths
 from cutover_runtime.contract import mock_profile
-from cutover_runtime.shadow import build_shadow_event
+from cutover_runtime.shadow import ASYNC_EVENT_LIMIT, build_shadow_event
 
 from .conftest import ROOT, SEEDED_USERS, events, flag_values, log_lines
 
@@ -210,7 +210,12 @@ def test_an_oversized_shadow_event_sends_fields_already_redacted(rendered):
     rules = CompareRules.from_json(rendered["CUTOVER_COMPARE_RULES"])
     user = SEEDED_USERS[0]
     body = mock_profile(user)
-    body = {**body, "items": body["items"] * 2000}
+    def size(value):
+        return len(json.dumps(value, separators=(",", ":")))
+
+    copies = 2 * (ASYNC_EVENT_LIMIT // max(1, size(body["items"]))) + 2  # past the limit, whatever it is
+    body = {**body, "items": body["items"] * copies}
+    assert size(body) > ASYNC_EVENT_LIMIT
     # WHEN the router builds its event, which then travels by fields
     event = json.loads(build_shadow_event({"userId": user}, body, 1.0, "h", 500.0,
                                           redact_paths=compile_paths(rules.redact_paths)))
