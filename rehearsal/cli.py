@@ -59,7 +59,7 @@ def prepare(root: Path, env: str, scenario_arg: str, seed: int | None) -> tuple[
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     build = root / "build"
-    for package in ("router", "candidate", *(("brake",) if getattr(spec, "brake", None) else ())):
+    for package in ("router", "candidate", *(("guard",) if getattr(spec, "guard", None) else ())):
         package_path(build, package)
     alarms = root / "terraform" / "envs" / env / "alarms.json"
     if not alarms.is_file():

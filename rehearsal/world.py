@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .appconfig import Agent, AgentServer, AppConfig, Strategy
+from .appconfig import Agent, AgentServer, AppConfig, Monitor, Strategy
 from .appconfig_api import ControlPlane, ControlPlaneServer
 from .clock import VirtualClock
 from .database import Database
@@ -20,9 +20,25 @@ from .release import ACCOUNT, function_environment, module_names
 from .scenario import Scenario
 
 REAL_FLAG_BUDGET_MS = 5000
-BRAKE_MODULE = "brake"
-# The brake's strategy as the feature_flags module creates it: all at once, no bake.
-BRAKE_STRATEGY = Strategy("brake", 0.0, 0.0, "LINEAR", 100.0)
+GUARD_MODULE = "guard"
+# The guard's strategy as the feature_flags module creates it: all at once, no bake (D6).
+GUARD_STRATEGY = Strategy("guard", 0.0, 0.0, "LINEAR", 100.0)
+UNRESERVED_ENVIRONMENTS = 1000  # no reserved concurrency: the account's default limit
+
+
+def _reserved(fn_spec: Any) -> int:
+    """Most execution environments: the function's reserved concurrency (from the spec)."""
+    reserved = getattr(fn_spec, "reserved_concurrency", None)
+    return int(reserved) if reserved else UNRESERVED_ENVIRONMENTS
+
+
+def _by_suffix(resolved: dict[str, str]) -> Any:
+    """Resolve a Terraform reference (``module.x.application_id``) by its last name."""
+
+    def resolve(reference: str) -> str | None:
+        return resolved.get(reference.rsplit(".", 1)[-1])
+
+    return resolve
 
 
 class InjectedFault(RuntimeError):
@@ -84,7 +100,7 @@ class Hooks:
 class World:
     def __init__(self, spec: Any, spec_file: str, scenario: Scenario, build_dir: Path,
                  database: Database, clock: VirtualClock, publish: Any, ingest: Any,
-                 rollback_alarm: str, api_deployment: Any) -> None:
+                 rollback_alarm: str, appconfig_changed: Any, alarms: Any) -> None:
         self.spec, self.spec_file, self.scenario = spec, spec_file, scenario
         self.clock = clock
         self.database = database
@@ -95,7 +111,15 @@ class World:
         # flags roll out all at once; the bake is the monitor window (generator/spec.py)
         self.ramp_strategy = Strategy("ramp", 0.0, ac.final_bake_minutes * 60.0, "LINEAR", 100.0)
         self.appconfig.strategies[self.ramp_strategy.id] = self.ramp_strategy
+        self.guard_strategy = GUARD_STRATEGY
+        self.appconfig.strategies[GUARD_STRATEGY.id] = GUARD_STRATEGY
+        self.appconfig.listeners.append(appconfig_changed)
+        self.monitor = Monitor(self.appconfig, lambda: alarms.state(alarms.composite_name),
+                               scenario.world.appconfig_monitor, scenario.world.started_in_alarm)
+        self.canary_flags = [p.canary.flag_key for p in spec.read_paths]
+        self.control_fails = False  # set per request by the engine (fault control_errors)
         self.agents = AgentServer(self.appconfig, clock, self.hooks)
+        self.agents.outage = self.faults.agent_status
         self.agent_of: dict[str, Agent] = {}
         self.lambda_ = LambdaService(clock, random.Random(f"lambda:{scenario.seed}"), publish, ingest,
                                      self.hooks, scenario.environments.lifetime_minutes * 60.0)
@@ -115,38 +139,44 @@ class World:
             env.update({"AWS_REGION": spec.release.region, "AWS_DEFAULT_REGION": spec.release.region})
         self.canary_timeout_s = float(router_env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")) / 1000
         self.poll_interval_s = float(router_env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45"))
+        self.flags_ttl_s = float(router_env.get("CUTOVER_FLAGS_TTL_MS", "0")) / 1000
+        envs = scenario.environments
         self.router = self._function(path.control, path.alias, "router", build_dir, "router.handler",
-                                     "router", router_env, scenario.environments.router)
+                                     "router", router_env, envs.router or _reserved(path.control))
         self.candidate = self._function(path.candidate, path.alias, "candidate", build_dir,
                                         "candidate.handler", "candidate", candidate_env,
-                                        scenario.environments.candidate)
+                                        envs.candidate or _reserved(path.candidate))
         self.router_env = router_env
-        self.control_plane = ControlPlaneServer(ControlPlane(self.appconfig, clock, api_deployment))
-        self.brake = self._brake(build_dir, rollback_alarm)
+        self.control_plane = ControlPlaneServer(ControlPlane(self.appconfig, clock, lambda deployment: None))
+        self.rollback_alarm = rollback_alarm
+        self.alarms = alarms
+        self.guard = self._guard(build_dir, rollback_alarm)
 
-    def _brake(self, build_dir: Path, rollback_alarm: str) -> Function | None:
-        """The brake function, when the plan has one: the real handler, its boto3 appconfig
-        client pointed at the control-plane stand-in."""
+    def _guard(self, build_dir: Path, rollback_alarm: str) -> Function | None:
+        """The guard function (D2), when the plan has one: the real handler from its zip,
+        reserved concurrency 1, its boto3 clients pointed at the loopback stand-ins of
+        AppConfig, CloudWatch (DescribeAlarms) and SNS (Publish)."""
         from .functions import package_path
 
         spec = self.spec
-        if BRAKE_MODULE not in module_names(spec, self.spec_file):
+        if GUARD_MODULE not in module_names(spec, self.spec_file):
             return None
+        from .guard_apis import GuardApis
+
+        self.guard_apis = GuardApis(self, rollback_alarm)
         ids = self.appconfig.ids
-        flags = "module.feature_flags"
-        references = {f"{flags}.application_id": ids["application"], f"{flags}.environment_id": ids["environment"],
-                      f"{flags}.profile_id": ids["profile"], f"{flags}.brake_strategy_id": BRAKE_STRATEGY.id,
-                      "module.kms.key_arn": f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal",
-                      "module.alarms.rollback_alarm_name": rollback_alarm}
-        environment = function_environment(spec, self.spec_file, BRAKE_MODULE, references)
-        environment.update({"AWS_ENDPOINT_URL_APPCONFIG": self.control_plane.url, "AWS_REGION": spec.release.region,
+        resolved = {"application_id": ids["application"], "environment_id": ids["environment"],
+                    "profile_id": ids["profile"], "guard_strategy_id": GUARD_STRATEGY.id,
+                    "key_arn": f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal",
+                    "rollback_alarm_name": rollback_alarm, "topic_arn": self.guard_apis.topic_arn}
+        environment = function_environment(spec, self.spec_file, GUARD_MODULE, resolver=_by_suffix(resolved))
+        environment.update({**self.guard_apis.endpoints(), "AWS_REGION": spec.release.region,
                             "AWS_DEFAULT_REGION": spec.release.region,
-                            # the stand-in does not check signatures; boto3 needs something to sign with
+                            # the stand-ins do not check signatures; boto3 needs something to sign with
                             "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
-        self.appconfig.strategies[BRAKE_STRATEGY.id] = BRAKE_STRATEGY
-        function = spec.brake.function
-        fn = Function(function.name, "live", "brake", float(function.timeout_s), 2)
-        fn.versions["1"] = Version("1", package_path(build_dir, "brake"), "brake.handler", None, environment,
+        function = spec.guard.function
+        fn = Function(function.name, "live", "guard", float(function.timeout_s), 1)  # reserved concurrency 1
+        fn.versions["1"] = Version("1", package_path(build_dir, "guard"), "guard.handler", None, environment,
                                    environ_per_invoke=True)
         fn.routing = {"1": 1.0}
         self.lambda_.add(fn)
@@ -173,8 +203,12 @@ class World:
         control = self.hooks.latency["control"]
         clock = self.clock
 
+        world = self
+
         def mock_backend(user_id: str) -> Any:
             clock.advance(control.draw())
+            if world.control_fails:
+                raise InjectedFault("injected control failure")
             return backend(user_id)
 
         router.control = mock_backend
@@ -188,15 +222,20 @@ class World:
         read = store.profile
         database = self.hooks.latency["database"]
         clock, faults, service, rng = self.clock, self.faults, self.lambda_, self.hooks.rng
+        slow = self.canary_timeout_s + 1.0
         if faults.database_down:
             env.state.saved_settings = store.settings
             store.settings = replace(store.settings, port=self.dead_port, host="127.0.0.1")
 
         def profile(user_id: str) -> Any:
             clock.advance(database.draw())
-            rate = faults.candidate_error_rate(service.current_kind)
+            kind = service.current_kind
+            rate = faults.candidate_error_rate(kind)
             if rate and rng.random() < rate:
                 raise InjectedFault("injected candidate failure")
+            share = faults.candidate_timeout_share() if kind == "canary" else 0.0
+            if share and rng.random() < share:
+                clock.advance(slow)  # the router's canary read times out before this answer
             return read(user_id)
 
         store.profile = profile
@@ -217,6 +256,8 @@ class World:
                 store.settings = env.state.saved_settings
 
     def close(self) -> None:
+        if getattr(self, "guard_apis", None) is not None:
+            self.guard_apis.close()
         for fn in (self.router, self.candidate):
             for env in fn.environments:
                 self.hooks.retired(fn, env)

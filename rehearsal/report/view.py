@@ -14,15 +14,22 @@ from rehearsal.report import geometry as g
 from rehearsal.report.panels import VERDICT_MARK, charts
 
 TOP_FIELDS = 20
-ROLLBACK_EVENTS = ("appconfig_rollback", "brake", "codedeploy_rolled_back")
+# "rolled back" is when the candidate served its last canary user (the engine's
+# candidate_stopped event); CodeDeploy's alias rollback is the code's
+ROLLBACK_EVENTS = ("candidate_stopped", "codedeploy_rolled_back")
 EVENT_NAMES = {
     "flag_deployment_started": "flag deployment started",
     "flag_deployment_done": "flag deployment done", "bake_done": "bake done",
     "appconfig_rollback": "AppConfig rolled the flags back", "brake": "brake: canary off",
     "codedeploy_started": "CodeDeploy deployment started",
     "codedeploy_rolled_back": "CodeDeploy rolled back", "codedeploy_done": "CodeDeploy done",
-    "fault_start": "fault starts", "fault_end": "fault ends", "ramp": "ramp"}
-RESULT_WORDS = {"promoted": "promoted", "rolled_back": "rolled back", "held": "held"}
+    "fault_start": "fault starts", "fault_end": "fault ends", "ramp": "ramp",
+    "alarms_applied": "alarms re-rendered for the step", "rollback_decision": "rollback decided",
+    "guard": "guard: canary off", "guard_error": "the guard failed",
+    "operator_rollback": "cutover rollback: canary off", "notification_lost": "notification lost",
+    "candidate_stopped": "the candidate's last canary user"}
+RESULT_WORDS = {"promoted": "promoted", "rolled_back": "rolled back", "held": "held",
+                "rollback_incomplete": "rollback incomplete (the candidate still served)"}
 
 
 @dataclass(frozen=True)
@@ -117,10 +124,13 @@ def bounds(report: dict[str, Any]) -> list[Bound]:
 
 def fault_to_rollback(events: list[dict[str, Any]]) -> float | None:
     """Simulated minutes from the first fault to the first rollback after it, if any."""
-    start = next((e["minute"] for e in events if e["kind"] == "fault_start"), None)
+    def minute(e: dict[str, Any]) -> float:
+        return e["second"] / 60 if isinstance(e.get("second"), (int, float)) else e["minute"]
+
+    start = next((minute(e) for e in events if e["kind"] == "fault_start"), None)
     if start is None:
         return None
-    back = [e["minute"] for e in events if e["kind"] in ROLLBACK_EVENTS and e["minute"] >= start]
+    back = [minute(e) for e in events if e["kind"] in ROLLBACK_EVENTS and minute(e) >= start]
     return min(back) - start if back else None
 
 
@@ -129,11 +139,12 @@ def steps(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for step in report["steps"]:
         end = step["ended_minute"]
-        made = [d for d in report["decisions"] if d["step"] == step["percent"]
+        made = [d for d in report["decisions"] if d["step"] == step["percent"] and not step.get("tail")
                 and d["minute"] >= step["started_minute"] and (end is None or d["minute"] <= end)]
         share = 100 * step["canary_requests"] / step["requests"] if step["requests"] else None
         rows.append({
-            "step": "shadow only" if step["percent"] == 0 else f"{g.number(step['percent'])} %",
+            "step": (f"after rollback ({g.number(step['percent'])} % step)" if step.get("tail")
+                     else "shadow only" if step["percent"] == 0 else f"{g.number(step['percent'])} %"),
             "from": g.clock(step["started_minute"]),
             "to": "still running" if end is None else g.clock(end),
             "lasted": "–" if end is None else g.duration(end - step["started_minute"]),

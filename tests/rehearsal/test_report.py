@@ -342,7 +342,7 @@ def test_the_charts_show_thresholds_faults_and_rollbacks(reports):
     assert drawn["latency"].areas[0].points, "the regression band is drawn"
     assert [r.cls for r in drawn["errors"].regions] == ["fault"]
     labels = [m.label for m in drawn["errors"].markers if m.label]
-    assert "E8 flags rolled back · E9 brake" in labels
+    assert "E8 rollback decided · E9 guard · E10 candidate stopped" in labels
     assert [m.label for m in drawn["canary"].markers if m.cls.startswith("decision")] == \
         ["D1 ✓ PROMOTE", "D2 ✓ PROMOTE", "D3 ✗ ROLLBACK"]
     composite = drawn["alarms"].rows[0]

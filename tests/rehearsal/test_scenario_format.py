@@ -44,12 +44,13 @@ def test_every_error_is_located_and_reported_at_once():
     assert lines == [
         "  bad.yaml:1: name: 'Bad Name': string should match pattern '^[a-z0-9][a-z0-9-]*$'",
         ("  bad.yaml:3: traffic.requests_per_minut: unknown field 'requests_per_minut'; allowed here: "
-        "diurnal_amplitude, key_skew, max_requests, requests_per_minute, users"),
+        "diurnal_amplitude, key_skew, max_requests, night, path_shares, requests_per_minute, users"),
         "  bad.yaml:5: ramp.hold_minutes: 0: input should be greater than or equal to 1",
         "  bad.yaml:7: latency.database.p95_ms: 10 must be at least median_ms (20)",
         "  bad.yaml:11: faults[0].rate: 2: input should be less than or equal to 1",
         ("  bad.yaml:12: faults[1]: kind must be one of: candidate_errors, latency, divergence, "
-        "flags_unavailable, database_outage, router_deployment"),
+        "flags_unavailable, database_outage, router_deployment, candidate_timeout, control_errors, "
+        "agent_outage, lost_notification"),
         "  bad.yaml:14: faults[2].when.step: set either step (with after_minutes) or minute",
         "  bad.yaml:15: expect.step: held needs the step (percent) where it happens",
     ]
