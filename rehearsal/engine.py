@@ -122,7 +122,7 @@ class Rehearsal:
         self.rollback_decided: float | None = None  # seconds: the decision to turn the canary off
         self.rolled_back_at: float | None = None  # seconds: the candidate's last canary user
         self.last_canary: float | None = None
-        self.user_route: dict[int, bool] = {}
+        self.user_route: dict[tuple[str, int], bool] = {}
         self.user_flips: Counter = Counter()
         self.notifications: list[dict[str, Any]] = []
         self._minute_counts: Counter = Counter()
@@ -157,6 +157,7 @@ class Rehearsal:
                                seams.rollback_name(self.alarms), self._appconfig_changed,
                                self.alarms)
             self.responder = (self.o.responder or GuardResponder)(self)
+            self._path_weights()
             try:
                 self._loop()
             finally:
@@ -166,6 +167,19 @@ class Rehearsal:
         from .report_data import build_report
 
         return build_report(self, time.perf_counter() - wall, _peak_rss_mb())
+
+    def _path_weights(self) -> None:
+        """Each read path's share of the requests (traffic.path_shares; default equal)."""
+        rigs = self.world.paths
+        shares = self.scenario.traffic.path_shares
+        unknown = sorted(set(shares) - {rig.name for rig in rigs})
+        if unknown:
+            raise ValueError(f"traffic.path_shares names no read path of the spec: {', '.join(unknown)}")
+        weights = [shares.get(rig.name, 0.0) if shares else 1.0 for rig in rigs]
+        total = sum(weights)
+        self.path_cumulative = [sum(weights[: i + 1]) / total for i in range(len(rigs))]
+        self.path_counts = {rig.name: Counter() for rig in rigs}
+        self.path_users: dict[str, set[int]] = {rig.name: set() for rig in rigs}
 
     def _prepare(self, database: Database) -> None:
         from .functions import package_path
@@ -246,7 +260,14 @@ class Rehearsal:
                  "requestContext": {"http": {"method": "GET"}}, "pathParameters": {"userId": uid}}
         control_rate = world.faults.control_error_rate()
         world.control_fails = bool(control_rate) and self.request_rng.random() < control_rate
-        result = world.lambda_.run(world.router, event, t, "request")
+        rig = world.paths[0]
+        if len(world.paths) > 1:
+            draw = self.request_rng.random()
+            rig = next((r for r, c in zip(world.paths, self.path_cumulative, strict=True) if draw < c),
+                       world.paths[-1])
+        pc = self.path_counts[rig.name]
+        pc["requests"] += 1
+        result = world.lambda_.run(rig.router, event, t, "request")
         counts = self.telemetry.last_counts if not result.function_error else {}
         failed = bool(result.function_error) or (
             isinstance(result.payload, dict) and int(result.payload.get("statusCode", 200)) >= 500)
@@ -259,15 +280,20 @@ class Rehearsal:
         step = self.steps[-1]
         step.requests += 1
         canary = bool(counts.get("CanaryRequests"))
-        previous = self.user_route.get(user)
+        key = (rig.name, user)  # a user is sticky per path: each path has its own flag
+        previous = self.user_route.get(key)
         if previous is not None and previous != canary:
-            self.user_flips[user] += 1
-        self.user_route[user] = canary
+            self.user_flips[key] += 1
+        self.user_route[key] = canary
+        if failed:
+            pc["user_errors"] += 1
         if canary:
             self.last_canary = t
             step.canary_requests += 1
+            pc["canary_requests"] += 1
             mc["canary_routed"] += 1
             if not counts.get("CanaryErrors") and not failed:
+                self.path_users[rig.name].add(user)
                 step.users.add(user)
                 self.all_candidate_users.add(user)
                 mc["served_by_candidate"] += 1

@@ -66,7 +66,8 @@ def module_names(spec: ReleaseSpec, spec_file: str) -> list[str]:
 
 
 def function_environment(spec: ReleaseSpec, spec_file: str, module_name: str,
-                         references: dict[str, str] | None = None, resolver: Any = None) -> dict[str, str]:
+                         references: dict[str, str] | None = None, resolver: Any = None,
+                         path_index: int = 0) -> dict[str, str]:
     """The ``environment`` argument the plan gives a function module, with the Terraform
     references it holds resolved to the rehearsal's own resources (``references``)."""
     plan = build_plan(spec, spec_file)
@@ -77,7 +78,7 @@ def function_environment(spec: ReleaseSpec, spec_file: str, module_name: str,
     for key, value in environment.items():
         if isinstance(value, Expr):
             if key == "CUTOVER_CANDIDATE_ARN":
-                value = candidate_arn(spec)
+                value = candidate_arn(spec, path_index)
             elif str(value) in known:
                 value = known[str(value)]
             elif resolver is not None and resolver(str(value)) is not None:

@@ -96,6 +96,9 @@ def build_report(r: Any, wall_seconds: float, peak_rss_mb: float) -> dict[str, A
                    "requests": s.requests, "canary_requests": s.canary_requests,
                    "users_served_by_candidate": len(s.users), "holds": s.holds, "tail": s.tail}
                   for s in r.steps],
+        "paths": [{"name": name, "requests": c["requests"], "canary_requests": c["canary_requests"],
+                   "user_visible_errors": c["user_errors"],
+                   "users_served_by_candidate": len(r.path_users[name])} for name, c in r.path_counts.items()],
         "notifications": [{**n, "second": round(n["second"], 3)} for n in sorted(r.all_notifications(), key=lambda n: n["second"])],
         "divergent_fields": [{"path": p, "count": n}
                              for p, n in sorted(r.telemetry.divergent_fields.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],

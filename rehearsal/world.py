@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import socket
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,16 @@ class Hooks:
                 env.state.store.close()
 
 
+@dataclass
+class PathRig:
+    name: str
+    flag_key: str
+    router: Function
+    candidate: Function
+    router_env: dict[str, str]
+    canary_timeout_s: float
+
+
 class World:
     def __init__(self, spec: Any, spec_file: str, scenario: Scenario, build_dir: Path,
                  database: Database, clock: VirtualClock, publish: Any, ingest: Any,
@@ -124,29 +134,12 @@ class World:
         self.lambda_ = LambdaService(clock, random.Random(f"lambda:{scenario.seed}"), publish, ingest,
                                      self.hooks, scenario.environments.lifetime_minutes * 60.0)
         self.dead_port = closed_port()
-        path = spec.read_paths[0]
-        router_env = function_environment(spec, spec_file, f"{path.name.replace('-', '_')}_control")
-        router_env["CUTOVER_APPCONFIG_URL"] = self.agents.url
-        # The flag read's budget is also a real socket timeout; a thread hand-off on a busy
-        # machine can take longer than 50 ms of real time. The simulated read takes the
-        # modelled agent latency, far below the budget, whatever the real time.
-        router_env["CUTOVER_FLAGS_BUDGET_MS"] = str(max(REAL_FLAG_BUDGET_MS,
-                                                        float(router_env.get("CUTOVER_FLAGS_BUDGET_MS", 0))))
-        candidate_env = function_environment(spec, spec_file, f"{path.name.replace('-', '_')}_candidate")
-        candidate_env.pop("CUTOVER_SHADOW_LEDGER_TABLE", None)  # no DynamoDB: one delivery per event
-        candidate_env.update(database.candidate_environment())
-        for env in (router_env, candidate_env):
-            env.update({"AWS_REGION": spec.release.region, "AWS_DEFAULT_REGION": spec.release.region})
-        self.canary_timeout_s = float(router_env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")) / 1000
-        self.poll_interval_s = float(router_env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45"))
-        self.flags_ttl_s = float(router_env.get("CUTOVER_FLAGS_TTL_MS", "0")) / 1000
-        envs = scenario.environments
-        self.router = self._function(path.control, path.alias, "router", build_dir, "router.handler",
-                                     "router", router_env, envs.router or _reserved(path.control))
-        self.candidate = self._function(path.candidate, path.alias, "candidate", build_dir,
-                                        "candidate.handler", "candidate", candidate_env,
-                                        envs.candidate or _reserved(path.candidate))
-        self.router_env = router_env
+        self.paths = [self._path(i, build_dir) for i in range(len(spec.read_paths))]
+        first = self.paths[0]
+        self.router, self.candidate, self.router_env = first.router, first.candidate, first.router_env
+        self.canary_timeout_s = first.canary_timeout_s
+        self.poll_interval_s = float(first.router_env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45"))
+        self.flags_ttl_s = float(first.router_env.get("CUTOVER_FLAGS_TTL_MS", "0")) / 1000
         self.control_plane = ControlPlaneServer(ControlPlane(self.appconfig, clock, lambda deployment: None))
         self.rollback_alarm = rollback_alarm
         self.alarms = alarms
@@ -182,6 +175,33 @@ class World:
         self.lambda_.add(fn)
         return fn
 
+    def _path(self, index: int, build_dir: Path) -> PathRig:
+        """One read path: its router (the control) and candidate functions, as the plan's
+        function modules of that path configure them."""
+        spec, spec_file = self.spec, self.spec_file
+        path = spec.read_paths[index]
+        module = path.name.replace("-", "_")
+        router_env = function_environment(spec, spec_file, f"{module}_control", path_index=index)
+        router_env["CUTOVER_APPCONFIG_URL"] = self.agents.url
+        # The flag read's budget is also a real socket timeout; a thread hand-off on a busy
+        # machine can take longer than 50 ms of real time. The simulated read takes the
+        # modelled agent latency, far below the budget, whatever the real time.
+        router_env["CUTOVER_FLAGS_BUDGET_MS"] = str(max(REAL_FLAG_BUDGET_MS,
+                                                        float(router_env.get("CUTOVER_FLAGS_BUDGET_MS", 0))))
+        candidate_env = function_environment(spec, spec_file, f"{module}_candidate", path_index=index)
+        candidate_env.pop("CUTOVER_SHADOW_LEDGER_TABLE", None)  # no DynamoDB: one delivery per event
+        candidate_env.update(self.database.candidate_environment())
+        for env in (router_env, candidate_env):
+            env.update({"AWS_REGION": spec.release.region, "AWS_DEFAULT_REGION": spec.release.region})
+        envs = self.scenario.environments
+        router = self._function(path.control, path.alias, "router", build_dir, "router.handler",
+                                "router", router_env, envs.router or _reserved(path.control))
+        candidate = self._function(path.candidate, path.alias, "candidate", build_dir,
+                                   "candidate.handler", "candidate", candidate_env,
+                                   envs.candidate or _reserved(path.candidate))
+        timeout = float(router_env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")) / 1000
+        return PathRig(path.name, path.canary.flag_key, router, candidate, router_env, timeout)
+
     def _function(self, fn_spec: Any, alias: str, role: str, build_dir: Path, handler: str,
                   init: str, environment: dict[str, str], most: int) -> Function:
         from .functions import package_path
@@ -195,7 +215,7 @@ class World:
     # -- environments ----------------------------------------------------------------
     def attach_router(self, env: Environment) -> None:
         clients = env.modules.module("cutover_runtime.lambda_client")._clients
-        clients["canary"] = StandinClient(self.lambda_, self.canary_timeout_s)
+        clients["canary"] = StandinClient(self.lambda_, self._rig_of(env).canary_timeout_s)
         clients["shadow"] = StandinClient(self.lambda_, 3.0)
         env.state.random = random.Random(f"shadow-sample:{self.scenario.seed}:{env.id}").random
         router = env.state  # the environment's Router: its control is router/control.py's
@@ -217,12 +237,18 @@ class World:
                                       env.born + unavailable if unavailable else 0.0)
         self.agents.agent = self.agent_of[env.id]
 
+    def _rig_of(self, env: Environment) -> PathRig:
+        for rig in self.paths:
+            if env in rig.router.environments or env in rig.candidate.environments:
+                return rig
+        return self.paths[0]
+
     def attach_candidate(self, env: Environment) -> None:
         store = env.state.store
         read = store.profile
         database = self.hooks.latency["database"]
         clock, faults, service, rng = self.clock, self.faults, self.lambda_, self.hooks.rng
-        slow = self.canary_timeout_s + 1.0
+        slow = self._rig_of(env).canary_timeout_s + 1.0
         if faults.database_down:
             env.state.saved_settings = store.settings
             store.settings = replace(store.settings, port=self.dead_port, host="127.0.0.1")
@@ -243,7 +269,7 @@ class World:
     def database_outage(self, down: bool) -> None:
         """Cut (or restore) every candidate environment's route to PostgreSQL."""
         self.faults.database_down = down
-        for env in self.candidate.environments:
+        for env in [e for rig in self.paths for e in rig.candidate.environments]:
             if env.state is None:
                 continue
             store = env.state.store
@@ -258,7 +284,7 @@ class World:
     def close(self) -> None:
         if getattr(self, "guard_apis", None) is not None:
             self.guard_apis.close()
-        for fn in (self.router, self.candidate):
+        for fn in [f for rig in self.paths for f in (rig.router, rig.candidate)]:
             for env in fn.environments:
                 self.hooks.retired(fn, env)
             fn.environments = []
