@@ -4,7 +4,7 @@
 
 writes (contracts.md §1):
 
-* ``build/functions/<package>.zip`` for router, candidate, cleanup, brake: the package and
+* ``build/functions/<package>.zip`` for router, candidate, cleanup, guard: the package and
   ``cutover_runtime``, paths relative to ``functions/`` (the zip root is the handler root);
 * ``build/layers/deps-<arch>.zip``: the wheels of ``functions/requirements.txt`` for
   CPython 3.12 on manylinux ``x86_64`` / ``aarch64``, unpacked under ``python/``.
@@ -33,7 +33,7 @@ from pathlib import Path
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent
 ROOT = FUNCTIONS_DIR.parent
-PACKAGES = ("router", "candidate", "cleanup", "brake")
+PACKAGES = ("router", "candidate", "cleanup", "guard")
 SHARED = "cutover_runtime"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 PLATFORMS = {"x86_64": "x86_64", "arm64": "aarch64"}

@@ -1,15 +1,27 @@
 """AppConfig's control-plane API (REST JSON, what boto3's ``appconfig`` client calls), on
-loopback, over the rehearsal's AppConfig: what the brake function needs.
+loopback, over the rehearsal's AppConfig: what the guard function needs.
 
-    GET  /applications/{app}/environments/{env}/deployments               ListDeployments
-    POST /applications/{app}/environments/{env}/deployments               StartDeployment
+    GET    /applications/{app}/environments/{env}/deployments             ListDeployments
+    POST   /applications/{app}/environments/{env}/deployments             StartDeployment
+    GET    /applications/{app}/environments/{env}/deployments/{n}         GetDeployment
+    DELETE /applications/{app}/environments/{env}/deployments/{n}         StopDeployment
     GET  /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions/{n}
     POST /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions
 
 Functions reach it with ``AWS_ENDPOINT_URL_APPCONFIG`` (boto3's service-specific
 endpoint variable). Errors follow rest-json: a status and ``x-amzn-ErrorType``
-(``ConflictException`` 409 while a deployment is in progress, ``ResourceNotFoundException``
-404, ``BadRequestException`` 400). Requests are not authenticated.
+(``ConflictException`` 409 while a deployment is in progress, or when StartDeployment's
+``LatestDeploymentNumber`` is not the environment's latest deployment;
+``ResourceNotFoundException`` 404, ``BadRequestException`` 400). Requests are not
+authenticated.
+
+StopDeployment follows the API reference (docs/aws-rules.md, AppConfig): it "works only
+on deployments that have a status of DEPLOYING, unless an AllowRevert parameter is
+supplied"; with it an in-progress (BAKING) deployment becomes ROLLED_BACK and a
+COMPLETE one REVERTED, within 72 hours of its completion; a ROLLED_BACK or REVERTED
+deployment cannot be stopped (400). Either way every client gets the version before it
+again. ListDeployments' summaries carry no ``Description`` (as in AWS's
+DeploymentSummary): who started a deployment is read with GetDeployment.
 """
 
 from __future__ import annotations
@@ -26,6 +38,9 @@ from .appconfig import AppConfig, ConflictError, Deployment, QuietServer
 from .clock import EPOCH
 
 DEPLOYMENTS = re.compile(r"^/applications/([^/]+)/environments/([^/]+)/deployments$")
+DEPLOYMENT = re.compile(r"^/applications/([^/]+)/environments/([^/]+)/deployments/(\d+)$")
+# AppConfig allows a revert "within 72 hours of deployment completion" (API StopDeployment).
+REVERT_WINDOW_S = 72 * 3600.0
 HOSTED = re.compile(r"^/applications/([^/]+)/configurationprofiles/([^/]+)/hostedconfigurationversions(?:/(\d+))?$")
 
 
@@ -42,10 +57,13 @@ def _iso(t: float) -> str:
 class ControlPlane:
     """The operations, over an AppConfig and the virtual clock."""
 
-    def __init__(self, appconfig: AppConfig, clock: Any, started: Callable[[Deployment], None]) -> None:
+    def __init__(self, appconfig: AppConfig, clock: Any, started: Callable[[Deployment], None],
+                 stopped: Callable[[Deployment], None] | None = None) -> None:
         self.appconfig = appconfig
         self.clock = clock
         self.started = started  # told of every deployment the API starts
+        self.stopped = stopped  # told of every deployment the API stops
+        self.reverted: set[int] = set()  # COMPLETE deployments StopDeployment reverted
 
     def _check(self, app: str, env: str | None = None, profile: str | None = None) -> None:
         ids = self.appconfig.ids
@@ -55,16 +73,51 @@ class ControlPlane:
 
     def summary(self, d: Deployment) -> dict[str, Any]:
         t = self.clock.now
-        state = d.state(t)
+        state = self.state(d)
         s = d.strategy
         out = {"DeploymentNumber": d.number, "ConfigurationName": self.appconfig.path[2],
                "ConfigurationProfileId": self.appconfig.ids["profile"], "ConfigurationVersion": str(d.version),
                "DeploymentDurationInMinutes": int(s.duration_s // 60), "GrowthType": s.growth_type,
                "GrowthFactor": s.growth_factor, "FinalBakeTimeInMinutes": int(s.bake_s // 60),
                "State": state, "PercentageComplete": round(100.0 * d.share(t), 1), "StartedAt": _iso(d.started)}
-        if state in ("COMPLETE", "ROLLED_BACK"):
+        if state in ("COMPLETE", "ROLLED_BACK", "REVERTED"):
             out["CompletedAt"] = _iso(d.rolled_back_at if d.rolled_back_at is not None else d.baked_at)
         return out
+
+    def state(self, d: Deployment) -> str:
+        state = d.state(self.clock.now)
+        return "REVERTED" if state == "ROLLED_BACK" and d.number in self.reverted else state
+
+    def detail(self, app: str, env: str, d: Deployment) -> dict[str, Any]:
+        return {"ApplicationId": app, "EnvironmentId": env, "DeploymentStrategyId": d.strategy.id,
+                **self.summary(d), "Description": d.description}
+
+    def _deployment(self, app: str, env: str, number: int) -> Deployment:
+        self._check(app, env)
+        for d in self.appconfig.deployments:
+            if d.number == number:
+                return d
+        raise ApiError(404, "ResourceNotFoundException", f"no deployment {number}")
+
+    def get_deployment(self, app: str, env: str, number: int) -> dict[str, Any]:
+        return self.detail(app, env, self._deployment(app, env, number))
+
+    def stop_deployment(self, app: str, env: str, number: int, allow_revert: bool) -> dict[str, Any]:
+        d = self._deployment(app, env, number)
+        t = self.clock.now
+        state = self.state(d)
+        if state == "DEPLOYING" or (allow_revert and state == "BAKING"):
+            self.appconfig.roll_back(d, t)
+        elif allow_revert and state == "COMPLETE" and t - d.baked_at <= REVERT_WINDOW_S:
+            self.appconfig.roll_back(d, t)
+            self.reverted.add(d.number)
+        else:
+            raise ApiError(400, "BadRequestException",
+                           f"deployment {number} is {state}: it cannot be stopped"
+                           + ("" if allow_revert else " without AllowRevert"))
+        if self.stopped is not None:
+            self.stopped(d)
+        return self.detail(app, env, d)
 
     def list_deployments(self, app: str, env: str) -> dict[str, Any]:
         self._check(app, env)
@@ -76,6 +129,11 @@ class ControlPlane:
         version = str(body.get("ConfigurationVersion", ""))
         if strategy is None or not version.isdigit():
             raise ApiError(400, "BadRequestException", "unknown strategy or version")
+        expected = body.get("LatestDeploymentNumber")
+        latest = max((d.number for d in self.appconfig.deployments), default=0)
+        if expected is not None and int(expected) != latest:
+            raise ApiError(409, "ConflictException",
+                           f"the latest deployment is {latest}, not {expected} (LatestDeploymentNumber)")
         try:
             deployment = self.appconfig.deploy(int(version), self.clock.now, strategy,
                                                str(body.get("Description", "")))
@@ -84,8 +142,7 @@ class ControlPlane:
         except LookupError as exc:
             raise ApiError(404, "ResourceNotFoundException", str(exc)) from None
         self.started(deployment)
-        return {"ApplicationId": app, "EnvironmentId": env, "DeploymentStrategyId": strategy.id,
-                **self.summary(deployment), "Description": deployment.description}
+        return self.detail(app, env, deployment)
 
     def get_hosted(self, app: str, profile: str, number: int) -> tuple[bytes, dict[str, str]]:
         self._check(app, None, profile)
@@ -116,6 +173,9 @@ class ControlPlaneServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: without TCP_NODELAY the body waits
+            # for the client's delayed ACK (tens of ms per call)
+            disable_nagle_algorithm = True
 
             def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
@@ -143,6 +203,9 @@ class ControlPlaneServer:
             def do_POST(self) -> None:
                 self._handle("POST")
 
+            def do_DELETE(self) -> None:
+                self._handle("DELETE")
+
             def log_message(self, *args: Any) -> None:
                 return None
 
@@ -162,6 +225,15 @@ class ControlPlaneServer:
                 return 200, json.dumps(plane.list_deployments(*match.groups())).encode(), json_headers
             request = json.loads(body or b"{}")
             return 201, json.dumps(plane.start_deployment(*match.groups(), request)).encode(), json_headers
+        match = DEPLOYMENT.match(path)
+        if match:
+            app, env, number = match.groups()
+            self.calls.append(f"{method} deployment")
+            if method == "GET":
+                return 200, json.dumps(plane.get_deployment(app, env, int(number))).encode(), json_headers
+            if method == "DELETE":
+                allow = str(headers.get("Allow-Revert", "")).lower() == "true"
+                return 202, json.dumps(plane.stop_deployment(app, env, int(number), allow)).encode(), json_headers
         match = HOSTED.match(path)
         if match:
             app, profile, number = match.groups()

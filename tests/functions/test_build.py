@@ -22,7 +22,7 @@ build = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(build)
 
 HANDLERS = {"router": "router.handler", "candidate": "candidate.handler",
-            "cleanup": "cleanup.handler", "brake": "brake.handler"}
+            "cleanup": "cleanup.handler", "guard": "guard.handler"}
 
 
 def sha256(path: Path) -> str:
@@ -37,7 +37,7 @@ def test_function_zips_are_byte_identical_across_builds_and_mtimes(tmp_path):
         os.utime(path, (now, now))
     second = [build.build_function(p, tmp_path / "b") for p in build.PACKAGES]
     assert [sha256(p) for p in first] == [sha256(p) for p in second]
-    assert [p.name for p in first] == ["router.zip", "candidate.zip", "cleanup.zip", "brake.zip"]
+    assert [p.name for p in first] == ["router.zip", "candidate.zip", "cleanup.zip", "guard.zip"]
 
 
 def test_zip_holds_the_package_and_the_shared_runtime_only(tmp_path):
@@ -45,7 +45,7 @@ def test_zip_holds_the_package_and_the_shared_runtime_only(tmp_path):
     assert names == sorted(names)
     assert "candidate/handler.py" in names and "candidate/schema.sql" in names
     assert "cutover_runtime/compare.py" in names
-    assert not [n for n in names if n.startswith(("router/", "cleanup/", "brake/")) or ".pyc" in n
+    assert not [n for n in names if n.startswith(("router/", "cleanup/", "guard/")) or ".pyc" in n
                 or "__pycache__" in n]
     info = zipfile.ZipFile(tmp_path / "functions" / "candidate.zip").infolist()[0]
     assert info.date_time == build.FIXED_TIME

@@ -1,1 +1,0 @@
-"""The brake: canary off at once when the rollback alarm fires after a flag deployment."""
