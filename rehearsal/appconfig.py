@@ -135,7 +135,7 @@ class AppConfig:
         self._tell("started", deployment, t)
         return deployment
 
-    def roll_back(self, deployment: Deployment, t: float, reason: str = "rolled back") -> None:
+    def roll_back(self, deployment: Deployment, t: float, reason: str = "stopped (StopDeployment)") -> None:
         if deployment.rolled_back_at is not None:
             return
         deployment.rolled_back_at = t

@@ -111,6 +111,8 @@ def build_report(r: Any, wall_seconds: float, peak_rss_mb: float) -> dict[str, A
                    "max_route_flips": max(r.user_flips.values(), default=0),
                    "users_flipping_more_than_once": sum(1 for n in r.user_flips.values() if n > 1),
                    "guard_runs": getattr(r.responder, "runs", 0),
+                   "guard_idle_ticks_not_run": getattr(r.responder, "idle_ticks", 0),
+                   "guard_outcomes": dict(sorted(getattr(r.responder, "outcomes", {}).items())),
                    "cold_starts": dict(sorted(r.world.lambda_.cold_starts.items())),
                    "shadow_dlq": len(r.world.lambda_.dlq),
                    "flag_reads": r.world.agents.requests,

@@ -126,7 +126,6 @@ class World:
         self.appconfig.listeners.append(appconfig_changed)
         self.monitor = Monitor(self.appconfig, lambda: alarms.state(alarms.composite_name),
                                scenario.world.appconfig_monitor, scenario.world.started_in_alarm)
-        self.canary_flags = [p.canary.flag_key for p in spec.read_paths]
         self.control_fails = False  # set per request by the engine (fault control_errors)
         self.agents = AgentServer(self.appconfig, clock, self.hooks)
         self.agents.outage = self.faults.agent_status
@@ -135,6 +134,7 @@ class World:
                                      self.hooks, scenario.environments.lifetime_minutes * 60.0)
         self.dead_port = closed_port()
         self.paths = [self._path(i, build_dir) for i in range(len(spec.read_paths))]
+        self.canary_flags = [rig.flag_key for rig in self.paths]
         first = self.paths[0]
         self.router, self.candidate, self.router_env = first.router, first.candidate, first.router_env
         self.canary_timeout_s = first.canary_timeout_s
@@ -146,29 +146,43 @@ class World:
         self.guard = self._guard(build_dir, rollback_alarm)
 
     def _guard(self, build_dir: Path, rollback_alarm: str) -> Function | None:
-        """The guard function (D2), when the plan has one: the real handler from its zip,
-        reserved concurrency 1, its boto3 clients pointed at the loopback stand-ins of
-        AppConfig, CloudWatch (DescribeAlarms) and SNS (Publish)."""
+        """The guard function (D2): the real handler from its zip, reserved concurrency 1,
+        its boto3 clients pointed at the loopback stand-ins of AppConfig, CloudWatch
+        (DescribeAlarms) and SNS (Publish). Its environment is the plan's guard module's
+        when the plan has one, else the one D2 specifies, built here."""
         from .functions import package_path
 
         spec = self.spec
-        if GUARD_MODULE not in module_names(spec, self.spec_file):
+        zip_path = build_dir / "functions" / "guard.zip"
+        if not zip_path.is_file():
             return None
         from .guard_apis import GuardApis
 
         self.guard_apis = GuardApis(self, rollback_alarm)
         ids = self.appconfig.ids
+        kms = f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal"
         resolved = {"application_id": ids["application"], "environment_id": ids["environment"],
                     "profile_id": ids["profile"], "guard_strategy_id": GUARD_STRATEGY.id,
-                    "key_arn": f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal",
-                    "rollback_alarm_name": rollback_alarm, "topic_arn": self.guard_apis.topic_arn}
-        environment = function_environment(spec, self.spec_file, GUARD_MODULE, resolver=_by_suffix(resolved))
+                    "key_arn": kms, "rollback_alarm_name": rollback_alarm, "topic_arn": self.guard_apis.topic_arn}
+        if GUARD_MODULE in module_names(spec, self.spec_file):
+            environment = function_environment(spec, self.spec_file, GUARD_MODULE, resolver=_by_suffix(resolved))
+        else:
+            environment = {"CUTOVER_GUARD_APPLICATION_ID": ids["application"],
+                           "CUTOVER_GUARD_ENVIRONMENT_ID": ids["environment"],
+                           "CUTOVER_GUARD_PROFILE_ID": ids["profile"],
+                           "CUTOVER_GUARD_STRATEGY_ID": GUARD_STRATEGY.id, "CUTOVER_GUARD_KMS_KEY_ARN": kms,
+                           "CUTOVER_GUARD_CANARY_FLAGS": ",".join(self.canary_flags),
+                           "CUTOVER_GUARD_ALARM_NAME": rollback_alarm,
+                           "CUTOVER_GUARD_TOPIC_ARN": self.guard_apis.topic_arn,
+                           "CUTOVER_RELEASE": spec.release.name}
         environment.update({**self.guard_apis.endpoints(), "AWS_REGION": spec.release.region,
                             "AWS_DEFAULT_REGION": spec.release.region,
                             # the stand-ins do not check signatures; boto3 needs something to sign with
                             "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
-        function = spec.guard.function
-        fn = Function(function.name, "live", "guard", float(function.timeout_s), 1)  # reserved concurrency 1
+        function = getattr(getattr(spec, "guard", None), "function", None)
+        name = function.name if function is not None else f"{spec.release.name}-guard"
+        timeout = float(function.timeout_s) if function is not None else 30.0
+        fn = Function(name, "live", "guard", timeout, 1)  # reserved concurrency 1
         fn.versions["1"] = Version("1", package_path(build_dir, "guard"), "guard.handler", None, environment,
                                    environ_per_invoke=True)
         fn.routing = {"1": 1.0}
@@ -200,7 +214,7 @@ class World:
                                    "candidate.handler", "candidate", candidate_env,
                                    envs.candidate or _reserved(path.candidate))
         timeout = float(router_env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")) / 1000
-        return PathRig(path.name, path.canary.flag_key, router, candidate, router_env, timeout)
+        return PathRig(path.name, router_env["CUTOVER_CANARY_FLAG"], router, candidate, router_env, timeout)
 
     def _function(self, fn_spec: Any, alias: str, role: str, build_dir: Path, handler: str,
                   init: str, environment: dict[str, str], most: int) -> Function:

@@ -76,9 +76,13 @@ class SwitchedOff(NaiveBrake):
         return None
 
 
-def run(rehearse: Any, responder: Any, reading: str, **world: Any) -> dict[str, Any]:
+def run(rehearse: Any, responder: Any, reading: str, from_the_first_apply: bool = False,
+        **world: Any) -> dict[str, Any]:
     name = "candidate-errors"  # the fault surfaces during the bake of the 5% step
     scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    if from_the_first_apply:  # the release's real first apply: the shadow step
+        ramp = scenario.ramp.model_copy(update={"start_step": None, "shadow_minutes": 10, "max_holds": 0})
+        scenario = scenario.model_copy(update={"ramp": ramp})
     return rehearse(scenario, f"config/scenarios/{name}.yaml", reading=reading, responder=responder,
                     world=world)
 
@@ -107,7 +111,7 @@ def test_candidate_errors_fails_with_an_edge_triggered_brake(reading, rehearse):
 @pytest.mark.parametrize("reading", ["rolled_back", "kept"])
 def test_the_old_design_rolls_back_its_own_first_apply(reading, rehearse):
     # GIVEN the old design: a monitor on the environment, the naive brake
-    report = run(rehearse, NaiveBrake, reading, appconfig_monitor=True)
+    report = run(rehearse, NaiveBrake, reading, from_the_first_apply=True, appconfig_monitor=True)
     # THEN the first apply rolled its own flags back (a new composite starts in
     # INSUFFICIENT_DATA) and the release never leaves the shadow step
     outcome = report["outcome"]
@@ -119,7 +123,8 @@ def test_the_old_design_rolls_back_its_own_first_apply(reading, rehearse):
 def test_the_old_design_with_its_first_apply_fixed_depends_on_the_undocumented_reading(rehearse):
     # GIVEN the monitor attached only after the first apply
     # WHEN the fault's ALARM arrives during the 5% bake: the monitor goes back to the
-    # previous version (1%, canary on); the deployment is then ROLLED_BACK, so the brake,
+    # previous version (1%, canary on: the scenario starts at 5% with 1% deployed before);
+    # the deployment is then ROLLED_BACK, so the brake,
     # notified a few seconds later, deploys canary-off into an environment in ALARM
     strict = run(rehearse, NaiveBrakeMonitorAfterFirstApply, "rolled_back", appconfig_monitor=True)
     lenient = run(rehearse, NaiveBrakeMonitorAfterFirstApply, "kept", appconfig_monitor=True)
