@@ -3,6 +3,7 @@ stand-ins, the functions' environments and the hooks that inject latency and fau
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 from dataclasses import dataclass, replace
@@ -11,6 +12,7 @@ from typing import Any
 
 from .appconfig import Agent, AgentServer, AppConfig, Monitor, Strategy
 from .appconfig_api import ControlPlane, ControlPlaneServer
+from .appconfigdata_api import DataPlane, DataPlaneServer
 from .clock import VirtualClock
 from .database import Database
 from .faults import FaultBoard
@@ -23,6 +25,8 @@ REAL_FLAG_BUDGET_MS = 5000
 GUARD_MODULE = "guard"
 # The guard's strategy as the feature_flags module creates it: all at once, no bake (D6).
 GUARD_STRATEGY = Strategy("guard", 0.0, 0.0, "LINEAR", 100.0)
+PROCESS_ENVIRON = ("AWS_ENDPOINT_URL_APPCONFIGDATA", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 UNRESERVED_ENVIRONMENTS = 1000  # no reserved concurrency: the account's default limit
 
 
@@ -129,6 +133,18 @@ class World:
         self.control_fails = False  # set per request by the engine (fault control_errors)
         self.agents = AgentServer(self.appconfig, clock, self.hooks)
         self.agents.outage = self.faults.agent_status
+        # AppConfig's data plane: where a router reads its flags when its agent fails
+        self.data_plane = DataPlaneServer(DataPlane(self.appconfig, clock))
+        # What every function's boto3 finds at any time (Lambda gives a function its
+        # environment for its whole life; the rehearsal sets it only around init, so a
+        # client made later reads the process's): the loopback data plane, the region and
+        # credentials that are not anyone's. Restored by close().
+        self._saved_environ = {k: os.environ.get(k) for k in PROCESS_ENVIRON}
+        os.environ.update({"AWS_ENDPOINT_URL_APPCONFIGDATA": self.data_plane.url,
+                           "AWS_REGION": spec.release.region, "AWS_DEFAULT_REGION": spec.release.region,
+                           "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
         self.agent_of: dict[str, Agent] = {}
         self.lambda_ = LambdaService(clock, random.Random(f"lambda:{scenario.seed}"), publish, ingest,
                                      self.hooks, scenario.environments.lifetime_minutes * 60.0)
@@ -197,6 +213,9 @@ class World:
         module = path.name.replace("-", "_")
         router_env = function_environment(spec, spec_file, f"{module}_control", path_index=index)
         router_env["CUTOVER_APPCONFIG_URL"] = self.agents.url
+        router_env.update({"AWS_ENDPOINT_URL_APPCONFIGDATA": self.data_plane.url,
+                           # the stand-ins do not check signatures; boto3 needs something to sign with
+                           "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
         # The flag read's budget is also a real socket timeout; a thread hand-off on a busy
         # machine can take longer than 50 ms of real time. The simulated read takes the
         # modelled agent latency, far below the budget, whatever the real time.
@@ -304,3 +323,9 @@ class World:
             fn.environments = []
         self.agents.close()
         self.control_plane.close()
+        self.data_plane.close()
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

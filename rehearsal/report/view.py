@@ -119,6 +119,21 @@ def bounds(report: dict[str, Any]) -> list[Bound]:
         found.append(Bound("rollback after the fault", f"within {g.duration(within)}",
                            "no rollback after a fault" if took is None else g.duration(took),
                            None if took is None else took <= within))
+    stops = wanted.get("candidate_stops_within_minutes")
+    if stops is not None:
+        outcome = report["outcome"]
+        decided, stopped = outcome.get("rollback_decided_minute"), outcome.get("rolled_back_minute")
+        took = None if decided is None or stopped is None else max(0.0, stopped - decided)
+        found.append(Bound("last canary user after the rollback decision", f"within {g.duration(stops)}",
+                           "no rollback decision" if decided is None else
+                           "still serving at the end" if stopped is None else
+                           f"{round(took * 60)} s" if took < 2 else g.duration(took),
+                           None if decided is None else took is not None and took <= stops))
+    flips = wanted.get("max_route_flips")
+    if flips is not None:
+        seen = report["totals"].get("max_route_flips")
+        found.append(Bound("route changes of one user", f"at most {g.number(flips)}",
+                           "–" if seen is None else g.number(seen), None if seen is None else seen <= flips))
     return found
 
 

@@ -14,6 +14,8 @@ monitor (D1), so the guard's canary-off deployment must hold under either.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from rehearsal.scenario import load_scenario
@@ -22,6 +24,8 @@ from .conftest import SCENARIOS
 
 SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 READINGS = ("rolled_back", "kept")
+# `make rehearse-matrix` sets 3: the scenario's seed, then +1000, +2000
+SEEDS = int(os.environ.get("CUTOVER_REHEARSAL_SEEDS", "1"))
 
 pytestmark = pytest.mark.postgres
 
@@ -36,11 +40,14 @@ def test_the_issue_scenarios_are_shipped():
     assert needed <= set(SHIPPED)
 
 
+@pytest.mark.parametrize("seed", range(SEEDS))
 @pytest.mark.parametrize("reading", READINGS)
 @pytest.mark.parametrize("name", SHIPPED)
-def test_scenario_meets_its_expectation(name, reading, rehearse):
+def test_scenario_meets_its_expectation(name, reading, seed, rehearse):
     path = SCENARIOS / f"{name}.yaml"
     scenario = load_scenario(path)
+    if seed:
+        scenario = scenario.model_copy(update={"seed": scenario.seed + 1000 * seed})
     report = rehearse(scenario, f"config/scenarios/{name}.yaml", reading=reading)
     outcome = report["outcome"]
     assert outcome["expectation_met"], outcome["reasons"]
