@@ -343,3 +343,30 @@ def load_scenario(path: Path | str) -> Scenario:
     except UnicodeDecodeError as exc:
         raise ScenarioInvalid(path, [SpecError(0, (), f"not UTF-8 text (byte {exc.start})")]) from None
     return parse_scenario(text, path)
+
+
+def check_against_spec(path: Path | str, scenario: Scenario, spec: Any) -> None:
+    """What a scenario names of the spec exists there (start_step, path_shares, fault
+    steps); raises ScenarioInvalid with each problem at its line."""
+    try:
+        _, lines = parse_yaml(Path(path).read_text(encoding="utf-8"), path)
+    except (OSError, SpecInvalid):
+        return
+    steps = list(spec.read_paths[0].canary.steps)
+    names = [p.name for p in spec.read_paths]
+    shown = ", ".join(f"{p:g}" for p in steps)
+    errors = []
+    start = scenario.ramp.start_step
+    if start is not None and start not in steps:
+        loc: tuple = ("ramp", "start_step")
+        errors.append(SpecError(lines.line(loc), loc, f"{start:g} is not a step of the spec ({shown})"))
+    for name in scenario.traffic.path_shares:
+        if name not in names:
+            loc = ("traffic", "path_shares", name)
+            errors.append(SpecError(lines.line(loc), loc, f"no read path '{name}' in the spec ({', '.join(names)})"))
+    for i, fault in enumerate(scenario.faults):
+        if fault.when.step is not None and fault.when.step != 0 and fault.when.step not in steps:
+            loc = ("faults", i, "when", "step")
+            errors.append(SpecError(lines.line(loc), loc, f"{fault.when.step:g} is not a step of the spec ({shown})"))
+    if errors:
+        raise ScenarioInvalid(path, errors)
