@@ -12,9 +12,9 @@ from generator.flag_document import canary_flag_key, shadow_flag_key
 from generator.hcl import Expr, Template
 from generator.modules import (
     ALARMS,
-    BRAKE,
     CLEANUP,
     FEATURE_FLAGS,
+    GUARD,
     KMS,
     UNSET,
     FunctionArgs,
@@ -23,14 +23,14 @@ from generator.modules import (
     ShadowArgs,
     dependencies,
 )
-from generator.spec import Function, ReadPath, ReleaseSpec
+from generator.spec import GUARD_CONCURRENCY, GUARD_SCHEDULE, Function, ReadPath, ReleaseSpec
 
 BUILD = "${path.module}/../../../build"
 HANDLERS = {
     "router": "router.handler.lambda_handler",
     "candidate": "candidate.handler.lambda_handler",
     "cleanup": "cleanup.handler.lambda_handler",
-    "brake": "brake.handler.lambda_handler",
+    "guard": "guard.handler.lambda_handler",
 }
 # The X-Ray group of canary traces. The router writes `canary` as a boolean annotation
 # (docs/contracts.md §8); X-Ray compares typed values, so `= true` never matches a number.
@@ -63,7 +63,8 @@ def _function_args(
     vpc: dict[str, object] | None = None,
     statements: list[dict[str, object]] | None = None,
     schedule: dict[str, object] | None = None,
-    sns_trigger: dict[str, object] | None = None,
+    alarm_trigger: dict[str, object] | None = None,
+    reserved_concurrency: int | None = None,
 ) -> FunctionArgs:
     obs = spec.observability
     env = {
@@ -82,7 +83,7 @@ def _function_args(
         memory_mb=fn.memory_mb,
         timeout_s=fn.timeout_s,
         architecture=fn.architecture,
-        reserved_concurrency=fn.reserved_concurrency,
+        reserved_concurrency=reserved_concurrency or fn.reserved_concurrency,
         alias_name=alias,
         package=_package(role),
         environment=dict(sorted(env.items())),
@@ -90,7 +91,7 @@ def _function_args(
         vpc=vpc,
         policy_statements=statements or [],
         schedule=schedule,
-        sns_trigger=sns_trigger or UNSET,
+        alarm_trigger=alarm_trigger or UNSET,
         kms_key_arn=KMS.output("key_arn"),
         log_retention_days=obs.log_retention_days,
         tracing_mode=obs.tracing.mode,
@@ -338,16 +339,22 @@ def cleanup_call(spec: ReleaseSpec, function_names: list[str]) -> ModuleCall:
     )
 
 
-def brake_call(spec: ReleaseSpec) -> ModuleCall:
-    """The brake: subscribed to the alarm topic, it deploys the canary-off flags at once."""
-    brake = spec.brake
-    assert brake is not None
+def guard_call(spec: ReleaseSpec) -> ModuleCall:
+    """The guard: on every state change of the rollback alarm and every minute, it holds
+    "alarm in ALARM => every served canary is 0" (docs/functions.md, "Guard")."""
+    guard = spec.guard
+    assert guard is not None
     flags = FEATURE_FLAGS
     app = f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:application/${{{flags.output('application_id')}}}"
     profile = f"{app}/configurationprofile/${{{flags.output('profile_id')}}}"
     statements: list[dict[str, object]] = [
         {"sid": "SeeFlagDeployments", "actions": ["appconfig:ListDeployments"],
          "resources": [flags.output("environment_arn")]},
+        # GetDeployment says who started one (ListDeployments' summaries carry no
+        # Description); StopDeployment with AllowRevert stops any but the guard's own
+        # and break glass's.
+        {"sid": "StopOtherFlagDeployments", "actions": ["appconfig:GetDeployment", "appconfig:StopDeployment"],
+         "resources": [Template(f"${{{flags.output('environment_arn')}}}/deployment/*")]},
         {"sid": "ReadDeployedFlags", "actions": ["appconfig:GetHostedConfigurationVersion"],
          "resources": [Template(f"{profile}/hostedconfigurationversion/*")]},
         {"sid": "WriteCanaryOffFlags", "actions": ["appconfig:CreateHostedConfigurationVersion"],
@@ -355,25 +362,26 @@ def brake_call(spec: ReleaseSpec) -> ModuleCall:
         {"sid": "DeployCanaryOffFlags", "actions": ["appconfig:StartDeployment"],
          "resources": [flags.output("environment_arn"), flags.output("profile_arn"),
                        Template(f"arn:{PARTITION}:appconfig:{spec.release.region}:{ACCOUNT}:"
-                                f"deploymentstrategy/${{{flags.output('brake_strategy_id')}}}")]},
+                                f"deploymentstrategy/${{{flags.output('guard_strategy_id')}}}")]},
+        {"sid": "NotifyOnCall", "actions": ["sns:Publish"], "resources": [ALARMS.output("topic_arn")]},
     ]
     env = {
-        "CUTOVER_BRAKE_APPLICATION_ID": flags.output("application_id"),
-        "CUTOVER_BRAKE_ENVIRONMENT_ID": flags.output("environment_id"),
-        "CUTOVER_BRAKE_PROFILE_ID": flags.output("profile_id"),
-        "CUTOVER_BRAKE_STRATEGY_ID": flags.output("brake_strategy_id"),
-        "CUTOVER_BRAKE_KMS_KEY_ARN": KMS.output("key_arn"),
-        "CUTOVER_BRAKE_CANARY_FLAGS": ",".join(canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
-        "CUTOVER_BRAKE_ALARM_NAME": ALARMS.output("rollback_alarm_name"),
-    }
-    trigger = {
-        "topic_arn": ALARMS.output("topic_arn"),
-        "filter_policy": Expr(
-            f'jsonencode({{ AlarmName = [{ALARMS.output("rollback_alarm_name")}], NewStateValue = ["ALARM"] }})'),
+        "CUTOVER_GUARD_APPLICATION_ID": flags.output("application_id"),
+        "CUTOVER_GUARD_ENVIRONMENT_ID": flags.output("environment_id"),
+        "CUTOVER_GUARD_PROFILE_ID": flags.output("profile_id"),
+        "CUTOVER_GUARD_STRATEGY_ID": flags.output("guard_strategy_id"),
+        "CUTOVER_GUARD_KMS_KEY_ARN": KMS.output("key_arn"),
+        "CUTOVER_GUARD_CANARY_FLAGS": ",".join(canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
+        "CUTOVER_GUARD_ALARM_NAME": ALARMS.output("rollback_alarm_name"),
+        "CUTOVER_GUARD_TOPIC_ARN": ALARMS.output("topic_arn"),
     }
     return ModuleCall(
-        at=BRAKE,
-        comment="After a flag deployment's bake: the rollback alarm turns the canary off at once.",
-        args=_function_args(spec, brake.function, "brake", f"cutover {spec.release.name}: canary off on alarm",
-                            env, alias="live", statements=statements, sns_trigger=trigger),
+        at=GUARD,
+        comment="While the rollback alarm is in ALARM, every served canary is 0: on each alarm state change "
+                "and every minute.",
+        args=_function_args(spec, guard.function, "guard", f"cutover {spec.release.name}: canary off while in ALARM",
+                            env, alias="live", statements=statements,
+                            schedule={"expression": GUARD_SCHEDULE},
+                            alarm_trigger={"alarm_arn": ALARMS.output("rollback_alarm_arn")},
+                            reserved_concurrency=GUARD_CONCURRENCY),
     )

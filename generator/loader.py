@@ -104,6 +104,13 @@ def parse_yaml(text: str, file: Path | str) -> tuple[Any, LineMap]:
     return data, lines
 
 
+# Sections that were renamed: the message says what to write instead.
+RENAMED: dict[Loc, str] = {
+    ("brake",): "'brake' was renamed to guard: write `guard:` with the same `function:` (the level-triggered "
+                "guard replaces the brake; docs/functions.md)",
+}
+
+
 def _allowed_fields(model_cls: type, loc: Loc) -> list[str] | None:
     """The field names allowed at the mapping that holds loc[-1], if it is a model."""
     cls: Any = model_cls
@@ -145,6 +152,8 @@ def _message(err: dict[str, Any], loc: Loc) -> str:
     if len(shown) > 80:
         shown = shown[:77] + "..."
     if kind == "extra_forbidden":
+        if loc in RENAMED:
+            return RENAMED[loc]
         allowed = _allowed_fields(ReleaseSpec, loc)
         tail = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f"unknown field '{loc[-1]}'{tail}"

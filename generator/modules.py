@@ -93,7 +93,7 @@ class FeatureFlagsArgs(ModuleArgs):
     SOURCE = "feature_flags"
     OUTPUTS = (
         "application_id", "application_arn", "environment_id", "environment_arn", "profile_id", "profile_arn",
-        "deployment_number", "extension_layer_arn", "configuration_arn", "brake_strategy_id",
+        "deployment_number", "extension_layer_arn", "configuration_arn", "guard_strategy_id",
     )
     application_name: str
     environment_name: str
@@ -101,9 +101,8 @@ class FeatureFlagsArgs(ModuleArgs):
     description: str = UNSET
     document_path: str
     kept_documents_path: str
-    brake_strategy_name: str | None = UNSET
+    guard_strategy_name: str | None = UNSET
     strategy: dict[str, object]
-    monitor_alarm_arns: list[str] = UNSET
     kms_key_arn: str
     extension_architecture: str = UNSET
     tags: dict[str, str] = UNSET
@@ -131,7 +130,7 @@ class FunctionArgs(ModuleArgs):
     vpc: dict[str, object] | None = UNSET
     policy_statements: list[dict[str, object]] = UNSET
     schedule: dict[str, object] | None = UNSET
-    sns_trigger: dict[str, object] | None = UNSET
+    alarm_trigger: dict[str, object] | None = UNSET
     kms_key_arn: str
     log_retention_days: int = UNSET
     tracing_mode: str = UNSET
@@ -266,7 +265,7 @@ DASHBOARD = ModuleRef("dashboard", "dashboard")
 QUERIES = ModuleRef("queries", "queries")
 TRACING = ModuleRef("tracing", "tracing")
 CLEANUP = ModuleRef("cleanup", "function")
-BRAKE = ModuleRef("brake", "function")
+GUARD = ModuleRef("guard", "function")
 
 
 def dependencies(architecture: str) -> ModuleRef:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from generator import alarms, dashboard, flag_document, queries
 from generator.function_calls import (
-    brake_call,
     candidate_call,
     cleanup_call,
     entry_call,
+    guard_call,
     router_call,
     shadow_call,
 )
@@ -91,8 +91,8 @@ def module_calls(spec: ReleaseSpec) -> list[ModuleCall]:
     calls += vpc_endpoint_calls(spec, name_prefix(spec))
     if spec.cleanup is not None:
         calls.append(cleanup_call(spec, pruned_functions(spec)))
-    if spec.brake is not None and not complete:
-        calls.append(brake_call(spec))
+    if spec.guard is not None and not complete:
+        calls.append(guard_call(spec))
     calls += [code_deploy_call(spec), feature_flags_call(spec), alarms_call(spec), dashboard_call(spec),
               queries_call(spec, queries.build(spec))]
     if not complete:
@@ -103,8 +103,8 @@ def module_calls(spec: ReleaseSpec) -> list[ModuleCall]:
 def pruned_functions(spec: ReleaseSpec) -> list[str]:
     """The functions whose old versions the cleanup prunes."""
     names = [name for p in spec.read_paths for name in (p.control.name, p.candidate.name)]
-    if spec.brake is not None and spec.phase != "complete":
-        names.append(spec.brake.function.name)
+    if spec.guard is not None and spec.phase != "complete":
+        names.append(spec.guard.function.name)
     return names
 
 

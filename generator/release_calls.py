@@ -60,7 +60,7 @@ def architectures(spec: ReleaseSpec) -> list[str]:
     return sorted(
         {f.architecture for p in spec.read_paths for f in (p.candidate, *(() if complete else (p.control,)))}
         | ({spec.cleanup.function.architecture} if spec.cleanup else set())
-        | ({spec.brake.function.architecture} if spec.brake and not complete else set())
+        | ({spec.guard.function.architecture} if spec.guard and not complete else set())
     )
 
 
@@ -132,17 +132,17 @@ def feature_flags_call(spec: ReleaseSpec) -> ModuleCall:
             description=f"cutover {spec.release.name} ({spec.release.environment})",
             document_path=Template("${path.module}/flags.json"),
             kept_documents_path=Template("${path.module}/flag-versions.json"),
-            brake_strategy_name=f"{prefix}-brake"[:64] if spec.brake else None,
+            guard_strategy_name=f"{prefix}-guard"[:64] if spec.guard else None,
             strategy={
                 # All at once: every execution environment gets the new flags
-                # at its next poll; the bake is the monitor window.
+                # at its next poll. No monitor watches the bake (D1: the guard does,
+                # at any time); the bake still blocks the next flag deployment.
                 "name": f"{prefix}-all-at-once"[:64],
                 "growth_type": "LINEAR",
                 "growth_factor": 100,
                 "duration_minutes": 0,
                 "final_bake_minutes": ac.final_bake_minutes,
             },
-            monitor_alarm_arns=[ALARMS.output("rollback_alarm_arn")],
             kms_key_arn=KMS.output("key_arn"),
             extension_architecture=spec.read_paths[0].control.architecture,
         ),

@@ -396,12 +396,33 @@ class Cleanup(SpecModel):
     keep_versions: int = Field(default=5, ge=1, le=100)
 
 
-class Brake(SpecModel):
-    """The brake function: after a flag deployment's bake, AppConfig's monitor no longer
-    rolls anything back; when the rollback alarm fires then, the brake deploys the
-    canary-off flags at once (docs/functions.md)."""
+# The guard's runs never overlap inside Lambda; a second invocation is throttled and
+# retried asynchronously (docs/aws-rules.md, Lambda).
+GUARD_CONCURRENCY = 1
+# How often the guard re-reads the alarm besides its state changes: a missed or
+# throttled event costs at most this long.
+GUARD_SCHEDULE = "rate(1 minute)"
+
+
+class Guard(SpecModel):
+    """The guard function: while the composite rollback alarm is in ALARM, every read
+    path's served canary is 0. EventBridge invokes it on each state change of the alarm
+    and every minute; each run re-reads the alarm and what AppConfig serves, stops any
+    other flag deployment and deploys the canary-off flags at once. It is the only
+    automatic flag rollback: no AppConfig monitor is attached (docs/functions.md)."""
 
     function: Function
+
+    @model_validator(mode="after")
+    def _one_at_a_time(self) -> Guard:
+        if self.function.reserved_concurrency not in (None, GUARD_CONCURRENCY):
+            raise FieldProblem(
+                ("function", "reserved_concurrency"),
+                f"{self.function.reserved_concurrency} is not allowed; the guard runs one at a time "
+                f"(reserved concurrency {GUARD_CONCURRENCY}, set by cutover): leave it out or set {GUARD_CONCURRENCY}",
+            )
+        return self
+
 
 
 # --- delivery ---------------------------------------------------------------------------
@@ -431,8 +452,9 @@ class AppConfigSettings(SpecModel):
         ge=0,
         le=1440,
         description=(
-            "Monitor window after each flag deployment: the rollback alarm reverts the flags "
-            "until it ends. Flags roll out all at once (no growth settings)."
+            "Bake after each flag deployment: AppConfig starts no other flag deployment until it "
+            "ends. No monitor watches it: the guard turns the canary off whenever the rollback "
+            "alarm is in ALARM. Flags roll out all at once (no growth settings)."
         ),
     )
     poll_interval_s: int = Field(default=45, ge=15, le=3600)
@@ -450,7 +472,7 @@ class AppConfigSettings(SpecModel):
                         (key,),
                         "flags roll out all at once; remove it. AppConfig moves execution "
                         "environments, not users, so a gradual rollout would flip users between "
-                        "control and candidate (final_bake_minutes keeps the monitor window)",
+                        "control and candidate (final_bake_minutes keeps the bake)",
                     )
         return data
 
@@ -637,9 +659,10 @@ class ReleaseSpec(SpecModel):
     )
     read_paths: list[ReadPath] = Field(min_length=1, max_length=10)
     cleanup: Cleanup | None = None
-    brake: Brake | None = Field(
+    guard: Guard | None = Field(
         default=None,
-        description="Canary off at once when the rollback alarm fires outside a flag deployment.",
+        description="Canary off while the rollback alarm is in ALARM: level-triggered, on the alarm's "
+        "state changes and every minute; the only automatic flag rollback (replaces `brake`).",
     )
     delivery: Delivery
     guardrails: Guardrails

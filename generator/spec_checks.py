@@ -58,8 +58,8 @@ def _unique_names(spec: ReleaseSpec) -> Iterator[Problem]:
         yield from once(seen_flags, shadow_flag_key(spec, i), (*at, "shadow", "flag_key"), "flag keys")
     if spec.cleanup is not None:
         yield from once(seen_functions, spec.cleanup.function.name, ("cleanup", "function", "name"), "function names")
-    if spec.brake is not None:
-        yield from once(seen_functions, spec.brake.function.name, ("brake", "function", "name"), "function names")
+    if spec.guard is not None:
+        yield from once(seen_functions, spec.guard.function.name, ("guard", "function", "name"), "function names")
 
 
 def _routers(spec: ReleaseSpec) -> Iterator[Problem]:

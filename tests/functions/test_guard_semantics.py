@@ -70,12 +70,13 @@ def flags(percent: float) -> dict[str, Any]:
 class World:
     """One environment's flags, the rollback alarm, the guard's triggers and the users."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, guard: bool = True, monitor: str | None = None,
-                 edge_brake: bool = False, schedule_phase: int = 17) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, guard: bool = True, monitor: bool = False,
+                 reading: str = "on-transition", edge_brake: bool = False, schedule_phase: int = 17) -> None:
         self.clock = VirtualClock()
         self.appconfig = AppConfig("app", "env", "prof")
         self.appconfig.strategies.update({RAMP.id: RAMP, GUARD.id: GUARD})
-        self.monitor = monitor
+        self.monitor = monitor  # an AppConfig environment monitor on the rollback alarm
+        self.reading = reading  # what AWS does with a deployment started under ALARM (undocumented)
         self.guard_on = guard
         self.edge_brake = edge_brake
         self.schedule_phase = schedule_phase
@@ -119,14 +120,14 @@ class World:
     def _started(self, deployment: Deployment) -> None:
         """A deployment started while the monitor's alarm is in ALARM, under the at-once
         reading of the undocumented case: rolled back as it starts."""
-        if self.monitor == "at-once" and self.state in ("ALARM", "INSUFFICIENT_DATA"):
+        if self.monitor and self.reading == "at-once" and self.state in ("ALARM", "INSUFFICIENT_DATA"):
             self.appconfig.roll_back(deployment, self.clock.now)
 
     def _monitor_check(self) -> None:
         d = self.appconfig.current(self.clock.now)
         if d is None or not d.in_progress(self.clock.now) or self.state not in ("ALARM", "INSUFFICIENT_DATA"):
             return
-        if self.monitor == "at-once" or self.state_since >= d.started:
+        if self.reading == "at-once" or self.state_since >= d.started:
             self.appconfig.roll_back(d, self.clock.now)
 
     # -- the guard's triggers --------------------------------------------------------
@@ -386,8 +387,7 @@ READINGS = ["at-once", "on-transition"]
 def test_the_guard_without_a_monitor_holds_under_either_reading(world, reading, fault):
     # D1: no monitor is attached, so the undocumented case cannot arise; the reading is a
     # property of the world that the design must not depend on
-    w = world(monitor=None)
-    w.reading = reading
+    w = world(monitor=False, reading=reading)
     ramped(w)
     w.script[fault] = "ALARM"
     w.run(fault + 3600)
@@ -398,7 +398,7 @@ def test_the_guard_without_a_monitor_holds_under_either_reading(world, reading, 
 def test_the_old_design_leaves_users_on_the_canary_after_a_fault_during_the_bake(world, reading):
     # GIVEN a monitor and the edge-triggered brake: the one ALARM event comes while the
     # ramp bakes, so the brake skips; the monitor then rolls back to the previous step (1%)
-    w = world(guard=False, monitor=reading, edge_brake=True)
+    w = world(guard=False, monitor=True, reading=reading, edge_brake=True)
     ramped(w)
     w.script[FAULT_DURING_BAKE] = "ALARM"
     w.run(FAULT_DURING_BAKE + 7200)
@@ -408,7 +408,7 @@ def test_the_old_design_leaves_users_on_the_canary_after_a_fault_during_the_bake
 
 @pytest.mark.parametrize(("reading", "held"), [("at-once", False), ("on-transition", True)])
 def test_the_old_design_after_the_bake_depends_on_the_undocumented_reading(world, reading, held):
-    w = world(guard=False, monitor=reading, edge_brake=True)
+    w = world(guard=False, monitor=True, reading=reading, edge_brake=True)
     ramped(w)
     w.script[FAULT_AFTER_BAKE] = "ALARM"
     w.run(FAULT_AFTER_BAKE + 3600)
@@ -419,7 +419,7 @@ def test_the_old_design_after_the_bake_depends_on_the_undocumented_reading(world
 def test_a_monitor_would_undo_even_the_guard_under_the_at_once_reading(world, reading, held):
     # why D1 removes the monitor instead of keeping it beside the guard: under the at-once
     # reading every canary-off deployment is rolled back to the canary as it starts
-    w = world(monitor=reading)
+    w = world(monitor=True, reading=reading)
     ramped(w)
     w.script[FAULT_AFTER_BAKE] = "ALARM"
     w.run(FAULT_AFTER_BAKE + 1800)

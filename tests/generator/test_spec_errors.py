@@ -95,7 +95,7 @@ CASES = [
     ("appconfig-gradual-rollout", "    poll_interval_s: 45", "    growth_factor: 20",
      [("82: delivery.appconfig.growth_factor: flags roll out all at once; remove it. AppConfig moves "
       "execution environments, not users, so a gradual rollout would flip users between control and "
-      "candidate (final_bake_minutes keeps the monitor window)")]),
+      "candidate (final_bake_minutes keeps the bake)")]),
     ("appconfig-bake", "    final_bake_minutes: 10", "    final_bake_minutes: 1441",
      ["83: delivery.appconfig.final_bake_minutes: 1441: input should be less than or equal to 1440"]),
     ("codedeploy-unknown", "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes", "    predefined: CodeDeployDefault.LambdaCanary50Percent",
@@ -142,7 +142,14 @@ CASES = [
      ["39: read_paths[0].database.vpc_endpoints.vpc_id: is required with mode existing: the VPC of the candidate's subnets"]),
     ("read-paths-empty", "read_paths:\n  - name: user-read", "read_paths: []\nunused:\n  - name: user-read",
      ["21: read_paths: list: list should have at least 1 item after validation, not 0",
-      "22: unused: unknown field 'unused'; allowed here: backend, brake, cleanup, delivery, guardrails, observability, phase, read_paths, release, security"]),
+      "22: unused: unknown field 'unused'; allowed here: backend, cleanup, delivery, guard, guardrails, observability, phase, read_paths, release, security"]),
+    ("brake-renamed", "  keep_versions: 5", "  keep_versions: 5\nbrake:\n  function: {name: huntaze-brake}",
+     [("74: brake: 'brake' was renamed to guard: write `guard:` with the same `function:` (the level-triggered "
+       "guard replaces the brake; docs/functions.md)")]),
+    ("guard-runs-one-at-a-time", "  keep_versions: 5",
+     "  keep_versions: 5\nguard:\n  function: {name: huntaze-guard, reserved_concurrency: 2}",
+     [("75: guard.function.reserved_concurrency: 2 is not allowed; the guard runs one at a time (reserved "
+       "concurrency 1, set by cutover): leave it out or set 1")]),
 ]
 
 

@@ -30,7 +30,7 @@ NOT_RENDERED = {
     ("router", "CUTOVER_APPCONFIG_URL"): "the AppConfig agent's local URL: the default is the agent's port",
     ("candidate", "CUTOVER_DB_SSLROOTCERT"): "unset means the trust roots shipped in the package",
     ("cleanup", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
-    ("brake", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
+    ("guard", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
 }
 SPECS = sorted([*(ROOT / "config").glob("*.release.yaml"), *(ROOT / "tests" / "golden").glob("*/spec.yaml")])
 
@@ -96,7 +96,7 @@ def _functions(spec):
     for path in spec.read_paths:
         yield path.control
         yield path.candidate
-    for extra in (spec.cleanup, spec.brake):
+    for extra in (spec.cleanup, spec.guard):
         if extra is not None:
             yield extra.function
 

@@ -27,8 +27,7 @@ pytestmark = pytest.mark.terraform
 #   every refresh would show a diff that real AWS does not;
 # - the AppConfig configuration profile: moto does not return its KmsKeyIdentifier;
 # - AppConfig environments and deployments, composite alarms and query definitions, and
-#   everything that depends on them (the dashboard names the composite alarm; the
-#   AppConfig monitor role exists only when there are alarms to monitor): not
+#   everything that depends on them (the dashboard names the composite alarm): not
 #   implemented by the emulator.
 SUPPORTED = [
     "module.kms",
@@ -168,7 +167,7 @@ def test_completing_the_release_keeps_the_entry_and_serves_the_candidate_code(te
     assert entry["vpc_config"][0]["subnet_ids"] == ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
     assert entry["environment"][0]["variables"]["CUTOVER_DB_HOST"].startswith("huntaze-proxy.")
     # ... what was applied of the old path's extras is deleted, and nothing is replaced
-    retired = ("module.user_read_shadow.", "module.tracing.", "module.brake.",
+    retired = ("module.user_read_shadow.", "module.tracing.", "module.guard.",
                "module.alarms.aws_cloudwatch_metric_alarm.this[")
     deleted = sorted(a for a, act in actions.items() if act == ["delete"])
     assert deleted and all(a.startswith(retired) for a in deleted), deleted

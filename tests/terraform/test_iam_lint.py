@@ -5,7 +5,7 @@ take (issue 7: list actions need "*").
 The policies are those Terraform renders for the production release: an emulator plan
 after applying what the emulator implements, read from `terraform show -json`. Values
 that only exist after an apply the emulator cannot do (the AppConfig environment, the
-function aliases, the brake's strategy) are unknown in the plan; each is replaced by an
+function aliases, the guard's strategy) are unknown in the plan; each is replaced by an
 ARN of the kind that output holds, listed below per statement, so it is checked too.
 """
 
@@ -33,6 +33,7 @@ UNKNOWN_RESOURCES = {
     "InvokeCandidateAliasOnly": [ALIAS],
     "ReadFeatureFlags": [f"{APP}/environment/def5678/configuration/ghi9012"],
     "SeeFlagDeployments": [f"{APP}/environment/def5678"],
+    "StopOtherFlagDeployments": [f"{APP}/environment/def5678/deployment/*"],
     "ReadDeployedFlags": [f"{APP}/configurationprofile/ghi9012/hostedconfigurationversion/*"],
     "WriteCanaryOffFlags": [f"{APP}/configurationprofile/ghi9012"],
     "DeployCanaryOffFlags": [f"{APP}/environment/def5678", f"{APP}/configurationprofile/ghi9012",
@@ -43,7 +44,7 @@ UNKNOWN_RESOURCES = {
 # What the emulator implements (tests/terraform/test_emulator_release.py) and the candidate.
 APPLIED = ["module.kms", "module.dependencies_arm64", "module.user_read_shadow.aws_dynamodb_table.ledger",
            "module.alarms.aws_sns_topic.this", "module.feature_flags.aws_appconfig_application.this",
-           *(f"module.{fn}.{r}" for fn in ("user_read_control", "user_read_candidate", "cleanup", "brake")
+           *(f"module.{fn}.{r}" for fn in ("user_read_control", "user_read_candidate", "cleanup", "guard")
              for r in ("aws_cloudwatch_log_group.this", "aws_sqs_queue.dlq", "aws_iam_role.this"))]
 
 
@@ -110,8 +111,8 @@ def production_policies(tmp_path_factory) -> dict[str, list[dict]]:
 
 def test_the_plan_holds_the_policies_of_every_role(production_policies):
     roles = {a.split(".data.")[0] for a in production_policies}
-    for module in ("module.user_read_control", "module.user_read_candidate", "module.cleanup", "module.brake",
-                   "module.feature_flags", "module.code_deploy"):
+    for module in ("module.user_read_control", "module.user_read_candidate", "module.cleanup", "module.guard",
+                   "module.code_deploy"):
         assert module in roles, f"no policy of {module} in the plan: {sorted(roles)}"
 
 
@@ -137,5 +138,8 @@ def test_list_actions_are_granted_on_star_in_the_rendered_policies(production_po
     cleanup = [s for a, sts in production_policies.items() if a.startswith("module.cleanup.") for s in sts]
     (find,) = [s for s in cleanup if "appconfig:ListApplications" in s["Action"]]
     assert find["Resource"] == ["*"]
-    brake = {s["Sid"]: s for a, sts in production_policies.items() if a.startswith("module.brake.") for s in sts}
-    assert brake["DeployCanaryOffFlags"]["Resource"][2].endswith(":deploymentstrategy/jkl3456")
+    guard = {s["Sid"]: s for a, sts in production_policies.items() if a.startswith("module.guard.") for s in sts}
+    assert guard["DeployCanaryOffFlags"]["Resource"][2].endswith(":deploymentstrategy/jkl3456")
+    assert guard["ReadAlarmStates"] == {"Sid": "ReadAlarmStates", "Effect": "Allow",
+                                        "Action": ["cloudwatch:DescribeAlarms"], "Resource": ["*"]}
+    assert guard["StopOtherFlagDeployments"]["Action"] == ["appconfig:GetDeployment", "appconfig:StopDeployment"]

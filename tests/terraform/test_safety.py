@@ -96,12 +96,12 @@ def test_shadow_failures_go_to_the_candidates_dlq(root):
 @pytest.mark.parametrize("root", sorted(ROOTS))
 def test_a_complete_release_serves_the_candidate_code_behind_the_same_entry(root):
     """Phase complete: clients keep calling the control's function and alias, which now run
-    the candidate's code; no shadow wiring, no canary traces, no brake."""
+    the candidate's code; no shadow wiring, no canary traces, no guard."""
     calls = dict(hcl.module_calls(hcl.load(ROOTS[root] / "main.tf")))
     assert "user_read_control" in calls, "the entry clients call must never be removed"
     entry = calls["user_read_control"]
     if entry.get("handler") == "candidate.handler.lambda_handler":
-        assert not {"user_read_shadow", "tracing", "brake"} & set(calls)
+        assert not {"user_read_shadow", "tracing", "guard"} & set(calls)
         if isinstance(entry["package"], dict):  # rendered roots (the examples use a dummy zip)
             assert "candidate.zip" in entry["package"]["filename"]
         assert "CUTOVER_DB_HOST" in str(entry["environment"]) and entry.get("vpc")
@@ -126,37 +126,53 @@ def test_code_deploy_groups_roll_back_on_alarm_and_failure():
     assert group["deployment_style"][0]["deployment_option"] == "WITH_TRAFFIC_CONTROL"
 
 
-def test_appconfig_environment_monitors_the_alarms():
-    ((_name, env),) = _resources(
-        MODULES_DIR / "feature_flags" / "main.tf", "aws_appconfig_environment"
-    )
-    (monitor,) = [d["monitor"] for d in env["dynamic"] if "monitor" in d]
-    assert monitor["for_each"] == "${var.monitor_alarm_arns}"
-    assert monitor["content"][0]["alarm_role_arn"] == "${aws_iam_role.monitor[0].arn}"
-
-
-def test_appconfig_monitor_role_may_only_describe_alarms():
+def test_appconfig_environment_attaches_no_monitor():
+    """D1: a monitor rolls back to the previous (canary-on) version, also on the new
+    composite's INSUFFICIENT_DATA, and its handling of a deployment started in ALARM is
+    undocumented; the guard is the only automatic flag rollback, so no monitor (and no
+    monitor role) exists to undo its canary-off document."""
     doc = hcl.load(MODULES_DIR / "feature_flags" / "main.tf")
-    policies = {
-        name: body for t, name, body in hcl.blocks(doc, "data") if t == "aws_iam_policy_document"
-    }
-    assume = policies["monitor_assume"]["statement"][0]
-    assert assume["principals"][0]["identifiers"] == ["appconfig.amazonaws.com"]
-    (statement,) = policies["monitor"]["statement"]
-    assert statement["actions"] == ["cloudwatch:DescribeAlarms"]
+    ((_name, env),) = [(n, b) for t, n, b in hcl.blocks(doc, "resource") if t == "aws_appconfig_environment"]
+    assert "monitor" not in env and not [d for d in env.get("dynamic", []) if "monitor" in d]
+    assert not [n for t, n, _ in hcl.blocks(doc, "resource") if t in ("aws_iam_role", "aws_iam_role_policy")]
+
+
+def test_the_guards_strategy_deploys_at_once_without_bake():
+    ((_name, strategy),) = [(n, b) for n, b in _resources(MODULES_DIR / "feature_flags" / "main.tf",
+                                                         "aws_appconfig_deployment_strategy") if n == "guard"]
+    assert (strategy["growth_factor"], strategy["deployment_duration_in_minutes"],
+            strategy["final_bake_time_in_minutes"]) == (100, 0, 0)
+
+
+def test_an_alarm_trigger_is_every_state_change_of_that_alarm_and_only_its_rule_invokes():
+    path = MODULES_DIR / "function" / "main.tf"
+    rules = dict(_resources(path, "aws_cloudwatch_event_rule"))
+    pattern = rules["alarm"]["event_pattern"]
+    for needle in ('source        = ["aws.cloudwatch"]', '"detail-type" = ["CloudWatch Alarm State Change"]',
+                   "resources     = [var.alarm_trigger.alarm_arn]"):
+        assert needle in pattern or needle.replace(" ", "") in pattern.replace(" ", ""), pattern
+    permissions = dict(_resources(path, "aws_lambda_permission"))
+    assert permissions["alarm"]["source_arn"] == "${aws_cloudwatch_event_rule.alarm[0].arn}"
+    assert permissions["alarm"]["principal"] == "events.amazonaws.com"
+    assert dict(_resources(path, "aws_cloudwatch_event_target"))["alarm"]["arn"] == "${aws_lambda_alias.this.arn}"
+
+
+@pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if _has_module(r, "guard")])
+def test_root_runs_the_guard_on_the_composites_state_changes_and_every_minute(root):
+    guard = _module(root, "guard")
+    assert guard["alarm_trigger"] == {"alarm_arn": "${module.alarms.rollback_alarm_arn}"}
+    assert guard["schedule"] == {"expression": "rate(1 minute)"}
+    assert guard["reserved_concurrency"] == 1
+    assert guard["handler"] == "guard.handler.lambda_handler"
+    assert "monitor_alarm_arns" not in _module(root, "feature_flags")
+    # the composite's actions notify only (SNS); the guard listens on EventBridge
+    assert not _module(root, "alarms").get("rollback_action_arns")
 
 
 @pytest.mark.parametrize("root", sorted(ROOTS))
 def test_root_wires_the_composite_alarm_to_code_deploy(root):
     assert _module(root, "code_deploy")["alarm_names"] == [
         "${module.alarms.rollback_alarm_name}"
-    ]
-
-
-@pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if _has_module(r, "feature_flags")])
-def test_root_wires_the_composite_alarm_to_appconfig(root):
-    assert _module(root, "feature_flags")["monitor_alarm_arns"] == [
-        "${module.alarms.rollback_alarm_arn}"
     ]
 
 
@@ -202,7 +218,7 @@ def test_no_iam_statement_has_a_wildcard_action():
 
 
 def test_function_module_rejects_wildcard_actions_at_plan_time():
-    ((_name, policy),) = _resources(MODULES_DIR / "function" / "main.tf", "aws_iam_role_policy")
+    policy = dict(_resources(MODULES_DIR / "function" / "main.tf", "aws_iam_role_policy"))["this"]
     conditions = [p["condition"] for p in policy["lifecycle"][0]["precondition"]]
     assert any('"*"' in c or "'*'" in c or ':*"' in c for c in conditions)
 

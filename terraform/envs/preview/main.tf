@@ -307,7 +307,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = "huntaze-flags-preview"
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = "feature-flags"
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-preview,huntaze-prisma-read-preview,huntaze-mock-feed-preview,huntaze-prisma-feed-preview,huntaze-brake-preview"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-preview,huntaze-prisma-read-preview,huntaze-mock-feed-preview,huntaze-prisma-feed-preview,huntaze-guard-preview"
     CUTOVER_CLEANUP_KEEP                  = "5"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
     CUTOVER_RELEASE                       = "huntaze-read-paths"
@@ -320,7 +320,7 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-brake-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-brake-preview:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-preview:*"]
     },
     {
       sid       = "FindTheFlagApplication"
@@ -343,30 +343,31 @@ module "cleanup" {
   code_signing_config_arn = null
 }
 
-# After a flag deployment's bake: the rollback alarm turns the canary off at once.
-module "brake" {
+# While the rollback alarm is in ALARM, every served canary is 0: on each alarm state change and every minute.
+module "guard" {
   source               = "../../modules/function"
-  name                 = "huntaze-brake-preview"
-  description          = "cutover huntaze-read-paths: canary off on alarm"
-  handler              = "brake.handler.lambda_handler"
+  name                 = "huntaze-guard-preview"
+  description          = "cutover huntaze-read-paths: canary off while in ALARM"
+  handler              = "guard.handler.lambda_handler"
   runtime              = "python3.12"
   memory_mb            = 128
   timeout_s            = 30
   architecture         = "arm64"
-  reserved_concurrency = null
+  reserved_concurrency = 1
   alias_name           = "live"
   package = {
-    filename         = "${path.module}/../../../build/functions/brake.zip"
-    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/brake.zip")
+    filename         = "${path.module}/../../../build/functions/guard.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/guard.zip")
   }
   environment = {
-    CUTOVER_BRAKE_ALARM_NAME     = module.alarms.rollback_alarm_name
-    CUTOVER_BRAKE_APPLICATION_ID = module.feature_flags.application_id
-    CUTOVER_BRAKE_CANARY_FLAGS   = "user-read-canary,feed-read-canary"
-    CUTOVER_BRAKE_ENVIRONMENT_ID = module.feature_flags.environment_id
-    CUTOVER_BRAKE_KMS_KEY_ARN    = module.kms.key_arn
-    CUTOVER_BRAKE_PROFILE_ID     = module.feature_flags.profile_id
-    CUTOVER_BRAKE_STRATEGY_ID    = module.feature_flags.brake_strategy_id
+    CUTOVER_GUARD_ALARM_NAME     = module.alarms.rollback_alarm_name
+    CUTOVER_GUARD_APPLICATION_ID = module.feature_flags.application_id
+    CUTOVER_GUARD_CANARY_FLAGS   = "user-read-canary,feed-read-canary"
+    CUTOVER_GUARD_ENVIRONMENT_ID = module.feature_flags.environment_id
+    CUTOVER_GUARD_KMS_KEY_ARN    = module.kms.key_arn
+    CUTOVER_GUARD_PROFILE_ID     = module.feature_flags.profile_id
+    CUTOVER_GUARD_STRATEGY_ID    = module.feature_flags.guard_strategy_id
+    CUTOVER_GUARD_TOPIC_ARN      = module.alarms.topic_arn
     CUTOVER_METRICS_NAMESPACE    = "Cutover"
     CUTOVER_RELEASE              = "huntaze-read-paths"
     CUTOVER_TRACE_USER_ID        = "hashed"
@@ -381,6 +382,11 @@ module "brake" {
       resources = [module.feature_flags.environment_arn]
     },
     {
+      sid       = "StopOtherFlagDeployments"
+      actions   = ["appconfig:GetDeployment", "appconfig:StopDeployment"]
+      resources = ["${module.feature_flags.environment_arn}/deployment/*"]
+    },
+    {
       sid       = "ReadDeployedFlags"
       actions   = ["appconfig:GetHostedConfigurationVersion"]
       resources = ["arn:${data.aws_partition.current.partition}:appconfig:us-east-2:${data.aws_caller_identity.current.account_id}:application/${module.feature_flags.application_id}/configurationprofile/${module.feature_flags.profile_id}/hostedconfigurationversion/*"]
@@ -393,13 +399,19 @@ module "brake" {
     {
       sid       = "DeployCanaryOffFlags"
       actions   = ["appconfig:StartDeployment"]
-      resources = [module.feature_flags.environment_arn, module.feature_flags.profile_arn, "arn:${data.aws_partition.current.partition}:appconfig:us-east-2:${data.aws_caller_identity.current.account_id}:deploymentstrategy/${module.feature_flags.brake_strategy_id}"]
+      resources = [module.feature_flags.environment_arn, module.feature_flags.profile_arn, "arn:${data.aws_partition.current.partition}:appconfig:us-east-2:${data.aws_caller_identity.current.account_id}:deploymentstrategy/${module.feature_flags.guard_strategy_id}"]
+    },
+    {
+      sid       = "NotifyOnCall"
+      actions   = ["sns:Publish"]
+      resources = [module.alarms.topic_arn]
     },
   ]
-  schedule = null
-  sns_trigger = {
-    topic_arn     = module.alarms.topic_arn
-    filter_policy = jsonencode({ AlarmName = [module.alarms.rollback_alarm_name], NewStateValue = ["ALARM"] })
+  schedule = {
+    expression = "rate(1 minute)"
+  }
+  alarm_trigger = {
+    alarm_arn = module.alarms.rollback_alarm_arn
   }
   kms_key_arn             = module.kms.key_arn
   log_retention_days      = 365
@@ -445,7 +457,7 @@ module "feature_flags" {
   description         = "cutover huntaze-read-paths (preview)"
   document_path       = "${path.module}/flags.json"
   kept_documents_path = "${path.module}/flag-versions.json"
-  brake_strategy_name = "huntaze-read-paths-preview-brake"
+  guard_strategy_name = "huntaze-read-paths-preview-guard"
   strategy = {
     name               = "huntaze-read-paths-preview-all-at-once"
     growth_type        = "LINEAR"
@@ -453,7 +465,6 @@ module "feature_flags" {
     duration_minutes   = 0
     final_bake_minutes = 10
   }
-  monitor_alarm_arns     = [module.alarms.rollback_alarm_arn]
   kms_key_arn            = module.kms.key_arn
   extension_architecture = "arm64"
 }

@@ -181,7 +181,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = "huntaze-flags"
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = "feature-flags"
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read,huntaze-prisma-read,huntaze-brake"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read,huntaze-prisma-read,huntaze-guard"
     CUTOVER_CLEANUP_KEEP                  = "5"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
     CUTOVER_RELEASE                       = "huntaze-prisma-migration"
@@ -194,7 +194,7 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-brake", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-brake:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard:*"]
     },
     {
       sid       = "FindTheFlagApplication"
@@ -217,30 +217,31 @@ module "cleanup" {
   code_signing_config_arn = null
 }
 
-# After a flag deployment's bake: the rollback alarm turns the canary off at once.
-module "brake" {
+# While the rollback alarm is in ALARM, every served canary is 0: on each alarm state change and every minute.
+module "guard" {
   source               = "../../modules/function"
-  name                 = "huntaze-brake"
-  description          = "cutover huntaze-prisma-migration: canary off on alarm"
-  handler              = "brake.handler.lambda_handler"
+  name                 = "huntaze-guard"
+  description          = "cutover huntaze-prisma-migration: canary off while in ALARM"
+  handler              = "guard.handler.lambda_handler"
   runtime              = "python3.12"
   memory_mb            = 128
   timeout_s            = 30
   architecture         = "arm64"
-  reserved_concurrency = null
+  reserved_concurrency = 1
   alias_name           = "live"
   package = {
-    filename         = "${path.module}/../../../build/functions/brake.zip"
-    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/brake.zip")
+    filename         = "${path.module}/../../../build/functions/guard.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/guard.zip")
   }
   environment = {
-    CUTOVER_BRAKE_ALARM_NAME     = module.alarms.rollback_alarm_name
-    CUTOVER_BRAKE_APPLICATION_ID = module.feature_flags.application_id
-    CUTOVER_BRAKE_CANARY_FLAGS   = "prisma-adapter"
-    CUTOVER_BRAKE_ENVIRONMENT_ID = module.feature_flags.environment_id
-    CUTOVER_BRAKE_KMS_KEY_ARN    = module.kms.key_arn
-    CUTOVER_BRAKE_PROFILE_ID     = module.feature_flags.profile_id
-    CUTOVER_BRAKE_STRATEGY_ID    = module.feature_flags.brake_strategy_id
+    CUTOVER_GUARD_ALARM_NAME     = module.alarms.rollback_alarm_name
+    CUTOVER_GUARD_APPLICATION_ID = module.feature_flags.application_id
+    CUTOVER_GUARD_CANARY_FLAGS   = "prisma-adapter"
+    CUTOVER_GUARD_ENVIRONMENT_ID = module.feature_flags.environment_id
+    CUTOVER_GUARD_KMS_KEY_ARN    = module.kms.key_arn
+    CUTOVER_GUARD_PROFILE_ID     = module.feature_flags.profile_id
+    CUTOVER_GUARD_STRATEGY_ID    = module.feature_flags.guard_strategy_id
+    CUTOVER_GUARD_TOPIC_ARN      = module.alarms.topic_arn
     CUTOVER_METRICS_NAMESPACE    = "Cutover"
     CUTOVER_RELEASE              = "huntaze-prisma-migration"
     CUTOVER_TRACE_USER_ID        = "hashed"
@@ -255,6 +256,11 @@ module "brake" {
       resources = [module.feature_flags.environment_arn]
     },
     {
+      sid       = "StopOtherFlagDeployments"
+      actions   = ["appconfig:GetDeployment", "appconfig:StopDeployment"]
+      resources = ["${module.feature_flags.environment_arn}/deployment/*"]
+    },
+    {
       sid       = "ReadDeployedFlags"
       actions   = ["appconfig:GetHostedConfigurationVersion"]
       resources = ["arn:${data.aws_partition.current.partition}:appconfig:us-east-1:${data.aws_caller_identity.current.account_id}:application/${module.feature_flags.application_id}/configurationprofile/${module.feature_flags.profile_id}/hostedconfigurationversion/*"]
@@ -267,13 +273,19 @@ module "brake" {
     {
       sid       = "DeployCanaryOffFlags"
       actions   = ["appconfig:StartDeployment"]
-      resources = [module.feature_flags.environment_arn, module.feature_flags.profile_arn, "arn:${data.aws_partition.current.partition}:appconfig:us-east-1:${data.aws_caller_identity.current.account_id}:deploymentstrategy/${module.feature_flags.brake_strategy_id}"]
+      resources = [module.feature_flags.environment_arn, module.feature_flags.profile_arn, "arn:${data.aws_partition.current.partition}:appconfig:us-east-1:${data.aws_caller_identity.current.account_id}:deploymentstrategy/${module.feature_flags.guard_strategy_id}"]
+    },
+    {
+      sid       = "NotifyOnCall"
+      actions   = ["sns:Publish"]
+      resources = [module.alarms.topic_arn]
     },
   ]
-  schedule = null
-  sns_trigger = {
-    topic_arn     = module.alarms.topic_arn
-    filter_policy = jsonencode({ AlarmName = [module.alarms.rollback_alarm_name], NewStateValue = ["ALARM"] })
+  schedule = {
+    expression = "rate(1 minute)"
+  }
+  alarm_trigger = {
+    alarm_arn = module.alarms.rollback_alarm_arn
   }
   kms_key_arn             = module.kms.key_arn
   log_retention_days      = 365
@@ -311,7 +323,7 @@ module "feature_flags" {
   description         = "cutover huntaze-prisma-migration (production)"
   document_path       = "${path.module}/flags.json"
   kept_documents_path = "${path.module}/flag-versions.json"
-  brake_strategy_name = "huntaze-prisma-migration-production-brake"
+  guard_strategy_name = "huntaze-prisma-migration-production-guard"
   strategy = {
     name               = "huntaze-prisma-migration-production-all-at-once"
     growth_type        = "LINEAR"
@@ -319,7 +331,6 @@ module "feature_flags" {
     duration_minutes   = 0
     final_bake_minutes = 10
   }
-  monitor_alarm_arns     = [module.alarms.rollback_alarm_arn]
   kms_key_arn            = module.kms.key_arn
   extension_architecture = "arm64"
 }

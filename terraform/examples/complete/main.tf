@@ -266,8 +266,8 @@ module "feature_flags" {
     final_bake_minutes = 10
   }
 
-  # The same single signal rolls back a flag change.
-  monitor_alarm_arns = [module.alarms.rollback_alarm_arn]
+  # No monitor: the guard function (rendered envs) is the only automatic flag
+  # rollback while the same single signal is in ALARM (docs/functions.md).
 
   tags = local.tags
 }

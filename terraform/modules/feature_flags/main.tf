@@ -1,7 +1,8 @@
 # AppConfig feature flags of one release environment: the application,
-# environment (with the rollback alarms as monitors), an AWS.AppConfig.FeatureFlags
-# profile, the rendered document as a hosted configuration version, a deployment
-# strategy from the spec, and a deployment whenever the document changes.
+# environment (no alarm monitor: the guard function is the only automatic flag
+# rollback), an AWS.AppConfig.FeatureFlags profile, the rendered document as a hosted
+# configuration version, a deployment strategy from the spec, and a deployment
+# whenever the document changes.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -57,8 +58,6 @@ locals {
   }
 
   extension_layer_arn = try(local.extension_layers[local.region][var.extension_architecture], null)
-
-  monitored = length(var.monitor_alarm_arns) > 0
 }
 
 ################################################################################
@@ -77,24 +76,14 @@ resource "aws_appconfig_environment" "this" {
   description    = var.description
   application_id = aws_appconfig_application.this.id
 
-  # During a flag deployment and its bake time, any of these alarms in ALARM
-  # rolls the configuration back to the previous version.
-  dynamic "monitor" {
-    for_each = var.monitor_alarm_arns
-    content {
-      alarm_arn      = monitor.value
-      alarm_role_arn = aws_iam_role.monitor[0].arn
-    }
-  }
+  # No `monitor`: an AppConfig monitor rolls a deployment back "to the previous
+  # version" (a canary-on step, not 0), also on INSUFFICIENT_DATA (a new composite
+  # alarm starts there, so the first apply would roll its own flags back), and what
+  # it does to a deployment started while its alarm is in ALARM is undocumented
+  # (docs/aws-rules.md, AppConfig). The guard function turns the canary off instead,
+  # level-triggered, while the rollback alarm is in ALARM (docs/functions.md).
 
   tags = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = length(var.monitor_alarm_arns) <= 5
-      error_message = "An AppConfig environment takes at most 5 monitors; pass the composite rollback alarm."
-    }
-  }
 }
 
 resource "aws_appconfig_configuration_profile" "this" {
@@ -108,14 +97,15 @@ resource "aws_appconfig_configuration_profile" "this" {
   tags = var.tags
 }
 
-# The brake's strategy: all at once and no bake, so the canary-off flags it deploys
-# after the rollback alarm fired are complete at once (an alarm still in ALARM
-# during a bake would roll them back).
-resource "aws_appconfig_deployment_strategy" "brake" {
-  count = var.brake_strategy_name == null ? 0 : 1
+# The guard's strategy (and `cutover rollback`'s): all at once and no bake, so the
+# canary-off document is served by every client at its next poll and the deployment
+# is over at once (one deployment per environment at a time: a bake would block the
+# next one for nothing).
+resource "aws_appconfig_deployment_strategy" "guard" {
+  count = var.guard_strategy_name == null ? 0 : 1
 
-  name                           = var.brake_strategy_name
-  description                    = "cutover brake: canary off at once (${var.description})"
+  name                           = var.guard_strategy_name
+  description                    = "cutover guard: canary off at once (${var.description})"
   growth_type                    = "LINEAR"
   growth_factor                  = 100
   deployment_duration_in_minutes = 0
@@ -123,6 +113,12 @@ resource "aws_appconfig_deployment_strategy" "brake" {
   replicate_to                   = "NONE"
 
   tags = var.tags
+}
+
+# Releases rendered with the brake had this strategy at the brake's address.
+moved {
+  from = aws_appconfig_deployment_strategy.brake
+  to   = aws_appconfig_deployment_strategy.guard
 }
 
 resource "aws_appconfig_deployment_strategy" "this" {
@@ -142,9 +138,9 @@ resource "aws_appconfig_deployment_strategy" "this" {
 ################################################################################
 
 # Why not one hosted version replaced on every change: Terraform destroys the
-# replaced version in the same apply that deploys the new one, and AppConfig's
-# alarm rollback and `stop-deployment --allow-revert` return to the previous
-# version, which must still exist (docs/aws-rules.md, AppConfig).
+# replaced version in the same apply that deploys the new one, and
+# `stop-deployment --allow-revert` (the guard's, or an operator's) returns to the
+# previous version, which must still exist (docs/aws-rules.md, AppConfig).
 #
 # So the generator renders, next to the current document, the documents of every
 # planned percent of every read path (the current one with one path moved to 0 or
@@ -209,57 +205,4 @@ resource "aws_appconfig_deployment" "this" {
   lifecycle {
     replace_triggered_by = [terraform_data.document]
   }
-}
-
-################################################################################
-# Monitor role: AppConfig reads the rollback alarms, nothing else
-################################################################################
-
-data "aws_iam_policy_document" "monitor_assume" {
-  statement {
-    sid     = "AppConfigAssumesRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["appconfig.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "monitor" {
-  #checkov:skip=CKV_AWS_356:DescribeAlarms returns nothing about a composite alarm unless scoped to * (DescribeAlarms API reference); the statement allows that read-only action only.
-  count = local.monitored ? 1 : 0
-
-  # DescribeAlarms returns nothing about a *composite* alarm unless the permission
-  # is scoped to "*" (DescribeAlarms API reference); the rollback alarm is one.
-  statement {
-    sid       = "ReadRollbackAlarms"
-    effect    = "Allow"
-    actions   = ["cloudwatch:DescribeAlarms"]
-    resources = ["*"] # composite alarms are visible only to DescribeAlarms on *
-  }
-}
-
-resource "aws_iam_role" "monitor" {
-  count = local.monitored ? 1 : 0
-
-  name               = "${var.application_name}-${var.environment_name}-monitor"
-  description        = "AppConfig reads the rollback alarms of ${var.application_name}/${var.environment_name} (cutover)."
-  assume_role_policy = data.aws_iam_policy_document.monitor_assume.json
-
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy" "monitor" {
-  count = local.monitored ? 1 : 0
-
-  name   = "describe-rollback-alarms"
-  role   = aws_iam_role.monitor[0].id
-  policy = data.aws_iam_policy_document.monitor[0].json
 }

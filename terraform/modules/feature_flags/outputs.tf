@@ -48,7 +48,7 @@ output "configuration_arn" {
   value       = "arn:${local.partition}:appconfig:${local.region}:${local.account_id}:application/${aws_appconfig_application.this.id}/environment/${aws_appconfig_environment.this.environment_id}/configuration/${aws_appconfig_configuration_profile.this.configuration_profile_id}"
 }
 
-output "brake_strategy_id" {
-  description = "Id of the brake's all-at-once, no-bake deployment strategy (null without one)."
-  value       = one(aws_appconfig_deployment_strategy.brake[*].id)
+output "guard_strategy_id" {
+  description = "Id of the guard's all-at-once, no-bake deployment strategy (null without one)."
+  value       = one(aws_appconfig_deployment_strategy.guard[*].id)
 }

@@ -29,8 +29,8 @@ variable "kept_documents_path" {
   type        = string
 }
 
-variable "brake_strategy_name" {
-  description = "Name of the all-at-once, no-bake strategy the brake function deploys with (null: none)."
+variable "guard_strategy_name" {
+  description = "Name of the all-at-once, no-bake strategy the guard function and `cutover rollback` deploy with (null: none)."
   type        = string
   default     = null
 }
@@ -44,12 +44,6 @@ variable "strategy" {
     duration_minutes   = number
     final_bake_minutes = number
   })
-}
-
-variable "monitor_alarm_arns" {
-  description = "Alarms that roll a flag deployment back (at most 5)."
-  type        = list(string)
-  default     = []
 }
 
 variable "kms_key_arn" {

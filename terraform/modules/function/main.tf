@@ -1,6 +1,7 @@
-# One Lambda function of a read path (control, candidate or cleanup) with what it
-# needs and nothing more: its log group, its dead-letter queue, its execution role,
-# a published version behind the `live` alias, and optionally a schedule.
+# One Lambda function of a read path (control, candidate), the cleanup or the guard,
+# with what it needs and nothing more: its log group, its dead-letter queue, its
+# execution role, a published version behind the `live` alias, and optionally a
+# schedule and an alarm's state changes as triggers.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -283,7 +284,7 @@ resource "aws_lambda_alias" "this" {
 }
 
 ################################################################################
-# Optional schedule (the cleanup function)
+# Optional schedule (the cleanup function; the guard, every minute)
 ################################################################################
 
 resource "aws_cloudwatch_event_rule" "schedule" {
@@ -316,30 +317,65 @@ resource "aws_lambda_permission" "schedule" {
 }
 
 ################################################################################
-# Optional SNS trigger (the brake: the alarm topic)
+# Optional alarm trigger (the guard: the composite rollback alarm)
 ################################################################################
 
-# SNS invokes the alias asynchronously: Lambda retries a failed invocation and then
-# sends the event to the function's dead-letter queue.
-resource "aws_lambda_permission" "sns" {
-  count = var.sns_trigger == null ? 0 : 1
+# Every state change of the alarm (EventBridge's "CloudWatch Alarm State Change"
+# event, whose `resources` holds the alarm's ARN) invokes the alias asynchronously.
+# The event is a hint, not the state: a function that holds a property while the
+# alarm is in ALARM re-reads it (and runs on a schedule too), since the alarm's
+# actions and events come on a transition only (docs/aws-rules.md, CloudWatch).
+resource "aws_cloudwatch_event_rule" "alarm" {
+  count = var.alarm_trigger == null ? 0 : 1
 
-  statement_id  = "AllowSnsTopic"
+  name        = "${substr(var.name, 0, 58)}-alarm"
+  description = "Invokes ${var.name}:${var.alias_name} on every state change of its alarm."
+  event_pattern = jsonencode({
+    source        = ["aws.cloudwatch"]
+    "detail-type" = ["CloudWatch Alarm State Change"]
+    resources     = [var.alarm_trigger.alarm_arn]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "alarm" {
+  count = var.alarm_trigger == null ? 0 : 1
+
+  rule = aws_cloudwatch_event_rule.alarm[0].name
+  arn  = aws_lambda_alias.this.arn
+}
+
+resource "aws_lambda_permission" "alarm" {
+  count = var.alarm_trigger == null ? 0 : 1
+
+  statement_id  = "AllowEventBridgeAlarm"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
   qualifier     = aws_lambda_alias.this.name
-  principal     = "sns.amazonaws.com"
-  source_arn    = var.sns_trigger.topic_arn
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.alarm[0].arn
 }
 
-resource "aws_sns_topic_subscription" "sns" {
-  count = var.sns_trigger == null ? 0 : 1
+# The function reads the alarm's state itself. DescribeAlarms returns nothing about a
+# *composite* alarm unless the permission is scoped to "*" (DescribeAlarms API
+# reference); the statement allows that read-only action only.
+data "aws_iam_policy_document" "read_alarms" {
+  #checkov:skip=CKV_AWS_356:DescribeAlarms returns nothing about a composite alarm unless scoped to * (DescribeAlarms API reference); the statement allows that read-only action only.
+  count = var.alarm_trigger == null ? 0 : 1
 
-  topic_arn           = var.sns_trigger.topic_arn
-  protocol            = "lambda"
-  endpoint            = aws_lambda_alias.this.arn
-  filter_policy       = var.sns_trigger.filter_policy
-  filter_policy_scope = var.sns_trigger.filter_policy == null ? null : "MessageBody"
+  statement {
+    sid       = "ReadAlarmStates"
+    effect    = "Allow"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["*"] # composite alarms are visible only to DescribeAlarms on *
+  }
+}
 
-  depends_on = [aws_lambda_permission.sns]
+resource "aws_iam_role_policy" "read_alarms" {
+  count = var.alarm_trigger == null ? 0 : 1
+
+  name   = "${var.name}-read-alarms"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.read_alarms[0].json
 }

@@ -128,11 +128,10 @@ variable "tags" {
   default     = {}
 }
 
-variable "sns_trigger" {
-  description = "Optional SNS topic that invokes the alias (the brake: the alarm topic), with a filter policy on the message body (JSON, null: every message)."
+variable "alarm_trigger" {
+  description = "Optional CloudWatch alarm whose every state change (EventBridge \"CloudWatch Alarm State Change\" event) invokes the alias; the role may then read alarm states (cloudwatch:DescribeAlarms on *, as composite alarms require). null: none."
   type = object({
-    topic_arn     = string
-    filter_policy = string
+    alarm_arn = string
   })
   default = null
 }

@@ -32,7 +32,7 @@ variables {
   kept_documents_path    = "tests/flag-versions.json"
   kms_key_arn            = "arn:aws:kms:eu-west-3:123456789012:key/00000000-0000-0000-0000-000000000000"
   extension_architecture = "arm64"
-  monitor_alarm_arns     = ["arn:aws:cloudwatch:eu-west-3:123456789012:alarm:rollback"]
+  guard_strategy_name    = "release-guard"
   strategy = {
     name               = "linear"
     growth_type        = "LINEAR"
@@ -78,12 +78,17 @@ run "unknown_region_fails_the_plan" {
   expect_failures = [output.extension_layer_arn]
 }
 
-run "more_than_five_monitors_fail" {
+run "no_monitor_and_the_guards_strategy_is_all_at_once_without_bake" {
   command = plan
 
-  variables {
-    monitor_alarm_arns = [for i in range(6) : "arn:aws:cloudwatch:eu-west-3:123456789012:alarm:a${i}"]
+  assert {
+    condition     = length(aws_appconfig_environment.this.monitor) == 0
+    error_message = "the environment must attach no AppConfig monitor: the guard is the only automatic flag rollback (D1)."
   }
-
-  expect_failures = [aws_appconfig_environment.this]
+  assert {
+    condition = (aws_appconfig_deployment_strategy.guard[0].deployment_duration_in_minutes == 0
+      && aws_appconfig_deployment_strategy.guard[0].final_bake_time_in_minutes == 0
+    && aws_appconfig_deployment_strategy.guard[0].growth_factor == 100)
+    error_message = "the guard's strategy must deploy at once without bake."
+  }
 }

@@ -87,3 +87,41 @@ run "numeric_alias_is_rejected" {
 
   expect_failures = [aws_lambda_function.this]
 }
+
+run "alarm_trigger_invokes_the_alias_on_every_state_change_of_that_alarm" {
+  command = plan
+
+  variables {
+    name     = "guard"
+    schedule = { expression = "rate(1 minute)" }
+    alarm_trigger = {
+      alarm_arn = "arn:aws:cloudwatch:eu-west-3:123456789012:alarm:release-production-rollback"
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.alarm[0].event_pattern) == {
+      source        = ["aws.cloudwatch"]
+      "detail-type" = ["CloudWatch Alarm State Change"]
+      resources     = ["arn:aws:cloudwatch:eu-west-3:123456789012:alarm:release-production-rollback"]
+    }
+    error_message = "the rule must match every state change of that one alarm."
+  }
+  assert {
+    condition     = aws_lambda_permission.alarm[0].principal == "events.amazonaws.com" && aws_cloudwatch_event_rule.alarm[0].name != aws_cloudwatch_event_rule.schedule[0].name
+    error_message = "EventBridge invokes through its own rule, beside the schedule."
+  }
+  assert {
+    condition     = length(aws_iam_role_policy.read_alarms) == 1
+    error_message = "a function triggered by an alarm may read alarm states."
+  }
+}
+
+run "no_alarm_trigger_no_rule_and_no_alarm_reads" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.alarm) == 0 && length(aws_iam_role_policy.read_alarms) == 0
+    error_message = "without alarm_trigger the function neither listens to nor reads alarms."
+  }
+}

@@ -212,7 +212,7 @@ module "feature_flags" {
   description         = "cutover huntaze-prisma-migration (production)"
   document_path       = "${path.module}/flags.json"
   kept_documents_path = "${path.module}/flag-versions.json"
-  brake_strategy_name = null
+  guard_strategy_name = null
   strategy = {
     name               = "huntaze-prisma-migration-production-all-at-once"
     growth_type        = "LINEAR"
@@ -220,7 +220,6 @@ module "feature_flags" {
     duration_minutes   = 0
     final_bake_minutes = 10
   }
-  monitor_alarm_arns     = [module.alarms.rollback_alarm_arn]
   kms_key_arn            = module.kms.key_arn
   extension_architecture = "arm64"
 }
