@@ -327,3 +327,15 @@ def test_the_data_plane_serves_what_the_agent_would():
             client.get_latest_configuration(ConfigurationToken=token)
     finally:
         server.close()
+
+
+def test_night_schedule_lowers_the_rate_between_its_hours():
+    from rehearsal.scenario import Night
+
+    traffic = Traffic(requests_per_minute=100, users=10, night=Night(start_hour=22, end_hour=6, requests_per_minute=5))
+    population = Population(traffic, 1)
+    assert population.rate(21 * 60 + 59) == 100 and population.rate(22 * 60) == 5
+    assert population.rate(3 * 60) == 5 and population.rate(6 * 60) == 100  # it wraps midnight
+    assert population.rate(1440 + 23 * 60) == 5  # every simulated day
+    night = sum(len(population.arrivals(m)) for m in range(23 * 60, 23 * 60 + 60))
+    assert 200 <= night <= 400  # about 5 a minute
