@@ -76,7 +76,7 @@ deploy: $(VENV)/.installed ## ship the versions `make apply` published through C
 
 rehearse: render $(VENV)/.installed ## rehearse the release on this machine (SCENARIO=healthy, ENV=production)
 	$(PY) functions/build.py --no-layer
-	$(CUTOVER) rehearse --env $(ENV) --scenario $(or $(SCENARIO),healthy)
+	$(CUTOVER) rehearse $(if $(filter command line environment,$(origin ENV)),--env $(ENV)) --scenario $(or $(SCENARIO),healthy)
 
 test: setup build ## every test: generator, functions, Terraform (fmt, validate, checkov, schema)
 	$(PY) -m pytest
