@@ -60,6 +60,7 @@ def page(report: dict[str, Any]) -> dict[str, Any]:
         "figures": figures(report),
         "bounds": bounds(report),
         "steps": steps(report),
+        "paths": paths(report),
         "charts": charts(report),
         "decisions": decisions(report),
         "fields": fields(report["divergent_fields"]),
@@ -171,6 +172,19 @@ def steps(report: dict[str, Any]) -> list[dict[str, Any]]:
             if users else "–",
             "decisions": [verdict(d["verdict"]) for d in made]})
     return rows
+
+
+def paths(report: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per read path when the spec has more than one (report.json ``paths``)."""
+    rows = report.get("paths") or []
+    if len(rows) < 2:
+        return []
+    total = sum(p["requests"] for p in rows) or 1
+    return [{"name": p["name"], "requests": g.number(p["requests"]),
+             "share": f"{g.number(round(100 * p['requests'] / total, 1))} %",
+             "canary_requests": g.number(p["canary_requests"]),
+             "users": g.number(p["users_served_by_candidate"]),
+             "errors": g.number(p["user_visible_errors"])} for p in rows]
 
 
 def step_name(percent: float | None) -> str:
