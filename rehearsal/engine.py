@@ -96,7 +96,7 @@ class Rehearsal:
         self.store = seams.metric_store()
         self.plan = self._ramp_plan()
         # every step's alarms, as an apply at that percent renders them (generator/alarms.py)
-        self.alarm_documents = {p: alarm_document(self.spec, p) for p in sorted(set(self.plan))}
+        self.alarm_documents = {p: alarm_document(self.spec, p) for p in sorted({0.0, *self.plan})}
         self.alarms = seams.alarm_evaluator_from(self.alarm_documents[self.plan[0]], self.store)
         stored = set().union(*(seams.document_metrics(d) for d in self.alarm_documents.values()))
         self.telemetry = Telemetry(self.store.put, stored)
@@ -450,6 +450,27 @@ class Rehearsal:
         self._event(t, "rollback_decision", why)
         self.outcome = {"result": "rolled_back", "step": step.percent, "minute": minute, "reasons": [why]}
         self.finish_at = minute + self.scenario.ramp.tail_minutes
+        reconcile = self.scenario.ramp.reconcile_after_minutes
+        if reconcile is not None:
+            self.at(t + reconcile * 60.0, self._reconcile)
+
+    def _reconcile(self, t: float) -> None:
+        """The runbook after a rollback: the spec's percent back to 0, then an apply. Its
+        alarms are re-rendered for 0% and its flags deployed with the spec's strategy (a
+        deployment in progress, the guard's, makes the apply wait and retry: Terraform's
+        StartDeployment gets a ConflictException)."""
+        from .appconfig import ConflictError
+
+        appconfig = self.world.appconfig
+        changed = seams.reconfigure(self.alarms, self.alarm_documents[0.0])
+        self._event(t, "alarms_applied", f"reconcile at 0%: alarms re-rendered ({changed or 'unchanged'})")
+        try:
+            version = appconfig.host(flag_document(self.spec, self.o.spec_file, 0.0), "reconcile 0%")
+            appconfig.deploy(version, t, self.world.ramp_strategy, "reconcile: the spec at 0% applied")
+        except ConflictError:
+            self.at(t + 60.0, self._reconcile)
+            return
+        self._event(t, "flag_deployment_started", f"reconcile: flags version {version} (canary 0%), the spec at 0% applied")
 
     def _operator_rollback(self, t: float) -> None:
         """`cutover rollback` (D6): stop what is in progress, then deploy the canary-off

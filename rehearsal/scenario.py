@@ -85,6 +85,9 @@ class Ramp(Model):
                                      description="Start at this canary step (skips shadow and the steps before).")
     tail_minutes: int = Field(default=30, ge=1, le=1440,
                               description="How long the run goes on after a rollback decision.")
+    reconcile_after_minutes: float | None = Field(
+        default=None, gt=0, le=1440,
+        description="After a rollback decision, the operator sets the spec's percent to 0 and applies (alarms and flags re-rendered).")
 
     def hold(self, percent: float) -> int:
         if percent == 0:
