@@ -125,6 +125,9 @@ class Rehearsal:
         self.last_canary: float | None = None
         self.user_route: dict[tuple[str, int], bool] = {}
         self.user_flips: Counter = Counter()
+        self.user_flip_window: dict[tuple[str, int], int | None] = {}
+        self.user_seen: dict[tuple[str, int], float] = {}
+        self.flag_changes: list[float] = []  # when the flags every client gets changed
         self.notifications: list[dict[str, Any]] = []
         self._minute_counts: Counter = Counter()
         self._timers: list[tuple[float, int, Callable[[float], None]]] = []
@@ -285,8 +288,18 @@ class Rehearsal:
         key = (rig.name, user)  # a user is sticky per path: each path has its own flag
         previous = self.user_route.get(key)
         if previous is not None and previous != canary:
-            self.user_flips[key] += 1
+            # While a flag change propagates (each environment's agent polls on its own
+            # clock) a user can meet old and new flags in turn: that is one change of
+            # route, counted once per change (the user's previous request or this one
+            # within its propagation); any other change counts.
+            window = self._propagating(t)
+            if window is None:
+                window = self._propagating(self.user_seen[key])
+            if window is None or self.user_flip_window.get(key) != window:
+                self.user_flips[key] += 1
+                self.user_flip_window[key] = window
         self.user_route[key] = canary
+        self.user_seen[key] = t
         if failed:
             pc["user_errors"] += 1
         if canary:
@@ -587,6 +600,7 @@ class Rehearsal:
         elif what == "rolled_back":
             self._event(t, "appconfig_rollback", f"{deployment.label}: {deployment.rollback_reason}, "
                                                  f"flags version {deployment.previous} again")
+        self.flag_changes.append(t)
         if what == "started":
             self.world.monitor.started(t, deployment)
 
@@ -594,6 +608,16 @@ class Rehearsal:
         """SNS messages: the composite's alarm actions (to the on-call) and the guard's."""
         apis = getattr(self.world, "guard_apis", None) if self.world is not None else None
         return self.notifications + (apis.published() if apis is not None else [])
+
+    def _propagating(self, t: float) -> int | None:
+        """The flag change (its index) still propagating at ``t``: within an agent poll
+        interval plus the router's flag cache (and a few seconds) of it; None if none."""
+        settle = self.world.poll_interval_s + self.world.flags_ttl_s + 5.0
+        for i in range(len(self.flag_changes) - 1, -1, -1):
+            at = self.flag_changes[i]
+            if at <= t:
+                return i if t - at <= settle else None
+        return None
 
     def _alarm_names(self) -> list[str]:
         return list(seams.alarm_roles(self.alarms))

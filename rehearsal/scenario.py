@@ -225,7 +225,7 @@ class Bounds(Model):
         default=None, gt=0, description="From the first fault's start to the candidate's last canary user.")
     code_deployment: Literal["rolled_back", "succeeded"] | None = None
     max_route_flips: int | None = Field(
-        default=None, ge=0, description="No user switches between control and candidate more often.")
+        default=None, ge=0, description="No user switches between control and candidate more often (a flag change's propagation counts once).")
     candidate_stops_within_minutes: float | None = Field(
         default=None, gt=0, description="The candidate serves no canary user later than this after the rollback decision.")
     top_divergent_field: str | None = Field(default=None, min_length=1,
