@@ -16,7 +16,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse test bench bench-smoke lint report-screenshot clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse rehearse-matrix test bench bench-smoke lint report-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -76,7 +76,7 @@ deploy: $(VENV)/.installed ## ship the versions `make apply` published through C
 
 rehearse: render $(VENV)/.installed ## rehearse the release on this machine (SCENARIO=healthy, ENV=production)
 	$(PY) functions/build.py --no-layer
-	$(CUTOVER) rehearse --env $(ENV) --scenario $(or $(SCENARIO),healthy)
+	$(CUTOVER) rehearse $(if $(filter command line environment,$(origin ENV)),--env $(ENV)) --scenario $(or $(SCENARIO),healthy)
 
 test: setup build ## every test: generator, functions, Terraform (fmt, validate, checkov, schema)
 	$(PY) -m pytest
@@ -87,7 +87,10 @@ bench: $(VENV)/.installed build ## every benchmark row; writes bench/results/lat
 bench-smoke: $(VENV)/.installed build ## every benchmark row once, few rounds, nothing written (what the tests run)
 	$(PY) bench/run.py --quick
 
-report-screenshot: $(VENV)/.installed ## redraw docs/images/rehearsal-report.png (needs Debian's chromium)
+rehearse-matrix: $(VENV)/.installed build ## every shipped scenario: 3 seeds x both readings of AppConfig's undocumented case
+	CUTOVER_REHEARSAL_SEEDS=3 $(PY) -m pytest -q tests/rehearsal/test_scenarios.py
+
+report-screenshot: $(VENV)/.installed ## redraw docs/images/rehearsal-report.png from a real rehearsal (needs Debian's chromium)
 	$(PY) -m tests.rehearsal.make_screenshot
 
 lint: $(VENV)/.installed ## ruff

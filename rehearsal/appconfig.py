@@ -3,10 +3,14 @@ environment's alarm monitor, and a stand-in of the AppConfig agent's HTTP API.
 
 * A deployment moves execution environments (not users) to the new version as its
   strategy grows (LINEAR: ``growth_factor``% of the targets each ``duration/steps``;
-  EXPONENTIAL: G*(2^N); all at once when the duration is 0), then bakes. While it
-  deploys or bakes, the rollback alarm in ALARM rolls it back: every environment gets
-  the previous version again (AppConfig: "rolls back ... if the alarm goes into ALARM
-  state during deployment or bake time").
+  EXPONENTIAL: G*(2^N); all at once when the duration is 0), then bakes.
+* ``Monitor``: the environment's alarm monitor, when one is attached (the design attaches
+  none, D1; a scenario's ``world.appconfig_monitor`` attaches the rollback alarm). While a
+  deployment deploys or bakes, its alarm in ALARM *or INSUFFICIENT_DATA* rolls it back
+  "to the previous version" (every environment gets the version before it again, which
+  may have the canary on). A deployment started while the alarm is already in ALARM is
+  undocumented: ``started_in_alarm`` = ``rolled_back`` (at once) or ``kept`` (until the
+  alarm changes state again).
 * The agent of each router execution environment polls every
   ``AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS`` from its start and serves its last
   poll on ``GET /applications/{app}/environments/{env}/configurations/{profile}`` on
@@ -44,6 +48,8 @@ class Deployment:
     description: str = ""
     rolled_back_at: float | None = None
     percent: float = 0.0
+    rollback_reason: str = ""
+    monitor_kept: bool = False  # started under ALARM, kept under the "kept" reading
 
     @property
     def deployed_at(self) -> float:
@@ -93,6 +99,8 @@ class AppConfig:
         self.deployments: list[Deployment] = []
         self.strategies: dict[str, Strategy] = {}
         self._values: dict[int, bytes] = {}
+        # told of every deployment started or rolled back: listener(what, deployment, t)
+        self.listeners: list[Any] = []
 
     def host(self, document: dict[str, Any], description: str = "") -> int:
         number = len(self.versions) + 1
@@ -124,10 +132,37 @@ class AppConfig:
                   if isinstance(v, dict) and "percent" in v]
         deployment.percent = float(canary[0]["percent"]) if canary and canary[0].get("enabled") else 0.0
         self.deployments.append(deployment)
+        self._tell("started", deployment, t)
         return deployment
 
-    def roll_back(self, deployment: Deployment, t: float) -> None:
+    def roll_back(self, deployment: Deployment, t: float, reason: str = "stopped (StopDeployment)") -> None:
+        if deployment.rolled_back_at is not None:
+            return
         deployment.rolled_back_at = t
+        deployment.rollback_reason = reason
+        self._tell("rolled_back", deployment, t)
+
+    def _tell(self, what: str, deployment: Deployment, t: float) -> None:
+        for listener in self.listeners:
+            listener(what, deployment, t)
+
+    def off_since(self, flag_keys: list[str], end: float) -> float | None:
+        """Since when every target has been served a version with every canary flag off
+        (continuously up to ``end``); None if the canary is on at ``end``."""
+        times = {0.0}
+        for d in self.deployments:
+            times.update(x for x in (d.started, d.deployed_at, d.rolled_back_at) if x is not None and x <= end)
+        since = None
+        for t in sorted(times):
+            version = self.version_for("", t, all_targets=True)
+            values = self.versions[version].get("values", {}) if version else {}
+            off = all(not (values.get(k) or {}).get("enabled") or not (values.get(k) or {}).get("percent")
+                      for k in flag_keys)
+            if off and since is None:
+                since = t
+            elif not off:
+                since = None
+        return since
 
     def version_for(self, target: str, t: float, all_targets: bool = False) -> int:
         """The version a target (an execution environment's agent) gets when it polls at t."""
@@ -140,6 +175,39 @@ class AppConfig:
                 return deployment.version
             return deployment.previous
         return 0
+
+
+class Monitor:
+    """The environment's monitor: the rollback alarm, as AppConfig watches it."""
+
+    def __init__(self, appconfig: AppConfig, alarm_state: Any, attached: bool, started_in_alarm: str) -> None:
+        self.appconfig = appconfig
+        self.alarm_state = alarm_state  # () -> the composite's current state
+        self.attached = attached
+        self.started_in_alarm = started_in_alarm
+
+    def started(self, t: float, deployment: Deployment) -> None:
+        if not self.attached:
+            return
+        state = self.alarm_state()
+        if state == "INSUFFICIENT_DATA":
+            self.appconfig.roll_back(deployment, t, "its monitor's alarm is INSUFFICIENT_DATA")
+        elif state == "ALARM":
+            if self.started_in_alarm == "rolled_back":
+                self.appconfig.roll_back(deployment, t, "started while its monitor's alarm is in ALARM")
+            else:
+                deployment.monitor_kept = True
+
+    def evaluated(self, t: float, state: str, changed: bool) -> None:
+        if not self.attached:
+            return
+        active = self.appconfig.current(t)
+        if active is None or not active.in_progress(t):
+            return
+        if state == "INSUFFICIENT_DATA":
+            self.appconfig.roll_back(active, t, "its monitor's alarm went to INSUFFICIENT_DATA during deployment/bake")
+        elif state == "ALARM" and (changed or not active.monitor_kept):
+            self.appconfig.roll_back(active, t, "its monitor's alarm is in ALARM during deployment/bake")
 
 
 class ConflictError(RuntimeError):
@@ -205,6 +273,7 @@ class AgentServer:
         self.hooks = hooks
         self.agent: Agent | None = None
         self.requests = 0
+        self.outage: Any = lambda: None  # () -> a status every agent answers with, or None
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -236,6 +305,9 @@ class AgentServer:
         if agent is None:
             return 503, b'{"message":"no agent"}'
         self.clock.advance(self.hooks.flags_fetch_seconds())
+        status = self.outage()
+        if status is not None:
+            return status, b'{"message":"injected agent outage"}'
         return agent.serve(self.appconfig, self.clock.now)
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ class RehearsalInputError(Exception):
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("rehearse", help="rehearse the whole release on this machine (docs/rehearsal.md)")
-    p.add_argument("--env", default="production", help="the spec config/<env>.release.yaml (default: production)")
+    p.add_argument("--env", help="the spec config/<env>.release.yaml (default: the scenario's env, else production)")
     p.add_argument("--scenario", default=DEFAULT_SCENARIO,
                    help="a name under config/scenarios/ or a path to a scenario file (default: healthy)")
     p.add_argument("--out", type=Path, help="output directory (default: reports/rehearsal/<scenario>)")
@@ -40,28 +40,32 @@ def scenario_path(root: Path, value: str) -> Path:
     return root / "config" / "scenarios" / f"{value}.yaml"
 
 
-def prepare(root: Path, env: str, scenario_arg: str, seed: int | None) -> tuple[Any, Any, Path, Path, Path]:
+def prepare(root: Path, env: str | None, scenario_arg: str, seed: int | None) -> tuple[Any, Any, Path, Path, Path]:
     """Everything checked before anything runs: spec, scenario, packages, alarms."""
     from generator.loader import load_spec
     from rehearsal.functions import package_path
-    from rehearsal.scenario import load_scenario
+    from rehearsal.scenario import check_against_spec, load_scenario
 
-    spec_file = root / "config" / f"{env}.release.yaml"
-    if not spec_file.is_file():
-        known = sorted(p.name.removesuffix(".release.yaml") for p in (root / "config").glob("*.release.yaml"))
-        raise RehearsalInputError(f"no spec for environment '{env}' ({spec_file}); known: {', '.join(known)}")
-    spec = load_spec(spec_file)
     path = scenario_path(root, scenario_arg)
     if not path.is_file():
         known = sorted(p.stem for p in (root / "config" / "scenarios").glob("*.yaml"))
         raise RehearsalInputError(f"no scenario {path}; shipped: {', '.join(known)}")
     scenario = load_scenario(path)
+    if env is not None and scenario.env is not None and env != scenario.env:
+        raise RehearsalInputError(f"{path} is a scenario for the '{scenario.env}' spec, not '{env}'")
+    env = env or scenario.env or "production"
+    spec_file = root / "config" / f"{env}.release.yaml"
+    if not spec_file.is_file():
+        known = sorted(p.name.removesuffix(".release.yaml") for p in (root / "config").glob("*.release.yaml"))
+        raise RehearsalInputError(f"no spec for environment '{env}' ({spec_file}); known: {', '.join(known)}")
+    spec = load_spec(spec_file)
+    check_against_spec(path, scenario, spec)
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     build = root / "build"
-    for package in ("router", "candidate", *(("brake",) if getattr(spec, "brake", None) else ())):
+    for package in ("router", "candidate", *(("guard",) if getattr(spec, "guard", None) else ())):
         package_path(build, package)
-    alarms = root / "terraform" / "envs" / env / "alarms.json"
+    alarms = root / "terraform" / "envs" / spec.release.environment / "alarms.json"
     if not alarms.is_file():
         raise RehearsalInputError(f"{alarms} is missing: run `make render` first")
     return spec, scenario, path, build, alarms

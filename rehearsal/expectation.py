@@ -1,4 +1,8 @@
-"""Did the run end as the scenario expects? Each miss is one sentence in the report."""
+"""Did the run end as the scenario expects? Each miss is one sentence in the report.
+
+Times are the users' times: "rolled back" is the moment the candidate served its last
+canary user (engine ``rolled_back_at``), not the moment something decided to roll back.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +22,45 @@ def judge(r: Any) -> tuple[bool, list[str]]:
         misses.append(f"{r.user_errors} user-visible errors, more than the {bounds.max_user_visible_errors} allowed")
     if bounds.rollback_within_minutes is not None:
         fault = r.world.faults.first_started()
-        if r.rollback_minute is None or fault is None:
-            misses.append(f"no rollback after a fault (bound: within {bounds.rollback_within_minutes:g} min)")
-        elif r.rollback_minute - fault > bounds.rollback_within_minutes:
-            misses.append(f"the rollback came {r.rollback_minute - fault:g} min after the fault, "
-                          f"more than {bounds.rollback_within_minutes:g}")
+        if r.rolled_back_at is None or fault is None:
+            misses.append(f"the candidate did not stop serving canary users after a fault "
+                          f"(bound: within {bounds.rollback_within_minutes:g} min)")
+        elif (r.rolled_back_at - fault) / 60 > bounds.rollback_within_minutes:
+            misses.append(f"the candidate served its last canary user {(r.rolled_back_at - fault) / 60:.1f} min "
+                          f"after the fault, more than {bounds.rollback_within_minutes:g}")
+    if bounds.candidate_stops_within_minutes is not None:
+        limit = bounds.candidate_stops_within_minutes
+        if r.rollback_decided is None:
+            misses.append(f"no rollback decision (bound: the candidate stops within {limit:g} min of it)")
+        elif r.rolled_back_at is None:
+            misses.append(f"the candidate still served canary users at the end, "
+                          f"{(r.end_minute * 60 - r.rollback_decided) / 60:.1f} min after the rollback decision")
+        elif (r.rolled_back_at - r.rollback_decided) / 60 > limit:
+            misses.append(f"the candidate served a canary user {(r.rolled_back_at - r.rollback_decided) / 60:.1f} min "
+                          f"after the rollback decision, more than {limit:g}")
     if bounds.code_deployment is not None:
         code = r.code
         got = "none" if code is None else "rolled_back" if code.rolled_back else (
             "succeeded" if code.done else "in progress")
         if got != bounds.code_deployment:
             misses.append(f"expected the code deployment {bounds.code_deployment}, got {got}")
+    if bounds.max_route_flips is not None:
+        worst = max(r.user_flips.values(), default=0)
+        if worst > bounds.max_route_flips:
+            over = sum(1 for n in r.user_flips.values() if n > bounds.max_route_flips)
+            misses.append(f"{over} users flipped route more than {bounds.max_route_flips} times (at most {worst})")
+    if bounds.top_divergent_field is not None:
+        fields = r.telemetry.divergent_fields
+        top = min(fields.items(), key=lambda kv: (-kv[1], kv[0]))[0] if fields else None
+        if top != bounds.top_divergent_field:
+            misses.append(f"the top diverging field is {top or 'none'}, expected {bounds.top_divergent_field}")
+    if bounds.notification_sent is not None:
+        sent = r.all_notifications()
+        if bool(sent) != bounds.notification_sent:
+            misses.append("no notification was sent" if bounds.notification_sent
+                          else f"{len(sent)} notifications were sent, expected none")
+    for step, verdict in sorted(bounds.verdicts.items()):
+        made = [d["verdict"] for d in r.decisions if d["step"] == step]
+        if not made or made[-1] != verdict:
+            misses.append(f"the verdict at step {step:g}% is {made[-1] if made else 'none'}, expected {verdict}")
     return not misses, misses

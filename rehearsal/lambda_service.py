@@ -115,6 +115,7 @@ class LambdaService:
         self.dlq: list[dict[str, Any]] = []
         self.cold_starts: dict[str, int] = {}
         self.current_kind = "sync"
+        self.churn_s: float | None = None  # routers recycled this often (fault agent_outage)
         self._ids = 0
 
     def add(self, function: Function) -> None:
@@ -148,12 +149,18 @@ class LambdaService:
             fn.environments.remove(min(idle_other, key=lambda e: (e.last_used, e.id)))
         self._ids += 1
         jitter = 0.75 + 0.5 * self.rng.random()
+        lifetime = self.churn_s if self.churn_s and fn.role == "router" else self.lifetime_s
         env = Environment(id=f"{fn.name}-{version.number}-{self._ids}", version=version,
                           modules=ModuleSet(version.zip_path, version.handler_module, self.clock),
-                          born=t, expires=t + self.lifetime_s * jitter)
+                          born=t, expires=t + lifetime * jitter)
         fn.environments.append(env)
         self.cold_starts[fn.role] = self.cold_starts.get(fn.role, 0) + 1
         return env, True
+
+    def shorten_lifetimes(self, fn: Function, t: float, lifetime_s: float) -> None:
+        """Churn: every environment of ``fn`` is recycled within ``lifetime_s`` from ``t``."""
+        for env in fn.environments:
+            env.expires = min(env.expires, t + lifetime_s * (0.25 + 0.75 * self.rng.random()))
 
     def _retire(self, fn: Function, t: float) -> None:
         keep = []

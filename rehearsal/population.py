@@ -1,7 +1,8 @@
 """Traffic and latency, drawn from seeded random streams so a run is reproducible.
 
 Requests arrive as a Poisson process whose rate follows ``requests_per_minute`` and an
-optional diurnal shape (a sine over 24 simulated hours, lowest at 04:00). Users are
+optional diurnal shape (a sine over 24 simulated hours, lowest at 04:00) or a night
+schedule (``traffic.night``: a lower rate between two hours of every simulated day). Users are
 ``user-000001`` ... ``user-<users>``, picked with Zipf weights (``key_skew``: 0 uniform,
 1 the classic long tail). Latencies are lognormal, given by their median and p95.
 """
@@ -33,6 +34,9 @@ class Population:
         random.Random(f"ranks:{seed}").shuffle(self.rank_to_user)
 
     def rate(self, minute: int) -> float:
+        night = self.traffic.night
+        if night is not None and night.covers(minute):
+            return night.requests_per_minute
         amplitude = self.traffic.diurnal_amplitude
         if not amplitude:
             return self.traffic.requests_per_minute

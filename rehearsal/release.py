@@ -40,6 +40,21 @@ def flag_values(spec: ReleaseSpec, spec_file: str, percent: float) -> dict[str, 
     return flag_document(spec, spec_file, percent)["values"]
 
 
+def alarm_document(spec: ReleaseSpec, percent: float) -> dict[str, Any]:
+    """alarms.json as an apply of the spec at that percent renders it (generator/alarms.py):
+    each step's apply resizes the windows for the step's traffic."""
+    from generator.alarms import build
+
+    return build(spec_at(spec, percent)).document()
+
+
+def live_module() -> Any:
+    """cutover_runtime/live.py: what is served, the canary-off document, the marks (D3)."""
+    from ops.runtime import module
+
+    return module("live")
+
+
 def candidate_arn(spec: ReleaseSpec, index: int = 0) -> str:
     path = spec.read_paths[index]
     return (f"arn:aws:lambda:{spec.release.region}:{ACCOUNT}:function:"
@@ -51,7 +66,8 @@ def module_names(spec: ReleaseSpec, spec_file: str) -> list[str]:
 
 
 def function_environment(spec: ReleaseSpec, spec_file: str, module_name: str,
-                         references: dict[str, str] | None = None) -> dict[str, str]:
+                         references: dict[str, str] | None = None, resolver: Any = None,
+                         path_index: int = 0) -> dict[str, str]:
     """The ``environment`` argument the plan gives a function module, with the Terraform
     references it holds resolved to the rehearsal's own resources (``references``)."""
     plan = build_plan(spec, spec_file)
@@ -62,9 +78,11 @@ def function_environment(spec: ReleaseSpec, spec_file: str, module_name: str,
     for key, value in environment.items():
         if isinstance(value, Expr):
             if key == "CUTOVER_CANDIDATE_ARN":
-                value = candidate_arn(spec)
+                value = candidate_arn(spec, path_index)
             elif str(value) in known:
                 value = known[str(value)]
+            elif resolver is not None and resolver(str(value)) is not None:
+                value = resolver(str(value))
             else:
                 raise ValueError(f"cannot resolve {key} = {value} outside Terraform")
         out[key] = str(value)

@@ -8,6 +8,10 @@ from typing import Any
 FORMAT = "cutover.rehearsal-report/1"
 
 
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 3)
+
+
 def _rate(part: float, whole: float) -> float | None:
     return round(100.0 * part / whole, 4) if whole else None
 
@@ -73,9 +77,12 @@ def build_report(r: Any, wall_seconds: float, peak_rss_mb: float) -> dict[str, A
         "release": r.spec.release.name, "env": r.spec.release.environment,
         "spec_file": r.o.spec_file, "seed": scenario.seed,
         "scenario": {"name": scenario.name, "file": r.o.scenario_file, "description": scenario.description,
-                     "expect": scenario.expect.model_dump()},
+                     "expect": scenario.expect.model_dump(mode="json")},
         "outcome": {"result": outcome["result"], "step": outcome["step"], "minute": outcome["minute"],
-                    "expectation_met": met, "reasons": outcome["reasons"] + why},
+                    "expectation_met": met, "reasons": outcome["reasons"] + why,
+                    "rollback_decided_minute": _minutes(r.rollback_decided),
+                    "rolled_back_minute": _minutes(r.rolled_back_at)},
+        "world": scenario.world.model_dump(),
         "thresholds": {"error_rate_pct": g.error_rate_pct, "p95_ceiling_ms": 500,
                        "p95_regression_go_pct": g.p95_regression.go_pct,
                        "p95_regression_no_go_pct": g.p95_regression.no_go_pct,
@@ -87,7 +94,12 @@ def build_report(r: Any, wall_seconds: float, peak_rss_mb: float) -> dict[str, A
         "events": r.events,
         "steps": [{"percent": s.percent, "started_minute": s.started, "ended_minute": s.ended,
                    "requests": s.requests, "canary_requests": s.canary_requests,
-                   "users_served_by_candidate": len(s.users), "holds": s.holds} for s in r.steps],
+                   "users_served_by_candidate": len(s.users), "holds": s.holds, "tail": s.tail}
+                  for s in r.steps],
+        "paths": [{"name": name, "requests": c["requests"], "canary_requests": c["canary_requests"],
+                   "user_visible_errors": c["user_errors"],
+                   "users_served_by_candidate": len(r.path_users[name])} for name, c in r.path_counts.items()],
+        "notifications": [{**n, "second": round(n["second"], 3)} for n in sorted(r.all_notifications(), key=lambda n: n["second"])],
         "divergent_fields": [{"path": p, "count": n}
                              for p, n in sorted(r.telemetry.divergent_fields.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
         "totals": {"requests": r.requests, "simulated_minutes": end,
@@ -96,6 +108,11 @@ def build_report(r: Any, wall_seconds: float, peak_rss_mb: float) -> dict[str, A
                    "users": scenario.traffic.users,
                    "users_served_by_candidate": len(r.all_candidate_users),
                    "user_visible_errors": r.user_errors,
+                   "max_route_flips": max(r.user_flips.values(), default=0),
+                   "users_flipping_more_than_once": sum(1 for n in r.user_flips.values() if n > 1),
+                   "guard_runs": getattr(r.responder, "runs", 0),
+                   "guard_idle_ticks_not_run": getattr(r.responder, "idle_ticks", 0),
+                   "guard_outcomes": dict(sorted(getattr(r.responder, "outcomes", {}).items())),
                    "cold_starts": dict(sorted(r.world.lambda_.cold_starts.items())),
                    "shadow_dlq": len(r.world.lambda_.dlq),
                    "flag_reads": r.world.agents.requests,

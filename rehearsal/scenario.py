@@ -30,6 +30,26 @@ class Problem(ValueError):
         super().__init__(f"@{field}: {message}")
 
 
+class Night(Model):
+    """From ``start_hour`` to ``end_hour`` (simulated clock, 0-23; may wrap midnight)."""
+
+    start_hour: int = Field(default=22, ge=0, le=23)
+    end_hour: int = Field(default=6, ge=0, le=23)
+    requests_per_minute: float = Field(gt=0, le=100_000, description="Mean requests a minute at night.")
+
+    @model_validator(mode="after")
+    def _span(self) -> Night:
+        if self.start_hour == self.end_hour:
+            raise Problem("end_hour", "must differ from start_hour")
+        return self
+
+    def covers(self, minute: int) -> bool:
+        hour = (minute % 1440) // 60
+        if self.start_hour < self.end_hour:
+            return self.start_hour <= hour < self.end_hour
+        return hour >= self.start_hour or hour < self.end_hour
+
+
 class Traffic(Model):
     requests_per_minute: float = Field(default=100, gt=0, le=100_000,
                                        description="Mean requests a minute (before the diurnal shape).")
@@ -39,6 +59,17 @@ class Traffic(Model):
     diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1,
                                      description="Requests a minute swing by ±amplitude over 24 simulated hours.")
     max_requests: int | None = Field(default=None, ge=1, description="Stop after this many requests.")
+    night: Night | None = Field(default=None, description="A quieter stretch of every simulated day.")
+    path_shares: dict[str, float] = Field(
+        default_factory=dict, description="Share of the requests each read path gets (default: equal).")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Traffic:
+        if self.path_shares and any(v < 0 for v in self.path_shares.values()):
+            raise Problem("path_shares", "shares must not be negative")
+        if self.path_shares and sum(self.path_shares.values()) <= 0:
+            raise Problem("path_shares", "at least one path needs a positive share")
+        return self
 
 
 class Ramp(Model):
@@ -50,7 +81,13 @@ class Ramp(Model):
         default_factory=dict, description="Per-step holds (percent: minutes), e.g. a longer 1% step.")
     max_holds: int = Field(default=1, ge=0, le=20,
                            description="HOLD verdicts tolerated per step before the rehearsal stops 'held'.")
-
+    start_step: float | None = Field(default=None, gt=0, le=100,
+                                     description="Start at this canary step (skips shadow and the steps before).")
+    tail_minutes: int = Field(default=30, ge=1, le=1440,
+                              description="How long the run goes on after a rollback decision.")
+    reconcile_after_minutes: float | None = Field(
+        default=None, gt=0, le=1440,
+        description="After a rollback decision, the operator sets the spec's percent to 0 and applies (alarms and flags re-rendered).")
 
     def hold(self, percent: float) -> int:
         if percent == 0:
@@ -78,8 +115,10 @@ class Latencies(Model):
 
 
 class Environments(Model):
-    router: int = Field(default=4, ge=1, le=64, description="Most execution environments of the router.")
-    candidate: int = Field(default=4, ge=1, le=64, description="Most execution environments of the candidate.")
+    router: int | None = Field(default=None, ge=1, le=1000,
+                               description="Most execution environments of the router (default: its reserved concurrency).")
+    candidate: int | None = Field(default=None, ge=1, le=1000,
+                                  description="Most execution environments of the candidate (default: its reserved concurrency).")
     lifetime_minutes: int = Field(default=120, ge=1, le=1440,
                                   description="Lambda recycles an environment after about this long.")
 
@@ -88,9 +127,10 @@ class When(Model):
     """When a fault starts: at a canary step (percent; 0 = shadow) plus minutes, or at a minute."""
 
     step: float | None = Field(default=None, ge=0, le=100)
-    after_minutes: float = Field(default=0, ge=0)
+    after_minutes: float = Field(default=0, ge=0, description="Fractions are seconds: 0.5 is 30 s.")
     minute: float | None = Field(default=None, ge=0)
-    for_minutes: float | None = Field(default=None, gt=0, description="Default: until the end.")
+    for_minutes: float | None = Field(default=None, gt=0,
+                                      description="Default: until the end. Second precision (0.5: 30 s).")
 
     @model_validator(mode="after")
     def _one(self) -> When:
@@ -141,18 +181,58 @@ class RouterDeployment(Model):
                                         description="Environment of the new version (a bad value breaks it).")
 
 
+class CandidateTimeout(Model):
+    kind: Literal["candidate_timeout"]
+    when: When
+    share: float = Field(gt=0, le=1, description="Share of canary reads that outlast the router's canary timeout.")
+
+
+class ControlErrors(Model):
+    kind: Literal["control_errors"]
+    when: When
+    rate: float = Field(gt=0, le=1, description="Share of requests whose control backend fails (retry included).")
+
+
+class AgentOutage(Model):
+    kind: Literal["agent_outage"]
+    when: When
+    status: int = Field(default=500, ge=400, le=599, description="What the agent answers every environment.")
+    recycle_minutes: float | None = Field(
+        default=None, gt=0, le=1440, description="Environments recycled this often while it lasts (churn).")
+
+
+class LostNotification(Model):
+    kind: Literal["lost_notification"]
+    when: When
+    what: Literal["all", "eventbridge", "sns"] = Field(
+        default="all", description="Which deliveries of the rollback alarm's state changes are lost.")
+
+
 Fault = Annotated[CandidateErrors | LatencyRegression | Divergence | FlagsUnavailable
-                  | DatabaseOutage | RouterDeployment, Field(discriminator="kind")]
+                  | DatabaseOutage | RouterDeployment | CandidateTimeout | ControlErrors
+                  | AgentOutage | LostNotification, Field(discriminator="kind")]
 
 
 FAULT_KINDS = ("candidate_errors", "latency", "divergence", "flags_unavailable",
-               "database_outage", "router_deployment")
+               "database_outage", "router_deployment", "candidate_timeout", "control_errors",
+               "agent_outage", "lost_notification")
+VERDICTS = ("PROMOTE", "HOLD", "ROLLBACK")
 
 
 class Bounds(Model):
     max_user_visible_errors: int | None = Field(default=None, ge=0)
-    rollback_within_minutes: float | None = Field(default=None, gt=0)
+    rollback_within_minutes: float | None = Field(
+        default=None, gt=0, description="From the first fault's start to the candidate's last canary user.")
     code_deployment: Literal["rolled_back", "succeeded"] | None = None
+    max_route_flips: int | None = Field(
+        default=None, ge=0, description="No user switches between control and candidate more often (a flag change's propagation counts once).")
+    candidate_stops_within_minutes: float | None = Field(
+        default=None, gt=0, description="The candidate serves no canary user later than this after the rollback decision.")
+    top_divergent_field: str | None = Field(default=None, min_length=1,
+                                            description="The field path shadow comparisons found most often.")
+    notification_sent: bool | None = Field(default=None, description="An SNS notification about the rollback was (not) sent.")
+    verdicts: dict[float, Literal["PROMOTE", "HOLD", "ROLLBACK"]] = Field(
+        default_factory=dict, description="The last go/no-go verdict at each of these steps (percent: verdict).")
 
 
 class Expect(Model):
@@ -167,6 +247,16 @@ class Expect(Model):
         return self
 
 
+class World(Model):
+    """How AWS behaves where the rehearsal has a choice (docs/rehearsal.md "Fidelity")."""
+
+    appconfig_monitor: bool = Field(
+        default=False, description="Attach the rollback alarm as the environment's AppConfig monitor (the design has none: D1).")
+    started_in_alarm: Literal["rolled_back", "kept"] = Field(
+        default="rolled_back",
+        description="Undocumented: a deployment started while its monitor is in ALARM is rolled back at once, or kept.")
+
+
 class Scenario(Model):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = ""
@@ -176,6 +266,9 @@ class Scenario(Model):
     latency: Latencies = Latencies()
     environments: Environments = Environments()
     faults: list[Fault] = []
+    world: World = World()
+    env: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$",
+                            description="The spec (config/<env>.release.yaml) this scenario is for; default: --env.")
     expect: Expect
 
 
@@ -253,3 +346,30 @@ def load_scenario(path: Path | str) -> Scenario:
     except UnicodeDecodeError as exc:
         raise ScenarioInvalid(path, [SpecError(0, (), f"not UTF-8 text (byte {exc.start})")]) from None
     return parse_scenario(text, path)
+
+
+def check_against_spec(path: Path | str, scenario: Scenario, spec: Any) -> None:
+    """What a scenario names of the spec exists there (start_step, path_shares, fault
+    steps); raises ScenarioInvalid with each problem at its line."""
+    try:
+        _, lines = parse_yaml(Path(path).read_text(encoding="utf-8"), path)
+    except (OSError, SpecInvalid):
+        return
+    steps = list(spec.read_paths[0].canary.steps)
+    names = [p.name for p in spec.read_paths]
+    shown = ", ".join(f"{p:g}" for p in steps)
+    errors = []
+    start = scenario.ramp.start_step
+    if start is not None and start not in steps:
+        loc: tuple = ("ramp", "start_step")
+        errors.append(SpecError(lines.line(loc), loc, f"{start:g} is not a step of the spec ({shown})"))
+    for name in scenario.traffic.path_shares:
+        if name not in names:
+            loc = ("traffic", "path_shares", name)
+            errors.append(SpecError(lines.line(loc), loc, f"no read path '{name}' in the spec ({', '.join(names)})"))
+    for i, fault in enumerate(scenario.faults):
+        if fault.when.step is not None and fault.when.step != 0 and fault.when.step not in steps:
+            loc = ("faults", i, "when", "step")
+            errors.append(SpecError(lines.line(loc), loc, f"{fault.when.step:g} is not a step of the spec ({shown})"))
+    if errors:
+        raise ScenarioInvalid(path, errors)

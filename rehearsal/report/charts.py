@@ -17,7 +17,9 @@ from rehearsal.report.geometry import Box, Tick, TimeScale, ValueScale
 LINE_HEIGHT = 230
 LANE_ROW = 14
 LANE_ROWS = 4  # rows of marker labels above a chart (geometry.TOP leaves room for them)
-MAJOR_EVENTS = {"appconfig_rollback": "flags rolled back", "brake": "brake",
+MAJOR_EVENTS = {"appconfig_rollback": "flags rolled back", "brake": "brake", "guard": "guard",
+                "operator_rollback": "cutover rollback", "rollback_decision": "rollback decided",
+                "candidate_stopped": "candidate stopped", "notification_lost": "notification lost",
                 "codedeploy_rolled_back": "code rolled back",
                 "codedeploy_started": "code deploy", "fault_start": "fault"}
 DASHES = {"solid": "", "dashed": "7 4", "dotted": "2 3", "dashdot": "10 3 2 3",

@@ -14,15 +14,22 @@ from rehearsal.report import geometry as g
 from rehearsal.report.panels import VERDICT_MARK, charts
 
 TOP_FIELDS = 20
-ROLLBACK_EVENTS = ("appconfig_rollback", "brake", "codedeploy_rolled_back")
+# "rolled back" is when the candidate served its last canary user (the engine's
+# candidate_stopped event); CodeDeploy's alias rollback is the code's
+ROLLBACK_EVENTS = ("candidate_stopped", "codedeploy_rolled_back")
 EVENT_NAMES = {
     "flag_deployment_started": "flag deployment started",
     "flag_deployment_done": "flag deployment done", "bake_done": "bake done",
     "appconfig_rollback": "AppConfig rolled the flags back", "brake": "brake: canary off",
     "codedeploy_started": "CodeDeploy deployment started",
     "codedeploy_rolled_back": "CodeDeploy rolled back", "codedeploy_done": "CodeDeploy done",
-    "fault_start": "fault starts", "fault_end": "fault ends", "ramp": "ramp"}
-RESULT_WORDS = {"promoted": "promoted", "rolled_back": "rolled back", "held": "held"}
+    "fault_start": "fault starts", "fault_end": "fault ends", "ramp": "ramp",
+    "alarms_applied": "alarms re-rendered for the step", "rollback_decision": "rollback decided",
+    "guard": "guard: canary off", "guard_error": "the guard failed",
+    "operator_rollback": "cutover rollback: canary off", "notification_lost": "notification lost",
+    "candidate_stopped": "the candidate's last canary user"}
+RESULT_WORDS = {"promoted": "promoted", "rolled_back": "rolled back", "held": "held",
+                "rollback_incomplete": "rollback incomplete (the candidate still served)"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ def page(report: dict[str, Any]) -> dict[str, Any]:
         "figures": figures(report),
         "bounds": bounds(report),
         "steps": steps(report),
+        "paths": paths(report),
         "charts": charts(report),
         "decisions": decisions(report),
         "fields": fields(report["divergent_fields"]),
@@ -112,15 +120,33 @@ def bounds(report: dict[str, Any]) -> list[Bound]:
         found.append(Bound("rollback after the fault", f"within {g.duration(within)}",
                            "no rollback after a fault" if took is None else g.duration(took),
                            None if took is None else took <= within))
+    stops = wanted.get("candidate_stops_within_minutes")
+    if stops is not None:
+        outcome = report["outcome"]
+        decided, stopped = outcome.get("rollback_decided_minute"), outcome.get("rolled_back_minute")
+        took = None if decided is None or stopped is None else max(0.0, stopped - decided)
+        found.append(Bound("last canary user after the rollback decision", f"within {g.duration(stops)}",
+                           "no rollback decision" if decided is None else
+                           "still serving at the end" if stopped is None else
+                           f"{round(took * 60)} s" if took < 2 else g.duration(took),
+                           None if decided is None else took is not None and took <= stops))
+    flips = wanted.get("max_route_flips")
+    if flips is not None:
+        seen = report["totals"].get("max_route_flips")
+        found.append(Bound("route changes of one user", f"at most {g.number(flips)}",
+                           "–" if seen is None else g.number(seen), None if seen is None else seen <= flips))
     return found
 
 
 def fault_to_rollback(events: list[dict[str, Any]]) -> float | None:
     """Simulated minutes from the first fault to the first rollback after it, if any."""
-    start = next((e["minute"] for e in events if e["kind"] == "fault_start"), None)
+    def minute(e: dict[str, Any]) -> float:
+        return e["second"] / 60 if isinstance(e.get("second"), (int, float)) else e["minute"]
+
+    start = next((minute(e) for e in events if e["kind"] == "fault_start"), None)
     if start is None:
         return None
-    back = [e["minute"] for e in events if e["kind"] in ROLLBACK_EVENTS and e["minute"] >= start]
+    back = [minute(e) for e in events if e["kind"] in ROLLBACK_EVENTS and minute(e) >= start]
     return min(back) - start if back else None
 
 
@@ -129,11 +155,12 @@ def steps(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for step in report["steps"]:
         end = step["ended_minute"]
-        made = [d for d in report["decisions"] if d["step"] == step["percent"]
+        made = [d for d in report["decisions"] if d["step"] == step["percent"] and not step.get("tail")
                 and d["minute"] >= step["started_minute"] and (end is None or d["minute"] <= end)]
         share = 100 * step["canary_requests"] / step["requests"] if step["requests"] else None
         rows.append({
-            "step": "shadow only" if step["percent"] == 0 else f"{g.number(step['percent'])} %",
+            "step": (f"after rollback ({g.number(step['percent'])} % step)" if step.get("tail")
+                     else "shadow only" if step["percent"] == 0 else f"{g.number(step['percent'])} %"),
             "from": g.clock(step["started_minute"]),
             "to": "still running" if end is None else g.clock(end),
             "lasted": "–" if end is None else g.duration(end - step["started_minute"]),
@@ -145,6 +172,19 @@ def steps(report: dict[str, Any]) -> list[dict[str, Any]]:
             if users else "–",
             "decisions": [verdict(d["verdict"]) for d in made]})
     return rows
+
+
+def paths(report: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per read path when the spec has more than one (report.json ``paths``)."""
+    rows = report.get("paths") or []
+    if len(rows) < 2:
+        return []
+    total = sum(p["requests"] for p in rows) or 1
+    return [{"name": p["name"], "requests": g.number(p["requests"]),
+             "share": f"{g.number(round(100 * p['requests'] / total, 1))} %",
+             "canary_requests": g.number(p["canary_requests"]),
+             "users": g.number(p["users_served_by_candidate"]),
+             "errors": g.number(p["user_visible_errors"])} for p in rows]
 
 
 def step_name(percent: float | None) -> str:

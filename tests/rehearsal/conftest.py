@@ -61,12 +61,23 @@ def production_spec() -> Any:
 
 @pytest.fixture
 def rehearse(build_dir, database_url, production_spec):
-    """Run one scenario (a Scenario object) against the production spec; returns report.json's dict."""
+    """Run one scenario (a Scenario object) against its spec (``env``, default production);
+    returns report.json's dict. ``reading`` overrides the world's undocumented AppConfig
+    case; ``responder`` swaps what reacts to the rollback alarm (default: the guard)."""
     from rehearsal.engine import Options, Rehearsal
 
-    def run(scenario: Any, scenario_file: str | None = None) -> dict[str, Any]:
-        options = Options(production_spec, SPEC_FILE, scenario, scenario_file, build_dir,
-                          ROOT / "terraform" / "envs" / "production" / "alarms.json", database_url)
+    def run(scenario: Any, scenario_file: str | None = None, reading: str | None = None,
+            responder: Any = None, world: dict[str, Any] | None = None) -> dict[str, Any]:
+        update = dict(world or {})
+        if reading is not None:
+            update["started_in_alarm"] = reading
+        if update:
+            scenario = scenario.model_copy(update={"world": scenario.world.model_copy(update=update)})
+        env = scenario.env or "production"
+        spec = production_spec if env == "production" else load_spec(ROOT / "config" / f"{env}.release.yaml")
+        options = Options(spec, f"config/{env}.release.yaml", scenario, scenario_file, build_dir,
+                          ROOT / "terraform" / "envs" / env / "alarms.json", database_url,
+                          responder=responder)
         return Rehearsal(options).run()
 
     return run

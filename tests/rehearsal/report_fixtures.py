@@ -6,7 +6,7 @@ alarms with M-of-N evaluation, a decision at the end of each bake) so that the r
 is tested on report.json files of a real size and shape. Same name and seed, same bytes.
 
     build("healthy")       promoted through 1 → 5 → 25 → 50 → 100 %
-    build("rollback")      candidate errors from the 5 % step: alarm, AppConfig rollback, brake
+    build("rollback")      candidate errors from the 5 % step: alarm, rollback decision, guard
     build("latency")       canary p95 +45 % from the 25 % step: held there
 """
 
@@ -166,9 +166,9 @@ def _watch(run: Run) -> None:
     """Alarm-driven rollback: 3 of the last 5 canary error rates above the threshold."""
     recent = [r for r in run.series["canary_error_rate"][-5:] if r is not None]
     if run.percent and sum(r > THRESHOLDS["error_rate_pct"] for r in recent) >= 3:
-        run.event("appconfig_rollback", "rollback alarm in ALARM during the bake: flags back "
-                                        "to the previous version")
-        run.event("brake", "brake deployed the canary-off flags")
+        run.event("rollback_decision", "the rollback alarm went from OK to ALARM")
+        run.event("guard", "the guard deployed the canary-off flags")
+        run.event("candidate_stopped", "the candidate served its last canary user")
         _decide(run, run.percent, run.step_start, forced=True)
         run.percent, run.done = 0, True
 

@@ -342,7 +342,7 @@ def test_the_charts_show_thresholds_faults_and_rollbacks(reports):
     assert drawn["latency"].areas[0].points, "the regression band is drawn"
     assert [r.cls for r in drawn["errors"].regions] == ["fault"]
     labels = [m.label for m in drawn["errors"].markers if m.label]
-    assert "E8 flags rolled back · E9 brake" in labels
+    assert "E8 rollback decided · E9 guard · E10 candidate stopped" in labels
     assert [m.label for m in drawn["canary"].markers if m.cls.startswith("decision")] == \
         ["D1 ✓ PROMOTE", "D2 ✓ PROMOTE", "D3 ✗ ROLLBACK"]
     composite = drawn["alarms"].rows[0]
@@ -406,3 +406,16 @@ def test_labels_are_pushed_apart_and_rows_found_for_crowded_markers():
     assert g.spread([195, 196], 15, 0, 200) == [185, 200]
     crowded = [(0, "E1 fault"), (10, "E2 brake"), (20, "E3 brake"), (30, "E4 x"), (400, "E5")]
     assert g.lanes(crowded, 3) == [2, 1, 0, None, 0]  # a staircase down, then room again
+
+
+def test_a_release_of_several_paths_has_a_table_of_them(reports):
+    report = json_copy(reports["healthy"])
+    assert "Read paths" not in Page(html(report)).words  # one path: nothing to compare
+    report["paths"] = [
+        {"name": "user-read", "requests": 700, "canary_requests": 350, "user_visible_errors": 0,
+         "users_served_by_candidate": 120},
+        {"name": "feed-read", "requests": 300, "canary_requests": 150, "user_visible_errors": 2,
+         "users_served_by_candidate": 60}]
+    words = Page(html(report)).words
+    assert "Read paths" in words
+    assert "user-read 700 70 % 350 120 0" in words and "feed-read 300 30 % 150 60 2" in words

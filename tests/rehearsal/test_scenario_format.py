@@ -44,12 +44,13 @@ def test_every_error_is_located_and_reported_at_once():
     assert lines == [
         "  bad.yaml:1: name: 'Bad Name': string should match pattern '^[a-z0-9][a-z0-9-]*$'",
         ("  bad.yaml:3: traffic.requests_per_minut: unknown field 'requests_per_minut'; allowed here: "
-        "diurnal_amplitude, key_skew, max_requests, requests_per_minute, users"),
+        "diurnal_amplitude, key_skew, max_requests, night, path_shares, requests_per_minute, users"),
         "  bad.yaml:5: ramp.hold_minutes: 0: input should be greater than or equal to 1",
         "  bad.yaml:7: latency.database.p95_ms: 10 must be at least median_ms (20)",
         "  bad.yaml:11: faults[0].rate: 2: input should be less than or equal to 1",
         ("  bad.yaml:12: faults[1]: kind must be one of: candidate_errors, latency, divergence, "
-        "flags_unavailable, database_outage, router_deployment"),
+        "flags_unavailable, database_outage, router_deployment, candidate_timeout, control_errors, "
+        "agent_outage, lost_notification"),
         "  bad.yaml:14: faults[2].when.step: set either step (with after_minutes) or minute",
         "  bad.yaml:15: expect.step: held needs the step (percent) where it happens",
     ]
@@ -125,3 +126,30 @@ def test_cli_unreachable_database_exits_2(tmp_path, capsys):
     assert code == 2
     assert "cannot connect to PostgreSQL (--database-url" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_what_a_scenario_names_of_the_spec_is_checked_at_its_line(tmp_path, production_spec):
+    from rehearsal.scenario import check_against_spec
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\ntraffic:\n  path_shares: {nope: 1}\nramp:\n  start_step: 7\n"
+                    "faults:\n  - kind: candidate_errors\n    when: {step: 3}\n    rate: 0.1\n"
+                    "expect:\n  outcome: promoted\n")
+    with pytest.raises(ScenarioInvalid) as caught:
+        check_against_spec(path, load_scenario(path), production_spec)
+    assert caught.value.report().splitlines()[1:] == [
+        f"  {path}:3: traffic.path_shares.nope: no read path 'nope' in the spec (user-read)",
+        f"  {path}:5: ramp.start_step: 7 is not a step of the spec (1, 5, 25, 50, 100)",
+        f"  {path}:8: faults[0].when.step: 3 is not a step of the spec (1, 5, 25, 50, 100)",
+    ]
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("{kind: candidate_timeout, when: {minute: 1}, share: 0}", "faults[0].share: 0: input should be greater than 0"),
+    ("{kind: control_errors, when: {minute: 1}, rate: 1.5}", "faults[0].rate: 1.5: input should be less than or equal to 1"),
+    ("{kind: agent_outage, when: {minute: 1}, status: 200}", "faults[0].status: 200: input should be greater than or equal to 400"),
+    ("{kind: lost_notification, when: {minute: 1}, what: email}", "faults[0].what: 'email': input should be 'all', 'eventbridge' or 'sns'"),
+])
+def test_new_fault_kinds_are_checked(fault, message):
+    lines = errors_of(f"name: x\nfaults:\n  - {fault}\nexpect:\n  outcome: promoted\n")
+    assert lines == [f"  bad.yaml:3: {message}"]

@@ -211,3 +211,131 @@ def test_appconfig_control_plane_answers_boto3():
             client.list_deployments(ApplicationId="other", EnvironmentId=ids["environment"])
     finally:
         server.close()
+
+
+# --- issue 16: AWS as documented, the unkind parts included ----------------------------
+
+def _monitored(state: list[str], reading: str):
+    from rehearsal.appconfig import Monitor
+
+    appconfig = AppConfig("app", "env", "profile")
+    monitor = Monitor(appconfig, lambda: state[0], True, reading)
+    appconfig.listeners.append(lambda what, d, t: monitor.started(t, d) if what == "started" else None)
+    return appconfig, monitor
+
+
+def test_monitor_rolls_a_new_apply_back_on_insufficient_data():
+    # GIVEN a composite just created by the same apply (INSUFFICIENT_DATA)
+    state = ["INSUFFICIENT_DATA"]
+    appconfig, _ = _monitored(state, "kept")
+    first = appconfig.host({"values": {"c": {"enabled": True, "percent": 1}}})
+    # WHEN the apply's first flag deployment starts
+    d = appconfig.deploy(first, 0, Strategy("ramp", 0, 600, "LINEAR", 100), "first")
+    # THEN AppConfig rolls it back at once: nothing is served
+    assert d.state(0) == "ROLLED_BACK" and appconfig.version_for("x", 1) == 0
+
+
+def test_monitor_rolls_back_to_the_previous_version_not_to_off():
+    state = ["OK"]
+    appconfig, monitor = _monitored(state, "kept")
+    one = appconfig.host({"values": {"c": {"enabled": True, "percent": 1}}})
+    five = appconfig.host({"values": {"c": {"enabled": True, "percent": 5}}})
+    appconfig.deploy(one, 0, AT_ONCE, "1%")
+    d = appconfig.deploy(five, 60, Strategy("ramp", 0, 600, "LINEAR", 100), "5%")
+    state[0] = "ALARM"
+    monitor.evaluated(120, "ALARM", changed=True)  # during the bake
+    assert d.state(120) == "ROLLED_BACK"
+    assert appconfig.version_for("x", 121) == one  # the 1% step: the canary is still on
+    monitor.evaluated(1000, "ALARM", changed=False)  # after any bake: nothing watches
+    assert appconfig.off_since(["c"], 1000) is None
+
+
+@pytest.mark.parametrize("reading, rolled_back", [("rolled_back", True), ("kept", False)])
+def test_a_deployment_started_under_alarm_follows_the_reading(reading, rolled_back):
+    state = ["ALARM"]
+    appconfig, _ = _monitored(state, reading)
+    on = appconfig.host({"values": {"c": {"enabled": True, "percent": 5}}})
+    off = appconfig.host({"values": {"c": {"enabled": False, "percent": 0}}})
+    appconfig.deploy(on, 0, AT_ONCE, "5%")
+    d = appconfig.deploy(off, 60, Strategy("guard", 0, 0, "LINEAR", 100), "canary off")
+    assert (d.state(60) == "ROLLED_BACK") is rolled_back
+    assert (appconfig.off_since(["c"], 120) == 60.0) is (not rolled_back)
+
+
+def test_an_unattached_monitor_never_rolls_back():
+    from rehearsal.appconfig import Monitor
+
+    appconfig = AppConfig("app", "env", "profile")
+    monitor = Monitor(appconfig, lambda: "INSUFFICIENT_DATA", False, "rolled_back")
+    d = appconfig.deploy(appconfig.host({"values": {}}), 0, Strategy("r", 0, 600, "LINEAR", 100), "first")
+    monitor.started(0, d)
+    monitor.evaluated(60, "ALARM", changed=True)
+    assert d.state(60) == "BAKING"
+
+
+def test_faults_start_and_end_at_the_second():
+    from rehearsal.faults import FaultBoard
+    from rehearsal.scenario import DatabaseOutage, When
+
+    board = FaultBoard([DatabaseOutage(kind="database_outage", when=When(step=25, after_minutes=10, for_minutes=0.5))])
+    board.step_started(25, 120.0)
+    assert board.next_change() == 720.0
+    assert board.transitions(719.9) == ([], [])
+    assert board.transitions(720.0) == ([0], [])
+    assert board.next_change() == 750.0  # 30 seconds, not a whole minute
+    assert board.transitions(749.0) == ([], []) and board.transitions(750.0) == ([], [0])
+
+
+def test_each_step_renders_its_own_alarms_and_keeps_their_state():
+    from rehearsal import seams
+    from rehearsal.cloudwatch import MetricStore
+    from rehearsal.release import alarm_document
+
+    spec = load_spec(ROOT / SPEC_FILE)
+    evaluator = seams.alarm_evaluator_from(alarm_document(spec, 1), MetricStore())
+    canary = next(a.name for a in evaluator.alarms.values() if a.key.endswith("/canary-error-rate"))
+    at_one = next(a for a in evaluator.alarms.values() if a.name == canary).period
+    evaluator.states[canary] = "ALARM"
+    changed = seams.reconfigure(evaluator, alarm_document(spec, 25))
+    at_25 = next(a for a in evaluator.alarms.values() if a.name == canary).period
+    assert at_25 < at_one and "resized" in changed  # the 25% apply resizes the window...
+    assert evaluator.state(canary) == "ALARM"  # ...and an update leaves the state unchanged
+    seams.reconfigure(evaluator, alarm_document(spec, 0))  # shadow: no canary alarms
+    assert canary not in {a.name for a in evaluator.alarms.values()} and canary not in evaluator.states
+
+
+def test_the_data_plane_serves_what_the_agent_would():
+    import boto3
+
+    from rehearsal.appconfigdata_api import DataPlane, DataPlaneServer
+
+    clock = VirtualClock()
+    appconfig = AppConfig("app", "env", "profile")
+    appconfig.deploy(appconfig.host({"values": {"c": {"enabled": True, "percent": 5}}}), 0, AT_ONCE, "5%")
+    server = DataPlaneServer(DataPlane(appconfig, clock))
+    try:
+        client = boto3.client("appconfigdata", endpoint_url=server.url, region_name="us-east-1",
+                              aws_access_key_id="x", aws_secret_access_key="x")
+        token = client.start_configuration_session(
+            ApplicationIdentifier="app", EnvironmentIdentifier="env", ConfigurationProfileIdentifier="profile",
+            RequiredMinimumPollIntervalInSeconds=15)["InitialConfigurationToken"]
+        first = client.get_latest_configuration(ConfigurationToken=token)
+        assert json.loads(first["Configuration"].read()) == {"c": {"enabled": True, "percent": 5}}
+        again = client.get_latest_configuration(ConfigurationToken=first["NextPollConfigurationToken"])
+        assert again["Configuration"].read() == b""  # unchanged since the session's last answer
+        with pytest.raises(client.exceptions.BadRequestException):  # a token is single use
+            client.get_latest_configuration(ConfigurationToken=token)
+    finally:
+        server.close()
+
+
+def test_night_schedule_lowers_the_rate_between_its_hours():
+    from rehearsal.scenario import Night
+
+    traffic = Traffic(requests_per_minute=100, users=10, night=Night(start_hour=22, end_hour=6, requests_per_minute=5))
+    population = Population(traffic, 1)
+    assert population.rate(21 * 60 + 59) == 100 and population.rate(22 * 60) == 5
+    assert population.rate(3 * 60) == 5 and population.rate(6 * 60) == 100  # it wraps midnight
+    assert population.rate(1440 + 23 * 60) == 5  # every simulated day
+    night = sum(len(population.arrivals(m)) for m in range(23 * 60, 23 * 60 + 60))
+    assert 200 <= night <= 400  # about 5 a minute
