@@ -65,6 +65,7 @@ class ReleaseNames:
     user_id_mode: str  # how the functions write the userId annotation: raw, hashed or off
     cleanup_function: str | None
     flags_document: dict | None
+    guard_function: str | None = None  # the guard (module "guard"), when the spec has one
     # The guard's all-at-once, no-bake strategy (plan output `guard_strategy_name`), which
     # `cutover rollback` deploys with too; None: rollback makes `<prefix>-break-glass`.
     guard_strategy: str | None = None
@@ -132,6 +133,7 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
     cd = module_args(plan, "code_deploy") or {}
     tracing = module_args(plan, "tracing")
     cleanup = module_args(plan, "cleanup")
+    guard = module_args(plan, "guard")
     rollback, alarms = alarm_names(plan)
     return ReleaseNames(
         env=plan.env, release=plan.release, region=plan.region, phase=plan.phase,
@@ -152,6 +154,7 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
         user_id_mode=spec.observability.tracing.user_id,
         cleanup_function=_literal(cleanup.get("name")) if cleanup else None,
         flags_document=plan.flags_document,
+        guard_function=_literal(guard.get("name")) if guard else None,
         guard_strategy=_literal(ff.get("guard_strategy_name")),
     )
 

@@ -308,8 +308,10 @@ def _role_reads_alarms(iam: Any, role_arn: str) -> bool:
 
 
 def roles_read_composite(pr: Probe) -> tuple[bool, str]:
-    """CodeDeploy's and AppConfig's roles need cloudwatch:DescribeAlarms on "*" to see a
-    composite alarm (docs/aws-rules.md)."""
+    """CodeDeploy's role and the guard's role need cloudwatch:DescribeAlarms on "*" to
+    see a composite alarm (docs/aws-rules.md). The AppConfig environment must have no
+    monitor: one would roll the guard's canary-off back to the previous, canary-on
+    version (docs/functions.md, "Guard")."""
     roles: dict[str, str] = {}
     group = next(iter(pr.names.deployment_groups))
     info = pr.ctx.clients("codedeploy").get_deployment_group(
@@ -318,11 +320,14 @@ def roles_read_composite(pr: Probe) -> tuple[bool, str]:
     if pr.names.appconfig_application:
         ids = pr.ids()
         env = pr.ctx.clients("appconfig").get_environment(ApplicationId=ids.application, EnvironmentId=ids.environment)
-        for m in env.get("Monitors", []):
-            if m.get("AlarmRoleArn"):
-                roles[f"AppConfig {pr.names.appconfig_environment}"] = m["AlarmRoleArn"]
-        if not any(k.startswith("AppConfig") for k in roles):
-            return False, "the AppConfig environment has no alarm monitor role"
+        if env.get("Monitors"):
+            return False, (f"the AppConfig environment {pr.names.appconfig_environment} has "
+                           f"{len(env['Monitors'])} alarm monitor(s): AppConfig would roll the guard's "
+                           "canary-off back to the previous version; remove them (the guard is the "
+                           "only automatic flag rollback)")
+    if pr.names.guard_function:
+        config = pr.ctx.clients("lambda").get_function_configuration(FunctionName=pr.names.guard_function)
+        roles[f"guard {pr.names.guard_function}"] = config["Role"]
     iam = pr.ctx.clients("iam")
     blind = [who for who, arn in roles.items() if not _role_reads_alarms(iam, arn)]
     return not blind, (f"cannot read the composite alarm: {', '.join(blind)}" if blind

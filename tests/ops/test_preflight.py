@@ -98,8 +98,11 @@ def build_world(em, names, broken: str | None) -> None:
     cd_role = iam.create_role(RoleName="codedeploy", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     scope = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x" if broken == "roles-read-composite" else "*"
     iam.put_role_policy(RoleName="codedeploy", PolicyName="alarms", PolicyDocument=_policy(scope))
-    ac_role = iam.create_role(RoleName="appconfig-monitor", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    iam.put_role_policy(RoleName="appconfig-monitor", PolicyName="alarms", PolicyDocument=_policy("*"))
+    if names.guard_function:  # the guard reads the composite too (DescribeAlarms on *)
+        guard_role = iam.create_role(RoleName="guard", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        iam.put_role_policy(RoleName="guard", PolicyName="alarms", PolicyDocument=_policy("*"))
+        lam.create_function(FunctionName=names.guard_function, Runtime="python3.12", Role=guard_role,
+                            Handler="guard.handler.lambda_handler", Code={"ZipFile": _zip()})
     if broken != "codedeploy-application":
         cd.create_application(applicationName=names.codedeploy_application, computePlatform="Lambda")
         for group in names.deployment_groups:
@@ -111,7 +114,7 @@ def build_world(em, names, broken: str | None) -> None:
     elif broken == "router-answers":
         answer = {"statusCode": 502, "body": json.dumps({"error": "backend unavailable"})}
     em.lambda_answers(answer)
-    _stubs(em, names, broken, ac_role)
+    _stubs(em, names, broken)
 
 
 def _stream(doc: dict) -> StreamingBody:
@@ -119,7 +122,7 @@ def _stream(doc: dict) -> StreamingBody:
     return StreamingBody(io.BytesIO(raw), len(raw))
 
 
-def _stubs(em, names, broken, ac_role) -> None:
+def _stubs(em, names, broken) -> None:
     xray = em.stub("xray")
     xray.add_response("get_trace_summaries", {"TraceSummaries": []}, {
         "StartTime": ANY, "EndTime": ANY, "Sampling": False,
@@ -138,9 +141,11 @@ def _stubs(em, names, broken, ac_role) -> None:
         ac.add_response("list_applications", {"Items": []}, {})
         return
     expect_resolve(ac, names)
+    # No monitor (the guard is the only automatic flag rollback); "appconfig-monitor" adds one.
+    monitors = [{"AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:r",
+                 "AlarmRoleArn": "arn:aws:iam::123456789012:role/monitor"}] if broken == "appconfig-monitor" else []
     ac.add_response("get_environment", {"ApplicationId": APP, "Id": ENV_ID, "Name": "production", "State": "READY_FOR_DEPLOYMENT",
-                                        "Monitors": [{"AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:r",
-                                                      "AlarmRoleArn": ac_role}]},
+                                        "Monitors": monitors},
                     {"ApplicationId": APP, "EnvironmentId": ENV_ID})
 
 
@@ -166,6 +171,25 @@ def test_each_check_fails_on_purpose(project, emulated, names, capsys, broken):
     assert checks[broken]["ok"] is False, checks[broken]
     assert checks[broken]["fix"]
     emulated.stubs.clear()  # a broken world stops some checks before their stubbed calls
+
+
+def test_an_appconfig_monitor_fails_the_composite_check(project, emulated, names, capsys):
+    # A monitor would roll the guard's canary-off back to the previous, canary-on version
+    build_world(emulated, names, "appconfig-monitor")
+    code, checks = _preflight(project, emulated, capsys)
+    assert code == 1
+    assert {k for k, c in checks.items() if not c["ok"]} == {"roles-read-composite"}
+    assert "monitor" in checks["roles-read-composite"]["detail"]
+    emulated.stubs.clear()
+
+
+def test_the_guard_must_read_the_composite(project, emulated, names, capsys):
+    build_world(emulated, names, None)
+    emulated.client("iam").put_role_policy(RoleName="guard", PolicyName="alarms", PolicyDocument=_policy(
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x"))
+    code, checks = _preflight(project, emulated, capsys)
+    assert code == 1
+    assert "guard" in checks["roles-read-composite"]["detail"]
 
 
 def test_table_for_people(project, emulated, names, capsys):
