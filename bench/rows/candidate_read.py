@@ -2,7 +2,7 @@
 execution environment's connection reused (``ProfileStore`` as the handler keeps it)
 vs the same read opening a new connection per call (close after each read).
 
-The server is the one tests/functions start (functions_support/postgres.py), with the
+The server is the one tests/functions start (tests/support/postgres.py), with the
 candidate's schema and 50 users whose rows are the control's mock data. Both sides are
 timed in alternating blocks over the same users.
 """
@@ -20,7 +20,7 @@ USERS = [f"user-{i}" for i in range(50)]
 
 class _Server:
     def __init__(self) -> None:
-        from functions_support import postgres
+        from tests.support import postgres
 
         self.server = postgres.start_embedded()
         self.url = self.server.get_uri()
@@ -31,13 +31,13 @@ class _Server:
         from candidate.db import ProfileStore
         from candidate.settings import DatabaseSettings
 
-        from functions_support import postgres
+        from tests.support import postgres
 
         os.environ.update(postgres.db_env(self.url))
         return ProfileStore(DatabaseSettings.from_env())
 
     def close(self) -> None:
-        from functions_support import postgres
+        from tests.support import postgres
 
         postgres.stop(self.server)
 

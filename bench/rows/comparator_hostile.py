@@ -1,4 +1,4 @@
-"""Comparator on the hostile shapes of issue 10 (functions_support/hostile.py: deep
+"""Comparator on the hostile shapes of issue 10 (tests/support/hostile.py: deep
 nesting, NaN/Infinity, unordered lists of large unmatched elements, wide objects, huge
 numbers; every document at most 240 KB, one shadow event) vs DeepDiff with equivalent
 options. A row is met when ours answers (no exception) within 50 ms. Ours runs in this process with the production time budget, and its time is
@@ -22,7 +22,7 @@ TARGET_S = 0.050
 DEEPDIFF = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from functions_support import hostile
+from tests.support import hostile
 from deepdiff import DeepDiff
 control, candidate = hostile.SHAPES[{name!r}]()
 t = time.perf_counter()
@@ -40,7 +40,7 @@ print(json.dumps([time.perf_counter() - t, outcome]))
 def _comparator():
     from cutover_runtime.compare import CompareRules, ShadowComparator
 
-    from functions_support import hostile
+    from tests.support import hostile
 
     return ShadowComparator(CompareRules.from_json(json.dumps(hostile.RULES)))
 
@@ -90,7 +90,7 @@ def _speed(ours: float, theirs: float | None) -> str:
 
 
 def run(ctx) -> list[Row]:
-    from functions_support import hostile
+    from tests.support import hostile
 
     comparator = _comparator()
     budget = getattr(comparator, "budget_ms", None)
@@ -125,7 +125,7 @@ def run(ctx) -> list[Row]:
 
 
 def workload(ctx, name: str):
-    from functions_support import hostile
+    from tests.support import hostile
 
     comparator = _comparator()
     control, candidate = hostile.SHAPES[name.removeprefix("hostile-")]()

@@ -1,8 +1,8 @@
 """Time to detect a failing canary, and false rollbacks of a healthy one, by the alarms that ship.
 
 The alarms are what the generator renders for the production spec held at 1% and at 5%
-(`generator/alarms.py`: Wald's sequential test over a fast and a slow window), evaluated
-by `rehearsal.cloudwatch` each simulated minute on the synthetic traffic of
+(`generator/plan/alarms.py`: Wald's sequential test over a fast and a slow window), evaluated
+by `cutover.rehearsal.cloudwatch` each simulated minute on the synthetic traffic of
 `tests/signals/traffic.py`: 100 requests a minute (Poisson), baseline errors 0.1%. The
 figure: the step starts with a broken candidate (flags 0 -> 1% or 1 -> 5% all at once,
 two hours in, each environment within a 45 s poll), a share of the canary requests
@@ -38,8 +38,8 @@ OLD_FLOOR = 50
 
 
 def _document(percent: float) -> dict:
-    from generator import alarms
-    from generator.loader import load_spec
+    from cutover.generator.plan import alarms
+    from cutover.generator.spec.loader import load_spec
 
     text = (ROOT / "config" / "production.release.yaml").read_text()
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,7 +50,7 @@ def _document(percent: float) -> dict:
 
 def _fixed_floor(document: dict, percent: float) -> dict:
     """The same alarms with the rule and windows this change replaced."""
-    from generator import alarms
+    from cutover.generator.plan import alarms
 
     minutes = math.ceil(alarms.expected_samples_for(OLD_FLOOR) / percent)  # 1 canary request/min at 1%
     old = {}

@@ -33,9 +33,9 @@ RENDER = """
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from generator.loader import load_spec
-from generator.plan import build_plan
-from generator.render import render_files, write_tree
+from cutover.generator.spec.loader import load_spec
+from cutover.generator.plan.release import build_plan
+from cutover.generator.render.files import render_files, write_tree
 spec_file, out = sys.argv[1], Path(sys.argv[2])
 files = render_files(build_plan(load_spec(spec_file), spec_file))
 write_tree(out, files)
@@ -101,7 +101,7 @@ def _linear(seconds: dict[int, float]) -> bool:
 
 
 def run(ctx) -> list[Row]:
-    from generator.terraform_cli import Terraform
+    from cutover.generator.terraform.wrapper import Terraform
 
     runs = 1 if ctx.quick else 7
     validate_runs = 1 if ctx.quick else 5
@@ -164,9 +164,9 @@ def run(ctx) -> list[Row]:
 def workload(ctx, name: str):
     if name != "generator-render":
         return None  # terraform validate: another process, not Python
-    from generator.loader import load_spec
-    from generator.plan import build_plan
-    from generator.render import render_files
+    from cutover.generator.plan.release import build_plan
+    from cutover.generator.render.files import render_files
+    from cutover.generator.spec.loader import load_spec
 
     tmp = Path(tempfile.mkdtemp(prefix="cutover-bench-gen-"))
     spec_file = tmp / "paths-10.release.yaml"

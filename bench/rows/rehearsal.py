@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def scenario(quick: bool):
-    from rehearsal.scenario import Expect, Ramp, Scenario, Traffic
+    from cutover.rehearsal.scenario import Expect, Ramp, Scenario, Traffic
 
     scale = 0.1 if quick else 1.0
     ramp = Ramp(shadow_minutes=round(200 * scale), hold_minutes=round(300 * scale),
@@ -38,8 +38,9 @@ def scenario(quick: bool):
 
 def measure(quick: bool, database_url: str | None = None, build: Path | None = None) -> dict:
     """One rehearsal in this process: its totals and this process's CPU time."""
-    from generator.loader import load_spec
-    from rehearsal.engine import Options, Rehearsal
+    from cutover.generator.spec.loader import load_spec
+
+    from cutover.rehearsal.engine import Options, Rehearsal
 
     sys.setswitchinterval(0.0005)
     spec = load_spec(ROOT / "config" / "production.release.yaml")

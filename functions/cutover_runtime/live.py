@@ -3,8 +3,8 @@ canary-off document. Pure functions of what AppConfig lists and stores.
 
 This is the single definition used by the guard, the operations commands (`status`,
 `rollback`, `ramp`, `analyze`), cleanup, `cutover apply`'s flag check and the
-rehearsal. Operations and the generator load this file by path (`ops/runtime.py`), the
-functions import it from their zip: one copy of the rule.
+rehearsal. Operations, the generator and the rehearsal import it as `cutover.runtime.live`;
+the functions import it from their zip as `cutover_runtime.live`: one copy of the rule.
 
 What is served is the configuration version of the environment's latest COMPLETE
 deployment, not of its latest deployment: a ROLLED_BACK or REVERTED deployment left the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import Guardrails, SeedAction, Verdict, analyze, load_metrics
+from cutover.analysis import Guardrails, SeedAction, Verdict, analyze, load_metrics
 from tests.analysis.builders import Scenario, document
 
 P, H, R = Verdict.PROMOTE, Verdict.HOLD, Verdict.ROLLBACK

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from cutover.generator.plan.analysis_guardrails import analysis_guardrails
+from cutover.generator.spec.loader import load_spec
+from cutover.generator.spec.model import Guardrails as SpecGuardrails
 
-from analysis import Guardrails, analyze, load_metrics
-from generator.analysis_guardrails import analysis_guardrails
-from generator.cli import main
-from generator.loader import load_spec
-from generator.spec import Guardrails as SpecGuardrails
+from cutover.analysis import Guardrails, analyze, load_metrics
+from cutover.cli import main
 from tests.analysis.builders import Scenario, document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +108,7 @@ def test_the_real_command_never_prints_a_traceback(tmp_path):
     """The installed entry point, in a fresh process, on a file that is not JSON at all."""
     bad = tmp_path / "m.json"
     bad.write_text("not json")
-    run = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(ROOT), "analyze", "--env",
+    run = subprocess.run([sys.executable, "-m", "cutover", "--root", str(ROOT), "analyze", "--env",
                           "production", "--metrics", str(bad), "--gate"], check=False, capture_output=True, text=True)
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
@@ -120,7 +120,7 @@ def test_a_hundred_thousand_nested_brackets_exit_2_located_without_a_traceback(t
     recursion limit is the interpreter's own, not pytest's)."""
     bad = tmp_path / "deep.json"
     bad.write_text('{"format": "cutover.metrics/1", "paths":\n  ' + "[" * 100_000)
-    run = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(ROOT), "analyze", "--env",
+    run = subprocess.run([sys.executable, "-m", "cutover", "--root", str(ROOT), "analyze", "--env",
                           "production", "--metrics", str(bad), "--gate"], check=False, capture_output=True, text=True)
     assert (run.returncode, run.stdout) == (2, "")
     assert "Traceback" not in run.stderr

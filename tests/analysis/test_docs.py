@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from analysis import analyze, load_metrics
+from cutover.analysis import analyze, load_metrics
 from tests.analysis.builders import Scenario, document
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "analysis.md"

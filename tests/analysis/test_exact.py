@@ -1,4 +1,4 @@
-"""analysis/exact.py against scipy.stats (the test oracle; the CLI never imports scipy)."""
+"""cutover/analysis/exact.py against scipy.stats (the test oracle; the CLI never imports scipy)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis.exact import binomial_upper_tail, fisher_greater
+from cutover.analysis.exact import binomial_upper_tail, fisher_greater
 
 
 def close(ours: float, theirs: float) -> bool:

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from analysis import analyze, load_metrics, p95
-from analysis.latency import route_latency
+from cutover.analysis import analyze, load_metrics, p95
+from cutover.analysis.latency import route_latency
 from tests.analysis.builders import Scenario, document
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import MetricsInvalid, load_metrics
+from cutover.analysis import MetricsInvalid, load_metrics
 from tests.analysis.builders import Scenario, document
 
 

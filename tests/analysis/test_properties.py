@@ -9,9 +9,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import Guardrails, MetricsInvalid, SeedAction, Verdict, analyze, load_metrics
-from analysis.checks import ErrorCounts, judge_error_rate
-from analysis.exact import fisher_greater
+from cutover.analysis import Guardrails, MetricsInvalid, SeedAction, Verdict, analyze, load_metrics
+from cutover.analysis.checks import ErrorCounts, judge_error_rate
+from cutover.analysis.exact import fisher_greater
 from tests.analysis.builders import WINDOW_START, Scenario, document, iso
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,6 +1,6 @@
 """bench/: every row still runs (smoke mode, nothing timed is asserted), the performance
 page is what the runner renders from bench/results/latest.json, and bench/ shares the
-fakes through functions_support/ instead of importing tests/."""
+fakes through tests/support/ instead of importing tests/."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_bench_and_the_support_module_import_nothing_from_tests(package):
 
 
 def test_every_hostile_shape_fits_one_shadow_event_and_is_deterministic():
-    from functions_support import hostile
+    from tests.support import hostile
 
     first, second = hostile.shapes(), hostile.shapes()
     assert set(first) == set(hostile.SHAPES)

@@ -26,9 +26,9 @@ if str(FUNCTIONS) not in sys.path:
 from cutover_runtime import lambda_client
 from cutover_runtime.contract import mock_profile
 
-from functions_support import postgres as postgres_support
-from functions_support.fakes import AppConfigExtension, LambdaService
 from tests import postgres_guard
+from tests.support import postgres as postgres_support
+from tests.support.fakes import AppConfigExtension, LambdaService
 
 CANDIDATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:huntaze-prisma-read:live"
 SALT = "test-salt"

@@ -25,7 +25,7 @@ from cutover_runtime.telemetry import Identity
 from deploy_probe import handler as probe_handler
 from deploy_probe.appspec import UnreadableDeployment, shipment
 
-from ops import codedeploy as ops_codedeploy
+from cutover.ops import codedeploy as ops_codedeploy
 from tests.functions.conftest import events, metric_totals
 
 CANDIDATE = "huntaze-prisma-read"

@@ -22,7 +22,7 @@ from cutover_runtime.telemetry import Identity, Tracer
 from router.handler import Router
 from router.settings import RouterSettings
 
-from functions_support.fakes import AppConfigDataPlane
+from tests.support.fakes import AppConfigDataPlane
 
 from .conftest import SALT, flag_values
 

@@ -1,8 +1,8 @@
 """The guard's property over simulated time, with the real handler and real boto3.
 
 The handler's AppConfig, CloudWatch and SNS calls reach loopback stand-ins
-(rehearsal/appconfig_api.py over the rehearsal's AppConfig model,
-rehearsal/cloudwatch_api.py, rehearsal/sns_api.py) that answer on a virtual clock: the
+(cutover/rehearsal/appconfig_api.py over the rehearsal's AppConfig model,
+cutover/rehearsal/cloudwatch_api.py, cutover/rehearsal/sns_api.py) that answer on a virtual clock: the
 alarm state is a script, deployments progress with the clock, nothing sleeps and no
 assertion depends on wall-clock time.
 
@@ -36,11 +36,11 @@ from cutover_runtime import live
 from cutover_runtime.telemetry import Identity
 from guard import handler
 
-from rehearsal.appconfig import AppConfig, Deployment, Strategy
-from rehearsal.appconfig_api import ControlPlane, ControlPlaneServer
-from rehearsal.clock import VirtualClock
-from rehearsal.cloudwatch_api import DescribeAlarmsApi
-from rehearsal.sns_api import PublishApi
+from cutover.rehearsal.appconfig import AppConfig, Deployment, Strategy
+from cutover.rehearsal.appconfig_api import ControlPlane, ControlPlaneServer
+from cutover.rehearsal.clock import VirtualClock
+from cutover.rehearsal.cloudwatch_api import DescribeAlarmsApi
+from cutover.rehearsal.sns_api import PublishApi
 
 from .conftest import events
 

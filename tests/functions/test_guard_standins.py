@@ -10,11 +10,11 @@ import json
 import boto3
 import pytest
 
-from rehearsal.appconfig import AppConfig, Strategy
-from rehearsal.appconfig_api import REVERT_WINDOW_S, ControlPlane, ControlPlaneServer
-from rehearsal.clock import VirtualClock
-from rehearsal.cloudwatch_api import DescribeAlarmsApi
-from rehearsal.sns_api import PublishApi
+from cutover.rehearsal.appconfig import AppConfig, Strategy
+from cutover.rehearsal.appconfig_api import REVERT_WINDOW_S, ControlPlane, ControlPlaneServer
+from cutover.rehearsal.clock import VirtualClock
+from cutover.rehearsal.cloudwatch_api import DescribeAlarmsApi
+from cutover.rehearsal.sns_api import PublishApi
 
 RAMP = Strategy("ramp", 600, 600, "LINEAR", 50)  # two growth steps over 10 min, 10 min bake
 CREDS = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}

@@ -10,8 +10,8 @@ import sys
 import types
 from dataclasses import replace
 
-from ops.names import load
-from ops.traces import filter_expression
+from cutover.ops.names import load
+from cutover.ops.traces import filter_expression
 from tests.conftest import ROOT
 
 from .conftest import SALT, flag_values

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from generator.function_calls import candidate_call, router_call
-from generator.loader import load_spec
+from cutover.generator.plan.function_calls import candidate_call, router_call
+from cutover.generator.spec.loader import load_spec
 
 SPEC = load_spec(Path(__file__).parent.parent / "data" / "base.release.yaml")
 

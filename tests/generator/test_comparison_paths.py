@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
+from cutover.generator.spec.comparison_paths import EXAMPLE_READ_MODEL, PATH_FIELDS, ReadModel
+from cutover.generator.spec.errors import SpecInvalid
+from cutover.generator.spec.loader import load_spec
 
-from generator import cli
-from generator.comparison_paths import EXAMPLE_READ_MODEL, PATH_FIELDS, ReadModel
-from generator.errors import SpecInvalid
-from generator.loader import load_spec
+from cutover import cli
 
 BASE = Path(__file__).parent.parent / "data" / "base.release.yaml"
 EXAMPLE = ReadModel.load(EXAMPLE_READ_MODEL)

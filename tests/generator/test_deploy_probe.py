@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from generator import alarms, deploy_probe
-from generator.errors import SpecInvalid
-from generator.loader import load_spec
-from generator.plan import module_calls, root_outputs
+from cutover.generator.plan import alarms, deploy_probe
+from cutover.generator.plan.release import module_calls, root_outputs
+from cutover.generator.spec.errors import SpecInvalid
+from cutover.generator.spec.loader import load_spec
 
 BASE = Path(__file__).parent.parent / "data" / "base.release.yaml"
 SPEC = load_spec(BASE)

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from generator.flag_document import InvalidFlagDocument, check_document, document
-from generator.loader import load_spec
+from cutover.generator.plan.flag_document import InvalidFlagDocument, check_document, document
+from cutover.generator.spec.loader import load_spec
 
 SPEC = load_spec(Path(__file__).parent.parent / "data" / "base.release.yaml")
 
@@ -88,7 +87,7 @@ def test_a_document_aws_would_reject_is_refused_before_writing(mutate, message):
 
 
 def test_flag_deployments_roll_out_all_at_once_with_the_spec_bake_as_monitor_window():
-    from generator.plan import build_plan
+    from cutover.generator.plan.release import build_plan
 
     spec = SPEC
     flags_call = next(m for m in build_plan(spec, "tests/data/base.release.yaml").modules
@@ -119,7 +118,7 @@ def test_flag_keys_follow_appconfigs_published_pattern():
 def test_every_ramp_deploys_a_kept_version_and_keeps_the_one_it_replaces(env):
     """Issue 7 item 5: AppConfig's rollback (and stop-deployment --allow-revert) returns to
     the previous hosted version; a ramp must neither need a new one nor delete the old one."""
-    from generator.flag_document import kept_documents
+    from cutover.generator.plan.flag_document import kept_documents
 
     spec = load_spec(Path(__file__).parents[2] / "config" / f"{env}.release.yaml")
 

@@ -6,13 +6,12 @@ import copy
 from pathlib import Path
 
 import yaml
+from cutover.generator.plan.release import build_plan
+from cutover.generator.render.files import render_files
+from cutover.generator.spec.errors import SpecInvalid
+from cutover.generator.spec.loader import load_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from generator.errors import SpecInvalid
-from generator.loader import load_spec
-from generator.plan import build_plan
-from generator.render import render_files
 
 BASE = yaml.safe_load((Path(__file__).parent.parent / "data" / "base.release.yaml").read_text())
 

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from cutover.generator.render import files as render
 
-from generator import cli, render
+from cutover import cli
 from tests.conftest import ROOT
 from tests.golden.regenerate import cases, render_case
 
@@ -38,7 +39,7 @@ def test_every_generated_file_says_so_and_names_its_spec():
 def _render_with_seed(project: Path, seed: str) -> dict[str, bytes]:
     env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
     subprocess.run(
-        [sys.executable, "-m", "generator.cli", "--root", str(project), "render", "--all"],
+        [sys.executable, "-m", "cutover", "--root", str(project), "render", "--all"],
         check=True, env=env, capture_output=True,
     )
     out = {}

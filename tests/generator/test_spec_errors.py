@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from generator.errors import SpecInvalid
-from generator.loader import load_spec
+from cutover.generator.spec.errors import SpecInvalid
+from cutover.generator.spec.loader import load_spec
 
 BASE = Path(__file__).parent.parent / "data" / "base.release.yaml"
 

@@ -14,11 +14,11 @@ import re
 from pathlib import Path
 
 import pytest
+from cutover.generator.plan.function_calls import HANDLERS
+from cutover.generator.plan.modules import FunctionArgs
+from cutover.generator.plan.release import module_calls
+from cutover.generator.spec.loader import load_spec
 
-from generator.function_calls import HANDLERS
-from generator.loader import load_spec
-from generator.modules import FunctionArgs
-from generator.plan import module_calls
 from tests.conftest import ROOT
 
 FUNCTIONS = ROOT / "functions"

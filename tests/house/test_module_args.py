@@ -6,8 +6,15 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from cutover.generator.plan.modules import (
+    MODULE_ARGS,
+    UNSET,
+    FunctionArgs,
+    ModuleCall,
+    ModuleRef,
+    ShadowArgs,
+)
 
-from generator.modules import MODULE_ARGS, UNSET, FunctionArgs, ModuleCall, ModuleRef, ShadowArgs
 from tests.conftest import ROOT
 from tests.terraform.tf_hcl import load
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
-from generator.hcl import Expr
-from generator.loader import load_spec
-from generator.modules import (
+from cutover.generator.plan.hcl import Expr
+from cutover.generator.plan.modules import (
     KmsArgs,
     ModuleCall,
     ModuleRef,
     UnknownReference,
     check_references,
 )
-from generator.plan import module_calls
+from cutover.generator.plan.release import module_calls
+from cutover.generator.spec.loader import load_spec
+
 from tests.conftest import ROOT
 
 BASE = ROOT / "tests" / "data" / "base.release.yaml"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from cutover.generator.spec.errors import Problem, SpecInvalid
+from cutover.generator.spec.loader import LineMap, _field_problem, _message, validate
+from cutover.generator.spec.model import FieldProblem
 from pydantic import BaseModel, ValidationError, model_validator
 
-from generator.errors import Problem, SpecInvalid
-from generator.loader import LineMap, _field_problem, _message, validate
-from generator.spec import FieldProblem
 from tests.conftest import ROOT
 
 

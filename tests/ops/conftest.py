@@ -22,10 +22,10 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
+from cutover.generator.terraform.emulator import LocalAWS
 
-from generator.emulator import LocalAWS
-from ops import names as names_mod
-from ops.aws import Clients
+from cutover.ops import names as names_mod
+from cutover.ops.aws import Clients
 from tests.conftest import ROOT
 
 REGION = "us-east-1"
@@ -231,7 +231,7 @@ def expect_deployments(stub: Stubber, *items: dict) -> None:
 
 def expect_flags(stub: Stubber, names: names_mod.ReleaseNames, *items: dict, served: float | None = None,
                  resolve: bool = True) -> None:
-    """What ops.appconfig.read asks: the ids (unless known), every deployment, and the
+    """What cutover.ops.appconfig.read asks: the ids (unless known), every deployment, and the
     document of the latest COMPLETE one (with the canary at `served` percent)."""
     if resolve:
         expect_resolve(stub, names)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ops import metrics
-from ops.context import Context
-from ops.names import load
+from cutover.ops import metrics
+from cutover.ops.context import Context
+from cutover.ops.names import load
 from tests.ops.conftest import (
     deployment,
     expect_details,
@@ -85,7 +85,7 @@ def test_a_flag_deployment_in_flight_has_no_deployed_at(project, emulated, names
 def test_a_complete_release_has_nothing_to_analyze(project, emulated):
     spec = project / "config" / "production.release.yaml"
     spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("percent: 1\n", "percent: 100\n"))
-    from ops.aws import OpsError
+    from cutover.ops.aws import OpsError
 
     with pytest.raises(OpsError, match="no canary left to analyze"):
         metrics.collect(_ctx(project, emulated), 600)
@@ -147,7 +147,7 @@ def _healthy_hour(em, names) -> None:
 def test_analyze_gate_promotes_a_healthy_step_and_saves_a_replayable_file(project, emulated, names, capsys, tmp_path):
     import json
 
-    from generator.cli import main
+    from cutover.cli import main
 
     _healthy_hour(emulated, names)
     _rollout(emulated, names, completed=NOW - timedelta(hours=3))
@@ -164,7 +164,7 @@ def test_analyze_gate_promotes_a_healthy_step_and_saves_a_replayable_file(projec
 
 
 def test_analyze_gate_holds_on_too_few_samples(project, emulated, names, capsys):
-    from generator.cli import main
+    from cutover.cli import main
 
     _rollout(emulated, names, completed=NOW - timedelta(hours=3))
     expect_latency(emulated.percentiles(), 0, {}, {})
@@ -176,7 +176,7 @@ def test_analyze_gate_holds_on_too_few_samples(project, emulated, names, capsys)
 def test_analyze_after_an_appconfig_rollback_does_not_wait_for_a_rollout(project, emulated, names, capsys):
     import json
 
-    from generator.cli import main
+    from cutover.cli import main
 
     _healthy_hour(emulated, names)
     stub = emulated.stub("appconfig")

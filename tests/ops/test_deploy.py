@@ -7,13 +7,13 @@ import json
 
 import pytest
 from botocore.stub import ANY
+from cutover.generator.plan import deploy_probe
+from cutover.generator.spec.loader import load_spec
 
-from generator import deploy_probe
-from generator.cli import main
-from generator.loader import load_spec
-from ops import deploy
-from ops.context import Context
-from ops.names import load
+from cutover.cli import main
+from cutover.ops import deploy
+from cutover.ops.context import Context
+from cutover.ops.names import load
 from tests.ops.conftest import build_release
 
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 from botocore.stub import Stubber
 
-from generator.cli import main
-from ops.aws import Clients
+from cutover.cli import main
+from cutover.ops.aws import Clients
 from tests.conftest import ROOT
 from tests.ops.conftest import REGION
 
@@ -58,7 +58,7 @@ def test_no_credentials(project, no_credentials, capsys, command):
 def test_no_credentials_from_the_console_script(project, no_credentials):
     """The real entry point, in a fresh interpreter: one sentence on stderr, exit 2."""
     env = {k: v for k, v in os.environ.items()}
-    done = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(project), "status"],
+    done = subprocess.run([sys.executable, "-m", "cutover", "--root", str(project), "status"],
                           check=False, capture_output=True, text=True, env=env, cwd=ROOT)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "no AWS credentials" in done.stderr
@@ -66,7 +66,7 @@ def test_no_credentials_from_the_console_script(project, no_credentials):
 
 def test_no_region(aws_env, monkeypatch):
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    from ops.aws import OpsError
+    from cutover.ops.aws import OpsError
 
     with pytest.raises(OpsError, match="no AWS region"):
         Clients(None).require_credentials()

@@ -10,10 +10,10 @@ from io import StringIO
 
 from rich.console import Console
 
-from generator.cli import main
-from ops import monitor
-from ops.context import Context
-from ops.names import load
+from cutover.cli import main
+from cutover.ops import monitor
+from cutover.ops.context import Context
+from cutover.ops.names import load
 from tests.ops.conftest import deployment, expect_flags, expect_latency
 
 

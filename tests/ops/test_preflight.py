@@ -13,9 +13,10 @@ import zipfile
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY
+from cutover.runtime.contract import mock_profile
 
-from generator.cli import main
-from ops import preflight, runtime
+from cutover.cli import main
+from cutover.ops import preflight
 from tests.ops.conftest import APP, ENV_ID, REGION, expect_resolve, flags_with
 
 CHECK_IDS = [c[0] for c in preflight.CHECKS]
@@ -108,7 +109,7 @@ def build_world(em, names, broken: str | None) -> None:
         for group in names.deployment_groups:
             cd.create_deployment_group(applicationName=names.codedeploy_application, deploymentGroupName=group,
                                        serviceRoleArn=cd_role)
-    answer = runtime.module("contract").mock_profile(preflight.PREFLIGHT_USER)
+    answer = mock_profile(preflight.PREFLIGHT_USER)
     if broken == "response-contract":
         answer = {"userId": 7}
     elif broken == "router-answers":

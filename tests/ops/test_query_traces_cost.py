@@ -8,9 +8,10 @@ import json
 import pytest
 from botocore.stub import ANY
 
-from generator.cli import main
-from ops import cost, runtime
-from ops.traces import filter_expression
+from cutover.cli import main
+from cutover.ops import cost
+from cutover.runtime import assignment
+from cutover.ops.traces import filter_expression
 
 
 def _json(project, em, capsys, *argv) -> tuple[int, dict]:
@@ -36,7 +37,7 @@ def test_query_runs_the_generated_text_on_its_log_groups(project, emulated, caps
                                                          {"field": "requests", "value": "60"},
                                                          {"field": "error_pct", "value": "0"},
                                                          {"field": "@ptr", "value": "x"}]]}, {"queryId": "q-1"})
-    monkeypatch.setattr("ops.query.POLL_SECONDS", 0.0)
+    monkeypatch.setattr("cutover.ops.query.POLL_SECONDS", 0.0)
     code, out = _json(project, emulated, capsys, "query", "error-rate", "--since", "30m")
     assert code == 0
     assert out["query"] == "user-read-error-rate"
@@ -72,7 +73,7 @@ def test_bad_since_is_refused(project, capsys):
 
 def test_filter_expression_hashes_the_user_as_the_functions_do(names):
     path = names.paths[0]
-    expected_hash = runtime.user_hash("huntaze-2025-10", "user-42")
+    expected_hash = assignment.user_hash("huntaze-2025-10", "user-42")
     assert len(expected_hash) == 16
     assert filter_expression(names, path, canary=True, errors=True, slow=0.5, user="user-42") == (
         'annotation.release = "huntaze-prisma-migration" AND annotation.path = "user-read" AND '
@@ -147,7 +148,7 @@ def test_cost_rejects_an_unknown_instance(project, capsys):
 def test_a_complete_release_keeps_its_entry_and_drops_router_and_shadow(project, capsys):
     spec = project / "config" / "production.release.yaml"
     spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("percent: 1\n", "percent: 100\n"))
-    from ops.names import load
+    from cutover.ops.names import load
 
     names = load(project, "production")[0]
     path = names.paths[0]

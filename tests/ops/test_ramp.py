@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from generator.cli import main
-from ops import spec_edit
-from ops.aws import OpsError
+from cutover.cli import main
+from cutover.ops import spec_edit
+from cutover.ops.aws import OpsError
 from tests.conftest import ROOT
 from tests.ops.conftest import deployment, expect_details, expect_flags
 
@@ -132,20 +132,20 @@ def test_already_there_is_nothing_to_do(project, emulated, capsys):
 def test_apply_builds_plans_and_applies_after_the_edit(project, emulated, names, capsys, monkeypatch):
     expect_flags(emulated.stub("appconfig"), names, deployment(3, "COMPLETE", 7), served=1)
     seen = []
-    monkeypatch.setattr("ops.ramp.plan_and_apply", lambda ctx: seen.append(ctx.spec_path.read_text()) or 0)
+    monkeypatch.setattr("cutover.ops.ramp.plan_and_apply", lambda ctx: seen.append(ctx.spec_path.read_text()) or 0)
     code, out = _ramp(project, emulated, capsys, "--to", "0", "--apply")
     assert code == 0 and out["applyExitCode"] == 0
     assert "percent: 0" in seen[0]  # the plan saw the edited spec
 
 
-# --- the gate (analysis/ decides; the replayable example files of docs/analysis.md) ----
+# --- the gate (cutover/analysis/ decides; the replayable example files of docs/analysis.md) ----
 
 EXAMPLES = ROOT / "docs" / "examples" / "metrics"
 
 
 def _gate_with(monkeypatch, example: str) -> None:
     document = json.loads((EXAMPLES / example).read_text())
-    monkeypatch.setattr("ops.metrics.collect", lambda ctx, since, now=None: document)
+    monkeypatch.setattr("cutover.ops.metrics.collect", lambda ctx, since, now=None: document)
 
 
 # --- after the guard, a rollback or a revert: what is served is not the spec's step ------

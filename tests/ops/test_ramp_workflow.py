@@ -8,7 +8,7 @@ import re
 
 import yaml
 
-from generator.cli import main
+from cutover.cli import main
 from tests.conftest import ROOT
 
 WORKFLOW = ROOT / "docs" / "examples" / "github" / "ramp.yml"

@@ -9,10 +9,10 @@ import json
 
 import pytest
 from botocore.stub import ANY
+from cutover.runtime import live
 
-from generator.cli import main
-from ops import names as names_mod
-from ops.runtime import module
+from cutover.cli import main
+from cutover.ops import names as names_mod
 from tests.ops.conftest import (
     APP,
     ENV_ID,
@@ -24,7 +24,6 @@ from tests.ops.conftest import (
     flags_with,
 )
 
-live = module("live")
 WHEN = "2026-12-04T19:00:00Z"
 DESCRIPTION = f"cutover rollback: by ana at {WHEN}: canary 5xx on checkout"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -34,7 +33,7 @@ ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
 @pytest.fixture(autouse=True)
 def _who_and_when(monkeypatch):
     monkeypatch.setenv("GITHUB_ACTOR", "ana")
-    monkeypatch.setattr("ops.audit.now", lambda: WHEN)
+    monkeypatch.setattr("cutover.ops.audit.now", lambda: WHEN)
 
 
 def _rollback(project, em, capsys, *extra) -> tuple[int, dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from generator.cli import main
+from cutover.cli import main
 from tests.ops.conftest import (
     deployment,
     expect_deployments,

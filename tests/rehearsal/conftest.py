@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from generator.loader import load_spec
+from cutover.generator.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_FILE = "config/production.release.yaml"
@@ -64,7 +63,7 @@ def rehearse(build_dir, database_url, production_spec):
     """Run one scenario (a Scenario object) against its spec (``env``, default production);
     returns report.json's dict. ``reading`` overrides the world's undocumented AppConfig
     case; ``responder`` swaps what reacts to the rollback alarm (default: the guard)."""
-    from rehearsal.engine import Options, Rehearsal
+    from cutover.rehearsal.engine import Options, Rehearsal
 
     def run(scenario: Any, scenario_file: str | None = None, reading: str | None = None,
             responder: Any = None, world: dict[str, Any] | None = None) -> dict[str, Any]:

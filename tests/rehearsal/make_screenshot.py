@@ -3,7 +3,7 @@
 It runs the shipped `candidate-errors` scenario against the production spec, exactly as
 `make rehearse SCENARIO=candidate-errors` does (the packaged functions, the guard, an
 embedded PostgreSQL or ``CUTOVER_REHEARSAL_DATABASE_URL``), draws its report.json with
-rehearsal.report and photographs it with Debian's headless chromium: the top of the page
+cutover.rehearsal.report and photographs it with Debian's headless chromium: the top of the page
 (expectation, figures, steps) and the first charts, clipped to keep the PNG small. The
 report.json it drew is kept beside the picture (docs/images/rehearsal-report.json) so
 that every figure in the picture can be checked.
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rehearsal.report import render_html
+from cutover.rehearsal.report import render_html
 from tests.rehearsal import browser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,9 +33,10 @@ def rehearse(scratch: Path) -> dict:
     """The real run: packages built into ``scratch``, the shipped scenario, the production spec."""
     import importlib.util
 
-    from generator.loader import load_spec
-    from rehearsal.engine import Options, Rehearsal
-    from rehearsal.scenario import load_scenario
+    from cutover.generator.spec.loader import load_spec
+
+    from cutover.rehearsal.engine import Options, Rehearsal
+    from cutover.rehearsal.scenario import load_scenario
 
     spec = importlib.util.spec_from_file_location("cutover_build", ROOT / "functions" / "build.py")
     build = importlib.util.module_from_spec(spec)

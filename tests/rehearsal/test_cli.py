@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import main
+from cutover.cli import main
 
 from .conftest import ROOT
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from cutover.generator.spec.loader import load_spec
 
-from generator.loader import load_spec
-from rehearsal import decision
-from rehearsal.decision import DECISION_WINDOW_MINUTES, analyse_step, iso
-from rehearsal.telemetry import Telemetry, bucket
+from cutover.rehearsal import decision
+from cutover.rehearsal.decision import DECISION_WINDOW_MINUTES, analyse_step, iso
+from cutover.rehearsal.telemetry import Telemetry, bucket
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rehearsal.scenario import Expect, Ramp, Scenario, Traffic
+from cutover.rehearsal.scenario import Expect, Ramp, Scenario, Traffic
 
 pytestmark = pytest.mark.postgres
 

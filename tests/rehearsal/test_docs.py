@@ -7,7 +7,7 @@ import typing
 
 from pydantic import BaseModel
 
-from rehearsal import scenario as model
+from cutover.rehearsal import scenario as model
 
 from .conftest import ROOT, SCENARIOS
 

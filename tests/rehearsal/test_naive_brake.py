@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from rehearsal.release import live_module
-from rehearsal.scenario import load_scenario
+from cutover.rehearsal.release import live_module
+from cutover.rehearsal.scenario import load_scenario
 
 from .conftest import SCENARIOS
 

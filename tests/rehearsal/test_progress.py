@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from rehearsal.progress import Progress, sim_time
+from cutover.rehearsal.progress import Progress, sim_time
 
 
 class Alarms:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from rehearsal.report import ReportFormatError, render_html, validate
-from rehearsal.report import geometry as g
-from rehearsal.report.panels import charts
-from rehearsal.report.render import html
+from cutover.rehearsal.report import ReportFormatError, render_html, validate
+from cutover.rehearsal.report import geometry as g
+from cutover.rehearsal.report.panels import charts
+from cutover.rehearsal.report.render import html
 from tests.rehearsal.report_fixtures import HOSTILE, build, hostile, json_copy, stretched
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def test_the_renderer_checks_first_and_writes_nothing_when_the_report_is_bad(rep
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rehearsal.report", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "cutover.rehearsal.report", *args], cwd=ROOT,
                           capture_output=True, text=True, check=False)
 
 
@@ -219,7 +219,7 @@ def test_the_page_does_not_depend_on_the_interpreters_hash_seed(reports, tmp_pat
     for seed in ("1", "4242"):
         out = tmp_path / f"seed-{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-m", "rehearsal.report", str(source), "--out", str(out)],
+        subprocess.run([sys.executable, "-m", "cutover.rehearsal.report", str(source), "--out", str(out)],
                        cwd=ROOT, env=env, check=True, capture_output=True)
         drawn.append((out / "report.html").read_bytes())
     assert drawn[0] == drawn[1]

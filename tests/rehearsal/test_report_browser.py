@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal.report import render_html
+from cutover.rehearsal.report import render_html
 from tests.rehearsal import browser
 from tests.rehearsal.report_fixtures import build, hostile
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import main
-from rehearsal.scenario import ScenarioInvalid, load_scenario, parse_scenario
+from cutover.cli import main
+from cutover.rehearsal.scenario import ScenarioInvalid, load_scenario, parse_scenario
 
 from .conftest import ROOT, SCENARIOS
 
@@ -129,7 +129,7 @@ def test_cli_unreachable_database_exits_2(tmp_path, capsys):
 
 
 def test_what_a_scenario_names_of_the_spec_is_checked_at_its_line(tmp_path, production_spec):
-    from rehearsal.scenario import check_against_spec
+    from cutover.rehearsal.scenario import check_against_spec
 
     path = tmp_path / "bad.yaml"
     path.write_text("name: bad\ntraffic:\n  path_shares: {nope: 1}\nramp:\n  start_step: 7\n"

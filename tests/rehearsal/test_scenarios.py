@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from rehearsal.scenario import load_scenario
+from cutover.rehearsal.scenario import load_scenario
 
 from .conftest import SCENARIOS
 

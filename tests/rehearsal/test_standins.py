@@ -11,14 +11,14 @@ import sys
 import time
 
 import pytest
+from cutover.generator.spec.loader import load_spec
 
-from generator.loader import load_spec
-from rehearsal.appconfig import Agent, AgentServer, AppConfig, ConflictError, Strategy
-from rehearsal.clock import EPOCH, VirtualClock
-from rehearsal.functions import ModuleSet
-from rehearsal.population import LatencyModel, Population
-from rehearsal.release import flag_values, function_environment, shift_plan
-from rehearsal.scenario import Latency, Traffic
+from cutover.rehearsal.appconfig import Agent, AgentServer, AppConfig, ConflictError, Strategy
+from cutover.rehearsal.clock import EPOCH, VirtualClock
+from cutover.rehearsal.functions import ModuleSet
+from cutover.rehearsal.population import LatencyModel, Population
+from cutover.rehearsal.release import flag_values, function_environment, shift_plan
+from cutover.rehearsal.scenario import Latency, Traffic
 
 from .conftest import ROOT, SPEC_FILE
 
@@ -174,7 +174,7 @@ def test_appconfig_control_plane_answers_boto3():
     """The brake's boto3 calls against the control-plane stand-in: list, read, create, start."""
     import boto3
 
-    from rehearsal.appconfig_api import ControlPlane, ControlPlaneServer
+    from cutover.rehearsal.appconfig_api import ControlPlane, ControlPlaneServer
 
     clock = VirtualClock()
     appconfig = AppConfig("app", "env", "profile")
@@ -219,7 +219,7 @@ def test_appconfig_control_plane_answers_boto3():
 # --- issue 16: AWS as documented, the unkind parts included ----------------------------
 
 def _monitored(state: list[str], reading: str):
-    from rehearsal.appconfig import Monitor
+    from cutover.rehearsal.appconfig import Monitor
 
     appconfig = AppConfig("app", "env", "profile")
     monitor = Monitor(appconfig, lambda: state[0], True, reading)
@@ -266,7 +266,7 @@ def test_a_deployment_started_under_alarm_follows_the_reading(reading, rolled_ba
 
 
 def test_an_unattached_monitor_never_rolls_back():
-    from rehearsal.appconfig import Monitor
+    from cutover.rehearsal.appconfig import Monitor
 
     appconfig = AppConfig("app", "env", "profile")
     monitor = Monitor(appconfig, lambda: "INSUFFICIENT_DATA", False, "rolled_back")
@@ -277,8 +277,8 @@ def test_an_unattached_monitor_never_rolls_back():
 
 
 def test_faults_start_and_end_at_the_second():
-    from rehearsal.faults import FaultBoard
-    from rehearsal.scenario import DatabaseOutage, When
+    from cutover.rehearsal.faults import FaultBoard
+    from cutover.rehearsal.scenario import DatabaseOutage, When
 
     board = FaultBoard([DatabaseOutage(kind="database_outage", when=When(step=25, after_minutes=10, for_minutes=0.5))])
     board.step_started(25, 120.0)
@@ -290,9 +290,9 @@ def test_faults_start_and_end_at_the_second():
 
 
 def test_each_step_renders_its_own_alarms_and_keeps_their_state():
-    from rehearsal import seams
-    from rehearsal.cloudwatch import MetricStore
-    from rehearsal.release import alarm_document
+    from cutover.rehearsal import seams
+    from cutover.rehearsal.cloudwatch import MetricStore
+    from cutover.rehearsal.release import alarm_document
 
     spec = load_spec(ROOT / SPEC_FILE)
     evaluator = seams.alarm_evaluator_from(alarm_document(spec, 1), MetricStore())
@@ -310,7 +310,7 @@ def test_each_step_renders_its_own_alarms_and_keeps_their_state():
 def test_the_data_plane_serves_what_the_agent_would():
     import boto3
 
-    from rehearsal.appconfigdata_api import DataPlane, DataPlaneServer
+    from cutover.rehearsal.appconfigdata_api import DataPlane, DataPlaneServer
 
     clock = VirtualClock()
     appconfig = AppConfig("app", "env", "profile")
@@ -333,7 +333,7 @@ def test_the_data_plane_serves_what_the_agent_would():
 
 
 def test_night_schedule_lowers_the_rate_between_its_hours():
-    from rehearsal.scenario import Night
+    from cutover.rehearsal.scenario import Night
 
     traffic = Traffic(requests_per_minute=100, users=10, night=Night(start_hour=22, end_hour=6, requests_per_minute=5))
     population = Population(traffic, 1)

@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 
 import pytest
+from cutover.generator.plan import alarms as alarm_plan
+from cutover.generator.spec.loader import load_spec
 from traffic import Behaviour, FlagRollout, Traffic
 
-from generator import alarms as alarm_plan
-from generator.loader import load_spec
-from rehearsal.cloudwatch import ALARM, Evaluator, MetricStore
+from cutover.rehearsal.cloudwatch import ALARM, Evaluator, MetricStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "config" / "production.release.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rehearsal.cloudwatch import (
+from cutover.rehearsal.cloudwatch import (
     ALARM,
     INSUFFICIENT,
     OK,
@@ -211,7 +211,7 @@ def test_the_evaluator_keeps_whom_each_rendered_alarm_judges():
     import json
     from pathlib import Path
 
-    from rehearsal import seams
+    from cutover.rehearsal import seams
 
     rendered = Path(__file__).resolve().parents[2] / "terraform" / "envs" / "production" / "alarms.json"
     ev = seams.alarm_evaluator(rendered, seams.metric_store())

@@ -1,4 +1,4 @@
-"""Issue 15's detection table, judged by the generated alarms as rehearsal.cloudwatch
+"""Issue 15's detection table, judged by the generated alarms as cutover.rehearsal.cloudwatch
 evaluates them: 100 requests a minute, baseline errors 0.1%, the fault starting two
 hours into a step held at 1% (about one canary request a minute) or 5%.
 
@@ -24,10 +24,9 @@ import statistics
 from pathlib import Path
 
 import pytest
+from cutover.generator.plan import alarms as alarm_plan
+from cutover.generator.spec.loader import load_spec
 from traffic import false_rollbacks, time_to_detect
-
-from generator import alarms as alarm_plan
-from generator.loader import load_spec
 
 SPEC = Path(__file__).resolve().parents[2] / "config" / "production.release.yaml"
 TARGETS = {1.0: 10, 0.3: 20, 0.1: 45}  # minutes at 1%; half of it at 5%

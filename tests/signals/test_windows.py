@@ -6,10 +6,10 @@ import math
 from pathlib import Path
 
 import pytest
+from cutover.generator.plan import alarms
+from cutover.generator.spec.loader import load_spec
 
-from generator import alarms
-from generator.loader import load_spec
-from rehearsal.cloudwatch import AlarmDefinition, MetricStore
+from cutover.rehearsal.cloudwatch import AlarmDefinition, MetricStore
 
 SPEC = Path(__file__).resolve().parents[2] / "config" / "production.release.yaml"
 

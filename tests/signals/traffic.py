@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rehearsal.cloudwatch import Evaluator, MetricStore
+from cutover.rehearsal.cloudwatch import Evaluator, MetricStore
 
 NS = "Cutover"
 RELEASE = "huntaze-prisma-migration"

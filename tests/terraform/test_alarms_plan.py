@@ -5,7 +5,7 @@
   reference): these are the policies Terraform would send, not a hand-written copy;
 - the alarms Terraform would create are exactly those of alarms.json, the file the
   rehearsal and tests/signals evaluate, and the composite's rule is the one
-  rehearsal.cloudwatch builds from it.
+  cutover.rehearsal.cloudwatch builds from it.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import json
 import shutil
 
 import pytest
+from cutover.generator.terraform.emulator import LocalAWS, prepare_backend
+from cutover.generator.terraform.run import emulator_backend, with_emulator
+from cutover.generator.terraform.wrapper import Terraform, find_terraform
+from cutover.generator.workspace import Layout, load_plan
 from tf_layout import PLUGIN_MIRROR, REPO_ROOT
 
-from generator.cli import Layout, load_plan
-from generator.emulator import LocalAWS, prepare_backend
-from generator.terraform_cli import Terraform, find_terraform
-from generator.terraform_run import emulator_backend, with_emulator
-from rehearsal.cloudwatch import rollback_rule
+from cutover.rehearsal.cloudwatch import rollback_rule
 
 pytestmark = pytest.mark.terraform
 
@@ -131,7 +131,7 @@ def test_the_planned_composite_is_the_rule_the_evaluator_reads(planned):
 
 def _judges(key: str, alarm: dict) -> str:
     """alarms.json's `judges` (D4), or what the alarm's kind says when it is absent."""
-    from generator.deploy_probe import judges
+    from cutover.generator.plan.deploy_probe import judges
 
     return judges(key, alarm)
 

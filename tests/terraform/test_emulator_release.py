@@ -12,12 +12,11 @@ import io
 import shutil
 
 import pytest
+from cutover.generator.terraform.emulator import LocalAWS, prepare_backend
+from cutover.generator.terraform.run import emulator_backend, plan_environment, with_emulator
+from cutover.generator.terraform.wrapper import Terraform, find_terraform
+from cutover.generator.workspace import Layout, load_plan
 from tf_layout import ENVS_DIR, PLUGIN_MIRROR, REPO_ROOT
-
-from generator.cli import Layout, load_plan
-from generator.emulator import LocalAWS, prepare_backend
-from generator.terraform_cli import Terraform, find_terraform
-from generator.terraform_run import emulator_backend, plan_environment, with_emulator
 
 pytestmark = pytest.mark.terraform
 
@@ -125,7 +124,7 @@ def test_completing_the_release_keeps_the_entry_and_serves_the_candidate_code(te
     replaced."""
     import json
 
-    from generator import cli
+    from cutover import cli
 
     # GIVEN the production release applied in its canary phase (what the emulator supports),
     # with the router function and its alias in state

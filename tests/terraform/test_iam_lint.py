@@ -15,11 +15,10 @@ import json
 import shutil
 
 import pytest
+from cutover.generator.terraform.emulator import LocalAWS, prepare_backend
+from cutover.generator.terraform.run import emulator_backend, with_emulator
+from cutover.generator.workspace import Layout, load_plan
 from tf_layout import REPO_ROOT
-
-from generator.cli import Layout, load_plan
-from generator.emulator import LocalAWS, prepare_backend
-from generator.terraform_run import emulator_backend, with_emulator
 
 parliament = pytest.importorskip("parliament")
 
@@ -88,7 +87,7 @@ def _policy_documents(show: dict) -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="module")
 def production_policies(tmp_path_factory) -> dict[str, list[dict]]:
-    from generator.terraform_cli import Terraform, find_terraform
+    from cutover.generator.terraform.wrapper import Terraform, find_terraform
 
     if find_terraform() is None:
         pytest.skip("terraform is not installed")

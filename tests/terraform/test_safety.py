@@ -316,7 +316,7 @@ def test_the_extension_layer_is_the_public_parameter_of_the_region_not_a_table()
 @pytest.mark.parametrize("root", [r for r in sorted(ROOTS) if r.startswith("envs/")])
 def test_a_candidate_with_a_database_runs_in_its_vpc(root):
     """CKV_AWS_117 is skipped for the router and cleanup (reason in the spec): check it here."""
-    from generator.loader import load_spec
+    from cutover.generator.spec.loader import load_spec
 
     spec = load_spec(ROOTS[root].parents[2] / "config" / f"{ROOTS[root].name}.release.yaml")
     for path in spec.read_paths:

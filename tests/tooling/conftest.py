@@ -9,8 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from generator.terraform_cli import Terraform, cli_config
+from cutover.generator.terraform.wrapper import Terraform, cli_config
 
 FAKE_TERRAFORM = textwrap.dedent(
     """\

@@ -1,4 +1,4 @@
-"""Tests of generator/emulator.py: credential detection and the moto server's lifecycle."""
+"""Tests of generator/terraform/emulator.py: credential detection and the moto server's lifecycle."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import urllib.request
 
 import boto3
 import pytest
-
-from generator import emulator
-from generator.emulator import EmulatorError, LocalAWS, has_aws_credentials, prepare_backend
+from cutover.generator.terraform import emulator
+from cutover.generator.terraform.emulator import (
+    EmulatorError,
+    LocalAWS,
+    has_aws_credentials,
+    prepare_backend,
+)
 
 # --- has_aws_credentials: no network, decided from the environment and ~/.aws ------------
 
@@ -80,7 +84,7 @@ def test_two_emulators_run_side_by_side_on_ports_the_os_picked(no_aws_credential
 def test_the_emulator_serves_the_appconfig_agent_layer_s_public_parameter(no_aws_credentials, architecture):
     # moto serves no AppConfig public parameter, and PutParameter refuses names under /aws/:
     # `make plan` reads it (terraform/modules/feature_flags), so the emulator seeds it
-    from generator.spec import AGENT_LAYER_PARAMETER
+    from cutover.generator.spec.model import AGENT_LAYER_PARAMETER
 
     name = AGENT_LAYER_PARAMETER.replace("{architecture}", architecture)
     with LocalAWS(region="eu-west-3", account_id="210987654321") as aws:
@@ -98,7 +102,7 @@ def test_a_server_that_dies_before_listening_is_reported_with_its_log(no_aws_cre
 
 
 def test_the_cli_does_not_load_moto_until_a_plan_needs_the_emulator():
-    code = "import sys, generator.cli, generator.terraform_run; print(sorted(m for m in sys.modules if m.startswith('moto')))"
+    code = "import sys, cutover.cli, cutover.generator.terraform.run; print(sorted(m for m in sys.modules if m.startswith('moto')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

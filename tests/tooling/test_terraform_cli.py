@@ -1,4 +1,4 @@
-"""Unit tests of generator/terraform_cli.py, run against a fake terraform binary."""
+"""Unit tests of generator/terraform/wrapper.py, run against a fake terraform binary."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
-
-from generator import terraform_cli
-from generator.terraform_cli import (
+from cutover.generator.terraform import wrapper as terraform_cli
+from cutover.generator.terraform.wrapper import (
     INSTALL_URL,
     Terraform,
     TerraformError,

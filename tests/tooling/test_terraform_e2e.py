@@ -14,15 +14,14 @@ from pathlib import Path
 
 import boto3
 import pytest
-
-from generator.emulator import LocalAWS, prepare_backend
-from generator.terraform_cli import Terraform, find_terraform, missing_terraform_message
-from generator.terraform_run import (
+from cutover.generator.terraform.emulator import LocalAWS, prepare_backend
+from cutover.generator.terraform.run import (
     ApplyRefused,
     apply_environment,
     emulator_backend,
     plan_environment,
 )
+from cutover.generator.terraform.wrapper import Terraform, find_terraform, missing_terraform_message
 
 pytestmark = [
     pytest.mark.terraform,

@@ -1,4 +1,4 @@
-"""Tests of generator/terraform_run.py: the plan target, its record, and the apply refusal."""
+"""Tests of generator/terraform/run.py: the plan target, its record, and the apply refusal."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from generator import terraform_run
-from generator.terraform_cli import TerraformError
-from generator.terraform_run import (
+from cutover.generator.terraform import run as terraform_run
+from cutover.generator.terraform.run import (
     ApplyRefused,
     apply_command,
     apply_environment,
@@ -19,6 +17,7 @@ from generator.terraform_run import (
     plan_environment,
     record_path,
 )
+from cutover.generator.terraform.wrapper import TerraformError
 
 BACKEND = {"bucket": "cutover-state", "key": "envs/production/terraform.tfstate",
            "region": "eu-west-1"}

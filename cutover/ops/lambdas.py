@@ -1,0 +1,35 @@
+"""Lambda aliases and versions, as the operations commands read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cutover.ops.aws import paginate
+
+
+@dataclass(frozen=True)
+class AliasState:
+    function: str
+    alias: str
+    version: str
+    weights: dict[str, float]  # additional version -> weight (a CodeDeploy shift in progress)
+    latest: str | None  # the newest published version
+
+    @property
+    def undeployed(self) -> bool:
+        return self.latest is not None and self.latest.isdigit() and self.version.isdigit() \
+            and int(self.latest) > int(self.version)
+
+
+def latest_version(client: Any, function: str) -> str | None:
+    versions = [v["Version"] for v in paginate(client, "list_versions_by_function", "Versions",
+                                               FunctionName=function) if v["Version"].isdigit()]
+    return max(versions, key=int) if versions else None
+
+
+def alias_state(client: Any, function: str, alias: str) -> AliasState:
+    a = client.get_alias(FunctionName=function, Name=alias)
+    weights = (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    return AliasState(function, alias, a["FunctionVersion"], {k: float(v) for k, v in weights.items()},
+                      latest_version(client, function))

@@ -1,0 +1,122 @@
+"""The functions as `make build` packages them, one module set per execution environment.
+
+Each execution environment imports the handler from `build/functions/<package>.zip`
+(zipimport) into modules of its own, exactly as a fresh Lambda sandbox does: module
+globals (the router's cached `Router`, the flag cache, the boto3 client cache, the
+candidate's database connection) belong to that environment only. While an environment
+runs, its modules are the ones `sys.modules` holds, so the functions' own lazy imports
+resolve inside the environment. Their time sources are pointed at the virtual clock
+(cutover.rehearsal.clock), and `os.environ` holds the function's rendered environment during
+init (the settings are read then).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .clock import VirtualClock, patch_time_sources
+
+HANDLERS = {"router": "router.handler", "candidate": "candidate.handler"}
+
+
+class PackageMissing(RuntimeError):
+    """`make build` has not been run (exit code 2 from the CLI)."""
+
+
+def package_path(build_dir: Path, package: str) -> Path:
+    path = build_dir / "functions" / f"{package}.zip"
+    if not path.is_file():
+        raise PackageMissing(f"{path} is missing: run `make build` first")
+    return path
+
+
+def _top_level(zip_path: Path) -> set[str]:
+    with zipfile.ZipFile(zip_path) as zf:
+        return {name.split("/", 1)[0] for name in zf.namelist() if "/" in name}
+
+
+@contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(saved)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class ModuleSet:
+    """The modules of one execution environment, swapped into sys.modules while it runs."""
+
+    def __init__(self, zip_path: Path, handler_module: str, clock: VirtualClock) -> None:
+        self.tops = _top_level(zip_path)
+        saved = self._take_out()
+        sys.path.insert(0, str(zip_path))
+        try:
+            self.handler = importlib.import_module(handler_module)
+        finally:
+            sys.path.remove(str(zip_path))
+            self.modules = self._take_out()
+            sys.modules.update(saved)
+        names = sorted(self.modules)
+        with self.active():
+            patch_time_sources(names, clock)
+
+    def _take_out(self) -> dict[str, Any]:
+        taken = {}
+        for name in list(sys.modules):
+            if name.split(".", 1)[0] in self.tops:
+                taken[name] = sys.modules.pop(name)
+        return taken
+
+    def active(self) -> _Active:
+        """``with modules.active() as handler``: this environment's modules in sys.modules."""
+        return _Active(self)
+
+    def module(self, name: str) -> Any:
+        return self.modules[name]
+
+
+class _Active:
+    """Swaps an environment's modules into sys.modules and back (on every invocation, so
+    a plain class rather than a generator context manager)."""
+
+    __slots__ = ("previous", "set")
+
+    def __init__(self, modules: ModuleSet) -> None:
+        self.set = modules
+
+    def __enter__(self) -> Any:
+        loaded = sys.modules
+        own = self.set.modules
+        self.previous = [(name, loaded.get(name)) for name in own]
+        loaded.update(own)
+        return self.set.handler
+
+    def __exit__(self, *exc: object) -> None:
+        loaded = sys.modules
+        for name, module in self.previous:
+            if module is None:
+                loaded.pop(name, None)
+            else:
+                loaded[name] = module
+
+
+def init_environment(modules: ModuleSet, environment: dict[str, str], init: str | None) -> Any:
+    """Run the handler module's init (``router()`` / ``candidate()``) with its environment;
+    a handler without one (``init`` None) builds what it needs at each invocation."""
+    if init is None:
+        return None
+    with environ(environment), modules.active() as handler:
+        handler.reset()
+        return getattr(handler, init)()

@@ -1,0 +1,331 @@
+"""The pieces a rehearsal runs on, wired together: PostgreSQL, the Lambda and AppConfig
+stand-ins, the functions' environments and the hooks that inject latency and faults."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .appconfig import Agent, AgentServer, AppConfig, Monitor, Strategy
+from .appconfig_api import ControlPlane, ControlPlaneServer
+from .appconfigdata_api import DataPlane, DataPlaneServer
+from .clock import VirtualClock
+from .database import Database
+from .faults import FaultBoard
+from .lambda_service import Environment, Function, LambdaService, StandinClient, Version
+from .population import LatencyModel
+from .release import ACCOUNT, function_environment, module_names
+from .scenario import Scenario
+
+REAL_FLAG_BUDGET_MS = 5000
+GUARD_MODULE = "guard"
+# The guard's strategy as the feature_flags module creates it: all at once, no bake (D6).
+GUARD_STRATEGY = Strategy("guard", 0.0, 0.0, "LINEAR", 100.0)
+PROCESS_ENVIRON = ("AWS_ENDPOINT_URL_APPCONFIGDATA", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+UNRESERVED_ENVIRONMENTS = 1000  # no reserved concurrency: the account's default limit
+
+
+def _reserved(fn_spec: Any) -> int:
+    """Most execution environments: the function's reserved concurrency (from the spec)."""
+    reserved = getattr(fn_spec, "reserved_concurrency", None)
+    return int(reserved) if reserved else UNRESERVED_ENVIRONMENTS
+
+
+def _by_suffix(resolved: dict[str, str]) -> Any:
+    """Resolve a Terraform reference (``module.x.application_id``) by its last name."""
+
+    def resolve(reference: str) -> str | None:
+        return resolved.get(reference.rsplit(".", 1)[-1])
+
+    return resolve
+
+
+class InjectedFault(RuntimeError):
+    """A failure the scenario injects into the candidate's read."""
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (a database outage points the candidate there)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Hooks:
+    """Called by the stand-ins: latency draws, environment init, the fault checks."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        seed = world.scenario.seed
+        lat = world.scenario.latency
+        self.rng = random.Random(f"faults:{seed}")
+        self.latency = {name: LatencyModel(getattr(lat, name), random.Random(f"latency:{name}:{seed}"))
+                        for name in ("control", "database", "invoke", "flags_fetch")}
+        self.async_rng = random.Random(f"async:{seed}")
+
+    def init_seconds(self, fn: Function) -> float:
+        return self.world.scenario.latency.cold_start_ms.get(fn.role, 300.0) / 1000.0
+
+    def invoke_seconds(self) -> float:
+        return self.latency["invoke"].draw()
+
+    def flags_fetch_seconds(self) -> float:
+        return self.latency["flags_fetch"].draw()
+
+    def async_delay(self) -> float:
+        return 0.02 + 0.2 * self.async_rng.random()
+
+    def initialised(self, fn: Function, env: Environment) -> None:
+        if fn.role == "router":
+            self.world.attach_router(env)
+        elif fn.role == "candidate":
+            self.world.attach_candidate(env)
+
+    def entering(self, fn: Function, env: Environment) -> None:
+        if fn.role == "router":
+            self.world.agents.agent = self.world.agent_of[env.id]
+
+    def returned(self, fn: Function, env: Environment) -> None:
+        if fn.role == "router" and env.state is not None:
+            env.state.shadow.drain(10.0)  # the shadow-drain extension holds the environment
+
+    def retired(self, fn: Function, env: Environment) -> None:
+        self.world.agent_of.pop(env.id, None)
+        if fn.role == "candidate" and env.state is not None:
+            with env.modules.active():
+                env.state.store.close()
+
+
+@dataclass
+class PathRig:
+    name: str
+    flag_key: str
+    router: Function
+    candidate: Function
+    router_env: dict[str, str]
+    canary_timeout_s: float
+
+
+class World:
+    def __init__(self, spec: Any, spec_file: str, scenario: Scenario, build_dir: Path,
+                 database: Database, clock: VirtualClock, publish: Any, ingest: Any,
+                 rollback_alarm: str, appconfig_changed: Any, alarms: Any) -> None:
+        self.spec, self.spec_file, self.scenario = spec, spec_file, scenario
+        self.clock = clock
+        self.database = database
+        self.faults = FaultBoard(scenario.faults)
+        self.hooks = Hooks(self)
+        ac = spec.delivery.appconfig
+        self.appconfig = AppConfig(ac.application, ac.environment or spec.release.environment, ac.profile)
+        # flags roll out all at once; the bake is the monitor window (generator/spec/model.py)
+        self.ramp_strategy = Strategy("ramp", 0.0, ac.final_bake_minutes * 60.0, "LINEAR", 100.0)
+        self.appconfig.strategies[self.ramp_strategy.id] = self.ramp_strategy
+        self.guard_strategy = GUARD_STRATEGY
+        self.appconfig.strategies[GUARD_STRATEGY.id] = GUARD_STRATEGY
+        self.appconfig.listeners.append(appconfig_changed)
+        self.monitor = Monitor(self.appconfig, lambda: alarms.state(alarms.composite_name),
+                               scenario.world.appconfig_monitor, scenario.world.started_in_alarm)
+        self.control_fails = False  # set per request by the engine (fault control_errors)
+        self.agents = AgentServer(self.appconfig, clock, self.hooks)
+        self.agents.outage = self.faults.agent_status
+        # AppConfig's data plane: where a router reads its flags when its agent fails
+        self.data_plane = DataPlaneServer(DataPlane(self.appconfig, clock))
+        # What every function's boto3 finds at any time (Lambda gives a function its
+        # environment for its whole life; the rehearsal sets it only around init, so a
+        # client made later reads the process's): the loopback data plane, the region and
+        # credentials that are not anyone's. Restored by close().
+        self._saved_environ = {k: os.environ.get(k) for k in PROCESS_ENVIRON}
+        os.environ.update({"AWS_ENDPOINT_URL_APPCONFIGDATA": self.data_plane.url,
+                           "AWS_REGION": spec.release.region, "AWS_DEFAULT_REGION": spec.release.region,
+                           "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+        self.agent_of: dict[str, Agent] = {}
+        self.lambda_ = LambdaService(clock, random.Random(f"lambda:{scenario.seed}"), publish, ingest,
+                                     self.hooks, scenario.environments.lifetime_minutes * 60.0)
+        self.dead_port = closed_port()
+        self.paths = [self._path(i, build_dir) for i in range(len(spec.read_paths))]
+        self.canary_flags = [rig.flag_key for rig in self.paths]
+        first = self.paths[0]
+        self.router, self.candidate, self.router_env = first.router, first.candidate, first.router_env
+        self.canary_timeout_s = first.canary_timeout_s
+        self.poll_interval_s = float(first.router_env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45"))
+        self.flags_ttl_s = float(first.router_env.get("CUTOVER_FLAGS_TTL_MS", "0")) / 1000
+        self.control_plane = ControlPlaneServer(ControlPlane(self.appconfig, clock, lambda deployment: None))
+        self.rollback_alarm = rollback_alarm
+        self.alarms = alarms
+        self.guard = self._guard(build_dir, rollback_alarm)
+
+    def _guard(self, build_dir: Path, rollback_alarm: str) -> Function | None:
+        """The guard function (D2): the real handler from its zip, reserved concurrency 1,
+        its boto3 clients pointed at the loopback stand-ins of AppConfig, CloudWatch
+        (DescribeAlarms) and SNS (Publish). Its environment is the plan's guard module's
+        when the plan has one, else the one D2 specifies, built here."""
+        from .functions import package_path
+
+        spec = self.spec
+        zip_path = build_dir / "functions" / "guard.zip"
+        if not zip_path.is_file():
+            return None
+        from .guard_apis import GuardApis
+
+        self.guard_apis = GuardApis(self, rollback_alarm)
+        ids = self.appconfig.ids
+        kms = f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal"
+        resolved = {"application_id": ids["application"], "environment_id": ids["environment"],
+                    "profile_id": ids["profile"], "guard_strategy_id": GUARD_STRATEGY.id,
+                    "key_arn": kms, "rollback_alarm_name": rollback_alarm, "topic_arn": self.guard_apis.topic_arn}
+        if GUARD_MODULE in module_names(spec, self.spec_file):
+            environment = function_environment(spec, self.spec_file, GUARD_MODULE, resolver=_by_suffix(resolved))
+        else:
+            environment = {"CUTOVER_GUARD_APPLICATION_ID": ids["application"],
+                           "CUTOVER_GUARD_ENVIRONMENT_ID": ids["environment"],
+                           "CUTOVER_GUARD_PROFILE_ID": ids["profile"],
+                           "CUTOVER_GUARD_STRATEGY_ID": GUARD_STRATEGY.id, "CUTOVER_GUARD_KMS_KEY_ARN": kms,
+                           "CUTOVER_GUARD_CANARY_FLAGS": ",".join(self.canary_flags),
+                           "CUTOVER_GUARD_ALARM_NAME": rollback_alarm,
+                           "CUTOVER_GUARD_TOPIC_ARN": self.guard_apis.topic_arn,
+                           "CUTOVER_RELEASE": spec.release.name}
+        environment.update({**self.guard_apis.endpoints(), "AWS_REGION": spec.release.region,
+                            "AWS_DEFAULT_REGION": spec.release.region,
+                            # the stand-ins do not check signatures; boto3 needs something to sign with
+                            "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
+        function = getattr(getattr(spec, "guard", None), "function", None)
+        name = function.name if function is not None else f"{spec.release.name}-guard"
+        timeout = float(function.timeout_s) if function is not None else 30.0
+        fn = Function(name, "live", "guard", timeout, 1)  # reserved concurrency 1
+        fn.versions["1"] = Version("1", package_path(build_dir, "guard"), "guard.handler", None, environment,
+                                   environ_per_invoke=True)
+        fn.routing = {"1": 1.0}
+        self.lambda_.add(fn)
+        return fn
+
+    def _path(self, index: int, build_dir: Path) -> PathRig:
+        """One read path: its router (the control) and candidate functions, as the plan's
+        function modules of that path configure them."""
+        spec, spec_file = self.spec, self.spec_file
+        path = spec.read_paths[index]
+        module = path.name.replace("-", "_")
+        router_env = function_environment(spec, spec_file, f"{module}_control", path_index=index)
+        router_env["CUTOVER_APPCONFIG_URL"] = self.agents.url
+        router_env.update({"AWS_ENDPOINT_URL_APPCONFIGDATA": self.data_plane.url,
+                           # the stand-ins do not check signatures; boto3 needs something to sign with
+                           "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
+        # The flag read's budget is also a real socket timeout; a thread hand-off on a busy
+        # machine can take longer than 50 ms of real time. The simulated read takes the
+        # modelled agent latency, far below the budget, whatever the real time.
+        router_env["CUTOVER_FLAGS_BUDGET_MS"] = str(max(REAL_FLAG_BUDGET_MS,
+                                                        float(router_env.get("CUTOVER_FLAGS_BUDGET_MS", 0))))
+        candidate_env = function_environment(spec, spec_file, f"{module}_candidate", path_index=index)
+        candidate_env.pop("CUTOVER_SHADOW_LEDGER_TABLE", None)  # no DynamoDB: one delivery per event
+        candidate_env.update(self.database.candidate_environment())
+        for env in (router_env, candidate_env):
+            env.update({"AWS_REGION": spec.release.region, "AWS_DEFAULT_REGION": spec.release.region})
+        envs = self.scenario.environments
+        router = self._function(path.control, path.alias, "router", build_dir, "router.handler",
+                                "router", router_env, envs.router or _reserved(path.control))
+        candidate = self._function(path.candidate, path.alias, "candidate", build_dir,
+                                   "candidate.handler", "candidate", candidate_env,
+                                   envs.candidate or _reserved(path.candidate))
+        timeout = float(router_env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")) / 1000
+        return PathRig(path.name, router_env["CUTOVER_CANARY_FLAG"], router, candidate, router_env, timeout)
+
+    def _function(self, fn_spec: Any, alias: str, role: str, build_dir: Path, handler: str,
+                  init: str, environment: dict[str, str], most: int) -> Function:
+        from .functions import package_path
+
+        fn = Function(fn_spec.name, alias, role, float(fn_spec.timeout_s), most)
+        fn.versions["1"] = Version("1", package_path(build_dir, role), handler, init, environment)
+        fn.routing = {"1": 1.0}
+        self.lambda_.add(fn)
+        return fn
+
+    # -- environments ----------------------------------------------------------------
+    def attach_router(self, env: Environment) -> None:
+        clients = env.modules.module("cutover_runtime.lambda_client")._clients
+        clients["canary"] = StandinClient(self.lambda_, self._rig_of(env).canary_timeout_s)
+        clients["shadow"] = StandinClient(self.lambda_, 3.0)
+        env.state.random = random.Random(f"shadow-sample:{self.scenario.seed}:{env.id}").random
+        router = env.state  # the environment's Router: its control is router/control.py's
+        backend = router.control
+        control = self.hooks.latency["control"]
+        clock = self.clock
+
+        world = self
+
+        def mock_backend(user_id: str) -> Any:
+            clock.advance(control.draw())
+            if world.control_fails:
+                raise InjectedFault("injected control failure")
+            return backend(user_id)
+
+        router.control = mock_backend
+        unavailable = self.faults.flags_unavailable_seconds(self.clock.now)
+        self.agent_of[env.id] = Agent(env.id, env.born, self.poll_interval_s,
+                                      env.born + unavailable if unavailable else 0.0)
+        self.agents.agent = self.agent_of[env.id]
+
+    def _rig_of(self, env: Environment) -> PathRig:
+        for rig in self.paths:
+            if env in rig.router.environments or env in rig.candidate.environments:
+                return rig
+        return self.paths[0]
+
+    def attach_candidate(self, env: Environment) -> None:
+        store = env.state.store
+        read = store.profile
+        database = self.hooks.latency["database"]
+        clock, faults, service, rng = self.clock, self.faults, self.lambda_, self.hooks.rng
+        slow = self._rig_of(env).canary_timeout_s + 1.0
+        if faults.database_down:
+            env.state.saved_settings = store.settings
+            store.settings = replace(store.settings, port=self.dead_port, host="127.0.0.1")
+
+        def profile(user_id: str) -> Any:
+            clock.advance(database.draw())
+            kind = service.current_kind
+            rate = faults.candidate_error_rate(kind)
+            if rate and rng.random() < rate:
+                raise InjectedFault("injected candidate failure")
+            share = faults.candidate_timeout_share() if kind == "canary" else 0.0
+            if share and rng.random() < share:
+                clock.advance(slow)  # the router's canary read times out before this answer
+            return read(user_id)
+
+        store.profile = profile
+
+    def database_outage(self, down: bool) -> None:
+        """Cut (or restore) every candidate environment's route to PostgreSQL."""
+        self.faults.database_down = down
+        for env in [e for rig in self.paths for e in rig.candidate.environments]:
+            if env.state is None:
+                continue
+            store = env.state.store
+            with env.modules.active():
+                store.close()
+            if down:
+                env.state.saved_settings = store.settings
+                store.settings = replace(store.settings, port=self.dead_port, host="127.0.0.1")
+            elif hasattr(env.state, "saved_settings"):
+                store.settings = env.state.saved_settings
+
+    def close(self) -> None:
+        if getattr(self, "guard_apis", None) is not None:
+            self.guard_apis.close()
+        for fn in [f for rig in self.paths for f in (rig.router, rig.candidate)]:
+            for env in fn.environments:
+                self.hooks.retired(fn, env)
+            fn.environments = []
+        self.agents.close()
+        self.control_plane.close()
+        self.data_plane.close()
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
