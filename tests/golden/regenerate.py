@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cutover.generator.spec.loader import load_spec
 from cutover.generator.plan.release import build_plan
 from cutover.generator.render.files import render_files, write_tree
+from cutover.generator.spec.loader import load_spec
 
 GOLDEN = Path(__file__).parent
 ROOT = GOLDEN.parent.parent

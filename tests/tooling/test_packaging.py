@@ -39,11 +39,11 @@ def test_tests_and_benchmarks_are_not_shipped(installed: Path):
 
 def test_every_module_of_the_install_imports(installed: Path):
     code = ("import importlib, pkgutil, cutover\n"
-            "assert cutover.__file__.startswith(%r), cutover.__file__\n"
+            f"assert cutover.__file__.startswith({str(installed)!r}), cutover.__file__\n"
             "for m in pkgutil.walk_packages(cutover.__path__, 'cutover.'):\n"
             "    if not m.name.endswith('__main__'):\n"
-            "        importlib.import_module(m.name)\n") % str(installed)
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/",
+            "        importlib.import_module(m.name)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", check=False,
                          env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr
 
@@ -52,7 +52,7 @@ def test_the_layers_hold_with_no_import_cycles(installed: Path):
     """import-linter's contracts (pyproject.toml [tool.importlinter]) on the installed tree."""
     lint = Path(sys.executable).with_name("lint-imports")
     run = subprocess.run([str(lint), str(ROOT / "pyproject.toml"), "--no-cache"], capture_output=True, text=True,
-                         cwd=installed.parent, env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})
+                         check=False, cwd=installed.parent, env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stdout + run.stderr
     assert "BROKEN" not in run.stdout and run.stdout.count("KEPT") >= 3
 
