@@ -8,6 +8,7 @@ the editable install maps folders, so only a real install shows what users get.
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +18,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# What the wheel is built from; copied first, so that no build/ left in the work tree
+# (setuptools keeps build/lib between builds) can add a file that no longer exists.
+SOURCES = ("pyproject.toml", "cutover", "generator", "functions/cutover_runtime")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
+    source, target = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("site")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=ignore)
+        else:
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--no-deps", "--target", str(target), str(ROOT)], check=True, capture_output=True)
+                    "--no-deps", "--target", str(target), str(source)], check=True, capture_output=True)
     return target
 
 
