@@ -1,4 +1,4 @@
-"""No function in generator/, cutover/analysis/ or functions/ is longer than 60 lines.
+"""No function in generator/, cutover/analysis/ or functions/ is longer than 60 lines (issue 12).
 
 A function is counted from its first decorator (or `def`) to its last line, docstring
 and comments included: what a reader has to hold in mind at once.
