@@ -1,4 +1,4 @@
-"""Each module's argument class mirrors its variables.tf (and its outputs.tf), issue 12 item 2."""
+"""Each module's argument class mirrors its variables.tf (and its outputs.tf)."""
 
 from __future__ import annotations
 
