@@ -1,5 +1,5 @@
 """The environment the generator renders for each function is exactly what that function
-reads, and the reverse (issue 12 item 4; docs/contracts.md section 2).
+reads, and the reverse (docs/contracts.md section 2).
 
 "Renders": the `environment` argument of every function module call in the plans of the
 checked-in environments and the golden cases (every phase and option they cover), minus

@@ -1,4 +1,4 @@
-"""Each module's argument class mirrors its variables.tf (and its outputs.tf), issue 12 item 2:
+"""Each module's argument class mirrors its variables.tf (and its outputs.tf):
 the same names, required where the variable has no default, a Python type of the variable's
 kind, and `| None` only where the variable defaults to null. The .tf files are read with the
 parser that writes the modules' README tables (cutover.generator.render.module_docs)."""

@@ -127,7 +127,7 @@ def test_code_deploy_groups_roll_back_on_alarm_and_failure():
 
 
 def test_appconfig_environment_attaches_no_monitor():
-    """D1: a monitor rolls back to the previous (canary-on) version, also on the new
+    """A monitor rolls back to the previous (canary-on) version, also on the new
     composite's INSUFFICIENT_DATA, and its handling of a deployment started in ALARM is
     undocumented; the guard is the only automatic flag rollback, so no monitor (and no
     monitor role) exists to undo its canary-off document."""
