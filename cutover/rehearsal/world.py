@@ -130,6 +130,7 @@ class World:
         self.appconfig.listeners.append(appconfig_changed)
         self.monitor = Monitor(self.appconfig, lambda: alarms.state(alarms.composite_name),
                                scenario.world.appconfig_monitor, scenario.world.started_in_alarm)
+        self.appconfig.listeners.append(self.monitor.told)  # told after the run's own listener
         self.control_fails = False  # set per request by the engine (fault control_errors)
         self.agents = AgentServer(self.appconfig, clock, self.hooks)
         self.agents.outage = self.faults.agent_status
