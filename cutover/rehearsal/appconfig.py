@@ -142,6 +142,20 @@ class AppConfig:
         deployment.rollback_reason = reason
         self._tell("rolled_back", deployment, t)
 
+    def milestones(self, minute: int) -> list[tuple[float, str, str]]:
+        """What finished within ``minute`` (a deployment's growth, then its bake), for the
+        deployments not rolled back: (second, "flag_deployment_done" | "bake_done", label).
+        A deployment all at once has no growth to finish; one with no bake no bake."""
+        out = []
+        for deployment in self.deployments:
+            if deployment.rolled_back_at is not None:
+                continue
+            if deployment.strategy.duration_s and int(deployment.deployed_at // 60) == minute:
+                out.append((deployment.deployed_at, "flag_deployment_done", deployment.label))
+            if deployment.strategy.bake_s and int(deployment.baked_at // 60) == minute:
+                out.append((deployment.baked_at, "bake_done", deployment.label))
+        return out
+
     def _tell(self, what: str, deployment: Deployment, t: float) -> None:
         for listener in self.listeners:
             listener(what, deployment, t)
@@ -185,6 +199,11 @@ class Monitor:
         self.alarm_state = alarm_state  # () -> the composite's current state
         self.attached = attached
         self.started_in_alarm = started_in_alarm
+
+    def told(self, what: str, deployment: Deployment, t: float) -> None:
+        """AppConfig's listener: a deployment started (or rolled back) at ``t``."""
+        if what == "started":
+            self.started(t, deployment)
 
     def started(self, t: float, deployment: Deployment) -> None:
         if not self.attached:

@@ -110,8 +110,8 @@ def execute(root: Path, spec: Any, scenario: Any, path: Path, build: Path, alarm
         try:
             return rehearsal.run()
         finally:
-            if rehearsal.steps:
-                progress.update(rehearsal, len(rehearsal.rows), force=True)
+            if rehearsal.minutes_run:
+                progress.update(rehearsal.progress_view, rehearsal.minutes_run, force=True)
 
 
 def write_outputs(report: dict[str, Any], out: Path) -> list[Path]:

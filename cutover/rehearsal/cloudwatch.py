@@ -461,3 +461,26 @@ class Evaluator:
 def rollback_rule(member_names: Iterable[str]) -> str:
     """The composite rule the alarms module writes: ALARM("a") OR ALARM("b") ..."""
     return " OR ".join(f'ALARM("{name}")' for name in member_names)
+
+
+class AlarmHistory:
+    """Each alarm's state as seen after each minute's evaluation: (minute, state) at every
+    change. The composite's actions and EventBridge events fire on its transitions only;
+    before its first observation an alarm counts as INSUFFICIENT_DATA."""
+
+    def __init__(self) -> None:
+        self.changes: dict[str, list[tuple[int, str]]] = {}
+
+    def observe(self, minute: int, states: Iterable[tuple[str, str]]) -> None:
+        for name, state in states:
+            history = self.changes.setdefault(name, [])
+            if not history or history[-1][1] != state:
+                history.append((minute, state))
+
+    def transition(self, name: str, minute: int) -> tuple[str, str, bool]:
+        """(old, new, changed at ``minute``) of an observed alarm."""
+        history = self.changes[name]
+        state = history[-1][1]
+        changed = history[-1][0] == minute
+        old = history[-2][1] if changed and len(history) > 1 else INSUFFICIENT
+        return old, state, changed

@@ -15,10 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import seams
 from .clock import EPOCH
+from .record import Verdict
+
+if TYPE_CHECKING:
+    from cutover.generator.spec.model import ReleaseSpec
+
+    from .telemetry import Telemetry
 
 DECISION_WINDOW_MINUTES = 60  # `cutover analyze --since` default (cutover/ops/cli.py)
 
@@ -29,23 +35,47 @@ COUNTS = ("Requests", "Errors", "CanaryRequests", "CanaryErrors", "CanaryFallbac
 
 @dataclass(frozen=True)
 class StepAnalysis:
-    verdict: str
+    verdict: Verdict
     checks: list[dict[str, Any]]
     document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a decision reads: the spec's guardrails, the functions' telemetry, where it
+    came from (the document's ``source``) and the agents' poll interval."""
+
+    spec: ReleaseSpec
+    telemetry: Telemetry
+    source: str
+    poll_interval_s: float
+
+
+class Deployed(Protocol):
+    deployed_at: float
+    rolled_back_at: float | None
+
+
+class StepWindow(Protocol):
+    """A step as a decision sees it: its percent, its first minute, its flag deployment."""
+
+    percent: float
+    started: int
+    deployment: Deployed | None
 
 
 def iso(minute: float) -> str:
     return datetime.fromtimestamp(EPOCH + minute * 60, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def window_start(step: Any, minute: int) -> int:
+def window_start(step: StepWindow, minute: int) -> int:
     """The first minute a decision at ``minute`` judges: the last hour, within the step."""
     return max(step.started, minute - DECISION_WINDOW_MINUTES)
 
 
-def metrics_document(rehearsal: Any, step: Any, minute: int) -> dict[str, Any]:
+def metrics_document(evidence: Evidence, step: StepWindow, minute: int) -> dict[str, Any]:
     """The decision window [``window_start``, ``minute``) per one-minute period."""
-    spec, telemetry = rehearsal.spec, rehearsal.telemetry
+    spec, telemetry = evidence.spec, evidence.telemetry
     path = spec.read_paths[0]
     first = window_start(step, minute)
     series = []
@@ -67,24 +97,24 @@ def metrics_document(rehearsal: Any, step: Any, minute: int) -> dict[str, Any]:
         "format": "cutover.metrics/1",
         "release": spec.release.name,
         "environment": spec.release.environment,
-        "source": f"rehearsal {rehearsal.scenario.name} seed {rehearsal.scenario.seed}",
+        "source": evidence.source,
         "paths": [{
             "path": path.name, "step_percent": step.percent,
             "shadow_enabled": bool(path.shadow.enabled),
             "window": {"start": iso(first), "end": iso(minute), "period_seconds": 60},
             "rollout": {"deployed_at": deployed,
-                        "poll_interval_seconds": rehearsal.world.poll_interval_s},
+                        "poll_interval_seconds": evidence.poll_interval_s},
             "series": series, "latency": latency,
         }],
     }
 
 
-def analyse_step(rehearsal: Any, step: Any, minute: int) -> StepAnalysis:
-    document = metrics_document(rehearsal, step, minute)
-    analysis = seams.go_no_go(document, rehearsal.spec)
+def analyse_step(evidence: Evidence, step: StepWindow, minute: int) -> StepAnalysis:
+    document = metrics_document(evidence, step, minute)
+    analysis = seams.go_no_go(document, evidence.spec)
     verdict = getattr(analysis.verdict, "value", analysis.verdict)
     checks = [report_check(check.to_json()) for check in analysis.checks]
-    return StepAnalysis(str(verdict), checks, document)
+    return StepAnalysis(Verdict(str(verdict)), checks, document)
 
 
 SIMPLE_LIMIT = re.compile(r"^\s*[<>]=?\s*(-?\d+(?:\.\d+)?)\s*%?\s*(?:\(.*\))?\s*$")

@@ -1,27 +1,54 @@
 """Did the run end as the scenario expects? Each miss is one sentence in the report.
 
 Times are the users' times: "rolled back" is the moment the candidate served its last
-canary user (engine ``rolled_back_at``), not the moment something decided to roll back.
+canary user (the record's ``rolled_back_at``), not the moment something decided to roll back.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from .record import RunRecord
+from .scenario import Bounds, Expect
 
 
-def judge(r: Any) -> tuple[bool, list[str]]:
-    expect = r.scenario.expect
+def judge(r: RunRecord, expect: Expect) -> tuple[bool, list[str]]:
     outcome = r.outcome
     misses: list[str] = []
-    if outcome["result"] != expect.outcome or (expect.step is not None and outcome["step"] != expect.step):
+    if outcome.result != expect.outcome or (expect.step is not None and outcome.step != expect.step):
         where = f" at step {expect.step:g}%" if expect.step is not None else ""
-        got = f" at step {outcome['step']:g}%" if outcome["step"] is not None else ""
-        misses.append(f"expected {expect.outcome}{where}, got {outcome['result']}{got}")
+        got = f" at step {outcome.step:g}%" if outcome.step is not None else ""
+        misses.append(f"expected {expect.outcome}{where}, got {outcome.result.value}{got}")
     bounds = expect.bounds
     if bounds.max_user_visible_errors is not None and r.user_errors > bounds.max_user_visible_errors:
         misses.append(f"{r.user_errors} user-visible errors, more than the {bounds.max_user_visible_errors} allowed")
+    misses += _rollback_times(r, bounds)
+    if bounds.code_deployment is not None and r.code_deployment.value != bounds.code_deployment:
+        misses.append(f"expected the code deployment {bounds.code_deployment}, got {r.code_deployment.value}")
+    if bounds.max_route_flips is not None:
+        worst = r.max_route_flips
+        if worst > bounds.max_route_flips:
+            over = sum(1 for n in r.route_flips if n > bounds.max_route_flips)
+            misses.append(f"{over} users flipped route more than {bounds.max_route_flips} times (at most {worst})")
+    if bounds.top_divergent_field is not None:
+        fields = r.divergent_fields
+        top = min(fields.items(), key=lambda kv: (-kv[1], kv[0]))[0] if fields else None
+        if top != bounds.top_divergent_field:
+            misses.append(f"the top diverging field is {top or 'none'}, expected {bounds.top_divergent_field}")
+    if bounds.notification_sent is not None:
+        sent = r.notifications
+        if bool(sent) != bounds.notification_sent:
+            misses.append("no notification was sent" if bounds.notification_sent
+                          else f"{len(sent)} notifications were sent, expected none")
+    for step, verdict in sorted(bounds.verdicts.items()):
+        made = [d.verdict.value for d in r.decisions if d.step == step]
+        if not made or made[-1] != verdict:
+            misses.append(f"the verdict at step {step:g}% is {made[-1] if made else 'none'}, expected {verdict}")
+    return not misses, misses
+
+
+def _rollback_times(r: RunRecord, bounds: Bounds) -> list[str]:
+    misses = []
     if bounds.rollback_within_minutes is not None:
-        fault = r.world.faults.first_started()
+        fault = r.first_fault
         if r.rolled_back_at is None or fault is None:
             misses.append(f"the candidate did not stop serving canary users after a fault "
                           f"(bound: within {bounds.rollback_within_minutes:g} min)")
@@ -38,29 +65,4 @@ def judge(r: Any) -> tuple[bool, list[str]]:
         elif (r.rolled_back_at - r.rollback_decided) / 60 > limit:
             misses.append(f"the candidate served a canary user {(r.rolled_back_at - r.rollback_decided) / 60:.1f} min "
                           f"after the rollback decision, more than {limit:g}")
-    if bounds.code_deployment is not None:
-        code = r.code
-        got = "none" if code is None else "rolled_back" if code.rolled_back else (
-            "succeeded" if code.done else "in progress")
-        if got != bounds.code_deployment:
-            misses.append(f"expected the code deployment {bounds.code_deployment}, got {got}")
-    if bounds.max_route_flips is not None:
-        worst = max(r.user_flips.values(), default=0)
-        if worst > bounds.max_route_flips:
-            over = sum(1 for n in r.user_flips.values() if n > bounds.max_route_flips)
-            misses.append(f"{over} users flipped route more than {bounds.max_route_flips} times (at most {worst})")
-    if bounds.top_divergent_field is not None:
-        fields = r.telemetry.divergent_fields
-        top = min(fields.items(), key=lambda kv: (-kv[1], kv[0]))[0] if fields else None
-        if top != bounds.top_divergent_field:
-            misses.append(f"the top diverging field is {top or 'none'}, expected {bounds.top_divergent_field}")
-    if bounds.notification_sent is not None:
-        sent = r.all_notifications()
-        if bool(sent) != bounds.notification_sent:
-            misses.append("no notification was sent" if bounds.notification_sent
-                          else f"{len(sent)} notifications were sent, expected none")
-    for step, verdict in sorted(bounds.verdicts.items()):
-        made = [d["verdict"] for d in r.decisions if d["step"] == step]
-        if not made or made[-1] != verdict:
-            misses.append(f"the verdict at step {step:g}% is {made[-1] if made else 'none'}, expected {verdict}")
-    return not misses, misses
+    return misses

@@ -8,11 +8,13 @@ there. Either lasts ``for_minutes`` or until the end. Times keep their fractions
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+
+from .scenario import Fault
 
 
 class FaultBoard:
-    def __init__(self, faults: list[Any]) -> None:
+    def __init__(self, faults: Iterable[Fault]) -> None:
         self.faults = list(faults)
         self.start: dict[int, float] = {}
         self.active: set[int] = set()
@@ -65,7 +67,7 @@ class FaultBoard:
         seen = [self.start[i] for i in self.active | self.done]
         return min(seen) if seen else None
 
-    def _active(self, kind: str) -> list[Any]:
+    def _active(self, kind: str) -> list[Fault]:
         return [self.faults[i] for i in sorted(self.active) if self.faults[i].kind == kind]
 
     def candidate_error_rate(self, kind: str) -> float:

@@ -319,3 +319,72 @@ class _Events:
 class _Meta:
     def __init__(self) -> None:
         self.events = _Events()
+
+
+# -- CodeDeploy ------------------------------------------------------------------------
+THROTTLE_RETRY_S = (1.0, 5.0)  # Lambda retries a throttled asynchronous event (seeded)
+
+
+def invoke_async(service: LambdaService, fn: Function, event: Any, t: float, kind: str,
+                 later: Callable[[float, Callable[[float], None]], None], rng: Any,
+                 done: Callable[[float, Result], None]) -> None:
+    """An asynchronous invocation (EventBridge's): throttled, Lambda retries it a few
+    seconds later (``later(t, action)`` schedules on the run's timeline); ``done`` gets
+    the invocation that ran."""
+    result = service.run(fn, event, t, kind)
+    if result.throttled:
+        later(t + rng.uniform(*THROTTLE_RETRY_S),
+              lambda due: invoke_async(service, fn, event, due, kind, later, rng, done))
+        return
+    done(t, result)
+
+
+@dataclass
+class CodeDeployment:
+    """CodeDeploy shifting a function's alias to version 2 on its plan (minutes after the
+    start, share on the new version). It polls the deployment group's alarms only while
+    it runs; one in ALARM stops it and puts the alias back on version 1."""
+
+    function: Function
+    started: int
+    plan_name: str
+    plan: tuple[tuple[float, float], ...]
+    done: bool = False
+    rolled_back: bool = False
+
+    @classmethod
+    def start(cls, fn: Function, environment: dict[str, str], plan_name: str,
+              plan: tuple[tuple[float, float], ...], minute: int) -> CodeDeployment:
+        """Version 2: version 1's code with ``environment`` over its environment."""
+        base = fn.versions["1"]
+        fn.versions["2"] = Version("2", base.zip_path, base.handler_module, base.init,
+                                   {**base.environment, **environment})
+        return cls(fn, minute, plan_name, plan)
+
+    def shift(self, minute: int) -> bool:
+        """The alias' weights at ``minute``; True when this shift completes the deployment."""
+        if self.done:
+            return False
+        elapsed = minute - self.started
+        share = 0.0
+        for at, value in self.plan:
+            if elapsed >= at:
+                share = value
+        if share >= 1.0:
+            self.function.routing = {"2": 1.0}
+            self.done = True
+            return True
+        self.function.routing = {"1": 1.0 - share, "2": share}
+        return False
+
+    def watch(self, firing: list[str]) -> bool:
+        """The deployment group's alarms in ALARM now; True when that stops the deployment."""
+        if self.done or not firing:
+            return False
+        self.done = self.rolled_back = True
+        self.function.routing = {"1": 1.0}
+        return True
+
+    @property
+    def state(self) -> str:
+        return "rolled_back" if self.rolled_back else "succeeded" if self.done else "in progress"

@@ -5,14 +5,30 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any, Self
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Self
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from .record import Decision
+
 STATE_STYLE = {"OK": "green", "ALARM": "bold red", "INSUFFICIENT_DATA": "yellow"}
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    """What the live view shows of a run at one moment."""
+
+    scenario: str
+    step: float | None  # the current step's percent
+    requests: int
+    user_errors: int
+    alarms: tuple[tuple[str, str, str], ...]  # (name, role, state), the rollback alarm first
+    decisions: tuple[Decision, ...]
 
 
 def sim_time(minute: int) -> str:
@@ -42,29 +58,26 @@ class Progress:
     def event(self, minute: int, kind: str, detail: str) -> None:
         self.events.append((minute, kind, detail))
 
-    def update(self, rehearsal: Any, minute: int, force: bool = False) -> None:
+    def update(self, view: Callable[[], ProgressView], minute: int, force: bool = False) -> None:
+        """Redraw (at most every ``refresh_s``) with ``view()``, made only when drawn."""
         now = time.perf_counter()
         if self._live is None or (not force and now - self._last < self.refresh_s):
             return
         self._last = now
-        self._live.update(self.render(rehearsal, minute), refresh=True)
+        self._live.update(self.render(view(), minute), refresh=True)
 
-    def render(self, r: Any, minute: int) -> Group:
-        step = r.steps[-1] if r.steps else None
+    def render(self, v: ProgressView, minute: int) -> Group:
         head = Table.grid(padding=(0, 2))
-        head.add_row(Text(f"{r.scenario.name}", style="bold"), f"simulated {sim_time(minute)}",
-                     f"step {step.percent:g}%" if step else "", f"requests {r.requests:,}",
-                     f"user-visible errors {r.user_errors}",
+        head.add_row(Text(v.scenario, style="bold"), f"simulated {sim_time(minute)}",
+                     f"step {v.step:g}%" if v.step is not None else "", f"requests {v.requests:,}",
+                     f"user-visible errors {v.user_errors}",
                      f"wall {time.perf_counter() - self._started:.0f} s")
         alarms = Table(title="alarms", show_header=False, box=None, padding=(0, 1))
-        from . import seams
-
-        for name, role in sorted(seams.alarm_roles(r.alarms).items(), key=lambda kv: (kv[1] != "rollback", kv[0])):
-            state = r.alarms.state(name)
+        for name, role, state in v.alarms:
             alarms.add_row(Text(state, style=STATE_STYLE.get(state, "")), role, name)
         decisions = Table(title="decisions", show_header=False, box=None, padding=(0, 1))
-        for d in r.decisions[-4:]:
-            decisions.add_row(sim_time(d["minute"]), f"step {d['step']:g}%", d["verdict"], d["action"])
+        for d in v.decisions[-4:]:
+            decisions.add_row(sim_time(d.minute), f"step {d.step:g}%", d.verdict.value, d.action)
         events = Table(title="events", show_header=False, box=None, padding=(0, 1))
         for m, kind, detail in self.events:
             events.add_row(sim_time(m), kind, detail[:90])

@@ -1,9 +1,15 @@
 """report.json (format cutover.rehearsal-report/1, docs/rehearsal.md, "What it
-writes"): what happened, minute by minute, and whether it was expected."""
+writes"): what happened, minute by minute, and whether it was expected, from a run's
+``RunRecord``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .record import Outcome, RunRecord
+
+if TYPE_CHECKING:
+    from .engine import Options
 
 FORMAT = "cutover.rehearsal-report/1"
 
@@ -16,70 +22,57 @@ def _rate(part: float, whole: float) -> float | None:
     return round(100.0 * part / whole, 4) if whole else None
 
 
-def timeline(r: Any) -> dict[str, Any]:
-    minutes = [row["minute"] for row in r.rows]
-    fallback = bool(r.spec.read_paths[0].canary.fallback)
-    out: dict[str, Any] = {"minute": minutes, "canary_percent": [], "requests": [], "canary_requests": [],
-                           "canary_error_rate": [], "control_error_rate": [], "served_error_rate": [],
-                           "p95_ms": {"control": [], "canary": []}, "shadow_diff_rate": [],
+def timeline(r: RunRecord, fallback: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"minute": [row.minute for row in r.rows], "canary_percent": [], "requests": [],
+                           "canary_requests": [], "canary_error_rate": [], "control_error_rate": [],
+                           "served_error_rate": [], "p95_ms": {"control": [], "canary": []}, "shadow_diff_rate": [],
                            "user_visible_errors": [], "served_by_candidate": []}
     for row in r.rows:
-        m = row["minute"]
-        c = r.telemetry.minutes.get(m, {})
-        requests = row.get("requests", 0)
+        c = row.published
         canary, canary_errors = c.get("CanaryRequests", 0), c.get("CanaryErrors", 0)
         canary_served_errors = 0 if fallback else canary_errors
-        out["canary_percent"].append(row["canary_percent"])
-        out["requests"].append(requests)
+        out["canary_percent"].append(row.canary_percent)
+        out["requests"].append(row.requests)
         out["canary_requests"].append(int(canary))
         out["canary_error_rate"].append(_rate(canary_errors, canary))
         out["control_error_rate"].append(_rate(max(0, c.get("Errors", 0) - canary_served_errors),
                                                c.get("Requests", 0) - canary))
-        out["served_error_rate"].append(_rate(row.get("user_errors", 0), requests))
+        out["served_error_rate"].append(_rate(row.user_errors, row.requests))
         for route in ("control", "canary"):
-            p95, _ = r.telemetry.p95(route, m, m + 1)
-            out["p95_ms"][route].append(p95)
+            out["p95_ms"][route].append(row.p95_ms.get(route))
         out["shadow_diff_rate"].append(_rate(c.get("ShadowMismatches", 0), c.get("ShadowComparisons", 0)))
-        out["user_visible_errors"].append(row.get("user_errors", 0))
-        out["served_by_candidate"].append(row.get("served_by_candidate", 0))
+        out["user_visible_errors"].append(row.user_errors)
+        out["served_by_candidate"].append(row.served_by_candidate)
     return out
 
 
-def alarm_bands(r: Any, end: int) -> list[dict[str, Any]]:
-    from . import seams
-
+def alarm_bands(r: RunRecord) -> list[dict[str, Any]]:
     out = []
-    for name, role in sorted(seams.alarm_roles(r.alarms).items(), key=lambda kv: (kv[1] != "rollback", kv[0])):
-        history = r.alarm_history.get(name, [])
+    for track in r.alarms:
+        history = track.history
         bands = []
         for i, (minute, state) in enumerate(history):
-            until = history[i + 1][0] if i + 1 < len(history) else end
+            until = history[i + 1][0] if i + 1 < len(history) else r.end_minute
             bands.append({"state": state, "from_minute": minute, "to_minute": until})
-        out.append({"name": name, "role": role, "bands": bands})
+        out.append({"name": track.name, "role": track.role, "bands": bands})
     return out
 
 
-def planned_ramp_minutes(r: Any) -> int:
-    return sum(r.scenario.ramp.hold(p) for p in r.plan)
-
-
-def build_report(r: Any, wall_seconds: float, peak_rss_mb: float) -> dict[str, Any]:
+def build_report(r: RunRecord, o: Options, wall_seconds: float, peak_rss_mb: float) -> dict[str, Any]:
     from .expectation import judge
 
-    g = r.spec.guardrails
-    end = getattr(r, "end_minute", len(r.rows))
-    scenario = r.scenario
-    outcome = dict(r.outcome)
-    met, why = judge(r)
-    promoted = outcome["result"] == "promoted"
-    report = {
+    spec, scenario = o.spec, o.scenario
+    g = spec.guardrails
+    outcome = r.outcome
+    met, why = judge(r, scenario.expect)
+    return {
         "format": FORMAT,
-        "release": r.spec.release.name, "env": r.spec.release.environment,
-        "spec_file": r.o.spec_file, "seed": scenario.seed,
-        "scenario": {"name": scenario.name, "file": r.o.scenario_file, "description": scenario.description,
+        "release": spec.release.name, "env": spec.release.environment,
+        "spec_file": o.spec_file, "seed": scenario.seed,
+        "scenario": {"name": scenario.name, "file": o.scenario_file, "description": scenario.description,
                      "expect": scenario.expect.model_dump(mode="json")},
-        "outcome": {"result": outcome["result"], "step": outcome["step"], "minute": outcome["minute"],
-                    "expectation_met": met, "reasons": outcome["reasons"] + why,
+        "outcome": {"result": outcome.result.value, "step": outcome.step, "minute": outcome.minute,
+                    "expectation_met": met, "reasons": [*outcome.reasons, *why],
                     "rollback_decided_minute": _minutes(r.rollback_decided),
                     "rolled_back_minute": _minutes(r.rolled_back_at)},
         "world": scenario.world.model_dump(),
@@ -88,34 +81,38 @@ def build_report(r: Any, wall_seconds: float, peak_rss_mb: float) -> dict[str, A
                        "p95_regression_no_go_pct": g.p95_regression.no_go_pct,
                        "shadow_diff_go_pct": g.shadow_diff.go_pct,
                        "shadow_diff_no_go_pct": g.shadow_diff.no_go_pct},
-        "timeline": timeline(r),
-        "alarms": alarm_bands(r, end),
-        "decisions": r.decisions,
-        "events": r.events,
+        "timeline": timeline(r, bool(spec.read_paths[0].canary.fallback)),
+        "alarms": alarm_bands(r),
+        "decisions": [d.to_json() for d in r.decisions],
+        "events": [e.to_json() for e in r.events],
         "steps": [{"percent": s.percent, "started_minute": s.started, "ended_minute": s.ended,
                    "requests": s.requests, "canary_requests": s.canary_requests,
-                   "users_served_by_candidate": len(s.users), "holds": s.holds, "tail": s.tail}
+                   "users_served_by_candidate": s.users_served_by_candidate, "holds": s.holds, "tail": s.tail}
                   for s in r.steps],
-        "paths": [{"name": name, "requests": c["requests"], "canary_requests": c["canary_requests"],
-                   "user_visible_errors": c["user_errors"],
-                   "users_served_by_candidate": len(r.path_users[name])} for name, c in r.path_counts.items()],
-        "notifications": [{**n, "second": round(n["second"], 3)} for n in sorted(r.all_notifications(), key=lambda n: n["second"])],
+        "paths": [{"name": p.name, "requests": p.requests, "canary_requests": p.canary_requests,
+                   "user_visible_errors": p.user_errors, "users_served_by_candidate": p.users_served_by_candidate}
+                  for p in r.paths],
+        "notifications": [{**n, "second": round(n["second"], 3)} for n in r.notifications],
         "divergent_fields": [{"path": p, "count": n}
-                             for p, n in sorted(r.telemetry.divergent_fields.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
-        "totals": {"requests": r.requests, "simulated_minutes": end,
-                   "ramp_duration_minutes": outcome["minute"] if promoted else None,
-                   "planned_ramp_minutes": planned_ramp_minutes(r),
-                   "users": scenario.traffic.users,
-                   "users_served_by_candidate": len(r.all_candidate_users),
-                   "user_visible_errors": r.user_errors,
-                   "max_route_flips": max(r.user_flips.values(), default=0),
-                   "users_flipping_more_than_once": sum(1 for n in r.user_flips.values() if n > 1),
-                   "guard_runs": getattr(r.responder, "runs", 0),
-                   "guard_idle_ticks_not_run": getattr(r.responder, "idle_ticks", 0),
-                   "guard_outcomes": dict(sorted(getattr(r.responder, "outcomes", {}).items())),
-                   "cold_starts": dict(sorted(r.world.lambda_.cold_starts.items())),
-                   "shadow_dlq": len(r.world.lambda_.dlq),
-                   "flag_reads": r.world.agents.requests,
-                   "wall_seconds": round(wall_seconds, 2), "peak_rss_mb": peak_rss_mb},
+                             for p, n in sorted(r.divergent_fields.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
+        "totals": totals(r, o, wall_seconds, peak_rss_mb),
     }
-    return report
+
+
+def totals(r: RunRecord, o: Options, wall_seconds: float, peak_rss_mb: float) -> dict[str, Any]:
+    promoted = r.outcome.result is Outcome.PROMOTED
+    return {"requests": r.requests, "simulated_minutes": r.end_minute,
+            "ramp_duration_minutes": r.outcome.minute if promoted else None,
+            "planned_ramp_minutes": sum(o.scenario.ramp.hold(p) for p in r.plan),
+            "users": o.scenario.traffic.users,
+            "users_served_by_candidate": r.users_served_by_candidate,
+            "user_visible_errors": r.user_errors,
+            "max_route_flips": r.max_route_flips,
+            "users_flipping_more_than_once": sum(1 for n in r.route_flips if n > 1),
+            "guard_runs": r.guard.runs,
+            "guard_idle_ticks_not_run": r.guard.idle_ticks,
+            "guard_outcomes": dict(r.guard.outcomes),
+            "cold_starts": dict(r.cold_starts),
+            "shadow_dlq": r.shadow_dlq,
+            "flag_reads": r.flag_reads,
+            "wall_seconds": round(wall_seconds, 2), "peak_rss_mb": peak_rss_mb}

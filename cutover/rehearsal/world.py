@@ -19,7 +19,7 @@ from .faults import FaultBoard
 from .lambda_service import Environment, Function, LambdaService, StandinClient, Version
 from .population import LatencyModel
 from .release import ACCOUNT, function_environment, module_names
-from .scenario import Scenario
+from .scenario import Divergence, Fault, Scenario
 
 REAL_FLAG_BUDGET_MS = 5000
 GUARD_MODULE = "guard"
@@ -130,6 +130,7 @@ class World:
         self.appconfig.listeners.append(appconfig_changed)
         self.monitor = Monitor(self.appconfig, lambda: alarms.state(alarms.composite_name),
                                scenario.world.appconfig_monitor, scenario.world.started_in_alarm)
+        self.appconfig.listeners.append(self.monitor.told)  # told after the run's own listener
         self.control_fails = False  # set per request by the engine (fault control_errors)
         self.agents = AgentServer(self.appconfig, clock, self.hooks)
         self.agents.outage = self.faults.agent_status
@@ -314,6 +315,23 @@ class World:
             elif hasattr(env.state, "saved_settings"):
                 store.settings = env.state.saved_settings
 
+    def apply_fault(self, fault: Fault, on: bool, t: float) -> str:
+        """A fault starts (``on``) or ends at ``t``: what it changes in the world; returns
+        what the event should add (the rows a divergence changed)."""
+        if fault.kind == "latency":
+            model = self.hooks.latency[fault.target]
+            model.factor, model.add_ms = (fault.factor, fault.add_ms) if on else (1.0, 0.0)
+        elif fault.kind == "database_outage":
+            self.database_outage(on)
+        elif fault.kind == "divergence" and on:
+            changed = self.database.execute(*divergence_sql(fault))
+            return f" ({changed} rows changed in PostgreSQL)"
+        elif fault.kind == "agent_outage":
+            self.lambda_.churn_s = self.faults.recycle_seconds()
+            if on and self.lambda_.churn_s:
+                self.lambda_.shorten_lifetimes(self.router, t, self.lambda_.churn_s)
+        return ""
+
     def close(self) -> None:
         if getattr(self, "guard_apis", None) is not None:
             self.guard_apis.close()
@@ -329,3 +347,18 @@ class World:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def divergence_sql(fault: Divergence) -> tuple[str, dict[str, Any]]:
+    """The UPDATE that makes the candidate's copy of a share of the users differ."""
+    column, change = {
+        "plan": ("plan", "CASE plan WHEN 'free' THEN 'pro' WHEN 'pro' THEN 'team' ELSE 'free' END"),
+        "displayName": ("display_name", "display_name || ' Jr'"),
+        "email": ("email", "'x' || email"),
+        "createdAt": ("created_at", "created_at + interval '1 day'"),
+    }[fault.field]
+    where = ["(abs(hashtext(user_id)) %% 100000) < %(cut)s"]
+    if fault.plan:
+        where.append("plan = %(plan)s")
+    sql = f"UPDATE users SET {column} = {change} WHERE {' AND '.join(where)}"
+    return sql, {"cut": round(fault.share * 100000), "plan": fault.plan}

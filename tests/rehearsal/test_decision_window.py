@@ -12,13 +12,13 @@ import pytest
 from cutover.generator.spec.loader import load_spec
 
 from cutover.rehearsal import decision
-from cutover.rehearsal.decision import DECISION_WINDOW_MINUTES, analyse_step, iso
+from cutover.rehearsal.decision import DECISION_WINDOW_MINUTES, Evidence, analyse_step, iso
 from cutover.rehearsal.telemetry import Telemetry, bucket
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def rehearsal_with(minutes: int, failing: range = range(0)) -> SimpleNamespace:
+def rehearsal_with(minutes: int, failing: range = range(0)) -> Evidence:
     """A 5% step from minute 0: 100 requests a minute, 5 on the canary, half the control
     shadowed, p95 40 ms on both routes; every canary request fails in `failing`."""
     telemetry = Telemetry(publish=lambda *a: None, stored=set())
@@ -32,9 +32,7 @@ def rehearsal_with(minutes: int, failing: range = range(0)) -> SimpleNamespace:
         })  # fmt: skip
         telemetry.latency["control"][m][bucket(40.0)] += 95
         telemetry.latency["canary"][m][bucket(40.0)] += 5
-    return SimpleNamespace(
-        spec=load_spec(ROOT / "config" / "production.release.yaml"), telemetry=telemetry,
-        world=SimpleNamespace(poll_interval_s=45), scenario=SimpleNamespace(name="window", seed=1))
+    return Evidence(load_spec(ROOT / "config" / "production.release.yaml"), telemetry, "rehearsal window seed 1", 45)
 
 
 def five_percent_step(started: int = 0) -> SimpleNamespace:

@@ -3,20 +3,10 @@ alarm states, verdicts, events."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from rich.console import Console
 
-from cutover.rehearsal.progress import Progress, sim_time
-
-
-class Alarms:
-    def __init__(self) -> None:
-        self.alarms = {"a": SimpleNamespace(name="rel-canary-error-rate", role="rollback")}
-        self.composite_name = "rel-rollback"
-
-    def state(self, name: str) -> str:
-        return "ALARM" if name == "rel-rollback" else "OK"
+from cutover.rehearsal.progress import Progress, ProgressView, sim_time
+from cutover.rehearsal.record import Decision, Verdict
 
 
 def test_sim_time():
@@ -28,11 +18,10 @@ def test_render_shows_the_run():
     console = Console(record=True, width=160)
     progress = Progress(console)
     progress.event(30, "brake", "the rollback alarm fired after the bake")
-    rehearsal = SimpleNamespace(
-        scenario=SimpleNamespace(name="demo"), steps=[SimpleNamespace(percent=5)], requests=1234,
-        user_errors=0, alarms=Alarms(),
-        decisions=[{"minute": 25, "step": 1, "verdict": "PROMOTE", "action": "promote to 5%"}])
-    console.print(progress.render(rehearsal, 90))
+    view = ProgressView("demo", 5, 1234, 0, (("rel-rollback", "rollback", "ALARM"),
+                                              ("rel-canary-error-rate", "member", "OK")),
+                        (Decision(25, 1, Verdict.PROMOTE, "promote to 5%", ()),))
+    console.print(progress.render(view, 90))
     text = console.export_text()
     for expected in ("demo", "day 1 01:30", "step 5%", "requests 1,234", "ALARM", "rel-rollback",
                      "member", "PROMOTE", "promote to 5%", "brake"):

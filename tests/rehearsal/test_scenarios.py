@@ -30,7 +30,7 @@ SEEDS = int(os.environ.get("CUTOVER_REHEARSAL_SEEDS", "1"))
 pytestmark = pytest.mark.postgres
 
 
-def test_the_issue_scenarios_are_shipped():
+def test_every_scenario_the_docs_promise_is_shipped():
     needed = {"healthy", "candidate-errors", "latency-regression", "data-divergence",
               "small-divergence", "flags-unavailable", "database-outage", "bad-router-deployment",
               "shadow-only-failure",
