@@ -81,7 +81,7 @@ def _flags(ctx: Context) -> tuple[dict[str, Any], dict[str, float] | None, str |
         ids = appconfig.resolve(client, ctx.names)
         flags = appconfig.read(client, ids, ctx.names)
         latest = flags.latest
-        info = appconfig.details(client, ids, latest.number) if latest and not latest.in_progress else {}
+        info = appconfig.details(client, ids, latest.number) if latest and flags.in_progress is None else {}
     settled = appconfig.settled_at(flags, info)
     who = appconfig.live.started_by(info) if latest is not None and latest == flags.live else None
     rollout = {"deployed_at": _iso(settled) if settled else None, "poll_interval_seconds": poll}

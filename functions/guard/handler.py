@@ -67,13 +67,6 @@ class Guard:
         answer = self.cloudwatch.describe_alarms(AlarmNames=[self.s.alarm], AlarmTypes=["CompositeAlarm"])
         return decision.alarm_state(answer, self.s.alarm)
 
-    def _deployments(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for page in self.appconfig.get_paginator("list_deployments").paginate(
-                ApplicationId=self.s.application, EnvironmentId=self.s.environment):
-            items.extend(page.get("Items", []))
-        return items
-
     def _document(self, version: int) -> dict[str, Any]:
         stored = self.appconfig.get_hosted_configuration_version(
             ApplicationId=self.s.application, ConfigurationProfileId=self.s.profile, VersionNumber=version)
@@ -89,7 +82,7 @@ class Guard:
         if state != decision.ALARM:
             return {"outcome": "GUARD-IDLE", "state": state}
         fields: dict[str, Any] = {"alarm": self.s.alarm, "trigger": trigger}
-        deployments = self._deployments()
+        deployments = live.list_deployments(self.appconfig, self.s.application, self.s.environment)
         running = live.in_progress(deployments)
         if running is not None:
             detail = self.appconfig.get_deployment(ApplicationId=self.s.application,
