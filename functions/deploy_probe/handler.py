@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cutover_runtime import aws
 from cutover_runtime.contract import MalformedResponse, validate_profile
 from cutover_runtime.sequential import FAIL, PASS, ErrorRateTest
 from cutover_runtime.telemetry import Identity, log_event
@@ -142,24 +143,10 @@ class Probe:
         return result
 
 
-_clients: dict[str, Any] = {}
-
-
 def _client(service: str, timeout_ms: int | None = None) -> Any:
-    key = f"{service}:{timeout_ms}"
-    if key not in _clients:
-        import boto3  # the probe runs once per deployment: cold start does not matter here
-        from botocore.config import Config
-
-        seconds = (timeout_ms or 10000) / 1000
-        config = Config(connect_timeout=seconds, read_timeout=seconds,
-                        retries={"total_max_attempts": 2, "mode": "standard"})
-        _clients[key] = boto3.session.Session().client(service, config=config)
-    return _clients[key]
-
-
-def reset() -> None:
-    _clients.clear()
+    """The probe's client of `service` for this timeout (`aws.client`)."""
+    seconds = (timeout_ms or 10000) / 1000
+    return aws.client(service, timeout_ms, connect_s=seconds, attempts=2)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import json
 import os
 from typing import Any
 
-from cutover_runtime import live
+from cutover_runtime import aws, live
 from cutover_runtime.telemetry import Identity, log_event
 
 from . import decision
@@ -172,22 +172,12 @@ class Guard:
         return {"outcome": event, **line}
 
 
-_clients: dict[tuple[str, str], Any] = {}
-
-
 def client(service: str) -> Any:
-    """A boto3 client per service, made on first use and kept for the execution
-    environment (keyed by the service's endpoint variable, which tests and the rehearsal
-    point at loopback stand-ins)."""
-    key = (service, os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}", ""))
-    made = _clients.get(key)
-    if made is None:
-        import boto3  # imported only when the guard runs
-        from botocore.config import Config
-
-        config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10)
-        made = _clients[key] = boto3.client(service, config=config)
-    return made
+    """The guard's client of `service` (`aws.client`, kept for the execution environment),
+    named by the service's endpoint variable, which tests and the rehearsal point at
+    loopback stand-ins."""
+    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}", "")
+    return aws.client(service, endpoint, connect_s=5, read_s=10, attempts=3)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
