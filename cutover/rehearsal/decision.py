@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cutover.runtime.metrics import COUNTS
+
 from . import seams
 from .clock import EPOCH
 
 DECISION_WINDOW_MINUTES = 60  # `cutover analyze --since` default (cutover/ops/cli.py)
 
-COUNTS = ("Requests", "Errors", "CanaryRequests", "CanaryErrors", "CanaryFallbacks", "CanaryReads",
-          "CanaryReadErrors", "ShadowComparisons", "ShadowMismatches", "ShadowErrors",
-          "ShadowTimeouts", "ShadowDispatched", "ShadowDispatchFailures")
 
 
 @dataclass(frozen=True)

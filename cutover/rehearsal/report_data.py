@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cutover.runtime import metrics as emf
+
 FORMAT = "cutover.rehearsal-report/1"
 
 
@@ -27,19 +29,19 @@ def timeline(r: Any) -> dict[str, Any]:
         m = row["minute"]
         c = r.telemetry.minutes.get(m, {})
         requests = row.get("requests", 0)
-        canary, canary_errors = c.get("CanaryRequests", 0), c.get("CanaryErrors", 0)
+        canary, canary_errors = c.get(emf.CANARY_REQUESTS, 0), c.get(emf.CANARY_ERRORS, 0)
         canary_served_errors = 0 if fallback else canary_errors
         out["canary_percent"].append(row["canary_percent"])
         out["requests"].append(requests)
         out["canary_requests"].append(int(canary))
         out["canary_error_rate"].append(_rate(canary_errors, canary))
-        out["control_error_rate"].append(_rate(max(0, c.get("Errors", 0) - canary_served_errors),
-                                               c.get("Requests", 0) - canary))
+        out["control_error_rate"].append(_rate(max(0, c.get(emf.ERRORS, 0) - canary_served_errors),
+                                               c.get(emf.REQUESTS, 0) - canary))
         out["served_error_rate"].append(_rate(row.get("user_errors", 0), requests))
         for route in ("control", "canary"):
             p95, _ = r.telemetry.p95(route, m, m + 1)
             out["p95_ms"][route].append(p95)
-        out["shadow_diff_rate"].append(_rate(c.get("ShadowMismatches", 0), c.get("ShadowComparisons", 0)))
+        out["shadow_diff_rate"].append(_rate(c.get(emf.SHADOW_MISMATCHES, 0), c.get(emf.SHADOW_COMPARISONS, 0)))
         out["user_visible_errors"].append(row.get("user_errors", 0))
         out["served_by_candidate"].append(row.get("served_by_candidate", 0))
     return out

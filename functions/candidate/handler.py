@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cutover_runtime import metrics as emf
 from cutover_runtime.compare import CompareRules, ShadowComparator
 from cutover_runtime.contract import validate_profile
 from cutover_runtime.request import answer, parse_request
@@ -57,15 +58,15 @@ class Candidate:
             # version CodeDeploy stops would still move the candidate's rollback alarms
             return self.read(event)[0]
         metrics = MetricBatch(self.reporter.identity)
-        metrics.add("CanaryReads")
+        metrics.add(emf.CANARY_READS)
         try:
             response, status = self.read(event)
         except BaseException:
-            metrics.add("CanaryReadErrors")
+            metrics.add(emf.CANARY_READ_ERRORS)
             metrics.flush()
             raise
         if status >= 500:
-            metrics.add("CanaryReadErrors")
+            metrics.add(emf.CANARY_READ_ERRORS)
         metrics.flush()
         return response
 
