@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cutover_runtime import env as env_keys
 from cutover_runtime import metrics as emf
 from cutover_runtime.compare import CompareRules, ShadowComparator
 from cutover_runtime.contract import validate_profile
@@ -89,7 +90,7 @@ def candidate() -> Candidate:
     global _candidate
     if _candidate is None:
         identity = Identity.from_env()
-        rules = CompareRules.from_json(os.environ.get("CUTOVER_COMPARE_RULES"))
+        rules = CompareRules.from_json(os.environ.get(env_keys.COMPARE_RULES))
         _candidate = Candidate(ProfileStore(DatabaseSettings.from_env()),
                                ShadowReporter(ShadowComparator(rules), identity, EventLedger.from_env()),
                                Tracer.from_env())

@@ -21,6 +21,7 @@ import os
 from typing import Any
 
 from . import aws
+from . import env as env_keys
 
 MIN_POLL_INTERVAL_S = 15  # appconfigdata's lowest RequiredMinimumPollIntervalInSeconds
 
@@ -38,7 +39,7 @@ def enabled(environ: Any = None) -> bool:
     (``AWS_ENDPOINT_URL_APPCONFIGDATA``: tests, a rehearsal stand-in). A local run with a
     developer's credentials in the shell never reaches AWS from here."""
     env = os.environ if environ is None else environ
-    asked = env.get("CUTOVER_FLAGS_DIRECT_READ", "off").strip().lower() in ("1", "on", "true", "yes")
+    asked = env.get(env_keys.FLAGS_DIRECT_READ, "off").strip().lower() in ("1", "on", "true", "yes")
     in_lambda = env.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")
     return asked and bool(env.get("AWS_ACCESS_KEY_ID")) and (in_lambda or bool(env.get("AWS_ENDPOINT_URL_APPCONFIGDATA")))
 

@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from . import env as env_keys
 from . import metrics as emf
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
@@ -35,9 +36,9 @@ class Identity:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Identity:
         env = os.environ if environ is None else environ
-        return cls(release=env.get("CUTOVER_RELEASE", "unknown"),
-                   path=env.get("CUTOVER_PATH", ""),
-                   namespace=env.get("CUTOVER_METRICS_NAMESPACE", emf.DEFAULT_NAMESPACE))
+        return cls(release=env.get(env_keys.RELEASE, "unknown"),
+                   path=env.get(env_keys.PATH, ""),
+                   namespace=env.get(env_keys.METRICS_NAMESPACE, emf.DEFAULT_NAMESPACE))
 
 
 def log_event(identity: Identity, event: str, level: str = "INFO", **fields: Any) -> None:
@@ -121,8 +122,8 @@ class Tracer:
 
     @classmethod
     def from_env(cls) -> Tracer:
-        return cls(os.environ.get("CUTOVER_TRACING", "off"),
-                   os.environ.get("CUTOVER_TRACE_USER_ID", "hashed"))
+        return cls(os.environ.get(env_keys.TRACING, "off"),
+                   os.environ.get(env_keys.TRACE_USER_ID, "hashed"))
 
     def _sampled(self) -> bool:
         header = os.environ.get("_X_AMZN_TRACE_ID", "")

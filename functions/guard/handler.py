@@ -26,6 +26,7 @@ import os
 from typing import Any
 
 from cutover_runtime import aws, live
+from cutover_runtime import env as env_keys
 from cutover_runtime.telemetry import Identity, log_event
 
 from . import decision
@@ -39,14 +40,14 @@ class GuardBlind(RuntimeError):
 
 class Settings:
     def __init__(self, env: dict[str, str]) -> None:
-        self.application = env["CUTOVER_GUARD_APPLICATION_ID"]
-        self.environment = env["CUTOVER_GUARD_ENVIRONMENT_ID"]
-        self.profile = env["CUTOVER_GUARD_PROFILE_ID"]
-        self.strategy = env["CUTOVER_GUARD_STRATEGY_ID"]
-        self.kms_key = env.get("CUTOVER_GUARD_KMS_KEY_ARN", "")
-        self.flags = [f for f in env.get("CUTOVER_GUARD_CANARY_FLAGS", "").split(",") if f]
-        self.alarm = env["CUTOVER_GUARD_ALARM_NAME"]
-        self.topic = env.get("CUTOVER_GUARD_TOPIC_ARN", "")
+        self.application = env[env_keys.GUARD_APPLICATION_ID]
+        self.environment = env[env_keys.GUARD_ENVIRONMENT_ID]
+        self.profile = env[env_keys.GUARD_PROFILE_ID]
+        self.strategy = env[env_keys.GUARD_STRATEGY_ID]
+        self.kms_key = env.get(env_keys.GUARD_KMS_KEY_ARN, "")
+        self.flags = [f for f in env.get(env_keys.GUARD_CANARY_FLAGS, "").split(",") if f]
+        self.alarm = env[env_keys.GUARD_ALARM_NAME]
+        self.topic = env.get(env_keys.GUARD_TOPIC_ARN, "")
 
 
 class Guard:
