@@ -161,10 +161,10 @@ def base_env(extension_url: str, lambda_url: str) -> dict[str, str]:
 def fresh_router(env: dict[str, str]):
     """The router module with a new Router built from ``env`` on its next request."""
     os.environ.update(env)
-    from cutover_runtime import lambda_client
+    from cutover_runtime import aws
     from router import handler
 
-    lambda_client.reset_clients()
+    aws.reset()
     handler.reset()
     return handler
 

@@ -1,8 +1,9 @@
 """The release's AppConfig environment: ids by name, what is served and what is moving,
 and the break-glass deployment of the canary-off document.
 
-What is served, what is in progress, who started a deployment and the canary-off
-document are decided once, in functions/cutover_runtime/live.py (the guard, cleanup and
+What is served, what is in progress (every deployment scanned, `live.in_progress`), who
+started a deployment, the deployment states and the canary-off document are decided
+once, in functions/cutover_runtime/live.py (the guard, cleanup and
 `cutover apply` use the same file): the served version is the latest COMPLETE
 deployment's, not the latest deployment's — a ROLLED_BACK or REVERTED one left the
 environment on the version before it (docs/aws-rules.md, AppConfig).
@@ -20,9 +21,6 @@ from cutover.ops.names import ReleaseNames
 from cutover.runtime import live
 
 BREAK_GLASS_STRATEGY = "break-glass"
-# A deployment stopped with revert ends in one of these: the environment serves the
-# version of the latest COMPLETE deployment before it.
-ROLLED_BACK = frozenset({"ROLLED_BACK", "REVERTED"})
 # GetDeployment's EventLog: when a rollback or a revert finished.
 BACK_EVENTS = frozenset({"ROLLBACK_COMPLETED", "REVERT_COMPLETED"})
 WHO = {"guard": "the guard", "rollback": "`cutover rollback`"}
@@ -51,12 +49,8 @@ class Deployment:
                    percent_complete=float(summary.get("PercentageComplete", 0.0)))
 
     @property
-    def in_progress(self) -> bool:
-        return self.state in live.IN_PROGRESS
-
-    @property
     def rolled_back(self) -> bool:
-        return self.state in ROLLED_BACK
+        return self.state in live.ROLLED_BACK
 
 
 @dataclass(frozen=True)
@@ -135,7 +129,7 @@ def settled_at(flags: Flags, latest_details: dict[str, Any]) -> datetime | None:
     version before it, not in flight.
     """
     latest = flags.latest
-    if latest is None or latest.in_progress:
+    if latest is None or flags.in_progress is not None:
         return None
     if latest.rolled_back:
         back = [e["OccurredAt"] for e in latest_details.get("EventLog") or []
@@ -154,8 +148,9 @@ def happened(flags: Flags, starter: str | None = None) -> str | None:
     now = ", ".join(f"{p} {v:g}%" for p, v in flags.canary.items()) or "nothing"
     where = (f"served: version {served.version} (deployment {served.number}), canary {now}"
              if served else "nothing served yet")
-    if latest.in_progress:
-        return f"flag deployment {latest.number} (version {latest.version}) is {latest.state}; {where}"
+    running = flags.in_progress
+    if running is not None:
+        return f"flag deployment {running.number} (version {running.version}) is {running.state}; {where}"
     if latest.rolled_back:
         return f"flag deployment {latest.number} (version {latest.version}) was {latest.state}; {where}"
     if starter in WHO:

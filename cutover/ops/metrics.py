@@ -19,6 +19,7 @@ from cutover.ops import appconfig
 from cutover.ops.aws import OpsError, aws_errors
 from cutover.ops.context import Context
 from cutover.ops.names import PathNames
+from cutover.runtime import metrics as emf
 
 # The counts and routes of the analysis format (docs/contracts.md §5), from cutover/analysis/ itself.
 __all__ = ["COUNTS", "FORMAT", "ROUTES", "collect", "window"]
@@ -37,8 +38,8 @@ def window(since: int, period: int, now: datetime | None = None) -> tuple[dateti
 
 
 def _dims(release: str, path: str, route: str | None = None) -> list[dict[str, str]]:
-    dims = [{"Name": "Release", "Value": release}, {"Name": "Path", "Value": path}]
-    return dims + ([{"Name": "Route", "Value": route}] if route else [])
+    dims = [{"Name": emf.RELEASE, "Value": release}, {"Name": emf.PATH, "Value": path}]
+    return dims + ([{"Name": emf.ROUTE, "Value": route}] if route else [])
 
 
 def count_queries(ctx: Context, path: PathNames, period: int, index: int) -> list[dict[str, Any]]:
@@ -50,7 +51,7 @@ def count_queries(ctx: Context, path: PathNames, period: int, index: int) -> lis
 
 def latency_queries(ctx: Context, path: PathNames, seconds: int, index: int) -> list[dict[str, Any]]:
     return [{"Id": f"l{index}_{route}_{stat.lower()}", "ReturnData": True, "MetricStat": {
-        "Metric": {"Namespace": ctx.names.metrics_namespace, "MetricName": "Latency",
+        "Metric": {"Namespace": ctx.names.metrics_namespace, "MetricName": emf.LATENCY,
                    "Dimensions": _dims(ctx.names.release, path.name, route)},
         "Period": seconds, "Stat": stat}} for route in ROUTES for stat in ("p95", "SampleCount")]
 
@@ -81,7 +82,7 @@ def _flags(ctx: Context) -> tuple[dict[str, Any], dict[str, float] | None, str |
         ids = appconfig.resolve(client, ctx.names)
         flags = appconfig.read(client, ids, ctx.names)
         latest = flags.latest
-        info = appconfig.details(client, ids, latest.number) if latest and not latest.in_progress else {}
+        info = appconfig.details(client, ids, latest.number) if latest and flags.in_progress is None else {}
     settled = appconfig.settled_at(flags, info)
     who = appconfig.live.started_by(info) if latest is not None and latest == flags.live else None
     rollout = {"deployed_at": _iso(settled) if settled else None, "poll_interval_seconds": poll}

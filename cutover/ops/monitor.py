@@ -18,6 +18,7 @@ from cutover.ops import appconfig, codedeploy, metrics
 from cutover.ops.aws import aws_errors
 from cutover.ops.context import Context
 from cutover.ops.output import OK, Result, table
+from cutover.runtime import metrics as emf
 
 LOG_SECONDS = 120
 SYNTHETIC = "cutover-synthetic-"
@@ -51,15 +52,15 @@ def _routes(ctx: Context, since: int) -> list[dict[str, Any]]:
             samples = sum(latency[f"l{i}_{route}_samplecount"].values())
             p95 = next(iter(latency[f"l{i}_{route}_p95"].values()), None)
             if route == "canary":
-                requests, errors = total["CanaryRequests"], total["CanaryErrors"]
+                requests, errors = total[emf.CANARY_REQUESTS], total[emf.CANARY_ERRORS]
             else:
-                requests, errors = total["Requests"] - total["CanaryRequests"], None
+                requests, errors = total[emf.REQUESTS] - total[emf.CANARY_REQUESTS], None
             rows.append({"path": path.name, "route": route, "requests": int(requests),
                          "errors": None if errors is None else int(errors), "latencySamples": int(samples),
                          "p95Ms": None if p95 is None else round(p95, 1)})
-        rows.append({"path": path.name, "route": "served (all)", "requests": int(total["Requests"]),
-                     "errors": int(total["Errors"]), "latencySamples": None, "p95Ms": None,
-                     "errorRatePct": round(100 * total["Errors"] / total["Requests"], 3) if total["Requests"] else None})
+        rows.append({"path": path.name, "route": "served (all)", "requests": int(total[emf.REQUESTS]),
+                     "errors": int(total[emf.ERRORS]), "latencySamples": None, "p95Ms": None,
+                     "errorRatePct": round(100 * total[emf.ERRORS] / total[emf.REQUESTS], 3) if total[emf.REQUESTS] else None})
     return rows
 
 

@@ -59,7 +59,7 @@ def _stop_foreign(client: Any, ids: appconfig.Ids, flags: appconfig.Flags, step:
         step.found.append(f"{appconfig.WHO[who]}'s canary-off deployment {running.number} is {running.state}: "
                           "left to finish, not stopped; the canary is 0 once it is COMPLETE")
         return False
-    if running.state == "ROLLING_BACK":
+    if running.state == appconfig.live.ROLLING_BACK:
         step.error = (f"flag deployment {running.number} is ROLLING_BACK to the version before it; AppConfig takes "
                       "no other deployment until it ends: run `cutover rollback` again in a minute")
         return False

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from cutover.runtime import env as env_keys
+
 DATABASE_URL_ENV = "CUTOVER_REHEARSAL_DATABASE_URL"
 
 
@@ -57,12 +59,12 @@ class Database:
         from psycopg.conninfo import conninfo_to_dict
 
         info = conninfo_to_dict(self.url)
-        env = {"CUTOVER_DB_HOST": str(info.get("host", "localhost")),
-               "CUTOVER_DB_PORT": str(info.get("port", "5432")),
-               "CUTOVER_DB_NAME": str(info.get("dbname", "postgres")),
-               "CUTOVER_DB_USER": str(info.get("user", "postgres")),
-               "CUTOVER_DB_IAM_AUTH": "false",
-               "CUTOVER_DB_SSLMODE": str(info.get("sslmode", "disable") or "disable")}
+        env = {env_keys.DB_HOST: str(info.get("host", "localhost")),
+               env_keys.DB_PORT: str(info.get("port", "5432")),
+               env_keys.DB_NAME: str(info.get("dbname", "postgres")),
+               env_keys.DB_USER: str(info.get("user", "postgres")),
+               env_keys.DB_IAM_AUTH: "false",
+               env_keys.DB_SSLMODE: str(info.get("sslmode", "disable") or "disable")}
         if info.get("password"):
             env["PGPASSWORD"] = str(info["password"])
         return env

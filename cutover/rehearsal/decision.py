@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cutover.runtime.metrics import COUNTS
+
 from . import seams
 from .clock import EPOCH
 from .record import Verdict
@@ -28,9 +30,6 @@ if TYPE_CHECKING:
 
 DECISION_WINDOW_MINUTES = 60  # `cutover analyze --since` default (cutover/ops/cli.py)
 
-COUNTS = ("Requests", "Errors", "CanaryRequests", "CanaryErrors", "CanaryFallbacks", "CanaryReads",
-          "CanaryReadErrors", "ShadowComparisons", "ShadowMismatches", "ShadowErrors",
-          "ShadowTimeouts", "ShadowDispatched", "ShadowDispatchFailures")
 
 
 @dataclass(frozen=True)

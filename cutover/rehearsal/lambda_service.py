@@ -263,7 +263,7 @@ def _environ_if(version: Version) -> Any:
 
 
 class StandinClient:
-    """What ``cutover_runtime.lambda_client.lambda_client()`` returns inside the rehearsal:
+    """What ``cutover_runtime.lambda_client.lambda_client()`` (``aws.client``) returns inside the rehearsal:
     boto3's Lambda client surface the functions use (``invoke``, ``meta.events``)."""
 
     def __init__(self, service: LambdaService, timeout_s: float) -> None:

@@ -15,6 +15,7 @@ from cutover.generator.plan.release import build_plan
 from cutover.generator.plan.release_calls import codedeploy_config
 from cutover.generator.render.files import JSON_MARKER_KEY, render_files
 from cutover.generator.spec.model import ReleaseSpec
+from cutover.runtime import env as env_keys
 
 ACCOUNT = "123456789012"
 
@@ -77,7 +78,7 @@ def function_environment(spec: ReleaseSpec, spec_file: str, module_name: str,
     out = {}
     for key, value in environment.items():
         if isinstance(value, Expr):
-            if key == "CUTOVER_CANDIDATE_ARN":
+            if key == env_keys.CANDIDATE_ARN:
                 value = candidate_arn(spec, path_index)
             elif str(value) in known:
                 value = known[str(value)]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cutover.runtime import metrics as emf
+
 from .record import Outcome, RunRecord
 
 if TYPE_CHECKING:
@@ -29,18 +31,18 @@ def timeline(r: RunRecord, fallback: bool) -> dict[str, Any]:
                            "user_visible_errors": [], "served_by_candidate": []}
     for row in r.rows:
         c = row.published
-        canary, canary_errors = c.get("CanaryRequests", 0), c.get("CanaryErrors", 0)
+        canary, canary_errors = c.get(emf.CANARY_REQUESTS, 0), c.get(emf.CANARY_ERRORS, 0)
         canary_served_errors = 0 if fallback else canary_errors
         out["canary_percent"].append(row.canary_percent)
         out["requests"].append(row.requests)
         out["canary_requests"].append(int(canary))
         out["canary_error_rate"].append(_rate(canary_errors, canary))
-        out["control_error_rate"].append(_rate(max(0, c.get("Errors", 0) - canary_served_errors),
-                                               c.get("Requests", 0) - canary))
+        out["control_error_rate"].append(_rate(max(0, c.get(emf.ERRORS, 0) - canary_served_errors),
+                                               c.get(emf.REQUESTS, 0) - canary))
         out["served_error_rate"].append(_rate(row.user_errors, row.requests))
         for route in ("control", "canary"):
             out["p95_ms"][route].append(row.p95_ms.get(route))
-        out["shadow_diff_rate"].append(_rate(c.get("ShadowMismatches", 0), c.get("ShadowComparisons", 0)))
+        out["shadow_diff_rate"].append(_rate(c.get(emf.SHADOW_MISMATCHES, 0), c.get(emf.SHADOW_COMPARISONS, 0)))
         out["user_visible_errors"].append(row.user_errors)
         out["served_by_candidate"].append(row.served_by_candidate)
     return out

@@ -15,6 +15,8 @@ import math
 from collections import Counter, defaultdict
 from typing import Any
 
+from cutover.runtime import metrics as emf
+
 from .clock import EPOCH
 
 _loads = json.loads
@@ -85,8 +87,8 @@ class Telemetry:
                         dims = tuple(sorted((d, str(doc.get(d, ""))) for d in dim_names))
                         for v in values:
                             self.publish(namespace, name, dims, t, float(v))
-                if name == "Latency":
-                    route = str(doc.get("Route", "control"))
+                if name == emf.LATENCY:
+                    route = str(doc.get(emf.ROUTE, emf.CONTROL_ROUTE))
                     histogram = self.latency.setdefault(route, defaultdict(Counter))[int(t // 60)]
                     for v in values:
                         histogram[bucket(float(v))] += 1

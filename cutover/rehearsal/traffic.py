@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cutover.runtime import metrics as emf
+
 from .population import Population, user_id
 
 if TYPE_CHECKING:
@@ -109,7 +111,7 @@ class Traffic:
         counts = self.telemetry.last_counts if not result.function_error else {}
         failed = bool(result.function_error) or (
             isinstance(result.payload, dict) and int(result.payload.get("statusCode", 200)) >= 500)
-        canary = bool(counts.get("CanaryRequests"))
+        canary = bool(counts.get(emf.CANARY_REQUESTS))
         ok = canary and not counts.get("CanaryErrors") and not failed
         self.tally.served(t, rig.name, user, step, canary, ok, failed)
 

@@ -248,9 +248,9 @@ class World:
 
     # -- environments ----------------------------------------------------------------
     def attach_router(self, env: Environment) -> None:
-        clients = env.modules.module("cutover_runtime.lambda_client")._clients
-        clients["canary"] = StandinClient(self.lambda_, self._rig_of(env).canary_timeout_s)
-        clients["shadow"] = StandinClient(self.lambda_, 3.0)
+        inject = env.modules.module("cutover_runtime.aws").inject
+        inject("lambda", StandinClient(self.lambda_, self._rig_of(env).canary_timeout_s), "canary")
+        inject("lambda", StandinClient(self.lambda_, 3.0), "shadow")
         env.state.random = random.Random(f"shadow-sample:{self.scenario.seed}:{env.id}").random
         router = env.state  # the environment's Router: its control is router/control.py's
         backend = router.control

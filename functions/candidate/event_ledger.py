@@ -16,7 +16,8 @@ import threading
 import time
 from typing import Any
 
-LEDGER_TABLE_ENV = "CUTOVER_SHADOW_LEDGER_TABLE"
+from cutover_runtime import env as env_keys
+
 TTL_SECONDS = 6 * 3600  # longer than Lambda keeps retrying an async event
 
 
@@ -30,7 +31,7 @@ class EventLedger:
 
     @classmethod
     def from_env(cls) -> EventLedger | None:
-        table = os.environ.get(LEDGER_TABLE_ENV, "").strip()
+        table = os.environ.get(env_keys.SHADOW_LEDGER_TABLE, "").strip()
         return cls(table) if table else None
 
     def _dynamodb(self) -> Any:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cutover_runtime import env as env_keys
+from cutover_runtime import metrics as emf
 from cutover_runtime.compare import CompareRules, ShadowComparator
 from cutover_runtime.contract import validate_profile
 from cutover_runtime.request import answer, parse_request
@@ -57,15 +59,15 @@ class Candidate:
             # version CodeDeploy stops would still move the candidate's rollback alarms
             return self.read(event)[0]
         metrics = MetricBatch(self.reporter.identity)
-        metrics.add("CanaryReads")
+        metrics.add(emf.CANARY_READS)
         try:
             response, status = self.read(event)
         except BaseException:
-            metrics.add("CanaryReadErrors")
+            metrics.add(emf.CANARY_READ_ERRORS)
             metrics.flush()
             raise
         if status >= 500:
-            metrics.add("CanaryReadErrors")
+            metrics.add(emf.CANARY_READ_ERRORS)
         metrics.flush()
         return response
 
@@ -88,7 +90,7 @@ def candidate() -> Candidate:
     global _candidate
     if _candidate is None:
         identity = Identity.from_env()
-        rules = CompareRules.from_json(os.environ.get("CUTOVER_COMPARE_RULES"))
+        rules = CompareRules.from_json(os.environ.get(env_keys.COMPARE_RULES))
         _candidate = Candidate(ProfileStore(DatabaseSettings.from_env()),
                                ShadowReporter(ShadowComparator(rules), identity, EventLedger.from_env()),
                                Tracer.from_env())

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cutover_runtime import env as env_keys
+
 # Amazon's five roots of ACM certificates (RDS Proxy's), shipped in the package by
 # functions/build.py. `system` would make libpq load the CA paths compiled into the
 # OpenSSL of psycopg's binary wheel, which do not exist on Lambda.
@@ -37,13 +39,13 @@ class DatabaseSettings:
     def from_env(cls) -> DatabaseSettings:
         env = os.environ
         return cls(
-            host=env.get("CUTOVER_DB_HOST", "localhost"),
-            port=int(env.get("CUTOVER_DB_PORT", "5432")),
-            dbname=env.get("CUTOVER_DB_NAME", "postgres"),
-            user=env.get("CUTOVER_DB_USER", "postgres"),
-            iam_auth=env.get("CUTOVER_DB_IAM_AUTH", "true").strip().lower() in ("1", "true"),
-            sslmode=env.get("CUTOVER_DB_SSLMODE", "verify-full"),
-            sslrootcert=env.get("CUTOVER_DB_SSLROOTCERT") or str(BUNDLED_TRUST_ROOTS),
+            host=env.get(env_keys.DB_HOST, "localhost"),
+            port=int(env.get(env_keys.DB_PORT, "5432")),
+            dbname=env.get(env_keys.DB_NAME, "postgres"),
+            user=env.get(env_keys.DB_USER, "postgres"),
+            iam_auth=env.get(env_keys.DB_IAM_AUTH, "true").strip().lower() in ("1", "true"),
+            sslmode=env.get(env_keys.DB_SSLMODE, "verify-full"),
+            sslrootcert=env.get(env_keys.DB_SSLROOTCERT) or str(BUNDLED_TRUST_ROOTS),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
-            connect_timeout_ms=float(env.get("CUTOVER_DB_CONNECT_TIMEOUT_MS", "1500")),
+            connect_timeout_ms=float(env.get(env_keys.DB_CONNECT_TIMEOUT_MS, "1500")),
         )

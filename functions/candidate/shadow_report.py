@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from cutover_runtime import metrics as emf
 from cutover_runtime.compare import CompareBudgetExceeded, ShadowComparator, digest
 from cutover_runtime.telemetry import Identity, MetricBatch, log_event
 
@@ -65,7 +66,7 @@ class ShadowReporter:
         user_hash = str(event.get("userHash", ""))
         if not event_id:  # cannot be reported once: a malformed event, not a duplicate
             metrics = MetricBatch(self.identity)
-            metrics.add("ShadowErrors")
+            metrics.add(emf.SHADOW_ERRORS)
             log_event(self.identity, "SHADOW-ERROR", "ERROR", durationMs=0,
                       error="eventId missing", userHash=user_hash, eventId="")
             metrics.flush()
@@ -82,28 +83,28 @@ class ShadowReporter:
             candidate_body = read(request["userId"])
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             if duration_ms > timeout_ms:
-                metrics.add("ShadowTimeouts")
+                metrics.add(emf.SHADOW_TIMEOUTS)
                 log_event(self.identity, "SHADOW-TIMEOUT", "WARN", durationMs=duration_ms,
                           error="timeout", userHash=user_hash, eventId=event_id)
                 return {"status": "timeout"}
             diffs = self._compare(control, self.comparator.redacted(candidate_body, event_id))
         except CompareBudgetExceeded:
-            metrics.add("ShadowInconclusive")
+            metrics.add(emf.SHADOW_INCONCLUSIVE)
             log_event(self.identity, "SHADOW-INCONCLUSIVE", "WARN",
                       durationMs=round((time.perf_counter() - started) * 1000, 3),
                       budgetMs=self.comparator.budget_ms, userHash=user_hash, eventId=event_id)
             return {"status": "inconclusive"}
         except Exception as exc:  # noqa: BLE001 - reported, never raised
-            metrics.add("ShadowErrors")
+            metrics.add(emf.SHADOW_ERRORS)
             log_event(self.identity, "SHADOW-ERROR", "ERROR",
                       durationMs=round((time.perf_counter() - started) * 1000, 3),
                       error=exc.__class__.__name__, userHash=user_hash, eventId=event_id)
             return {"status": "error"}
         finally:
             metrics.flush()
-        metrics.add("ShadowComparisons")
+        metrics.add(emf.SHADOW_COMPARISONS)
         if diffs:
-            metrics.add("ShadowMismatches")
+            metrics.add(emf.SHADOW_MISMATCHES)
         log_event(self.identity, "SHADOW-DIFF" if diffs else "SHADOW-OK",
                   "WARN" if diffs else "INFO", match=int(not diffs), diffCount=len(diffs),
                   diffs=diffs[:MAX_LOGGED_DIFFS], durationMs=duration_ms,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cutover_runtime import env as env_keys
 from cutover_runtime.telemetry import Identity, log_event
 
 from .pruning import TERRAFORM_KEPT, hosted_versions_to_delete, lambda_versions_to_delete
@@ -112,14 +113,14 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     import boto3  # cleanup runs on a schedule: cold start does not matter here
 
     env = os.environ
-    dry_run = _truthy(env.get("CUTOVER_CLEANUP_DRY_RUN", "true"))
+    dry_run = _truthy(env.get(env_keys.CLEANUP_DRY_RUN, "true"))
     if isinstance(event, dict) and isinstance(event.get("dryRun"), bool):
         dry_run = event["dryRun"]
-    functions = [f.strip() for f in env.get("CUTOVER_CLEANUP_FUNCTIONS", "").split(",")
+    functions = [f.strip() for f in env.get(env_keys.CLEANUP_FUNCTIONS, "").split(",")
                  if f.strip()]
     session = boto3.session.Session()
     cleanup = Cleanup(Identity.from_env(), session.client("lambda"), session.client("appconfig"),
-                      functions, int(env.get("CUTOVER_CLEANUP_KEEP", "5")),
-                      env.get("CUTOVER_CLEANUP_APPCONFIG_APPLICATION", ""),
-                      env.get("CUTOVER_CLEANUP_APPCONFIG_PROFILE", ""))
+                      functions, int(env.get(env_keys.CLEANUP_KEEP, "5")),
+                      env.get(env_keys.CLEANUP_APPCONFIG_APPLICATION, ""),
+                      env.get(env_keys.CLEANUP_APPCONFIG_PROFILE, ""))
     return cleanup.run(dry_run)

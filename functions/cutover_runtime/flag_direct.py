@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from typing import Any
+
+from . import aws
+from . import env as env_keys
 
 MIN_POLL_INTERVAL_S = 15  # appconfigdata's lowest RequiredMinimumPollIntervalInSeconds
 
-_lock = threading.Lock()
-_clients: dict[float, Any] = {}
 
 
 class DirectReadError(Exception):
@@ -39,32 +39,15 @@ def enabled(environ: Any = None) -> bool:
     (``AWS_ENDPOINT_URL_APPCONFIGDATA``: tests, a rehearsal stand-in). A local run with a
     developer's credentials in the shell never reaches AWS from here."""
     env = os.environ if environ is None else environ
-    asked = env.get("CUTOVER_FLAGS_DIRECT_READ", "off").strip().lower() in ("1", "on", "true", "yes")
+    asked = env.get(env_keys.FLAGS_DIRECT_READ, "off").strip().lower() in ("1", "on", "true", "yes")
     in_lambda = env.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")
     return asked and bool(env.get("AWS_ACCESS_KEY_ID")) and (in_lambda or bool(env.get("AWS_ENDPOINT_URL_APPCONFIGDATA")))
 
 
 def _client(timeout_s: float) -> Any:
-    client = _clients.get(timeout_s)
-    if client is not None:
-        return client
-    with _lock:
-        client = _clients.get(timeout_s)
-        if client is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(connect_timeout=timeout_s, read_timeout=timeout_s,
-                            retries={"total_max_attempts": 1, "mode": "standard"})
-            client = boto3.session.Session().client("appconfigdata", config=config)
-            _clients[timeout_s] = client
-    return client
-
-
-def reset_clients() -> None:
-    """Forget cached clients (tests change endpoints between cases)."""
-    with _lock:
-        _clients.clear()
+    """The appconfigdata client of this read budget (`aws.client`): never retried, its
+    timeouts the budget."""
+    return aws.client("appconfigdata", timeout_s, connect_s=timeout_s, attempts=1)
 
 
 class DirectFlagReader:

@@ -1,5 +1,6 @@
-"""What is live: which flag document an AppConfig environment serves, and the one
-canary-off document. Pure functions of what AppConfig lists and stores.
+"""What is live: which flag document an AppConfig environment serves, what is in
+progress, and the one canary-off document. Pure functions of what AppConfig lists and
+stores (and `list_deployments`, which only pages through a client it is given).
 
 This is the single definition used by the guard, the operations commands (`status`,
 `rollback`, `ramp`, `analyze`), cleanup, `cutover apply`'s flag check and the
@@ -20,9 +21,14 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# AppConfig's deployment states (API GetDeployment, `State`).
+# AppConfig's deployment states (API GetDeployment, `State`): the only copy.
 IN_PROGRESS = frozenset({"BAKING", "VALIDATING", "DEPLOYING", "ROLLING_BACK"})
 COMPLETE = "COMPLETE"
+# In progress, on its way back to the version before it (the guard waits for it).
+ROLLING_BACK = "ROLLING_BACK"
+# A deployment stopped with revert ends in one of these: the environment serves the
+# version of the latest COMPLETE deployment before it (StopDeployment).
+ROLLED_BACK = frozenset({"ROLLED_BACK", "REVERTED"})
 # AppConfig adds these to every stored flag and value; it sets them again on a new version.
 STORED_METADATA = ("_createdAt", "_updatedAt")
 # Descriptions that mark who started a deployment (the guard never stops these).
@@ -34,8 +40,29 @@ def _number(deployment: Mapping[str, Any]) -> int:
     return int(deployment.get("DeploymentNumber", 0))
 
 
+def list_deployments(appconfig: Any, application: str, environment: str) -> list[dict[str, Any]]:
+    """Every deployment of an environment: all pages of ListDeployments, through the
+    boto3-shaped `appconfig` client the caller made (this module never imports boto3)."""
+    pages = appconfig.get_paginator("list_deployments").paginate(
+        ApplicationId=application, EnvironmentId=environment)
+    return [item for page in pages for item in page.get("Items", [])]
+
+
+def deployment_in_progress(appconfig: Any, application: str, environment: str) -> dict[str, Any] | None:
+    """The environment's deployment in progress (`in_progress` over every page), or None."""
+    running = in_progress(list_deployments(appconfig, application, environment))
+    return None if running is None else dict(running)
+
+
 def in_progress(deployments: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The deployment in progress (the newest one, if AWS ever listed two), or None."""
+    """The deployment in progress, or None: the one rule for "a deployment is in progress".
+
+    Every deployment is scanned, not only the latest: AppConfig runs one deployment per
+    environment at a time (a second StartDeployment fails with ConflictException), so
+    the one in progress is always the latest and both scans agree on what AWS answers;
+    scanning all does not depend on ListDeployments' order nor on a caller having picked
+    "the latest" right, and takes the newest if AWS ever listed two.
+    """
     running = [d for d in deployments if d.get("State") in IN_PROGRESS]
     return max(running, key=_number) if running else None
 
@@ -88,10 +115,15 @@ def canary_is_off(document: Mapping[str, Any], flag_keys: Iterable[str]) -> bool
 def canary_off(document: Mapping[str, Any], flag_keys: Iterable[str]) -> tuple[dict[str, Any], list[str]] | None:
     """The document with every canary flag disabled at 0%, and the flags it changed.
 
-    None when every canary flag is already off (so a caller is idempotent). Shadow flags
-    and everything else stay as they are; AppConfig's stored metadata is dropped, since
-    AppConfig refuses a document that carries it and sets it again.
+    None when the document already serves every canary at 0% (`canary_is_off`: disabled,
+    or enabled at 0%, serves no user the candidate), so a caller is idempotent and never
+    deploys a document that changes nothing users see. Shadow flags and everything else
+    stay as they are; AppConfig's stored metadata is dropped, since AppConfig refuses a
+    document that carries it and sets it again.
     """
+    flag_keys = list(flag_keys)
+    if canary_is_off(document, flag_keys):
+        return None
     doc = copy.deepcopy(dict(document))
     values = doc.get("values") or {}
     changed = []

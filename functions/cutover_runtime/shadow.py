@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from . import metrics as emf
 from .compare import canonical_json, digest, redact
 from .telemetry import Identity, MetricBatch, log_event
 
@@ -149,7 +150,7 @@ class ShadowDispatcher:
                 if response.get("StatusCode") != 202:
                     raise RuntimeError(f"async invoke status={response.get('StatusCode')}")
                 metrics = MetricBatch(self._identity)
-                metrics.add("ShadowDispatched")
+                metrics.add(emf.SHADOW_DISPATCHED)
                 metrics.flush()
             except Exception as exc:  # noqa: BLE001 - dispatch failures are counted, not raised
                 self._report_failure(_error_name(exc), (time.perf_counter() - queued_at) * 1000)
@@ -162,7 +163,7 @@ class ShadowDispatcher:
 
     def _report_failure(self, error: str, dispatch_ms: float) -> None:
         metrics = MetricBatch(self._identity)
-        metrics.add("ShadowDispatchFailures")
+        metrics.add(emf.SHADOW_DISPATCH_FAILURES)
         log_event(self._identity, "SHADOW-DISPATCH-FAILED", "WARN", error=error,
                   dispatchMs=round(dispatch_ms, 3))
         metrics.flush()

@@ -18,7 +18,11 @@ import sys
 import time
 from typing import Any
 
+from . import env as env_keys
+from . import metrics as emf
+
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+_ROUTE_KEY, _LATENCY_KEY = _dumps(emf.ROUTE), _dumps(emf.LATENCY)
 
 
 class Identity:
@@ -32,9 +36,9 @@ class Identity:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Identity:
         env = os.environ if environ is None else environ
-        return cls(release=env.get("CUTOVER_RELEASE", "unknown"),
-                   path=env.get("CUTOVER_PATH", ""),
-                   namespace=env.get("CUTOVER_METRICS_NAMESPACE", "Cutover"))
+        return cls(release=env.get(env_keys.RELEASE, "unknown"),
+                   path=env.get(env_keys.PATH, ""),
+                   namespace=env.get(env_keys.METRICS_NAMESPACE, emf.DEFAULT_NAMESPACE))
 
 
 def log_event(identity: Identity, event: str, level: str = "INFO", **fields: Any) -> None:
@@ -77,7 +81,7 @@ class MetricBatch:
         for name in names:
             parts.append(f",{_dumps(name)}:{_dumps(self.counts[name])}")
         if with_latency:
-            parts.append(f',"Route":{_dumps(self.route)},"Latency":{_dumps(self.latency_ms)}')
+            parts.append(f",{_ROUTE_KEY}:{_dumps(self.route)},{_LATENCY_KEY}:{_dumps(self.latency_ms)}")
         parts.append("}\n")
         sys.stdout.write("".join(parts))
         self.counts = {}
@@ -95,14 +99,14 @@ def _skeleton(ident: Identity, names: tuple[str, ...], with_latency: bool) -> st
     if cached is None:
         directives: list[dict[str, Any]] = []
         if names:
-            directives.append({"Namespace": ident.namespace, "Dimensions": [["Release", "Path"]],
+            directives.append({"Namespace": ident.namespace, "Dimensions": [list(emf.COUNT_DIMENSIONS)],
                                "Metrics": [{"Name": n, "Unit": "Count"} for n in names]})
         if with_latency:
             directives.append({"Namespace": ident.namespace,
-                               "Dimensions": [["Release", "Path", "Route"]],
-                               "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}]})
+                               "Dimensions": [list(emf.LATENCY_DIMENSIONS)],
+                               "Metrics": [{"Name": emf.LATENCY, "Unit": "Milliseconds"}]})
         cached = (f',"CloudWatchMetrics":{_dumps(directives)}}},'
-                  f'"Release":{_dumps(ident.release)},"Path":{_dumps(ident.path)}')
+                  f'{_dumps(emf.RELEASE)}:{_dumps(ident.release)},{_dumps(emf.PATH)}:{_dumps(ident.path)}')
         if len(_skeletons) < 256:
             _skeletons[key] = cached
     return cached
@@ -118,8 +122,8 @@ class Tracer:
 
     @classmethod
     def from_env(cls) -> Tracer:
-        return cls(os.environ.get("CUTOVER_TRACING", "off"),
-                   os.environ.get("CUTOVER_TRACE_USER_ID", "hashed"))
+        return cls(os.environ.get(env_keys.TRACING, "off"),
+                   os.environ.get(env_keys.TRACE_USER_ID, "hashed"))
 
     def _sampled(self) -> bool:
         header = os.environ.get("_X_AMZN_TRACE_ID", "")

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cutover_runtime import aws
+from cutover_runtime import env as env_keys
 from cutover_runtime.contract import MalformedResponse, validate_profile
 from cutover_runtime.sequential import FAIL, PASS, ErrorRateTest
 from cutover_runtime.telemetry import Identity, log_event
@@ -48,12 +50,12 @@ class ProbeSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> ProbeSettings:
         env = os.environ if environ is None else environ
-        targets = json.loads(env.get("CUTOVER_PROBE_TARGETS", "{}"))
+        targets = json.loads(env.get(env_keys.PROBE_TARGETS, "{}"))
         return cls(targets={str(k): int(v) for k, v in targets.items()},
-                   user_ids=tuple(json.loads(env.get("CUTOVER_PROBE_USER_IDS", "[]"))),
-                   max_reads=int(env.get("CUTOVER_PROBE_MAX_READS", "600")),
-                   test=ErrorRateTest.against_limit(float(env.get("CUTOVER_PROBE_ERROR_RATE_PCT", "2")),
-                                                    float(env.get("CUTOVER_PROBE_CONFIDENCE", "0.95"))))
+                   user_ids=tuple(json.loads(env.get(env_keys.PROBE_USER_IDS, "[]"))),
+                   max_reads=int(env.get(env_keys.PROBE_MAX_READS, "600")),
+                   test=ErrorRateTest.against_limit(float(env.get(env_keys.PROBE_ERROR_RATE_PCT, "2")),
+                                                    float(env.get(env_keys.PROBE_CONFIDENCE, "0.95"))))
 
     def user_id(self, n: int) -> str:
         return self.user_ids[n % len(self.user_ids)] if self.user_ids else f"{SYNTHETIC_PREFIX}{n}"
@@ -142,24 +144,10 @@ class Probe:
         return result
 
 
-_clients: dict[str, Any] = {}
-
-
 def _client(service: str, timeout_ms: int | None = None) -> Any:
-    key = f"{service}:{timeout_ms}"
-    if key not in _clients:
-        import boto3  # the probe runs once per deployment: cold start does not matter here
-        from botocore.config import Config
-
-        seconds = (timeout_ms or 10000) / 1000
-        config = Config(connect_timeout=seconds, read_timeout=seconds,
-                        retries={"total_max_attempts": 2, "mode": "standard"})
-        _clients[key] = boto3.session.Session().client(service, config=config)
-    return _clients[key]
-
-
-def reset() -> None:
-    _clients.clear()
+    """The probe's client of `service` for this timeout (`aws.client`)."""
+    seconds = (timeout_ms or 10000) / 1000
+    return aws.client(service, timeout_ms, connect_s=seconds, attempts=2)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -19,9 +19,6 @@ ALARM = "ALARM"
 # EventBridge's detail-types for what triggers a run (the event itself is only a hint).
 ALARM_EVENT = "CloudWatch Alarm State Change"
 SCHEDULE_EVENT = "Scheduled Event"
-# StopDeployment refuses these (nothing to revert): the deployment finished or stopped
-# between our listing and our call, which a later run sees.
-ROLLING_BACK = "ROLLING_BACK"
 
 
 def alarm_state(response: Mapping[str, Any], name: str) -> str | None:
@@ -43,7 +40,7 @@ def in_the_way(deployment: Mapping[str, Any]) -> str | None:
     starter = live.started_by(deployment)
     if starter is not None:
         return f"{starter}-deploying"
-    if deployment.get("State") == ROLLING_BACK:
+    if deployment.get("State") == live.ROLLING_BACK:
         return "rolling-back"
     return None
 
@@ -51,10 +48,7 @@ def in_the_way(deployment: Mapping[str, Any]) -> str | None:
 def canary_off_content(document: Mapping[str, Any], flag_keys: Iterable[str]) -> tuple[bytes, list[str]] | None:
     """The hosted-version bytes with every canary flag off, and the flags changed;
     None when what is served already has the canary at 0 (the guard holds)."""
-    keys = list(flag_keys)
-    if live.canary_is_off(document, keys):
-        return None
-    off = live.canary_off(document, keys)
+    off = live.canary_off(document, flag_keys)
     if off is None:
         return None
     new, changed = off

@@ -25,7 +25,8 @@ import json
 import os
 from typing import Any
 
-from cutover_runtime import live
+from cutover_runtime import aws, live
+from cutover_runtime import env as env_keys
 from cutover_runtime.telemetry import Identity, log_event
 
 from . import decision
@@ -39,14 +40,14 @@ class GuardBlind(RuntimeError):
 
 class Settings:
     def __init__(self, env: dict[str, str]) -> None:
-        self.application = env["CUTOVER_GUARD_APPLICATION_ID"]
-        self.environment = env["CUTOVER_GUARD_ENVIRONMENT_ID"]
-        self.profile = env["CUTOVER_GUARD_PROFILE_ID"]
-        self.strategy = env["CUTOVER_GUARD_STRATEGY_ID"]
-        self.kms_key = env.get("CUTOVER_GUARD_KMS_KEY_ARN", "")
-        self.flags = [f for f in env.get("CUTOVER_GUARD_CANARY_FLAGS", "").split(",") if f]
-        self.alarm = env["CUTOVER_GUARD_ALARM_NAME"]
-        self.topic = env.get("CUTOVER_GUARD_TOPIC_ARN", "")
+        self.application = env[env_keys.GUARD_APPLICATION_ID]
+        self.environment = env[env_keys.GUARD_ENVIRONMENT_ID]
+        self.profile = env[env_keys.GUARD_PROFILE_ID]
+        self.strategy = env[env_keys.GUARD_STRATEGY_ID]
+        self.kms_key = env.get(env_keys.GUARD_KMS_KEY_ARN, "")
+        self.flags = [f for f in env.get(env_keys.GUARD_CANARY_FLAGS, "").split(",") if f]
+        self.alarm = env[env_keys.GUARD_ALARM_NAME]
+        self.topic = env.get(env_keys.GUARD_TOPIC_ARN, "")
 
 
 class Guard:
@@ -67,13 +68,6 @@ class Guard:
         answer = self.cloudwatch.describe_alarms(AlarmNames=[self.s.alarm], AlarmTypes=["CompositeAlarm"])
         return decision.alarm_state(answer, self.s.alarm)
 
-    def _deployments(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for page in self.appconfig.get_paginator("list_deployments").paginate(
-                ApplicationId=self.s.application, EnvironmentId=self.s.environment):
-            items.extend(page.get("Items", []))
-        return items
-
     def _document(self, version: int) -> dict[str, Any]:
         stored = self.appconfig.get_hosted_configuration_version(
             ApplicationId=self.s.application, ConfigurationProfileId=self.s.profile, VersionNumber=version)
@@ -89,7 +83,7 @@ class Guard:
         if state != decision.ALARM:
             return {"outcome": "GUARD-IDLE", "state": state}
         fields: dict[str, Any] = {"alarm": self.s.alarm, "trigger": trigger}
-        deployments = self._deployments()
+        deployments = live.list_deployments(self.appconfig, self.s.application, self.s.environment)
         running = live.in_progress(deployments)
         if running is not None:
             detail = self.appconfig.get_deployment(ApplicationId=self.s.application,
@@ -179,22 +173,12 @@ class Guard:
         return {"outcome": event, **line}
 
 
-_clients: dict[tuple[str, str], Any] = {}
-
-
 def client(service: str) -> Any:
-    """A boto3 client per service, made on first use and kept for the execution
-    environment (keyed by the service's endpoint variable, which tests and the rehearsal
-    point at loopback stand-ins)."""
-    key = (service, os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}", ""))
-    made = _clients.get(key)
-    if made is None:
-        import boto3  # imported only when the guard runs
-        from botocore.config import Config
-
-        config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10)
-        made = _clients[key] = boto3.client(service, config=config)
-    return made
+    """The guard's client of `service` (`aws.client`, kept for the execution environment),
+    named by the service's endpoint variable, which tests and the rehearsal point at
+    loopback stand-ins."""
+    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}", "")
+    return aws.client(service, endpoint, connect_s=5, read_s=10, attempts=3)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

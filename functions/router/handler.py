@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cutover_runtime import metrics as emf
 from cutover_runtime.assignment import assign
 from cutover_runtime.compare import compile_paths
 from cutover_runtime.contract import WrongUser, validate_profile
@@ -71,7 +72,7 @@ class Router:
     def handle(self, event: Any) -> Any:
         started = _perf()
         metrics = MetricBatch(self.identity)
-        metrics.add("Requests")
+        metrics.add(emf.REQUESTS)
         request = parse_request(event)
         routed = "control"
         try:
@@ -104,7 +105,7 @@ class Router:
             # a defect of the router's code all the same: Errors, which the served-error
             # alarm reads, so a bad router version that always falls back still rolls
             # back (contracts.md §5).
-            metrics.add("Errors")
+            metrics.add(emf.ERRORS)
             status, body, fallback = 500, {"error": "internal error"}, 0
             if request.user_id is not None:
                 try:
@@ -121,19 +122,19 @@ class Router:
 
     def _canary(self, request: ReadRequest, metrics: MetricBatch, started: float,
                 assignment: Any, step: float) -> Any:
-        metrics.add("CanaryRequests")
+        metrics.add(emf.CANARY_REQUESTS)
         canary_started = _perf()
         try:
             body = self._invoke_candidate(request.user_id)
         except CanaryFailure as failure:
-            metrics.add("CanaryErrors")
+            metrics.add(emf.CANARY_ERRORS)
             log_event(self.identity, "CANARY-ERROR", "ERROR", durationMs=_ms(canary_started),
                       error=failure.reason, userHash=assignment.user_hash)
             if not self.settings.canary_fallback:
-                metrics.add("Errors")  # the caller is served the failure
+                metrics.add(emf.ERRORS)  # the caller is served the failure
                 self._finish(request, metrics, started, assignment, outcome.CANARY_FAILED, step)
                 return answer(request, 502, {"error": "candidate failed"})
-            metrics.add("CanaryFallbacks")
+            metrics.add(emf.CANARY_FALLBACKS)
             body = self.control(request.user_id)
             log_event(self.identity, "CANARY-FALLBACK", "WARN", durationMs=_ms(canary_started),
                       error=failure.reason, userHash=assignment.user_hash)
@@ -175,7 +176,7 @@ class Router:
                 redact_paths=redact_paths))
         except Exception as exc:  # noqa: BLE001 - shadow never affects the caller
             failure = MetricBatch(self.identity)
-            failure.add("ShadowDispatchFailures")
+            failure.add(emf.SHADOW_DISPATCH_FAILURES)
             log_event(self.identity, "SHADOW-DISPATCH-FAILED", "WARN",
                       error=exc.__class__.__name__, dispatchMs=0)
             failure.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from cutover_runtime import env as env_keys
 from cutover_runtime import flag_direct
 from cutover_runtime.compare import CompareRules
 
@@ -39,20 +40,20 @@ class RouterSettings:
     def from_env(cls) -> RouterSettings:
         env = os.environ
         return cls(
-            appconfig_url=env.get("CUTOVER_APPCONFIG_URL", "http://localhost:2772"),
-            appconfig_application=env.get("CUTOVER_APPCONFIG_APPLICATION", ""),
-            appconfig_environment=env.get("CUTOVER_APPCONFIG_ENVIRONMENT", ""),
-            appconfig_profile=env.get("CUTOVER_APPCONFIG_PROFILE", ""),
+            appconfig_url=env.get(env_keys.APPCONFIG_URL, "http://localhost:2772"),
+            appconfig_application=env.get(env_keys.APPCONFIG_APPLICATION, ""),
+            appconfig_environment=env.get(env_keys.APPCONFIG_ENVIRONMENT, ""),
+            appconfig_profile=env.get(env_keys.APPCONFIG_PROFILE, ""),
             # no release's flag names: unset reads no flag, so canary and shadow stay off
-            canary_flag=env.get("CUTOVER_CANARY_FLAG", ""),
-            shadow_flag=env.get("CUTOVER_SHADOW_FLAG", ""),
-            flags_ttl_ms=float(env.get("CUTOVER_FLAGS_TTL_MS", "5000")),
-            flags_budget_ms=float(env.get("CUTOVER_FLAGS_BUDGET_MS", "50")),
-            candidate_arn=env.get("CUTOVER_CANDIDATE_ARN", ""),
-            canary_timeout_ms=float(env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")),
-            canary_fallback=_flag(env.get("CUTOVER_CANARY_FALLBACK", "true")),
-            shadow_dispatch_budget_ms=float(env.get("CUTOVER_SHADOW_DISPATCH_BUDGET_MS", "0")),
-            redact_paths=CompareRules.from_json(env.get("CUTOVER_COMPARE_RULES")).redact_paths,
+            canary_flag=env.get(env_keys.CANARY_FLAG, ""),
+            shadow_flag=env.get(env_keys.SHADOW_FLAG, ""),
+            flags_ttl_ms=float(env.get(env_keys.FLAGS_TTL_MS, "5000")),
+            flags_budget_ms=float(env.get(env_keys.FLAGS_BUDGET_MS, "50")),
+            candidate_arn=env.get(env_keys.CANDIDATE_ARN, ""),
+            canary_timeout_ms=float(env.get(env_keys.CANARY_TIMEOUT_MS, "1500")),
+            canary_fallback=_flag(env.get(env_keys.CANARY_FALLBACK, "true")),
+            shadow_dispatch_budget_ms=float(env.get(env_keys.SHADOW_DISPATCH_BUDGET_MS, "0")),
+            redact_paths=CompareRules.from_json(env.get(env_keys.COMPARE_RULES)).redact_paths,
             flags_poll_interval_s=float(env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45")),
             flags_direct_read=flag_direct.enabled(env),
         )

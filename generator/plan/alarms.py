@@ -59,6 +59,7 @@ from cutover.generator.spec.traffic import (  # noqa: F401 (the alarm plan's voc
     window_samples,
     window_seconds,
 )
+from cutover.runtime import metrics as emf
 
 FORMAT = "cutover.alarms/1"
 ROLLBACK = "rollback"
@@ -213,7 +214,7 @@ SHADOW_QUIET = (
 
 
 def _emf(spec: ReleaseSpec, path: str, ident: str, metric: str) -> Metric:
-    dims = {"Release": spec.release.name, "Path": path}
+    dims = {emf.RELEASE: spec.release.name, emf.PATH: path}
     return Metric(ident, spec.observability.metrics_namespace, metric, dims)
 
 
@@ -237,8 +238,8 @@ def _router_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
         RateSignal(
             kind="served-error-rate", role=NOTIFY, judges="control",
             what="answers served as errors over all requests (router EMF Errors / Requests), mostly the control's",
-            errors=(_emf(spec, path.name, "err", "Errors"),),
-            samples=(_emf(spec, path.name, "req", "Requests"),),
+            errors=(_emf(spec, path.name, "err", emf.ERRORS),),
+            samples=(_emf(spec, path.name, "req", emf.REQUESTS),),
             samples_per_minute=rpm, sized_for=every, missing_data_reason=ROUTER_CRASH_SEEN,
         ),
         RateSignal(
@@ -266,15 +267,15 @@ def _canary_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
         RateSignal(
             kind="canary-error-rate", role=ROLLBACK, judges="candidate",
             what="canary requests that failed (router EMF CanaryErrors / CanaryRequests: the canary route only)",
-            errors=(_emf(spec, path.name, "err", "CanaryErrors"),),
-            samples=(_emf(spec, path.name, "req", "CanaryRequests"),),
+            errors=(_emf(spec, path.name, "err", emf.CANARY_ERRORS),),
+            samples=(_emf(spec, path.name, "req", emf.CANARY_REQUESTS),),
             missing_data_reason=ROUTER_CRASH_SEEN, **common,
         ),
         RateSignal(
             kind="candidate-canary-error-rate", role=ROLLBACK, judges="candidate",
             what="canary reads the candidate failed (EMF CanaryReadErrors / CanaryReads)",
-            errors=(_emf(spec, path.name, "err", "CanaryReadErrors"),),
-            samples=(_emf(spec, path.name, "req", "CanaryReads"),),
+            errors=(_emf(spec, path.name, "err", emf.CANARY_READ_ERRORS),),
+            samples=(_emf(spec, path.name, "req", emf.CANARY_READS),),
             missing_data_reason=IDLE_IS_FINE, **common,
         ),
     ]
@@ -285,13 +286,13 @@ def _shadow_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
     shadow_rpm = shadow_per_minute(spec, index)
     if shadow_rpm <= 0:
         return []
-    sent, failed = _emf(spec, name, "sent", "ShadowDispatched"), _emf(spec, name, "fail", "ShadowDispatchFailures")
+    sent, failed = _emf(spec, name, "sent", emf.SHADOW_DISPATCHED), _emf(spec, name, "fail", emf.SHADOW_DISPATCH_FAILURES)
     sample = "the shadow sample"
     return [
         RateSignal(
             kind="shadow-error-rate", role=NOTIFY, judges="candidate",
             what="shadow events the candidate failed or timed out on (EMF ShadowErrors + ShadowTimeouts / ShadowDispatched)",
-            errors=(_emf(spec, name, "err", "ShadowErrors"), _emf(spec, name, "tmo", "ShadowTimeouts")),
+            errors=(_emf(spec, name, "err", emf.SHADOW_ERRORS), _emf(spec, name, "tmo", emf.SHADOW_TIMEOUTS)),
             samples=(sent,),
             samples_per_minute=shadow_rpm, sized_for=sample, missing_data_reason=SHADOW_QUIET,
         ),
@@ -321,8 +322,8 @@ def _complete_signals(spec: ReleaseSpec, index: int) -> list[RateSignal]:
         RateSignal(
             kind="candidate-canary-error-rate", role=ROLLBACK, judges="candidate",
             what="answers the candidate failed (EMF CanaryReadErrors / CanaryReads)",
-            errors=(_emf(spec, path.name, "err", "CanaryReadErrors"),),
-            samples=(_emf(spec, path.name, "req", "CanaryReads"),),
+            errors=(_emf(spec, path.name, "err", emf.CANARY_READ_ERRORS),),
+            samples=(_emf(spec, path.name, "req", emf.CANARY_READS),),
             samples_per_minute=rpm, sized_for=every, missing_data_reason=IDLE_IS_FINE,
         ),
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cutover.generator.spec.model import ReadPath, ReleaseSpec
+from cutover.runtime import metrics as emf
 
 WIDTH = 6
 HEIGHT = 6
@@ -20,13 +21,13 @@ def _lambda(metric: str, fn: str, alias: str, stat: str, label: str) -> list[Any
 
 def _emf(spec: ReleaseSpec, path: str, metric: str, ident: str) -> list[Any]:
     ns = spec.observability.metrics_namespace
-    return [ns, metric, "Release", spec.release.name, "Path", path, {"id": ident, "stat": "Sum", "visible": False}]
+    return [ns, metric, emf.RELEASE, spec.release.name, emf.PATH, path, {"id": ident, "stat": "Sum", "visible": False}]
 
 
 def _route_latency(spec: ReleaseSpec, path: str, route: str) -> list[Any]:
     """The router's Latency (what the caller sees) p95, per Route: like with like."""
     ns = spec.observability.metrics_namespace
-    return [ns, "Latency", "Release", spec.release.name, "Path", path, "Route", route,
+    return [ns, emf.LATENCY, emf.RELEASE, spec.release.name, emf.PATH, path, emf.ROUTE, route,
             {"stat": "p95", "label": f"{route} p95 (caller)"}]
 
 
@@ -79,10 +80,10 @@ def _error_rate_metrics(spec: ReleaseSpec, path: ReadPath, served_by: str) -> li
         ]
     return [
         rate,
-        _emf(spec, path.name, "Errors", "errors"), _emf(spec, path.name, "Requests", "requests"),
+        _emf(spec, path.name, emf.ERRORS, "errors"), _emf(spec, path.name, emf.REQUESTS, "requests"),
         [{"expression": "100 * canaryerrors / canary", "label": "canary error rate %", "id": "canaryrate"}],
-        _emf(spec, path.name, "CanaryErrors", "canaryerrors"),
-        _emf(spec, path.name, "CanaryRequests", "canary"),
+        _emf(spec, path.name, emf.CANARY_ERRORS, "canaryerrors"),
+        _emf(spec, path.name, emf.CANARY_REQUESTS, "canary"),
     ]
 
 
@@ -95,10 +96,10 @@ def _shadow_and_share(spec: ReleaseSpec, path: ReadPath, y: int) -> dict[str, An
         [
             [{"expression": "100 * mismatches / comparisons", "label": "shadow diff %", "id": "diff"}],
             [{"expression": "100 * canary / requests", "label": "canary share %", "id": "share"}],
-            _emf(spec, path.name, "ShadowMismatches", "mismatches"),
-            _emf(spec, path.name, "ShadowComparisons", "comparisons"),
-            _emf(spec, path.name, "CanaryRequests", "canary"),
-            _emf(spec, path.name, "Requests", "requests"),
+            _emf(spec, path.name, emf.SHADOW_MISMATCHES, "mismatches"),
+            _emf(spec, path.name, emf.SHADOW_COMPARISONS, "comparisons"),
+            _emf(spec, path.name, emf.CANARY_REQUESTS, "canary"),
+            _emf(spec, path.name, emf.REQUESTS, "requests"),
         ],
         spec.release.region,
         annotations={
@@ -121,7 +122,7 @@ def _path_row(spec: ReleaseSpec, path: ReadPath, y: int) -> list[dict[str, Any]]
     latency = [_lambda("Duration", cand, alias, "p95", "candidate p95")]
     if not complete:
         invocations.insert(0, _lambda("Invocations", ctrl, alias, "Sum", "control (router)"))
-        latency = [_route_latency(spec, path.name, "control"), _route_latency(spec, path.name, "canary")]
+        latency = [_route_latency(spec, path.name, route) for route in emf.ROUTES]
     row = [
         _widget(0, y, f"{path.name}: invocations", invocations, region, stat="Sum"),
         _widget(WIDTH, y, f"{path.name}: error rates % (the rollback alarms)", _error_rate_metrics(spec, path, cand),

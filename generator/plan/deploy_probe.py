@@ -17,6 +17,7 @@ from cutover.generator.plan.hcl import Expr, Template
 from cutover.generator.plan.modules import ALARMS, DEPLOY_PROBE, ModuleCall
 from cutover.generator.spec.checks import probe_limit_pct
 from cutover.generator.spec.model import Function, ReleaseSpec
+from cutover.runtime import env as env_keys
 
 MAX_GROUP_ALARMS = 10
 ROUTER, CANDIDATE, CONTROL = "router", "candidate", "control"
@@ -97,11 +98,11 @@ def probe_call(spec: ReleaseSpec, application: str) -> ModuleCall:
          "resources": [Template(arn) for arn in functions]},
     ]
     env = {
-        "CUTOVER_PROBE_TARGETS": json.dumps(targets, separators=(",", ":")),
-        "CUTOVER_PROBE_USER_IDS": json.dumps(probe.user_ids, separators=(",", ":"), ensure_ascii=False),
-        "CUTOVER_PROBE_MAX_READS": str(probe.max_reads),
-        "CUTOVER_PROBE_ERROR_RATE_PCT": f"{probe_limit_pct(spec):g}",
-        "CUTOVER_PROBE_CONFIDENCE": f"{spec.guardrails.confidence:g}",
+        env_keys.PROBE_TARGETS: json.dumps(targets, separators=(",", ":")),
+        env_keys.PROBE_USER_IDS: json.dumps(probe.user_ids, separators=(",", ":"), ensure_ascii=False),
+        env_keys.PROBE_MAX_READS: str(probe.max_reads),
+        env_keys.PROBE_ERROR_RATE_PCT: f"{probe_limit_pct(spec):g}",
+        env_keys.PROBE_CONFIDENCE: f"{spec.guardrails.confidence:g}",
     }
     fn = Function(name=probe_function_name(spec), timeout_s=probe.timeout_s,
                   architecture=spec.read_paths[0].candidate.architecture)

@@ -30,6 +30,7 @@ from cutover.generator.spec.model import (
     ReadPath,
     ReleaseSpec,
 )
+from cutover.runtime import env as env_keys
 
 BUILD = "${path.module}/../../../build"
 HANDLERS = {
@@ -75,10 +76,10 @@ def _function_args(
 ) -> FunctionArgs:
     obs = spec.observability
     env = {
-        "CUTOVER_RELEASE": spec.release.name,
-        "CUTOVER_METRICS_NAMESPACE": obs.metrics_namespace,
-        "CUTOVER_TRACING": obs.tracing.mode,
-        "CUTOVER_TRACE_USER_ID": obs.tracing.user_id,
+        env_keys.RELEASE: spec.release.name,
+        env_keys.METRICS_NAMESPACE: obs.metrics_namespace,
+        env_keys.TRACING: obs.tracing.mode,
+        env_keys.TRACE_USER_ID: obs.tracing.user_id,
         **environment,
         **fn.environment,
     }
@@ -141,23 +142,23 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     at = PathModules.of(path)
     ac = spec.delivery.appconfig
     env = {
-        "CUTOVER_PATH": path.name,
-        "CUTOVER_APPCONFIG_APPLICATION": ac.application,
-        "CUTOVER_APPCONFIG_ENVIRONMENT": appconfig_environment(spec),
-        "CUTOVER_APPCONFIG_PROFILE": ac.profile,
-        "CUTOVER_CANARY_FLAG": canary_flag_key(spec, i),
-        "CUTOVER_SHADOW_FLAG": shadow_flag_key(spec, i),
-        "CUTOVER_FLAGS_TTL_MS": str(ac.cache_ttl_ms),
-        "CUTOVER_FLAGS_BUDGET_MS": str(ac.read_budget_ms),
+        env_keys.PATH: path.name,
+        env_keys.APPCONFIG_APPLICATION: ac.application,
+        env_keys.APPCONFIG_ENVIRONMENT: appconfig_environment(spec),
+        env_keys.APPCONFIG_PROFILE: ac.profile,
+        env_keys.CANARY_FLAG: canary_flag_key(spec, i),
+        env_keys.SHADOW_FLAG: shadow_flag_key(spec, i),
+        env_keys.FLAGS_TTL_MS: str(ac.cache_ttl_ms),
+        env_keys.FLAGS_BUDGET_MS: str(ac.read_budget_ms),
         # when the agent fails, read the same flags from AppConfig's data plane (the
         # ReadFeatureFlags statement below) instead of the safe defaults (docs/functions.md)
-        "CUTOVER_FLAGS_DIRECT_READ": "on",
-        "CUTOVER_CANDIDATE_ARN": at.candidate.output("alias_arn"),
-        "CUTOVER_CANARY_TIMEOUT_MS": str(path.canary.timeout_ms),
-        "CUTOVER_CANARY_FALLBACK": "true" if path.canary.fallback else "false",
-        "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": str(path.shadow.dispatch_budget_ms),
+        env_keys.FLAGS_DIRECT_READ: "on",
+        env_keys.CANDIDATE_ARN: at.candidate.output("alias_arn"),
+        env_keys.CANARY_TIMEOUT_MS: str(path.canary.timeout_ms),
+        env_keys.CANARY_FALLBACK: "true" if path.canary.fallback else "false",
+        env_keys.SHADOW_DISPATCH_BUDGET_MS: str(path.shadow.dispatch_budget_ms),
         # the router reads redact_paths: their values leave it as digests (contracts.md §7)
-        "CUTOVER_COMPARE_RULES": _comparison_rules(path),
+        env_keys.COMPARE_RULES: _comparison_rules(path),
         "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS": str(ac.poll_interval_s),
         "AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS": str(ac.poll_timeout_ms),
         # The agent fetches the flags when the environment starts, before the first
@@ -186,21 +187,21 @@ def router_call(spec: ReleaseSpec, i: int) -> ModuleCall:
 def _candidate_settings(spec: ReleaseSpec, path: ReadPath) -> tuple[dict[str, object], dict | None,
                                                                    list[dict[str, object]]]:
     """The candidate code's environment, VPC placement and IAM statements."""
-    env: dict[str, object] = {"CUTOVER_PATH": path.name, "CUTOVER_COMPARE_RULES": _comparison_rules(path)}
+    env: dict[str, object] = {env_keys.PATH: path.name, env_keys.COMPARE_RULES: _comparison_rules(path)}
     statements: list[dict[str, object]] = []
     vpc = None
     db = path.database
     if db is not None:
         env.update(
             {
-                "CUTOVER_DB_HOST": db.proxy_endpoint,
-                "CUTOVER_DB_PORT": str(db.port),
-                "CUTOVER_DB_NAME": db.name,
-                "CUTOVER_DB_USER": db.user,
-                "CUTOVER_DB_IAM_AUTH": "true" if db.iam_auth else "false",
-                "CUTOVER_DB_SSLMODE": db.sslmode,
+                env_keys.DB_HOST: db.proxy_endpoint,
+                env_keys.DB_PORT: str(db.port),
+                env_keys.DB_NAME: db.name,
+                env_keys.DB_USER: db.user,
+                env_keys.DB_IAM_AUTH: "true" if db.iam_auth else "false",
+                env_keys.DB_SSLMODE: db.sslmode,
                 # a connect that outlasts the canary timeout is of no use to the router
-                "CUTOVER_DB_CONNECT_TIMEOUT_MS": str(path.canary.timeout_ms),
+                env_keys.DB_CONNECT_TIMEOUT_MS: str(path.canary.timeout_ms),
             }
         )
         vpc = {"subnet_ids": db.subnet_ids, "security_group_ids": db.security_group_ids}
@@ -220,7 +221,7 @@ def candidate_call(spec: ReleaseSpec, i: int) -> ModuleCall:
     at = PathModules.of(path)
     env, vpc, statements = _candidate_settings(spec, path)
     if spec.phase != "complete" and path.shadow.enabled:
-        env["CUTOVER_SHADOW_LEDGER_TABLE"] = ledger_table(path)
+        env[env_keys.SHADOW_LEDGER_TABLE] = ledger_table(path)
         statements.append(
             {
                 "sid": "ClaimShadowEventsOnce",
@@ -305,11 +306,11 @@ def cleanup_call(spec: ReleaseSpec, function_names: list[str]) -> ModuleCall:
     ]
     ac = spec.delivery.appconfig
     env = {
-        "CUTOVER_CLEANUP_FUNCTIONS": ",".join(function_names),
-        "CUTOVER_CLEANUP_KEEP": str(cleanup.keep_versions),
-        "CUTOVER_CLEANUP_DRY_RUN": "true",
-        "CUTOVER_CLEANUP_APPCONFIG_APPLICATION": "" if spec.phase == "complete" else ac.application,
-        "CUTOVER_CLEANUP_APPCONFIG_PROFILE": "" if spec.phase == "complete" else ac.profile,
+        env_keys.CLEANUP_FUNCTIONS: ",".join(function_names),
+        env_keys.CLEANUP_KEEP: str(cleanup.keep_versions),
+        env_keys.CLEANUP_DRY_RUN: "true",
+        env_keys.CLEANUP_APPCONFIG_APPLICATION: "" if spec.phase == "complete" else ac.application,
+        env_keys.CLEANUP_APPCONFIG_PROFILE: "" if spec.phase == "complete" else ac.profile,
     }
     if spec.phase != "complete":
         statements.append(
@@ -376,14 +377,14 @@ def guard_call(spec: ReleaseSpec) -> ModuleCall:
         {"sid": "NotifyOnCall", "actions": ["sns:Publish"], "resources": [ALARMS.output("topic_arn")]},
     ]
     env = {
-        "CUTOVER_GUARD_APPLICATION_ID": flags.output("application_id"),
-        "CUTOVER_GUARD_ENVIRONMENT_ID": flags.output("environment_id"),
-        "CUTOVER_GUARD_PROFILE_ID": flags.output("profile_id"),
-        "CUTOVER_GUARD_STRATEGY_ID": flags.output("guard_strategy_id"),
-        "CUTOVER_GUARD_KMS_KEY_ARN": KMS.output("key_arn"),
-        "CUTOVER_GUARD_CANARY_FLAGS": ",".join(canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
-        "CUTOVER_GUARD_ALARM_NAME": ALARMS.output("rollback_alarm_name"),
-        "CUTOVER_GUARD_TOPIC_ARN": ALARMS.output("topic_arn"),
+        env_keys.GUARD_APPLICATION_ID: flags.output("application_id"),
+        env_keys.GUARD_ENVIRONMENT_ID: flags.output("environment_id"),
+        env_keys.GUARD_PROFILE_ID: flags.output("profile_id"),
+        env_keys.GUARD_STRATEGY_ID: flags.output("guard_strategy_id"),
+        env_keys.GUARD_KMS_KEY_ARN: KMS.output("key_arn"),
+        env_keys.GUARD_CANARY_FLAGS: ",".join(canary_flag_key(spec, i) for i in range(len(spec.read_paths))),
+        env_keys.GUARD_ALARM_NAME: ALARMS.output("rollback_alarm_name"),
+        env_keys.GUARD_TOPIC_ARN: ALARMS.output("topic_arn"),
     }
     return ModuleCall(
         at=GUARD,

@@ -14,6 +14,7 @@ import re
 from typing import Annotated, Literal
 
 from cutover.generator.spec.errors import Loc, Problem
+from cutover.runtime.metrics import DEFAULT_NAMESPACE
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # --- AWS naming rules (see docs/aws-rules.md) -----------------------------------------
@@ -727,7 +728,7 @@ class Notifications(SpecModel):
 class Observability(SpecModel):
     tracing: Tracing = Field(default_factory=Tracing)
     log_retention_days: int = Field(default=365, description="A CloudWatch Logs retention value.")
-    metrics_namespace: str = Field(default="Cutover", pattern=METRICS_NAMESPACE)
+    metrics_namespace: str = Field(default=DEFAULT_NAMESPACE, pattern=METRICS_NAMESPACE)
     dashboard_name: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9_-]{1,255}$", description="Default: <release>-<env>."
     )

@@ -5,8 +5,9 @@ ConflictException (docs/aws-rules.md, AppConfig). Terraform has no data source f
 deployments, so the refusal happens in `cutover apply`: when the saved plan replaces
 the flag deployment of an existing environment, the environment's deployments are
 listed first, and an apply during a deployment or its bake is refused with what to do.
-What "in progress" means is decided once, in functions/cutover_runtime/live.py (the
-guard, the operations commands and cleanup use the same rule).
+What "in progress" means, and the listing, is decided once:
+`live.deployment_in_progress` in functions/cutover_runtime/live.py (the guard, the
+operations commands and cleanup use the same rule).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from cutover.generator.plan.modules import FEATURE_FLAGS
-from cutover.runtime import live
 
 # The deployment resource inside the feature_flags module block, as `terraform show` names it.
 FLAG_DEPLOYMENT = f"module.{FEATURE_FLAGS.name}.aws_appconfig_deployment.this"
@@ -31,13 +31,6 @@ def planned_flag_deployment(show: dict[str, Any]) -> tuple[str, str, str] | None
         if before.get("application_id") and before.get("environment_id") and arn.count(":") >= 5:
             return arn.split(":")[3], before["application_id"], before["environment_id"]
     return None
-
-
-def deployment_in_progress(appconfig: Any, application: str, environment: str) -> dict[str, Any] | None:
-    deployments = [item for page in appconfig.get_paginator("list_deployments").paginate(
-        ApplicationId=application, EnvironmentId=environment) for item in page.get("Items", [])]
-    running = live.in_progress(deployments)
-    return None if running is None else dict(running)
 
 
 def refusal(env: str, application: str, environment: str, running: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from cutover.generator.terraform.emulator import (
 )
 from cutover.generator.terraform.toolchain import ToolchainError, require_terraform
 from cutover.generator.terraform.wrapper import DEFAULT_CACHE_DIR, Terraform, TerraformError
+from cutover.runtime import live
 
 Target = Literal["emulator", "aws"]
 RECORD_SUFFIX = ".target.json"
@@ -210,7 +211,7 @@ def _refuse_during_a_flag_deployment(tf: Terraform, env_dir: Path, saved_plan: P
         import boto3
 
         appconfig = boto3.client("appconfig", region_name=region)
-    running = flag_guard.deployment_in_progress(appconfig, application, environment)
+    running = live.deployment_in_progress(appconfig, application, environment)
     if running is not None:
         raise FlagDeploymentInProgress(flag_guard.refusal(env, application, environment, running))
 

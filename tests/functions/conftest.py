@@ -23,7 +23,7 @@ FUNCTIONS = ROOT / "functions"
 if str(FUNCTIONS) not in sys.path:
     sys.path.insert(0, str(FUNCTIONS))
 
-from cutover_runtime import lambda_client
+from cutover_runtime import aws
 from cutover_runtime.contract import mock_profile
 
 from tests import postgres_guard
@@ -57,9 +57,9 @@ def aws_env(monkeypatch):
     monkeypatch.setenv("CUTOVER_METRICS_NAMESPACE", "Cutover")
     monkeypatch.setenv("CUTOVER_TRACING", "off")
     monkeypatch.setenv("CUTOVER_TRACE_USER_ID", "hashed")
-    lambda_client.reset_clients()
+    aws.reset()
     yield monkeypatch
-    lambda_client.reset_clients()
+    aws.reset()
 
 
 @pytest.fixture

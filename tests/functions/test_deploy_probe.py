@@ -19,6 +19,7 @@ import urllib.parse
 import boto3
 import pytest
 from botocore.stub import Stubber
+from cutover_runtime import aws
 from cutover_runtime.contract import mock_profile
 from cutover_runtime.sequential import FAIL, PASS, ErrorRateTest
 from cutover_runtime.telemetry import Identity
@@ -92,9 +93,9 @@ def probe_env(aws_env, lambda_service):
     aws_env.setenv("CUTOVER_PROBE_MAX_READS", "600")
     aws_env.setenv("CUTOVER_PROBE_ERROR_RATE_PCT", "2")
     aws_env.setenv("CUTOVER_PROBE_CONFIDENCE", "0.95")
-    probe_handler.reset()
+    aws.reset()
     yield aws_env
-    probe_handler.reset()
+    aws.reset()
 
 
 def run_hook(info: dict | None, status: str, remaining=FOREVER):

@@ -4,7 +4,7 @@ when the agent fails, at most once per poll interval, never a source older than 
 from __future__ import annotations
 
 import pytest
-from cutover_runtime import flag_direct
+from cutover_runtime import aws, flag_direct
 from cutover_runtime.flag_direct import DirectFlagReader
 from cutover_runtime.flag_reader import SAFE_DEFAULTS, FlagCache
 from cutover_runtime.telemetry import Identity
@@ -26,9 +26,9 @@ class Clock:
 def data_plane(aws_env):
     server = AppConfigDataPlane()
     aws_env.setenv("AWS_ENDPOINT_URL_APPCONFIGDATA", server.url)
-    flag_direct.reset_clients()
+    aws.reset()
     yield server
-    flag_direct.reset_clients()
+    aws.reset()
     server.close()
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 import pytest
-from cutover_runtime import flag_direct
+from cutover_runtime import aws
 from cutover_runtime.assignment import assign
 from cutover_runtime.telemetry import Identity, Tracer
 from router.handler import Router
@@ -47,9 +47,9 @@ def outage_env(router_env, aws_env, data_plane):
     aws_env.setenv("AWS_ENDPOINT_URL_APPCONFIGDATA", data_plane.url)
     aws_env.setenv("CUTOVER_FLAGS_DIRECT_READ", "on")
     aws_env.setenv("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45")
-    flag_direct.reset_clients()
+    aws.reset()
     yield aws_env
-    flag_direct.reset_clients()
+    aws.reset()
 
 
 @dataclass

@@ -59,3 +59,30 @@ def test_canary_off_turns_only_the_canary_off_and_drops_stored_metadata():
     assert live.canary_is_off(off, FLAGS.values())
     assert live.canary_off(off, FLAGS.values()) is None  # idempotent
     assert json.loads(live.encode(off)) == off
+
+
+def test_a_canary_enabled_at_zero_percent_is_already_off_for_every_caller():
+    # the guard, `cutover rollback` and the rehearsal share this one answer: no document
+    # is deployed that changes nothing users see
+    assert live.canary_is_off(doc(0), FLAGS.values())
+    assert live.canary_off(doc(0), FLAGS.values()) is None
+
+
+class _Pages:
+    def __init__(self, pages):
+        self.pages, self.asked = pages, None
+
+    def get_paginator(self, name):
+        assert name == "list_deployments"
+        return self
+
+    def paginate(self, **where):
+        self.asked = where
+        return iter(self.pages)
+
+
+def test_every_page_is_scanned_for_the_deployment_in_progress():
+    client = _Pages([{"Items": [dep(3, "COMPLETE", 5)]}, {"Items": [dep(2, "ROLLING_BACK", 4)]}, {}])
+    assert live.deployment_in_progress(client, "app", "env")["DeploymentNumber"] == 2
+    assert client.asked == {"ApplicationId": "app", "EnvironmentId": "env"}
+    assert live.deployment_in_progress(_Pages([{"Items": [dep(1, "REVERTED", 1)]}]), "a", "e") is None

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from cutover_runtime import lambda_client
+from cutover_runtime import aws, lambda_client
 from cutover_runtime.assignment import assign, user_hash
 from cutover_runtime.compare import digest
 from cutover_runtime.contract import mock_profile, validate_profile
@@ -100,7 +100,7 @@ def test_canary_invoke_parameters_with_stubber(router_env, extension, aws_env):
                           expected_params={"FunctionName": CANDIDATE_ARN,
                                            "InvocationType": "RequestResponse",
                                            "Payload": b'{"userId": "user-7"}'})
-        lambda_client._clients["canary"] = client
+        aws.inject("lambda", client, "canary")
         assert router_env.lambda_handler({"userId": "user-7"}, None)["displayName"] == \
             "From Candidate"
         stub.assert_no_pending_responses()
@@ -198,7 +198,7 @@ def test_shadow_dispatch_params_with_stubber(router_env, extension):
                           expected_params={"FunctionName": CANDIDATE_ARN,
                                            "InvocationType": "Event",
                                            "Payload": stub_any_bytes()})
-        lambda_client._clients["shadow"] = client
+        aws.inject("lambda", client, "shadow")
         router_env.lambda_handler({"userId": "user-7"}, None)
         assert router_env.router().shadow.drain()
         stub.assert_no_pending_responses()

@@ -1,10 +1,14 @@
 """The environment the generator renders for each function is exactly what that function
-reads, and the reverse (docs/contracts.md section 2).
+reads, and the reverse (docs/contracts.md section 2), both held to one module:
+cutover_runtime/env.py, where every key is named once and `READS` says which function
+reads which.
 
 "Renders": the `environment` argument of every function module call in the plans of the
 checked-in environments and the golden cases (every phase and option they cover), minus
-the spec's own `environment:` entries. "Reads": every `CUTOVER_*` string in the modules
-the function's handler imports (its package and the cutover_runtime modules it reaches).
+the spec's own `environment:` entries. "Reads": every `env_keys.NAME` in the modules the
+function's handler imports (its package and the cutover_runtime modules it reaches); a
+`CUTOVER_*` literal anywhere in the functions or the generator's plan (outside env.py)
+fails, so no key can bypass the module.
 """
 
 from __future__ import annotations
@@ -18,21 +22,23 @@ from cutover.generator.plan.function_calls import HANDLERS
 from cutover.generator.plan.modules import FunctionArgs
 from cutover.generator.plan.release import module_calls
 from cutover.generator.spec.loader import load_spec
+from cutover.runtime import env as env_keys
 
 from tests.conftest import ROOT
 from tests.golden.regenerate import cases, load_case
 
 FUNCTIONS = ROOT / "functions"
 KEY = re.compile(r"^CUTOVER_[A-Z0-9_]+$")
+ALIAS = "env_keys"  # how the functions and the generator import cutover_runtime.env
 # Rendered for the AppConfig agent layer, which the router's code never reads.
 AGENT_KEYS = re.compile(r"^AWS_APPCONFIG_EXTENSION_")
 # Read with a default and deliberately not rendered: (role, key) -> why (docs/contracts.md §2).
 NOT_RENDERED = {
-    ("router", "CUTOVER_APPCONFIG_URL"): "the AppConfig agent's local URL: the default is the agent's port",
-    ("candidate", "CUTOVER_DB_SSLROOTCERT"): "unset means the trust roots shipped in the package",
-    ("cleanup", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
-    ("guard", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
-    ("deploy_probe", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
+    ("router", env_keys.APPCONFIG_URL): "the AppConfig agent's local URL: the default is the agent's port",
+    ("candidate", env_keys.DB_SSLROOTCERT): "unset means the trust roots shipped in the package",
+    ("cleanup", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
+    ("guard", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
+    ("deploy_probe", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
 }
 SPECS = [*map(load_spec, sorted((ROOT / "config").glob("*.release.yaml"))), *map(load_case, cases())]
 
@@ -63,8 +69,19 @@ def _imports(file: Path) -> list[Path]:
     return found
 
 
+def _keys_named(tree: ast.AST) -> set[str]:
+    """The values of every `env_keys.NAME` in a module."""
+    return {getattr(env_keys, n.attr) for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == ALIAS}
+
+
+def _literals(tree: ast.AST) -> set[str]:
+    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and KEY.match(n.value)}
+
+
 def keys_read(handler_module: str) -> set[str]:
-    """Every CUTOVER_* string constant in the handler's module and what it imports from functions/."""
+    """Every key the handler's module and what it imports from functions/ name through env_keys."""
     start = _module_file(handler_module, FUNCTIONS)
     assert start is not None, handler_module
     seen, todo, keys = set(), [start], set()
@@ -74,8 +91,7 @@ def keys_read(handler_module: str) -> set[str]:
             continue
         seen.add(file)
         tree = ast.parse(file.read_text(encoding="utf-8"))
-        keys |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                 and KEY.match(n.value)}
+        keys |= _keys_named(tree)
         todo += _imports(file)
     return keys
 
@@ -105,13 +121,30 @@ def _functions(spec):
 RENDERED = keys_rendered()
 
 
+def test_the_env_module_says_which_function_reads_which_key_for_every_role():
+    assert sorted(env_keys.READS) == sorted(HANDLERS)
+
+
 @pytest.mark.parametrize("role", sorted(HANDLERS))
-def test_every_key_rendered_for_a_function_is_read_by_it_and_the_reverse(role: str):
-    handler_module = HANDLERS[role].rsplit(".", 1)[0]
-    read = keys_read(handler_module) - {key for r, key in NOT_RENDERED if r == role}
+def test_every_key_rendered_for_a_function_is_one_it_reads_and_the_reverse(role: str):
+    declared = env_keys.READS[role] - {key for r, key in NOT_RENDERED if r == role}
     rendered = RENDERED[role]
-    assert sorted(rendered - read) == [], f"{role}: rendered but never read"
-    assert sorted(read - rendered) == [], f"{role}: read but never rendered"
+    assert sorted(rendered - declared) == [], f"{role}: rendered but not in env.READS"
+    assert sorted(declared - rendered) == [], f"{role}: in env.READS but never rendered"
+
+
+@pytest.mark.parametrize("role", sorted(HANDLERS))
+def test_the_code_of_each_function_reads_exactly_its_keys(role: str):
+    read = keys_read(HANDLERS[role].rsplit(".", 1)[0])
+    assert sorted(read - env_keys.READS[role]) == [], f"{role}: read but not in env.READS"
+    assert sorted(env_keys.READS[role] - read) == [], f"{role}: in env.READS but never read"
+
+
+def test_no_key_is_spelled_outside_the_env_module():
+    sources = [*FUNCTIONS.rglob("*.py"), *(ROOT / "generator" / "plan").rglob("*.py")]
+    spelled = {str(f.relative_to(ROOT)): sorted(_literals(ast.parse(f.read_text(encoding="utf-8"))))
+               for f in sources if f != FUNCTIONS / "cutover_runtime" / "env.py"}
+    assert {f: keys for f, keys in spelled.items() if keys} == {}
 
 
 def test_the_checked_specs_cover_every_role():
@@ -126,4 +159,4 @@ def test_every_deliberately_unrendered_key_is_still_read():
 def test_the_scan_follows_relative_and_runtime_imports():
     # the router reads its flag keys in router/settings.py (relative import) and the
     # release name in cutover_runtime/telemetry.py
-    assert {"CUTOVER_CANARY_FLAG", "CUTOVER_RELEASE"} <= keys_read("router.handler")
+    assert {env_keys.CANARY_FLAG, env_keys.RELEASE} <= keys_read("router.handler")

@@ -119,7 +119,7 @@ def test_each_environment_has_its_own_modules(build_dir):
     a = ModuleSet(build_dir / "functions" / "router.zip", "router.handler", clock)
     b = ModuleSet(build_dir / "functions" / "router.zip", "router.handler", clock)
     assert a.handler is not b.handler
-    assert a.module("cutover_runtime.lambda_client")._clients is not b.module("cutover_runtime.lambda_client")._clients
+    assert a.module("cutover_runtime.aws")._clients is not b.module("cutover_runtime.aws")._clients
 
 
 def test_codedeploy_shift_plans():
