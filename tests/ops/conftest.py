@@ -1,6 +1,8 @@
-"""Emulated AWS for the operations commands: moto's server, plus botocore's Stubber with
-expected_params for what moto does not implement (AppConfig environments and
-deployments, X-Ray trace summaries, Logs Insights results).
+"""Emulated AWS for the operations commands: moto's server; AppConfig's control plane
+from the shared fakes (cutover.rehearsal.fakes) on loopback (`fake_appconfig`), for the
+tests that read what AppConfig says; botocore's Stubber with expected_params where a
+test pins the exact requests (the writes of `cutover rollback`, `ramp`, `deploy`) and for
+what neither implements (X-Ray trace summaries, Logs Insights results).
 
 `release` builds the production release in moto as `make apply` would leave it: the
 functions with a published version behind alias `live`, the alarms, the dashboard, the
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -26,6 +29,8 @@ from cutover.generator.terraform.emulator import LocalAWS
 
 from cutover.ops import names as names_mod
 from cutover.ops.aws import Clients
+from cutover.rehearsal.clock import VirtualClock
+from cutover.rehearsal.fakes import AppConfig, ControlPlane, ControlPlaneServer, Strategy
 from tests.conftest import ROOT
 
 REGION = "us-east-1"
@@ -67,6 +72,7 @@ def _composite_as_metric_alarm(request, **_kwargs) -> None:
 class Emulated:
     endpoint: str
     stubs: dict[str, Stubber] = field(default_factory=dict)
+    fakes: dict[str, Any] = field(default_factory=dict)  # service -> a client of its shared fake
 
     def client(self, service: str):
         client = boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
@@ -85,6 +91,7 @@ class Emulated:
 
     def clients(self) -> Clients:
         overrides = {s: st.client for s, st in self.stubs.items() if s != "cloudwatch-percentiles"}
+        overrides.update(self.fakes)
         if "cloudwatch-percentiles" in self.stubs:
             overrides["cloudwatch"] = PercentilesStubbed(self.client("cloudwatch"), self.stubs["cloudwatch-percentiles"].client)
         return Clients(REGION, endpoint_url=self.endpoint, overrides=overrides)
@@ -266,3 +273,59 @@ def expect_document(stub: Stubber, version: int, document: dict) -> None:
                       {"ApplicationId": APP, "ConfigurationProfileId": PROFILE, "VersionNumber": version,
                        "Content": body(document), "ContentType": "application/json"},
                       {"ApplicationId": APP, "ConfigurationProfileId": PROFILE, "VersionNumber": version})
+
+
+# --- AppConfig through the shared fake ------------------------------------------------
+
+AT_ONCE = Strategy("atonce1", 0, 0, "LINEAR", 100)
+SLOW = Strategy("slow123", 3600, 0, "LINEAR", 20)  # deploys for an hour
+BAKES = Strategy("bakes12", 0, 3600, "LINEAR", 100)  # bakes for an hour
+OTHER_PERCENT = 50  # what every version but the served one holds: reading the wrong one shows
+
+
+@dataclass
+class FakeAppConfig:
+    """The release's AppConfig environment, in the shared fake, on loopback."""
+
+    names: names_mod.ReleaseNames
+    appconfig: AppConfig
+    clock: VirtualClock
+    server: ControlPlaneServer
+
+    def history(self, *items: dict, served: float, described: dict[int, str] | None = None) -> None:
+        """Make the environment's deployments `items` (`deployment(number, state, version)`),
+        earlier numbers filled with COMPLETE deployments; the latest COMPLETE one's version
+        holds the canary at `served` percent. `described`: deployment number -> description."""
+        items = sorted(items, key=lambda d: d["DeploymentNumber"])
+        live = max((d for d in items if d["State"] == "COMPLETE"), key=lambda d: d["DeploymentNumber"])
+        for version in range(1, max(int(d["ConfigurationVersion"]) for d in items) + 1):
+            percent = served if version == int(live["ConfigurationVersion"]) else OTHER_PERCENT
+            self.appconfig.host(flags_with(self.names, percent), f"version {version}")
+        wanted = [deployment(n, "COMPLETE", 1) for n in range(1, items[0]["DeploymentNumber"])] + items
+        t = 0.0
+        for item in wanted:
+            strategy = {"DEPLOYING": SLOW, "BAKING": BAKES}.get(item["State"], AT_ONCE)
+            if item["State"] == "ROLLED_BACK":
+                strategy = SLOW
+            made = self.appconfig.deploy(int(item["ConfigurationVersion"]), t, strategy,
+                                         (described or {}).get(item["DeploymentNumber"], ""))
+            assert made.number == item["DeploymentNumber"]
+            if item["State"] == "ROLLED_BACK":
+                self.appconfig.roll_back(made, t + 1)
+            t += 60.0
+        self.clock.set(t)
+        assert [made.state(t) for made in self.appconfig.deployments[-len(items):]] == [d["State"] for d in items]
+
+
+@pytest.fixture
+def fake_appconfig(emulated: Emulated, names: names_mod.ReleaseNames) -> Iterator[FakeAppConfig]:
+    """AppConfig's control plane from cutover.rehearsal.fakes, named as the release names
+    it; the operations commands reach it with boto3 over loopback."""
+    clock = VirtualClock()
+    appconfig = AppConfig(str(names.appconfig_application), str(names.appconfig_environment),
+                          str(names.appconfig_profile))
+    server = ControlPlaneServer(ControlPlane(appconfig, clock, lambda d: None))
+    emulated.fakes["appconfig"] = boto3.client("appconfig", region_name=REGION, endpoint_url=server.url,
+                                               aws_access_key_id="testing", aws_secret_access_key="testing")
+    yield FakeAppConfig(names, appconfig, clock, server)
+    server.close()
