@@ -292,14 +292,16 @@ class FakeAppConfig:
     clock: VirtualClock
     server: ControlPlaneServer
 
-    def history(self, *items: dict, served: float, described: dict[int, str] | None = None) -> None:
+    def history(self, *items: dict, served: float = 0, described: dict[int, str] | None = None) -> None:
         """Make the environment's deployments `items` (`deployment(number, state, version)`),
-        earlier numbers filled with COMPLETE deployments; the latest COMPLETE one's version
-        holds the canary at `served` percent. `described`: deployment number -> description."""
+        earlier numbers filled with COMPLETE deployments of version 1; the version served
+        (the latest COMPLETE deployment's) holds the canary at `served` percent, every
+        other version at OTHER_PERCENT. `described`: deployment number -> description."""
         items = sorted(items, key=lambda d: d["DeploymentNumber"])
-        live = max((d for d in items if d["State"] == "COMPLETE"), key=lambda d: d["DeploymentNumber"])
+        complete = [d for d in items if d["State"] == "COMPLETE"]
+        live = int(complete[-1]["ConfigurationVersion"]) if complete else 1
         for version in range(1, max(int(d["ConfigurationVersion"]) for d in items) + 1):
-            percent = served if version == int(live["ConfigurationVersion"]) else OTHER_PERCENT
+            percent = served if version == live else OTHER_PERCENT
             self.appconfig.host(flags_with(self.names, percent), f"version {version}")
         wanted = [deployment(n, "COMPLETE", 1) for n in range(1, items[0]["DeploymentNumber"])] + items
         t = 0.0
