@@ -63,7 +63,8 @@ def profile_row(module, ctx: Context, row: Row) -> str | None:
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20_000))  # pyinstrument walks deep stacks recursively
     try:
-        return profiler.output_text(unicode=True, color=False, show_all=False)
+        text = profiler.output_text(unicode=True, color=False, show_all=False)
+        return text.replace(f"{ROOT}/", "")  # the page cites repository paths, not this clone's
     except RecursionError:
         return "(pyinstrument could not render this profile: the call stack is too deep)"
     finally:

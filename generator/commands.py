@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cutover.generator.render.files import render_files, stale_files, write_tree
+from cutover.generator.render.module_docs import module_readmes
 from cutover.generator.spec import reference
 from cutover.generator.spec.errors import SpecInvalid
 from cutover.generator.spec.loader import load_spec
@@ -47,8 +48,10 @@ def render(layout: Layout, envs: list[str], check: bool) -> int:
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return 2
-    # Generated from the model rather than a spec: the JSON Schema and the field reference.
-    model_docs = {layout.config / SCHEMA_FILE: schema_document(), layout.root / REFERENCE_FILE: reference.document()}
+    # Generated from the model rather than a spec: the JSON Schema and the field reference;
+    # and from each module's variables.tf/outputs.tf: the interface tables of its README.
+    model_docs = {layout.config / SCHEMA_FILE: schema_document(), layout.root / REFERENCE_FILE: reference.document(),
+                  **module_readmes(layout.root / "terraform" / "modules")}
     if check:
         return _check(layout, envs, trees, model_docs)
     for out, files in trees.items():
@@ -75,7 +78,7 @@ def _check(layout: Layout, envs: list[str], trees: dict[Path, dict[str, bytes]],
         for d in drift:
             print(f"  {d}", file=sys.stderr)
         return 1
-    print(f"up to date: {', '.join(envs)}, {SCHEMA_FILE} and {REFERENCE_FILE}")
+    print(f"up to date: {', '.join(envs)}, {SCHEMA_FILE}, {REFERENCE_FILE} and the module READMEs")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Comparator on the hostile shapes of issue 10 (tests/support/hostile.py: deep
+"""Comparator on the hostile shapes (tests/support/hostile.py: deep
 nesting, NaN/Infinity, unordered lists of large unmatched elements, wide objects, huge
 numbers; every document at most 240 KB, one shadow event) vs DeepDiff with equivalent
 options. A row is met when ours answers (no exception) within 50 ms. Ours runs in this process with the production time budget, and its time is

@@ -11,7 +11,7 @@ rollback alarm's ALARM over SEEDS seeds (1..SEEDS). The note: the same when a he
 step's candidate starts failing two hours in. False rollbacks: the composite's ALARM
 transitions over 100 healthy step-hours (one seed each).
 
-Baseline, same traffic and seeds, same run: the rule this replaced (issue 15, item 7):
+Baseline, same traffic and seeds, same run: the rule this replaced (a 50-sample floor):
 `IF(samples >= 50 AND errors >= 3, 100 * errors / samples, 0) > 2` over one window sized
 so that the expected samples reach the floor (77 min at 1%, 16 min at 5%), with the
 served error rate as a rollback member. Nothing is timed: minutes are simulated.
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "signals"))  # the traffic the signal te
 
 ORDER = 65
 SEEDS = 30
-TARGETS = {1.0: 10.0, 0.3: 20.0, 0.1: 45.0}  # minutes at 1% (issue 15); half at 5%
+TARGETS = {1.0: 10.0, 0.3: 20.0, 0.1: 45.0}  # minutes at 1%; half at 5%
 FALSE_SEEDS = {1: 101, 5: 102}
 PREVIOUS_STEP = {1: 0, 5: 1}
 OLD_FLOOR = 50

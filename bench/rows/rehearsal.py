@@ -1,4 +1,4 @@
-"""Rehearsal: requests simulated per second through the whole pipeline (issue 8).
+"""Rehearsal: requests simulated per second through the whole pipeline.
 
 The healthy population (100 requests/min) through shadow and every canary step of
 config/production.release.yaml, holds sized so that the ramp ends after about 2,000

@@ -144,24 +144,9 @@ def _dispatch(args: argparse.Namespace, ctx):
             return monitor.watch(ctx, args.since, args.traffic, args.interval)
         return monitor.run(ctx, args.since, args.traffic)
     if args.command == "cost":
-        from cutover.ops import cost
-
-        if args.requests_per_month <= 0:
-            raise OpsError("--requests-per-month must be a positive number")
-        if args.db_instance not in cost.prices()["rds"]:
-            known = ", ".join(k for k in cost.prices()["rds"] if k.startswith("db."))
-            raise OpsError(f"--db-instance {args.db_instance} is not in cutover/ops/prices.json (known: {known})")
-        a = cost.Assumptions(requests=args.requests_per_month, db_instance=args.db_instance)
-        return cost.run(ctx, a, args.percent)
+        return _cost(args, ctx)
     if args.command == "traces":
-        from cutover.ops import traces
-
-        try:
-            ctx.names.path(args.path)
-        except KeyError:
-            raise OpsError(f"no read path '{args.path}' in {ctx.env}") from None
-        return traces.run(ctx, args.since, args.path, canary=args.canary, errors=args.errors,
-                          slow=args.slow, user=args.user)
+        return _traces(args, ctx)
     if args.command == "query":
         from cutover.ops import query
 
@@ -171,3 +156,28 @@ def _dispatch(args: argparse.Namespace, ctx):
 
         return preflight.run(ctx, args.only)
     raise OpsError(f"unknown command {args.command}")
+
+
+def _cost(args: argparse.Namespace, ctx):
+    from cutover.ops import cost
+    from cutover.ops.aws import OpsError
+
+    if args.requests_per_month <= 0:
+        raise OpsError("--requests-per-month must be a positive number")
+    if args.db_instance not in cost.prices()["rds"]:
+        known = ", ".join(k for k in cost.prices()["rds"] if k.startswith("db."))
+        raise OpsError(f"--db-instance {args.db_instance} is not in cutover/ops/prices.json (known: {known})")
+    a = cost.Assumptions(requests=args.requests_per_month, db_instance=args.db_instance)
+    return cost.run(ctx, a, args.percent)
+
+
+def _traces(args: argparse.Namespace, ctx):
+    from cutover.ops import traces
+    from cutover.ops.aws import OpsError
+
+    try:
+        ctx.names.path(args.path)
+    except KeyError:
+        raise OpsError(f"no read path '{args.path}' in {ctx.env}") from None
+    return traces.run(ctx, args.since, args.path, canary=args.canary, errors=args.errors,
+                      slow=args.slow, user=args.user)

@@ -1,1 +1,1 @@
-"""The rehearsal: the whole release on one machine, in simulated time (issue 8)."""
+"""The rehearsal: the whole release on one machine, in simulated time."""

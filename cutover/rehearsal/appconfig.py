@@ -4,8 +4,8 @@ environment's alarm monitor, and a stand-in of the AppConfig agent's HTTP API.
 * A deployment moves execution environments (not users) to the new version as its
   strategy grows (LINEAR: ``growth_factor``% of the targets each ``duration/steps``;
   EXPONENTIAL: G*(2^N); all at once when the duration is 0), then bakes.
-* ``Monitor``: the environment's alarm monitor, when one is attached (the design attaches
-  none, D1; a scenario's ``world.appconfig_monitor`` attaches the rollback alarm). While a
+* ``Monitor``: the environment's alarm monitor, when one is attached (cutover attaches
+  none; a scenario's ``world.appconfig_monitor`` attaches the rollback alarm). While a
   deployment deploys or bakes, its alarm in ALARM *or INSUFFICIENT_DATA* rolls it back
   "to the previous version" (every environment gets the version before it again, which
   may have the canary on). A deployment started while the alarm is already in ALARM is

@@ -5,7 +5,7 @@ The window slides: each decision judges the last DECISION_WINDOW_MINUTES before 
 never the step from its start, so one early blip cannot make a step unpromotable for
 ever. An hour, because that is what the real gate judges: `cutover ramp` runs
 `cutover analyze --gate`, whose CloudWatch window is the last hour (`--since 1h`,
-README "Each ramp, with its gate"); the rehearsal decides on what an operator would.
+docs/operations.md, "The release, step by step"); the rehearsal decides on what an operator would.
 The window never reaches back past the step's start: the previous step's traffic is
 not this step's evidence (the real gate avoids it by a hold longer than an hour).
 """

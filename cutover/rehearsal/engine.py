@@ -10,7 +10,7 @@ start or end, EventBridge deliveries of the rollback alarm's state changes, the 
 one-minute schedule, SNS notifications. Every alarm is evaluated as CloudWatch would at
 the minute's end; what watches the rollback alarm reacts as AWS documents it: CodeDeploy
 polls its alarms only while its deployment runs; an AppConfig monitor (only when the
-scenario's world attaches one: the design has none) rolls a deployment back to the
+scenario's world attaches one: cutover attaches none) rolls a deployment back to the
 previous version on ALARM or INSUFFICIENT_DATA during its deployment and bake; the
 composite's actions and EventBridge events fire on transitions only, and are delivered
 some seconds later.
@@ -83,7 +83,7 @@ class Options:
     database_url: str | None = None
     max_minutes: int = 60 * 24 * 60
     progress: Any = None  # progress.Progress or None
-    # What reacts to the rollback alarm; None: the real guard function (D2, D5). A test may
+    # What reacts to the rollback alarm; None: the real guard function (docs/functions.md, Guard). A test may
     # swap in another (tests/rehearsal/test_naive_brake.py): a callable taking the rehearsal.
     responder: Callable[[Any], Any] | None = None
 
@@ -486,7 +486,7 @@ class Rehearsal:
         self._event(t, "flag_deployment_started", f"reconcile: flags version {version} (canary 0%), the spec at 0% applied")
 
     def _operator_rollback(self, t: float) -> None:
-        """`cutover rollback` (D6): stop what is in progress, then deploy the canary-off
+        """`cutover rollback` (docs/operations.md, Breaking glass): stop what is in progress, then deploy the canary-off
         document all at once, no bake, marked as the operator's."""
         from .release import live_module
 
@@ -688,7 +688,7 @@ class Rehearsal:
 
 
 class GuardResponder:
-    """The design (D2, D5): the real guard function, invoked asynchronously by the
+    """The real guard function (docs/functions.md, Guard), invoked asynchronously by the
     EventBridge rule on the composite's state changes and by its rate(1 minute) schedule.
     It has reserved concurrency 1: an invocation while one runs is throttled, and Lambda
     retries a throttled asynchronous event a few seconds later. The SNS alarm action

@@ -49,7 +49,7 @@ def alarm_document(spec: ReleaseSpec, percent: float) -> dict[str, Any]:
 
 
 def live_module() -> Any:
-    """cutover_runtime/live.py: what is served, the canary-off document, the marks (D3)."""
+    """cutover_runtime/live.py: what is served, the canary-off document, the marks."""
     from cutover.runtime import live
 
     return live

@@ -1,5 +1,5 @@
-"""report.json (format cutover.rehearsal-report/1, /work/plan/REPORT_FORMAT.md and
-docs/rehearsal.md): what happened, minute by minute, and whether it was expected."""
+"""report.json (format cutover.rehearsal-report/1, docs/rehearsal.md, "What it
+writes"): what happened, minute by minute, and whether it was expected."""
 
 from __future__ import annotations
 

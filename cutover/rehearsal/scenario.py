@@ -251,7 +251,7 @@ class World(Model):
     """How AWS behaves where the rehearsal has a choice (docs/rehearsal.md "Fidelity")."""
 
     appconfig_monitor: bool = Field(
-        default=False, description="Attach the rollback alarm as the environment's AppConfig monitor (the design has none: D1).")
+        default=False, description="Attach the rollback alarm as the environment's AppConfig monitor (cutover attaches none: the guard is the only automatic flag rollback).")
     started_in_alarm: Literal["rolled_back", "kept"] = Field(
         default="rolled_back",
         description="Undocumented: a deployment started while its monitor is in ALARM is rolled back at once, or kept.")

@@ -76,7 +76,7 @@ def reconfigure(evaluator: Any, document: dict[str, Any]) -> str:
 
 
 def codedeploy_alarms(evaluator: Any, judges: str) -> list[str]:
-    """The metric alarms a deployment group lists (D4): those that judge that function's
+    """The metric alarms a deployment group lists (docs/contracts.md §5, `judges`): those that judge that function's
     code (``judges``); a document without ``judges`` gives every rollback member."""
     document = getattr(evaluator, "document", None) or {}
     docs = document.get("alarms", {})

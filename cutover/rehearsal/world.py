@@ -23,7 +23,7 @@ from .scenario import Scenario
 
 REAL_FLAG_BUDGET_MS = 5000
 GUARD_MODULE = "guard"
-# The guard's strategy as the feature_flags module creates it: all at once, no bake (D6).
+# The guard's strategy as the feature_flags module creates it: all at once, no bake.
 GUARD_STRATEGY = Strategy("guard", 0.0, 0.0, "LINEAR", 100.0)
 PROCESS_ENVIRON = ("AWS_ENDPOINT_URL_APPCONFIGDATA", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
                    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
@@ -162,10 +162,10 @@ class World:
         self.guard = self._guard(build_dir, rollback_alarm)
 
     def _guard(self, build_dir: Path, rollback_alarm: str) -> Function | None:
-        """The guard function (D2): the real handler from its zip, reserved concurrency 1,
+        """The guard function (docs/functions.md, Guard): the real handler from its zip, reserved concurrency 1,
         its boto3 clients pointed at the loopback stand-ins of AppConfig, CloudWatch
         (DescribeAlarms) and SNS (Publish). Its environment is the plan's guard module's
-        when the plan has one, else the one D2 specifies, built here."""
+        when the plan has one, else the one docs/functions.md specifies, built here."""
         from .functions import package_path
 
         spec = self.spec

@@ -143,7 +143,7 @@ def feature_flags_call(spec: ReleaseSpec) -> ModuleCall:
             guard_strategy_name=f"{prefix}-guard"[:64] if spec.guard else None,
             strategy={
                 # All at once: every execution environment gets the new flags
-                # at its next poll. No monitor watches the bake (D1: the guard does,
+                # at its next poll. No monitor watches the bake (the guard does,
                 # at any time); the bake still blocks the next flag deployment.
                 "name": f"{prefix}-all-at-once"[:64],
                 "growth_type": "LINEAR",

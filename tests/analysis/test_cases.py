@@ -28,7 +28,7 @@ CASES = [
      {"canary-error-rate": (R, AUTO)}),
     ("canary-errors-2.5pct-control-1.5pct-not-significant", [S.with_(canary_error_pct=2.5, control_error_pct=1.5)],
      H, [WAIT], {"canary-error-rate": (H, WAIT)}),
-    # issue 16: 5 errors in 200 canary requests (2.5%) against a control at 0.4%. The limit
+    # 5 errors in 200 canary requests (2.5%) against a control at 0.4%. The limit
     # alone is not significant (p=0.37); six times the control, past the limit: ROLLBACK
     ("canary-errors-2.5pct-in-200-control-0.4pct", [S.with_(step=5, minutes=40, canary_error_pct=2.5,
                                                             control_error_pct=0.4)], R, [AUTO],

@@ -116,7 +116,7 @@ def test_the_real_command_never_prints_a_traceback(tmp_path):
 
 
 def test_a_hundred_thousand_nested_brackets_exit_2_located_without_a_traceback(tmp_path):
-    """Issue 16: this used to exit 1 with a RecursionError traceback (a fresh process: the
+    """This used to exit 1 with a RecursionError traceback (a fresh process: the
     recursion limit is the interpreter's own, not pytest's)."""
     bad = tmp_path / "deep.json"
     bad.write_text('{"format": "cutover.metrics/1", "paths":\n  ' + "[" * 100_000)

@@ -166,7 +166,7 @@ def test_the_generator_reaches_every_verdict():
     assert seen == {*Verdict, "hold-for-too-few-samples"}
 
 
-# --- issue 16: the error-rate rule against the control, "no data", exact thresholds -----
+# --- the error-rate rule against the control, "no data", exact thresholds -----
 
 counts = st.integers(0, 5000)
 

@@ -1,5 +1,5 @@
 """The functions against hostile and odd input, table-driven: input -> expected answer,
-metrics and log lines (issue 10 and beyond).
+metrics and log lines.
 
 Tables:
 1. router events (shapes, types, sizes, where the id comes from, ids that cannot exist);
@@ -8,10 +8,10 @@ Tables:
 4. candidate events against the real PostgreSQL (ids, injections, shadow event shapes);
 5. concurrency: the flag cache under threads, the canary worker pool saturated.
 
-``Errors`` is not asserted for canary failures that fell back (issue 7 changes whether
-they count there), ``Latency`` is never asserted, and the candidate's direct reads are
-checked for their shadow metrics only (issue 7 adds read counts): every table asserts
-the metrics that say what happened.
+``Errors`` (what counts there: docs/contracts.md section 5) is not asserted for canary
+failures that fell back, ``Latency`` is never asserted, and the candidate's direct reads
+are checked for their shadow metrics only: every table asserts the metrics that say
+what happened.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 10 item 9: the candidate's connect timeout comes from the canary timeout, and a
+"""The candidate's connect timeout comes from the canary timeout, and a
 connection that cannot be opened is waited for once per read, not twice."""
 
 from __future__ import annotations

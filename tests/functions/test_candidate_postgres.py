@@ -206,7 +206,7 @@ def test_an_unreachable_ledger_still_reports_and_says_why(candidate_env, capsys,
     assert metric_totals(out) == {"ShadowComparisons": 1}
 
 
-# -- issue 10 ------------------------------------------------------------------------------
+# -- hostile and odd input -----------------------------------------------------------------
 
 IMPOSSIBLE_IDS = ["bad\x00id", "\ud800", "x" * 257, "line\nbreak", ""]
 

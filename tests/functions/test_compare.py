@@ -211,7 +211,7 @@ def test_an_oversized_event_redacts_its_fields_and_field_digests_too():
     assert event["control"]["fields"]["$.email"] == salted_digest("grace@example.com", event["eventId"])
 
 
-# -- issue 10, item 7 ----------------------------------------------------------------------
+# -- hostile shapes -----------------------------------------------------------------------
 
 NAN, INF = float("nan"), float("inf")
 

@@ -1,7 +1,7 @@
 """The deploy probe: CodeDeploy's BeforeAllowTraffic hook judges the version it ships.
 
 At a 1% canary the new candidate version sees well under one user request a minute, so
-no alarm can judge it while a CodeDeploy deployment runs (issue 15, item 5). The probe
+no alarm can judge it while a CodeDeploy deployment runs. The probe
 reads through the new version itself before any traffic moves. These tests run the real
 hook handler against the functions' local fakes: a fake Lambda Invoke API that runs the
 real candidate (or router) handler for each version, and botocore's Stubber for

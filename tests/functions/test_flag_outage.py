@@ -1,5 +1,5 @@
-"""Flags through an AppConfig agent outage, with execution environments recycling
-(issue 16, item 8): the real router, the local agent (AppConfigExtension) and AppConfig's
+"""Flags through an AppConfig agent outage, with execution environments recycling:
+the real router, the local agent (AppConfigExtension) and AppConfig's
 data plane (AppConfigDataPlane), time simulated.
 
 A ramp 1% -> 5% -> 25% -> 50% -> 100%; the agent of every environment answers 500 for
@@ -148,7 +148,7 @@ def test_no_user_flips_more_than_once_through_a_20_minute_agent_outage_with_chur
 
 def test_without_the_data_plane_read_the_same_outage_flips_users(
         outage_env, extension, data_plane, lambda_service, capsys):
-    """The same world with the direct read off: what issue 16 observed (environments born
+    """The same world with the direct read off: what was observed before (environments born
     in the outage serve canary 0%, so canary users flip to the control and back)."""
     outage_env.setenv("CUTOVER_FLAGS_DIRECT_READ", "off")
     fleet = Fleet(extension, data_plane, lambda_service)

@@ -107,7 +107,7 @@ def test_disabled_canary_or_zero_percent_is_zero_and_invalid_values_are_errors()
         parse_flags([], "prisma-adapter", "prisma-shadow")
 
 
-# -- issue 10, item 1: an attribute of the wrong type invalidates the document -----------
+# -- an attribute of the wrong type invalidates the document -----------
 
 def _with(flag: str, **attributes) -> dict:
     document = flag_values(percent=50, shadow=True, sample_rate=0.5)
@@ -179,7 +179,7 @@ def test_unknown_attributes_and_flags_are_ignored():
     assert parse_flags(document, "prisma-adapter", "prisma-shadow").percent == 5
 
 
-# -- issue 10, item 2: the budget is a deadline for the whole exchange -------------------
+# -- the budget is a deadline for the whole exchange -------------------
 
 def test_a_trickling_extension_is_cut_off_at_the_budget(extension, capsys):
     # GIVEN an extension that sends its (valid) answer one byte every 20 ms: ~10 s in all

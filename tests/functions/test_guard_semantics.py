@@ -6,7 +6,7 @@ cutover/rehearsal/cloudwatch_api.py, cutover/rehearsal/sns_api.py) that answer o
 alarm state is a script, deployments progress with the clock, nothing sleeps and no
 assertion depends on wall-clock time.
 
-The property (issue 15): once the composite rollback alarm is in ALARM, every user is
+The property: once the composite rollback alarm is in ALARM, every user is
 off the canary within the guard's interval (the one-minute schedule), the time AppConfig
 takes to finish an all-at-once deployment without bake, and one agent poll interval, and
 stays off. The world models, as docs/aws-rules.md says AWS behaves:
@@ -17,7 +17,7 @@ stays off. The world models, as docs/aws-rules.md says AWS behaves:
 * each router environment's agent polls every 45 s and serves its last poll;
 * the composite's state changes reach the guard as EventBridge events a few seconds
   later, and the schedule runs it every minute;
-* optionally an AppConfig environment monitor (the old design; D1 removed it), which
+* optionally an AppConfig environment monitor (the old design; cutover attaches none), which
   checks the alarm once a minute during a deployment and its bake and rolls back "to the
   previous version". What it does with a deployment started while its alarm is already
   in ALARM is undocumented, so it has two readings: ``at-once`` (rolled back as it
@@ -145,7 +145,7 @@ class World:
         self.outcomes.append((self.clock.now, result["outcome"]))
 
     def _old_brake(self) -> None:
-        """The design D1/D2 replaced, ported from the deleted functions/brake: on the
+        """The design the guard replaced, ported from the deleted functions/brake: on the
         ALARM transition only, skip while a deployment is in progress (the monitor was
         "in charge"), else deploy the canary-off document at once without bake."""
         t = self.clock.now
@@ -238,7 +238,7 @@ def assert_off_within_bound(w: World, fault: int, horizon: int) -> None:
 
 @pytest.mark.parametrize("phase", [0, 17, 59])
 def test_a_fault_during_the_bake_ends_with_the_canary_off_within_the_bound(world, capsys, phase):
-    # GIVEN the 1 -> 5 deployment baking, no monitor (D1), the guard on its schedule
+    # GIVEN the 1 -> 5 deployment baking, no monitor, the guard on its schedule
     w = world(schedule_phase=phase)
     ramped(w)
     # WHEN the rollback alarm fires during the bake and stays in ALARM for two hours
@@ -390,7 +390,7 @@ READINGS = ["at-once", "on-transition"]
 @pytest.mark.parametrize("reading", READINGS)
 @pytest.mark.parametrize("fault", [FAULT_DURING_BAKE, FAULT_AFTER_BAKE])
 def test_the_guard_without_a_monitor_holds_under_either_reading(world, reading, fault):
-    # D1: no monitor is attached, so the undocumented case cannot arise; the reading is a
+    # no monitor is attached, so the undocumented case cannot arise; the reading is a
     # property of the world that the design must not depend on
     w = world(monitor=False, reading=reading)
     ramped(w)
@@ -422,7 +422,7 @@ def test_the_old_design_after_the_bake_depends_on_the_undocumented_reading(world
 
 @pytest.mark.parametrize(("reading", "held"), [("at-once", False), ("on-transition", True)])
 def test_a_monitor_would_undo_even_the_guard_under_the_at_once_reading(world, reading, held):
-    # why D1 removes the monitor instead of keeping it beside the guard: under the at-once
+    # why cutover removes the monitor instead of keeping it beside the guard: under the at-once
     # reading every canary-off deployment is rolled back to the canary as it starts
     w = world(monitor=True, reading=reading)
     ramped(w)

@@ -306,7 +306,7 @@ def test_a_defect_in_routing_still_serves_the_control_answer_and_counts_an_error
     assert "user-7" not in out
 
 
-# -- issue 10 ------------------------------------------------------------------------------
+# -- hostile and odd input -----------------------------------------------------------------
 
 def _deep_json(depth: int) -> bytes:
     return b'{"userId": "user-7", "items": ' + b"[" * depth + b"]" * depth + b"}"

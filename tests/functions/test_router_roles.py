@@ -1,5 +1,5 @@
 """The router routes; the control's answer is its own module; each request's outcome is a
-record; the settings name no release (issue 12 item 4)."""
+record; the settings name no release."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Flags roll out all at once (DESIGN.md, issue 7 item 6): stickiness comes from the hash.
+"""Flags roll out all at once (docs/aws-rules.md, AppConfig): stickiness comes from the hash.
 
 AppConfig moves execution environments, not users, to a new flag version; a user's
 requests land on many environments. With the percent only ever going up between

@@ -30,7 +30,7 @@ def _calls(spec) -> dict:
 
 
 def test_alarms_json_says_whom_each_alarm_judges_and_the_kind_says_the_same():
-    # the fallback for an alarms.json written before `judges` (D4) agrees with the field
+    # the fallback for an alarms.json written before `judges` agrees with the field
     doc = alarms.build(SPEC).document()
     for key, alarm in doc["alarms"].items():
         assert alarm["judges"] in ("router", "candidate", "control"), key
@@ -49,7 +49,7 @@ def test_the_groups_split_the_composite_s_members_between_them():
 
 
 def test_the_judges_field_decides_when_alarms_json_has_it():
-    # GIVEN alarms.json whose router-error-rate blamed the candidate (D4's field)
+    # GIVEN alarms.json whose router-error-rate blamed the candidate (its `judges` field)
     doc = copy.deepcopy(alarms.build(SPEC).document())
     path = SPEC.read_paths[0].name
     key = f"{path}/router-error-rate"

@@ -116,7 +116,7 @@ def test_flag_keys_follow_appconfigs_published_pattern():
 
 @pytest.mark.parametrize("env", ["production", "preview"])
 def test_every_ramp_deploys_a_kept_version_and_keeps_the_one_it_replaces(env):
-    """Issue 7 item 5: AppConfig's rollback (and stop-deployment --allow-revert) returns to
+    """AppConfig's rollback (and stop-deployment --allow-revert) returns to
     the previous hosted version; a ramp must neither need a new one nor delete the old one."""
     from cutover.generator.plan.flag_document import kept_documents
 

@@ -1,5 +1,5 @@
 """The environment the generator renders for each function is exactly what that function
-reads, and the reverse (issue 12 item 4; docs/contracts.md section 2).
+reads, and the reverse (docs/contracts.md section 2).
 
 "Renders": the `environment` argument of every function module call in the plans of the
 checked-in environments and the golden cases (every phase and option they cover), minus
@@ -20,6 +20,7 @@ from cutover.generator.plan.release import module_calls
 from cutover.generator.spec.loader import load_spec
 
 from tests.conftest import ROOT
+from tests.golden.regenerate import cases, load_case
 
 FUNCTIONS = ROOT / "functions"
 KEY = re.compile(r"^CUTOVER_[A-Z0-9_]+$")
@@ -33,7 +34,7 @@ NOT_RENDERED = {
     ("guard", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
     ("deploy_probe", "CUTOVER_PATH"): "a release-wide function: no read path (the log lines' path is empty)",
 }
-SPECS = sorted([*(ROOT / "config").glob("*.release.yaml"), *(ROOT / "tests" / "golden").glob("*/spec.yaml")])
+SPECS = [*map(load_spec, sorted((ROOT / "config").glob("*.release.yaml"))), *map(load_case, cases())]
 
 
 def _module_file(name: str, package: Path) -> Path | None:
@@ -83,8 +84,7 @@ def keys_rendered() -> dict[str, set[str]]:
     """role -> every key rendered into a function running that role's code, over all specs."""
     roles = {handler: role for role, handler in HANDLERS.items()}
     rendered: dict[str, set[str]] = {role: set() for role in HANDLERS}
-    for spec_file in SPECS:
-        spec = load_spec(spec_file)
+    for spec in SPECS:
         own = {k for fn in _functions(spec) for k in fn.environment}
         for call in module_calls(spec):
             if isinstance(call.args, FunctionArgs):

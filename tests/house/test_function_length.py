@@ -1,4 +1,4 @@
-"""No function in generator/, cutover/analysis/ or functions/ is longer than 60 lines (issue 12).
+"""No function of the shipped code (cutover/, generator/, functions/) is longer than 60 lines.
 
 A function is counted from its first decorator (or `def`) to its last line, docstring
 and comments included: what a reader has to hold in mind at once.
@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 MAX_LINES = 60
-PACKAGES = ("generator", "analysis", "functions")
+PACKAGES = ("cutover", "generator", "functions")
 # "path:function" -> why it may be longer. Prefer none: split the function instead.
 EXCEPTIONS: dict[str, str] = {}
 
@@ -44,7 +44,9 @@ def test_the_counter_sees_methods_nested_functions_and_decorators():
 def test_no_function_is_longer_than_60_lines():
     too_long = []
     for package in PACKAGES:
-        for file in sorted((ROOT / package).rglob("*.py")):
+        files = sorted((ROOT / package).rglob("*.py"))
+        assert files, f"{package}/ has no Python file: point PACKAGES at where the code lives"
+        for file in files:
             rel = file.relative_to(ROOT).as_posix()
             for name, line, length in function_lengths(file.read_text(encoding="utf-8")):
                 if length > MAX_LINES and f"{rel}:{name}" not in EXCEPTIONS:

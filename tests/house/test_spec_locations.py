@@ -1,4 +1,4 @@
-"""Spec error locations travel as data, never inside the message text (issue 12 item 3)."""
+"""Spec error locations travel as data, never inside the message text."""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 from botocore.stub import ANY
+from cutover.runtime import assignment
 
 from cutover.cli import main
 from cutover.ops import cost
-from cutover.runtime import assignment
 from cutover.ops.traces import filter_expression
 
 

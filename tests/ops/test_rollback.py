@@ -257,7 +257,7 @@ def test_the_guards_strategy_is_used_when_the_plan_names_it(project, release, na
 
 
 def test_names_read_the_guards_strategy_from_the_plan(project, monkeypatch):
-    """The plan output `guard_strategy_name` (D6); without it rollback makes `<prefix>-break-glass`."""
+    """The plan output `guard_strategy_name`; without it rollback makes `<prefix>-break-glass`."""
     real = names_mod.module_args
 
     def with_guard(plan, name):

@@ -1,6 +1,6 @@
 """The rehearsal's go/no-go decision judges a sliding window (the last hour, as the real
 gate `cutover ramp` -> `cutover analyze --since 1h` does), never the step from its start:
-one early blip must not make a step unpromotable for ever (issue 16, item 6)."""
+one early blip must not make a step unpromotable for ever."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The old design fails where the guard must hold (issue 15 item 1, issue 16 "Done when").
+"""The old design fails where the guard must hold.
 
 A naive, edge-triggered brake with an AppConfig monitor attached: it reacts only to the
 one SNS notification the composite's ALARM action sends, and skips while a flag

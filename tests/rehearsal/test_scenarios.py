@@ -1,5 +1,5 @@
 """Every shipped scenario ends as it says it will, under both readings of what AWS leaves
-undocumented (issue 16: scenarios are end-to-end tests).
+undocumented (scenarios are end-to-end tests).
 
 Each runs the real router, candidate and guard from their packages, real PostgreSQL, the
 flags and alarms an apply of each step renders, the go/no-go analysis; the assertion is
@@ -8,8 +8,8 @@ the scenario's own expectation, and the report's figures must be consistent with
 three seeds per reading.
 
 The reading: whether AppConfig rolls back, at once, a deployment started while its
-monitor's alarm is in ALARM (docs/aws-rules.md, AppConfig). The design attaches no
-monitor (D1), so the guard's canary-off deployment must hold under either.
+monitor's alarm is in ALARM (docs/aws-rules.md, AppConfig). cutover attaches no
+monitor (docs/functions.md, Guard), so the guard's canary-off deployment must hold under either.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def test_the_issue_scenarios_are_shipped():
     needed = {"healthy", "candidate-errors", "latency-regression", "data-divergence",
               "small-divergence", "flags-unavailable", "database-outage", "bad-router-deployment",
               "shadow-only-failure",
-              # issue 16: what the release must survive
+              # what the release must survive
               "fault-during-bake", "fault-after-bake", "lost-notification", "control-errors",
               "router-timeouts", "agent-outage-churn", "database-failover", "two-path-release"}
     assert needed <= set(SHIPPED)

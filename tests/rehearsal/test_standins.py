@@ -216,7 +216,7 @@ def test_appconfig_control_plane_answers_boto3():
         server.close()
 
 
-# --- issue 16: AWS as documented, the unkind parts included ----------------------------
+# --- AWS as documented, the unkind parts included --------------------------------------
 
 def _monitored(state: list[str], reading: str):
     from cutover.rehearsal.fakes import Monitor

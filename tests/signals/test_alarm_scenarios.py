@@ -184,7 +184,7 @@ def test_served_errors_when_the_canary_does_not_fall_back_roll_back_through_the_
 @pytest.mark.parametrize("seed", [31, 32, 33])
 @pytest.mark.parametrize("control_error", [0.015, 0.05])
 def test_the_controls_own_errors_never_roll_the_canary_back(control_error, percent, seed, tmp_path):
-    # GIVEN the control failing 1.5% (issue 15, item 6) or 5% of its requests, the
+    # GIVEN the control failing 1.5% or 5% of its requests, the
     # candidate healthy (0.1%)
     document = _document_at(percent, tmp_path)
     evaluator, traffic = _setup(

@@ -1,4 +1,4 @@
-"""Issue 15's detection table, judged by the generated alarms as cutover.rehearsal.cloudwatch
+"""The detection targets, judged by the generated alarms as cutover.rehearsal.cloudwatch
 evaluates them: 100 requests a minute, baseline errors 0.1%, the fault starting two
 hours into a step held at 1% (about one canary request a minute) or 5%.
 
@@ -9,7 +9,7 @@ hours into a step held at 1% (about one canary request a minute) or 5%.
 | 10% | 45 min | 22.5 min |
 
 Two moments: the step starts with a broken candidate (0 -> 1% or 1 -> 5%, the flags all
-at once; what issue 15 measured: ~50 minutes with the old 50-sample floor), or a healthy
+at once; what was measured before: ~50 minutes with the old 50-sample floor), or a healthy
 step's candidate starts failing two hours in.
 Two kinds of failure: exactly that share of canary requests (every k-th, deterministic),
 which each seed must detect within the target; and random (Bernoulli) failures, whose

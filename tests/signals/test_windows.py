@@ -1,4 +1,4 @@
-"""The rule every alarm runs (Wald's SPRT as a line) and the windows it runs over (issue 15)."""
+"""The rule every alarm runs (Wald's SPRT as a line) and the windows it runs over."""
 
 from __future__ import annotations
 

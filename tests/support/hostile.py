@@ -1,4 +1,4 @@
-"""Pathological control/candidate pairs for the comparator (issue 10, item 7), each
+"""Pathological control/candidate pairs for the comparator, each
 fitting one shadow event (at most ``MAX_EVENT_BYTES`` of JSON per document).
 
 Deterministic: the same call gives the same documents. Used by bench/rows/ (comparator

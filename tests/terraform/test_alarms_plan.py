@@ -130,7 +130,7 @@ def test_the_planned_composite_is_the_rule_the_evaluator_reads(planned):
 # --- CodeDeploy: metric alarms that judge each group's code, and the deploy probe -------
 
 def _judges(key: str, alarm: dict) -> str:
-    """alarms.json's `judges` (D4), or what the alarm's kind says when it is absent."""
+    """alarms.json's `judges` (docs/contracts.md §5), or what the alarm's kind says when it is absent."""
     from cutover.generator.plan.deploy_probe import judges
 
     return judges(key, alarm)

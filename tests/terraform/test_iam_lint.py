@@ -1,6 +1,6 @@
 """Every IAM policy the project generates passes parliament (AWS's action and resource
 database, offline): no unknown action, no action granted on a resource type it does not
-take (issue 7: list actions need "*").
+take (list actions need "*").
 
 The policies are those Terraform renders for the production release: an emulator plan
 after applying what the emulator implements, read from `terraform show -json`. Values
@@ -127,7 +127,7 @@ def test_every_generated_policy_passes_parliament(production_policies):
 
 
 def test_parliament_flags_a_list_action_scoped_to_one_arn():
-    # the bug issue 7 reported on the cleanup role: this is what the test above catches
+    # a bug once found on the cleanup role: this is what the test above catches
     policy = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["appconfig:ListApplications"], "Resource": [APP]}]})
     assert [f.issue for f in parliament.analyze_policy_string(policy).findings] == ["RESOURCE_MISMATCH"]

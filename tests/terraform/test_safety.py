@@ -127,7 +127,7 @@ def test_code_deploy_groups_roll_back_on_alarm_and_failure():
 
 
 def test_appconfig_environment_attaches_no_monitor():
-    """D1: a monitor rolls back to the previous (canary-on) version, also on the new
+    """A monitor rolls back to the previous (canary-on) version, also on the new
     composite's INSUFFICIENT_DATA, and its handling of a deployment started in ALARM is
     undocumented; the guard is the only automatic flag rollback, so no monitor (and no
     monitor role) exists to undo its canary-off document."""
@@ -331,8 +331,9 @@ def test_a_candidate_with_a_database_runs_in_its_vpc(root):
 # --- Alarms: the examples use what the generator renders -----------------------
 
 
-@pytest.mark.parametrize("example,golden", [("complete", "production-canary"), ("complete-phase", "complete-byo-kms")])
-def test_example_alarms_are_the_generated_ones(example, golden):
+@pytest.mark.parametrize("example,rendered", [("complete", "terraform/envs/production"),
+                                              ("complete-phase", "tests/golden/complete-phase/expected")])
+def test_example_alarms_are_the_generated_ones(example, rendered):
     fixture = EXAMPLES_DIR / example / "fixtures" / "alarms.json"
-    rendered = EXAMPLES_DIR.parent.parent / "tests" / "golden" / golden / "expected" / "alarms.json"
+    rendered = EXAMPLES_DIR.parent.parent / rendered / "alarms.json"
     assert fixture.read_bytes() == rendered.read_bytes(), f"copy {rendered} to {fixture}"

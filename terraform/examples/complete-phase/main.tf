@@ -225,7 +225,7 @@ module "alarms" {
   kms_key_arn = module.kms.key_arn
 
   # The alarms as the generator renders them for a complete release (a copy of
-  # tests/golden/complete-byo-kms/expected/alarms.json; a test keeps them equal).
+  # tests/golden/complete-phase/expected/alarms.json; a test keeps them equal).
   definitions = jsondecode(file("${path.module}/fixtures/alarms.json"))
 
   notification_emails = ["oncall@example.com"]

@@ -289,7 +289,7 @@ module "alarms" {
   kms_key_arn = module.kms.key_arn
 
   # The alarms as the generator renders them (fixtures/alarms.json is a copy of
-  # tests/golden/production-canary/expected/alarms.json; a test keeps them equal).
+  # terraform/envs/production/alarms.json; a test keeps them equal).
   definitions = jsondecode(file("${path.module}/fixtures/alarms.json"))
 
   notification_emails = ["oncall@example.com"]

@@ -160,7 +160,7 @@ removed {
 
 # The hash of the current document decides whether a deployment is needed. A
 # deployment is also tied to the hash directly: a version number alone can come
-# back the same after a delete (issue #20273).
+# back the same after a delete (hashicorp/terraform-provider-aws#20273).
 resource "terraform_data" "document" {
   input = local.document_sha256
 }

@@ -24,7 +24,7 @@ locals {
 # Written as a value of the key rather than an aws_iam_policy_document data source:
 # with a bring-your-own key (no key created) checkov would still scan such a data
 # source as a free-standing IAM policy and fail CKV_AWS_109/111/356 in every user's
-# scan (tests/golden/complete-byo-kms is checked like an environment).
+# scan (tests/golden/byo-kms is checked like an environment).
 locals {
   key_policy = {
     Version = "2012-10-17"

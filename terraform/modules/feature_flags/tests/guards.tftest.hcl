@@ -104,7 +104,7 @@ run "no_monitor_and_the_guards_strategy_is_all_at_once_without_bake" {
 
   assert {
     condition     = length(aws_appconfig_environment.this.monitor) == 0
-    error_message = "the environment must attach no AppConfig monitor: the guard is the only automatic flag rollback (D1)."
+    error_message = "the environment must attach no AppConfig monitor: the guard is the only automatic flag rollback (docs/functions.md, Guard)."
   }
   assert {
     condition = (aws_appconfig_deployment_strategy.guard[0].deployment_duration_in_minutes == 0
