@@ -26,7 +26,8 @@ supplied"; with it an in-progress (BAKING) deployment becomes ROLLED_BACK and a
 COMPLETE one REVERTED, within 72 hours of its completion; a ROLLED_BACK or REVERTED
 deployment cannot be stopped (400). Either way every client gets the version before it
 again. ListDeployments' summaries carry no ``Description`` (as in AWS's
-DeploymentSummary): who started a deployment is read with GetDeployment.
+DeploymentSummary): who started a deployment, and its ``EventLog`` (when it started,
+completed, rolled back or was reverted), are read with GetDeployment.
 """
 
 from __future__ import annotations
@@ -105,7 +106,22 @@ class ControlPlane:
 
     def detail(self, app: str, env: str, d: Deployment) -> dict[str, Any]:
         return {"ApplicationId": app, "EnvironmentId": env, "DeploymentStrategyId": d.strategy.id,
-                **self.summary(d), "Description": d.description}
+                **self.summary(d), "Description": d.description, "EventLog": self.events(d)}
+
+    def events(self, d: Deployment) -> list[dict[str, Any]]:
+        """GetDeployment's EventLog, newest first: started, then completed, or rolled back
+        (a revert, for a COMPLETE deployment StopDeployment reverted)."""
+        t = self.clock.now
+        log = [("DEPLOYMENT_STARTED", d.started)]
+        if d.rolled_back_at is not None and d.rolled_back_at <= t:
+            log += ([("DEPLOYMENT_COMPLETED", d.baked_at), ("REVERT_COMPLETED", d.rolled_back_at)]
+                    if d.number in self.reverted else
+                    [("ROLLBACK_STARTED", d.rolled_back_at), ("ROLLBACK_COMPLETED", d.rolled_back_at)])
+        elif d.baked_at <= t:
+            log.append(("DEPLOYMENT_COMPLETED", d.baked_at))
+        return [{"EventType": kind, "TriggeredBy": "USER" if kind == "DEPLOYMENT_STARTED" else "APPCONFIG",
+                 "OccurredAt": _iso(at), "Description": kind.replace("_", " ").lower()}
+                for kind, at in reversed(log)]
 
     def _deployment(self, app: str, env: str, number: int) -> Deployment:
         self._check(app, env)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -29,7 +31,7 @@ from cutover.generator.terraform.emulator import LocalAWS
 
 from cutover.ops import names as names_mod
 from cutover.ops.aws import Clients
-from cutover.rehearsal.clock import VirtualClock
+from cutover.rehearsal.clock import EPOCH, VirtualClock
 from cutover.rehearsal.fakes import AppConfig, ControlPlane, ControlPlaneServer, Strategy
 from tests.conftest import ROOT
 
@@ -292,31 +294,44 @@ class FakeAppConfig:
     clock: VirtualClock
     server: ControlPlaneServer
 
-    def history(self, *items: dict, served: float = 0, described: dict[int, str] | None = None) -> None:
-        """Make the environment's deployments `items` (`deployment(number, state, version)`),
-        earlier numbers filled with COMPLETE deployments of version 1; the version served
-        (the latest COMPLETE deployment's) holds the canary at `served` percent, every
-        other version at OTHER_PERCENT. `described`: deployment number -> description."""
+    def history(self, *items: dict, served: float = 0, described: dict[int, str] | None = None,
+                ended: datetime | None = None) -> None:
+        """Make the environment's deployments `items` (`deployment(number, state, version)`,
+        state COMPLETE, DEPLOYING, BAKING, ROLLED_BACK or REVERTED), earlier numbers filled
+        with COMPLETE deployments of version 1; the version served (the latest COMPLETE
+        deployment's) holds the canary at `served` percent, every other version at
+        OTHER_PERCENT. `described`: deployment number -> description. They happen one a
+        minute up to now (the time the commands read); the latest ends (completes, rolls
+        back or is reverted) at `ended` when given."""
         items = sorted(items, key=lambda d: d["DeploymentNumber"])
+        self._host(items, served)
+        wanted = [deployment(n, "COMPLETE", 1) for n in range(1, items[0]["DeploymentNumber"])] + items
+        now = math.floor(time.time()) - EPOCH
+        end = math.floor(ended.timestamp()) - EPOCH if ended else now - 60
+        for i, item in enumerate(wanted):
+            self._deploy(item, end - 60.0 * (len(wanted) - 1 - i), (described or {}).get(item["DeploymentNumber"], ""))
+        self.clock.set(now)
+        plane = self.server.plane
+        assert [plane.state(d) for d in self.appconfig.deployments[-len(items):]] == [d["State"] for d in items]
+
+    def _host(self, items: list[dict], served: float) -> None:
         complete = [d for d in items if d["State"] == "COMPLETE"]
         live = int(complete[-1]["ConfigurationVersion"]) if complete else 1
         for version in range(1, max(int(d["ConfigurationVersion"]) for d in items) + 1):
             percent = served if version == live else OTHER_PERCENT
             self.appconfig.host(flags_with(self.names, percent), f"version {version}")
-        wanted = [deployment(n, "COMPLETE", 1) for n in range(1, items[0]["DeploymentNumber"])] + items
-        t = 0.0
-        for item in wanted:
-            strategy = {"DEPLOYING": SLOW, "BAKING": BAKES}.get(item["State"], AT_ONCE)
-            if item["State"] == "ROLLED_BACK":
-                strategy = SLOW
-            made = self.appconfig.deploy(int(item["ConfigurationVersion"]), t, strategy,
-                                         (described or {}).get(item["DeploymentNumber"], ""))
-            assert made.number == item["DeploymentNumber"]
-            if item["State"] == "ROLLED_BACK":
-                self.appconfig.roll_back(made, t + 1)
-            t += 60.0
-        self.clock.set(t)
-        assert [made.state(t) for made in self.appconfig.deployments[-len(items):]] == [d["State"] for d in items]
+
+    def _deploy(self, item: dict, end: float, description: str) -> None:
+        """One deployment in `item`'s state, ending at `end` (started then if it is in flight)."""
+        state = item["State"]
+        strategy = {"DEPLOYING": SLOW, "BAKING": BAKES, "ROLLED_BACK": SLOW}.get(state, AT_ONCE)
+        start = end - 30 if state in ("ROLLED_BACK", "REVERTED") else end
+        made = self.appconfig.deploy(int(item["ConfigurationVersion"]), start, strategy, description)
+        assert made.number == item["DeploymentNumber"]
+        if state in ("ROLLED_BACK", "REVERTED"):
+            self.clock.set(end)
+            ids = self.appconfig.ids
+            self.server.plane.stop_deployment(ids["application"], ids["environment"], made.number, True)
 
 
 @pytest.fixture
