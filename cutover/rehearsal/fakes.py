@@ -11,11 +11,11 @@ Which emulation serves which service, and who uses it:
 Service (API)              The fake (module)                        Used by
 =========================  =======================================  =====================================
 AppConfig control plane    ``AppConfig`` + ``ControlPlane`` /       rehearsal (guard, apply, monitor);
-(appconfig: Start/Get/     ``ControlPlaneServer`` (appconfig.py,    tests/functions/test_guard_standins,
-List/StopDeployment,       appconfig_api.py); ConflictException     tests/rehearsal/test_standins,
-hosted versions, ids,      while a deployment runs or on a stale    tests/ops (test_status: the
-strategies)                LatestDeploymentNumber, StopDeployment   ``appconfig`` fixture)
-                           refusals, REVERTED, 404s
+(appconfig: Start/Get/     ``ControlPlaneServer`` (appconfig.py,    tests/functions/test_guard_semantics,
+List/StopDeployment,       appconfig_api.py); ConflictException     test_guard_standins,
+hosted versions, ids,      while a deployment runs or on a stale    tests/rehearsal/test_standins,
+strategies, EventLog)      LatestDeploymentNumber, StopDeployment   tests/ops (status, ramp, monitor,
+                           refusals, REVERTED, 404s                 analyze, errors: ``fake_appconfig``)
 AppConfig data plane       ``DataPlane`` / ``DataPlaneServer``;     rehearsal (routers' direct read);
 (appconfigdata)            ``StandaloneDataPlane`` (one document,   tests/functions/test_flag_direct,
                            fixed clock) (appconfigdata_api.py)      test_flag_outage
@@ -40,11 +40,19 @@ Outside this package, on purpose:
   creates and reads but does not model here: Lambda functions/versions/aliases, IAM,
   CloudWatch alarms and dashboards as stored resources, CodeDeploy, Logs (tests/ops,
   tests/terraform).
-* botocore Stubbers where a test pins the exact request parameters (``expected_params``):
-  the guard's every call (tests/functions/test_guard.py), the operations commands'
-  AppConfig calls (tests/ops: rollback, ramp, deploy), CodeDeploy, X-Ray, Logs Insights
-  and CloudWatch percentiles that moto does not answer. Each such test says why in its
+* botocore Stubbers where a test pins the exact request parameters (``expected_params``)
+  or needs what no fake models: the guard's every call (tests/functions/test_guard.py),
+  the writes of ``cutover rollback`` and of the cleanup function (AppConfig, CodeDeploy),
+  preflight's AppConfig environment monitors and data-plane session, AccessDenied
+  (tests/ops/test_errors.py), CodeDeploy deployments that move, X-Ray, Logs Insights
+  and the CloudWatch percentiles moto does not answer. Each such test says why in its
   docstring.
+
+Not yet one fake: the AppConfig agent's HTTP API is served by ``AgentServer`` (its
+answers follow each environment's poll schedule on the virtual clock) and by
+``AppConfigExtension`` (one agent driven by hand, with failure modes); Lambda Invoke by
+``LambdaService`` (in process, on the virtual clock) and by ``LambdaInvokeApi``
+(loopback HTTP, answers driven by hand).
 """
 
 from __future__ import annotations
