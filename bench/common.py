@@ -67,9 +67,9 @@ class Context:
     def fakes(self) -> tuple[Any, Any]:
         """(AppConfig extension, Lambda Invoke API), local HTTP servers, one per run."""
         if self._fakes is None:
-            from tests.support.fakes import AppConfigExtension, LambdaService
+            from cutover.rehearsal.fakes import AppConfigExtension, LambdaInvokeApi
 
-            self._fakes = (AppConfigExtension(), LambdaService())
+            self._fakes = (AppConfigExtension(), LambdaInvokeApi())
         return self._fakes
 
     def close(self) -> None:

@@ -32,8 +32,8 @@ ORDER = 30
 STUB_LAMBDA = """
 import sys, time
 sys.path.insert(0, {root!r})
-from tests.support.fakes import LambdaService
-service = LambdaService()
+from cutover.rehearsal.fakes import LambdaInvokeApi
+service = LambdaInvokeApi()
 service.event_delay_s = 0.050  # every async invoke takes 50 ms to be accepted
 accepted = []
 service.on_event = accepted.append  # called once the 202 has been sent
@@ -151,7 +151,7 @@ def _measure_drain(extension, stub: StubLambda, quick: bool) -> Row:
     and Lambda's lifecycle played (INVOKE, handler, wait for the extension's next): the
     caller's wait, and at each moment Lambda could freeze the environment, how many
     dispatched shadow events the Invoke API has not yet accepted (lost if frozen)."""
-    from tests.support.fakes import ExtensionsAPI
+    from cutover.rehearsal.fakes import ExtensionsAPI
 
     handler = fresh_router({**base_env(extension.url, stub.url),
                             "CUTOVER_SHADOW_DISPATCH_BUDGET_MS": "0"})

@@ -36,6 +36,7 @@ class Strategy:
     bake_s: float
     growth_type: str
     growth_factor: float
+    name: str = ""  # as CreateDeploymentStrategy named it (the id when empty)
 
 
 @dataclass

@@ -7,6 +7,11 @@ loopback, over the rehearsal's AppConfig: what the guard function needs.
     DELETE /applications/{app}/environments/{env}/deployments/{n}         StopDeployment
     GET  /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions/{n}
     POST /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions
+    GET  /applications                                                     ListApplications
+    GET  /applications/{app}/environments                                  ListEnvironments
+    GET  /applications/{app}/configurationprofiles                         ListConfigurationProfiles
+    GET  /deploymentstrategies                                             ListDeploymentStrategies
+    POST /deploymentstrategies                                             CreateDeploymentStrategy
 
 Functions reach it with ``AWS_ENDPOINT_URL_APPCONFIG`` (boto3's service-specific
 endpoint variable). Errors follow rest-json: a status and ``x-amzn-ErrorType``
@@ -21,7 +26,8 @@ supplied"; with it an in-progress (BAKING) deployment becomes ROLLED_BACK and a
 COMPLETE one REVERTED, within 72 hours of its completion; a ROLLED_BACK or REVERTED
 deployment cannot be stopped (400). Either way every client gets the version before it
 again. ListDeployments' summaries carry no ``Description`` (as in AWS's
-DeploymentSummary): who started a deployment is read with GetDeployment.
+DeploymentSummary): who started a deployment, and its ``EventLog`` (when it started,
+completed, rolled back or was reverted), are read with GetDeployment.
 """
 
 from __future__ import annotations
@@ -34,13 +40,17 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .appconfig import AppConfig, ConflictError, Deployment, QuietServer
+from .appconfig import AppConfig, ConflictError, Deployment, QuietServer, Strategy
 from .clock import EPOCH
 
 DEPLOYMENTS = re.compile(r"^/applications/([^/]+)/environments/([^/]+)/deployments$")
 DEPLOYMENT = re.compile(r"^/applications/([^/]+)/environments/([^/]+)/deployments/(\d+)$")
 # AppConfig allows a revert "within 72 hours of deployment completion" (API StopDeployment).
 REVERT_WINDOW_S = 72 * 3600.0
+APPLICATIONS = re.compile(r"^/applications$")
+ENVIRONMENTS = re.compile(r"^/applications/([^/]+)/environments$")
+PROFILES = re.compile(r"^/applications/([^/]+)/configurationprofiles$")
+STRATEGIES = re.compile(r"^/deploymentstrategies$")
 HOSTED = re.compile(r"^/applications/([^/]+)/configurationprofiles/([^/]+)/hostedconfigurationversions(?:/(\d+))?$")
 
 
@@ -48,6 +58,12 @@ class ApiError(Exception):
     def __init__(self, status: int, kind: str, message: str) -> None:
         super().__init__(message)
         self.status, self.kind = status, kind
+
+
+def _strategy(s: Strategy) -> dict[str, Any]:
+    return {"Id": s.id, "Name": s.name or s.id, "DeploymentDurationInMinutes": int(s.duration_s // 60),
+            "GrowthType": s.growth_type, "GrowthFactor": s.growth_factor,
+            "FinalBakeTimeInMinutes": int(s.bake_s // 60), "ReplicateTo": "NONE"}
 
 
 def _iso(t: float) -> str:
@@ -90,7 +106,22 @@ class ControlPlane:
 
     def detail(self, app: str, env: str, d: Deployment) -> dict[str, Any]:
         return {"ApplicationId": app, "EnvironmentId": env, "DeploymentStrategyId": d.strategy.id,
-                **self.summary(d), "Description": d.description}
+                **self.summary(d), "Description": d.description, "EventLog": self.events(d)}
+
+    def events(self, d: Deployment) -> list[dict[str, Any]]:
+        """GetDeployment's EventLog, newest first: started, then completed, or rolled back
+        (a revert, for a COMPLETE deployment StopDeployment reverted)."""
+        t = self.clock.now
+        log = [("DEPLOYMENT_STARTED", d.started)]
+        if d.rolled_back_at is not None and d.rolled_back_at <= t:
+            log += ([("DEPLOYMENT_COMPLETED", d.baked_at), ("REVERT_COMPLETED", d.rolled_back_at)]
+                    if d.number in self.reverted else
+                    [("ROLLBACK_STARTED", d.rolled_back_at), ("ROLLBACK_COMPLETED", d.rolled_back_at)])
+        elif d.baked_at <= t:
+            log.append(("DEPLOYMENT_COMPLETED", d.baked_at))
+        return [{"EventType": kind, "TriggeredBy": "USER" if kind == "DEPLOYMENT_STARTED" else "APPCONFIG",
+                 "OccurredAt": _iso(at), "Description": kind.replace("_", " ").lower()}
+                for kind, at in reversed(log)]
 
     def _deployment(self, app: str, env: str, number: int) -> Deployment:
         self._check(app, env)
@@ -143,6 +174,42 @@ class ControlPlane:
             raise ApiError(404, "ResourceNotFoundException", str(exc)) from None
         self.started(deployment)
         return self.detail(app, env, deployment)
+
+    def list_applications(self) -> dict[str, Any]:
+        ids = self.appconfig.ids
+        return {"Items": [{"Id": ids["application"], "Name": self.appconfig.path[0]}]}
+
+    def list_environments(self, app: str) -> dict[str, Any]:
+        self._check(app)
+        ids = self.appconfig.ids
+        return {"Items": [{"ApplicationId": app, "Id": ids["environment"], "Name": self.appconfig.path[1],
+                           "State": "DEPLOYING" if self._running() else "ReadyForDeployment"}]}
+
+    def _running(self) -> bool:
+        active = self.appconfig.current(self.clock.now)
+        return active is not None and active.in_progress(self.clock.now)
+
+    def list_configuration_profiles(self, app: str) -> dict[str, Any]:
+        self._check(app)
+        ids = self.appconfig.ids
+        return {"Items": [{"ApplicationId": app, "Id": ids["profile"], "Name": self.appconfig.path[2],
+                           "LocationUri": "hosted", "Type": "AWS.AppConfig.FeatureFlags"}]}
+
+    def list_deployment_strategies(self) -> dict[str, Any]:
+        return {"Items": [_strategy(s) for s in self.appconfig.strategies.values()]}
+
+    def create_deployment_strategy(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            strategy = Strategy(f"strat{len(self.appconfig.strategies) + 1:02d}",
+                                60.0 * float(body["DeploymentDurationInMinutes"]),
+                                60.0 * float(body.get("FinalBakeTimeInMinutes", 0)),
+                                str(body.get("GrowthType", "LINEAR")), float(body["GrowthFactor"]),
+                                name=str(body["Name"]))
+        except (KeyError, TypeError, ValueError):
+            raise ApiError(400, "BadRequestException",
+                           "Name, DeploymentDurationInMinutes and GrowthFactor are required") from None
+        self.appconfig.strategies[strategy.id] = strategy
+        return _strategy(strategy)
 
     def get_hosted(self, app: str, profile: str, number: int) -> tuple[bytes, dict[str, str]]:
         self._check(app, None, profile)
@@ -244,7 +311,27 @@ class ControlPlaneServer:
             if method == "POST" and not number:
                 content, out = plane.create_hosted(app, profile, body, headers.get("Description", ""))
                 return 201, content, out
-        raise ApiError(404, "ResourceNotFoundException", f"{method} {path} is not implemented here")
+        return self._route_listings(method, path, body)
+
+    def _route_listings(self, method: str, path: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        """The ids by name and the deployment strategies."""
+        plane, json_headers = self.plane, {"Content-Type": "application/json"}
+        answer: dict[str, Any] | None = None
+        status = 200
+        if method == "GET" and APPLICATIONS.match(path):
+            answer = plane.list_applications()
+        elif method == "GET" and (match := ENVIRONMENTS.match(path)):
+            answer = plane.list_environments(match.group(1))
+        elif method == "GET" and (match := PROFILES.match(path)):
+            answer = plane.list_configuration_profiles(match.group(1))
+        elif STRATEGIES.match(path) and method in ("GET", "POST"):
+            status = 200 if method == "GET" else 201
+            answer = (plane.list_deployment_strategies() if method == "GET"
+                      else plane.create_deployment_strategy(json.loads(body or b"{}")))
+        if answer is None:
+            raise ApiError(404, "ResourceNotFoundException", f"{method} {path} is not implemented here")
+        self.calls.append(f"{method} {path.rsplit('/', 1)[-1]}")
+        return status, json.dumps(answer).encode(), json_headers
 
     def close(self) -> None:
         self.server.shutdown()

@@ -10,6 +10,15 @@ agents); a token is single use and names the next one; the body is what the agen
 serve (the evaluated flag values of the version that client gets), empty when nothing
 changed since the session's last answer. The agent's outage (fault ``agent_outage``)
 does not reach it: the data plane is AppConfig itself. Requests are not authenticated.
+
+Unkind on purpose: a used or unknown token is a 400 ``BadRequestException`` (tokens are
+single use), an unknown application/environment/profile a 404, and ``down`` makes every
+call a 500 ``InternalServerException`` (an AppConfig outage). ``started`` keeps each
+StartConfigurationSession request; ``reads`` counts the GetLatestConfiguration calls
+that were answered.
+
+``StandaloneDataPlane`` is the same data plane over an AppConfig of its own on a fixed
+clock, for callers that only set the document every client gets (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -21,7 +30,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .appconfig import AppConfig, QuietServer
+from .appconfig import AppConfig, QuietServer, Strategy
+
+ALL_AT_ONCE = Strategy("AppConfig.AllAtOnce", 0.0, 0.0, "LINEAR", 100.0)
 
 
 class DataPlane:
@@ -30,22 +41,31 @@ class DataPlane:
         self.clock = clock
         self.sessions: dict[str, tuple[str, int | None]] = {}  # token -> (client, last version)
         self.calls = 0
+        self.reads = 0
+        self.started: list[dict[str, Any]] = []  # every StartConfigurationSession request
+        self.down = False
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def start(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.down:
+            return 500, {"Message": "internal error (AppConfig outage)"}
         wanted = (body.get("ApplicationIdentifier"), body.get("EnvironmentIdentifier"),
                   body.get("ConfigurationProfileIdentifier"))
         names, ids = self.appconfig.path, self.appconfig.ids
         if wanted not in (names, (ids["application"], ids["environment"], ids["profile"])):
             return 404, {"Message": "no such application, environment or profile"}
         with self._lock:
+            self.started.append(dict(body))
             client = f"direct-{next(self._ids)}"
             token = f"{client}:0"
             self.sessions[token] = (client, None)
         return 201, {"InitialConfigurationToken": token}
 
     def latest(self, token: str) -> tuple[int, bytes, dict[str, str]]:
+        if self.down:
+            return 500, json.dumps({"Message": "internal error (AppConfig outage)"}).encode(), \
+                {"x-amzn-ErrorType": "InternalServerException", "Content-Type": "application/json"}
         with self._lock:
             self.calls += 1
             session = self.sessions.pop(token, None)
@@ -57,6 +77,7 @@ class DataPlane:
             serial = int(token.rsplit(":", 1)[1]) + 1
             following = f"{client}:{serial}"
             self.sessions[following] = (client, version)
+            self.reads += 1
         body = b"" if version == last or version is None else self.appconfig.served(version)
         return 200, body, {"Next-Poll-Configuration-Token": following, "Next-Poll-Interval-In-Seconds": "15",
                            "Content-Type": "application/json", "Version-Label": str(version or "")}
@@ -85,7 +106,8 @@ class DataPlaneServer:
                 status, answer = plane.start(request)
                 headers = {"Content-Type": "application/json"}
                 if status != 201:
-                    headers["x-amzn-ErrorType"] = "ResourceNotFoundException"
+                    headers["x-amzn-ErrorType"] = ("ResourceNotFoundException" if status == 404
+                                                   else "InternalServerException")
                 self._reply(status, json.dumps(answer).encode(), headers)
 
             def do_GET(self) -> None:
@@ -107,3 +129,51 @@ class DataPlaneServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _FixedClock:
+    now = 0.0
+
+
+class StandaloneDataPlane:
+    """The data plane on loopback over an AppConfig of its own: ``document`` (settable) is
+    what every client gets, deployed at once; ``mode`` is "ok" or "down"."""
+
+    def __init__(self, application: str = "huntaze-flags", environment: str = "production",
+                 profile: str = "feature-flags") -> None:
+        self.appconfig = AppConfig(application, environment, profile)
+        self.plane = DataPlane(self.appconfig, _FixedClock())
+        self.server = DataPlaneServer(self.plane)
+        self.url = self.server.url
+        self.document = {}
+
+    @property
+    def document(self) -> Any:
+        return self._document
+
+    @document.setter
+    def document(self, values: Any) -> None:
+        self._document = values
+        version = self.appconfig.host({"values": values})
+        self.appconfig.deploy(version, 0.0, ALL_AT_ONCE, "document set")
+
+    @property
+    def mode(self) -> str:
+        return "down" if self.plane.down else "ok"
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in ("ok", "down"):
+            raise ValueError(f"mode {value!r}: ok or down")
+        self.plane.down = value == "down"
+
+    @property
+    def sessions(self) -> list[dict[str, Any]]:
+        return self.plane.started
+
+    @property
+    def reads(self) -> int:
+        return self.plane.reads
+
+    def close(self) -> None:
+        self.server.close()

@@ -10,7 +10,8 @@ The alarms' states come from the caller (``states()``: name -> (type, state), ty
 ``CompositeAlarm`` or ``MetricAlarm``), read on every call, so the stand-in answers
 what the rehearsal's alarm evaluation says at that simulated moment. As in AWS, without
 ``AlarmTypes`` only metric alarms are returned (docs/aws-rules.md, DescribeAlarms).
-``fail_next`` makes the next calls fail (e.g. ``("Throttling", 400)``).
+``fail_next`` makes the next calls fail (e.g. ``("Throttling", 400)``), through the
+loopback API and through ``call`` (the Python API: the answer, or ``ApiError``) alike.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .appconfig import QuietServer
+from .appconfig_api import ApiError
 from .clock import EPOCH
 
 TARGET = "GraniteServiceVersion20100801."
@@ -89,22 +91,29 @@ class DescribeAlarmsApi:
                 "StateUpdatedTimestamp": EPOCH + self.clock.now})
         return out
 
+    def call(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """DescribeAlarms as the loopback API answers it: an injected failure first."""
+        with self._lock:
+            failure = self.fail_next.pop(0) if self.fail_next else None
+            if failure is None:
+                self.calls.append(dict(request))
+        if failure is not None:
+            code, status = failure
+            raise ApiError(status, code, "injected")
+        return self.describe_alarms(request)
+
     def route(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, bytes, dict[str, str]]:
         target = str(headers.get("X-Amz-Target", ""))
         reply = {"Content-Type": "application/x-amz-json-1.0"}
-        with self._lock:
-            failure = self.fail_next.pop(0) if self.fail_next else None
-        if failure is not None:
-            code, status = failure
-            return status, json.dumps({"__type": code, "message": "injected"}).encode(), \
-                {**reply, "x-amzn-query-error": f"{code};Sender"}
         if method != "POST" or target != TARGET + "DescribeAlarms":
             return 400, json.dumps({"__type": "InvalidAction",
                                     "message": f"{target or path} is not implemented here"}).encode(), reply
-        request = json.loads(body or b"{}")
-        with self._lock:
-            self.calls.append(request)
-        return 200, json.dumps(self.describe_alarms(request)).encode(), reply
+        try:
+            answer = self.call(json.loads(body or b"{}"))
+        except ApiError as exc:
+            return exc.status, json.dumps({"__type": exc.kind, "message": str(exc)}).encode(), \
+                {**reply, "x-amzn-query-error": f"{exc.kind};Sender"}
+        return 200, json.dumps(answer).encode(), reply
 
     def close(self) -> None:
         self.api.close()

@@ -26,9 +26,9 @@ if str(FUNCTIONS) not in sys.path:
 from cutover_runtime import aws
 from cutover_runtime.contract import mock_profile
 
+from cutover.rehearsal.fakes import AppConfigExtension, LambdaInvokeApi
 from tests import postgres_guard
 from tests.support import postgres as postgres_support
-from tests.support.fakes import AppConfigExtension, LambdaService
 
 CANDIDATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:huntaze-prisma-read:live"
 SALT = "test-salt"
@@ -71,7 +71,7 @@ def extension():
 
 @pytest.fixture
 def lambda_service():
-    server = LambdaService()
+    server = LambdaInvokeApi()
     yield server
     server.close()
 

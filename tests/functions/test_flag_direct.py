@@ -9,7 +9,7 @@ from cutover_runtime.flag_direct import DirectFlagReader
 from cutover_runtime.flag_reader import SAFE_DEFAULTS, FlagCache
 from cutover_runtime.telemetry import Identity
 
-from tests.support.fakes import AppConfigDataPlane
+from cutover.rehearsal.fakes import StandaloneDataPlane as AppConfigDataPlane
 
 from .conftest import events, flag_values
 

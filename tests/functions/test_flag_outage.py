@@ -22,7 +22,7 @@ from cutover_runtime.telemetry import Identity, Tracer
 from router.handler import Router
 from router.settings import RouterSettings
 
-from tests.support.fakes import AppConfigDataPlane
+from cutover.rehearsal.fakes import StandaloneDataPlane as AppConfigDataPlane
 
 from .conftest import SALT, flag_values
 

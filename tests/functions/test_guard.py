@@ -1,10 +1,12 @@
 """The guard against botocore's Stubber: every branch, with the exact parameters of every
 CloudWatch, AppConfig and SNS call production makes.
 
-moto implements no AppConfig deployments, so each call is stubbed with its expected
-parameters: a guard that read the wrong alarm, listed the wrong environment, stopped
-without AllowRevert or deployed with the wrong strategy fails here. The same handler
-against loopback stand-ins on a virtual clock: tests/functions/test_guard_semantics.py.
+Stubbers (not the shared fakes) on purpose: each call is stubbed with its expected
+parameters, and a call nobody expected fails the test, so a guard that read the wrong
+alarm, listed the wrong environment, stopped without AllowRevert, deployed with the wrong
+strategy or published what it should not fails here. The same handler against the
+shared fakes (cutover.rehearsal.fakes) on loopback and a virtual clock:
+tests/functions/test_guard_semantics.py.
 """
 
 from __future__ import annotations

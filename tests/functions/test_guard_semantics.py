@@ -36,11 +36,16 @@ from cutover_runtime import live
 from cutover_runtime.telemetry import Identity
 from guard import handler
 
-from cutover.rehearsal.appconfig import AppConfig, Deployment, Strategy
-from cutover.rehearsal.appconfig_api import ControlPlane, ControlPlaneServer
 from cutover.rehearsal.clock import VirtualClock
-from cutover.rehearsal.cloudwatch_api import DescribeAlarmsApi
-from cutover.rehearsal.sns_api import PublishApi
+from cutover.rehearsal.fakes import (
+    AppConfig,
+    ControlPlane,
+    ControlPlaneServer,
+    Deployment,
+    DescribeAlarmsApi,
+    PublishApi,
+    Strategy,
+)
 
 from .conftest import events
 

@@ -10,11 +10,16 @@ import json
 import boto3
 import pytest
 
-from cutover.rehearsal.appconfig import AppConfig, Strategy
-from cutover.rehearsal.appconfig_api import REVERT_WINDOW_S, ControlPlane, ControlPlaneServer
 from cutover.rehearsal.clock import VirtualClock
-from cutover.rehearsal.cloudwatch_api import DescribeAlarmsApi
-from cutover.rehearsal.sns_api import PublishApi
+from cutover.rehearsal.fakes import (
+    REVERT_WINDOW_S,
+    AppConfig,
+    ControlPlane,
+    ControlPlaneServer,
+    DescribeAlarmsApi,
+    PublishApi,
+    Strategy,
+)
 
 RAMP = Strategy("ramp", 600, 600, "LINEAR", 50)  # two growth steps over 10 min, 10 min bake
 CREDS = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}

@@ -20,7 +20,7 @@ from cutover_runtime import lambda_client
 from cutover_runtime.contract import mock_profile
 from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S
 
-from tests.support.fakes import ExtensionsAPI
+from cutover.rehearsal.fakes import ExtensionsAPI
 
 from .conftest import events, flag_values, metric_totals
 

@@ -1,6 +1,8 @@
-"""Emulated AWS for the operations commands: moto's server, plus botocore's Stubber with
-expected_params for what moto does not implement (AppConfig environments and
-deployments, X-Ray trace summaries, Logs Insights results).
+"""Emulated AWS for the operations commands: moto's server; AppConfig's control plane
+from the shared fakes (cutover.rehearsal.fakes) on loopback (`fake_appconfig`), for the
+tests that read what AppConfig says; botocore's Stubber with expected_params where a
+test pins the exact requests (the writes of `cutover rollback`, `ramp`, `deploy`) and for
+what neither implements (X-Ray trace summaries, Logs Insights results).
 
 `release` builds the production release in moto as `make apply` would leave it: the
 functions with a published version behind alias `live`, the alarms, the dashboard, the
@@ -11,12 +13,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -26,6 +31,8 @@ from cutover.generator.terraform.emulator import LocalAWS
 
 from cutover.ops import names as names_mod
 from cutover.ops.aws import Clients
+from cutover.rehearsal.clock import EPOCH, VirtualClock
+from cutover.rehearsal.fakes import AppConfig, ControlPlane, ControlPlaneServer, Strategy
 from tests.conftest import ROOT
 
 REGION = "us-east-1"
@@ -67,6 +74,7 @@ def _composite_as_metric_alarm(request, **_kwargs) -> None:
 class Emulated:
     endpoint: str
     stubs: dict[str, Stubber] = field(default_factory=dict)
+    fakes: dict[str, Any] = field(default_factory=dict)  # service -> a client of its shared fake
 
     def client(self, service: str):
         client = boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
@@ -85,6 +93,7 @@ class Emulated:
 
     def clients(self) -> Clients:
         overrides = {s: st.client for s, st in self.stubs.items() if s != "cloudwatch-percentiles"}
+        overrides.update(self.fakes)
         if "cloudwatch-percentiles" in self.stubs:
             overrides["cloudwatch"] = PercentilesStubbed(self.client("cloudwatch"), self.stubs["cloudwatch-percentiles"].client)
         return Clients(REGION, endpoint_url=self.endpoint, overrides=overrides)
@@ -266,3 +275,74 @@ def expect_document(stub: Stubber, version: int, document: dict) -> None:
                       {"ApplicationId": APP, "ConfigurationProfileId": PROFILE, "VersionNumber": version,
                        "Content": body(document), "ContentType": "application/json"},
                       {"ApplicationId": APP, "ConfigurationProfileId": PROFILE, "VersionNumber": version})
+
+
+# --- AppConfig through the shared fake ------------------------------------------------
+
+AT_ONCE = Strategy("atonce1", 0, 0, "LINEAR", 100)
+SLOW = Strategy("slow123", 3600, 0, "LINEAR", 20)  # deploys for an hour
+BAKES = Strategy("bakes12", 0, 3600, "LINEAR", 100)  # bakes for an hour
+OTHER_PERCENT = 50  # what every version but the served one holds: reading the wrong one shows
+
+
+@dataclass
+class FakeAppConfig:
+    """The release's AppConfig environment, in the shared fake, on loopback."""
+
+    names: names_mod.ReleaseNames
+    appconfig: AppConfig
+    clock: VirtualClock
+    server: ControlPlaneServer
+
+    def history(self, *items: dict, served: float = 0, described: dict[int, str] | None = None,
+                ended: datetime | None = None) -> None:
+        """Make the environment's deployments `items` (`deployment(number, state, version)`,
+        state COMPLETE, DEPLOYING, BAKING, ROLLED_BACK or REVERTED), earlier numbers filled
+        with COMPLETE deployments of version 1; the version served (the latest COMPLETE
+        deployment's) holds the canary at `served` percent, every other version at
+        OTHER_PERCENT. `described`: deployment number -> description. They happen one a
+        minute up to now (the time the commands read); the latest ends (completes, rolls
+        back or is reverted) at `ended` when given."""
+        items = sorted(items, key=lambda d: d["DeploymentNumber"])
+        self._host(items, served)
+        wanted = [deployment(n, "COMPLETE", 1) for n in range(1, items[0]["DeploymentNumber"])] + items
+        now = math.floor(time.time()) - EPOCH
+        end = math.floor(ended.timestamp()) - EPOCH if ended else now - 60
+        for i, item in enumerate(wanted):
+            self._deploy(item, end - 60.0 * (len(wanted) - 1 - i), (described or {}).get(item["DeploymentNumber"], ""))
+        self.clock.set(now)
+        plane = self.server.plane
+        assert [plane.state(d) for d in self.appconfig.deployments[-len(items):]] == [d["State"] for d in items]
+
+    def _host(self, items: list[dict], served: float) -> None:
+        complete = [d for d in items if d["State"] == "COMPLETE"]
+        live = int(complete[-1]["ConfigurationVersion"]) if complete else 1
+        for version in range(1, max(int(d["ConfigurationVersion"]) for d in items) + 1):
+            percent = served if version == live else OTHER_PERCENT
+            self.appconfig.host(flags_with(self.names, percent), f"version {version}")
+
+    def _deploy(self, item: dict, end: float, description: str) -> None:
+        """One deployment in `item`'s state, ending at `end` (started then if it is in flight)."""
+        state = item["State"]
+        strategy = {"DEPLOYING": SLOW, "BAKING": BAKES, "ROLLED_BACK": SLOW}.get(state, AT_ONCE)
+        start = end - 30 if state in ("ROLLED_BACK", "REVERTED") else end
+        made = self.appconfig.deploy(int(item["ConfigurationVersion"]), start, strategy, description)
+        assert made.number == item["DeploymentNumber"]
+        if state in ("ROLLED_BACK", "REVERTED"):
+            self.clock.set(end)
+            ids = self.appconfig.ids
+            self.server.plane.stop_deployment(ids["application"], ids["environment"], made.number, True)
+
+
+@pytest.fixture
+def fake_appconfig(emulated: Emulated, names: names_mod.ReleaseNames) -> Iterator[FakeAppConfig]:
+    """AppConfig's control plane from cutover.rehearsal.fakes, named as the release names
+    it; the operations commands reach it with boto3 over loopback."""
+    clock = VirtualClock()
+    appconfig = AppConfig(str(names.appconfig_application), str(names.appconfig_environment),
+                          str(names.appconfig_profile))
+    server = ControlPlaneServer(ControlPlane(appconfig, clock, lambda d: None))
+    emulated.fakes["appconfig"] = boto3.client("appconfig", region_name=REGION, endpoint_url=server.url,
+                                               aws_access_key_id="testing", aws_secret_access_key="testing")
+    yield FakeAppConfig(names, appconfig, clock, server)
+    server.close()

@@ -1,6 +1,7 @@
 """`cutover analyze --since` (the CloudWatch side): GetMetricData against moto for the
 raw per-period Sums, the Stubber for the window's p95 (moto answers percentiles with a
-500) and for AppConfig; the document it builds is the analysis input, cutover.metrics/1."""
+500), AppConfig's shared fake (cutover.rehearsal.fakes) over loopback for the flags
+(analyze only reads them); the document it builds is the analysis input, cutover.metrics/1."""
 
 from __future__ import annotations
 
@@ -11,12 +12,7 @@ import pytest
 from cutover.ops import metrics
 from cutover.ops.context import Context
 from cutover.ops.names import load
-from tests.ops.conftest import (
-    deployment,
-    expect_details,
-    expect_flags,
-    expect_latency,
-)
+from tests.ops.conftest import deployment, expect_latency
 
 NOW = datetime.now(UTC)
 
@@ -32,14 +28,9 @@ def _counts(em, names, at: datetime, **values) -> None:
         {"MetricName": k, "Dimensions": dims, "Timestamp": at, "Value": v, "Unit": "Count"} for k, v in values.items()])
 
 
-def _rollout(em, names, state="COMPLETE", completed: datetime | None = None) -> None:
-    stub = em.stub("appconfig")
-    if state == "COMPLETE":
-        expect_flags(stub, names, deployment(3, state, 7), served=1)
-        expect_details(stub, 3, "cutover huntaze-prisma-migration (production)",
-                       State=state, **({"CompletedAt": completed} if completed else {}))
-    else:  # in flight: nothing served yet, nothing settled to ask about
-        expect_flags(stub, names, deployment(3, state, 7))
+def _rollout(fake, state="COMPLETE", completed: datetime | None = None) -> None:
+    fake.history(deployment(3, state, 7), served=1 if state == "COMPLETE" else 0,
+                 described={3: "cutover huntaze-prisma-migration (production)"}, ended=completed)
 
 
 def test_window_is_aligned_to_whole_periods():
@@ -49,13 +40,13 @@ def test_window_is_aligned_to_whole_periods():
     assert end - start == timedelta(minutes=2)  # rounded up to whole periods
 
 
-def test_collect_keeps_raw_sums_per_period_and_the_window_p95(project, emulated, names):
+def test_collect_keeps_raw_sums_per_period_and_the_window_p95(project, emulated, names, fake_appconfig):
     ten_min = NOW.replace(second=0, microsecond=0) - timedelta(minutes=10)
     _counts(emulated, names, ten_min, Requests=300, Errors=1, CanaryRequests=3, CanaryErrors=1, CanaryReads=3)
     _counts(emulated, names, ten_min, Requests=200, CanaryRequests=2, CanaryReads=2)  # same minute: summed
     _counts(emulated, names, ten_min + timedelta(minutes=1), Requests=100, ShadowComparisons=10, ShadowMismatches=1)
     completed = NOW - timedelta(hours=2)
-    _rollout(emulated, names, completed=completed)
+    _rollout(fake_appconfig, completed=completed)
     expect_latency(emulated.percentiles(), 0, {"control": 41.5, "canary": 55.0}, {"control": 600, "canary": 5})
     document = metrics.collect(_ctx(project, emulated), 3600)
     [path] = document["paths"]
@@ -72,8 +63,8 @@ def test_collect_keeps_raw_sums_per_period_and_the_window_p95(project, emulated,
     assert path["rollout"] == {"deployed_at": completed.strftime("%Y-%m-%dT%H:%M:%SZ"), "poll_interval_seconds": 45}
 
 
-def test_a_flag_deployment_in_flight_has_no_deployed_at(project, emulated, names):
-    _rollout(emulated, names, state="BAKING")
+def test_a_flag_deployment_in_flight_has_no_deployed_at(project, emulated, names, fake_appconfig):
+    _rollout(fake_appconfig, state="BAKING")
     expect_latency(emulated.percentiles(), 0, {}, {})
     document = metrics.collect(_ctx(project, emulated), 600)
     [path] = document["paths"]
@@ -91,14 +82,11 @@ def test_a_complete_release_has_nothing_to_analyze(project, emulated):
         metrics.collect(_ctx(project, emulated), 600)
 
 
-def test_after_an_appconfig_rollback_the_served_step_is_judged_not_held(project, emulated, names):
+def test_after_an_appconfig_rollback_the_served_step_is_judged_not_held(project, emulated, names, fake_appconfig):
     # GIVEN the 0 -> 1% deployment (4) was stopped with revert: version 7 (0%) is served again
     rolled_back = NOW.replace(microsecond=0) - timedelta(minutes=30)
-    stub = emulated.stub("appconfig")
-    expect_flags(stub, names, deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=0)
-    expect_details(stub, 4, "cutover huntaze-prisma-migration (production)", State="ROLLED_BACK", EventLog=[
-        {"EventType": "ROLLBACK_STARTED", "OccurredAt": rolled_back - timedelta(minutes=1)},
-        {"EventType": "ROLLBACK_COMPLETED", "OccurredAt": rolled_back}])
+    fake_appconfig.history(deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=0,
+                           described={4: "cutover huntaze-prisma-migration (production)"}, ended=rolled_back)
     expect_latency(emulated.percentiles(), 0, {}, {})
     # WHEN the step's metrics are read
     document = metrics.collect(_ctx(project, emulated), 3600)
@@ -110,12 +98,10 @@ def test_after_an_appconfig_rollback_the_served_step_is_judged_not_held(project,
     assert "flags: flag deployment 4 (version 8) was ROLLED_BACK; served: version 7 (deployment 3)" in document["source"]
 
 
-def test_after_the_guard_the_served_zero_is_judged(project, emulated, names):
+def test_after_the_guard_the_served_zero_is_judged(project, emulated, names, fake_appconfig):
     done = NOW.replace(microsecond=0) - timedelta(minutes=20)
-    stub = emulated.stub("appconfig")
-    expect_flags(stub, names, deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=0)
-    expect_details(stub, 5, "cutover guard: canary off while the rollback alarm is in ALARM", State="COMPLETE",
-                   CompletedAt=done)
+    fake_appconfig.history(deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=0,
+                           described={5: "cutover guard: canary off while the rollback alarm is in ALARM"}, ended=done)
     expect_latency(emulated.percentiles(), 0, {}, {})
     document = metrics.collect(_ctx(project, emulated), 3600)
     [path] = document["paths"]
@@ -144,13 +130,14 @@ def _healthy_hour(em, names) -> None:
         cw.put_metric_data(Namespace=names.metrics_namespace, MetricData=data[i:i + 500])
 
 
-def test_analyze_gate_promotes_a_healthy_step_and_saves_a_replayable_file(project, emulated, names, capsys, tmp_path):
+def test_analyze_gate_promotes_a_healthy_step_and_saves_a_replayable_file(project, emulated, names, capsys, tmp_path,
+                                                                          fake_appconfig):
     import json
 
     from cutover.cli import main
 
     _healthy_hour(emulated, names)
-    _rollout(emulated, names, completed=NOW - timedelta(hours=3))
+    _rollout(fake_appconfig, completed=NOW - timedelta(hours=3))
     expect_latency(emulated.percentiles(), 0, {"control": 38.0, "canary": 41.0}, {"control": 14256, "canary": 144})
     saved = tmp_path / "step.json"
     code = main(["--root", str(project), "analyze", "--env", "production", "--since", "2h", "--gate", "--json",
@@ -163,26 +150,25 @@ def test_analyze_gate_promotes_a_healthy_step_and_saves_a_replayable_file(projec
     assert json.loads(capsys.readouterr().out)["verdict"] == "PROMOTE"
 
 
-def test_analyze_gate_holds_on_too_few_samples(project, emulated, names, capsys):
+def test_analyze_gate_holds_on_too_few_samples(project, emulated, names, capsys, fake_appconfig):
     from cutover.cli import main
 
-    _rollout(emulated, names, completed=NOW - timedelta(hours=3))
+    _rollout(fake_appconfig, completed=NOW - timedelta(hours=3))
     expect_latency(emulated.percentiles(), 0, {}, {})
     code = main(["--root", str(project), "analyze", "--env", "production", "--gate"], clients=emulated.clients())
     assert code == 3
     assert "HOLD" in capsys.readouterr().out
 
 
-def test_analyze_after_an_appconfig_rollback_does_not_wait_for_a_rollout(project, emulated, names, capsys):
+def test_analyze_after_an_appconfig_rollback_does_not_wait_for_a_rollout(project, emulated, names, capsys,
+                                                                         fake_appconfig):
     import json
 
     from cutover.cli import main
 
     _healthy_hour(emulated, names)
-    stub = emulated.stub("appconfig")
-    expect_flags(stub, names, deployment(4, "REVERTED", 8), deployment(3, "COMPLETE", 7), served=1)
-    expect_details(stub, 4, "", State="REVERTED", EventLog=[
-        {"EventType": "REVERT_COMPLETED", "OccurredAt": NOW - timedelta(hours=3)}])
+    fake_appconfig.history(deployment(4, "REVERTED", 8), deployment(3, "COMPLETE", 7), served=1,
+                           ended=NOW - timedelta(hours=3))
     expect_latency(emulated.percentiles(), 0, {"control": 38.0, "canary": 41.0}, {"control": 14256, "canary": 144})
     code = main(["--root", str(project), "analyze", "--env", "production", "--since", "2h", "--gate", "--json"],
                 clients=emulated.clients())

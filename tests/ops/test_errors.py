@@ -73,13 +73,12 @@ def test_no_region(aws_env, monkeypatch):
 
 
 @pytest.mark.parametrize("command", NEEDS_RESOURCES)
-def test_missing_resources(project, emulated, capsys, command):
-    """Nothing applied yet: moto has no function, alarm or application."""
-    stub = emulated.stub("appconfig")
-    stub.add_response("list_applications", {"Items": []}, {})
+def test_missing_resources(project, emulated, capsys, command, fake_appconfig):
+    """Nothing applied yet: moto has no function or alarm, and AppConfig (its shared fake,
+    over loopback) holds only another release's application."""
+    fake_appconfig.appconfig.path = ("another-release-flags", "production", "feature-flags")
     code = main(["--root", str(project), *COMMANDS[command], "--env", "production"], clients=emulated.clients())
     err = capsys.readouterr().err
-    emulated.stubs.clear()  # not every command reads AppConfig
     assert code == EXPECTED.get(command, 2), err
     assert "Traceback" not in err
     assert ("not found" in err or "resource missing" in err) and "make apply" in err
@@ -87,6 +86,8 @@ def test_missing_resources(project, emulated, capsys, command):
 
 @pytest.mark.parametrize("command", sorted(set(COMMANDS) - {"preflight"}))
 def test_missing_permission(project, emulated, capsys, command):
+    """Stubbers: AccessDenied from five services at once; neither moto nor the shared
+    fakes model IAM permissions."""
     denied = "User: arn:aws:iam::123456789012:user/ana is not authorized to perform: {}"
     for service, operation in (("appconfig", "list_applications"), ("lambda", "get_alias"),
                                ("xray", "get_trace_summaries"), ("logs", "start_query"),

@@ -1,5 +1,7 @@
 """`cutover monitor` against moto: metrics per route from GetMetricData, alarms,
-deployments, the last log lines; --traffic invokes the entry point with synthetic users."""
+deployments, the last log lines; --traffic invokes the entry point with synthetic users.
+AppConfig is its shared fake (cutover.rehearsal.fakes) over loopback: monitor only reads
+it. The percentile GetMetricData calls moto cannot answer stay stubbed."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from cutover.cli import main
 from cutover.ops import monitor
 from cutover.ops.context import Context
 from cutover.ops.names import load
-from tests.ops.conftest import deployment, expect_flags, expect_latency
+from tests.ops.conftest import deployment, expect_latency
 
 
 def _put(em, names, when: datetime) -> None:
@@ -37,14 +39,14 @@ def _logs(em, names) -> None:
         {"timestamp": int(time.time() * 1000), "message": '{"event": "REQUEST", "route": "canary"}'}])
 
 
-def _flags(em, names) -> None:
-    expect_flags(em.stub("appconfig"), names, deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=1)
+def _flags(fake) -> None:
+    fake.history(deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=1)
 
 
-def test_monitor_counts_per_route_from_raw_sums(project, release, names, capsys):
+def test_monitor_counts_per_route_from_raw_sums(project, release, names, capsys, fake_appconfig):
     _put(release, names, datetime.now(UTC) - timedelta(minutes=3))
     _logs(release, names)
-    _flags(release, names)
+    _flags(fake_appconfig)
     code = main(["--root", str(project), "monitor", "--env", "production", "--json", "--since", "15m",
                  "--traffic", "3"], clients=release.clients())
     out = json.loads(capsys.readouterr().out)
@@ -65,9 +67,9 @@ def test_monitor_counts_per_route_from_raw_sums(project, release, names, capsys)
     assert out["alarms"][names.rollback_alarm] in ("OK", "INSUFFICIENT_DATA")
 
 
-def test_watch_refreshes_until_its_iterations_are_done(project, release, names):
+def test_watch_refreshes_until_its_iterations_are_done(project, release, names, fake_appconfig):
+    _flags(fake_appconfig)  # read at each refresh
     for _ in range(2):
-        _flags(release, names)
         expect_latency(release.percentiles(), 0, {}, {})
     names_, spec, plan = load(project, "production")
     sleeps: list[float] = []
@@ -76,4 +78,5 @@ def test_watch_refreshes_until_its_iterations_are_done(project, release, names):
                          iterations=2, sleep=sleeps.append, out=Console(file=screen, width=200))
     assert code == 0
     assert sleeps == [30]
+    assert fake_appconfig.server.calls.count("GET deployments") == 2  # the flags, read at each refresh
     assert "traffic" in screen.getvalue() and names.rollback_alarm in screen.getvalue()

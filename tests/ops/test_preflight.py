@@ -1,7 +1,10 @@
 """`cutover preflight`: every check passes on a healthy release, and each fails on purpose.
 
 Lambda, CloudWatch, Logs, SQS, EC2, IAM and CodeDeploy are moto's; AppConfig
-(environments), AppConfig data and X-Ray are stubbed with their expected parameters.
+(environments), AppConfig data and X-Ray are stubbed with their expected parameters:
+the checks pin what they send (the data-plane session preflight opens with the router's
+identifiers and minimum poll interval, the environment whose monitors it reads, the trace
+filter), and the environment's monitors are not modelled by AppConfig's shared fake.
 """
 
 from __future__ import annotations

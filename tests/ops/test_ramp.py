@@ -1,5 +1,7 @@
 """`cutover ramp`: the spec edit keeps every byte outside the changed line(s); ramping
-refuses while a flag deployment or its bake runs; the gate decides ramps up."""
+refuses while a flag deployment or its bake runs; the gate decides ramps up. ramp only
+reads AppConfig: it runs against AppConfig's shared fake (cutover.rehearsal.fakes) over
+loopback, not Stubbers."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from cutover.cli import main
 from cutover.ops import spec_edit
 from cutover.ops.aws import OpsError
 from tests.conftest import ROOT
-from tests.ops.conftest import deployment, expect_details, expect_flags
+from tests.ops.conftest import deployment
 
 SPEC = ROOT / "config" / "production.release.yaml"
 
@@ -98,8 +100,8 @@ def _ramp(project, em, capsys, *argv) -> tuple[int, dict]:
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_refuses_while_a_flag_deployment_bakes(project, emulated, names, capsys):
-    expect_flags(emulated.stub("appconfig"), names, deployment(4, "BAKING", 8))
+def test_refuses_while_a_flag_deployment_bakes(project, emulated, names, capsys, fake_appconfig):
+    fake_appconfig.history(deployment(4, "BAKING", 8))
     before = (project / names.spec_file).read_bytes()
     code, out = _ramp(project, emulated, capsys, "--to", "0")
     assert code == 3
@@ -107,8 +109,8 @@ def test_refuses_while_a_flag_deployment_bakes(project, emulated, names, capsys)
     assert (project / names.spec_file).read_bytes() == before
 
 
-def test_ramping_down_needs_no_gate_and_shows_the_diff(project, emulated, names, capsys):
-    expect_flags(emulated.stub("appconfig"), names, deployment(3, "COMPLETE", 7), served=1)
+def test_ramping_down_needs_no_gate_and_shows_the_diff(project, emulated, names, capsys, fake_appconfig):
+    fake_appconfig.history(deployment(3, "COMPLETE", 7), served=1)
     code, out = _ramp(project, emulated, capsys, "--to", "0")
     assert code == 0
     assert out["changed"] is True and "analysis" not in out
@@ -129,8 +131,9 @@ def test_already_there_is_nothing_to_do(project, emulated, capsys):
     assert code == 0 and out["changed"] is False
 
 
-def test_apply_builds_plans_and_applies_after_the_edit(project, emulated, names, capsys, monkeypatch):
-    expect_flags(emulated.stub("appconfig"), names, deployment(3, "COMPLETE", 7), served=1)
+def test_apply_builds_plans_and_applies_after_the_edit(project, emulated, names, capsys, monkeypatch,
+                                                     fake_appconfig):
+    fake_appconfig.history(deployment(3, "COMPLETE", 7), served=1)
     seen = []
     monkeypatch.setattr("cutover.ops.ramp.plan_and_apply", lambda ctx: seen.append(ctx.spec_path.read_text()) or 0)
     code, out = _ramp(project, emulated, capsys, "--to", "0", "--apply")
@@ -151,11 +154,11 @@ def _gate_with(monkeypatch, example: str) -> None:
 # --- after the guard, a rollback or a revert: what is served is not the spec's step ------
 
 
-def test_ramping_up_after_an_appconfig_rollback_says_what_happened(project, emulated, names, capsys):
+def test_ramping_up_after_an_appconfig_rollback_says_what_happened(project, emulated, names, capsys,
+                                                                 fake_appconfig):
     # GIVEN the 0 -> 1% deployment was stopped with revert: 0% is served, the spec says 1%
-    stub = emulated.stub("appconfig")
-    expect_flags(stub, names, deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=0)
-    expect_details(stub, 3, "cutover huntaze-prisma-migration (production)")
+    fake_appconfig.history(deployment(4, "ROLLED_BACK", 8), deployment(3, "COMPLETE", 7), served=0,
+                           described={3: "cutover huntaze-prisma-migration (production)"})
     before = (project / names.spec_file).read_bytes()
     # WHEN the scheduled ramp runs
     code, out = _ramp(project, emulated, capsys)
@@ -167,22 +170,21 @@ def test_ramping_up_after_an_appconfig_rollback_says_what_happened(project, emul
     assert (project / names.spec_file).read_bytes() == before
 
 
-def test_after_the_guard_ramping_to_zero_reconciles_the_spec(project, emulated, names, capsys):
-    stub = emulated.stub("appconfig")
-    expect_flags(stub, names, deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=0)
-    expect_details(stub, 5, "cutover guard: canary off while the rollback alarm is in ALARM")
+def test_after_the_guard_ramping_to_zero_reconciles_the_spec(project, emulated, names, capsys, fake_appconfig):
+    fake_appconfig.history(deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=0,
+                           described={5: "cutover guard: canary off while the rollback alarm is in ALARM"})
     code, out = _ramp(project, emulated, capsys, "--to", "0")
     assert code == 0 and out["changed"] is True and "analysis" not in out
     assert out["happened"].startswith("the guard turned the canary off (deployment 5)")
     assert "percent: 0" in (project / names.spec_file).read_text()
 
 
-def _idle(em, names) -> None:
-    expect_flags(em.stub("appconfig"), names, deployment(3, "COMPLETE", 7), served=1)
+def _idle(fake) -> None:
+    fake.history(deployment(3, "COMPLETE", 7), served=1)
 
 
-def test_promote_edits_the_spec_to_the_next_step(project, emulated, names, capsys, monkeypatch):
-    _idle(emulated, names)
+def test_promote_edits_the_spec_to_the_next_step(project, emulated, names, capsys, monkeypatch, fake_appconfig):
+    _idle(fake_appconfig)
     _gate_with(monkeypatch, "healthy-1pct.json")
     code, out = _ramp(project, emulated, capsys)
     assert out["analysis"]["verdict"] == "PROMOTE"
@@ -195,8 +197,9 @@ def test_promote_edits_the_spec_to_the_next_step(project, emulated, names, capsy
     ("ramp-in-flight-5pct.json", "HOLD", 3),
     ("incident-canary-errors-5pct.json", "ROLLBACK", 4),
 ])
-def test_hold_and_rollback_leave_the_spec_alone(project, emulated, names, capsys, monkeypatch, example, verdict, code):
-    _idle(emulated, names)
+def test_hold_and_rollback_leave_the_spec_alone(project, emulated, names, capsys, monkeypatch, example, verdict, code,
+                                               fake_appconfig):
+    _idle(fake_appconfig)
     _gate_with(monkeypatch, example)
     before = (project / names.spec_file).read_bytes()
     got, out = _ramp(project, emulated, capsys)

@@ -1,6 +1,13 @@
 """`cutover rollback`: flags and code as independent steps, each attempted and audited;
 never stopping the guard's or an earlier rollback's canary-off deployment; a second run
-that is a no-op and says so; the reconciling spec line."""
+that is a no-op and says so; the reconciling spec line.
+
+AppConfig and CodeDeploy are botocore Stubbers with expected_params on purpose: rollback
+writes, and these tests pin exactly what it sends (the hosted version's content and
+description, StartDeployment's strategy, description and KmsKeyIdentifier,
+StopDeployment's deployment number) and that it sends nothing else (no StopDeployment of
+the guard's deployment). What AppConfig answers is exercised against its shared fake
+(cutover.rehearsal.fakes) in test_status, test_ramp and test_monitor."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ import time
 import pytest
 from cutover.generator.spec.loader import load_spec
 
-from cutover.rehearsal.appconfig import Agent, AgentServer, AppConfig, ConflictError, Strategy
 from cutover.rehearsal.clock import EPOCH, VirtualClock
+from cutover.rehearsal.fakes import Agent, AgentServer, AppConfig, ConflictError, Strategy
 from cutover.rehearsal.functions import ModuleSet
 from cutover.rehearsal.population import LatencyModel, Population
 from cutover.rehearsal.release import flag_values, function_environment, shift_plan
@@ -174,7 +174,7 @@ def test_appconfig_control_plane_answers_boto3():
     """The brake's boto3 calls against the control-plane stand-in: list, read, create, start."""
     import boto3
 
-    from cutover.rehearsal.appconfig_api import ControlPlane, ControlPlaneServer
+    from cutover.rehearsal.fakes import ControlPlane, ControlPlaneServer
 
     clock = VirtualClock()
     appconfig = AppConfig("app", "env", "profile")
@@ -219,7 +219,7 @@ def test_appconfig_control_plane_answers_boto3():
 # --- AWS as documented, the unkind parts included --------------------------------------
 
 def _monitored(state: list[str], reading: str):
-    from cutover.rehearsal.appconfig import Monitor
+    from cutover.rehearsal.fakes import Monitor
 
     appconfig = AppConfig("app", "env", "profile")
     monitor = Monitor(appconfig, lambda: state[0], True, reading)
@@ -266,7 +266,7 @@ def test_a_deployment_started_under_alarm_follows_the_reading(reading, rolled_ba
 
 
 def test_an_unattached_monitor_never_rolls_back():
-    from cutover.rehearsal.appconfig import Monitor
+    from cutover.rehearsal.fakes import Monitor
 
     appconfig = AppConfig("app", "env", "profile")
     monitor = Monitor(appconfig, lambda: "INSUFFICIENT_DATA", False, "rolled_back")
@@ -310,7 +310,7 @@ def test_each_step_renders_its_own_alarms_and_keeps_their_state():
 def test_the_data_plane_serves_what_the_agent_would():
     import boto3
 
-    from cutover.rehearsal.appconfigdata_api import DataPlane, DataPlaneServer
+    from cutover.rehearsal.fakes import DataPlane, DataPlaneServer
 
     clock = VirtualClock()
     appconfig = AppConfig("app", "env", "profile")
