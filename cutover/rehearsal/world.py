@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cutover.runtime import env as env_keys
+
 from .appconfig import Agent, AgentServer, AppConfig, Monitor, Strategy
 from .appconfig_api import ControlPlane, ControlPlaneServer
 from .appconfigdata_api import DataPlane, DataPlaneServer
@@ -156,7 +158,7 @@ class World:
         self.router, self.candidate, self.router_env = first.router, first.candidate, first.router_env
         self.canary_timeout_s = first.canary_timeout_s
         self.poll_interval_s = float(first.router_env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45"))
-        self.flags_ttl_s = float(first.router_env.get("CUTOVER_FLAGS_TTL_MS", "0")) / 1000
+        self.flags_ttl_s = float(first.router_env.get(env_keys.FLAGS_TTL_MS, "0")) / 1000
         self.control_plane = ControlPlaneServer(ControlPlane(self.appconfig, clock, lambda deployment: None))
         self.rollback_alarm = rollback_alarm
         self.alarms = alarms
@@ -184,14 +186,14 @@ class World:
         if GUARD_MODULE in module_names(spec, self.spec_file):
             environment = function_environment(spec, self.spec_file, GUARD_MODULE, resolver=_by_suffix(resolved))
         else:
-            environment = {"CUTOVER_GUARD_APPLICATION_ID": ids["application"],
-                           "CUTOVER_GUARD_ENVIRONMENT_ID": ids["environment"],
-                           "CUTOVER_GUARD_PROFILE_ID": ids["profile"],
-                           "CUTOVER_GUARD_STRATEGY_ID": GUARD_STRATEGY.id, "CUTOVER_GUARD_KMS_KEY_ARN": kms,
-                           "CUTOVER_GUARD_CANARY_FLAGS": ",".join(self.canary_flags),
-                           "CUTOVER_GUARD_ALARM_NAME": rollback_alarm,
-                           "CUTOVER_GUARD_TOPIC_ARN": self.guard_apis.topic_arn,
-                           "CUTOVER_RELEASE": spec.release.name}
+            environment = {env_keys.GUARD_APPLICATION_ID: ids["application"],
+                           env_keys.GUARD_ENVIRONMENT_ID: ids["environment"],
+                           env_keys.GUARD_PROFILE_ID: ids["profile"],
+                           env_keys.GUARD_STRATEGY_ID: GUARD_STRATEGY.id, env_keys.GUARD_KMS_KEY_ARN: kms,
+                           env_keys.GUARD_CANARY_FLAGS: ",".join(self.canary_flags),
+                           env_keys.GUARD_ALARM_NAME: rollback_alarm,
+                           env_keys.GUARD_TOPIC_ARN: self.guard_apis.topic_arn,
+                           env_keys.RELEASE: spec.release.name}
         environment.update({**self.guard_apis.endpoints(), "AWS_REGION": spec.release.region,
                             "AWS_DEFAULT_REGION": spec.release.region,
                             # the stand-ins do not check signatures; boto3 needs something to sign with
@@ -213,17 +215,17 @@ class World:
         path = spec.read_paths[index]
         module = path.name.replace("-", "_")
         router_env = function_environment(spec, spec_file, f"{module}_control", path_index=index)
-        router_env["CUTOVER_APPCONFIG_URL"] = self.agents.url
+        router_env[env_keys.APPCONFIG_URL] = self.agents.url
         router_env.update({"AWS_ENDPOINT_URL_APPCONFIGDATA": self.data_plane.url,
                            # the stand-ins do not check signatures; boto3 needs something to sign with
                            "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
         # The flag read's budget is also a real socket timeout; a thread hand-off on a busy
         # machine can take longer than 50 ms of real time. The simulated read takes the
         # modelled agent latency, far below the budget, whatever the real time.
-        router_env["CUTOVER_FLAGS_BUDGET_MS"] = str(max(REAL_FLAG_BUDGET_MS,
-                                                        float(router_env.get("CUTOVER_FLAGS_BUDGET_MS", 0))))
+        router_env[env_keys.FLAGS_BUDGET_MS] = str(max(REAL_FLAG_BUDGET_MS,
+                                                        float(router_env.get(env_keys.FLAGS_BUDGET_MS, 0))))
         candidate_env = function_environment(spec, spec_file, f"{module}_candidate", path_index=index)
-        candidate_env.pop("CUTOVER_SHADOW_LEDGER_TABLE", None)  # no DynamoDB: one delivery per event
+        candidate_env.pop(env_keys.SHADOW_LEDGER_TABLE, None)  # no DynamoDB: one delivery per event
         candidate_env.update(self.database.candidate_environment())
         for env in (router_env, candidate_env):
             env.update({"AWS_REGION": spec.release.region, "AWS_DEFAULT_REGION": spec.release.region})
@@ -233,8 +235,8 @@ class World:
         candidate = self._function(path.candidate, path.alias, "candidate", build_dir,
                                    "candidate.handler", "candidate", candidate_env,
                                    envs.candidate or _reserved(path.candidate))
-        timeout = float(router_env.get("CUTOVER_CANARY_TIMEOUT_MS", "1500")) / 1000
-        return PathRig(path.name, router_env["CUTOVER_CANARY_FLAG"], router, candidate, router_env, timeout)
+        timeout = float(router_env.get(env_keys.CANARY_TIMEOUT_MS, "1500")) / 1000
+        return PathRig(path.name, router_env[env_keys.CANARY_FLAG], router, candidate, router_env, timeout)
 
     def _function(self, fn_spec: Any, alias: str, role: str, build_dir: Path, handler: str,
                   init: str, environment: dict[str, str], most: int) -> Function:
