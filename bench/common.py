@@ -17,9 +17,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ROOT / "functions"
+EXAMPLE = ROOT / "example" / "user-profile"  # the example's user_profile, vendored into the zips
 BENCH = ROOT / "bench"
 DATA = BENCH / "data"
-for _path in (str(ROOT), str(FUNCTIONS), str(BENCH)):
+for _path in (str(ROOT), str(FUNCTIONS), str(EXAMPLE), str(BENCH)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 

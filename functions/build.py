@@ -6,6 +6,9 @@ writes (contracts.md §1):
 
 * ``build/functions/<package>.zip`` for router, candidate, cleanup, guard, deploy_probe: the package and
   ``cutover_runtime``, paths relative to ``functions/`` (the zip root is the handler root);
+  the functions that answer or check the read model (router, candidate, deploy_probe) also
+  get the example's ``user_profile`` package from ``example/user-profile/`` (and the
+  candidate its tables, ``user_profile/schema.sql``);
 * ``build/layers/deps-<arch>.zip``: the wheels of ``functions/requirements.txt`` for
   CPython 3.12 on manylinux ``x86_64`` / ``aarch64``, unpacked under ``python/``.
 
@@ -35,6 +38,12 @@ FUNCTIONS_DIR = Path(__file__).resolve().parent
 ROOT = FUNCTIONS_DIR.parent
 PACKAGES = ("router", "candidate", "cleanup", "guard", "deploy_probe")
 SHARED = "cutover_runtime"
+# The example release's read model and mock control, vendored next to cutover_runtime
+# into the zips that import it; the candidate also ships the example's tables.
+EXAMPLE_DIR = ROOT / "example" / "user-profile"
+EXAMPLE_PACKAGE = "user_profile"
+EXAMPLE_USERS = ("router", "candidate", "deploy_probe")
+EXAMPLE_SCHEMA = {"candidate": f"{EXAMPLE_PACKAGE}/schema.sql"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 PLATFORMS = {"x86_64": "x86_64", "arm64": "aarch64"}
 PYTHON_VERSION = "3.12"
@@ -87,6 +96,17 @@ def function_entries(package: str) -> list[tuple[str, bytes]]:
     for directory in (FUNCTIONS_DIR / package, FUNCTIONS_DIR / SHARED):
         for path in _source_files(directory):
             entries.append((path.relative_to(FUNCTIONS_DIR).as_posix(), path.read_bytes()))
+    return entries + example_entries(package)
+
+
+def example_entries(package: str) -> list[tuple[str, bytes]]:
+    """The example's package (and, for the candidate, its tables) for a function that uses it."""
+    if package not in EXAMPLE_USERS:
+        return []
+    entries = [(path.relative_to(EXAMPLE_DIR).as_posix(), path.read_bytes())
+               for path in _source_files(EXAMPLE_DIR / EXAMPLE_PACKAGE)]
+    if package in EXAMPLE_SCHEMA:
+        entries.append((EXAMPLE_SCHEMA[package], (EXAMPLE_DIR / "schema.sql").read_bytes()))
     return entries
 
 

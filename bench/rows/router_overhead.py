@@ -11,7 +11,7 @@ ORDER = 20
 
 
 def run(ctx) -> list[Row]:
-    from cutover_runtime.contract import mock_profile
+    from user_profile.mock import mock_profile
 
     extension, lambda_service = ctx.fakes()
     extension.document = FLAGS_OFF

@@ -18,11 +18,11 @@ from typing import Any
 import botocore.exceptions
 from rich.console import Console
 
+from cutover.generator.spec.comparison_paths import ReadModel, read_model_file
 from cutover.ops import appconfig
 from cutover.ops.aws import describe, paginate
 from cutover.ops.context import Context
 from cutover.ops.output import FAILED, OK, Result, mark, table
-from cutover.runtime.contract import validate_profile
 
 PREFLIGHT_USER = "cutover-preflight"
 APPCONFIG_AGENT_LAYER = "AWS-AppConfig-Extension"
@@ -71,6 +71,11 @@ class Probe:
                 raise RuntimeError(f"{answer['FunctionError']}: {payload[:200]!r}")
             return json.loads(payload)
         return self.once("invoke", call)
+
+    def read_model(self) -> ReadModel:
+        """The JSON Schema read model of the probed read path (its spec's ``read_model``)."""
+        spec_path = next(p for p in self.ctx.spec.read_paths if p.name == self.path.name)
+        return ReadModel.load(read_model_file(spec_path.read_model, self.ctx.spec_path.parent))
 
     def ids(self) -> appconfig.Ids:
         return self.once("ids", lambda: appconfig.resolve(self.ctx.clients("appconfig"), self.names))
@@ -196,11 +201,11 @@ def canary_percent(pr: Probe) -> tuple[bool, str]:
 
 def response_contract(pr: Probe) -> tuple[bool, str]:
     body = _body(pr.invoke())
-    try:
-        validate_profile(body)
-    except ValueError as exc:
-        return False, f"the answer breaks the read model: {exc}"
-    return True, "the answer follows the read model (functions/cutover_runtime/contract.py)"
+    model = pr.read_model()
+    broken = model.violations(body)
+    if broken:
+        return False, f"the answer breaks the read model ({model.name}): {broken[0]}"
+    return True, f"the answer follows the read model ({model.name})"
 
 
 # --- what we know matters on AWS ----------------------------------------------------

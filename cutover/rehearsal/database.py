@@ -2,9 +2,10 @@
 afterwards) or the user's own server (``--database-url`` /
 ``CUTOVER_REHEARSAL_DATABASE_URL``; the schema's tables are dropped and recreated there).
 
-Rows are the control's answers (``cutover_runtime.contract.mock_profile``) for every
-user of the population, so a healthy candidate matches the control exactly; divergence
-faults then change real rows.
+The tables are the example's (``user_profile/schema.sql`` in the candidate's zip); rows
+are the control's answers (``user_profile.mock.mock_profile``, from the router's zip) for
+every user of the population, so a healthy candidate matches the control exactly;
+divergence faults then change real rows.
 """
 
 from __future__ import annotations

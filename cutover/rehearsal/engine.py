@@ -68,6 +68,11 @@ from .world import World
 if TYPE_CHECKING:
     from .progress import Progress
 
+# The example's tables and mock control, as functions/build.py vendors them into the zips
+# (from example/user-profile/): the database is created and seeded from the packaged code.
+EXAMPLE_SCHEMA = "user_profile/schema.sql"
+EXAMPLE_MOCK = "user_profile.mock"
+
 
 @dataclass
 class Options:
@@ -255,10 +260,10 @@ class Rehearsal:
     def _prepare(self, database: Database) -> None:
         from .functions import package_path
 
-        schema = _read_from_zip(package_path(self.o.build_dir, "candidate"), "candidate/schema.sql")
+        schema = _read_from_zip(package_path(self.o.build_dir, "candidate"), EXAMPLE_SCHEMA)
         database.create_schema(schema)
-        contract = _contract_from_zip(package_path(self.o.build_dir, "router"))
-        database.seed((user_id(i) for i in range(self.scenario.traffic.users)), contract.mock_profile)
+        mock = _mock_from_zip(package_path(self.o.build_dir, "router"))
+        database.seed((user_id(i) for i in range(self.scenario.traffic.users)), mock.mock_profile)
 
     def _wire(self, world: World) -> None:
         """The collaborators of the tick loop, each given only what it needs."""
@@ -439,11 +444,11 @@ def _read_from_zip(zip_path: Path, name: str) -> str:
         return zf.read(name).decode()
 
 
-def _contract_from_zip(zip_path: Path) -> Any:
+def _mock_from_zip(zip_path: Path) -> Any:
     """The control's answers as the packaged code computes them (its own module copy)."""
     from .functions import ModuleSet
 
-    modules = ModuleSet(zip_path, "cutover_runtime.contract", VirtualClock())
+    modules = ModuleSet(zip_path, EXAMPLE_MOCK, VirtualClock())
     return modules.handler
 
 

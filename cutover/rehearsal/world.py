@@ -254,7 +254,7 @@ class World:
         inject("lambda", StandinClient(self.lambda_, self._rig_of(env).canary_timeout_s), "canary")
         inject("lambda", StandinClient(self.lambda_, 3.0), "shadow")
         env.state.random = random.Random(f"shadow-sample:{self.scenario.seed}:{env.id}").random
-        router = env.state  # the environment's Router: its control is router/control.py's
+        router = env.state  # the environment's Router: its control is user_profile.mock's
         backend = router.control
         control = self.hooks.latency["control"]
         clock = self.clock

@@ -10,15 +10,12 @@ same read: the connect timeout (derived from the canary timeout) is spent once.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from cutover_runtime.contract import format_timestamp
 from cutover_runtime.request import usable_id
+from user_profile.read_model import format_timestamp
 
 from .settings import DatabaseSettings
-
-SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 
 PROFILE_SQL = """
 SELECT u.user_id, u.display_name, u.email, u.plan, u.created_at,

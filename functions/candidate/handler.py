@@ -22,9 +22,9 @@ from typing import Any
 from cutover_runtime import env as env_keys
 from cutover_runtime import metrics as emf
 from cutover_runtime.compare import CompareRules, ShadowComparator
-from cutover_runtime.contract import validate_profile
 from cutover_runtime.request import answer, parse_request
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer
+from user_profile.read_model import validate_profile
 
 from .db import ProfileStore, UserNotFound
 from .event_ledger import EventLedger

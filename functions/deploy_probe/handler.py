@@ -5,12 +5,12 @@ it moves any of the alias's traffic to the new version. The probe reads the depl
 (GetDeployment: the AppSpec's function and ``TargetVersion``), sends reads of the
 configured user ids to that version (Invoke with ``Qualifier`` = the target version: no
 user is served by them, and a read changes no data), checks every answer against the
-read model (``cutover_runtime.contract``), and decides with Wald's sequential test
-(``cutover_runtime.sequential``) against the release's error-rate limit. It reports
-``Succeeded`` or ``Failed`` with PutLifecycleEventHookExecutionStatus; ``Failed`` fails
-the deployment, and CodeDeploy rolls back (the alias never moved). Whatever it cannot
-judge is ``Failed``: an AppSpec it cannot read, a function that is not the release's,
-no decision within its reads or its time.
+read model (``user_profile.read_model``, vendored from the example), and decides with
+Wald's sequential test (``cutover_runtime.sequential``) against the release's error-rate
+limit. It reports ``Succeeded`` or ``Failed`` with PutLifecycleEventHookExecutionStatus;
+``Failed`` fails the deployment, and CodeDeploy rolls back (the alias never moved).
+Whatever it cannot judge is ``Failed``: an AppSpec it cannot read, a function that is
+not the release's, no decision within its reads or its time.
 
 Without user ids, it reads ``cutover-probe-<n>``: an answer is then a profile of that
 user or the candidate's ``{"error": "not found"}``; with them, only a valid profile of
@@ -27,9 +27,9 @@ from typing import Any
 
 from cutover_runtime import aws
 from cutover_runtime import env as env_keys
-from cutover_runtime.contract import MalformedResponse, validate_profile
 from cutover_runtime.sequential import FAIL, PASS, ErrorRateTest
 from cutover_runtime.telemetry import Identity, log_event
+from user_profile.read_model import MalformedResponse, validate_profile
 
 from .appspec import Shipment, UnreadableDeployment, shipment
 

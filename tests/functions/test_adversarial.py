@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 from cutover_runtime.assignment import user_hash
-from cutover_runtime.contract import mock_profile
 from cutover_runtime.flag_reader import SAFE_DEFAULTS, FlagCache
 from cutover_runtime.telemetry import Identity
+from user_profile.mock import mock_profile
 
 from .conftest import SALT, events, flag_values, metric_totals
 

@@ -40,11 +40,11 @@ def test_function_zips_are_byte_identical_across_builds_and_mtimes(tmp_path):
     assert [p.name for p in first] == ["router.zip", "candidate.zip", "cleanup.zip", "guard.zip", "deploy_probe.zip"]
 
 
-def test_zip_holds_the_package_and_the_shared_runtime_only(tmp_path):
+def test_zip_holds_the_package_the_shared_runtime_and_the_example_only(tmp_path):
     names = zipfile.ZipFile(build.build_function("candidate", tmp_path)).namelist()
     assert names == sorted(names)
-    assert "candidate/handler.py" in names and "candidate/schema.sql" in names
-    assert "cutover_runtime/compare.py" in names
+    assert "candidate/handler.py" in names and "user_profile/schema.sql" in names
+    assert "cutover_runtime/compare.py" in names and "user_profile/read_model.py" in names
     assert not [n for n in names if n.startswith(("router/", "cleanup/", "guard/", "deploy_probe/")) or ".pyc" in n
                 or "__pycache__" in n]
     info = zipfile.ZipFile(tmp_path / "functions" / "candidate.zip").infolist()[0]
@@ -133,3 +133,14 @@ def test_the_generator_leaves_sslrootcert_to_the_bundled_default():
         modes += [line.split("=")[1].strip() for line in text.splitlines()
                   if line.strip().startswith("CUTOVER_DB_SSLMODE")]
     assert '"verify-full"' in modes
+
+
+@pytest.mark.parametrize("package", sorted(HANDLERS))
+def test_the_example_ships_only_with_the_functions_that_import_it(tmp_path, package):
+    names = zipfile.ZipFile(build.build_function(package, tmp_path)).namelist()
+    example = [n for n in names if n.startswith("user_profile/")]
+    modules = ["user_profile/__init__.py", "user_profile/mock.py", "user_profile/read_model.py"]
+    want = {"router": modules, "deploy_probe": modules,
+            "candidate": [*modules, "user_profile/schema.sql"]}.get(package, [])
+    assert example == want
+    assert not [n for n in names if n.startswith("cutover_runtime/") and "contract" in n]

@@ -9,12 +9,8 @@ import psycopg
 import pytest
 from candidate.db import ProfileStore, UserNotFound
 from candidate.settings import DatabaseSettings
-from cutover_runtime.contract import (
-    PROFILE_FIELDS,
-    MalformedResponse,
-    mock_profile,
-    validate_profile,
-)
+from user_profile.mock import mock_profile
+from user_profile.read_model import PROFILE_FIELDS, MalformedResponse, validate_profile
 
 from .conftest import events, metric_totals, router_shadow_event, seed
 

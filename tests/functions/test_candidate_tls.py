@@ -23,9 +23,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from cutover_runtime.contract import mock_profile
+from user_profile.mock import mock_profile
 
-from .conftest import FUNCTIONS, SEEDED_USERS, seed
+from tests.support.example import SCHEMA_SQL
+
+from .conftest import SEEDED_USERS, seed
 
 pytestmark = pytest.mark.postgres
 
@@ -153,7 +155,7 @@ def tls_postgres():
         (tmp / "other-ca.pem").write_bytes(_pem(make_ca("cutover test CA")[1]))  # same name, other key
         url = f"host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=require"
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute((FUNCTIONS / "candidate" / "schema.sql").read_text())
+            conn.execute(SCHEMA_SQL.read_text())
         seed(url, SEEDED_USERS[:5])
         yield TlsServer(port, tmp / "ca.pem", tmp / "other-ca.pem")
     finally:

@@ -20,11 +20,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from cutover_runtime import aws
-from cutover_runtime.contract import mock_profile
 from cutover_runtime.sequential import FAIL, PASS, ErrorRateTest
 from cutover_runtime.telemetry import Identity
 from deploy_probe import handler as probe_handler
 from deploy_probe.appspec import UnreadableDeployment, shipment
+from user_profile.mock import mock_profile
 
 from cutover.ops import codedeploy as ops_codedeploy
 from tests.functions.conftest import events, metric_totals

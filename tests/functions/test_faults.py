@@ -6,7 +6,7 @@ import json
 import random
 
 import pytest
-from cutover_runtime.contract import mock_profile
+from user_profile.mock import mock_profile
 
 from .conftest import SEEDED_USERS, events, flag_values, latencies, metric_totals
 

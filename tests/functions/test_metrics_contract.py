@@ -14,7 +14,7 @@ import json
 
 import pytest
 from cutover_runtime.assignment import assign
-from cutover_runtime.contract import mock_profile
+from user_profile.mock import mock_profile
 
 from .conftest import (
     SALT,

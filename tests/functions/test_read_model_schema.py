@@ -1,30 +1,31 @@
-"""The read model's JSON Schema (config/read-model.schema.json) and the functions'
-contract (cutover_runtime.contract) describe the same answers.
+"""The example's read model as JSON Schema (example/user-profile/read-model.schema.json)
+and in Python (example/user-profile/user_profile/read_model.py) describe the same answers.
 
-The generator checks a spec's comparison paths against the schema; the router checks a
-canary answer with ``validate_profile``. If the two drifted apart, a path the generator
-accepts could name nothing the backends answer.
+The generator checks a spec's comparison paths against the schema, and the operations'
+preflight checks a live answer with it; the router checks a canary answer with
+``validate_profile``. If the two drifted apart, a path the generator accepts could name
+nothing the backends answer.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
-from cutover_runtime.contract import (
+from jsonschema import Draft202012Validator
+from user_profile.mock import mock_profile
+from user_profile.read_model import (
     ITEM_FIELDS,
     PLANS,
     PROFILE_FIELDS,
     MalformedResponse,
-    mock_profile,
     validate_profile,
 )
-from jsonschema import Draft202012Validator
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "config" / "read-model.schema.json"
-SCHEMA = json.loads(SCHEMA_FILE.read_text())
+from tests.support.example import READ_MODEL
+
+SCHEMA = json.loads(READ_MODEL.read_text())
 VALIDATOR = Draft202012Validator(SCHEMA)
 USERS = [f"user-{n:05d}" for n in range(400)]
 

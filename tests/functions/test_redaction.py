@@ -11,8 +11,8 @@ import hcl2
 import psycopg
 import pytest
 from cutover_runtime.compare import CompareRules, compile_paths
-from cutover_runtime.contract import mock_profile
 from cutover_runtime.shadow import ASYNC_EVENT_LIMIT, build_shadow_event
+from user_profile.mock import mock_profile
 
 from .conftest import ROOT, SEEDED_USERS, events, flag_values, log_lines
 

@@ -12,8 +12,9 @@ from botocore.stub import Stubber
 from cutover_runtime import aws, lambda_client
 from cutover_runtime.assignment import assign, user_hash
 from cutover_runtime.compare import digest
-from cutover_runtime.contract import mock_profile, validate_profile
 from cutover_runtime.shadow import ASYNC_EVENT_LIMIT, ASYNC_PAYLOAD_LIMIT, build_shadow_event
+from user_profile.mock import mock_profile
+from user_profile.read_model import validate_profile
 
 from .conftest import CANDIDATE_ARN, SALT, events, flag_values, latencies, metric_totals
 

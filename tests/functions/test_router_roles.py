@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from router import outcome
-from router.control import control_answer
 from router.outcome import Outcome
 from router.settings import RouterSettings
+from user_profile.mock import control_answer
 
 from .conftest import events, flag_values
 

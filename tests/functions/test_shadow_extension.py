@@ -17,8 +17,8 @@ import time
 
 import pytest
 from cutover_runtime import lambda_client
-from cutover_runtime.contract import mock_profile
 from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S
+from user_profile.mock import mock_profile
 
 from cutover.rehearsal.fakes import ExtensionsAPI
 

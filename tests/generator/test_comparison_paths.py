@@ -19,7 +19,7 @@ from cutover import cli
 
 BASE = Path(__file__).parent.parent / "data" / "base.release.yaml"
 EXAMPLE = ReadModel.load(EXAMPLE_READ_MODEL)
-HERE = "config/read-model.schema.json"
+HERE = "example/user-profile/read-model.schema.json"
 
 
 def test_every_path_valued_comparison_rule_is_checked():
@@ -286,3 +286,19 @@ def test_the_cli_refuses_a_path_that_names_nothing_and_writes_nothing(project, c
             f"'$.phone' cannot exist in the read model ({HERE}): no .phone after $; allowed after "
             "$: .createdAt, .displayName, .email, .items, .plan, .userId") in err
     assert not (project / "terraform" / "envs").exists()
+
+
+ANSWER = {"userId": "user-7", "displayName": "Ada Lovelace", "email": "user-1@example.com",
+          "plan": "pro", "createdAt": "2021-03-04T05:06:07Z",
+          "items": [{"sku": "SKU-1", "name": "Lamp", "price": 12.5, "quantity": 2}]}
+
+
+@pytest.mark.parametrize(("answer", "broken"), [
+    (ANSWER, []),
+    ({**ANSWER, "userId": 7}, ["$.userId: 7 is not of type 'string'"]),
+    ({**ANSWER, "items": [{**ANSWER["items"][0], "price": float("nan")}]},
+     ["the answer holds NaN or Infinity, which are not JSON"]),
+    ({**ANSWER, "passwordHash": "x"}, ["$: Additional properties are not allowed ('passwordHash' was unexpected)"]),
+])
+def test_an_answer_is_checked_against_the_read_model_as_operations_preflight_does(answer, broken):
+    assert EXAMPLE.violations(answer) == broken

@@ -16,11 +16,11 @@ import zipfile
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY
-from cutover.runtime.contract import mock_profile
 
 from cutover.cli import main
 from cutover.ops import preflight
 from tests.ops.conftest import APP, ENV_ID, REGION, expect_resolve, flags_with
+from tests.support.example import mock_profile
 
 CHECK_IDS = [c[0] for c in preflight.CHECKS]
 

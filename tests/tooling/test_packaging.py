@@ -49,6 +49,13 @@ def test_tests_and_benchmarks_are_not_shipped(installed: Path):
     assert "cutover/runtime/live.py" in shipped and "cutover/generator/plan/alarms.py" in shipped
 
 
+def test_the_example_release_is_not_shipped(installed: Path):
+    # its read model, mock control and tables live in example/user-profile/, vendored into
+    # the function zips only; installed code reads a read model as a spec's JSON Schema
+    shipped = {p.relative_to(installed).as_posix() for p in installed.rglob("*") if p.is_file()}
+    assert not [s for s in shipped if "user_profile" in s or s.endswith(("contract.py", "schema.sql", "mock.py"))]
+
+
 def test_every_module_of_the_install_imports(installed: Path):
     code = ("import importlib, pkgutil, cutover\n"
             f"assert cutover.__file__.startswith({str(installed)!r}), cutover.__file__\n"

@@ -1,23 +1,23 @@
-"""The read model both backends answer with: a user profile and its items.
+"""The example's read model: what both backends answer for one user, a profile and its items.
 
-Defined once so that the control's mock data, the candidate's SQL mapping and the
-router's check of a canary answer agree on one shape::
+Defined once so that the mock control (``user_profile.mock``), the candidate's SQL
+mapping and the router's check of a canary answer agree on one shape::
 
     {"userId": str, "displayName": str, "email": str, "plan": "free"|"pro"|"team",
      "createdAt": "YYYY-MM-DDTHH:MM:SSZ",
      "items": [{"sku": str, "name": str, "price": number, "quantity": int}, ...]}
 
 The shape is closed (no other field), numbers are finite (NaN and Infinity are not
-JSON), and an answer is about the user that was asked for. config/read-model.schema.json
+JSON), and an answer is about the user that was asked for. ../read-model.schema.json
 describes the same shape as a JSON Schema, for the generator's checks of a spec's
-comparison paths (tests/functions/test_read_model_schema.py keeps the two equal).
+comparison paths and the operations' preflight (tests/functions/test_read_model_schema.py
+keeps the two equal).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from hashlib import sha256
 from math import isfinite
 from typing import Any
 
@@ -32,11 +32,7 @@ PROFILE_FIELDS = {
 }
 ITEM_FIELDS = {"sku": str, "name": str, "price": (int, float), "quantity": int}
 
-_FIRST = ("Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances")
-_LAST = ("Lovelace", "Hopper", "Torvalds", "Liskov", "Thompson", "Hamilton", "Ritchie", "Allen")
-_PRODUCTS = ("Notebook", "Pencil", "Backpack", "Lamp", "Mug", "Headphones", "Charger", "Desk")
-_EPOCH_2020 = 1_577_836_800
-# ASCII digits only, as config/read-model.schema.json says (\d also matches other scripts' digits)
+# ASCII digits only, as read-model.schema.json says (\d also matches other scripts' digits)
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z").fullmatch
 
 
@@ -50,30 +46,6 @@ class WrongUser(MalformedResponse):
 
 def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def mock_profile(user_id: str) -> dict[str, Any]:
-    """The control's answer: deterministic for a user id, no I/O."""
-    d = sha256(user_id.encode()).digest()
-    created = datetime.fromtimestamp(_EPOCH_2020 + int.from_bytes(d[4:8], "big") % 157_680_000,
-                                     tz=UTC)
-    items = []
-    for i in range(d[8] % 6):
-        b = d[9 + i * 3: 12 + i * 3]
-        items.append({
-            "sku": f"SKU-{b.hex().upper()}",
-            "name": _PRODUCTS[b[0] % len(_PRODUCTS)],
-            "price": round(1 + (int.from_bytes(b[1:3], "big") % 20_000) / 100, 2),
-            "quantity": 1 + b[2] % 5,
-        })
-    return {
-        "userId": user_id,
-        "displayName": f"{_FIRST[d[0] % len(_FIRST)]} {_LAST[d[1] % len(_LAST)]}",
-        "email": f"user-{d[2:6].hex()}@example.com",
-        "plan": PLANS[d[3] % len(PLANS)],
-        "createdAt": format_timestamp(created),
-        "items": items,
-    }
 
 
 def validate_profile(body: Any, user_id: str | None = None) -> dict[str, Any]:
