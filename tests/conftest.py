@@ -8,7 +8,24 @@ from pathlib import Path
 
 import pytest
 
+from tests import tiers
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    tiers.GUARD.install()
+
+
+def pytest_collection_modifyitems(config, items):
+    tiers.mark_by_fixtures(items)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    tiers.GUARD.started.clear()
+    tiers.GUARD.watch_mock_aws()
+    yield
 
 
 @pytest.fixture
@@ -29,6 +46,13 @@ def pytest_runtest_makereport(item, call):
     """
     outcome = yield
     report = outcome.get_result()
+    missing = tiers.GUARD.missing(item) if report.when == "call" else []
+    if missing and report.passed:
+        report.outcome = "failed"
+        report.longrepr = (f"this test started {', '.join(missing)} but is not marked so: add "
+                           + ", ".join(f"@pytest.mark.{m}" for m in missing)
+                           + " (or use a fixture of tests/tiers.py FIXTURE_MARKERS); "
+                           "`make test-fast` must not run it")
     if report.skipped and os.environ.get("CUTOVER_REQUIRE_ALL") == "1" and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"

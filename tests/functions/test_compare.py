@@ -248,7 +248,7 @@ def _nested(depth: int, leaf, mixed: bool = True) -> object:
 
 @pytest.mark.parametrize("depth,mixed", [
     (5_000, True),  # RecursionError at ~1,000 before
-    (120_000, False),  # [[[...]]]: 240 KB of JSON
+    pytest.param(120_000, False, marks=pytest.mark.slow),  # [[[...]]]: 240 KB of JSON
 ])
 def test_any_depth_that_fits_one_event_compares_without_recursion(depth, mixed):
     control = {"items": [_nested(depth, 1, mixed)], "deep": _nested(depth, "x", mixed)}

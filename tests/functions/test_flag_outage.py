@@ -127,6 +127,7 @@ def ramp_events(fleet: Fleet, extension, data_plane_down: bool = False) -> list:
 USERS = [f"user-{i}" for i in range(1, 161)]
 
 
+@pytest.mark.slow
 def test_no_user_flips_more_than_once_through_a_20_minute_agent_outage_with_churn(
         outage_env, extension, data_plane, lambda_service, capsys):
     fleet = Fleet(extension, data_plane, lambda_service)
