@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pytest_configure(config):
     tiers.GUARD.install()
+    # No wall-clock limit on a Hypothesis example: its default deadline (200 ms) and the
+    # too_slow health check turn a loaded machine into a failure (the house rule).
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("cutover", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("cutover")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
     tiers.mark_by_fixtures(items)
 

@@ -6,8 +6,9 @@ marker that is missing lets Terraform, PostgreSQL or moto into the unit tier. Tw
 keep the markers true:
 
 - ``mark_by_fixtures`` (pytest_collection_modifyitems): a test that requests one of the
-  fixtures in FIXTURE_MARKERS, directly or through another fixture, gets its marker.
-  The fixtures are the single place that says a test needs a tool.
+  fixtures in FIXTURE_MARKERS, directly or through another fixture, gets its marker
+  (and the xdist_group of FIXTURE_GROUPS). The fixtures are the single place that says
+  a test needs a tool.
 - ``LaunchGuard``: while a test runs (setup, call, teardown) every process it starts is
   looked at; a test that starts terraform, a PostgreSQL server, moto (its server, or
   ``mock_aws``), checkov or the browser without the matching marker fails, naming the
@@ -41,6 +42,10 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "chromium": ("browser",),
 }
 
+# A session fixture too costly to build on every xdist worker -> the xdist_group of the tests
+# that use it (`make test` runs --dist loadgroup: one group, one worker, one build).
+FIXTURE_GROUPS = {"applied_release": "applied_release"}
+
 POSTGRES_PROGRAMS = {"postgres", "pg_ctl", "initdb", "psql", "pg_isready"}
 
 
@@ -50,6 +55,8 @@ def mark_by_fixtures(items: list[pytest.Item]) -> None:
             for marker in FIXTURE_MARKERS.get(fixture, ()):
                 if item.get_closest_marker(marker) is None:
                     item.add_marker(marker)
+            if fixture in FIXTURE_GROUPS and item.get_closest_marker("xdist_group") is None:
+                item.add_marker(pytest.mark.xdist_group(FIXTURE_GROUPS[fixture]))
 
 
 def _program(args) -> tuple[str, list[str]]:

@@ -27,12 +27,12 @@ def test_every_tier_marker_is_registered_and_markers_are_strict():
 
 def test_make_test_fast_leaves_out_every_tier_and_make_test_runs_on_every_core():
     makefile = (ROOT / "Makefile").read_text()
-    (tier_markers,) = re.findall(r"^TIER_MARKERS\s*:=\s*(.+)$", makefile, re.M)
+    (tier_markers,) = re.findall(r"^TIER_MARKERS\s*:=\s*(.+)$", makefile, re.MULTILINE)
     assert tier_markers.split(" or ") == list(tiers.MARKERS)
     fast = makefile.split("\ntest-fast:", 1)[1].split("\n\n", 1)[0]
     assert '-m "not ($(TIER_MARKERS))"' in fast
     test = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert "$(XDIST)" in test and re.search(r"^XDIST\s*\?=\s*-n ", makefile, re.M)
+    assert "$(XDIST)" in test and re.search(r"^XDIST\s*\?=\s*-n ", makefile, re.MULTILINE)
 
 
 class _Mark:
@@ -50,8 +50,8 @@ class _Item:
     def get_closest_marker(self, name):
         return next((m for m in self.marks if m.name == name), None)
 
-    def add_marker(self, name):
-        self.marks.append(_Mark(name))
+    def add_marker(self, mark):
+        self.marks.append(_Mark(getattr(mark, "name", mark)))
 
 
 def test_a_test_is_marked_by_the_fixtures_it_uses_even_through_another_fixture():
@@ -61,7 +61,7 @@ def test_a_test_is_marked_by_the_fixtures_it_uses_even_through_another_fixture()
     plain = _Item(["tmp_path", "project"])
     tiers.mark_by_fixtures([via_emulated, both, plain])
     assert [m.name for m in via_emulated.marks] == ["moto"]
-    assert sorted(m.name for m in both.marks) == ["moto", "terraform"]  # no duplicate
+    assert sorted(m.name for m in both.marks) == ["moto", "terraform", "xdist_group"]  # no duplicate
     assert plain.marks == []
 
 
@@ -90,3 +90,10 @@ def test_the_guard_names_the_markers_a_test_lacks():
     guard.started = {"terraform", "moto"}
     assert guard.missing(_Item([], marks=["terraform"])) == ["moto"]
     assert guard.missing(_Item([], marks=["terraform", "moto"])) == []
+
+
+def test_no_hypothesis_example_has_a_wall_clock_deadline():
+    from hypothesis import HealthCheck, settings
+
+    assert settings.default.deadline is None
+    assert HealthCheck.too_slow in settings.default.suppress_health_check
