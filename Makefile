@@ -89,7 +89,7 @@ test: setup build ## every test, on every core: generator, functions, Terraform,
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed ## the unit tier: no Terraform, PostgreSQL, moto or browser, nothing slow (< 1 min)
-	$(PY) -m pytest -q -m "not ($(TIER_MARKERS))" $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(XDIST) -m "not ($(TIER_MARKERS))" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed build ## every benchmark row; writes bench/results/latest.json and docs/performance.md
 	$(PY) bench/run.py

@@ -66,22 +66,34 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped, but CUTOVER_REQUIRE_ALL=1 requires every test to run: {reason}"
 
 
+STRAYS_FROM_WORKERS: list[str] = []  # on xdist's controller: what the workers reported
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if a PostgreSQL server this session started is still running (and
-    stop it): a leftover server means a fixture lost track of it."""
+    stop it): a leftover server means a fixture lost track of it. An xdist worker's exit
+    status does not fail the run: it hands its findings to the controller."""
     from tests import postgres_guard
 
-    if not postgres_guard.STARTED:
-        return
-    strays = postgres_guard.running_servers()
+    lines = list(STRAYS_FROM_WORKERS)
+    strays = postgres_guard.running_servers() if postgres_guard.STARTED else []
     postgres_guard.remove_empty_parents()
-    if not strays:
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     for proc in strays:
-        cmdline = ' '.join(proc.info.get('cmdline') or [])
-        line = f"stray PostgreSQL server left running by this session: pid={proc.pid} {cmdline}"
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        lines.append(f"stray PostgreSQL server left running by this session: pid={proc.pid} {cmdline}")
+    postgres_guard.terminate(strays)
+    if not lines:
+        return
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["stray_postgres"] = lines
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for line in lines:
         if reporter is not None:
             reporter.write_line(line, red=True)
-    postgres_guard.terminate(strays)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist's controller: a worker that found a stray server fails the whole run."""
+    STRAYS_FROM_WORKERS.extend(getattr(node, "workeroutput", {}).get("stray_postgres", []))

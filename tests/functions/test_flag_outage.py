@@ -26,6 +26,9 @@ from tests.support.fakes import AppConfigDataPlane
 
 from .conftest import SALT, flag_values
 
+# Every test simulates an hour and a half of a fleet through real HTTP stand-ins (seconds of CPU).
+pytestmark = pytest.mark.slow
+
 MINUTE = 60.0
 LIFETIME_S = 4 * MINUTE  # each environment lives 4 minutes, then a new one starts
 SLOTS = 4  # environments serving at once
@@ -127,7 +130,6 @@ def ramp_events(fleet: Fleet, extension, data_plane_down: bool = False) -> list:
 USERS = [f"user-{i}" for i in range(1, 161)]
 
 
-@pytest.mark.slow
 def test_no_user_flips_more_than_once_through_a_20_minute_agent_outage_with_churn(
         outage_env, extension, data_plane, lambda_service, capsys):
     fleet = Fleet(extension, data_plane, lambda_service)

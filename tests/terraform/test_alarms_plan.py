@@ -78,6 +78,8 @@ def test_the_planned_alarms_are_those_of_alarms_json(planned):
     shown, document = planned
     alarms = _after(shown, "aws_cloudwatch_metric_alarm")
     changes = {c["address"]: c["change"] for c in shown["resource_changes"]}
+    (topic,) = [t["arn"] for a, t in _after(shown, "aws_sns_topic").items() if a.startswith("module.alarms.")]
+    assert topic.startswith("arn:aws:sns:")
     assert sorted(alarms) == sorted(f'module.alarms.aws_cloudwatch_metric_alarm.this["{k}"]' for k in document["alarms"])
     for key, alarm in document["alarms"].items():
         after = alarms[f'module.alarms.aws_cloudwatch_metric_alarm.this["{key}"]']
@@ -89,8 +91,8 @@ def test_the_planned_alarms_are_those_of_alarms_json(planned):
         unknown = changes[f'module.alarms.aws_cloudwatch_metric_alarm.this["{key}"]']["after_unknown"]
         if alarm["role"] == "rollback":  # acts only through the composite
             assert not after.get("alarm_actions") and not unknown.get("alarm_actions"), key
-        else:  # notifies the topic (its ARN is known after apply)
-            assert unknown["alarm_actions"] and unknown["ok_actions"], key
+        else:  # notifies the alarms' topic (applied with the alarms: its ARN is known)
+            assert after["alarm_actions"] == after["ok_actions"] == [topic], key
 
 
 def test_the_planned_composite_is_the_rule_the_evaluator_reads(planned):

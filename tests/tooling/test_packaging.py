@@ -25,6 +25,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_the_install_has_one_import_name(installed: Path):
     names = {p.name for p in installed.iterdir() if p.name not in ("bin", "__pycache__")}
     names = {n for n in names if not n.endswith(".dist-info")}
