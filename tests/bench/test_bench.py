@@ -56,6 +56,12 @@ def test_quick_mode_runs_the_row_and_writes_only_where_told(module, tmp_path):
     page = (tmp_path / "performance.md").read_text()
     assert all(row["measure"] in page for row in results["rows"])
     assert {p: p.read_bytes() for p in tracked} == tracked  # the committed figures untouched
+    if module == "rehearsal":  # its smoke size ends as the healthy population should, measured
+        (row,) = results["rows"]
+        assert "(promoted)" in row["measure"], row["measure"]
+        values = row["values"]
+        assert values["requests"] > 0 and values["wall_s"] > 0
+        assert values["peak_rss_mb"] > 0 and values["cpu_s"] > 0
 
 
 def test_the_performance_page_is_rendered_from_the_committed_results():
