@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# pip builds and installs the wheel, then subprocesses import it and run import-linter.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-@pytest.mark.slow
 def test_the_install_has_one_import_name(installed: Path):
     names = {p.name for p in installed.iterdir() if p.name not in ("bin", "__pycache__")}
     names = {n for n in names if not n.endswith(".dist-info")}
