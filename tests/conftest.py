@@ -26,6 +26,8 @@ def pytest_configure(config):
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
     tiers.mark_by_fixtures(items)
+    if hasattr(config, "workerinput"):  # an xdist worker (all collect the same order)
+        tiers.long_first(items)
 
 
 @pytest.hookimpl(hookwrapper=True)

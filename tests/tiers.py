@@ -59,6 +59,16 @@ def mark_by_fixtures(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.xdist_group(FIXTURE_GROUPS[fixture]))
 
 
+# Tests that take long (seconds to minutes) start first under xdist: the workers then end
+# together instead of one running a long test alone at the end.
+LONG = ("slow", "terraform", "checkov", "postgres", "browser")
+
+
+def long_first(items: list[pytest.Item]) -> None:
+    """Stable: the order within each part is the collection order."""
+    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG))
+
+
 def _program(args) -> tuple[str, list[str]]:
     argv = [os.fspath(a) for a in ([args] if isinstance(args, (str, bytes, os.PathLike)) else list(args))]
     argv = [a.decode() if isinstance(a, bytes) else a for a in argv]

@@ -97,3 +97,10 @@ def test_no_hypothesis_example_has_a_wall_clock_deadline():
 
     assert settings.default.deadline is None
     assert HealthCheck.too_slow in settings.default.suppress_health_check
+
+
+def test_under_xdist_the_long_tests_start_first_in_collection_order():
+    items = [_Item([], marks=m) for m in ([], ["slow"], [], ["postgres", "moto"], ["moto"])]
+    order = {id(item): i for i, item in enumerate(items)}
+    tiers.long_first(items)
+    assert [order[id(i)] for i in items] == [1, 3, 0, 2, 4]
