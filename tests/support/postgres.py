@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # tests/support/ -> the repository
 FUNCTIONS = ROOT / "functions"
 SCHEMA = FUNCTIONS / "candidate" / "schema.sql"
 if str(FUNCTIONS) not in sys.path:
