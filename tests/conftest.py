@@ -30,6 +30,13 @@ def pytest_collection_modifyitems(config, items):
         tiers.long_first(items)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadgroup":
+        return tiers.make_scheduler(config, log)
+    return None
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     tiers.GUARD.started.clear()

@@ -17,7 +17,9 @@ keep the markers true:
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +69,34 @@ LONG = ("slow", "terraform", "checkov", "postgres", "browser")
 def long_first(items: list[pytest.Item]) -> None:
     """Stable: the order within each part is the collection order."""
     items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG))
+
+
+@functools.cache
+def _file_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def group_of(nodeid: str, root: Path) -> str | None:
+    """The FIXTURE_GROUPS group of a test, from its file (the controller has nodeids only):
+    a file that names a grouped fixture runs on one worker."""
+    text = _file_text(root / nodeid.split("::", 1)[0])
+    return next((g for f, g in FIXTURE_GROUPS.items() if re.search(rf"\b{f}\b", text)), None)
+
+
+def make_scheduler(config: pytest.Config, log):
+    """--dist loadgroup with FIXTURE_GROUPS applied by the controller. xdist 3.8 puts a
+    test's xdist_group into its nodeid through ``item._nodeid``, which pytest 9 no longer
+    reads: the markers alone group nothing."""
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FixtureGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid, config.rootpath) or super()._split_scope(nodeid)
+
+    return FixtureGroupScheduling(config, log)
 
 
 def _program(args) -> tuple[str, list[str]]:

@@ -104,3 +104,10 @@ def test_under_xdist_the_long_tests_start_first_in_collection_order():
     order = {id(item): i for i, item in enumerate(items)}
     tiers.long_first(items)
     assert [order[id(i)] for i in items] == [1, 3, 0, 2, 4]
+
+
+def test_the_controller_groups_the_files_that_use_a_grouped_fixture():
+    root = Path(__file__).resolve().parents[2]
+    assert tiers.group_of("tests/terraform/test_iam_lint.py::test_every_generated_policy_passes_parliament",
+                          root) == "applied_release"
+    assert tiers.group_of("tests/terraform/test_safety.py::test_functions_publish_versions", root) is None
