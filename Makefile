@@ -1,7 +1,8 @@
 # cutover: every target sets up what it needs, so a fresh clone can run any of them.
 #   make plan ENV=production   render, build, then a Terraform plan (AWS, or the local emulator)
 #   make rehearse              the whole release on this machine (SCENARIO=<name>, ENV=<env>)
-#   make test                  the whole test suite (what CI runs)
+#   make test-fast             the unit tier: no Terraform, PostgreSQL, moto, browser (< 1 min)
+#   make test                  the whole test suite on every core (what CI runs)
 SHELL        := bash
 .SHELLFLAGS  := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -14,9 +15,15 @@ CUTOVER      := $(PY) -m cutover
 CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
+# The tiers (markers in pyproject.toml, given by tests/tiers.py): test-fast leaves these out.
+TIER_MARKERS := terraform or checkov or postgres or moto or browser or slow
+# make test: pytest-xdist on every core; tests that share one expensive fixture carry an
+# xdist_group and run on one worker (--dist loadgroup). PYTEST_ARGS=... adds options.
+XDIST        ?= -n auto --dist loadgroup
+PYTEST_ARGS  ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse rehearse-matrix test bench bench-smoke lint report-screenshot clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse rehearse-matrix test test-fast bench bench-smoke lint report-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -78,8 +85,11 @@ rehearse: render $(VENV)/.installed ## rehearse the release on this machine (SCE
 	$(PY) functions/build.py --no-layer
 	$(CUTOVER) rehearse $(if $(filter command line environment,$(origin ENV)),--env $(ENV)) --scenario $(or $(SCENARIO),healthy)
 
-test: setup build ## every test: generator, functions, Terraform (fmt, validate, checkov, schema)
-	$(PY) -m pytest
+test: setup build ## every test, on every core: generator, functions, Terraform, PostgreSQL, moto, browser
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed ## the unit tier: no Terraform, PostgreSQL, moto or browser, nothing slow (< 1 min)
+	$(PY) -m pytest -q $(XDIST) -m "not ($(TIER_MARKERS))" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed build ## every benchmark row; writes bench/results/latest.json and docs/performance.md
 	$(PY) bench/run.py

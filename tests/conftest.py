@@ -8,7 +8,40 @@ from pathlib import Path
 
 import pytest
 
+from tests import tiers
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    tiers.GUARD.install()
+    # No wall-clock limit on a Hypothesis example: its default deadline (200 ms) and the
+    # too_slow health check turn a loaded machine into a failure (the house rule).
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("cutover", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("cutover")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
+def pytest_collection_modifyitems(config, items):
+    tiers.mark_by_fixtures(items)
+    if hasattr(config, "workerinput"):  # an xdist worker (all collect the same order)
+        tiers.long_first(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadgroup":
+        return tiers.make_scheduler(config, log)
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    tiers.GUARD.started.clear()
+    tiers.GUARD.watch_mock_aws()
+    yield
 
 
 @pytest.fixture
@@ -29,28 +62,47 @@ def pytest_runtest_makereport(item, call):
     """
     outcome = yield
     report = outcome.get_result()
+    missing = tiers.GUARD.missing(item) if report.when == "call" else []
+    if missing and report.passed:
+        report.outcome = "failed"
+        report.longrepr = (f"this test started {', '.join(missing)} but is not marked so: add "
+                           + ", ".join(f"@pytest.mark.{m}" for m in missing)
+                           + " (or use a fixture of tests/tiers.py FIXTURE_MARKERS); "
+                           "`make test-fast` must not run it")
     if report.skipped and os.environ.get("CUTOVER_REQUIRE_ALL") == "1" and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped, but CUTOVER_REQUIRE_ALL=1 requires every test to run: {reason}"
 
 
+STRAYS_FROM_WORKERS: list[str] = []  # on xdist's controller: what the workers reported
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if a PostgreSQL server this session started is still running (and
-    stop it): a leftover server means a fixture lost track of it."""
+    stop it): a leftover server means a fixture lost track of it. An xdist worker's exit
+    status does not fail the run: it hands its findings to the controller."""
     from tests import postgres_guard
 
-    if not postgres_guard.STARTED:
-        return
-    strays = postgres_guard.running_servers()
+    lines = list(STRAYS_FROM_WORKERS)
+    strays = postgres_guard.running_servers() if postgres_guard.STARTED else []
     postgres_guard.remove_empty_parents()
-    if not strays:
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     for proc in strays:
-        cmdline = ' '.join(proc.info.get('cmdline') or [])
-        line = f"stray PostgreSQL server left running by this session: pid={proc.pid} {cmdline}"
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        lines.append(f"stray PostgreSQL server left running by this session: pid={proc.pid} {cmdline}")
+    postgres_guard.terminate(strays)
+    if not lines:
+        return
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["stray_postgres"] = lines
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for line in lines:
         if reporter is not None:
             reporter.write_line(line, red=True)
-    postgres_guard.terminate(strays)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist's controller: a worker that found a stray server fails the whole run."""
+    STRAYS_FROM_WORKERS.extend(getattr(node, "workeroutput", {}).get("stray_postgres", []))

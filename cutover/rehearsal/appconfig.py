@@ -311,7 +311,7 @@ class AgentServer:
         self.server = QuietSerialServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="appconfig-agent",
-                                       kwargs={"poll_interval": 0.5}, daemon=True)
+                                       kwargs={"poll_interval": 0.05}, daemon=True)  # close() waits up to this
         self.thread.start()
 
     def answer(self, path: str) -> tuple[int, bytes]:

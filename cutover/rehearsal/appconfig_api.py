@@ -279,7 +279,7 @@ class ControlPlaneServer:
         self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="appconfig-api",
-                                       kwargs={"poll_interval": 0.5}, daemon=True)
+                                       kwargs={"poll_interval": 0.05}, daemon=True)  # close() waits up to this
         self.thread.start()
 
     def route(self, method: str, path: str, body: bytes, headers: Any) -> tuple[int, bytes, dict[str, str]]:

@@ -123,7 +123,7 @@ class DataPlaneServer:
         self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="appconfigdata-api",
-                                       kwargs={"poll_interval": 0.5}, daemon=True)
+                                       kwargs={"poll_interval": 0.05}, daemon=True)  # close() waits up to this
         self.thread.start()
 
     def close(self) -> None:

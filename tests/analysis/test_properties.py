@@ -6,6 +6,7 @@ import copy
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +118,7 @@ def test_more_samples_at_the_same_rates_never_turn_a_rollback_into_a_promote(doc
         assert verdict(scaled(doc, factor)) is not Verdict.PROMOTE
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(doc=documents(), requests=st.integers(1, 500), canary_pct=st.integers(0, 100))
 def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback_by_the_limit(doc, requests,
@@ -140,6 +142,7 @@ def test_healthy_samples_never_turn_a_hold_for_too_few_samples_into_a_rollback_b
                 assert check.samples >= GUARDRAILS.min_samples and check.figure > GUARDRAILS.error_rate_pct
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(doc=documents(), seed=st.randoms(use_true_random=False))
 def test_the_verdict_does_not_depend_on_series_order(doc, seed):
@@ -149,6 +152,7 @@ def test_the_verdict_does_not_depend_on_series_order(doc, seed):
     assert analyze(load_metrics(shuffled), GUARDRAILS).to_json() == first
 
 
+@pytest.mark.slow
 def test_the_generator_reaches_every_verdict():
     """The properties above are only worth something if the generated windows cover
     PROMOTE, HOLD (among them HOLD for too few samples) and ROLLBACK."""
@@ -238,6 +242,7 @@ def path_rows(doc: dict) -> list[dict]:
     return doc["paths"][0]["series"]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(control_ms=st.integers(1, 5000), tenths=st.integers(0, 9), no_go=st.integers(2, 300),
        data=st.data())

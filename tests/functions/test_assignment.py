@@ -14,6 +14,7 @@ def million_buckets() -> list[int]:
     return [bucket_of(SALT, f"user-{i}") for i in range(1_000_000)]
 
 
+@pytest.mark.slow  # a million ids hashed (the fixture), then counted per percent
 @pytest.mark.parametrize("percent", [1, 5, 25, 50, 75, 99])
 def test_share_in_canary_is_within_a_tenth_of_a_point_over_a_million_ids(
         million_buckets, percent):

@@ -14,7 +14,7 @@ from user_profile.read_model import PROFILE_FIELDS, MalformedResponse, validate_
 
 from .conftest import events, metric_totals, router_shadow_event, seed
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres  # moto too, on the two tests that start mock_aws
 
 
 def shadow_event(user_id: str, control: dict | None = None, timeout_ms: float = 5000,
@@ -162,6 +162,7 @@ def _ledger_table(name: str = "huntaze-prisma-read-shadow-events") -> str:
     return name
 
 
+@pytest.mark.moto
 def test_a_duplicate_delivered_to_another_environment_is_reported_once(
     candidate_env, capsys, monkeypatch
 ):
@@ -189,6 +190,7 @@ def test_a_duplicate_delivered_to_another_environment_is_reported_once(
     assert metric_totals(out) == {"ShadowComparisons": 1}
 
 
+@pytest.mark.moto
 def test_an_unreachable_ledger_still_reports_and_says_why(candidate_env, capsys, monkeypatch):
     from moto import mock_aws
 

@@ -82,6 +82,7 @@ def _versions(client, name):
         FunctionName=name)["Versions"] if v["Version"] != "$LATEST")
 
 
+@pytest.mark.moto  # functions_with_versions: mock_aws
 def test_dry_run_deletes_nothing_and_says_what_it_would_delete(functions_with_versions, capsys):
     cleanup = Cleanup(IDENTITY, functions_with_versions, None,
                       ["huntaze-mock-read", "huntaze-prisma-read"], keep=2, application="",
@@ -96,6 +97,7 @@ def test_dry_run_deletes_nothing_and_says_what_it_would_delete(functions_with_ve
                         "dryRun": 1}
 
 
+@pytest.mark.moto  # functions_with_versions: mock_aws
 def test_scheduled_run_deletes_unreferenced_versions_beyond_the_newest(
         functions_with_versions, capsys):
     cleanup = Cleanup(IDENTITY, functions_with_versions, None, ["huntaze-prisma-read"], keep=2,
@@ -107,6 +109,7 @@ def test_scheduled_run_deletes_unreferenced_versions_beyond_the_newest(
     assert [d["version"] for d in deleted] == ["1", "2", "5", "6"]
 
 
+@pytest.mark.moto  # functions_with_versions: mock_aws
 def test_handler_is_dry_run_unless_the_event_says_otherwise(functions_with_versions, aws_env):
     from cleanup import handler
 
@@ -151,6 +154,7 @@ def test_appconfig_hosted_versions_are_pruned_with_the_exact_calls(aws_env, caps
     assert len(events(capsys.readouterr().out, "CLEANUP-DELETED")) == 3
 
 
+@pytest.mark.moto  # functions_with_versions: mock_aws
 def test_a_refused_delete_is_logged_and_the_run_goes_on(functions_with_versions, capsys):
     client = functions_with_versions
     with Stubber(client) as stub:

@@ -23,8 +23,14 @@ RULES = CompareRules.from_json(json.dumps({
 }))
 
 
+def _never_moves() -> float:
+    """The comparator's clock here: its budget is wall time, and a loaded machine must not
+    turn a comparison into "inconclusive" (the budget has its own tests, with fake clocks)."""
+    return 0.0
+
+
 def compare(a, b, rules=RULES):
-    return ShadowComparator(rules).compare(a, b)
+    return ShadowComparator(rules, clock=_never_moves).compare(a, b)
 
 
 def test_paths_parse_to_segments_and_bad_paths_say_where():
@@ -114,7 +120,7 @@ def test_redaction_covers_everything_under_a_redacted_object():
 
 
 def test_oversized_event_fields_and_digests_are_compared_against_the_candidate():
-    comparator = ShadowComparator(RULES)
+    comparator = ShadowComparator(RULES, clock=_never_moves)
     candidate = {"userId": "u", "plan": "pro", "items": [1, 2, 3], "new": 1}
     diffs = comparator.compare_fields({"$.userId": "u", "$.plan": "free"},
                                       {"$.items": digest([1, 2, 4])}, candidate)
@@ -187,7 +193,7 @@ def test_redacted_paths_travel_as_salted_digests_and_compare_by_digest():
     assert event["control"]["digest"] == digest(redact(body, paths, salt))
     # the same value under another event id gives another digest
     assert salted_digest("grace@example.com", "other") != sent["email"]
-    comparator = ShadowComparator(rules)
+    comparator = ShadowComparator(rules, clock=_never_moves)
     same = comparator.redacted(copy.deepcopy(before), salt)
     assert comparator.compare(sent, same) == []
     moved = copy.deepcopy(before)
@@ -248,14 +254,14 @@ def _nested(depth: int, leaf, mixed: bool = True) -> object:
 
 @pytest.mark.parametrize("depth,mixed", [
     (5_000, True),  # RecursionError at ~1,000 before
-    (120_000, False),  # [[[...]]]: 240 KB of JSON
+    pytest.param(120_000, False, marks=pytest.mark.slow),  # [[[...]]]: 240 KB of JSON
 ])
 def test_any_depth_that_fits_one_event_compares_without_recursion(depth, mixed):
     control = {"items": [_nested(depth, 1, mixed)], "deep": _nested(depth, "x", mixed)}
     candidate = {"items": [_nested(depth, 1, mixed)], "deep": _nested(depth, "y", mixed)}
     # A clock that never moves: the budget (wall time) is not what this test is about,
     # and a loaded machine must not turn a full comparison into "inconclusive".
-    comparator = ShadowComparator(RULES, budget_ms=250.0, clock=lambda: 0.0)
+    comparator = ShadowComparator(RULES, budget_ms=250.0, clock=_never_moves)
     diffs = comparator.compare(control, candidate)
     assert len(diffs) == 1 and diffs[0]["kind"] == "changed"
     assert diffs[0]["path"].count("[0]") == (depth // 2 if mixed else depth)

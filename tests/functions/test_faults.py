@@ -37,6 +37,7 @@ def faulty_candidate(rng: random.Random):
     return answer
 
 
+@pytest.mark.slow
 def test_ten_thousand_requests_with_faults_all_get_an_answer(
         router_env, extension, lambda_service, aws_env, capsys):
     # GIVEN a cold start with the extension down, a candidate that fails ~40% of the

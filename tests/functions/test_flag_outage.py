@@ -26,6 +26,9 @@ from cutover.rehearsal.fakes import StandaloneDataPlane as AppConfigDataPlane
 
 from .conftest import SALT, flag_values
 
+# Every test simulates an hour and a half of a fleet through real HTTP stand-ins (seconds of CPU).
+pytestmark = pytest.mark.slow
+
 MINUTE = 60.0
 LIFETIME_S = 4 * MINUTE  # each environment lives 4 minutes, then a new one starts
 SLOTS = 4  # environments serving at once

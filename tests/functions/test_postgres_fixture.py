@@ -49,9 +49,12 @@ def test_the_session_guard_finds_a_server_whose_directory_was_deleted_under_it()
 LEAVES_A_SERVER = """
 import shutil
 
+import pytest
+
 from tests.functions.conftest import Postgres, start_embedded_postgres
 
 
+@pytest.mark.postgres  # the tiers' guard (tests/tiers.py) fails an unmarked test that starts one
 def test_leaves_a_server_running_on_a_deleted_directory():
     server = start_embedded_postgres()
     Postgres(server.get_uri(), server).restart()
@@ -59,12 +62,14 @@ def test_leaves_a_server_running_on_a_deleted_directory():
 """
 
 
-def test_a_session_that_leaves_a_server_running_fails(tmp_path):
+@pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["serial", "xdist"])
+def test_a_session_that_leaves_a_server_running_fails(tmp_path, workers):
     # GIVEN a test session whose only test passes but leaves a server running
     (tmp_path / "test_leak.py").write_text(LEAVES_A_SERVER)
-    # WHEN it runs with this project's session hooks
+    # WHEN it runs with this project's session hooks (under xdist: in a worker, whose
+    # exit status alone would not fail the run)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider", *workers,
          "--rootdir", str(tmp_path), str(tmp_path / "test_leak.py")],
         check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)})

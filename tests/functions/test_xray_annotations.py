@@ -92,12 +92,14 @@ def check(terms, annotations: list[dict[str, Any]]) -> None:
                     f"the functions write {annotation[name]!r}")
 
 
+@pytest.mark.slow
 def test_the_generator_renders_a_canary_group_filter_for_every_environment():
     filters = rendered_filters()
     assert len(filters) >= 3
     assert {expr for _, expr in filters} == {"annotation.canary = true"}
 
 
+@pytest.mark.slow
 def test_router_annotations_match_the_rendered_filters(
         router_env, extension, aws_env, recorded):
     # GIVEN a 50% canary, traced

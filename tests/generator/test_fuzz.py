@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pytest
 import yaml
 from cutover.generator.plan.release import build_plan
 from cutover.generator.render.files import render_files
@@ -68,6 +69,7 @@ def _must_render_or_fail_cleanly(tmp_path: Path, text: str) -> None:
     assert "main.tf" in files
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=mutated_specs())
 def test_mutated_specs_render_or_fail_cleanly(tmp_path, text):

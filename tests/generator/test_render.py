@@ -63,6 +63,7 @@ def _render_with_seed(project: Path, seed: str) -> dict[str, bytes]:
     return out
 
 
+@pytest.mark.slow
 def test_output_is_identical_under_different_hash_seeds(project, tmp_path_factory):
     other = tmp_path_factory.mktemp("other")
     import shutil

@@ -153,6 +153,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, check=False)
 
 
+@pytest.mark.slow
 def test_the_command_redraws_a_report_and_exits_2_on_bad_input(reports, tmp_path):
     good = tmp_path / "good" / "report.json"
     good.parent.mkdir()

@@ -49,6 +49,7 @@ def _target(percent: float, failing: float) -> float:
     return TARGETS[failing] if percent == 1 else TARGETS[failing] / 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", sorted(MOMENTS))
 @pytest.mark.parametrize("percent", [1, 5])
 @pytest.mark.parametrize("failing", [1.0, 0.3, 0.1])
@@ -59,6 +60,7 @@ def test_every_seed_detects_a_steady_failure_within_the_target(moment, percent, 
     assert all(m is not None and m <= _target(percent, failing) for m in minutes), minutes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", sorted(MOMENTS))
 @pytest.mark.parametrize("failing", [1.0, 0.3, 0.1])
 def test_random_failures_are_detected_within_the_target_in_the_median_and_twice_as_fast_at_5(
@@ -74,6 +76,7 @@ def test_random_failures_are_detected_within_the_target_in_the_median_and_twice_
     assert median[5] <= TARGETS[failing] / 2 and median[5] <= median[1] / 2, median
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("percent", [1, 5])
 def test_no_false_rollback_in_100_healthy_step_hours(percent, tmp_path):
     document = _document(percent, tmp_path)

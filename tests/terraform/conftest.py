@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import applied
+from applied import AppliedRelease
 from tf_layout import PLUGIN_MIRROR
 
 
@@ -44,3 +47,11 @@ def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env["TF_IN_AUTOMATION"] = "1"
     env["CHECKPOINT_DISABLE"] = "1"
     return env
+
+
+
+@pytest.fixture(scope="session")
+def applied_release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedRelease]:
+    """The production release applied in a running emulator, planned whole (applied.py)."""
+    with applied.release(tmp_path_factory.mktemp("applied-release")) as release:
+        yield release

@@ -11,42 +11,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from cutover.generator.terraform.emulator import LocalAWS, prepare_backend
-from cutover.generator.terraform.run import emulator_backend, with_emulator
-from cutover.generator.terraform.wrapper import Terraform, find_terraform
-from cutover.generator.workspace import Layout, load_plan
-from tf_layout import PLUGIN_MIRROR, REPO_ROOT
 
 from cutover.rehearsal.cloudwatch import rollback_rule
 
-pytestmark = pytest.mark.terraform
-
 
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory) -> tuple[dict, dict]:
-    """(terraform show -json of the production plan, production alarms.json)."""
-    if find_terraform() is None:
-        pytest.skip("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
-    if not PLUGIN_MIRROR.is_dir():
-        pytest.skip(f"no provider mirror at {PLUGIN_MIRROR} (set CUTOVER_TF_PLUGIN_MIRROR)")
-    if not (REPO_ROOT / "build" / "functions" / "router.zip").is_file():
-        pytest.skip("no build/ (run `make build`; `make test` does)")
-    tmp = tmp_path_factory.mktemp("alarms-plan")
-    terraform = Terraform.discover(cache_dir=tmp / "tf-cache")
-    shutil.copytree(REPO_ROOT / "terraform", tmp / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
-    shutil.copytree(REPO_ROOT / "build", tmp / "build")
-    env_dir = tmp / "terraform" / "envs" / "production"
-    backend = dict(load_plan(Layout(REPO_ROOT), "production").backend)
-    with LocalAWS(region=str(backend["region"])) as aws:
-        prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
-        tf = with_emulator(terraform, aws, tmp / "data")
-        tf.init(env_dir, backend=emulator_backend(backend))
-        tf.run(env_dir, "plan", "-input=false", "-no-color", f"-out={tmp / 'p.tfplan'}")
-        shown = json.loads(tf.run(env_dir, "show", "-json", str(tmp / "p.tfplan")).stdout)
-    return shown, json.loads((env_dir / "alarms.json").read_text())
+def planned(applied_release) -> tuple[dict, dict]:
+    """(terraform show -json of the whole production plan, production alarms.json): the
+    plan made after applying what the emulator implements (tests/terraform/applied.py)."""
+    return applied_release.shown, json.loads((applied_release.env_dir / "alarms.json").read_text())
 
 
 def _after(shown: dict, kind: str) -> dict[str, dict]:
@@ -103,6 +78,8 @@ def test_the_planned_alarms_are_those_of_alarms_json(planned):
     shown, document = planned
     alarms = _after(shown, "aws_cloudwatch_metric_alarm")
     changes = {c["address"]: c["change"] for c in shown["resource_changes"]}
+    (topic,) = [t["arn"] for a, t in _after(shown, "aws_sns_topic").items() if a.startswith("module.alarms.")]
+    assert topic.startswith("arn:aws:sns:")
     assert sorted(alarms) == sorted(f'module.alarms.aws_cloudwatch_metric_alarm.this["{k}"]' for k in document["alarms"])
     for key, alarm in document["alarms"].items():
         after = alarms[f'module.alarms.aws_cloudwatch_metric_alarm.this["{key}"]']
@@ -114,8 +91,8 @@ def test_the_planned_alarms_are_those_of_alarms_json(planned):
         unknown = changes[f'module.alarms.aws_cloudwatch_metric_alarm.this["{key}"]']["after_unknown"]
         if alarm["role"] == "rollback":  # acts only through the composite
             assert not after.get("alarm_actions") and not unknown.get("alarm_actions"), key
-        else:  # notifies the topic (its ARN is known after apply)
-            assert unknown["alarm_actions"] and unknown["ok_actions"], key
+        else:  # notifies the alarms' topic (applied with the alarms: its ARN is known)
+            assert after["alarm_actions"] == after["ok_actions"] == [topic], key
 
 
 def test_the_planned_composite_is_the_rule_the_evaluator_reads(planned):

@@ -20,6 +20,8 @@ CHECKOV = Path(
     os.environ.get("CUTOVER_CHECKOV", str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"))
 )
 
+pytestmark = pytest.mark.checkov
+
 
 @pytest.mark.parametrize("root", sorted(ROOTS))
 def test_checkov_has_no_failed_checks(root, tmp_path):

@@ -12,15 +12,17 @@ import io
 import shutil
 
 import pytest
+from applied import SUPPORTED
 from cutover.generator.terraform.emulator import LocalAWS, prepare_backend
 from cutover.generator.terraform.run import emulator_backend, plan_environment, with_emulator
 from cutover.generator.terraform.wrapper import Terraform, find_terraform
 from cutover.generator.workspace import Layout, load_plan
 from tf_layout import ENVS_DIR, PLUGIN_MIRROR, REPO_ROOT
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.moto]
 
-# What the emulator implements faithfully, by address. Left out, with the reason:
+# What the emulator implements faithfully (tests/terraform/applied.py SUPPORTED). Left out,
+# with the reason:
 # - the Lambda functions (and what hangs off them: aliases, event-invoke configs, the
 #   schedule): moto's GetFunction returns no DeadLetterConfig and no LoggingConfig, so
 #   every refresh would show a diff that real AWS does not;
@@ -28,25 +30,10 @@ pytestmark = pytest.mark.terraform
 # - AppConfig environments and deployments, composite alarms and query definitions, and
 #   everything that depends on them (the dashboard names the composite alarm): not
 #   implemented by the emulator.
-SUPPORTED = [
-    "module.kms",
-    "module.dependencies_arm64",
-    *(
-        f"module.{fn}.{resource}"
-        for fn in ("user_read_control", "user_read_candidate", "cleanup")
-        for resource in ("aws_cloudwatch_log_group.this", "aws_sqs_queue.dlq", "aws_iam_role.this")
-    ),
-    "module.user_read_shadow.aws_dynamodb_table.ledger",
-    "module.alarms.aws_sns_topic.this",
-    "module.alarms.aws_cloudwatch_metric_alarm.this",
-    "module.code_deploy.aws_codedeploy_app.this",
-    "module.code_deploy.aws_iam_role.this",
-    "module.feature_flags.aws_appconfig_application.this",
-]
 
 
 @pytest.fixture(scope="module")
-def terraform(tmp_path_factory) -> Terraform:
+def real_terraform(tmp_path_factory) -> Terraform:
     if find_terraform() is None:
         pytest.skip("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
     if not PLUGIN_MIRROR.is_dir():
@@ -56,12 +43,12 @@ def terraform(tmp_path_factory) -> Terraform:
     return Terraform.discover(cache_dir=tmp_path_factory.mktemp("tf-cache"))
 
 
-def test_make_plan_shows_the_whole_release_against_the_emulator(terraform, tmp_path):
+def test_make_plan_shows_the_whole_release_against_the_emulator(real_terraform, tmp_path):
     out = io.StringIO()
     plan = load_plan(Layout(REPO_ROOT), "production")
     result = plan_environment(
         ENVS_DIR / "production", backend=dict(plan.backend), saved_plan=tmp_path / "p.tfplan",
-        use_emulator=True, terraform=terraform, cache_dir=tmp_path, out=out,
+        use_emulator=True, terraform=real_terraform, cache_dir=tmp_path, out=out,
     )
     text = out.getvalue()
     assert result.target == "emulator" and result.has_changes
@@ -79,23 +66,14 @@ def test_make_plan_shows_the_whole_release_against_the_emulator(terraform, tmp_p
         assert f"# {address}" in text, f"{address} is not in the plan"
 
 
-def test_a_second_plan_after_applying_what_the_emulator_supports_is_empty(terraform, tmp_path):
-    # GIVEN a copy of the production root (the checked-in one stays untouched)
-    root = tmp_path / "repo"
-    shutil.copytree(REPO_ROOT / "terraform", root / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
-    shutil.copytree(REPO_ROOT / "build", root / "build")
-    env_dir = root / "terraform" / "envs" / "production"
-    backend = dict(load_plan(Layout(REPO_ROOT), "production").backend)
-    targets = [f"-target={t}" for t in SUPPORTED]
-    with LocalAWS(region=str(backend["region"])) as aws:
-        prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
-        tf = with_emulator(terraform, aws, tmp_path / "data")
-        tf.init(env_dir, backend=emulator_backend(backend))
-        # WHEN what the emulator implements is applied
-        tf.run(env_dir, "apply", "-auto-approve", "-input=false", "-no-color", *targets)
-        # THEN planning it again finds nothing to do
-        second = tf.run(env_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color", *targets,
-                        ok_codes=(0, 2))
+def test_a_second_plan_after_applying_what_the_emulator_supports_is_empty(applied_release):
+    # GIVEN a copy of the production root with what the emulator implements applied
+    # (applied.py: SUPPORTED and a few roles more, in a copy; the checked-in root stays untouched)
+    # WHEN the supported resources are planned again
+    second = applied_release.terraform.run(
+        applied_release.env_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color",
+        *(f"-target={t}" for t in SUPPORTED), ok_codes=(0, 2))
+    # THEN there is nothing to do: no perpetual diff from the modules
     assert second.returncode == 0, f"drift after apply:\n{second.stdout[-4000:]}"
 
 
@@ -118,7 +96,7 @@ def _create_the_router_in_the_emulator(aws, region: str) -> None:
     client.create_alias(FunctionName="huntaze-mock-read", Name="live", FunctionVersion=version)
 
 
-def test_completing_the_release_keeps_the_entry_and_serves_the_candidate_code(terraform, tmp_path):
+def test_completing_the_release_keeps_the_entry_and_serves_the_candidate_code(real_terraform, tmp_path):
     """From canary to complete: the function and alias clients call stay (updated in place,
     now running the candidate's code); the shadow wiring and canary traces go; nothing is
     replaced."""
@@ -135,13 +113,13 @@ def test_completing_the_release_keeps_the_entry_and_serves_the_candidate_code(te
     assert cli.main(["--root", str(root), "render", "--env", "production"]) == 0
     env_dir = root / "terraform" / "envs" / "production"
     backend = dict(load_plan(Layout(root), "production").backend)
-    applied = [*SUPPORTED, "module.user_read_candidate.aws_lambda_function.this"]
+    applied_now = [*SUPPORTED, "module.user_read_candidate.aws_lambda_function.this"]
     with LocalAWS(region=str(backend["region"])) as aws:
         prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
-        tf = with_emulator(terraform, aws, tmp_path / "data")
+        tf = with_emulator(real_terraform, aws, tmp_path / "data")
         tf.init(env_dir, backend=emulator_backend(backend))
         tf.run(env_dir, "apply", "-auto-approve", "-input=false", "-no-color",
-               *(f"-target={t}" for t in applied))
+               *(f"-target={t}" for t in applied_now))
         _create_the_router_in_the_emulator(aws, str(backend["region"]))
         tf.run(env_dir, "import", "-input=false", "-no-color",
                "module.user_read_control.aws_lambda_function.this", "huntaze-mock-read")

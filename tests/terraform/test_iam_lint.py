@@ -12,17 +12,10 @@ ARN of the kind that output holds, listed below per statement, so it is checked 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from cutover.generator.terraform.emulator import LocalAWS, prepare_backend
-from cutover.generator.terraform.run import emulator_backend, with_emulator
-from cutover.generator.workspace import Layout, load_plan
-from tf_layout import REPO_ROOT
 
 parliament = pytest.importorskip("parliament")
-
-pytestmark = pytest.mark.terraform
 
 ACCOUNT = "123456789012"
 APP = f"arn:aws:appconfig:us-east-1:{ACCOUNT}:application/abc1234"
@@ -40,11 +33,6 @@ UNKNOWN_RESOURCES = {
     "ReadRollbackAlarms": [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:huntaze-prisma-migration-production-rollback"],
     "PruneUndeployedFlagVersions": [APP, f"{APP}/*"],
 }
-# What the emulator implements (tests/terraform/test_emulator_release.py) and the candidate.
-APPLIED = ["module.kms", "module.dependencies_arm64", "module.user_read_shadow.aws_dynamodb_table.ledger",
-           "module.alarms.aws_sns_topic.this", "module.feature_flags.aws_appconfig_application.this",
-           *(f"module.{fn}.{r}" for fn in ("user_read_control", "user_read_candidate", "cleanup", "guard", "deploy_probe")
-             for r in ("aws_cloudwatch_log_group.this", "aws_sqs_queue.dlq", "aws_iam_role.this"))]
 
 
 def _statements(after: dict, unknown: dict) -> list[dict]:
@@ -86,26 +74,10 @@ def _policy_documents(show: dict) -> dict[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def production_policies(tmp_path_factory) -> dict[str, list[dict]]:
-    from cutover.generator.terraform.wrapper import Terraform, find_terraform
-
-    if find_terraform() is None:
-        pytest.skip("terraform is not installed")
-    if not (REPO_ROOT / "build" / "functions" / "router.zip").is_file():
-        pytest.skip("no build/ (run `make build`; `make test` does)")
-    tmp = tmp_path_factory.mktemp("iam")
-    terraform = Terraform.discover(cache_dir=tmp / "tf-cache")
-    shutil.copytree(REPO_ROOT / "terraform", tmp / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
-    shutil.copytree(REPO_ROOT / "build", tmp / "build")
-    env_dir = tmp / "terraform" / "envs" / "production"
-    backend = dict(load_plan(Layout(REPO_ROOT), "production").backend)
-    with LocalAWS(region=str(backend["region"])) as aws:
-        prepare_backend(aws, str(backend["bucket"]), str(backend["region"]))
-        tf = with_emulator(terraform, aws, tmp / "data")
-        tf.init(env_dir, backend=emulator_backend(backend))
-        tf.run(env_dir, "apply", "-auto-approve", "-input=false", "-no-color", *(f"-target={t}" for t in APPLIED))
-        tf.run(env_dir, "plan", "-input=false", "-no-color", f"-out={tmp / 'p.tfplan'}")
-        return _policy_documents(json.loads(tf.run(env_dir, "show", "-json", str(tmp / "p.tfplan")).stdout))
+def production_policies(applied_release) -> dict[str, list[dict]]:
+    """The policies of the plan made after applying what the emulator implements
+    (tests/terraform/applied.py: the roles, so that their ARNs are known)."""
+    return _policy_documents(applied_release.shown)
 
 
 def test_the_plan_holds_the_policies_of_every_role(production_policies):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import schema_check
 from tf_layout import ENVS_DIR, EXAMPLES_DIR, GOLDEN_DIR, MODULES_DIR
 
 
+@pytest.mark.slow
 def test_modules_examples_rendered_envs_and_goldens_match_the_6_62_schema():
     errors = schema_check.check_tree(MODULES_DIR, EXAMPLES_DIR, ENVS_DIR, GOLDEN_DIR)
     assert errors == [], "\n".join(errors)

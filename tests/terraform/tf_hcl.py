@@ -9,6 +9,7 @@ an attribute whose value is an object.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,19 @@ def normalize(node: Any) -> Any:
     return node
 
 
+# (path, mtime, size) -> the parsed file: python-hcl2 takes most of a second on a root
+# module, and the tests (and their parametrize lists, at collection) read the same files.
+_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def load(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        return normalize(hcl2.load(handle))
+    """The parsed file (a copy: the callers may change it)."""
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED:
+        with path.open(encoding="utf-8") as handle:
+            _PARSED[key] = normalize(hcl2.load(handle))
+    return copy.deepcopy(_PARSED[key])
 
 
 def is_block_list(value: Any) -> bool:

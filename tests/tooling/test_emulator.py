@@ -74,12 +74,14 @@ def _answers(url: str) -> bool:
     return True
 
 
+@pytest.mark.moto
 def test_two_emulators_run_side_by_side_on_ports_the_os_picked(no_aws_credentials):
     with LocalAWS() as first, LocalAWS() as second:
         assert first.port != second.port
         assert _answers(f"{first.endpoint}/moto-api/") and _answers(f"{second.endpoint}/moto-api/")
 
 
+@pytest.mark.moto
 @pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
 def test_the_emulator_serves_the_appconfig_agent_layer_s_public_parameter(no_aws_credentials, architecture):
     # moto serves no AppConfig public parameter, and PutParameter refuses names under /aws/:
@@ -107,6 +109,7 @@ def test_the_cli_does_not_load_moto_until_a_plan_needs_the_emulator():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.moto
 def test_local_aws_runs_moto_and_always_stops_it(no_aws_credentials, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"), LocalAWS(region="eu-central-1") as aws:
         endpoint = aws.endpoint
@@ -121,6 +124,7 @@ def test_local_aws_runs_moto_and_always_stops_it(no_aws_credentials, monkeypatch
     assert not _answers(f"{endpoint}/moto-api/")
 
 
+@pytest.mark.moto
 def test_environ_drops_the_callers_own_aws_settings(no_aws_credentials, monkeypatch):
     monkeypatch.setenv("AWS_PROFILE", "prod")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "token")
@@ -132,6 +136,7 @@ def test_environ_drops_the_callers_own_aws_settings(no_aws_credentials, monkeypa
     assert environ["AWS_ENDPOINT_URL"] == aws.endpoint
 
 
+@pytest.mark.moto
 def test_prepare_backend_creates_bucket_and_lock_table_once(no_aws_credentials):
     with LocalAWS(region="eu-west-1") as aws:
         prepare_backend(aws, "cutover-state", "eu-west-1", lock_table="cutover-locks")
@@ -145,6 +150,7 @@ def test_prepare_backend_creates_bucket_and_lock_table_once(no_aws_credentials):
         assert tables["TableNames"] == ["cutover-locks"]
 
 
+@pytest.mark.moto
 def test_local_aws_pretends_to_be_the_given_account(no_aws_credentials):
     with LocalAWS(account_id="111111111111") as aws:
         sts = boto3.client("sts", endpoint_url=aws.endpoint, region_name="eu-west-1",

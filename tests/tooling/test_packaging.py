@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# pip builds and installs the wheel, then subprocesses import it and run import-linter.
+pytestmark = pytest.mark.slow
 
 
 # What the wheel is built from; copied first, so that no build/ left in the work tree

@@ -80,6 +80,7 @@ def env_dir(tmp_path: Path) -> Path:
     return directory
 
 
+@pytest.mark.moto
 def test_init_plan_apply_then_no_changes_on_the_emulator(terraform, env_dir, tmp_path):
     with LocalAWS(region=REGION) as aws:
         prepare_backend(aws, BACKEND["bucket"], REGION)
@@ -109,6 +110,7 @@ def test_init_plan_apply_then_no_changes_on_the_emulator(terraform, env_dir, tmp
     assert sorted(p.name for p in env_dir.iterdir()) == [".terraform.lock.hcl", "main.tf"]
 
 
+@pytest.mark.moto
 def test_plan_environment_on_the_emulator_then_apply_is_refused(terraform, env_dir, tmp_path):
     out = io.StringIO()
     saved = tmp_path / "plans" / "e2e.tfplan"

@@ -46,6 +46,7 @@ def write_plan(tmp_path: Path, target: str, env: str = "production") -> Path:
 # --- planning ----------------------------------------------------------------------------
 
 
+@pytest.mark.moto
 def test_plan_against_the_emulator(env_dir, tmp_path, fake_tf, fake_terraform,
                                    no_aws_credentials, monkeypatch):
     # GIVEN no AWS credentials and a terraform whose plan has changes
