@@ -2,8 +2,8 @@
 
 `Layout` is the one place that knows the file layout (`config/<env>.release.yaml`,
 `terraform/envs/<env>/`, `.cache/`). Everything here is a library call: it returns
-values or raises; the commands that print and choose exit codes are in
-`cutover.generator.commands`.
+values or raises (also `plan_env`/`apply_env`, which `cutover ramp --apply` calls); the
+commands that print and choose exit codes are in `cutover.generator.commands`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from cutover.generator.plan.release import ReleasePlan, build_plan
+from cutover.generator.render.files import render_files, write_tree
 from cutover.generator.spec.errors import SpecError, SpecInvalid
 from cutover.generator.spec.loader import load_spec
 from cutover.generator.spec.model import ReleaseSpec
+
+if TYPE_CHECKING:
+    from cutover.generator.terraform.run import PlanResult
 
 SPEC_SUFFIX = ".release.yaml"
 SCHEMA_FILE = "release.schema.json"
@@ -89,3 +94,25 @@ def load_env_spec(layout: Layout, env: str) -> tuple[ReleaseSpec, str]:
 
 def load_plan(layout: Layout, env: str) -> ReleasePlan:
     return build_plan(*load_env_spec(layout, env))
+
+
+def plan_env(layout: Layout, env: str, use_emulator: bool | None = None, out: TextIO | None = None) -> PlanResult:
+    """Render `terraform/envs/<env>/` and save its Terraform plan; raises what the plan raises
+    (TerraformError, ToolchainError, EmulatorError, SpecInvalid)."""
+    from cutover.generator.terraform import run
+
+    release = load_plan(layout, env)
+    write_tree(layout.envs / env, render_files(release))
+    saved = layout.saved_plan(env)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    return run.plan_environment(layout.envs / env, backend=dict(release.backend), saved_plan=saved,
+                                use_emulator=use_emulator, env=env, cache_dir=layout.cache, out=out)
+
+
+def apply_env(layout: Layout, env: str, out: TextIO | None = None) -> None:
+    """Apply exactly the plan `plan_env` saved; raises ApplyRefused (FlagDeploymentInProgress
+    while a flag deployment runs), TerraformError or ToolchainError."""
+    from cutover.generator.terraform import run
+
+    run.apply_environment(layout.envs / env, saved_plan=layout.saved_plan(env), env=env,
+                          cache_dir=layout.cache, out=out)

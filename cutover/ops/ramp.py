@@ -60,15 +60,30 @@ def _flags(ctx: Context) -> tuple[appconfig.Flags, Callable[[], str | None]]:
 
 
 def plan_and_apply(ctx: Context) -> int:
-    """`make build`, then `cutover plan` and `cutover apply` of this environment."""
-    from cutover.generator import commands
-    from cutover.generator.workspace import Layout
+    """`make build`, then plan and apply this environment (what `make plan` + `make apply` do).
+
+    0 applied; 3 (hold) when a flag deployment runs meanwhile: apply again once it is done;
+    otherwise the refusal's or 1, with the reason on stderr."""
+    from cutover.generator import workspace
+    from cutover.generator.terraform.emulator import EmulatorError
+    from cutover.generator.terraform.run import ApplyRefused
+    from cutover.generator.terraform.toolchain import ToolchainError
+    from cutover.generator.terraform.wrapper import TerraformError
 
     build = subprocess.run([sys.executable, str(ctx.root / "functions" / "build.py")], check=False, cwd=ctx.root)
     if build.returncode:
         return build.returncode
-    layout = Layout(ctx.root)
-    return commands.plan(layout, ctx.env, emulator=False) or commands.apply(layout, ctx.env)
+    layout = workspace.Layout(ctx.root)
+    try:
+        workspace.plan_env(layout, ctx.env, use_emulator=False)
+        workspace.apply_env(layout, ctx.env)
+    except ApplyRefused as refused:
+        print(f"cutover ramp: {refused}", file=sys.stderr)
+        return refused.exit_code
+    except (TerraformError, ToolchainError, EmulatorError) as error:
+        print(f"cutover ramp: {error}", file=sys.stderr)
+        return FAILED
+    return OK
 
 
 def run(ctx: Context, to: float | None, apply: bool, path_name: str | None, since: int) -> Result:

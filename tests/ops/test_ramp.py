@@ -141,6 +141,51 @@ def test_apply_builds_plans_and_applies_after_the_edit(project, emulated, names,
     assert "percent: 0" in seen[0]  # the plan saw the edited spec
 
 
+def _applied_by(monkeypatch, tmp_path, failure: Exception | None) -> list[str]:
+    """plan_and_apply with the build, plan and apply replaced: what it called, in order."""
+    import subprocess
+    from types import SimpleNamespace
+
+    from cutover.generator import workspace
+
+    calls: list[str] = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append("build") or SimpleNamespace(returncode=0))
+    monkeypatch.setattr(workspace, "plan_env", lambda layout, env, **k: calls.append(f"plan {env}"))
+
+    def apply(layout, env, **k):
+        calls.append(f"apply {env}")
+        if failure is not None:
+            raise failure
+
+    monkeypatch.setattr(workspace, "apply_env", apply)
+    return calls
+
+
+@pytest.mark.parametrize("failure,code", [
+    (None, 0),
+    ("flag deployment", 3),  # hold: apply again once the flag deployment is done
+    ("refused", 2),
+    ("terraform", 1),
+])
+def test_ramp_apply_plans_then_applies_and_maps_each_failure_to_its_exit_code(monkeypatch, tmp_path, capsys,
+                                                                             failure, code):
+    from types import SimpleNamespace
+
+    from cutover.generator.terraform.run import ApplyRefused, FlagDeploymentInProgress
+    from cutover.generator.terraform.wrapper import TerraformError
+
+    from cutover.ops import ramp
+
+    raised = {None: None, "flag deployment": FlagDeploymentInProgress("a flag deployment bakes"),
+              "refused": ApplyRefused("planned against the emulator"),
+              "terraform": TerraformError(["terraform", "apply"], 1, "Error: apply failed")}[failure]
+    calls = _applied_by(monkeypatch, tmp_path, raised)
+    assert ramp.plan_and_apply(SimpleNamespace(root=tmp_path, env="staging")) == code
+    assert calls == ["build", "plan staging", "apply staging"]
+    if raised is not None:
+        assert str(raised) in capsys.readouterr().err
+
+
 # --- the gate (cutover/analysis/ decides; the replayable example files of docs/analysis.md) ----
 
 EXAMPLES = ROOT / "docs" / "examples" / "metrics"
