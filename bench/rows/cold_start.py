@@ -9,7 +9,7 @@ import statistics
 import subprocess
 import sys
 
-from common import BENCH, FLAGS_OFF, FUNCTIONS, ROOT, Row, base_env
+from common import BENCH, EXAMPLE, FLAGS_OFF, FUNCTIONS, ROOT, Row, base_env
 
 ORDER = 40
 
@@ -40,7 +40,7 @@ def run(ctx) -> list[Row]:
     for sampled in ("0", "1"):
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")},
                **base_env(extension.url, lambda_service.url),
-               "PYTHONPATH": os.pathsep.join([str(FUNCTIONS), str(BENCH)])}
+               "PYTHONPATH": os.pathsep.join([str(FUNCTIONS), str(EXAMPLE), str(BENCH)])}
         env["_X_AMZN_TRACE_ID"] = ("Root=1-5759e988-bd862e3fe1be46a994272793;"
                                    f"Parent=53995c3f42cd8ad8;Sampled={sampled}")
         totals: dict[str, list[float]] = {"router.handler": [], "naive_router": []}
