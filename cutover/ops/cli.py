@@ -164,6 +164,8 @@ def _cost(args: argparse.Namespace, ctx):
 
     if args.requests_per_month <= 0:
         raise OpsError("--requests-per-month must be a positive number")
+    if args.percent is not None and not 0 <= args.percent <= 100:
+        raise OpsError(f"--percent {args.percent:g} is not a canary share: allowed 0 to 100")
     if args.db_instance not in cost.prices()["rds"]:
         known = ", ".join(k for k in cost.prices()["rds"] if k.startswith("db."))
         raise OpsError(f"--db-instance {args.db_instance} is not in cutover/ops/prices.json (known: {known})")

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from cutover.generator.spec.comparison_paths import ReadModel, read_model_file
 from cutover.ops import appconfig
-from cutover.ops.aws import describe, paginate
+from cutover.ops.aws import OpsError, describe, paginate
 from cutover.ops.context import Context
 from cutover.ops.output import FAILED, OK, Result, mark, table
 
@@ -377,6 +377,10 @@ def _one(pr: Probe, check_id: str, title: str, fn: Callable[[Probe], tuple[bool,
 
 
 def run(ctx: Context, only: list[str] | None = None) -> Result:
+    unknown = sorted(set(only or ()) - {c[0] for c in CHECKS})
+    if unknown:  # `--check dashbord` must not pass by running nothing
+        raise OpsError(f"no preflight check {', '.join(map(repr, unknown))}; "
+                       f"allowed: {', '.join(c[0] for c in CHECKS)}")
     probe = Probe(ctx)
     checks = [_one(probe, *c) for c in CHECKS if not only or c[0] in only]
     failed = [c for c in checks if not c.ok]

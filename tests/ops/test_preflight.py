@@ -159,6 +159,14 @@ def _preflight(project, em, capsys) -> tuple[int, dict[str, dict]]:
     return code, {c["id"]: c for c in out["checks"]}
 
 
+def test_an_unknown_check_is_refused_not_passed_by_running_nothing(project, emulated, capsys):
+    code = main(["--root", str(project), "preflight", "--env", "production", "--check", "dashbord"],
+                clients=emulated.clients())
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no preflight check 'dashbord'; allowed: " in err and "dashboard" in err
+
+
 def test_every_check_passes_on_a_healthy_release(project, emulated, names, capsys):
     build_world(emulated, names, None)
     code, checks = _preflight(project, emulated, capsys)

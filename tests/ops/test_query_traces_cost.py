@@ -125,6 +125,13 @@ def test_cost_needs_no_aws(project, capsys, monkeypatch):
     assert {r["item"] for r in out["baseline"]} == {"control Lambda", "CloudWatch Logs", "X-Ray traces"}
 
 
+@pytest.mark.parametrize("percent", ["-5", "250", "100.5"])
+def test_cost_refuses_a_percent_that_is_not_a_share(project, capsys, percent):
+    code = main(["--root", str(project), "cost", "--percent", percent, "--env", "production"])
+    assert code == 2
+    assert f"--percent {float(percent):g} is not a canary share: allowed 0 to 100" in capsys.readouterr().err
+
+
 def test_cost_grows_with_the_canary_and_the_traffic(project, capsys):
     _, one = _json(project, None, capsys, "cost", "--percent", "1")
     _, hundred = _json(project, None, capsys, "cost", "--percent", "100")
