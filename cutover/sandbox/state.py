@@ -11,6 +11,10 @@ scaled) by ``offset = sim_epoch_now - wall_now``: a request's times go through `
 an answer's through ``to_wall``. The last 15 minutes by the operator's clock are then the
 last 15 simulated minutes, and a deployment's 10-minute bake at ``--speed 60`` takes ten
 wall seconds yet shows as ten minutes in its EventLog.
+
+Units. ``metrics`` (the rehearsal's ``MetricStore``, which its alarm ``Evaluator`` reads)
+is keyed by sandbox *seconds since start* (``clock.now``), as in the rehearsal; ``logs``
+and ``traces`` by sandbox *epoch* seconds (``clock.time()``), as the APIs show them.
 """
 
 from __future__ import annotations
