@@ -17,6 +17,7 @@ from typing import Any
 from cutover.rehearsal.functions import package_path
 from cutover.rehearsal.lambda_service import Function, LambdaService, Version
 
+ACTIONS = frozenset({"GUARD-APPLIED", "GUARD-STOPPED"})  # the runs that changed what is served
 # boto3 signs with something; the sandbox checks no signature
 RUNTIME_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 
@@ -39,7 +40,7 @@ class GuardRunner:
         self.endpoint, self.region, self.lambda_client = endpoint, region, lambda_client
         self.fn: Function | None = None
         self.runs: list[GuardRun] = []
-        self.last_action: GuardRun | None = None  # the last run that did more than look
+        self.last_action: GuardRun | None = None  # the last run that changed something, or failed
 
     def applied_environment(self) -> dict[str, str] | None:
         """The function's environment as applied; None when it is not (yet) deployed."""
@@ -75,6 +76,6 @@ class GuardRunner:
         else:
             run = GuardRun(t, trigger, str(payload.get("outcome", "")), str(payload.get("reason", "")))
         self.runs = [*self.runs[-99:], run]
-        if run.outcome != "GUARD-IDLE":
+        if run.outcome in ACTIONS or result.function_error:
             self.last_action = run
         return run

@@ -175,7 +175,7 @@ class Simulation:
         with self.state.lock:
             transitions = list(self.aws.tick(end))
             if minute % PRUNE_EVERY_MINUTES == PRUNE_EVERY_MINUTES - 1:
-                self.state.metrics.prune(end - KEEP_METRICS_S)
+                self.state.metrics.prune(int(end) - KEEP_METRICS_S)
         self.bus.deliver(transitions, minute, end)
         if minute % PRUNE_EVERY_MINUTES == PRUNE_EVERY_MINUTES - 1:
             _forget_old(self.sinks.telemetry, PRUNE_EVERY_MINUTES)
@@ -218,7 +218,9 @@ class Simulation:
         percents = served.canary_percents(found, self.clock, flags)
         requests = minute.get("requests", 0)
         by_candidate = minute.get("served_by_candidate", 0)
-        last = self.bus.guard.last_action if self.bus.guard is not None else None
+        guard = self.bus.guard
+        last = guard.last_action if guard is not None else None
+        ran = guard.runs[-1] if guard is not None and guard.runs else None
         return {
             "running": self._thread is not None, "sim_time_s": self.clock.now,
             "sim_time": served.iso(self.clock.time()), "speed": self.clock.speed, "minutes": self.minutes,
@@ -231,6 +233,7 @@ class Simulation:
             "users_served_by_candidate": len(tally.all_candidate_users),
             "faults_active": self.faults.active(), "fault_kinds": list(FAULT_KINDS),
             "last_guard_action": last.view() if last is not None else None,
+            "last_guard_run": ran.view() if ran is not None else None,
             "eventbridge": self.bus.note, "error": self.error,
         }
 

@@ -1,0 +1,135 @@
+"""The simulated release behind the sandbox, driven by hand (``run_until``: no wall clock).
+
+With nothing applied the control serves everyone; once the release's flags are applied
+and deployed, canary users get the candidate; candidate errors fire the rollback alarm,
+the applied EventBridge rule invokes the real guard, and the guard turns the canary off
+through the AppConfig stand-in: the status shows the candidate no longer serving, and no
+user ever saw an error.
+
+AWS here is the test double of ``tests/sandbox/doubles.py`` behind a real front door and
+moto (EventBridge rules, the guard's Lambda configuration, SNS).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cutover.generator.spec.loader import load_spec
+from cutover.rehearsal.appconfig import AppConfig
+from cutover.rehearsal.release import function_environment
+from cutover.rehearsal.world import GUARD_STRATEGY
+from cutover.sandbox.front import FrontDoor
+from cutover.sandbox.simulation import Simulation
+from cutover.sandbox.state import SandboxClock, SandboxState
+
+from tests.sandbox.conftest import ACCOUNT, REGION, START_EPOCH
+from tests.sandbox.doubles import AwsDouble
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_FILE = "config/production.release.yaml"
+STEP = 50.0
+pytestmark = [pytest.mark.moto, pytest.mark.slow]
+
+
+def _client(front: FrontDoor, service: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(service, endpoint_url=front.url, region_name=REGION,
+                                          aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+
+
+def _apply_guard(front: FrontDoor, aws: AwsDouble, spec: Any, build_dir: Path) -> None:
+    """What `make apply` creates for the guard: the function with its environment, its
+    schedule and its alarm rule (moto), the alarm topic."""
+    topic = _client(front, "sns").create_topic(Name="huntaze-alarms")["TopicArn"]
+    ids = AppConfig("a", "e", "p").ids
+    resolved = {"application_id": ids["application"], "environment_id": ids["environment"],
+                "profile_id": ids["profile"], "guard_strategy_id": GUARD_STRATEGY.id,
+                "key_arn": "", "rollback_alarm_name": aws.composite, "topic_arn": topic}
+    environment = function_environment(spec, SPEC_FILE, "guard",
+                                       resolver=lambda ref: resolved.get(ref.rsplit(".", 1)[-1]))
+    role = _client(front, "iam").create_role(RoleName="guard", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+    name = spec.guard.function.name
+    _client(front, "lambda").create_function(
+        FunctionName=name, Runtime="python3.12", Role=role, Handler="guard.handler.lambda_handler",
+        Code={"ZipFile": (build_dir / "functions" / "guard.zip").read_bytes()},
+        Environment={"Variables": environment})
+    events = _client(front, "events")
+    target = [{"Id": "guard", "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:live"}]
+    events.put_rule(Name=name, ScheduleExpression="rate(1 minute)")
+    events.put_rule(Name=f"{name}-alarm", EventPattern=json.dumps({
+        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+        "resources": [aws.arn(aws.composite)]}))
+    for rule in (name, f"{name}-alarm"):
+        events.put_targets(Rule=rule, Targets=target)
+
+
+@pytest.fixture
+def world(moto: Any, build_dir: Path, database_url: str) -> Any:
+    state = SandboxState("production", REGION, ACCOUNT,
+                         SandboxClock(60.0, start_epoch=START_EPOCH, wall_time=lambda: START_EPOCH))
+    spec = load_spec(ROOT / SPEC_FILE)
+    aws = AwsDouble(state, spec, SPEC_FILE, STEP)
+    front = FrontDoor(state, moto)
+    sim = Simulation(state, aws, ROOT, "production", seed=7, users_per_minute=200, users=2000,
+                     endpoint=front.url, database_url=database_url, build_dir=build_dir)
+    try:
+        yield state, aws, front, sim, spec
+    finally:
+        sim.stop()
+        front.close()
+        aws.close()
+
+
+def _alias(spec: Any, role: str) -> dict[str, str]:
+    fn = getattr(spec.read_paths[0], role)
+    return {"FunctionName": fn.name, "Resource": f"{fn.name}:{spec.read_paths[0].alias}"}
+
+
+def _minutes(sim: Simulation, count: int) -> None:
+    sim.run_until(sim.clock.now + count * 60.0)
+
+
+def test_nothing_applied_then_canary_then_the_guard_turns_it_off(world: Any, build_dir: Path) -> None:
+    state, aws, front, sim, spec = world
+    _minutes(sim, 3)
+    status = sim.status()
+    assert status["requests"] > 300 and status["user_errors"] == 0
+    assert not status["flags_applied"] and status["canary_percent_served"] == {"user-read": 0.0}
+    assert status["users_served_by_candidate"] == 0 and not status["candidate_serving"]
+    group = f"/aws/lambda/{spec.read_paths[0].control.name}"
+    assert any('"event":"REQUEST"' in e.message for e in state.logs.events(group, 0, 1e12))
+
+    _apply_guard(front, aws, spec, build_dir)
+    aws.apply()
+    _minutes(sim, spec.delivery.appconfig.final_bake_minutes + 3)
+    status = sim.status()
+    assert status["canary_percent_served"] == {"user-read": STEP}
+    assert status["last_minute"]["served_by_candidate"] > 0 and status["candidate_serving"]
+    assert status["last_guard_action"] is None  # it ran on its schedule and found nothing to do
+    assert status["last_guard_run"]["outcome"] == "GUARD-IDLE"
+    traces = state.traces.between(START_EPOCH, START_EPOCH + sim.clock.now + 60)
+    canary = [t for t in traces if t.annotations.get("canary") is True]
+    assert canary and {t.annotations["route"] for t in canary} <= {"candidate", "control"}
+    assert {t.service for t in traces} == {spec.read_paths[0].control.name}
+    assert state.metrics.statistic("AWS/Lambda", "Invocations", _alias(spec, "candidate"), 0, int(sim.clock.now),
+                                   "Sum") > 0
+
+    sim.inject("candidate_errors", rate=1.0)
+    for _ in range(60):
+        _minutes(sim, 1)
+        if (sim.status()["last_guard_action"] or {}).get("outcome") == "GUARD-APPLIED":
+            break
+    _minutes(sim, 2)  # the agents poll, the routers' flag cache expires
+    status = sim.status()
+    assert status["last_guard_action"]["outcome"] == "GUARD-APPLIED", status
+    assert status["last_guard_action"]["trigger"].startswith(("alarm", "schedule"))
+    assert status["canary_percent_served"] == {"user-read": 0.0}
+    assert status["last_minute"]["served_by_candidate"] == 0 and not status["candidate_serving"]
+    assert status["user_errors"] == 0
+    assert [f["kind"] for f in status["faults_active"]] == ["candidate_errors"]
+    assert sim.clear("candidate_errors") == 1 and sim.status()["faults_active"] == []
