@@ -125,18 +125,24 @@ class Simulation:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            due = self.clock.due()
             try:
-                if due >= (self.minutes + 1) * 60.0:
-                    self.run_until(min(due, (self.minutes + 1) * 60.0))
-                else:
-                    with self._lock:
-                        if due > self.clock.now:
-                            self.clock.set(due)
+                if not self.step():
                     self._stop.wait(THREAD_POLL_S)
             except Exception as exc:  # noqa: BLE001 - kept for status; the sandbox stays up
                 self.error = f"{exc.__class__.__name__}: {exc}"
                 self._stop.wait(1.0)
+
+    def step(self) -> bool:
+        """One turn of the thread: the next minute if ``due()`` has passed its end (True),
+        else the clock moved up to ``due()`` within the minute (False)."""
+        due = self.clock.due()
+        if due >= (self.minutes + 1) * 60.0:
+            self.run_until((self.minutes + 1) * 60.0)
+            return True
+        with self._lock:
+            if due > self.clock.now:
+                self.clock.set(due)
+        return False
 
     def stop(self) -> None:
         """Stop the thread, the world's servers and PostgreSQL (idempotent)."""

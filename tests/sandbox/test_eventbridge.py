@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cutover.sandbox import eventbridge
 from cutover.sandbox.faults import FaultInvalid, parse
 

@@ -18,20 +18,19 @@ from typing import Any
 
 import pytest
 from cutover.generator.spec.loader import load_spec
+
 from cutover.rehearsal.appconfig import AppConfig
 from cutover.rehearsal.release import function_environment
 from cutover.rehearsal.world import GUARD_STRATEGY
 from cutover.sandbox.front import FrontDoor
 from cutover.sandbox.simulation import Simulation
 from cutover.sandbox.state import SandboxClock, SandboxState
-
 from tests.sandbox.conftest import ACCOUNT, REGION, START_EPOCH
 from tests.sandbox.doubles import AwsDouble
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_FILE = "config/production.release.yaml"
 STEP = 50.0
-pytestmark = [pytest.mark.moto, pytest.mark.slow]
 
 
 def _client(front: FrontDoor, service: str) -> Any:
@@ -94,6 +93,8 @@ def _minutes(sim: Simulation, count: int) -> None:
     sim.run_until(sim.clock.now + count * 60.0)
 
 
+@pytest.mark.moto
+@pytest.mark.slow
 def test_nothing_applied_then_canary_then_the_guard_turns_it_off(world: Any, build_dir: Path) -> None:
     state, aws, front, sim, spec = world
     _minutes(sim, 3)
@@ -133,3 +134,32 @@ def test_nothing_applied_then_canary_then_the_guard_turns_it_off(world: Any, bui
     assert status["user_errors"] == 0
     assert [f["kind"] for f in status["faults_active"]] == ["candidate_errors"]
     assert sim.clear("candidate_errors") == 1 and sim.status()["faults_active"] == []
+
+
+class _NoAws:
+    """Nothing mounted, no alarm: the simulation's AWS at its simplest."""
+
+    def tick(self, now_s: float) -> list[Any]:
+        return []
+
+
+@pytest.mark.slow
+def test_the_thread_catches_the_clock_up_to_due_minute_by_minute(build_dir: Path, database_url: str) -> None:
+    wall = [START_EPOCH]
+    state = SandboxState("production", REGION, ACCOUNT, SandboxClock(60.0, start_epoch=START_EPOCH,
+                                                                     wall_time=lambda: wall[0]))
+    sim = Simulation(state, _NoAws(), ROOT, "production", users_per_minute=20, users=100,
+                     database_url=database_url, build_dir=build_dir)
+    try:
+        assert sim.step() is False and sim.clock.now == 0.0
+        wall[0] += 2.5  # 2.5 wall seconds at speed 60: 150 simulated seconds are due
+        turns = 0
+        while sim.step():
+            turns += 1
+        assert (turns, sim.minutes, sim.clock.now) == (2, 2, 150.0)
+        status = sim.status()
+        assert status["requests"] > 0 and status["eventbridge"].startswith("no front door")
+        with pytest.raises(ValueError, match="allowed"):
+            sim.inject("meteor")
+    finally:
+        sim.stop()
