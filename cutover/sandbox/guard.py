@@ -10,14 +10,16 @@ apply) gets a new function: new execution environments, a cold start.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cutover.rehearsal.functions import package_path
-from cutover.rehearsal.lambda_service import Function, LambdaService, Version
+from cutover.rehearsal.lambda_service import THROTTLE_RETRY_S, Function, LambdaService, Version
 
 ACTIONS = frozenset({"GUARD-APPLIED", "GUARD-STOPPED"})  # the runs that changed what is served
+MAX_THROTTLED = 10  # Lambda retries a throttled asynchronous event for hours; a few suffice here
 # boto3 signs with something; the sandbox checks no signature
 RUNTIME_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 
@@ -39,6 +41,7 @@ class GuardRunner:
         self.service, self.build_dir, self.name, self.timeout_s = service, build_dir, name, timeout_s
         self.endpoint, self.region, self.lambda_client = endpoint, region, lambda_client
         self.fn: Function | None = None
+        self.rng = random.Random(f"guard-retry:{name}")
         self.runs: list[GuardRun] = []
         self.last_action: GuardRun | None = None  # the last run that changed something, or failed
 
@@ -68,7 +71,14 @@ class GuardRunner:
         environment = self.applied_environment()
         if environment is None:
             return None
-        result = self.service.run(self._function(environment), event, t, "guard")
+        fn = self._function(environment)
+        result = self.service.run(fn, event, t, "guard")
+        for _ in range(MAX_THROTTLED):
+            if not result.throttled:
+                break
+            # reserved concurrency 1: Lambda retries the event a few seconds after the run ends
+            t = max(env.busy_until for env in fn.environments) + self.rng.uniform(*THROTTLE_RETRY_S)
+            result = self.service.run(fn, event, t, "guard")
         payload = result.payload if isinstance(result.payload, dict) else {}
         if result.function_error:
             run = GuardRun(t, trigger, str(result.function_error),
