@@ -164,8 +164,10 @@ class Simulation:
         self.open()
         while (self.minutes + 1) * 60.0 <= now_s:
             with self._lock:
-                self._minute(self.minutes)
-                self.minutes += 1
+                try:
+                    self._minute(self.minutes)
+                finally:
+                    self.minutes += 1  # a minute that failed half-way is not served twice
         with self._lock:
             if now_s > self.clock.now:
                 self.clock.set(now_s)
@@ -182,7 +184,10 @@ class Simulation:
             transitions = list(self.aws.tick(end))
             if minute % PRUNE_EVERY_MINUTES == PRUNE_EVERY_MINUTES - 1:
                 self.state.metrics.prune(int(end) - KEEP_METRICS_S)
-        self.bus.deliver(transitions, minute, end)
+        try:
+            self.bus.deliver(transitions, minute, end)
+        except Exception as exc:  # noqa: BLE001 - EventBridge unreachable: said in the status, traffic goes on
+            self.error = f"EventBridge at minute {minute}: {exc.__class__.__name__}: {exc}"
         if minute % PRUNE_EVERY_MINUTES == PRUNE_EVERY_MINUTES - 1:
             _forget_old(self.sinks.telemetry, PRUNE_EVERY_MINUTES)
 
