@@ -6,7 +6,7 @@ the applied EventBridge rule invokes the real guard, and the guard turns the can
 through the AppConfig stand-in: the status shows the candidate no longer serving, and no
 user ever saw an error.
 
-AWS here is the test double of ``tests/sandbox/doubles.py`` behind a real front door and
+AWS here is the test double of ``tests/sandbox/sim/doubles.py`` behind a real front door and
 moto (EventBridge rules, the guard's Lambda configuration, SNS).
 """
 
@@ -25,10 +25,10 @@ from cutover.rehearsal.world import GUARD_STRATEGY
 from cutover.sandbox.front import FrontDoor
 from cutover.sandbox.simulation import Simulation
 from cutover.sandbox.state import SandboxClock, SandboxState
-from tests.sandbox.conftest import ACCOUNT, REGION, START_EPOCH
-from tests.sandbox.doubles import AwsDouble
+from tests.sandbox.sim.conftest import ACCOUNT, REGION, START_EPOCH
+from tests.sandbox.sim.doubles import AwsDouble
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SPEC_FILE = "config/production.release.yaml"
 STEP = 50.0
 

@@ -1,6 +1,6 @@
-"""Fixtures for the sandbox's tests: the packaged functions and one PostgreSQL server for
-the session (the rehearsal's fixtures: the same build, the same server), and moto's
-server in this process with the sandbox's front door before it."""
+"""Fixtures of the simulation's tests: the packaged functions and one PostgreSQL server
+for the session (the rehearsal's fixtures: the same build, the same server), and moto's
+server in this process, as the sandbox runs it."""
 
 from __future__ import annotations
 
