@@ -46,6 +46,7 @@ DEFAULT_USERS = 5000
 KEEP_METRICS_S = 86_400 + 3_600  # what the rehearsal keeps: no alarm looks back more than a day
 PRUNE_EVERY_MINUTES = 60
 THREAD_POLL_S = 0.05
+RULES_REFRESH_MINUTES = 5
 
 
 class Simulation:
@@ -259,17 +260,19 @@ class _Bus:
         self.note = "no front door endpoint: EventBridge rules are not read"
         self.guard: GuardRunner | None = None
         self.events: Any = None
+        self.rules: list[eventbridge.Rule] | None = None
+        self.rules_read = 0
         if sim.endpoint:
             self.events = _client("events", sim.endpoint, state.region)
             guard = _guard_call(plan)
             self.guard = GuardRunner(sim.world.lambda_, sim.build_dir, guard[0], guard[1], sim.endpoint,
                                      state.region, _client("lambda", sim.endpoint, state.region))
-            self.note = "rules read each minute"
+            self.note = f"rules read on every alarm transition and every {RULES_REFRESH_MINUTES} minutes"
 
     def deliver(self, transitions: list[Any], minute: int, end: float) -> None:
         if self.events is None:
             return
-        rules = [r for r in eventbridge.read_rules(self.events) if r.enabled]
+        rules = self._rules(minute, bool(transitions))
         epoch = self.sim.clock.start_epoch + end
         lost = self.sim.faults.lost("eventbridge")
         for transition in transitions:
@@ -282,6 +285,14 @@ class _Bus:
             if rule.every_minutes and (minute + 1) % rule.every_minutes == 0:
                 self._invoke(rule, eventbridge.scheduled_event(rule, self.account, self.region, epoch), end,
                              f"schedule {rule.name}")
+
+    def _rules(self, minute: int, fresh: bool) -> list[eventbridge.Rule]:
+        """The applied rules: read again for every alarm transition, else every few minutes
+        (each read is several calls; an apply's new schedule starts within minutes)."""
+        if fresh or self.rules is None or minute - self.rules_read >= RULES_REFRESH_MINUTES:
+            self.rules = [r for r in eventbridge.read_rules(self.events) if r.enabled]
+            self.rules_read = minute
+        return self.rules
 
     def _invoke(self, rule: eventbridge.Rule, event: dict[str, Any], t: float, trigger: str) -> None:
         for arn in rule.targets:
