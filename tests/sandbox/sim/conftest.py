@@ -4,16 +4,13 @@ server in this process, as the sandbox runs it."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.rehearsal.conftest import build_dir, database_url  # noqa: F401 - fixtures shared
-
-REGION = "eu-west-1"
-ACCOUNT = "123456789012"
-START_EPOCH = 1_780_000_000.0  # a fixed start: no test reads the wall clock
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +19,9 @@ def moto() -> Iterator[Any]:
     from cutover.sandbox.front import Moto
 
     server = Moto()
+    # moto's resources are the process's: each module starts from none
+    urllib.request.urlopen(urllib.request.Request(f"http://{server.host}:{server.port}/moto-api/reset",
+                                                  data=b"", method="POST"), timeout=30).close()
     try:
         yield server
     finally:

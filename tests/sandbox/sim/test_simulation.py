@@ -25,8 +25,9 @@ from cutover.rehearsal.world import GUARD_STRATEGY
 from cutover.sandbox.front import FrontDoor
 from cutover.sandbox.simulation import Simulation
 from cutover.sandbox.state import SandboxClock, SandboxState
-from tests.sandbox.sim.conftest import ACCOUNT, REGION, START_EPOCH
-from tests.sandbox.sim.doubles import AwsDouble
+
+from .applied import ACCOUNT, REGION, START_EPOCH
+from .doubles import AwsDouble
 
 ROOT = Path(__file__).resolve().parents[3]
 SPEC_FILE = "config/production.release.yaml"
