@@ -12,7 +12,6 @@ moto (EventBridge rules, the guard's Lambda configuration, SNS).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,12 @@ import pytest
 from cutover.generator.spec.loader import load_spec
 
 from cutover.rehearsal.appconfig import AppConfig
-from cutover.rehearsal.release import function_environment
 from cutover.rehearsal.world import GUARD_STRATEGY
 from cutover.sandbox.front import FrontDoor
 from cutover.sandbox.simulation import Simulation
 from cutover.sandbox.state import SandboxClock, SandboxState
 
+from . import applied
 from .applied import ACCOUNT, REGION, START_EPOCH
 from .doubles import AwsDouble
 
@@ -34,38 +33,11 @@ SPEC_FILE = "config/production.release.yaml"
 STEP = 50.0
 
 
-def _client(front: FrontDoor, service: str) -> Any:
-    import boto3
-
-    return boto3.session.Session().client(service, endpoint_url=front.url, region_name=REGION,
-                                          aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
-
-
 def _apply_guard(front: FrontDoor, aws: AwsDouble, spec: Any, build_dir: Path) -> None:
-    """What `make apply` creates for the guard: the function with its environment, its
-    schedule and its alarm rule (moto), the alarm topic."""
-    topic = _client(front, "sns").create_topic(Name="huntaze-alarms")["TopicArn"]
-    ids = AppConfig("a", "e", "p").ids
-    resolved = {"application_id": ids["application"], "environment_id": ids["environment"],
-                "profile_id": ids["profile"], "guard_strategy_id": GUARD_STRATEGY.id,
-                "key_arn": "", "rollback_alarm_name": aws.composite, "topic_arn": topic}
-    environment = function_environment(spec, SPEC_FILE, "guard",
-                                       resolver=lambda ref: resolved.get(ref.rsplit(".", 1)[-1]))
-    role = _client(front, "iam").create_role(RoleName="guard", AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
-    name = spec.guard.function.name
-    _client(front, "lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="guard.handler.lambda_handler",
-        Code={"ZipFile": (build_dir / "functions" / "guard.zip").read_bytes()},
-        Environment={"Variables": environment})
-    events = _client(front, "events")
-    target = [{"Id": "guard", "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:live"}]
-    events.put_rule(Name=name, ScheduleExpression="rate(1 minute)")
-    events.put_rule(Name=f"{name}-alarm", EventPattern=json.dumps({
-        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
-        "resources": [aws.arn(aws.composite)]}))
-    for rule in (name, f"{name}-alarm"):
-        events.put_targets(Rule=rule, Targets=target)
+    ids = AppConfig("a", "e", "p").ids  # the double's AppConfig: the rehearsal's ids
+    applied.apply_guard(front.url, spec, build_dir, {
+        "application_id": ids["application"], "environment_id": ids["environment"], "profile_id": ids["profile"],
+        "guard_strategy_id": GUARD_STRATEGY.id, "rollback_alarm_name": aws.composite})
 
 
 @pytest.fixture
