@@ -47,6 +47,7 @@ KEEP_METRICS_S = 86_400 + 3_600  # what the rehearsal keeps: no alarm looks back
 PRUNE_EVERY_MINUTES = 60
 THREAD_POLL_S = 0.05
 RULES_REFRESH_MINUTES = 5
+KEEP_DLQ = 1000  # the shadow events that failed (the Lambda stand-in's on-failure list): the latest
 
 
 class Simulation:
@@ -191,6 +192,7 @@ class Simulation:
             self.error = f"EventBridge at minute {minute}: {exc.__class__.__name__}: {exc}"
         if minute % PRUNE_EVERY_MINUTES == PRUNE_EVERY_MINUTES - 1:
             _forget_old(self.sinks.telemetry, PRUNE_EVERY_MINUTES)
+            del self.world.lambda_.dlq[:-KEEP_DLQ]
 
     def _flags(self) -> None:
         """The routers' agents serve what is applied now (nothing: no configuration)."""

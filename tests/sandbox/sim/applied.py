@@ -91,12 +91,15 @@ def apply_alarms(endpoint: str, spec: Any, percent: float) -> str:
 
 
 def _metric_alarm(alarm: dict[str, Any]) -> dict[str, Any]:
+    """PutMetricAlarm of one alarm. The provider holds metric queries in a set, so AWS gets
+    them in an order of its own: here expressions come first, in reverse (CloudWatch
+    evaluates them by their references, not by their order)."""
     queries = [{"Id": m["id"], "ReturnData": False, "MetricStat": {
         "Metric": {"Namespace": m["namespace"], "MetricName": m["metric_name"],
                    "Dimensions": [{"Name": k, "Value": v} for k, v in m["dimensions"].items()]},
         "Period": alarm["period"], "Stat": m["stat"]}} for m in alarm["metrics"]]
-    queries += [{"Id": e["id"], "Expression": e["expression"], "ReturnData": bool(e.get("return_data"))}
-                for e in alarm.get("expressions", [])]
+    queries = [{"Id": e["id"], "Expression": e["expression"], "ReturnData": bool(e.get("return_data"))}
+               for e in reversed(alarm.get("expressions", []))] + queries
     return {"AlarmName": alarm["name"], "ComparisonOperator": alarm["comparison"], "Threshold": alarm["threshold"],
             "EvaluationPeriods": alarm["evaluation_periods"], "DatapointsToAlarm": alarm["datapoints_to_alarm"],
             "TreatMissingData": alarm["treat_missing_data"], "Metrics": queries}
