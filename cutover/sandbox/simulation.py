@@ -114,7 +114,7 @@ class Simulation:
         self.tally = Tally([rig.name for rig in world.paths], lambda t: None)
         self.traffic = UserTraffic(Population(scenario.traffic, self.seed), world, self.sinks.telemetry,
                                    random.Random(f"requests:{self.seed}"), {}, self.tally)
-        self.bus = _Bus(self, plan, spec)
+        self.bus = _Bus(self, plan)
 
     def start(self) -> None:
         """Keep the simulation at ``clock.due()`` on a thread, minute by minute."""
@@ -255,7 +255,7 @@ class Simulation:
 class _Bus:
     """EventBridge's deliveries, as the applied rules say (``eventbridge.py``)."""
 
-    def __init__(self, sim: Simulation, plan: Any, spec: Any) -> None:
+    def __init__(self, sim: Simulation, plan: Any) -> None:
         self.sim = sim
         state = sim.state
         self.account, self.region = state.account_id, state.region
