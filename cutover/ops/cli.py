@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
     from cutover.ops import names as names_mod
     from cutover.ops.aws import Clients, OpsError, describe
     from cutover.ops.context import Context
-    from cutover.ops.output import MISSING, console, emit
+    from cutover.ops.output import MISSING, emit, emit_error
 
     as_json = getattr(args, "json", False)
     try:
@@ -96,13 +96,11 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
         ctx = Context(root, names, spec, clients, plan)
         result = _dispatch(args, ctx)
     except OpsError as exc:
-        console(stderr=True).print(f"cutover {args.command}: {exc}", markup=False, soft_wrap=True)
-        return MISSING
+        return emit_error(args.command, str(exc), MISSING, "input", as_json)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         # Anything AWS raised outside a described call (a broken profile, say): one sentence.
         sentence = describe(exc, f"run {args.command}") or f"AWS: {exc}"
-        console(stderr=True).print(f"cutover {args.command}: {sentence}", markup=False, soft_wrap=True)
-        return MISSING
+        return emit_error(args.command, sentence, MISSING, "aws", as_json)
     return emit(result, as_json)
 
 
