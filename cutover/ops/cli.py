@@ -96,7 +96,9 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
         ctx = Context(root, names, spec, clients, plan)
         result = _dispatch(args, ctx)
     except OpsError as exc:
-        return emit_error(args.command, str(exc), MISSING, "input", as_json)
+        return emit_error(args.command, str(exc), exc.code, getattr(exc, "kind", "input"), as_json)
+    except KeyboardInterrupt:
+        return emit_error(args.command, "interrupted", 130, "interrupted", as_json)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         # Anything AWS raised outside a described call (a broken profile, say): one sentence.
         sentence = describe(exc, f"run {args.command}") or f"AWS: {exc}"
