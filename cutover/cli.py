@@ -58,7 +58,7 @@ def _analyze_parser(sub: argparse._SubParsersAction) -> None:
     analyze.add_argument("--metrics", type=Path, help="a cutover.metrics/1 JSON file (without it: CloudWatch, --since)")
     analyze.add_argument("--json", action="store_true", help="print the analysis as JSON (cutover.analysis/1)")
     analyze.add_argument("--gate", action="store_true", help="exit 0 promote, 3 hold, 4 rollback")
-    analyze.add_argument("--since", type=ops_cli.duration, default=3600,
+    analyze.add_argument("--since", type=ops_cli.positive_duration, default=3600,
                          help="CloudWatch window when no --metrics (default 1h)")
     analyze.add_argument("--save", type=Path, metavar="FILE",
                          help="keep the metrics read from CloudWatch (replay with --metrics)")

@@ -42,7 +42,7 @@ def start(ctx: Context, function: str, version: str | None) -> dict[str, Any]:
     if target is None:
         raise OpsError(f"{function} has no published version: run `make plan` and `make apply` first")
     if state.weights:
-        raise OpsError(f"{function}:{alias} is already split {state.weights}: a deployment is running "
+        raise OpsError(f"{function}:{alias} is already split ({state.split}): a deployment is running "
                        f"(`cutover status --env {ctx.env}`)")
     if target == state.version:
         return {"function": function, "alias": alias, "current": state.version, "target": target,

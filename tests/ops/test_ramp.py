@@ -300,7 +300,7 @@ def test_an_already_edited_step_is_not_applied_on_a_hold(project, emulated, name
     _gate_with(monkeypatch, "ramp-in-flight-5pct.json")
     seen = _applies(monkeypatch)
     code, out = _ramp(project, emulated, capsys, "--to", "5", "--apply")
-    assert code == 3 and seen == []
+    assert code == 3 and seen == [] and out["analysis"]["verdict"] == "HOLD"
 
 
 def test_an_already_edited_step_after_the_guard_is_refused(project, emulated, names, capsys, monkeypatch,
