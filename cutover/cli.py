@@ -32,7 +32,9 @@ def _generator_parsers(sub: argparse._SubParsersAction) -> None:
     validate = sub.add_parser("validate", help="validate spec files without rendering")
     validate.add_argument("specs", nargs="+", type=Path)
     sub.add_parser("schema", help="print the spec's JSON Schema")
-    sub.add_parser("doctor", help="check the tools the targets need; say how to get what is missing")
+    doctor = sub.add_parser("doctor", help="check the tools the targets need; say how to get what is missing")
+    doctor.add_argument("--env", help="also check what the operations commands need from AWS for this environment: "
+                                      "region, endpoint, caller identity, permissions")
     tf = sub.add_parser("terraform", help="terraform fmt, or init + validate of the rendered envs")
     tf.add_argument("action", choices=["fmt", "validate"])
     tf.add_argument("--check", action="store_true", help="fmt: list unformatted files, change none")
@@ -130,6 +132,8 @@ def main(argv: list[str] | None = None, clients: object = None) -> int:
                              "already in FILE: drop --save, or drop --metrics to read CloudWatch")
         if args.command in ops_cli.COMMANDS and not getattr(args, "metrics", None):
             return ops_cli.run(args, layout.root, clients)
+        if args.command == "doctor" and args.env:
+            return max(commands.doctor(layout), ops_cli.doctor(layout.root, args.env, clients))
         return _generator_command(layout, args)
     except SpecInvalid as exc:
         print(exc.report(), file=sys.stderr)

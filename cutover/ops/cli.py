@@ -128,6 +128,21 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
     return emit(result, as_json)
 
 
+def doctor(root: Path, env: str, clients=None) -> int:
+    """`cutover doctor --env E`, its AWS half: 0 when the operations commands have what
+    they need, 1 when something is missing (each with how to fix it)."""
+    from cutover.ops import doctor as doctor_mod
+    from cutover.ops import names as names_mod
+    from cutover.ops.aws import Clients
+
+    names = names_mod.load(root, env)[0]
+    clients = clients or Clients(names.region)
+    report = doctor_mod.check(clients, names.region)
+    print(f"AWS for {env}:")
+    print(report.text())
+    return 1 if report.problems else 0
+
+
 def _dispatch(args: argparse.Namespace, ctx):
     from cutover.ops.aws import OpsError
     from cutover.ops.output import console
