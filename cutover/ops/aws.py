@@ -27,7 +27,7 @@ def not_there(what: str) -> str:
     region = REGION.get()
     if not region:
         return f"{what} — was the release applied (`make plan` then `make apply`)?"
-    return (f"{what} in region {region} — was the release applied there (`make plan` then `make apply`), "
+    return (f"{what} (looked for in region {region}) — was the release applied there (`make plan` then `make apply`), "
             f"or is it in another region (release.region in the spec, AWS_REGION)?")
 
 DENIED = {

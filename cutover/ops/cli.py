@@ -4,7 +4,8 @@
 
 Every command takes `--env` (default production) and `--json`; exit codes are those of
 `cutover.ops.output` (docs/operations.md): 0 ok, 1 failed or drift, 2 bad input or missing
-credentials/region/permission/resource, 3 hold, 4 rollback.
+credentials/region/permission/resource, 3 hold, 4 rollback, 130 interrupted. With `--json`,
+stdout is one JSON document on success and on error (`cutover.ops.output.error_document`).
 """
 
 from __future__ import annotations
