@@ -167,3 +167,26 @@ def test_a_complete_release_keeps_its_entry_and_drops_router_and_shadow(project,
     items = {r["item"]: r["monthly"] for r in out["release"]}
     assert code == 0 and items["candidate Lambda, shadow"] == 0 and items["AppConfig agent polls"] == 0
     assert "router (control) Lambda" not in items and items["candidate Lambda, every request"] > 0
+
+
+def _query_text(project, emulated, capsys, status: str, results: list) -> tuple[int, str]:
+    """The text view (Logs Insights through the Stubber: moto has no query results)."""
+    logs = emulated.stub("logs")
+    logs.add_response("start_query", {"queryId": "q-3"}, {
+        "logGroupNames": ANY, "startTime": ANY, "endTime": ANY, "queryString": ANY, "limit": 1000})
+    logs.add_response("get_query_results", {"status": status, "results": results}, {"queryId": "q-3"})
+    code = main(["--root", str(project), "query", "error-rate", "--env", "production", "--since", "30m"],
+                clients=emulated.clients())
+    return code, capsys.readouterr().out
+
+
+def test_query_that_failed_says_so_and_exits_1(project, emulated, capsys):
+    code, out = _query_text(project, emulated, capsys, "Failed", [])
+    assert code == 1
+    assert "query user-read-error-rate ended Failed" in out and "CloudWatch console" in out
+
+
+def test_query_with_no_rows_says_the_window_was_empty(project, emulated, capsys):
+    code, out = _query_text(project, emulated, capsys, "Complete", [])
+    assert code == 0
+    assert "no rows in the window (the last 30 min" in out
