@@ -1,7 +1,7 @@
 """`cutover monitor`: what the release is doing now — requests, errors and p95 per route,
-alarm and deployment states, the last two minutes of log lines — once, or live with
---watch; --traffic N first sends N invocations with synthetic users (monitor-beta.sh
---test)."""
+the shadow mismatch rate, alarm and deployment states, the newest log lines of the last
+two minutes — once, or live with --watch; --traffic N first sends N invocations with
+synthetic users to every read path (monitor-beta.sh --test)."""
 
 from __future__ import annotations
 
