@@ -173,12 +173,18 @@ def test_sigterm_ends_watch_as_ctrl_c_does_and_shows_the_cursor(tmp_path):
     import signal
     import subprocess
     import sys
+    import threading
 
     child = subprocess.Popen([sys.executable, "-c", SIGTERM_SCRIPT], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, cwd=tmp_path)
-    assert child.stderr.readline() == b"ready\n"
-    child.send_signal(signal.SIGTERM)
-    out, err = child.communicate(timeout=60)
+    guard = threading.Timer(300, child.kill)  # a safety net against a hung child, not a timing assert
+    guard.start()
+    try:
+        assert child.stderr.readline() == b"ready\n"
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate()
+    finally:
+        guard.cancel()
     assert child.returncode == 0, err.decode()
     assert out.rindex(b"\x1b[?25h") > out.rindex(b"\x1b[?25l")  # shown after the last hide
     assert out.endswith(b"exit 0\n")
