@@ -3,8 +3,9 @@ seeded with.
 
 ``mount(state)`` registers AppConfig (control and data plane), CloudWatch alarms and
 metrics (``monitoring``), CloudWatch Logs' queries and events (``logs``) and X-Ray
-(``xray``) in ``state.services``; everything else (Lambda, IAM, EventBridge, SQS, SNS,
-KMS, DynamoDB, CodeDeploy, log groups, dashboards, S3, STS, SSM, EC2) is moto's.
+(``xray``) and CodeDeploy's StopDeployment / PutLifecycleEventHookExecutionStatus in
+``state.services``; everything else (Lambda, IAM, EventBridge, SQS, SNS, KMS, DynamoDB,
+the rest of CodeDeploy, log groups, dashboards, S3, STS, SSM, EC2) is moto's.
 ``SandboxAws.tick(now_s)`` is called by the simulation after each simulated minute's
 traffic: every alarm is evaluated at that time, then AppConfig's monitors act on what the
 alarms say; the alarm transitions are returned for EventBridge delivery.
@@ -24,6 +25,7 @@ from cutover.rehearsal.appconfig import AppConfig
 
 from ..state import SandboxState
 from .appconfig import AppConfigService
+from .codedeploy import CodeDeploy
 from .logs import Logs
 from .monitoring import Monitoring, Transition
 from .xray import XRay
@@ -38,6 +40,7 @@ class SandboxAws:
     monitoring: Monitoring
     logs: Logs
     xray: XRay
+    codedeploy: CodeDeploy
 
     @property
     def services(self) -> dict[str, Any]:
@@ -74,8 +77,8 @@ def mount(state: SandboxState, *, group_exists: Any = None) -> SandboxAws:
         return alarm.state
 
     aws = SandboxAws(state, AppConfigService(state, alarm_state), monitoring,
-                     Logs(state, group_exists or _moto_log_group_exists(state)), XRay(state))
-    for service in (aws.appconfig, aws.monitoring, aws.logs, aws.xray):
+                     Logs(state, group_exists or _moto_log_group_exists(state)), XRay(state), CodeDeploy(state))
+    for service in (aws.appconfig, aws.monitoring, aws.logs, aws.xray, aws.codedeploy):
         state.services[service.signing_name] = service
     return aws
 
