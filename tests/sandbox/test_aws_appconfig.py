@@ -7,7 +7,6 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from sandbox_aws import sandbox, sandbox_front  # noqa: F401 (fixtures)
 
 FLAGS = {"version": "1", "flags": {"canary": {"name": "canary", "attributes": {"percent": {"constraints": {
     "type": "number"}}}}}, "values": {"canary": {"enabled": True, "percent": 5}}}
@@ -68,7 +67,7 @@ def test_one_deployment_at_a_time_then_stop_and_revert_as_aws_documents(sandbox)
     reverted = appconfig.stop_deployment(ApplicationId=app, EnvironmentId=env, DeploymentNumber=number,
                                          AllowRevert=True)
     assert reverted["State"] == "REVERTED"
-    assert [e["EventType"] for e in reverted["EventLog"]][0] == "REVERT_COMPLETED"
+    assert reverted["EventLog"][0]["EventType"] == "REVERT_COMPLETED"
     listed = appconfig.list_deployments(ApplicationId=app, EnvironmentId=env)["Items"]
     assert [d["DeploymentNumber"] for d in listed] == [2, 1]
 

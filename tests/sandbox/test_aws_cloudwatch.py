@@ -7,7 +7,6 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from sandbox_aws import sandbox, sandbox_front  # noqa: F401 (fixtures)
 
 RATE = [{"Id": "errors", "ReturnData": False, "MetricStat": {
             "Metric": {"Namespace": "Cutover", "MetricName": "Errors", "Dimensions": [{"Name": "Path", "Value": "p"}]},
@@ -71,9 +70,9 @@ def test_get_metric_data_reads_the_store_on_the_callers_clock(sandbox):
 def test_the_query_protocol_answers_in_xml(sandbox):
     headers = {"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260105/us-east-1/monitoring/aws4_request",
                "Content-Type": "application/x-www-form-urlencoded"}
-    body = ("Action=PutMetricAlarm&Version=2010-08-01&AlarmName=q&Namespace=N&MetricName=M&Statistic=Sum"
-            "&Period=60&EvaluationPeriods=1&Threshold=1&ComparisonOperator=GreaterThanThreshold"
-            "&Dimensions.member.1.Name=D&Dimensions.member.1.Value=v").encode()
+    body = (b"Action=PutMetricAlarm&Version=2010-08-01&AlarmName=q&Namespace=N&MetricName=M&Statistic=Sum"
+            b"&Period=60&EvaluationPeriods=1&Threshold=1&ComparisonOperator=GreaterThanThreshold"
+            b"&Dimensions.member.1.Name=D&Dimensions.member.1.Value=v")
     assert sandbox.door.answer("POST", "/", headers, body).status == 200
     answer = sandbox.door.answer("POST", "/", headers, b"Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=q")
     text = answer.body.decode()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from sandbox_aws import sandbox, sandbox_front  # noqa: F401 (fixtures)
 
 
 def test_stop_then_stop_again_and_only_succeeded_or_failed_hooks(sandbox):

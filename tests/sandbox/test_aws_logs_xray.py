@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from sandbox_aws import sandbox, sandbox_front  # noqa: F401 (fixtures)
 
 from cutover.sandbox.state import LogEvent, TraceSummary
 

@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sandbox_aws import ACCOUNT, REGION, sandbox, sandbox_front, sandbox_terraform  # noqa: F401 (fixtures)
-
 from cutover.generator.terraform import sandbox_target
 from cutover.generator.terraform.run import apply_environment, plan_environment
 from cutover.generator.workspace import Layout, load_plan
+from sandbox_aws import ACCOUNT, REGION
+
 from cutover.sandbox.services import seed_moto
 from cutover.sandbox.services.seed import network_of
 
