@@ -80,3 +80,20 @@ def test_the_query_protocol_answers_in_xml(sandbox):
     assert "<StateValue>INSUFFICIENT_DATA</StateValue>" in text
     missing = sandbox.door.answer("POST", "/", headers, b"Action=SetAlarmState&AlarmName=zz&StateValue=OK&StateReason=r")
     assert missing.status == 404 and b"<Code>ResourceNotFound</Code>" in missing.body
+
+
+def test_a_window_on_the_callers_clock_reads_the_last_simulated_minutes(sandbox):
+    """An hour simulated ahead: the caller's last 15 minutes are the sandbox's last 15,
+    and each value comes back at the caller's own period boundaries (as `cutover analyze`
+    looks them up)."""
+    sandbox.state.clock.set(3600)
+    sandbox.state.metrics.put("Cutover", "Requests", {}, 3600 - 150, 7.0)  # 2.5 simulated minutes ago
+    end = int(time.time()) // 300 * 300 + 300
+    answer = sandbox.client("cloudwatch").get_metric_data(
+        StartTime=end - 900, EndTime=end, ScanBy="TimestampAscending", MetricDataQueries=[
+            {"Id": "r", "MetricStat": {"Metric": {"Namespace": "Cutover", "MetricName": "Requests"},
+                                       "Period": 300, "Stat": "Sum"}}])
+    result = answer["MetricDataResults"][0]
+    assert result["Values"] == [7.0]
+    assert int(result["Timestamps"][0].timestamp()) % 300 == 0
+    assert end - 900 <= result["Timestamps"][0].timestamp() < end

@@ -15,6 +15,7 @@ SetAlarmState is refused. Alarm actions are not run here: transitions are return
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -367,67 +368,70 @@ class Monitoring:
                 for _ in range(int(count)):
                     self.state.metrics.put(namespace, datum["MetricName"], dims, at, float(value))
 
-    def _series(self, query: dict[str, Any], slots: list[int], period: int) -> dict[int, float]:
+    def _slots(self, params: dict[str, Any], period: int) -> list[tuple[float, int]]:
+        """(the caller's timestamp, the store's second) of each period of [StartTime, EndTime):
+        aligned on the caller's clock, as the caller asked, then shifted onto the store's."""
+        if period <= 0 or period % RESOLUTION and period not in (1, 5, 10, 30):
+            raise AwsError("InvalidParameterValue", "Period must be 1, 5, 10, 30 or a multiple of 60")
+        start, end = codec.epoch(params["StartTime"]), codec.epoch(params["EndTime"])
+        if end <= start:
+            raise AwsError("InvalidParameterValue", "EndTime must be after StartTime")
+        shift = self.state.clock.offset() - self.state.clock.start_epoch
+        first = math.floor(start / period) * period
+        return [(t, round(t + shift)) for t in range(int(first), math.ceil(end), period)]
+
+    def _series(self, query: dict[str, Any], params: dict[str, Any]) -> dict[float, float]:
         stat = query["MetricStat"]
-        metric = stat["Metric"]
+        metric, period = stat["Metric"], int(stat["Period"])
         dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions") or []}
         out = {}
-        for t in slots:
+        for wall, t in self._slots(params, period):
             value = self.state.metrics.statistic(metric["Namespace"], metric["MetricName"], dims, t, t + period,
                                                  stat["Stat"])
             if value is not None:
-                out[t] = value
+                out[wall] = value
         return out
 
     def op_GetMetricData(self, params: dict[str, Any]) -> dict[str, Any]:
         queries = params["MetricDataQueries"]
-        start = int(self._since_start(codec.epoch(params["StartTime"])))
-        end = int(self._since_start(codec.epoch(params["EndTime"])))
-        if end <= start:
-            raise AwsError("ValidationError", "EndTime must be after StartTime")
-        periods = [q["MetricStat"]["Period"] for q in queries if "MetricStat" in q] + \
-                  [q["Period"] for q in queries if q.get("Period")]
-        period = int(min(periods) if periods else RESOLUTION)
-        if period <= 0 or period % RESOLUTION and period not in (1, 5, 10, 30):
-            raise AwsError("ValidationError", "Period must be 1, 5, 10, 30 or a multiple of 60")
-        start -= start % period
-        slots = list(range(start, end, period))
+        periods = [int(q["MetricStat"]["Period"]) for q in queries if "MetricStat" in q]
+        slots = [wall for wall, _ in self._slots(params, min(periods) if periods else RESOLUTION)]
         env: dict[str, Any] = {}
         results = []
         for query in queries:
             if "MetricStat" in query:
-                env[query["Id"]] = self._series(query, slots, int(query["MetricStat"]["Period"]))
+                env[query["Id"]] = self._series(query, params)
             else:
-                try:
-                    value = evaluate_math(Parser(query["Expression"]).parse(), env, slots)
-                except (ValueError, IndexError, KeyError) as exc:
-                    raise AwsError("ValidationError", f"{query['Id']}: the expression is not valid: {exc}") from None
-                env[query["Id"]] = value if isinstance(value, dict) else \
-                    ({t: value for t in slots} if value is not None else {})
+                env[query["Id"]] = self._expression(query, env, slots)
             if query.get("ReturnData", True):
                 series = sorted(env[query["Id"]].items(), reverse=params.get("ScanBy") != "TimestampAscending")
-                start_epoch = self.state.clock.start_epoch
                 results.append({"Id": query["Id"], "Label": query.get("Label", query["Id"]),
-                                "Timestamps": [self._wall(start_epoch + t) for t, _ in series],
-                                "Values": [v for _, v in series], "StatusCode": "Complete"})
+                                "Timestamps": [t for t, _ in series], "Values": [v for _, v in series],
+                                "StatusCode": "Complete"})
         return {"MetricDataResults": results, "Messages": []}
 
+    def _expression(self, query: dict[str, Any], env: dict[str, Any], slots: list[float]) -> dict[float, float]:
+        try:
+            value = evaluate_math(Parser(query["Expression"]).parse(), env, slots)  # type: ignore[arg-type]
+        except (ValueError, IndexError, KeyError) as exc:
+            raise AwsError("ValidationError", f"{query['Id']}: the expression is not valid: {exc}") from None
+        if isinstance(value, dict):
+            return value
+        return {t: value for t in slots} if value is not None else {}
+
     def op_GetMetricStatistics(self, params: dict[str, Any]) -> dict[str, Any]:
-        start = int(self._since_start(codec.epoch(params["StartTime"])))
-        end = int(self._since_start(codec.epoch(params["EndTime"])))
         period = int(params["Period"])
         stats = list(params.get("Statistics") or []) + list(params.get("ExtendedStatistics") or [])
         if not stats:
             raise AwsError("InvalidParameterCombination", "give Statistics or ExtendedStatistics")
         dims = {d["Name"]: d["Value"] for d in params.get("Dimensions") or []}
         points = []
-        start_epoch = self.state.clock.start_epoch
-        for t in range(start - start % period, end, period):
+        for wall, t in self._slots(params, period):
             values = {s: self.state.metrics.statistic(params["Namespace"], params["MetricName"], dims, t, t + period, s)
                       for s in stats}
             if all(v is None for v in values.values()):
                 continue
-            point: dict[str, Any] = {"Timestamp": self._wall(start_epoch + t), "Unit": params.get("Unit", "None")}
+            point: dict[str, Any] = {"Timestamp": wall, "Unit": params.get("Unit", "None")}
             point.update({s: v for s, v in values.items() if s in (params.get("Statistics") or [])})
             extended = {s: v for s, v in values.items() if s in (params.get("ExtendedStatistics") or [])}
             if extended:
