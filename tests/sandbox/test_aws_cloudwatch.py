@@ -97,3 +97,19 @@ def test_a_window_on_the_callers_clock_reads_the_last_simulated_minutes(sandbox)
     assert result["Values"] == [7.0]
     assert int(result["Timestamps"][0].timestamp()) % 300 == 0
     assert end - 900 <= result["Timestamps"][0].timestamp() < end
+
+
+def test_metric_math_in_any_order_and_an_undefined_id_is_refused(sandbox):
+    """Metrics is a set to AWS: the Terraform provider sends its metric_query blocks in no
+    particular order, an expression may come before the one it reads."""
+    cloudwatch = sandbox.client("cloudwatch")
+    shuffled = [{"Id": "rate", "Expression": "double / 2", "ReturnData": True},
+                {"Id": "double", "Expression": "errors * 2", "ReturnData": False}, RATE[0]]
+    cloudwatch.put_metric_alarm(AlarmName="shuffled", Metrics=shuffled, EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    sandbox.state.metrics.put("Cutover", "Errors", {"Path": "p"}, 5, 4.0)
+    assert [(t.name, t.new) for t in sandbox.aws.tick(60)] == [("shuffled", "ALARM")]
+    with pytest.raises(ClientError) as undefined:
+        cloudwatch.put_metric_alarm(AlarmName="bad", Metrics=[{"Id": "e", "Expression": "nothing * 2"}],
+                                    EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    assert undefined.value.response["Error"]["Code"] == "ValidationError"

@@ -88,6 +88,7 @@ def definition_of(spec: dict[str, Any]) -> AlarmDefinition:
             expressions.append({"id": query["Id"], "expression": query["Expression"],
                                 "return_data": query.get("ReturnData", True)})
             period = period or query.get("Period")
+    expressions = _in_dependency_order(expressions, {m["id"] for m in metrics})
     if not spec.get("Metrics"):
         metrics.append({"id": "m", "namespace": spec["Namespace"], "metric_name": spec["MetricName"],
                         "dimensions": {d["Name"]: d["Value"] for d in spec.get("Dimensions") or []},
@@ -101,6 +102,31 @@ def definition_of(spec: dict[str, Any]) -> AlarmDefinition:
         "datapoints_to_alarm": int(spec.get("DatapointsToAlarm") or evaluation_periods),
         "treat_missing_data": spec.get("TreatMissingData") or "missing",
         "metrics": metrics, "expressions": expressions})
+
+
+def _ids_in(tree: Any) -> set[str]:
+    if not isinstance(tree, tuple):
+        return set()
+    if tree[0] == "id":
+        return {tree[1]}
+    return set().union(*(_ids_in(x) for x in tree[1:] if isinstance(x, (tuple, list))),
+                       *(_ids_in(a) for x in tree[1:] if isinstance(x, list) for a in x))
+
+
+def _in_dependency_order(expressions: list[dict[str, Any]], known: set[str]) -> list[dict[str, Any]]:
+    """The expressions, each after the ids it reads: Metrics is a set to AWS (the Terraform
+    provider sends its metric_query blocks in no particular order)."""
+    ordered, waiting, known = [], list(expressions), set(known)
+    while waiting:
+        ready = [e for e in waiting if _ids_in(Parser(e["expression"]).parse()) <= known]
+        if not ready:
+            missing = sorted(set().union(*(_ids_in(Parser(e["expression"]).parse()) for e in waiting)) - known)
+            raise ValueError(f"the expressions read ids that are not defined (or form a cycle): {', '.join(missing)}")
+        for e in ready:
+            ordered.append(e)
+            known.add(e["id"])
+            waiting.remove(e)
+    return ordered
 
 
 def _rule_names(rule: str) -> list[str]:
