@@ -108,3 +108,24 @@ def test_a_monitor_in_alarm_rolls_the_deployment_back(sandbox):
     deployment = appconfig.get_deployment(ApplicationId=app, EnvironmentId=env, DeploymentNumber=1)
     assert deployment["State"] == "ROLLED_BACK"
     assert any(e["TriggeredBy"] == "CLOUDWATCH_ALARM" for e in deployment["EventLog"])
+
+
+def _monitored(sandbox, alarm: str):
+    cloudwatch, appconfig = sandbox.client("cloudwatch"), sandbox.client("appconfig")
+    cloudwatch.put_metric_alarm(AlarmName=alarm, Namespace="Cutover", MetricName="Errors", Statistic="Sum",
+                                Period=60, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
+    arn = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["AlarmArn"]
+    return cloudwatch, appconfig, _release(appconfig, [{"AlarmArn": arn}])
+
+
+def test_a_monitor_in_insufficient_data_rolls_back_at_start_unless_its_actions_are_disabled(sandbox):
+    """A new alarm is INSUFFICIENT_DATA; a monitor in that state during a deployment rolls
+    it back, not when the alarm's actions are disabled (docs/aws-rules.md, AppConfig)."""
+    cloudwatch, appconfig, (app, env, profile, strategy, (off, on)) = _monitored(sandbox, "new-alarm")
+    first = appconfig.start_deployment(ApplicationId=app, EnvironmentId=env, ConfigurationProfileId=profile,
+                                       DeploymentStrategyId=strategy, ConfigurationVersion=str(off))
+    assert first["State"] == "ROLLED_BACK"
+    cloudwatch.disable_alarm_actions(AlarmNames=["new-alarm"])
+    second = appconfig.start_deployment(ApplicationId=app, EnvironmentId=env, ConfigurationProfileId=profile,
+                                        DeploymentStrategyId=strategy, ConfigurationVersion=str(on))
+    assert second["State"] == "DEPLOYING"
