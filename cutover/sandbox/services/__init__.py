@@ -4,7 +4,8 @@ seeded with.
 ``mount(state)`` registers AppConfig (control and data plane), CloudWatch alarms and
 metrics (``monitoring``), CloudWatch Logs' queries and events (``logs``) and X-Ray
 (``xray``) and CodeDeploy's StopDeployment / PutLifecycleEventHookExecutionStatus in
-``state.services``; everything else (Lambda, IAM, EventBridge, SQS, SNS, KMS, DynamoDB,
+``state.services``, and Lambda's Invoke for the functions the simulation registers
+(``aws.lambda_.register``: moto runs code only in Docker); everything else (Lambda, IAM, EventBridge, SQS, SNS, KMS, DynamoDB,
 the rest of CodeDeploy, log groups, dashboards, S3, STS, SSM, EC2) is moto's.
 ``SandboxAws.tick(now_s)`` is called by the simulation after each simulated minute's
 traffic: every alarm is evaluated at that time, then AppConfig's monitors act on what the
@@ -26,11 +27,12 @@ from cutover.rehearsal.appconfig import AppConfig
 from ..state import SandboxState
 from .appconfig import AppConfigService
 from .codedeploy import CodeDeploy
+from .lambda_invoke import Invocation, LambdaInvoke, Outcome
 from .logs import Logs
 from .monitoring import Monitoring, Transition
 from .xray import XRay
 
-__all__ = ["SandboxAws", "Transition", "mount", "seed_moto"]
+__all__ = ["Invocation", "Outcome", "SandboxAws", "Transition", "mount", "seed_moto"]
 
 
 @dataclass
@@ -41,6 +43,7 @@ class SandboxAws:
     logs: Logs
     xray: XRay
     codedeploy: CodeDeploy
+    lambda_: LambdaInvoke  # register(function_name, runner): Invoke runs the simulation's handler
 
     @property
     def services(self) -> dict[str, Any]:
@@ -77,8 +80,8 @@ def mount(state: SandboxState, *, group_exists: Any = None) -> SandboxAws:
         return alarm.state
 
     aws = SandboxAws(state, AppConfigService(state, alarm_state), monitoring,
-                     Logs(state, group_exists or _moto_log_group_exists(state)), XRay(state), CodeDeploy(state))
-    for service in (aws.appconfig, aws.monitoring, aws.logs, aws.xray, aws.codedeploy):
+                     Logs(state, group_exists or _moto_log_group_exists(state)), XRay(state), CodeDeploy(state), LambdaInvoke(state))
+    for service in (aws.appconfig, aws.monitoring, aws.logs, aws.xray, aws.codedeploy, aws.lambda_):
         state.services[service.signing_name] = service
     return aws
 
