@@ -39,6 +39,7 @@ from cutover.rehearsal.traffic import Traffic as UserTraffic
 from . import eventbridge, served
 from .faults import Faults
 from .guard import GuardRunner
+from .invoke import Invoker
 from .sinks import Sinks
 from .state import SandboxState
 
@@ -115,6 +116,7 @@ class Simulation:
         self.traffic = UserTraffic(Population(scenario.traffic, self.seed), world, self.sinks.telemetry,
                                    random.Random(f"requests:{self.seed}"), {}, self.tally)
         self.bus = _Bus(self, plan)
+        self.invokable = Invoker(self).register(self.aws)
 
     def start(self) -> None:
         """Keep the simulation at ``clock.due()`` on a thread, minute by minute."""

@@ -38,13 +38,9 @@ def apply_guard(endpoint: str, spec: Any, build_dir: Path, resolved: dict[str, s
     known = {"key_arn": "", "topic_arn": topic, **resolved}
     environment = function_environment(spec, SPEC_FILE, "guard",
                                        resolver=lambda ref: known.get(ref.rsplit(".", 1)[-1]))
-    role = client(endpoint, "iam").create_role(RoleName="guard", AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
     name = spec.guard.function.name
-    client(endpoint, "lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="guard.handler.lambda_handler",
-        Code={"ZipFile": (build_dir / "functions" / "guard.zip").read_bytes()},
-        Environment={"Variables": environment})
+    apply_function(endpoint, name, build_dir / "functions" / "guard.zip", "guard.handler.lambda_handler",
+                   environment)
     events = client(endpoint, "events")
     target = [{"Id": "guard", "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:live"}]
     events.put_rule(Name=name, ScheduleExpression="rate(1 minute)")
@@ -53,6 +49,17 @@ def apply_guard(endpoint: str, spec: Any, build_dir: Path, resolved: dict[str, s
         "resources": [alarm_arn(resolved["rollback_alarm_name"])]}))
     for rule in (name, f"{name}-alarm"):
         events.put_targets(Rule=rule, Targets=target)
+
+
+def apply_function(endpoint: str, name: str, package: Path, handler: str, environment: dict[str, str]) -> None:
+    """A function with its environment, a published version and the alias ``live``."""
+    iam, lambda_ = client(endpoint, "iam"), client(endpoint, "lambda")
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+    lambda_.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler=handler,
+                            Code={"ZipFile": package.read_bytes()}, Environment={"Variables": environment})
+    version = lambda_.publish_version(FunctionName=name)["Version"]
+    lambda_.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
 
 
 def apply_flags(endpoint: str, spec: Any, percent: float) -> dict[str, str]:
