@@ -63,12 +63,24 @@ def parse_path(text: str) -> tuple[str, ...]:
     return tuple(segments)
 
 
+class _Text(str):
+    """A path segment standing for a run of levels, already written (``[0][0].k``)."""
+
+    __slots__ = ()
+
+
+def _segment_text(segment: Any) -> str:
+    if type(segment) is int:
+        return f"[{segment}]"
+    return segment if type(segment) is _Text else f".{segment}"
+
+
 def _path_text(path: Any) -> str:
     """A cons-cell path ``(parent, segment)`` (None: the root) as ``$.a[0].b``."""
     parts = []
     while path is not None:
         path, segment = path
-        parts.append(f"[{segment}]" if type(segment) is int else f".{segment}")
+        parts.append(_segment_text(segment))
     parts.append("$")
     parts.reverse()
     return "".join(parts)
@@ -176,6 +188,18 @@ def _canonical_iterative(root: Any) -> str:
 
 def _short(value: Any) -> str:
     return digest(value)[:DIGEST_CHARS]
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _short_text(text: str) -> str:
+    """``_short`` of a scalar from its canonical JSON text."""
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        data = text.encode("utf-8", "surrogatepass")
+    return sha256(data).hexdigest()[:DIGEST_CHARS]
 
 
 def salted_digest(value: Any, salt: str) -> str:
@@ -304,6 +328,14 @@ class ShadowComparator:
         self._deadline = float("inf")
         self._key_levels = KEY_DEPTH
         self._counting = False
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """What one comparison remembers: scalar digests by their JSON text, and the text
+        of the last parent path written (siblings' differences share it)."""
+        self._digests: dict[str, str] = {}
+        self._text_parent: Any = None
+        self._text_prefix = "$"
 
     # -- public -----------------------------------------------------------------------
     def redacted(self, body: Any, salt: str) -> Any:
@@ -313,14 +345,19 @@ class ShadowComparator:
     def compare(self, control: Any, candidate: Any) -> list[dict[str, str]]:
         """Differences in document order; CompareBudgetExceeded past ``budget_ms``."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
+        self._fresh()
         out: list[dict[str, str]] = []
-        self._run(control, candidate, self._pattern((), None), None, False, out)
+        try:
+            self._run(control, candidate, self._pattern((), None), None, False, out)
+        finally:
+            self._fresh()
         return out
 
     def compare_fields(self, fields: dict[str, Any], field_digests: dict[str, str],
                        candidate: Any) -> list[dict[str, str]]:
         """Compare a candidate body with the control's top-level fields (oversized event)."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
+        self._fresh()
         out: list[dict[str, str]] = []
         if not isinstance(candidate, dict):
             self._diff(out, None, "type", fields, candidate, False)
@@ -363,7 +400,7 @@ class ShadowComparator:
         if pat in self._ignore:
             return
         if key not in candidate:
-            out.append({"path": _path_text(path), "kind": "missing"})
+            self._gone(out, path, "missing")
             return
         self._run(value, candidate[key], self._pattern(pat, None), path, redacted, out)
 
@@ -372,11 +409,35 @@ class ShadowComparator:
             out.append(_COUNTED)
             return
         if redacted:
-            out.append({"path": _path_text(path), "kind": kind,
+            out.append({"path": self._text(path), "kind": kind,
                         "control": REDACTED, "candidate": REDACTED})
         else:
-            out.append({"path": _path_text(path), "kind": kind,
-                        "control": _short(a), "candidate": _short(b)})
+            out.append({"path": self._text(path), "kind": kind,
+                        "control": self._digest16(a), "candidate": self._digest16(b)})
+
+    def _gone(self, out, path, kind):
+        """A ``missing`` or ``extra`` difference (a pairing trial only counts it)."""
+        out.append(_COUNTED if self._counting else {"path": self._text(path), "kind": kind})
+
+    def _digest16(self, value):
+        """``_short(value)``; a scalar's is computed once per comparison from its JSON text."""
+        if type(value) not in _SCALARS:
+            return _short(value)
+        text = _scalar_json(value)
+        found = self._digests.get(text)
+        if found is None:
+            found = self._digests[text] = _short_text(text)
+        return found
+
+    def _text(self, path):
+        """``_path_text(path)``, the parent's text kept for the next sibling."""
+        if path is None:
+            return "$"
+        parent, segment = path
+        if parent is not self._text_parent:
+            self._text_parent = parent
+            self._text_prefix = _path_text(parent)
+        return self._text_prefix + _segment_text(segment)
 
     def _run(self, a, b, pat, path, redacted, out, limit=None):
         """Depth-first walk with an explicit stack of container frames (generators that
@@ -402,12 +463,17 @@ class ShadowComparator:
 
     def _visit(self, a, b, pat, path, redacted, out):
         """Compare a scalar pair at once; for two containers, return their frame."""
-        if pat in self._ignore:
-            return None
-        if not redacted and pat in self._redact:
-            redacted = True
         ta = type(a)
         tb = type(b)
+        if pat is None:  # no rule at or below: follow single-child containers in a loop
+            if ta is tb and (ta is list or ta is dict) and len(a) == 1 and len(b) == 1:
+                a, b, path = self._chain(a, b, path)
+                ta = type(a)
+                tb = type(b)
+        elif pat in self._ignore:
+            return None
+        elif not redacted and pat in self._redact:
+            redacted = True
         if ta is dict and tb is dict:
             return self._dict_frame(a, b, pat, path, redacted, out)
         if ta is list and tb is list:
@@ -437,6 +503,31 @@ class ShadowComparator:
         self._diff(out, path, "type", a, b, redacted)
         return None
 
+    def _chain(self, a, b, path):
+        """Descend while both sides hold one same child (``[[[...]]]``, ``{"k": {"k": ...}}``)
+        with no frame and no path cell per level: the levels' text is written once, as one
+        segment. Returns the first pair that is not such a chain, and its path."""
+        parts: list[str] = []
+        add = parts.append
+        while True:
+            t = type(a)
+            if t is not type(b) or (t is not list and t is not dict) or len(a) != 1 or len(b) != 1:
+                break
+            if t is list:
+                a = a[0]
+                b = b[0]
+                add("[0]")
+            elif t is dict:
+                (key,) = a
+                if key not in b:
+                    break
+                a = a[key]
+                b = b[key]
+                add(_segment_text(key))
+            if not len(parts) & 1023:
+                self._check_budget()
+        return a, b, (path, _Text("".join(parts)))
+
     def _dict_frame(self, a, b, pat, path, redacted, out):
         """Paths are cons cells ``(parent, segment)`` and patterns None outside the rules,
         so a level of nesting costs O(1) however deep it is."""
@@ -458,10 +549,10 @@ class ShadowComparator:
                 if frame is not None:
                     yield frame
             elif pat is None or pat + (key,) not in ignore:
-                out.append({"path": _path_text((path, key)), "kind": "missing"})
+                self._gone(out, (path, key), "missing")
         for key in b:
             if key not in a and (pat is None or pat + (key,) not in ignore):
-                out.append({"path": _path_text((path, key)), "kind": "extra"})
+                self._gone(out, (path, key), "extra")
 
     def _list_frame(self, a, b, pat, path, redacted, out):
         ep = self._pattern(pat, "*") if pat is not None else None
@@ -479,9 +570,9 @@ class ShadowComparator:
         if ep is not None and ep in self._ignore:
             return
         for i in range(n, len(a)):
-            out.append({"path": _path_text((path, i)), "kind": "missing"})
+            self._gone(out, (path, i), "missing")
         for i in range(n, len(b)):
-            out.append({"path": _path_text((path, i)), "kind": "extra"})
+            self._gone(out, (path, i), "extra")
 
     # -- unordered lists --------------------------------------------------------------
     def _match_key(self, value, pat):
@@ -591,9 +682,9 @@ class ShadowComparator:
             left_a_idx = [i for _, i in left_a[n:]]
             left_b_idx = [j for _, j in left_b[n:]]
         for i in sorted(left_a_idx):
-            out.append({"path": _path_text((path, i)), "kind": "missing"})
+            self._gone(out, (path, i), "missing")
         for j in sorted(left_b_idx):
-            out.append({"path": _path_text((path, j)), "kind": "extra"})
+            self._gone(out, (path, j), "extra")
 
     def _pair_closest(self, a, b, left_a, left_b, ep, path, redacted, out):
         """Few leftovers: pair each with its closest counterpart (fewest differences).
