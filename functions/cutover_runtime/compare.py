@@ -334,6 +334,7 @@ class ShadowComparator:
         """What one comparison remembers: scalar digests by their JSON text, and the text
         of the last parent path written (siblings' differences share it)."""
         self._digests: dict[str, str] = {}
+        self._key_levels = KEY_DEPTH
         self._text_parent: Any = None
         self._text_prefix = "$"
 
@@ -589,7 +590,8 @@ class ShadowComparator:
         plain = self._plain_key
         if t is dict:
             if not deeper:  # the usual case: only leaves are ignored
-                return tuple(sorted([(k, plain(v)) for k, v in value.items() if k not in drop]))
+                return tuple(sorted([(k, v if type(v) is str else plain(v))
+                                     for k, v in value.items() if k not in drop]))
             return tuple(sorted([
                 (k, self._match_key(v, pat + (k,)) if k in deeper else plain(v))
                 for k, v in value.items() if k not in drop]))
@@ -619,17 +621,91 @@ class ShadowComparator:
         if t is dict or t is list:
             if self._key_levels <= 0:
                 return ("#", digest(value))
-            plain = self._plain_key
             self._key_levels -= 1
             try:
+                plain = self._plain_key
                 if t is dict:
-                    return tuple(sorted([(k, plain(v)) for k, v in value.items()]))
-                return ("[", *[plain(v) for v in value])
+                    return tuple(sorted([(k, v if type(v) is str else plain(v))
+                                         for k, v in value.items()]))
+                if len(value) > 8:  # a long list: its scalars keyed in one loop
+                    return ("[", *self._keys_of(value))
+                return ("[", *[v if type(v) is str else plain(v) for v in value])
             finally:
                 self._key_levels += 1
         if t is bool:
             return ("b", value)  # True must not match the number 1
         return repr(value)
+
+    def _element_keys(self, items, ep):
+        """``[self._match_key(item, ep) for item in items]``, the budget checked every 16
+        elements; an object whose fields are all kept or dropped (the usual element) is
+        keyed in this loop, its strings and numbers without a call."""
+        spec = self._key_spec.get(ep)
+        drop = () if spec is None else spec[0]
+        if spec is not None and spec[1]:
+            drop = None  # some field has ignored paths below it: _match_key's walk
+        key = self._match_key
+        plain = self._plain_key
+        grid = self._grid
+        check = self._check_budget
+        keys = []
+        for n, item in enumerate(items):
+            if not n & 15:
+                check()
+            if type(item) is not dict or drop is None:
+                keys.append(key(item, ep))
+                continue
+            if spec is None:
+                self._key_levels -= 1  # as _plain_key counts an object's level
+            parts = []
+            for k, v in item.items():
+                if k in drop:
+                    continue
+                t = type(v)
+                if t is str:
+                    parts.append((k, v))
+                elif grid and (t is float or t is int):
+                    try:
+                        snapped = v * grid
+                    except OverflowError:  # an int too large for a float
+                        parts.append((k, ("n", v)))
+                        continue
+                    parts.append((k, round(snapped) if -_EXACT < snapped < _EXACT
+                                  else self._number_key(v)))
+                else:
+                    parts.append((k, plain(v)))
+            if spec is None:
+                self._key_levels += 1
+            parts.sort()
+            keys.append(tuple(parts))
+        return keys
+
+    def _keys_of(self, values):
+        """``[self._plain_key(v) for v in values]``, with strings and numbers keyed in the
+        loop (no call per scalar: most of an element's key)."""
+        plain = self._plain_key
+        number = self._number_key
+        grid = self._grid
+        keys = []
+        add = keys.append
+        for v in values:
+            t = type(v)
+            if t is str or v is None:
+                add(v)
+            elif t is float or t is int:
+                if grid:
+                    try:
+                        snapped = v * grid
+                    except OverflowError:  # an int too large for a float
+                        add(("n", v))
+                        continue
+                    if -_EXACT < snapped < _EXACT:  # False for NaN and Infinity
+                        add(round(snapped))
+                        continue
+                add(number(v))
+            else:
+                add(plain(v))
+        return keys
 
     def _number_key(self, value):
         if value != value:  # noqa: PLR0124 - NaN, without float() (a huge int overflows)
@@ -649,18 +725,11 @@ class ShadowComparator:
         ep = pat + ("*",)  # pat is an unordered rule, so not None
         if ep in self._ignore:
             return
-        key = self._match_key
-        check = self._check_budget
         keys_b: dict[Any, list[int]] = {}
-        for j, item in enumerate(b):
-            if not j & 15:
-                check()
-            keys_b.setdefault(key(item, ep), []).append(j)
+        for j, k in enumerate(self._element_keys(b, ep)):
+            keys_b.setdefault(k, []).append(j)
         left_a = []
-        for i, item in enumerate(a):
-            if not i & 15:
-                check()
-            k = key(item, ep)
+        for i, k in enumerate(self._element_keys(a, ep)):
             slot = keys_b.get(k)
             if slot:
                 slot.pop()
