@@ -337,6 +337,8 @@ class ShadowComparator:
         self._key_levels = KEY_DEPTH
         self._text_parent: Any = None
         self._text_prefix = "$"
+        self._text_grand: Any = None
+        self._text_grand_prefix = "$"
 
     # -- public -----------------------------------------------------------------------
     def redacted(self, body: Any, salt: str) -> Any:
@@ -437,7 +439,14 @@ class ShadowComparator:
         parent, segment = path
         if parent is not self._text_parent:
             self._text_parent = parent
-            self._text_prefix = _path_text(parent)
+            if parent is None:
+                self._text_prefix = "$"
+            else:  # the grandparent's text is kept too: cousins share it
+                grand, last = parent
+                if grand is not self._text_grand:
+                    self._text_grand = grand
+                    self._text_grand_prefix = _path_text(grand)
+                self._text_prefix = self._text_grand_prefix + _segment_text(last)
         return self._text_prefix + _segment_text(segment)
 
     def _run(self, a, b, pat, path, redacted, out, limit=None):
@@ -445,8 +454,11 @@ class ShadowComparator:
         yield the frames of their container children), so differences come out in
         document order at any depth. With ``limit``, stop once ``out`` holds that many."""
         frame = self._visit(a, b, pat, path, redacted, out)
-        if frame is None:
-            return
+        if frame is not None:
+            self._drive(frame, out, limit)
+
+    def _drive(self, frame, out, limit=None):
+        """Run a frame and the frames it yields, depth first (``_run``'s loop)."""
         frames = [frame]
         ticks = _CHECK_EVERY
         while frames:
@@ -639,7 +651,8 @@ class ShadowComparator:
     def _element_keys(self, items, ep):
         """``[self._match_key(item, ep) for item in items]``, the budget checked every 16
         elements; an object whose fields are all kept or dropped (the usual element) is
-        keyed in this loop, its strings and numbers without a call."""
+        keyed in this loop, its strings and numbers without a call, its kept fields sorted
+        once per distinct field list (the elements of a list mostly share one)."""
         spec = self._key_spec.get(ep)
         drop = () if spec is None else spec[0]
         if spec is not None and spec[1]:
@@ -649,6 +662,7 @@ class ShadowComparator:
         grid = self._grid
         check = self._check_budget
         keys = []
+        orders: dict[tuple, list] = {}
         for n, item in enumerate(items):
             if not n & 15:
                 check()
@@ -657,10 +671,13 @@ class ShadowComparator:
                 continue
             if spec is None:
                 self._key_levels -= 1  # as _plain_key counts an object's level
+            fields = tuple(item)
+            order = orders.get(fields)
+            if order is None:
+                order = orders[fields] = sorted([k for k in fields if k not in drop])
             parts = []
-            for k, v in item.items():
-                if k in drop:
-                    continue
+            for k in order:
+                v = item[k]
                 t = type(v)
                 if t is str:
                     parts.append((k, v))
@@ -676,7 +693,6 @@ class ShadowComparator:
                     parts.append((k, plain(v)))
             if spec is None:
                 self._key_levels += 1
-            parts.sort()
             keys.append(tuple(parts))
         return keys
 
@@ -745,15 +761,23 @@ class ShadowComparator:
             # Many leftovers: pair in the order of their keys, which keeps similar
             # elements together, in O(n log n).
             n = min(len(left_a), len(left_b))
-            walk_pat = self._pattern(ep, None)
-            for (_, i), (_, j) in zip(left_a[:n], left_b[:n]):
-                self._run(a[i], b[j], walk_pat, (path, i), redacted, out)
+            pairs = [(i, j) for (_, i), (_, j) in zip(left_a[:n], left_b[:n])]
+            self._drive(self._pairs_frame(a, b, pairs, self._pattern(ep, None), path,
+                                          redacted, out), out)
             left_a_idx = [i for _, i in left_a[n:]]
             left_b_idx = [j for _, j in left_b[n:]]
         for i in sorted(left_a_idx):
             self._gone(out, (path, i), "missing")
         for j in sorted(left_b_idx):
             self._gone(out, (path, j), "extra")
+
+    def _pairs_frame(self, a, b, pairs, pat, path, redacted, out):
+        """A frame walking the pairs ``(i, j)`` one after the other: one walk, not one per pair."""
+        visit = self._visit
+        for i, j in pairs:
+            frame = visit(a[i], b[j], pat, (path, i), redacted, out)
+            if frame is not None:
+                yield frame
 
     def _pair_closest(self, a, b, left_a, left_b, ep, path, redacted, out):
         """Few leftovers: pair each with its closest counterpart (fewest differences).
