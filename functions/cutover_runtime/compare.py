@@ -269,6 +269,27 @@ def _sort_leftovers(items: list) -> None:
         items.sort(key=lambda item: (repr(item[0]), item[1]))
 
 
+def _match(keys_a: list, keys_b: list) -> tuple[list, list]:
+    """Match elements of equal keys, as multisets: the ``(key, index)`` left on each side."""
+    index = dict(zip(keys_b, range(len(keys_b))))
+    left_a = []
+    if len(index) == len(keys_b):  # no two elements of b alike (the usual case)
+        for i, k in enumerate(keys_a):
+            if index.pop(k, None) is None:
+                left_a.append((k, i))
+        return left_a, list(index.items())
+    slots: dict[Any, list[int]] = {}
+    for j, k in enumerate(keys_b):
+        slots.setdefault(k, []).append(j)
+    for i, k in enumerate(keys_a):
+        slot = slots.get(k)
+        if slot:
+            slot.pop()
+        else:
+            left_a.append((k, i))
+    return left_a, [(k, j) for k, slot in slots.items() for j in slot]
+
+
 @dataclass(frozen=True)
 class CompareRules:
     ignore_paths: tuple[str, ...] = ()
@@ -661,8 +682,10 @@ class ShadowComparator:
         plain = self._plain_key
         grid = self._grid
         check = self._check_budget
+        exact = _EXACT
         keys = []
         orders: dict[tuple, list] = {}
+        fields = order = None
         for n, item in enumerate(items):
             if not n & 15:
                 check()
@@ -671,26 +694,31 @@ class ShadowComparator:
                 continue
             if spec is None:
                 self._key_levels -= 1  # as _plain_key counts an object's level
-            fields = tuple(item)
-            order = orders.get(fields)
-            if order is None:
-                order = orders[fields] = sorted([k for k in fields if k not in drop])
+            if tuple(item) != fields:  # most elements have the fields of the one before
+                fields = tuple(item)
+                order = orders.get(fields)
+                if order is None:
+                    order = orders[fields] = sorted([k for k in fields if k not in drop])
             parts = []
+            add = parts.append
             for k in order:
                 v = item[k]
                 t = type(v)
                 if t is str:
-                    parts.append((k, v))
+                    add((k, v))
                 elif grid and (t is float or t is int):
                     try:
                         snapped = v * grid
                     except OverflowError:  # an int too large for a float
-                        parts.append((k, ("n", v)))
+                        add((k, ("n", v)))
                         continue
-                    parts.append((k, round(snapped) if -_EXACT < snapped < _EXACT
-                                  else self._number_key(v)))
+                    add((k, round(snapped) if -exact < snapped < exact else self._number_key(v)))
+                elif t is list and len(v) <= 8:  # a short list: _plain_key's, inline
+                    self._key_levels -= 1
+                    add((k, ("[", *[x if type(x) is str else plain(x) for x in v])))
+                    self._key_levels += 1
                 else:
-                    parts.append((k, plain(v)))
+                    add((k, plain(v)))
             if spec is None:
                 self._key_levels += 1
             keys.append(tuple(parts))
@@ -741,17 +769,7 @@ class ShadowComparator:
         ep = pat + ("*",)  # pat is an unordered rule, so not None
         if ep in self._ignore:
             return
-        keys_b: dict[Any, list[int]] = {}
-        for j, k in enumerate(self._element_keys(b, ep)):
-            keys_b.setdefault(k, []).append(j)
-        left_a = []
-        for i, k in enumerate(self._element_keys(a, ep)):
-            slot = keys_b.get(k)
-            if slot:
-                slot.pop()
-            else:
-                left_a.append((k, i))
-        left_b = [(k, j) for k, slot in keys_b.items() for j in slot]
+        left_a, left_b = _match(self._element_keys(a, ep), self._element_keys(b, ep))
         _sort_leftovers(left_a)
         _sort_leftovers(left_b)
         if left_a and left_b and len(left_a) * len(left_b) <= PAIRING_LIMIT:
