@@ -355,6 +355,7 @@ class ShadowComparator:
         """What one comparison remembers: scalar digests by their JSON text, and the text
         of the last parent path written (siblings' differences share it)."""
         self._digests: dict[str, str] = {}
+        self._digests_by_value: dict[int | str, str] = {}
         self._key_levels = KEY_DEPTH
         self._text_parent: Any = None
         self._text_prefix = "$"
@@ -444,8 +445,16 @@ class ShadowComparator:
         out.append(_COUNTED if self._counting else {"path": self._text(path), "kind": kind})
 
     def _digest16(self, value):
-        """``_short(value)``; a scalar's is computed once per comparison from its JSON text."""
-        if type(value) not in _SCALARS:
+        """``_short(value)``; a scalar's is computed once per comparison from its JSON text
+        (an int's or a string's found by the value itself: neither equals the other)."""
+        t = type(value)
+        if t is int or t is str:
+            found = self._digests_by_value.get(value)
+            if found is None:
+                found = self._digests_by_value[value] = _short_text(
+                    int.__repr__(value) if t is int else _encode_str(value))
+            return found
+        if t not in _SCALARS:
             return _short(value)
         text = _scalar_json(value)
         found = self._digests.get(text)
@@ -468,6 +477,8 @@ class ShadowComparator:
                     self._text_grand = grand
                     self._text_grand_prefix = _path_text(grand)
                 self._text_prefix = self._text_grand_prefix + _segment_text(last)
+        if type(segment) is int:
+            return f"{self._text_prefix}[{segment}]"
         return self._text_prefix + _segment_text(segment)
 
     def _run(self, a, b, pat, path, redacted, out, limit=None):
