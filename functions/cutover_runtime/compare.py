@@ -199,7 +199,7 @@ def _short_text(text: str) -> str:
         data = text.encode()
     except UnicodeEncodeError:  # a lone surrogate
         data = text.encode("utf-8", "surrogatepass")
-    return sha256(data).hexdigest()[:DIGEST_CHARS]
+    return sha256(data).digest()[:DIGEST_CHARS // 2].hex()  # hexdigest()[:16], cheaper
 
 
 def salted_digest(value: Any, salt: str) -> str:
@@ -801,12 +801,22 @@ class ShadowComparator:
             self._gone(out, (path, j), "extra")
 
     def _pairs_frame(self, a, b, pairs, pat, path, redacted, out):
-        """A frame walking the pairs ``(i, j)`` one after the other: one walk, not one per pair."""
+        """A frame walking the pairs ``(i, j)`` one after the other: one walk, not one per
+        pair. A pair's frame is delegated to (``yield from``: its children are still walked
+        depth first, in order) and the budget is checked every 16 pairs."""
         visit = self._visit
-        for i, j in pairs:
-            frame = visit(a[i], b[j], pat, (path, i), redacted, out)
+        check = self._check_budget
+        for n, (i, j) in enumerate(pairs):
+            if not n & 15:
+                check()
+            va = a[i]
+            vb = b[j]
+            if pat is None and type(va) is dict and type(vb) is dict:  # the usual element
+                yield from self._dict_frame(va, vb, None, (path, i), redacted, out)
+                continue
+            frame = visit(va, vb, pat, (path, i), redacted, out)
             if frame is not None:
-                yield frame
+                yield from frame
 
     def _pair_closest(self, a, b, left_a, left_b, ep, path, redacted, out):
         """Few leftovers: pair each with its closest counterpart (fewest differences).
