@@ -780,6 +780,11 @@ class ShadowComparator:
         ep = pat + ("*",)  # pat is an unordered rule, so not None
         if ep in self._ignore:
             return
+        if len(a) == 1 and len(b) == 1:
+            # One element each: nothing to match but each other, so no keys (a deep
+            # element's would be digested below KEY_DEPTH): walked as the closest pair is.
+            self._run(a[0], b[0], self._pattern(ep, None), (path, 0), redacted, out)
+            return
         left_a, left_b = _match(self._element_keys(a, ep), self._element_keys(b, ep))
         _sort_leftovers(left_a)
         _sort_leftovers(left_b)

@@ -398,3 +398,19 @@ def test_single_child_chains_keep_their_rules_and_their_paths():
     # and a chain that ends in different keys reports them at their place
     assert compare({"x": [{"k": [{"a": 1}]}]}, {"x": [{"k": [{"b": 1}]}]}, CompareRules()) == [
         {"path": "$.x[0].k[0].a", "kind": "missing"}, {"path": "$.x[0].k[0].b", "kind": "extra"}]
+
+
+@pytest.mark.parametrize("x,y", [
+    ({"sku": 1, "price": 1.0}, {"sku": 1, "price": 1.00001}),  # within tolerance
+    ({"sku": 1, "price": 1}, {"sku": 1, "price": 1.0}),  # 1 equals 1.0, keyed apart below
+    ({"sku": 1, "at": "2024-01-02T03:04:05Z"}, {"sku": 1, "at": "2024-01-02T03:04:05.5Z"}),
+    ({"sku": 1, "etag": "a"}, {"sku": 1, "etag": "b"}),  # ignored
+    ({"sku": 1, "price": NAN}, {"sku": 1, "price": NAN}),
+    ({"sku": 1, "price": 1.0, "phone": "1"}, {"sku": 2, "price": 3.0, "phone": "2"}),
+    (True, 1), ([1, [2]], [1, [3]]), ("a", None),
+])
+def test_one_element_each_is_walked_as_its_closest_pair(x, y):
+    # alone, the two elements are walked as a pair; beside an element they share, the
+    # same two are what is left to pair after matching: the same differences either way
+    same = {"sku": "shared"}
+    assert compare({"items": [x]}, {"items": [y]}) == compare({"items": [x, same]}, {"items": [y, same]})
