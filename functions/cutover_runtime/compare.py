@@ -579,6 +579,7 @@ class ShadowComparator:
         ignore = self._ignore
         prefixes = self._rule_prefixes
         visit = self._visit
+        missing = 0
         for key, va in a.items():
             if key in b:
                 vb = b[key]
@@ -593,8 +594,12 @@ class ShadowComparator:
                 frame = visit(va, vb, kp, (path, key), redacted, out)
                 if frame is not None:
                     yield frame
-            elif pat is None or pat + (key,) not in ignore:
-                self._gone(out, (path, key), "missing")
+            else:
+                missing += 1
+                if pat is None or pat + (key,) not in ignore:
+                    self._gone(out, (path, key), "missing")
+        if len(b) == len(a) - missing:  # every key of b was one of a's: nothing extra
+            return
         for key in b:
             if key not in a and (pat is None or pat + (key,) not in ignore):
                 self._gone(out, (path, key), "extra")
