@@ -28,6 +28,7 @@ from typing import Any
 REDACTED = "<redacted>"
 DIGEST_CHARS = 16
 PAIRING_LIMIT = 1024  # leftover pairs tried when matching unordered elements under tolerance
+PAIRING_WORK = 50_000  # differences the trials of one list may count; past it, key order
 COMPARE_BUDGET_MS = 250.0  # per comparison (one shadow event)
 _CHECK_EVERY = 64  # container frames between two looks at the clock
 
@@ -831,25 +832,22 @@ class ShadowComparator:
     def _pair_closest(self, a, b, left_a, left_b, ep, path, redacted, out):
         """Few leftovers: pair each with its closest counterpart (fewest differences).
         Trials only count differences (no digests) and stop as soon as they cannot beat
-        the best so far; the chosen pair is then walked for real."""
+        the best so far; the chosen pair is then walked for real. Once the trials of this
+        list have counted ``PAIRING_WORK`` differences (large elements that match nothing:
+        each trial walks most of one), the rest is paired in key order."""
         remaining = [j for _, j in left_b]
         unmatched = []
         walk_pat = self._pattern(ep, None)
-        counting = self._counting
-        for _, i in left_a:
-            best = best_count = None
-            self._counting = True
-            try:
-                for j in remaining:
-                    self._check_budget()
-                    trial: list[dict[str, str]] = []
-                    self._run(a[i], b[j], walk_pat, (path, i), redacted, trial, best_count)
-                    if best_count is None or len(trial) < best_count:
-                        best, best_count = j, len(trial)
-                        if not trial:
-                            break
-            finally:
-                self._counting = counting
+        work = 0
+        for n, (_, i) in enumerate(left_a):
+            if work > PAIRING_WORK:
+                rest = [i for _, i in left_a[n:]]
+                m = min(len(rest), len(remaining))
+                pairs = list(zip(rest[:m], remaining[:m]))
+                self._drive(self._pairs_frame(a, b, pairs, walk_pat, path, redacted, out), out)
+                return unmatched + rest[m:], remaining[m:]
+            best, best_count, counted = self._closest(a, b, i, remaining, walk_pat, path, redacted)
+            work += counted
             if best is None:
                 unmatched.append(i)
                 continue
@@ -857,3 +855,23 @@ class ShadowComparator:
             if best_count:
                 self._run(a[i], b[best], walk_pat, (path, i), redacted, out)
         return unmatched, remaining
+
+    def _closest(self, a, b, i, candidates, walk_pat, path, redacted):
+        """The candidate closest to ``a[i]``, its differences, and how many were counted."""
+        best = best_count = None
+        counted = 0
+        counting = self._counting
+        self._counting = True
+        try:
+            for j in candidates:
+                self._check_budget()
+                trial: list[dict[str, str]] = []
+                self._run(a[i], b[j], walk_pat, (path, i), redacted, trial, best_count)
+                counted += len(trial)
+                if best_count is None or len(trial) < best_count:
+                    best, best_count = j, len(trial)
+                    if not trial:
+                        break
+        finally:
+            self._counting = counting
+        return best, best_count, counted

@@ -414,3 +414,30 @@ def test_one_element_each_is_walked_as_its_closest_pair(x, y):
     # same two are what is left to pair after matching: the same differences either way
     same = {"sku": "shared"}
     assert compare({"items": [x]}, {"items": [y]}) == compare({"items": [x, same]}, {"items": [y, same]})
+
+
+def test_pairing_trials_stop_after_their_work_bound_and_pair_the_rest_in_key_order(monkeypatch):
+    from cutover_runtime import compare as module
+
+    rules = CompareRules(unordered_lists=("$.items",))
+    control = {"items": [{"id": "a", "v": [1, 2, 3, 4]}, {"id": "b", "v": [5, 6, 7, 8]}]}
+    candidate = {"items": [{"id": "c", "v": [5, 6, 7, 8]}, {"id": "d", "v": [1, 2, 3, 4]}]}
+    # within the bound each element is paired with its closest (only the ids differ) ...
+    assert [d["path"] for d in compare(control, candidate, rules)] == ["$.items[0].id", "$.items[1].id"]
+    # ... past it (here from the start) the leftovers are paired in key order: a-c, b-d
+    monkeypatch.setattr(module, "PAIRING_WORK", -1)
+    assert len(compare(control, candidate, rules)) == 10
+
+
+def test_large_unmatched_elements_within_the_pairing_limit_still_answer():
+    # 32 x 32 leftovers of 700 numbers each: 1,024 trials, bounded by PAIRING_WORK
+    import random
+
+    rng = random.Random(10)
+    control = {"items": [{"sku": i, "blob": [rng.randint(0, 9) for _ in range(700)]} for i in range(32)]}
+    candidate = {"items": [{"sku": i + 1000, "blob": [rng.randint(0, 9) for _ in range(700)]}
+                           for i in range(32)]}
+    diffs = compare(control, candidate, CompareRules(unordered_lists=("$.items",)))
+    assert {_pattern(d["path"]) for d in diffs} == {"$.items[n].sku", "$.items[n].blob[n]"}
+    assert len({_pattern(d["path"]) for d in diffs if d["path"].endswith(".sku")}) == 1
+    assert len([d for d in diffs if d["path"].endswith(".sku")]) == 32
