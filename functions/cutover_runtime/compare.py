@@ -731,9 +731,14 @@ class ShadowComparator:
                         continue
                     add((k, round(snapped) if -exact < snapped < exact else self._number_key(v)))
                 elif t is list and len(v) <= 8:  # a short list: _plain_key's, inline
-                    self._key_levels -= 1
-                    add((k, ("[", *[x if type(x) is str else plain(x) for x in v])))
-                    self._key_levels += 1
+                    for x in v:
+                        if type(x) is not str:
+                            self._key_levels -= 1
+                            add((k, ("[", *[x if type(x) is str else plain(x) for x in v])))
+                            self._key_levels += 1
+                            break
+                    else:  # strings only (tags, ids): keyed as they are (one level down)
+                        add((k, ("[", *v)))
                 else:
                     add((k, plain(v)))
             if spec is None:
