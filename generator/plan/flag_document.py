@@ -33,9 +33,10 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def document(spec: ReleaseSpec) -> dict[str, Any]:
+def document(spec: ReleaseSpec, memo: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+    """The current document, checked (`memo`: see `check_document`)."""
     doc = _unchecked_document(spec)
-    check_document(doc)
+    check_document(doc, memo)
     return doc
 
 
@@ -85,7 +86,7 @@ def _unchecked_document(spec: ReleaseSpec) -> dict[str, Any]:
     return {"version": "1", "flags": flags, "values": values}
 
 
-def kept_documents(spec: ReleaseSpec) -> list[dict[str, Any]]:
+def kept_documents(spec: ReleaseSpec, memo: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
     """Every document a ramp or a rollback may deploy: the current one with one read path
     moved to 0 or to any planned step. Terraform keeps each as a hosted version, so the
     version a deployment replaces is still there for AppConfig's rollback.
@@ -103,7 +104,7 @@ def kept_documents(spec: ReleaseSpec) -> list[dict[str, Any]]:
             out.setdefault(json.dumps(doc, sort_keys=True), doc)
     current = _unchecked_document(spec)
     out.setdefault(json.dumps(current, sort_keys=True), current)
-    memo: dict[str, list[Any]] = {}
+    memo = {} if memo is None else memo
     for doc in out.values():
         check_document(doc, memo)
     return [out[key] for key in sorted(out)]
