@@ -794,6 +794,7 @@ class ShadowComparator:
         if len(a) == 1 and len(b) == 1:
             # One element each: nothing to match but each other, so no keys (a deep
             # element's would be digested below KEY_DEPTH): walked as the closest pair is.
+            self._check_budget()  # as for the first element of any unordered list
             self._run(a[0], b[0], self._pattern(ep, None), (path, 0), redacted, out)
             return
         left_a, left_b = _match(self._element_keys(a, ep), self._element_keys(b, ep))

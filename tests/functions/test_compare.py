@@ -441,3 +441,18 @@ def test_large_unmatched_elements_within_the_pairing_limit_still_answer():
     assert {_pattern(d["path"]) for d in diffs} == {"$.items[n].sku", "$.items[n].blob[n]"}
     assert len({_pattern(d["path"]) for d in diffs if d["path"].endswith(".sku")}) == 1
     assert len([d for d in diffs if d["path"].endswith(".sku")]) == 32
+
+
+def test_an_unordered_list_of_one_element_each_still_looks_at_the_clock():
+    from cutover_runtime.compare import CompareBudgetExceeded
+
+    class Clock:  # a second per look: the first look inside the walk is past the budget
+        now = 0.0
+
+        def __call__(self):
+            self.now += 1.0
+            return self.now
+
+    comparator = ShadowComparator(RULES, clock=Clock())
+    with pytest.raises(CompareBudgetExceeded):
+        comparator.compare({"items": [{"sku": 1}]}, {"items": [{"sku": 2}]})
