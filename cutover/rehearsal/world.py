@@ -103,6 +103,16 @@ class Hooks:
                 env.state.store.close()
 
 
+class _InlineDeadline:
+    """The router's canary deadline runner on the virtual clock: the exchange runs on the
+    caller's thread. A real-time deadline means nothing on simulated time (nothing waits);
+    the simulated one is the Lambda stand-in's read timeout and the router's own check of
+    the elapsed time, which both still apply. No thread hand-off per canary request."""
+
+    def run(self, exchange: Any, timeout_s: float) -> Any:
+        return exchange()
+
+
 @dataclass
 class PathRig:
     name: str
@@ -255,6 +265,9 @@ class World:
         inject("lambda", StandinClient(self.lambda_, 3.0), "shadow")
         env.state.random = random.Random(f"shadow-sample:{self.scenario.seed}:{env.id}").random
         router = env.state  # the environment's Router: its control is user_profile.mock's
+        if hasattr(router, "canary_calls"):
+            router.canary_calls = _InlineDeadline()
+        self._read_flags_in_process(env, router.flags)
         backend = router.control
         control = self.hooks.latency["control"]
         clock = self.clock
@@ -272,6 +285,17 @@ class World:
         self.agent_of[env.id] = Agent(env.id, env.born, self.poll_interval_s,
                                       env.born + unavailable if unavailable else 0.0)
         self.agents.agent = self.agent_of[env.id]
+
+    def _read_flags_in_process(self, env: Environment, flags: Any) -> None:
+        """The router's flag reads reach the agent stand-in by a call instead of loopback
+        HTTP: the same answers, statuses, errors and simulated latency, and the reader's
+        TTL, budget, fallbacks and logs are its own (only its transport is replaced)."""
+        reader = env.modules.module("cutover_runtime.flag_reader")
+        target, budget = getattr(flags, "_target", None), getattr(flags, "_budget", None)
+        if target is None or budget is None or not hasattr(flags, "_fetch"):
+            return  # a reader of another shape keeps its HTTP exchange
+        fetch, error = self.agents.fetch, reader.FlagsError
+        flags._fetch = lambda: fetch(target, budget, error)
 
     def _rig_of(self, env: Environment) -> PathRig:
         for rig in self.paths:
