@@ -94,7 +94,9 @@ class Hooks:
 
     def returned(self, fn: Function, env: Environment) -> None:
         if fn.role == "router" and env.state is not None:
-            env.state.shadow.drain(10.0)  # the shadow-drain extension holds the environment
+            shadow = env.state.shadow
+            if shadow.pending:  # the shadow-drain extension holds the environment
+                shadow.drain(10.0)
 
     def retired(self, fn: Function, env: Environment) -> None:
         self.world.agent_of.pop(env.id, None)
