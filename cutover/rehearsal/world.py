@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,11 @@ class Hooks:
         if fn.role == "router" and env.state is not None:
             shadow = env.state.shadow
             if shadow.pending:  # the shadow-drain extension holds the environment
-                shadow.drain(10.0)
+                queue = getattr(shadow, "_queue", None)
+                if isinstance(queue, _InlineQueue):
+                    queue.run(shadow)
+                else:
+                    shadow.drain(10.0)
 
     def retired(self, fn: Function, env: Environment) -> None:
         self.world.agent_of.pop(env.id, None)
@@ -113,6 +118,47 @@ class _InlineDeadline:
 
     def run(self, exchange: Any, timeout_s: float) -> Any:
         return exchange()
+
+
+class _Drained(Exception):
+    """The inline dispatch queue is empty: the dispatcher's worker loop returns."""
+
+
+class _InlineQueue:
+    """The router's shadow dispatch queue, worked off on the caller's thread when the
+    invocation returns (where the shadow-drain extension waits for it): the dispatcher's
+    own worker loop builds and sends each event, with no worker thread to hand off to.
+    On simulated time nothing runs between the handler's return and the drain, so the
+    events, their timestamps and their order are the same."""
+
+    def __init__(self) -> None:
+        self.items: deque[Any] = deque()
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+
+    def get(self) -> Any:
+        if not self.items:
+            raise _Drained
+        return self.items.popleft()
+
+    def run(self, dispatcher: Any) -> None:
+        try:
+            dispatcher._run()  # noqa: SLF001 - the dispatcher's own loop, on this thread
+        except _Drained:
+            with dispatcher._idle:  # noqa: SLF001
+                dispatcher._free -= 1  # noqa: SLF001 - the loop counted itself waiting
+
+
+_INLINE_DISPATCH_NEEDS = ("_queue", "_run", "_idle", "_free", "_max_workers")
+
+
+def _dispatch_inline(dispatcher: Any) -> None:
+    """No worker threads for the router's shadow dispatcher: its queue is worked off by
+    ``Hooks.returned``. A dispatcher of another shape keeps its threads (and is drained)."""
+    if all(hasattr(dispatcher, name) for name in _INLINE_DISPATCH_NEEDS):
+        dispatcher._max_workers = 0  # noqa: SLF001
+        dispatcher._queue = _InlineQueue()  # noqa: SLF001
 
 
 @dataclass
@@ -270,6 +316,7 @@ class World:
         if hasattr(router, "canary_calls"):
             router.canary_calls = _InlineDeadline()
         self._read_flags_in_process(env, router.flags)
+        _dispatch_inline(router.shadow)
         backend = router.control
         control = self.hooks.latency["control"]
         clock = self.clock
