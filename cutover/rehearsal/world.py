@@ -144,10 +144,10 @@ class _InlineQueue:
 
     def run(self, dispatcher: Any) -> None:
         try:
-            dispatcher._run()  # noqa: SLF001 - the dispatcher's own loop, on this thread
+            dispatcher._run()  # the dispatcher's own loop, on this thread
         except _Drained:
-            with dispatcher._idle:  # noqa: SLF001
-                dispatcher._free -= 1  # noqa: SLF001 - the loop counted itself waiting
+            with dispatcher._idle:
+                dispatcher._free -= 1  # the loop counted itself waiting
 
 
 _INLINE_DISPATCH_NEEDS = ("_queue", "_run", "_idle", "_free", "_max_workers")
@@ -157,8 +157,8 @@ def _dispatch_inline(dispatcher: Any) -> None:
     """No worker threads for the router's shadow dispatcher: its queue is worked off by
     ``Hooks.returned``. A dispatcher of another shape keeps its threads (and is drained)."""
     if all(hasattr(dispatcher, name) for name in _INLINE_DISPATCH_NEEDS):
-        dispatcher._max_workers = 0  # noqa: SLF001
-        dispatcher._queue = _InlineQueue()  # noqa: SLF001
+        dispatcher._max_workers = 0
+        dispatcher._queue = _InlineQueue()
 
 
 @dataclass
