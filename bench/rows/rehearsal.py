@@ -4,8 +4,8 @@ The healthy population (100 requests/min) through shadow and every canary step o
 config/production.release.yaml, holds sized so that the ramp ends after about 2,000
 simulated minutes (200,000 requests; --quick: a tenth), against an embedded PostgreSQL.
 Run in a fresh process (``python bench/rows/rehearsal.py [--quick]`` prints its figures
-as JSON): the engine tunes the interpreter's switch interval. Targets: ≥ 2,000
-requests/s on 2 cores, and 200,000 requests in under 120 s (projected from the measured
+as JSON): the engine tunes the interpreter's switch interval. Targets: ≥ 5,000
+requests/s on 2 cores, and 200,000 requests in under 40 s (projected from the measured
 rate when the run is smaller).
 """
 
@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 ORDER = 70
-TARGET_RATE = 2000.0
-TARGET_S = 120.0
+TARGET_RATE = 5000.0
+TARGET_S = 40.0
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -72,9 +72,9 @@ def run(ctx):
                 f"{totals['simulated_minutes']:,} simulated minutes ({got['outcome']})",
         figure=f"{rate:,.0f} requests/s; {wall:.1f} s wall", baseline="—",
         result=f"200,000 requests in {projected:.0f} s at this rate",
-        target="≥ 2,000/s; 200,000 in < 120 s",
+        target="≥ 5,000/s; 200,000 in < 40 s",
         met=rate >= TARGET_RATE and projected < TARGET_S,
-        ratio=rate / TARGET_RATE, ratio_of="measured rate / 2,000 per second",
+        ratio=rate / TARGET_RATE, ratio_of="measured rate / 5,000 per second",
         values={"requests": totals["requests"], "wall_s": wall, "rate_per_s": rate,
                 "projected_200k_s": projected, "cpu_s": got["cpu_s"],
                 "peak_rss_mb": totals.get("peak_rss_mb")},
@@ -82,7 +82,27 @@ def run(ctx):
              f"({got['cpu_s'] / wall:.0%} of the wall time; the rest is waiting: PostgreSQL, "
              f"thread hand-offs, other load on the machine); peak RSS "
              f"{totals.get('peak_rss_mb')} MB; flag reads {totals.get('flag_reads', 0):,}, "
-             f"cold starts {totals.get('cold_starts')}")]
+             f"cold starts {totals.get('cold_starts')}",
+        analysis="" if rate >= TARGET_RATE and projected < TARGET_S else _why(got["cpu_s"], wall))]
+
+
+def _why(cpu_s: float, wall_s: float) -> str:
+    """What stands between the measured rate and 5,000/s, in words (the profile below)."""
+    return (
+        f"CPU is {cpu_s / wall_s:.0%} of the wall time; the rest is waiting, now almost only for "
+        "PostgreSQL: the rehearsal no longer hands anything to a thread (the router's canary "
+        "exchange, its flag reads and its shadow dispatch run on the caller's thread, on "
+        "simulated time), so every candidate read (canary and shadow) is one real query "
+        "round trip to the embedded server, whose backend must be scheduled on the same two "
+        "cores as the other load of the machine. The CPU left is the real handlers "
+        "(the router's flags, assignment, mock control, JSON answer, REQUEST line and EMF "
+        "document; the candidate's read and shadow comparison) and the stand-ins around "
+        "each invocation (execution environment, stdout capture, Lambda metrics, the EMF "
+        "parse in telemetry.py). Next step: one EMF document per request (the router's "
+        "log format change) halves what the functions print and what telemetry.py parses; "
+        "then swap an execution environment's modules into sys.modules only when the "
+        "environment changes, not around every invocation. Reading PostgreSQL less often "
+        "(a cache of the candidate's answers) would no longer be the rehearsal.")
 
 
 def workload(ctx, name: str):
