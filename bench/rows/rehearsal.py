@@ -28,11 +28,11 @@ def scenario(quick: bool):
     from cutover.rehearsal.scenario import Expect, Ramp, Scenario, Traffic
 
     scale = 0.1 if quick else 1.0
-    ramp = Ramp(shadow_minutes=round(200 * scale), hold_minutes=round(300 * scale),
-                step_hold_minutes={1: round(600 * scale)}, max_holds=1)
+    ramp = Ramp(shadow_minutes=round(100 * scale), hold_minutes=round(150 * scale),
+                step_hold_minutes={1: round(300 * scale)}, max_holds=1)
     return Scenario(name="bench-quick" if quick else "bench", seed=2026,
                     description="healthy population, the example spec's whole ramp",
-                    traffic=Traffic(requests_per_minute=100, users=5000, key_skew=1.0),
+                    traffic=Traffic(requests_per_minute=200, users=5000, key_skew=1.0),
                     ramp=ramp, expect=Expect(outcome="promoted"))
 
 

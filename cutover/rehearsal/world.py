@@ -206,6 +206,7 @@ class World:
                            "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
+        self._unshare_botocore_data = _share_botocore_data()
         self.agent_of: dict[str, Agent] = {}
         self.lambda_ = LambdaService(clock, random.Random(f"lambda:{scenario.seed}"), publish, ingest,
                                      self.hooks, scenario.environments.lifetime_minutes * 60.0)
@@ -417,11 +418,39 @@ class World:
         self.agents.close()
         self.control_plane.close()
         self.data_plane.close()
+        self._unshare_botocore_data()
         for key, value in self._saved_environ.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _share_botocore_data() -> Any:
+    """Every boto3 session the functions make during the run reads botocore's data files
+    (endpoints, service models) through one loader, parsed once: a function's cold start
+    (the guard's three clients, a router's data-plane client) costs its simulated time,
+    not half a second of parsing the same JSON again. Each client is still made from its
+    own session with its own settings. Returns what puts botocore back."""
+    try:
+        import botocore.session as botocore_session
+    except ImportError:  # no boto3: no function that could use it
+        return lambda: None
+    original = botocore_session.create_loader
+    loaders: dict[Any, Any] = {}
+
+    def create_loader(search_path_string: Any = None) -> Any:
+        loader = loaders.get(search_path_string)
+        if loader is None:
+            loader = loaders[search_path_string] = original(search_path_string)
+        return loader
+
+    botocore_session.create_loader = create_loader
+
+    def restore() -> None:
+        botocore_session.create_loader = original
+
+    return restore
 
 
 def divergence_sql(fault: Divergence) -> tuple[str, dict[str, Any]]:
