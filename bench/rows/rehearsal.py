@@ -1,7 +1,8 @@
 """Rehearsal: requests simulated per second through the whole pipeline.
 
-The healthy population (100 requests/min) through shadow and every canary step of
-config/production.release.yaml, holds sized so that the ramp ends after about 2,000
+The healthy population (200 requests/min, so that the 1% step's go/no-go window has
+enough canary samples and the ramp is promoted) through shadow and every canary step of
+config/production.release.yaml, holds sized so that the ramp ends after about 1,000
 simulated minutes (200,000 requests; --quick: a tenth), against an embedded PostgreSQL.
 Run in a fresh process (``python bench/rows/rehearsal.py [--quick]`` prints its figures
 as JSON): the engine tunes the interpreter's switch interval. Targets: ≥ 5,000
