@@ -3,7 +3,9 @@
 * ``log_event`` writes one JSON object per line (contracts.md §6).
 * ``MetricBatch`` collects counts during an invocation and ``flush`` writes them as
   one CloudWatch Embedded Metric Format line (contracts.md §5); a request's latency
-  goes in the same line under a second directive, with the ``Route`` dimension.
+  goes in the same line under a second directive, with the ``Route`` dimension. Given
+  a log line's members (``log_members``), the same document is that log line too: the
+  router's ``REQUEST`` line rides in its EMF document (one encode, one write a request).
 * ``Tracer`` puts X-Ray annotations through aws-xray-sdk, imported on the first
   sampled invocation only; with tracing ``off`` (or an unsampled trace) it is a no-op.
 
@@ -13,6 +15,7 @@ Output goes through ``sys.stdout.write`` so tests can capture and scan every lin
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -22,7 +25,6 @@ from . import env as env_keys
 from . import metrics as emf
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
-_ROUTE_KEY, _LATENCY_KEY = _dumps(emf.ROUTE), _dumps(emf.LATENCY)
 
 
 class Identity:
@@ -47,12 +49,33 @@ def log_event(identity: Identity, event: str, level: str = "INFO", **fields: Any
     sys.stdout.write(_dumps(line) + "\n")
 
 
+def log_members(identity: Identity, event: str, level: str = "INFO", **fields: Any) -> str:
+    """A log line's members as ``,"event":...,"release":...,"path":...,"level":...,...``:
+    what ``MetricBatch.flush`` appends to make its document that log line too. Constant
+    members can be encoded once and kept; a request appends its own values."""
+    line = {"event": event, "release": identity.release, "path": identity.path, "level": level}
+    line.update(fields)
+    return "," + _dumps(line)[1:-1]
+
+
+def number(value: float) -> str:
+    """A JSON number as ``json`` writes it (``float.__repr__``), without the encoder."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return _dumps(value)
+
+
 class MetricBatch:
     """Counts (and at most one latency) for one invocation, written as one EMF document.
 
     The EMF specification makes ``CloudWatchMetrics`` an array of directives, each with
     its own dimension sets: counts go under ``[["Release", "Path"]]``, the latency under
     ``[["Release", "Path", "Route"]]`` in a second directive of the same document.
+    Members that no directive names are kept in the log event and read by Logs Insights
+    as fields: ``flush(log)`` makes the document carry a log line's members as well.
     """
 
     __slots__ = ("counts", "identity", "latency_ms", "route")
@@ -71,29 +94,48 @@ class MetricBatch:
         self.route = route
         self.latency_ms = milliseconds
 
-    def flush(self) -> None:
-        if not self.counts and self.latency_ms is None:
+    def flush(self, log: str = "") -> None:
+        """Write the document (nothing when empty); ``log`` is ``log_members`` output,
+        optionally followed by more ``,"name":value`` members."""
+        counts = self.counts
+        latency_ms = self.latency_ms
+        if not counts and latency_ms is None:
+            if log:
+                sys.stdout.write("{" + log[1:] + "}\n")
             return
-        names = tuple(self.counts)
-        with_latency = self.latency_ms is not None
-        parts = ['{"_aws":{"Timestamp":', str(int(time.time() * 1000)),
-                 _skeleton(self.identity, names, with_latency)]
-        for name in names:
-            parts.append(f",{_dumps(name)}:{_dumps(self.counts[name])}")
-        if with_latency:
-            parts.append(f",{_ROUTE_KEY}:{_dumps(self.route)},{_LATENCY_KEY}:{_dumps(self.latency_ms)}")
+        skeleton, keys = _skeleton(self.identity, tuple(counts), latency_ms is not None)
+        parts = ['{"_aws":{"Timestamp":', str(int(time.time() * 1000)), skeleton]
+        for key, value in zip(keys, counts.values(), strict=True):
+            parts.append(key)
+            parts.append(number(value))
+        if latency_ms is not None:
+            route = _routes.get(self.route) or _route_member(self.route)
+            parts.append(route)
+            parts.append(number(latency_ms))
+        parts.append(log)
         parts.append("}\n")
         sys.stdout.write("".join(parts))
         self.counts = {}
         self.latency_ms = None
 
 
-_skeletons: dict[tuple, str] = {}
+_skeletons: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+_routes: dict[str, str] = {}
 
 
-def _skeleton(ident: Identity, names: tuple[str, ...], with_latency: bool) -> str:
-    """The constant middle of an EMF line (directives, Release, Path), encoded once per
-    identity and metric set: a request pays for its values only."""
+def _route_member(route: str) -> str:
+    """``,"Route":"<route>","Latency":`` (the value follows), kept per route."""
+    member = f",{_dumps(emf.ROUTE)}:{_dumps(route)},{_dumps(emf.LATENCY)}:"
+    if len(_routes) < 16:
+        _routes[route] = member
+    return member
+
+
+def _skeleton(ident: Identity, names: tuple[str, ...],
+              with_latency: bool) -> tuple[str, tuple[str, ...]]:
+    """The constant middle of an EMF line (directives, Release, Path) and the encoded
+    ``,"<name>":`` of each count, made once per identity and metric set: a request
+    pays for its values only."""
     key = (ident.namespace, ident.release, ident.path, names, with_latency)
     cached = _skeletons.get(key)
     if cached is None:
@@ -106,7 +148,8 @@ def _skeleton(ident: Identity, names: tuple[str, ...], with_latency: bool) -> st
                                "Dimensions": [list(emf.LATENCY_DIMENSIONS)],
                                "Metrics": [{"Name": emf.LATENCY, "Unit": "Milliseconds"}]})
         cached = (f',"CloudWatchMetrics":{_dumps(directives)}}},'
-                  f'{_dumps(emf.RELEASE)}:{_dumps(ident.release)},{_dumps(emf.PATH)}:{_dumps(ident.path)}')
+                  f'{_dumps(emf.RELEASE)}:{_dumps(ident.release)},{_dumps(emf.PATH)}:{_dumps(ident.path)}',
+                  tuple(f",{_dumps(n)}:" for n in names))
         if len(_skeletons) < 256:
             _skeletons[key] = cached
     return cached
@@ -129,6 +172,10 @@ class Tracer:
         header = os.environ.get("_X_AMZN_TRACE_ID", "")
         return "Sampled=1" in header
 
+    def wanted(self) -> bool:
+        """Whether ``annotate`` would record now: check it before building annotations."""
+        return self.enabled and self._sampled()
+
     def _load(self) -> Any:
         if self._recorder is None:
             from aws_xray_sdk.core import xray_recorder  # heavy (~200 ms): first sampled call
@@ -140,7 +187,7 @@ class Tracer:
     def annotate(self, name: str, annotations: dict[str, Any], *, user_id: str | None = None,
                  user_hash: str = "") -> bool:
         """Record one subsegment with annotations; returns whether anything was sent."""
-        if not self.enabled or not self._sampled():
+        if not self.wanted():
             return False
         if self.user_id_mode == "raw" and user_id is not None:
             annotations = {**annotations, "userId": user_id}

@@ -7,7 +7,8 @@ is an ``router.outcome.Outcome``.
 
 Safe first: whatever the flags, the candidate or the shadow dispatch do, the caller
 gets the control's answer unless the spec turned canary fallback off. Every request
-leaves a ``REQUEST`` log line, one EMF document and (when traced) an X-Ray subsegment.
+leaves one EMF document that is also its ``REQUEST`` log line (one encode, one write)
+and, when traced, an X-Ray subsegment.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from cutover_runtime.flag_reader import FlagCache
 from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
 from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
-from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
+from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event, log_members, number
 from user_profile.mock import control_answer
 from user_profile.read_model import WrongUser, validate_profile
 
@@ -69,6 +70,7 @@ class Router:
         self.canary_calls = DeadlineRunner(name="canary")
         self.random = random.random
         self.redact_paths = compile_paths(settings.redact_paths)
+        self._members: dict[Outcome, str] = {}  # each outcome's REQUEST members, encoded once
 
     # -- one request --------------------------------------------------------------------
     def handle(self, event: Any) -> Any:
@@ -83,7 +85,7 @@ class Router:
             assignment = assign(flags.salt, sticky, flags.percent)
             if request.user_id is None:  # missing, or not something that can name a user
                 response = answer(request, 400, {"error": request.problem})
-                self._finish(request, metrics, started, assignment, outcome.control())
+                self._finish(request, metrics, started, assignment, outcome.CONTROL)
                 return response
             if assignment.canary and self.settings.candidate_arn:
                 routed = "canary"
@@ -94,8 +96,8 @@ class Router:
             shadow = (flags.shadow_enabled and bool(self.settings.candidate_arn)
                       and self.random() < flags.sample_rate)
             response = answer(request, 200, body)
-            self._finish(request, metrics, started, assignment, outcome.control(shadow=shadow),
-                         step=flags.step)
+            self._finish(request, metrics, started, assignment,
+                         outcome.CONTROL_SHADOWED if shadow else outcome.CONTROL, flags.step)
             if shadow:
                 # last: once the dispatch worker wakes it competes for the GIL, and the
                 # request has nothing left to do but return
@@ -115,11 +117,11 @@ class Router:
                 except Exception:  # noqa: BLE001, S110 - nothing left to fall back to
                     pass
             duration_ms = _ms(started)
-            log_event(self.identity, "REQUEST", "ERROR", route="control", canary=0, shadow=0,
-                      failed=1, fallback=fallback, durationMs=duration_ms, userHash="",
-                      error=exc.__class__.__name__)
             metrics.latency(routed, duration_ms)
-            metrics.flush()
+            metrics.flush(log_members(self.identity, "REQUEST", "ERROR", route="control", canary=0,
+                                      shadow=0, failed=1, fallback=fallback,
+                                      durationMs=duration_ms, userHash="",
+                                      error=exc.__class__.__name__))
             return answer(request, status, body)
 
     def _canary(self, request: ReadRequest, metrics: MetricBatch, started: float,
@@ -185,17 +187,27 @@ class Router:
 
     def _finish(self, request: ReadRequest, metrics: MetricBatch, started: float,
                 assignment: Any, result: Outcome, step: float = 0) -> None:
-        """The request's REQUEST line, Latency (by where it was routed) and annotations."""
+        """The request's one document: its counts, Latency (by where it was routed) and
+        the REQUEST line's members (contracts.md §5, §6); then its annotations."""
         duration_ms = _ms(started)
-        log_event(self.identity, "REQUEST", result.level, **result.log_fields(),
-                  durationMs=duration_ms, userHash=assignment.user_hash)
+        members = self._members.get(result) or self._encode_members(result)
         metrics.latency(result.routed, duration_ms)
-        metrics.flush()
-        # X-Ray types are compared as typed (contracts.md §8): `canary` is a boolean
-        self.tracer.annotate("cutover-route", {
-            "canary": result.canary, "path": self.identity.path, "release": self.identity.release,
-            "step": step, "route": result.served_by}, user_id=request.user_id,
-            user_hash=assignment.user_hash)
+        # userHash is 16 hex digits or empty (assignment.assign): nothing to escape
+        metrics.flush(f'{members}{number(duration_ms)},"userHash":"{assignment.user_hash}"')
+        if self.tracer.wanted():
+            # X-Ray types are compared as typed (contracts.md §8): `canary` is a boolean
+            self.tracer.annotate("cutover-route", {
+                "canary": result.canary, "path": self.identity.path,
+                "release": self.identity.release, "step": step, "route": result.served_by},
+                user_id=request.user_id, user_hash=assignment.user_hash)
+
+    def _encode_members(self, result: Outcome) -> str:
+        """``,"event":"REQUEST",...,"durationMs":`` for this outcome (the value follows)."""
+        members = log_members(self.identity, "REQUEST", result.level, **result.log_fields(),
+                              durationMs=0)
+        members = members[:-1]  # the placeholder value 0
+        self._members[result] = members
+        return members
 
 
 def _direct_reader(settings: RouterSettings) -> DirectFlagReader | None:

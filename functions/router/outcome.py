@@ -36,9 +36,13 @@ class Outcome:
                 "failed": int(self.failed), "fallback": int(self.fallback)}
 
 
+CONTROL = Outcome()  # the control answered
+CONTROL_SHADOWED = Outcome(shadow=True)  # ... and a shadow copy was teed
+
+
 def control(*, shadow: bool = False) -> Outcome:
     """The control answered (and maybe teed a shadow copy)."""
-    return Outcome(shadow=shadow)
+    return CONTROL_SHADOWED if shadow else CONTROL
 
 
 CANARY_SERVED = Outcome(routed="canary", served_by="candidate")
