@@ -15,7 +15,6 @@ Output goes through ``sys.stdout.write`` so tests can capture and scan every lin
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -61,10 +60,10 @@ def log_members(identity: Identity, event: str, level: str = "INFO", **fields: A
 def number(value: float) -> str:
     """A JSON number as ``json`` writes it (``float.__repr__``), without the encoder."""
     kind = type(value)
+    if kind is float and value - value == 0:  # finite (NaN and infinities are not JSON)
+        return float.__repr__(value)
     if kind is int:
         return str(value)
-    if kind is float and math.isfinite(value):
-        return float.__repr__(value)
     return _dumps(value)
 
 
@@ -89,10 +88,12 @@ class MetricBatch:
     def add(self, name: str, value: float = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + value
 
-    def latency(self, route: str, milliseconds: float) -> None:
-        """The latency the caller sees, by route (``control`` / ``canary``)."""
+    def latency(self, route: str, milliseconds: float) -> str:
+        """The latency the caller sees, by route (``control`` / ``canary``); returns the
+        value as the document writes it, for a log member that repeats it."""
         self.route = route
         self.latency_ms = milliseconds
+        return number(milliseconds)
 
     def flush(self, log: str = "") -> None:
         """Write the document (nothing when empty); ``log`` is ``log_members`` output,
@@ -103,32 +104,42 @@ class MetricBatch:
             if log:
                 sys.stdout.write("{" + log[1:] + "}\n")
             return
-        skeleton, keys = _skeleton(self.identity, tuple(counts), latency_ms is not None)
-        parts = ['{"_aws":{"Timestamp":', str(int(time.time() * 1000)), skeleton]
-        for key, value in zip(keys, counts.values(), strict=True):
-            parts.append(key)
-            parts.append(number(value))
-        if latency_ms is not None:
-            route = _routes.get(self.route) or _route_member(self.route)
-            parts.append(route)
-            parts.append(number(latency_ms))
-        parts.append(log)
-        parts.append("}\n")
-        sys.stdout.write("".join(parts))
+        route = None if latency_ms is None else self.route
+        key = (self.identity, tuple(counts.items()), route)
+        middle = _middles.get(key) or _middle(key)
+        latency = "" if latency_ms is None else number(latency_ms)
+        sys.stdout.write(f'{{"_aws":{{"Timestamp":{int(time.time() * 1000)}{middle}{latency}{log}}}\n')
         self.counts = {}
         self.latency_ms = None
 
 
+# The document between its timestamp and its latency value, per (identity, counts, route):
+# a request's counts are nearly always the same few, so a request pays for its latency,
+# its timestamp and its log members only.
+_middles: dict[tuple, str] = {}
+
+
+def _middle(key: tuple) -> str:
+    identity, items, route = key
+    skeleton, keys = _skeleton(identity, tuple(name for name, _ in items), route is not None)
+    parts = [skeleton]
+    for member, (_, value) in zip(keys, items, strict=True):
+        parts.append(member)
+        parts.append(number(value))
+    if route is not None:
+        parts.append(_route_member(route))
+    middle = "".join(parts)
+    if len(_middles) < 256:
+        _middles[key] = middle
+    return middle
+
+
 _skeletons: dict[tuple, tuple[str, tuple[str, ...]]] = {}
-_routes: dict[str, str] = {}
 
 
 def _route_member(route: str) -> str:
-    """``,"Route":"<route>","Latency":`` (the value follows), kept per route."""
-    member = f",{_dumps(emf.ROUTE)}:{_dumps(route)},{_dumps(emf.LATENCY)}:"
-    if len(_routes) < 16:
-        _routes[route] = member
-    return member
+    """``,"Route":"<route>","Latency":`` (the value follows)."""
+    return f",{_dumps(emf.ROUTE)}:{_dumps(route)},{_dumps(emf.LATENCY)}:"
 
 
 def _skeleton(ident: Identity, names: tuple[str, ...],

@@ -30,7 +30,7 @@ from cutover_runtime.flag_reader import FlagCache
 from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
 from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
-from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event, log_members, number
+from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event, log_members
 from user_profile.mock import control_answer
 from user_profile.read_model import WrongUser, validate_profile
 
@@ -71,6 +71,7 @@ class Router:
         self.random = random.random
         self.redact_paths = compile_paths(settings.redact_paths)
         self._members: dict[Outcome, str] = {}  # each outcome's REQUEST members, encoded once
+        self._control_members = self._encode_members(outcome.CONTROL)  # the common one
 
     # -- one request --------------------------------------------------------------------
     def handle(self, event: Any) -> Any:
@@ -189,11 +190,11 @@ class Router:
                 assignment: Any, result: Outcome, step: float = 0) -> None:
         """The request's one document: its counts, Latency (by where it was routed) and
         the REQUEST line's members (contracts.md §5, §6); then its annotations."""
-        duration_ms = _ms(started)
-        members = self._members.get(result) or self._encode_members(result)
-        metrics.latency(result.routed, duration_ms)
+        members = (self._control_members if result is outcome.CONTROL
+                   else self._members.get(result) or self._encode_members(result))
+        duration = metrics.latency(result.routed, _ms(started))
         # userHash is 16 hex digits or empty (assignment.assign): nothing to escape
-        metrics.flush(f'{members}{number(duration_ms)},"userHash":"{assignment.user_hash}"')
+        metrics.flush(f'{members}{duration},"userHash":"{assignment.user_hash}"')
         if self.tracer.wanted():
             # X-Ray types are compared as typed (contracts.md §8): `canary` is a boolean
             self.tracer.annotate("cutover-route", {
@@ -245,7 +246,8 @@ def _not_json(constant: str) -> Any:
 
 
 def _ms(since: float) -> float:
-    return round((_perf() - since) * 1000, 3)
+    """Milliseconds since ``since``, to the microsecond (cheaper than ``round(x, 3)``)."""
+    return int((_perf() - since) * 1_000_000 + 0.5) / 1000
 
 
 _router: Router | None = None
