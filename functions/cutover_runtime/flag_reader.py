@@ -22,8 +22,7 @@ import json
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from .flag_direct import DirectFlagReader, DirectReadError
@@ -36,8 +35,10 @@ class FlagsError(Exception):
     """The extension did not give a usable flag document."""
 
 
-@dataclass(frozen=True, slots=True)
-class Flags:
+class Flags(NamedTuple):
+    """Immutable. A NamedTuple, not a dataclass: ``dataclasses`` is not imported at a
+    cold start for it."""
+
     percent: float = 0.0
     salt: str = ""
     sticky_key: str = "userId"

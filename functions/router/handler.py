@@ -22,7 +22,6 @@ from typing import Any
 
 from cutover_runtime import metrics as emf
 from cutover_runtime.assignment import assign
-from cutover_runtime.compare import compile_paths
 from cutover_runtime.deadline import DeadlineRunner
 from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
 from cutover_runtime.flag_direct import DirectFlagReader
@@ -69,7 +68,7 @@ class Router:
             client_factory=lambda: lambda_client("shadow", SHADOW_INVOKE_TIMEOUT_S))
         self.canary_calls = DeadlineRunner(name="canary")
         self.random = random.random
-        self.redact_paths = compile_paths(settings.redact_paths)
+        self._redact_paths: frozenset[tuple[str, ...]] | None = None  # by the first tee
         self._members: dict[Outcome, str] = {}  # each outcome's REQUEST members, encoded once
         self._control_members = self._encode_members(outcome.CONTROL)  # the common one
 
@@ -175,7 +174,9 @@ class Router:
              timeout_ms: float) -> None:
         try:
             user_id = request.user_id
-            redact_paths = self.redact_paths
+            redact_paths = self._redact_paths
+            if redact_paths is None:
+                redact_paths = self._redact_paths = _compiled_redact_paths(self.settings)
             self.shadow.dispatch(lambda: build_shadow_event(
                 {"userId": user_id}, body, control_ms, user_hash, timeout_ms,
                 redact_paths=redact_paths))
@@ -209,6 +210,14 @@ class Router:
         members = members[:-1]  # the placeholder value 0
         self._members[result] = members
         return members
+
+
+def _compiled_redact_paths(settings: RouterSettings) -> frozenset[tuple[str, ...]]:
+    """The spec's redacted paths, compiled; the comparator's module loads here, with the
+    first shadow tee, not at a cold start whose shadow is off."""
+    from cutover_runtime.compare import CompareRules, compile_paths
+
+    return compile_paths(CompareRules.from_json(settings.compare_rules).redact_paths)
 
 
 def _direct_reader(settings: RouterSettings) -> DirectFlagReader | None:

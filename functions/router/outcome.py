@@ -10,12 +10,13 @@ the X-Ray annotations are all written from it (docs/contracts.md sections 5, 6, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """Immutable. A NamedTuple, not a dataclass: ``dataclasses`` is not imported at a
+    cold start for it."""
+
     routed: Literal["control", "canary"] = "control"
     served_by: Literal["control", "candidate"] = "control"
     shadow: bool = False  # a shadow copy was sent to the candidate
