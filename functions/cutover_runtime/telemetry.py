@@ -158,9 +158,9 @@ def _skeleton(ident: Identity, names: tuple[str, ...],
             directives.append({"Namespace": ident.namespace,
                                "Dimensions": [list(emf.LATENCY_DIMENSIONS)],
                                "Metrics": [{"Name": emf.LATENCY, "Unit": "Milliseconds"}]})
-        cached = (f',"CloudWatchMetrics":{_dumps(directives)}}},'
-                  f'{_dumps(emf.RELEASE)}:{_dumps(ident.release)},{_dumps(emf.PATH)}:{_dumps(ident.path)}',
-                  tuple(f",{_dumps(n)}:" for n in names))
+        middle = (f',"CloudWatchMetrics":{_dumps(directives)}}},'
+                  f'{_dumps(emf.RELEASE)}:{_dumps(ident.release)},{_dumps(emf.PATH)}:{_dumps(ident.path)}')
+        cached = (middle, tuple(f",{_dumps(n)}:" for n in names))
         if len(_skeletons) < 256:
             _skeletons[key] = cached
     return cached
