@@ -32,6 +32,11 @@ class UserNotFound(LookupError):
     """No row for the user id."""
 
 
+class MalformedRow(ValueError):
+    """The row cannot be shaped into a profile (a NULL quantity, a price that is not a
+    number): the data's fault. The message names the field, never its value."""
+
+
 def connection_kwargs(settings: DatabaseSettings, token_signer: Any = None) -> dict[str, Any]:
     """libpq parameters; with IAM auth, a fresh token as password and TLS enforced."""
     kwargs: dict[str, Any] = {
@@ -104,7 +109,12 @@ class ProfileStore:
                     raise
         if row is None:
             raise UserNotFound(f"no profile: userHash={_hash(user_id)}")
-        user_id_db, display_name, email, plan, created_at, items = row
+        return _shaped(row)
+
+
+def _shaped(row: tuple) -> dict[str, Any]:
+    user_id_db, display_name, email, plan, created_at, items = row
+    try:
         return {
             "userId": user_id_db,
             "displayName": display_name,
@@ -114,6 +124,8 @@ class ProfileStore:
             "items": [{"sku": i["sku"], "name": i["name"], "price": float(i["price"]),
                        "quantity": int(i["quantity"])} for i in items],
         }
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise MalformedRow(f"row cannot be shaped: {exc.__class__.__name__}") from None
 
 
 def _hash(value: str) -> str:

@@ -1,11 +1,13 @@
 """Candidate handler (``candidate.handler.lambda_handler``): PostgreSQL read path.
 
 * direct invoke ``{"userId": ...}`` (the router's canary call) or an HTTP API v2 event:
-  answers with the read model; a database failure, or a row that would break the
-  response contract (e.g. a NaN price), raises, so the alias's Lambda ``Errors``
-  metric and the router's fallback both see it; an id that cannot name a user is
-  the client's fault (400), an unknown one is not found (404). Each such read is
-  counted (``CanaryReads``) and so is each that raised or answered 5xx
+  answers with the read model; a database failure raises, so the alias's Lambda
+  ``Errors`` metric and the router's fallback both see it; a row that would break the
+  response contract (e.g. a NaN price) is the data's fault: a structured error answer
+  (500, ``{"error": "malformed row"}``, no traceback) and a ``CANARY-READ-MALFORMED``
+  line, which the router takes as one clean canary failure; an id that cannot name a
+  user is the client's fault (400), an unknown one is not found (404). Each such read
+  is counted (``CanaryReads``) and so is each that raised or answered 5xx
   (``CanaryReadErrors``): the candidate's own error rate on the canary path, without
   the shadow events;
 * shadow event (``{"cutover": "shadow", ...}``, async): reads, compares with the
@@ -23,10 +25,10 @@ from cutover_runtime import env as env_keys
 from cutover_runtime import metrics as emf
 from cutover_runtime.compare import CompareRules, ShadowComparator
 from cutover_runtime.request import answer, parse_request
-from cutover_runtime.telemetry import Identity, MetricBatch, Tracer
-from user_profile.read_model import validate_profile
+from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
+from user_profile.read_model import MalformedResponse, validate_profile
 
-from .db import ProfileStore, UserNotFound
+from .db import MalformedRow, ProfileStore, UserNotFound
 from .event_ledger import EventLedger
 from .settings import DatabaseSettings
 from .shadow_report import ShadowReporter
@@ -77,11 +79,17 @@ class Candidate:
         if request.user_id is None:
             return answer(request, 400, {"error": request.problem}), 400
         try:
-            body = self.store.profile(request.user_id)
+            body = validate_profile(self.store.profile(request.user_id), request.user_id)
         except UserNotFound:
             return answer(request, 404, {"error": "not found"}), 404
-        return answer(request, 200, validate_profile(body, request.user_id)), 200
+        except (MalformedRow, MalformedResponse) as exc:
+            # what is wrong names fields and indexes, never values (contracts.md §6)
+            log_event(self.reporter.identity, "CANARY-READ-MALFORMED", "ERROR", error=str(exc))
+            return answer(request, 500, MALFORMED_ROW), 500
+        return answer(request, 200, body), 200
 
+
+MALFORMED_ROW = {"error": "malformed row"}
 
 _candidate: Candidate | None = None
 
