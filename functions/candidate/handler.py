@@ -28,7 +28,7 @@ from cutover_runtime.request import answer, parse_request
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
 from user_profile.read_model import MalformedResponse, validate_profile
 
-from .db import MalformedRow, ProfileStore, UserNotFound
+from .db import MalformedRow, ProfileStore, UserNotFound, load_drivers
 from .event_ledger import EventLedger
 from .settings import DatabaseSettings
 from .shadow_report import ShadowReporter
@@ -90,6 +90,10 @@ class Candidate:
 
 
 MALFORMED_ROW = {"error": "malformed row"}
+
+# Lambda's init: every invocation reads the database, so the first one should find the
+# driver (and, with IAM auth, the token signer) loaded (docs/functions.md, "Cold path").
+load_drivers(DatabaseSettings.iam_auth_from_env())
 
 _candidate: Candidate | None = None
 
