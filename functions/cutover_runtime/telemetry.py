@@ -6,8 +6,10 @@
   goes in the same line under a second directive, with the ``Route`` dimension. Given
   a log line's members (``log_members``), the same document is that log line too: the
   router's ``REQUEST`` line rides in its EMF document (one encode, one write a request).
-* ``Tracer`` puts X-Ray annotations through aws-xray-sdk, imported on the first
-  sampled invocation only; with tracing ``off`` (or an unsampled trace) it is a no-op.
+* ``Tracer`` puts X-Ray annotations on a subsegment, sent on the first sampled
+  invocation by ``xray.UdpRecorder`` (the SDK's wire format, without its import) or by
+  aws-xray-sdk when the function already loaded it; with tracing ``off`` (or an
+  unsampled trace) it is a no-op.
 
 Output goes through ``sys.stdout.write`` so tests can capture and scan every line.
 """
@@ -188,11 +190,18 @@ class Tracer:
         return self.enabled and self._sampled()
 
     def _load(self) -> Any:
+        """The SDK's recorder when the function's code already loaded the SDK (the
+        subsegment then nests in its context); else ``xray.UdpRecorder``, which sends
+        the same subsegment to the daemon without the SDK's ~250 ms import."""
         if self._recorder is None:
-            from aws_xray_sdk.core import xray_recorder  # heavy (~200 ms): first sampled call
+            sdk = sys.modules.get("aws_xray_sdk.core")
+            if sdk is not None:
+                sdk.xray_recorder.configure(context_missing="IGNORE_ERROR")
+                self._recorder = sdk.xray_recorder
+            else:
+                from .xray import UdpRecorder
 
-            xray_recorder.configure(context_missing="IGNORE_ERROR")
-            self._recorder = xray_recorder
+                self._recorder = UdpRecorder()
         return self._recorder
 
     def annotate(self, name: str, annotations: dict[str, Any], *, user_id: str | None = None,
