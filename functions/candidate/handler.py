@@ -19,26 +19,38 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from cutover_runtime import env as env_keys
 from cutover_runtime import metrics as emf
-from cutover_runtime.compare import CompareRules, ShadowComparator
 from cutover_runtime.request import answer, parse_request
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
 from user_profile.read_model import MalformedResponse, validate_profile
 
 from .db import MalformedRow, ProfileStore, UserNotFound, load_drivers
-from .event_ledger import EventLedger
 from .settings import DatabaseSettings
-from .shadow_report import ShadowReporter
+
+if TYPE_CHECKING:
+    from .shadow_report import ShadowReporter
 
 
 class Candidate:
-    def __init__(self, store: ProfileStore, reporter: ShadowReporter, tracer: Tracer) -> None:
+    """``reporter``: the ShadowReporter, or a function making it on the first shadow event
+    (the comparator is not imported by a cold start whose first request is a canary read)."""
+
+    def __init__(self, store: ProfileStore, reporter: ShadowReporter | Callable[[], ShadowReporter],
+                 tracer: Tracer, identity: Identity | None = None) -> None:
         self.store = store
-        self.reporter = reporter
+        self._reporter = reporter
+        self.identity = identity if identity is not None else reporter.identity
         self.tracer = tracer
+
+    @property
+    def reporter(self) -> ShadowReporter:
+        if not hasattr(self._reporter, "report"):
+            self._reporter = self._reporter()
+        return self._reporter
 
     def read_or_none(self, user_id: str) -> Any:
         """For shadow comparison a missing row is an answer (``null``), not an error."""
@@ -51,8 +63,8 @@ class Candidate:
         if isinstance(event, dict) and event.get("cutover") == "shadow":
             result = self.reporter.report(event, self.read_or_none)
             self.tracer.annotate("cutover-shadow", {
-                "canary": False, "path": self.reporter.identity.path,
-                "release": self.reporter.identity.release, "shadow": True},
+                "canary": False, "path": self.identity.path,
+                "release": self.identity.release, "shadow": True},
                 user_hash=str(event.get("userHash", "")))
             return result
         if isinstance(event, dict) and event.get("cutover") == "probe":
@@ -60,7 +72,7 @@ class Candidate:
             # "Deploy probe"): judged by the probe, never counted as a canary read, or a
             # version CodeDeploy stops would still move the candidate's rollback alarms
             return self.read(event)[0]
-        metrics = MetricBatch(self.reporter.identity)
+        metrics = MetricBatch(self.identity)
         metrics.add(emf.CANARY_READS)
         try:
             response, status = self.read(event)
@@ -84,7 +96,7 @@ class Candidate:
             return answer(request, 404, {"error": "not found"}), 404
         except (MalformedRow, MalformedResponse) as exc:
             # what is wrong names fields and indexes, never values (contracts.md §6)
-            log_event(self.reporter.identity, "CANARY-READ-MALFORMED", "ERROR", error=str(exc))
+            log_event(self.identity, "CANARY-READ-MALFORMED", "ERROR", error=str(exc))
             return answer(request, 500, MALFORMED_ROW), 500
         return answer(request, 200, body), 200
 
@@ -102,11 +114,20 @@ def candidate() -> Candidate:
     global _candidate
     if _candidate is None:
         identity = Identity.from_env()
-        rules = CompareRules.from_json(os.environ.get(env_keys.COMPARE_RULES))
         _candidate = Candidate(ProfileStore(DatabaseSettings.from_env()),
-                               ShadowReporter(ShadowComparator(rules), identity, EventLedger.from_env()),
-                               Tracer.from_env())
+                               lambda: _shadow_reporter(identity), Tracer.from_env(), identity)
     return _candidate
+
+
+def _shadow_reporter(identity: Identity) -> ShadowReporter:
+    """The comparator and its rules, the event ledger: what shadow events need."""
+    from cutover_runtime.compare import CompareRules, ShadowComparator
+
+    from .event_ledger import EventLedger
+    from .shadow_report import ShadowReporter
+
+    rules = CompareRules.from_json(os.environ.get(env_keys.COMPARE_RULES))
+    return ShadowReporter(ShadowComparator(rules), identity, EventLedger.from_env())
 
 
 def reset() -> None:
