@@ -7,7 +7,8 @@ on a new execution environment pays all of it.
 Beside it, in the same run and alternating with it, the same path done naively
 (bench/naive_candidate.py): boto3 imported and an RDS client built at load, the token
 from ``generate_db_auth_token``. Ours signs with botocore's SigV4 query signer alone and
-imports psycopg and the signer at init (candidate/db.py, ``load_drivers``).
+imports psycopg and the signer at init (candidate/db.py, ``load_drivers``), and the comparator
+only with the first shadow event.
 
 SnapStart-style priming is not measured, and cannot be here: the snapshot and its
 restore happen only in Lambda (``register_before_snapshot`` hooks are a no-op outside
@@ -79,7 +80,7 @@ def _server():
 
 
 # what the import of ours is made of (python -X importtime, cumulative microseconds)
-IMPORT_PARTS = ("psycopg", "botocore.auth", "cutover_runtime.compare", "candidate.handler")
+IMPORT_PARTS = ("psycopg", "botocore.auth", "candidate.handler")
 
 
 def import_split(env: dict[str, str]) -> dict[str, float]:
