@@ -11,10 +11,6 @@ from typing import Any
 
 from . import aws
 
-# Connect and read timeout of the shadow client; also the longest the execution
-# environment is held after a response for shadow invokes still in flight.
-SHADOW_INVOKE_TIMEOUT_S = 3.0
-
 
 def lambda_client(purpose: str, timeout_s: float) -> Any:
     """``purpose`` names the client (``canary`` / ``shadow``); timeouts apply at creation."""

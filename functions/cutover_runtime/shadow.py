@@ -19,13 +19,15 @@ from collections.abc import Callable
 from typing import Any
 
 from . import metrics as emf
-from .lambda_client import SHADOW_INVOKE_TIMEOUT_S  # noqa: F401 - named here too
 from .telemetry import Identity, MetricBatch, log_event
 
 # Lambda's asynchronous Invoke takes payloads of up to 1 MB (docs/aws-rules.md, Lambda);
 # 16 KiB stay free for what an on-failure record adds around the event.
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 ASYNC_EVENT_LIMIT = ASYNC_PAYLOAD_LIMIT - 16 * 1024
+# Connect and read timeout of the shadow client; also the longest the execution
+# environment is held after a response for shadow invokes still in flight.
+SHADOW_INVOKE_TIMEOUT_S = 3.0
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
 

@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cutover_runtime import metrics as emf
 from cutover_runtime.assignment import assign
+from cutover_runtime.deadline import DeadlineRunner
 from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
+from cutover_runtime.flag_direct import DirectFlagReader
 from cutover_runtime.flag_reader import FlagCache
-from cutover_runtime.lambda_client import SHADOW_INVOKE_TIMEOUT_S, lambda_client
+from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
+from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
 from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event, log_members
 from user_profile.mock import control_answer
 from user_profile.read_model import WrongUser, validate_profile
@@ -32,11 +36,6 @@ from user_profile.read_model import WrongUser, validate_profile
 from . import outcome
 from .outcome import Outcome
 from .settings import RouterSettings
-
-if TYPE_CHECKING:
-    from cutover_runtime.deadline import DeadlineRunner
-    from cutover_runtime.flag_direct import DirectFlagReader
-    from cutover_runtime.shadow import ShadowDispatcher
 
 _perf = time.perf_counter
 
@@ -64,40 +63,14 @@ class Router:
                                settings.canary_flag, settings.shadow_flag,
                                settings.flags_ttl_ms, settings.flags_budget_ms, identity,
                                clock=clock, direct=_direct_reader(settings))
-        # the shadow dispatcher, the canary's deadline runner and the sampler are made on
-        # first use: a cold start whose canary and shadow are off never loads them
-        self._shadow: ShadowDispatcher | None = None
-        self._canary_calls: DeadlineRunner | None = None
-        self._random: Callable[[], float] | None = None
+        self.shadow = ShadowDispatcher(
+            settings.candidate_arn, settings.shadow_dispatch_budget_ms, identity,
+            client_factory=lambda: lambda_client("shadow", SHADOW_INVOKE_TIMEOUT_S))
+        self.canary_calls = DeadlineRunner(name="canary")
+        self.random = random.random
         self._redact_paths: frozenset[tuple[str, ...]] | None = None  # by the first tee
         self._members: dict[Outcome, str] = {}  # each outcome's REQUEST members, encoded once
         self._control_members = self._encode_members(outcome.CONTROL)  # the common one
-
-    @property
-    def shadow(self) -> ShadowDispatcher:
-        if self._shadow is None:
-            from cutover_runtime.shadow import ShadowDispatcher
-
-            self._shadow = ShadowDispatcher(
-                self.settings.candidate_arn, self.settings.shadow_dispatch_budget_ms,
-                self.identity, client_factory=lambda: lambda_client("shadow", SHADOW_INVOKE_TIMEOUT_S))
-        return self._shadow
-
-    @property
-    def canary_calls(self) -> DeadlineRunner:
-        if self._canary_calls is None:
-            from cutover_runtime.deadline import DeadlineRunner
-
-            self._canary_calls = DeadlineRunner(name="canary")
-        return self._canary_calls
-
-    def random(self) -> float:
-        """The shadow sampler's draw in [0, 1)."""
-        if self._random is None:
-            import random
-
-            self._random = random.random
-        return self._random()
 
     # -- one request --------------------------------------------------------------------
     def handle(self, event: Any) -> Any:
@@ -200,8 +173,6 @@ class Router:
     def _tee(self, request: ReadRequest, body: Any, control_ms: float, user_hash: str,
              timeout_ms: float) -> None:
         try:
-            from cutover_runtime.shadow import build_shadow_event
-
             user_id = request.user_id
             redact_paths = self._redact_paths
             if redact_paths is None:
@@ -254,8 +225,6 @@ def _direct_reader(settings: RouterSettings) -> DirectFlagReader | None:
     built here, cheap (boto3 loads on its first read, which a working agent never needs)."""
     if not (settings.flags_direct_read and settings.canary_flag and settings.appconfig_application):
         return None
-    from cutover_runtime.flag_direct import DirectFlagReader
-
     return DirectFlagReader(settings.appconfig_application, settings.appconfig_environment,
                             settings.appconfig_profile, settings.flags_poll_interval_s,
                             DIRECT_READ_TIMEOUT_S)
@@ -309,12 +278,12 @@ def reset() -> None:
 
 def _shadow_drained(timeout_s: float) -> bool:
     current = _router
-    return current is None or current._shadow is None or current._shadow.drain(timeout_s)
+    return current is None or current.shadow.drain(timeout_s)
 
 
 def _shadow_pending() -> int:
     current = _router
-    return 0 if current is None or current._shadow is None else current._shadow.pending
+    return 0 if current is None else current.shadow.pending
 
 
 def start_extension(environ: Any = None,
