@@ -29,6 +29,7 @@ from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
 from user_profile.read_model import MalformedResponse, validate_profile
 
 from .db import MalformedRow, ProfileStore, UserNotFound, load_drivers
+from .event_ledger import EventLedger
 from .settings import DatabaseSettings
 
 if TYPE_CHECKING:
@@ -103,6 +104,11 @@ class Candidate:
 
 MALFORMED_ROW = {"error": "malformed row"}
 
+# Our own modules this handler imports on first use, not at init (a canary read needs none
+# of them). The rehearsal loads them into each execution environment's module set with the
+# handler (cutover/rehearsal/functions.py).
+FIRST_USE_MODULES = ("cutover_runtime.compare", "cutover_runtime.xray", "candidate.shadow_report")
+
 # Lambda's init: every invocation reads the database, so the first one should find the
 # driver (and, with IAM auth, the token signer) loaded (docs/functions.md, "Cold path").
 load_drivers(DatabaseSettings.iam_auth_from_env())
@@ -114,20 +120,22 @@ def candidate() -> Candidate:
     global _candidate
     if _candidate is None:
         identity = Identity.from_env()
+        # the environment is read here, at init; the comparator is built by the first
+        # shadow event from what was read
+        rules, ledger = os.environ.get(env_keys.COMPARE_RULES), EventLedger.from_env()
         _candidate = Candidate(ProfileStore(DatabaseSettings.from_env()),
-                               lambda: _shadow_reporter(identity), Tracer.from_env(), identity)
+                               lambda: _shadow_reporter(identity, rules, ledger),
+                               Tracer.from_env(), identity)
     return _candidate
 
 
-def _shadow_reporter(identity: Identity) -> ShadowReporter:
-    """The comparator and its rules, the event ledger: what shadow events need."""
+def _shadow_reporter(identity: Identity, rules: str | None, ledger: EventLedger | None) -> ShadowReporter:
+    """The comparator with its rules (CUTOVER_COMPARE_RULES as read at init), the ledger."""
     from cutover_runtime.compare import CompareRules, ShadowComparator
 
-    from .event_ledger import EventLedger
     from .shadow_report import ShadowReporter
 
-    rules = CompareRules.from_json(os.environ.get(env_keys.COMPARE_RULES))
-    return ShadowReporter(ShadowComparator(rules), identity, EventLedger.from_env())
+    return ShadowReporter(ShadowComparator(CompareRules.from_json(rules)), identity, ledger)
 
 
 def reset() -> None:

@@ -39,6 +39,11 @@ from .settings import RouterSettings
 
 _perf = time.perf_counter
 
+# Our own modules this handler imports on first use, not at init (a cold start whose shadow
+# is off and whose trace is unsampled needs none of them). The rehearsal loads them into
+# each execution environment's module set with the handler (cutover/rehearsal/functions.py).
+FIRST_USE_MODULES = ("cutover_runtime.compare", "cutover_runtime.xray")
+
 
 class CanaryFailure(Exception):
     """The candidate did not give a usable answer; ``reason`` is what the logs carry."""
