@@ -340,12 +340,13 @@ UNUSABLE_ANSWERS = [
     (b"\xff\xfe{}", "malformed"),
     (b"", "malformed"),
     (b"null", "malformed"),
+    (b'{"error": "malformed row"}', "malformed"),  # the candidate's answer to a NaN row
 ]
 
 
 @pytest.mark.parametrize("payload,reason", UNUSABLE_ANSWERS,
                          ids=["deep", "nan", "infinity", "extra-field", "other-user",
-                              "not-utf8", "empty", "null"])
+                              "not-utf8", "empty", "null", "candidate-error-answer"])
 @pytest.mark.parametrize("fallback", [True, False])
 def test_every_unusable_candidate_answer_is_a_canary_failure(
         router_env, extension, lambda_service, aws_env, capsys, payload, reason, fallback):
