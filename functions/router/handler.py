@@ -123,7 +123,7 @@ class Router:
                     pass
             duration_ms = _ms(started)
             metrics.latency(routed, duration_ms)
-            metrics.flush(log_members(self.identity, "REQUEST", "ERROR", route="control", canary=0,
+            metrics.flush(log_members(self.identity, "REQUEST", "ERROR", servedBy="control", canary=0,
                                       shadow=0, failed=1, fallback=fallback,
                                       durationMs=duration_ms, userHash="",
                                       error=exc.__class__.__name__))

@@ -33,7 +33,7 @@ class Outcome(NamedTuple):
         return "ERROR" if self.failed and not self.fallback else "INFO"
 
     def log_fields(self) -> dict[str, object]:
-        return {"route": self.served_by, "canary": int(self.canary), "shadow": int(self.shadow),
+        return {"servedBy": self.served_by, "canary": int(self.canary), "shadow": int(self.shadow),
                 "failed": int(self.failed), "fallback": int(self.fallback)}
 
 

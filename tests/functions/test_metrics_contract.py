@@ -64,11 +64,18 @@ def test_each_request_prints_one_emf_document_with_its_latency_by_route(
     # the saved queries read (generator/render/templates/queries) and no raw user id
     requests = events(out, "REQUEST")
     assert requests == docs
-    fields = {"event", "release", "path", "level", "route", "canary", "shadow", "failed",
+    fields = {"event", "release", "path", "level", "servedBy", "canary", "shadow", "failed",
               "fallback", "durationMs", "userHash"}
     for line, user in zip(requests, users, strict=True):
         assert fields <= set(line) and line["userHash"] == assign(SALT, user, 30).user_hash
         assert user not in json.dumps(line)
+        # members whose names differ only in letter case carry the same value (`Release`
+        # and `release`), so `Route` (routed) and who served cannot share a name: AWS does
+        # not say whether Logs Insights tells such fields apart
+        by_folded: dict[str, set[str]] = {}
+        for name, value in line.items():
+            by_folded.setdefault(name.lower(), set()).add(json.dumps(value))
+        assert all(len(values) == 1 for values in by_folded.values()), by_folded
     # ... and the failures that fell back are canary errors, not served errors
     totals = metric_totals(out)
     failed = [u for u, r in zip(users, routed) if r == "canary" and u.endswith("3")]
