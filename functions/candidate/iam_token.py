@@ -51,9 +51,9 @@ def _signing_key(secret_key: str, day: str, region: str) -> bytes:
 
 
 def _canonical_host(host: str, port: int) -> str:
-    """The signed ``host`` header: the URL's authority, the port left out only when it is
-    https's default (the token itself always carries it)."""
-    return host.lower() if port == 443 else f"{host}:{port}"
+    """The signed ``host`` header: the host lower-cased (as the SDK writes it), the port
+    left out only when it is https's default (the token itself keeps both as given)."""
+    return host.lower() if port == 443 else f"{host.lower()}:{port}"
 
 
 def utc_now() -> datetime.datetime:

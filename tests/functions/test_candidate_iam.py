@@ -59,22 +59,25 @@ def test_settings_come_from_the_contract_environment(monkeypatch):
         PROXY, 6432, "huntaze", "reader", True, "require", "eu-west-1")
 
 
-# (region, port, user, session token, time): a role's session token or none; user names
-# that must be percent-encoded (space, slash, plus, equals, ampersand, non-ASCII, the
-# unreserved ~ that must not be); https's default port, which the signed host leaves out
+# (host, region, port, user, session token, time): a role's session token or none; user
+# names that must be percent-encoded (space, slash, plus, equals, ampersand, percent,
+# non-ASCII, and the unreserved ~ that must not be); https's default port, which the signed
+# host leaves out (and then lower-cases), and a host written in capitals
+MIXED_CASE = "Huntaze.Proxy-ABC123.eu-central-1.RDS.amazonaws.com"
 TOKEN_CASES = [
-    ("eu-west-1", 5432, "reader", "session-token", datetime.datetime(2026, 12, 1, 12, 0, 0)),
-    ("us-east-1", 5432, "reader", None, datetime.datetime(2026, 12, 1, 12, 0, 0)),
-    ("ap-southeast-2", 6432, "app user/ro+x=y&z", "FwoGZXIvYXdzE+/=A==",
+    (PROXY, "eu-west-1", 5432, "reader", "session-token", datetime.datetime(2026, 12, 1, 12, 0, 0)),
+    (PROXY, "us-east-1", 5432, "reader", None, datetime.datetime(2026, 12, 1, 12, 0, 0)),
+    (PROXY, "ap-southeast-2", 6432, "app user/ro+x=y&z", "FwoGZXIvYXdzE+/=A==",
      datetime.datetime(2024, 2, 29, 23, 59, 59)),
-    ("us-gov-west-1", 443, "jos\u00e9~r\u00e9ader", None, datetime.datetime(2027, 1, 1, 0, 0, 0)),
-    ("cn-north-1", 5432, "a b%20c", "tok en", datetime.datetime(2025, 7, 4, 9, 5, 3)),
+    (MIXED_CASE, "us-gov-west-1", 443, "jos\u00e9~r\u00e9ader", None,
+     datetime.datetime(2027, 1, 1, 0, 0, 0)),
+    (MIXED_CASE, "cn-north-1", 5432, "a b%20c", "tok en", datetime.datetime(2025, 7, 4, 9, 5, 3)),
 ]
 
 
-@pytest.mark.parametrize(("region", "port", "user", "session_token", "at"), TOKEN_CASES)
-def test_the_token_is_the_one_boto3_signs_without_botocore(aws_env, monkeypatch, region, port,
-                                                           user, session_token, at):
+@pytest.mark.parametrize(("host", "region", "port", "user", "session_token", "at"), TOKEN_CASES)
+def test_the_token_is_the_one_boto3_signs_without_botocore(aws_env, monkeypatch, host, region,
+                                                           port, user, session_token, at):
     # GIVEN Lambda's credentials in the environment and a clock that stands still
     import boto3
     import botocore.auth
@@ -90,9 +93,9 @@ def test_the_token_is_the_one_boto3_signs_without_botocore(aws_env, monkeypatch,
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: at)
     monkeypatch.setattr(iam_token, "utc_now", lambda: at)
     # WHEN the candidate presigns with the standard library, and boto3's client signs
-    ours = _rds_token(settings(region=region, port=port, user=user))
+    ours = _rds_token(settings(host=host, region=region, port=port, user=user))
     rds = boto3.session.Session().client("rds", region_name=region)
-    theirs = rds.generate_db_auth_token(DBHostname=PROXY, Port=port, DBUsername=user,
+    theirs = rds.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user,
                                         Region=region)
     # THEN the tokens are the same, byte for byte
     assert ours == theirs
