@@ -1,11 +1,11 @@
 """One PostgreSQL connection per execution environment, through RDS Proxy.
 
-The password is an IAM auth token presigned locally with botocore's SigV4 query signer
-alone (what ``rds.generate_db_auth_token`` does, without a boto3 session or client, so a
-cold start pays neither), never a secret in the environment; TLS is required whenever
-IAM auth is on. ``load_drivers`` imports psycopg and the signer at init: the first
-request needs them, and Lambda's init (or a SnapStart snapshot) pays for them instead. The
-connection is reused across invocations; a query that fails on a connection opened by
+The password is an IAM auth token presigned locally with the standard library
+(``iam_token``: the bytes ``rds.generate_db_auth_token`` gives, without botocore, so a
+cold start loads no SDK), never a secret in the environment; TLS is required whenever
+IAM auth is on. ``load_drivers`` imports psycopg at init (the presigner comes with this
+module): the first request needs both, and Lambda's init (or a SnapStart snapshot) pays
+for them instead. The connection is reused across invocations; a query that fails on a connection opened by
 an earlier read closes it, and the read is tried once more on a fresh connection
 (reads are idempotent). A connection that cannot be opened is not tried again in the
 same read: the connect timeout (derived from the canary timeout) is spent once.
@@ -14,11 +14,12 @@ same read: the connect timeout (derived from the canary timeout) is spent once.
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from typing import Any
 
 from cutover_runtime.request import usable_id
 from user_profile.read_model import format_timestamp
 
+from .iam_token import Credentials, rds_auth_token
 from .settings import DatabaseSettings
 
 PROFILE_SQL = """
@@ -58,49 +59,32 @@ def connection_kwargs(settings: DatabaseSettings, token_signer: Any = None) -> d
     return kwargs
 
 
-TOKEN_EXPIRES_S = 900  # what RDS accepts, and what generate_db_auth_token signs
-
-
-def load_drivers(iam_auth: bool) -> None:
-    """Import what the first read needs (psycopg; the signer with IAM auth), at init."""
+def load_drivers() -> None:
+    """Import what the first read needs, at init: psycopg (the token presigner, standard
+    library only, is imported with this module)."""
     import psycopg  # noqa: F401
-
-    if iam_auth:
-        import botocore.auth
-        import botocore.awsrequest  # noqa: F401
-
-
-class _Credentials(NamedTuple):
-    """What the SigV4 signer reads: Lambda's role credentials from the environment."""
-
-    access_key: str
-    secret_key: str
-    token: str | None
 
 
 def _credentials() -> Any:
+    """Lambda's role credentials, from the environment the runtime sets."""
     env = os.environ
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
-        return _Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
-                            env.get("AWS_SESSION_TOKEN") or None)
+        return Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
+                           env.get("AWS_SESSION_TOKEN") or None)
     import botocore.session  # elsewhere than Lambda: the whole provider chain
 
     found = botocore.session.get_session().get_credentials()
     if found is None:
         raise RuntimeError("no AWS credentials to sign the IAM auth token with")
-    return found.get_frozen_credentials()
+    frozen = found.get_frozen_credentials()
+    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
 
 def _rds_token(settings: DatabaseSettings) -> str:
-    """``rds-db:connect`` presigned for 15 minutes, as ``generate_db_auth_token`` signs it:
-    ``host:port/?Action=connect&DBUser=...&X-Amz-...`` without the scheme."""
-    from botocore.auth import SigV4QueryAuth
-    from botocore.awsrequest import AWSRequest
-
-    request = AWSRequest(method="GET", url=f"https://{settings.host}:{settings.port}/",
-                         data={"Action": "connect", "DBUser": settings.user})
-    SigV4QueryAuth(_credentials(), "rds-db", settings.region, expires=TOKEN_EXPIRES_S).add_auth(request)
-    return request.url[len("https://"):]
+    """``rds-db:connect`` presigned for 15 minutes, the bytes ``generate_db_auth_token``
+    gives: ``host:port/?Action=connect&DBUser=...&X-Amz-...`` without the scheme."""
+    return rds_auth_token(settings.host, settings.port, settings.user, settings.region,
+                          _credentials())
 
 
 class ProfileStore:

@@ -110,8 +110,8 @@ MALFORMED_ROW = {"error": "malformed row"}
 FIRST_USE_MODULES = ("cutover_runtime.compare", "cutover_runtime.xray", "candidate.shadow_report")
 
 # Lambda's init: every invocation reads the database, so the first one should find the
-# driver (and, with IAM auth, the token signer) loaded (docs/functions.md, "Cold path").
-load_drivers(DatabaseSettings.iam_auth_from_env())
+# driver loaded (docs/functions.md, "Cold path").
+load_drivers()
 
 _candidate: Candidate | None = None
 
