@@ -21,6 +21,7 @@ from cutover.generator.spec.errors import SpecInvalid
 from cutover.generator.workspace import Layout, UsageError
 from cutover.ops import cli as ops_cli
 from cutover.rehearsal import cli as rehearsal_cli
+from cutover.sandbox import cli as sandbox_cli
 
 
 def _generator_parsers(sub: argparse._SubParsersAction) -> None:
@@ -72,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     _analyze_parser(sub)
     ops_cli.register(sub)
     rehearsal_cli.add_parser(sub)
+    sandbox_cli.register(sub)
     return top
 
 
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None, clients: object = None) -> int:
     args = parser().parse_args(argv)
     layout = Layout(args.root.resolve())
     try:
+        if args.command == "sandbox":
+            return sandbox_cli.run(args, layout.root)
         if args.command in ops_cli.COMMANDS and not getattr(args, "metrics", None):
             return ops_cli.run(args, layout.root, clients)
         return _generator_command(layout, args)
