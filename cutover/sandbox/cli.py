@@ -292,34 +292,43 @@ def _status(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
-LABELS = (("pid", "pid"), ("endpoint", "endpoint"), ("speed", "speed"), ("simulated_seconds", "simulated time"),
-          ("requests", "requests"), ("user_visible_errors", "user-visible errors"),
-          ("canary_share", "canary share served"), ("faults", "faults"),
-          ("resources_applied", "resources applied"), ("log", "log"))
+LABELS = (("pid", "pid"), ("endpoint", "endpoint"), ("speed", "speed"), ("sim_time_s", "simulated time"),
+          ("requests", "requests"), ("user_errors", "user-visible errors"),
+          ("canary_percent_served", "canary served"), ("last_minute", "canary share (last minute)"),
+          ("faults_active", "faults"), ("last_guard_action", "last guard action"),
+          ("resources_applied", "resources applied"), ("error", "simulation error"), ("log", "log"))
 
 
 def render_status(status: dict[str, Any]) -> str:
-    shown = [key for key, _ in LABELS] + ["env", "running", "region", "account_id", "simulation"]
-    rows = [(label, _shown(key, status[key])) for key, label in LABELS if key in status]
-    rows += [(key.replace("_", " "), _shown(key, value)) for key, value in sorted(status.items()) if key not in shown]
+    rows = [(label, _shown(key, status[key], status)) for key, label in LABELS
+            if key in status and not (key == "error" and status[key] is None)]
+    if not status.get("simulation", True):
+        rows.append(("simulation", "none: no traffic, no alarms"))
     width = max(len(label) for label, _ in rows)
     head = f"sandbox {status.get('env')} ({status.get('region')}, account {status.get('account_id')})"
     return "\n".join([head, *(f"  {label:<{width}}  {value}" for label, value in rows)])
 
 
-def _shown(key: str, value: Any) -> str:
-    if key == "simulated_seconds":
-        minutes = int(value // 60)
-        return f"{minutes // 60}h {minutes % 60:02d}m ({value:.0f} s)"
-    if key == "speed":
-        return f"{value:g} (a wall second is {value:g} simulated seconds)"
-    if key == "resources_applied" and value is None:
-        return "none (make apply ENV=... applies the release here)"
-    if key == "faults":
-        return ", ".join(_fault_text(f) for f in value) if value else "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def _shown(key: str, value: Any, status: dict[str, Any] | None = None) -> str:
+    special = {"sim_time_s": _sim_time, "speed": lambda v, _: f"{v:g} (a wall second is {v:g} simulated seconds)",
+               "resources_applied": lambda v, _: "none (make apply ENV=... applies the release here)"
+               if v is None else str(v),
+               "faults_active": lambda v, _: ", ".join(_fault_text(f) for f in v) if v else "none",
+               "canary_percent_served": lambda v, _: ", ".join(f"{p} {pct:g}%" for p, pct in sorted(v.items()))
+               or "nothing applied",
+               "last_minute": lambda v, _: f"{100 * float(v.get('canary_share', 0)):.1f}% "
+               f"({v.get('served_by_candidate', 0)} of {v.get('requests', 0)} requests)",
+               "last_guard_action": lambda v, _: "none" if not v else
+               f"{v.get('outcome')} at {_sim_time(v.get('at_s', 0), None)} ({v.get('trigger')})"}
+    if key in special:
+        return special[key](value, status)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _sim_time(seconds: Any, status: dict[str, Any] | None) -> str:
+    minutes = int(float(seconds) // 60)
+    text = f"{minutes // 60}h {minutes % 60:02d}m ({float(seconds):.0f} s)"
+    return f"{text}, {status['sim_time']}" if status and status.get("sim_time") else text
 
 
 def _fault_text(fault: Any) -> str:
@@ -398,6 +407,6 @@ def _after_change(action: str, answer: dict[str, Any], as_json: bool) -> int:
     if as_json:
         _print_json({"command": f"sandbox {action}", "exitCode": 0, **answer})
     else:
-        faults = (answer.get("status") or {}).get("faults")
-        print(f"faults: {_shown('faults', faults)}")
+        faults = (answer.get("status") or {}).get("faults_active")
+        print(f"faults: {_shown('faults_active', faults or [])}")
     return 0

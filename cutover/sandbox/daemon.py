@@ -44,7 +44,7 @@ from .wire import Request, Response
 LOG = logging.getLogger("cutover.sandbox")
 LOG_FILE = "sandbox.log"
 DEFAULT_SEED = 1234
-DEFAULT_USERS_PER_MINUTE = 120
+DEFAULT_USERS_PER_MINUTE = 100
 
 
 def _parts() -> tuple[Any, Any]:
@@ -74,7 +74,7 @@ class Sandbox:
     """Moto, the stand-ins, the front door and the simulation of one environment."""
 
     def __init__(self, root: Path, env: str, speed: float, *, seed: int = DEFAULT_SEED,
-                 users_per_minute: int = DEFAULT_USERS_PER_MINUTE) -> None:
+                 users_per_minute: float = DEFAULT_USERS_PER_MINUTE) -> None:
         release = load_plan(Layout(root), env)
         self.root, self.env, self.backend = root, env, dict(release.backend)
         self.state = SandboxState(env, release.region, DEFAULT_ACCOUNT_ID, SandboxClock(speed))
@@ -88,7 +88,7 @@ class Sandbox:
         LOG.info("env=%s region=%s account=%s speed=%g front=%s moto=127.0.0.1:%d",
                  env, self.state.region, self.state.account_id, speed, self.front.url, self.moto.port)
 
-    def _start(self, seed: int, users_per_minute: int) -> None:
+    def _start(self, seed: int, users_per_minute: float) -> None:
         from .front import FrontDoor, Moto
 
         self.moto = Moto()
@@ -99,7 +99,7 @@ class Sandbox:
         os.environ["AWS_ENDPOINT_URL"] = self.front.url
         if Simulation is not None and self.aws is not None:
             self.sim = Simulation(self.state, self.aws, self.root, self.env, seed=seed,
-                                  users_per_minute=users_per_minute)
+                                  users_per_minute=users_per_minute, endpoint=self.front.url)
             self.sim.start()
 
     # the control API (/_cutover/...)
@@ -122,23 +122,24 @@ class Sandbox:
         if self.sim is None:
             return _json(409, {"error": {"message": "this sandbox runs no simulated release", "kind": "state"}})
         fault, params = str(body["fault"]), dict(body.get("params") or {})
-        self.sim.inject(fault, **params)
+        injected = self.sim.inject(fault, **params)
         LOG.info("inject %s %s", fault, params)
-        return _json(200, {"injected": fault, "params": params, "status": self.status()})
+        return _json(200, {"injected": injected, "status": self.status()})
 
     def _clear(self, body: dict[str, Any]) -> Response:
         if self.sim is None:
             return _json(409, {"error": {"message": "this sandbox runs no simulated release", "kind": "state"}})
         fault = body.get("fault")
-        self.sim.clear(fault)
-        LOG.info("clear %s", fault or "every fault")
-        return _json(200, {"cleared": fault, "status": self.status()})
+        kinds = [str(fault)] if fault else sorted({f["kind"] for f in self.sim.status().get("faults_active", ())})
+        cleared = sum(self.sim.clear(kind) for kind in kinds)
+        LOG.info("clear %s: %d ended", fault or "every fault", cleared)
+        return _json(200, {"cleared": cleared, "status": self.status()})
 
     def status(self) -> dict[str, Any]:
         clock = self.state.clock
         out: dict[str, Any] = {"env": self.env, "pid": os.getpid(), "endpoint": self.front.url,
                                "region": self.state.region, "account_id": self.state.account_id,
-                               "speed": clock.speed, "simulated_seconds": clock.now,
+                               "speed": clock.speed, "sim_time_s": clock.now,
                                "simulation": self.sim is not None}
         if self.sim is not None:
             out.update(self.sim.status())
@@ -215,7 +216,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--speed", type=float, required=True, help="simulated seconds per wall second")
     p.add_argument("--root", type=Path, default=Path.cwd())
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    p.add_argument("--users-per-minute", type=int, default=DEFAULT_USERS_PER_MINUTE)
+    p.add_argument("--users-per-minute", type=float, default=DEFAULT_USERS_PER_MINUTE)
     return p.parse_args(argv)
 
 

@@ -126,7 +126,7 @@ def seed_public_parameters(region: str, account_id: str) -> None:
     for name, value in public_parameters(region, account_id).items():
         ssm._parameters[name].append(Parameter(
             account_id=account_id, name=name, value=value, parameter_type="String", description=None,
-            allowed_pattern=None, keyid=None, last_modified_date=datetime.datetime.now(datetime.timezone.utc),
+            allowed_pattern=None, keyid=None, last_modified_date=datetime.datetime.now(datetime.UTC),
             version=1, data_type="text"))
 
 
