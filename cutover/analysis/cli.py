@@ -26,6 +26,9 @@ def run(metrics_file: Path, guardrails: Guardrails, env: str, *, as_json: bool, 
             ])
     except MetricsInvalid as exc:
         print(exc.report(), file=err)
+        if as_json:  # the error document of every --json (docs/operations.md, JSON output)
+            error = {"message": exc.report(), "exitCode": 2, "kind": "input"}
+            out.write(json.dumps({"command": "analyze", "exitCode": 2, "error": error}, indent=2, sort_keys=True) + "\n")
         return 2
     result = analyze(metrics, guardrails)
     if as_json:

@@ -109,9 +109,17 @@ class Analysis:
         if self.verdict is Verdict.PROMOTE:
             judged = sum(c.seed_action is SeedAction.GO for c in self.checks)
             return f"every guardrail within go ({judged} checks judged, the rest not applicable at this step)"
-        first = self.deciding[0]
-        more = len(self.deciding) - 1
-        return f"{first.path} {first.name}: {first.reason}" + (f" (+{more} more)" if more else "")
+        deciding = self.deciding
+        if all(c.reason.startswith("no data") for c in deciding):
+            # Not "too few samples": waiting would not bring data looked for in the wrong place.
+            paths = ", ".join(dict.fromkeys(c.path for c in deciding))
+            return f"no data at all for {paths}: {deciding[0].reason.removeprefix('no data: ')}"
+        first = deciding[0]
+        text = f"{first.path} {first.name}: {first.reason}"
+        if all(c.reason.startswith("too few samples") for c in deciding):
+            text = f"too few samples yet (data is there, not enough of it): {text}"
+        others = ", ".join(f"{c.path} {c.name}" for c in deciding[1:])
+        return text + (f" (also: {others})" if others else "")
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cutover.ops.aws import OpsError, paginate
+from cutover.ops.aws import OpsError, not_there, paginate
 from cutover.ops.names import ReleaseNames
 from cutover.runtime import live
 
@@ -69,14 +69,16 @@ class Flags:
 
 
 def _json(dep: Deployment | None) -> dict[str, Any] | None:
-    return None if dep is None else dict(dep.__dict__)
+    # camelCase, as every key of --json (docs/operations.md, JSON output)
+    return None if dep is None else {"number": dep.number, "state": dep.state, "version": dep.version,
+                                     "percentComplete": dep.percent_complete}
 
 
 def _by_name(items: list[dict[str, Any]], name: str, what: str) -> str:
     for item in items:
         if item.get("Name") == name:
             return item["Id"]
-    raise OpsError(f"AppConfig {what} '{name}' not found — was the release applied (`make apply`)?")
+    raise OpsError(not_there(f"AppConfig {what} '{name}' not found"))
 
 
 def resolve(client: Any, names: ReleaseNames) -> Ids:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import boto3
@@ -16,6 +17,18 @@ import botocore.exceptions
 from botocore.config import Config
 
 EXIT_MISSING = 2
+# The region the running command's clients use, named by the sentences for a missing
+# resource: a release looked for in the wrong region looks exactly like one never applied.
+REGION: ContextVar[str | None] = ContextVar("cutover_ops_region", default=None)
+
+
+def not_there(what: str) -> str:
+    """'<what> in us-east-1 — was the release applied there ..., or is the region wrong?'"""
+    region = REGION.get()
+    if not region:
+        return f"{what} — was the release applied (`make plan` then `make apply`)?"
+    return (f"{what} (looked for in region {region}) — was the release applied there (`make plan` then `make apply`), "
+            f"or is it in another region (release.region in the spec, AWS_REGION)?")
 
 DENIED = {
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException",
@@ -92,8 +105,7 @@ def describe(exc: BaseException, action: str) -> str | None:
             return (f"permission missing to {action} ({operation}: {code}): {message} — "
                     "grant it to the role you run cutover with (docs/operations.md, Permissions)")
         if code in MISSING or code.endswith(("NotFoundException", "DoesNotExistException")):
-            return (f"resource missing while trying to {action} ({operation}: {code}): {message} — "
-                    "was the release applied (`make plan` then `make apply`)?")
+            return not_there(f"resource missing while trying to {action} ({operation}: {code}): {message}")
     return None
 
 

@@ -4,7 +4,8 @@
 
 Every command takes `--env` (default production) and `--json`; exit codes are those of
 `cutover.ops.output` (docs/operations.md): 0 ok, 1 failed or drift, 2 bad input or missing
-credentials/region/permission/resource, 3 hold, 4 rollback.
+credentials/region/permission/resource, 3 hold, 4 rollback, 130 interrupted. With `--json`,
+stdout is one JSON document on success and on error (`cutover.ops.output.error_document`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,24 @@ def duration(text: str) -> int:
     return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
+def positive_duration(text: str) -> int:
+    """A duration of at least one second ('0s' is an empty window)."""
+    seconds = duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is an empty window: use at least 1s (e.g. 30m, 1h, 2d)")
+    return seconds
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds: use e.g. 0.5 or 2") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration: use a number of seconds above 0 (e.g. 0.5 or 2)")
+    return seconds
+
+
 def _common(p: argparse.ArgumentParser, env_default: str | None = "production") -> None:
     p.add_argument("--env", default=env_default, help="environment (config/<env>.release.yaml)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -35,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p = sub.add_parser("rollback", help="break glass: canary off, code deployments stopped with rollback")
     _common(p)
-    p.add_argument("--reason", default="no reason given", help="why (kept in the audit record)")
+    p.add_argument("--reason", required=True, help="why (required: kept in the audit record)")
     p = sub.add_parser("deploy", help="ship a published function version through CodeDeploy")
     _common(p)
     target = p.add_mutually_exclusive_group(required=True)
@@ -48,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", type=float, metavar="N", help="this step instead of the next (0 or a step; down needs no gate)")
     p.add_argument("--apply", action="store_true", help="then build, plan and apply (make plan + make apply)")
     p.add_argument("--path", help="read path (default: the first)")
-    p.add_argument("--since", type=duration, default=3600, help="the gate's window (default 1h)")
+    p.add_argument("--since", type=positive_duration, default=3600, help="the gate's window (default 1h)")
     p = sub.add_parser("monitor", help="traffic, errors and p95 per route, alarms, deployments, recent logs")
     _common(p)
     p.add_argument("--watch", action="store_true", help="refresh until interrupted")
@@ -64,9 +83,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--canary", action="store_true", help="canary requests only")
     p.add_argument("--errors", action="store_true", help="errors and faults only")
-    p.add_argument("--slow", type=float, metavar="SECONDS", help="at least this long")
+    p.add_argument("--slow", type=_positive_seconds, metavar="SECONDS", help="at least this long (more than 0)")
     p.add_argument("--user", metavar="ID", help="one user (hashed as the functions hash it)")
-    p.add_argument("--since", type=duration, default=3600, help="how far back (e.g. 30m, 1h, 2d; default 1h)")
+    p.add_argument("--since", type=positive_duration, default=3600, help="how far back (e.g. 30m, 1h, 2d; default 1h)")
     p.add_argument("--path", help="read path (default: the first)")
     p = sub.add_parser("query", help="run one of the generated Logs Insights queries")
     _common(p)
@@ -83,27 +102,46 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
     import botocore.exceptions
 
     from cutover.ops import names as names_mod
-    from cutover.ops.aws import Clients, OpsError, describe
+    from cutover.ops.aws import REGION, Clients, OpsError, describe
     from cutover.ops.context import Context
-    from cutover.ops.output import MISSING, console, emit
+    from cutover.ops.output import MISSING, emit, emit_error
 
     as_json = getattr(args, "json", False)
+    token = REGION.set(None)
     try:
         names, spec, plan = names_mod.load(root, args.env)
         clients = clients or Clients(names.region)
+        REGION.set(clients.region or clients.session.region_name)
         if args.command not in ("cost",):
             clients.require_credentials()
         ctx = Context(root, names, spec, clients, plan)
         result = _dispatch(args, ctx)
     except OpsError as exc:
-        console(stderr=True).print(f"cutover {args.command}: {exc}", markup=False, soft_wrap=True)
-        return MISSING
+        return emit_error(args.command, str(exc), exc.code, getattr(exc, "kind", "input"), as_json)
+    except KeyboardInterrupt:
+        return emit_error(args.command, "interrupted", 130, "interrupted", as_json)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         # Anything AWS raised outside a described call (a broken profile, say): one sentence.
         sentence = describe(exc, f"run {args.command}") or f"AWS: {exc}"
-        console(stderr=True).print(f"cutover {args.command}: {sentence}", markup=False, soft_wrap=True)
-        return MISSING
+        return emit_error(args.command, sentence, MISSING, "aws", as_json)
+    finally:
+        REGION.reset(token)
     return emit(result, as_json)
+
+
+def doctor(root: Path, env: str, clients=None) -> int:
+    """`cutover doctor --env E`, its AWS half: 0 when the operations commands have what
+    they need, 1 when something is missing (each with how to fix it)."""
+    from cutover.ops import doctor as doctor_mod
+    from cutover.ops import names as names_mod
+    from cutover.ops.aws import Clients
+
+    names = names_mod.load(root, env)[0]
+    clients = clients or Clients(names.region)
+    report = doctor_mod.check(clients, names.region)
+    print(f"AWS for {env}:")
+    print(report.text())
+    return 1 if report.problems else 0
 
 
 def _dispatch(args: argparse.Namespace, ctx):

@@ -42,7 +42,7 @@ def start(ctx: Context, function: str, version: str | None) -> dict[str, Any]:
     if target is None:
         raise OpsError(f"{function} has no published version: run `make plan` and `make apply` first")
     if state.weights:
-        raise OpsError(f"{function}:{alias} is already split {state.weights}: a deployment is running "
+        raise OpsError(f"{function}:{alias} is already split ({state.split}): a deployment is running "
                        f"(`cutover status --env {ctx.env}`)")
     if target == state.version:
         return {"function": function, "alias": alias, "current": state.version, "target": target,
@@ -57,24 +57,53 @@ def start(ctx: Context, function: str, version: str | None) -> dict[str, Any]:
             "deploymentId": answer["deploymentId"], "status": "Created", "appSpec": content}
 
 
+class Interrupted(OpsError):
+    """Ctrl-C while following: the deployment goes on in AWS (exit 130, as for SIGINT)."""
+
+    code = 130
+    kind = "interrupted"
+
+
+def _function_of(ctx: Context, group: str) -> str:
+    return next((f for f, g in ctx.names.deployment_groups.items() if g == group), group)
+
+
+def _interrupted(ctx: Context, deployment_id: str, function: str) -> Interrupted:
+    return Interrupted(
+        f"interrupted: CodeDeploy deployment {deployment_id} of {function} goes on in AWS (it ends, or rolls back on "
+        f"the alarm, on its own). Follow it: `cutover status --env {ctx.env}` or `aws deploy get-deployment "
+        f"--deployment-id {deployment_id}`. Stop it and roll back: `aws deploy stop-deployment --deployment-id "
+        f"{deployment_id} --auto-rollback-enabled` (or break glass: `cutover rollback --env {ctx.env} --reason ...`)")
+
+
 def follow(ctx: Context, deployment_id: str, out: Console | None, sleep: Callable[[float], None] = time.sleep,
-           poll: float = POLL_SECONDS) -> codedeploy.CodeDeployment:
-    """Poll until the deployment ends, with a progress bar when someone is watching."""
+           poll: float = POLL_SECONDS, function: str | None = None) -> codedeploy.CodeDeployment:
+    """Poll until the deployment ends: a progress bar labelled with the function on a
+    terminal, one plain line per change elsewhere (a CI log), nothing with --json."""
     client = ctx.clients("codedeploy")
+    function = function or deployment_id
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
-                        TimeElapsedColumn(), console=out, disable=out is None, transient=False)
-    with progress:
-        task = progress.add_task(deployment_id, total=100, status="Created")
-        while True:
-            with aws_errors(f"follow CodeDeploy deployment {deployment_id}"):
-                dep = codedeploy.get(client, deployment_id)
-            done = dep.overview.get("Succeeded", 0)
-            total = sum(dep.overview.values()) or 1
-            progress.update(task, completed=100 * done / total, status=dep.status)
-            if dep.status in codedeploy.DONE:
-                progress.update(task, completed=100 if dep.status == "Succeeded" else done * 100 / total)
-                return dep
-            sleep(poll)
+                        TimeElapsedColumn(), console=out, disable=out is None or not out.is_terminal, transient=False)
+    task, shown = None, None
+    try:
+        with progress:
+            while True:
+                with aws_errors(f"follow CodeDeploy deployment {deployment_id}"):
+                    dep = codedeploy.get(client, deployment_id)
+                function = _function_of(ctx, dep.group) if function == deployment_id and dep.group else function
+                done = dep.overview.get("Succeeded", 0)
+                percent = 100 if dep.status == "Succeeded" else 100 * done / (sum(dep.overview.values()) or 1)
+                if task is None:
+                    task = progress.add_task(function, total=100, status="Created")
+                progress.update(task, completed=percent, status=dep.status)
+                if out is not None and not out.is_terminal and (dep.status, percent) != shown:
+                    out.print(f"{function}: {dep.status} {percent:.0f}% (deployment {deployment_id})", markup=False)
+                    shown = (dep.status, percent)
+                if dep.status in codedeploy.DONE:
+                    return dep
+                sleep(poll)
+    except KeyboardInterrupt:
+        raise _interrupted(ctx, deployment_id, function) from None
 
 
 def run(ctx: Context, functions: list[str], version: str | None, wait: bool,
@@ -84,7 +113,7 @@ def run(ctx: Context, functions: list[str], version: str | None, wait: bool,
     for function in functions:
         item = start(ctx, function, version)
         if item["deploymentId"] and wait:
-            final = follow(ctx, item["deploymentId"], out, sleep)
+            final = follow(ctx, item["deploymentId"], out, sleep, function=function)
             item.update(status=final.status, error=final.error)
             if final.status != "Succeeded":
                 code = FAILED

@@ -17,6 +17,14 @@ class AliasState:
     latest: str | None  # the newest published version
 
     @property
+    def split(self) -> str:
+        """'version 1: 90%, version 2: 10%' while CodeDeploy shifts traffic; '' otherwise."""
+        if not self.weights:
+            return ""
+        shares = {self.version: 1 - sum(self.weights.values()), **self.weights}
+        return ", ".join(f"version {v}: {100 * w:.4g}%" for v, w in shares.items())
+
+    @property
     def undeployed(self) -> bool:
         return self.latest is not None and self.latest.isdigit() and self.version.isdigit() \
             and int(self.latest) > int(self.version)

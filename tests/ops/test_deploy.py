@@ -126,3 +126,47 @@ def test_progress_is_shown_to_a_person(project, two_versions):
                           Console(file=screen, width=120, force_terminal=False), sleep=lambda s: None)
     assert final.status == "Succeeded"
     assert "d-1" in screen.getvalue() and "Succeeded" in screen.getvalue()
+
+
+def test_progress_outside_a_terminal_is_plain_lines_labelled_with_the_function(project, two_versions):
+    from io import StringIO
+
+    from rich.console import Console
+
+    cd = two_versions.stub("codedeploy")
+    for status, done in (("InProgress", 0), ("InProgress", 0), ("Succeeded", 1)):
+        cd.add_response("get_deployment", {"deploymentInfo": {
+            "deploymentId": "d-1", "deploymentGroupName": "huntaze-prisma-read", "status": status,
+            "deploymentOverview": {"Succeeded": done, "InProgress": 1 - done}}}, {"deploymentId": "d-1"})
+    names, spec, plan = load(project, "production")
+    screen = StringIO()
+    deploy.follow(Context(project, names, spec, two_versions.clients(), plan), "d-1",
+                  Console(file=screen, width=120, force_terminal=False), sleep=lambda s: None)
+    # one line per change (the second InProgress changes nothing), each naming the function
+    assert screen.getvalue().splitlines() == [
+        "huntaze-prisma-read: InProgress 0% (deployment d-1)",
+        "huntaze-prisma-read: Succeeded 100% (deployment d-1)",
+    ]
+
+
+def test_ctrl_c_says_the_deployment_goes_on_and_how_to_follow_or_stop_it(project, two_versions, capsys,
+                                                                       monkeypatch):
+    cd = two_versions.stub("codedeploy")
+    cd.add_response("create_deployment", {"deploymentId": "d-XYZ"}, {
+        "applicationName": "huntaze-prisma-skeleton", "deploymentGroupName": "huntaze-prisma-read",
+        "revision": ANY, "description": "cutover deploy huntaze-prisma-read:live 1 -> 2"})
+
+    def interrupted(client, deployment_id):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cutover.ops.codedeploy.get", interrupted)
+    code = main(["--root", str(project), "deploy", "--env", "production", "--function", "huntaze-prisma-read",
+                 "--json"], clients=two_versions.clients())
+    captured = capsys.readouterr()
+    assert code == 130
+    assert "Traceback" not in captured.err
+    err = " ".join(captured.err.split())
+    assert "deployment d-XYZ of huntaze-prisma-read goes on in AWS" in err
+    assert "aws deploy get-deployment --deployment-id d-XYZ" in err
+    assert "aws deploy stop-deployment --deployment-id d-XYZ --auto-rollback-enabled" in err
+    assert json.loads(captured.out)["error"]["kind"] == "interrupted"

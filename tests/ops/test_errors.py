@@ -134,3 +134,32 @@ def test_a_profile_that_does_not_exist(project, no_credentials, monkeypatch, cap
     err = capsys.readouterr().err
     assert code == 2
     assert "nowhere" in err and "Traceback" not in err
+
+
+def test_a_release_looked_for_in_another_region_names_the_region(project, emulated, capsys, fake_appconfig):
+    """moto in us-east-1 holds nothing of the release: the sentence says where it looked."""
+    fake_appconfig.appconfig.path = ("another-release-flags", "production", "feature-flags")
+    code = main(["--root", str(project), "status", "--env", "production"], clients=emulated.clients())
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert f"in region {REGION}" in err and "release.region" in err
+
+
+def test_rollback_needs_a_reason(project, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--root", str(project), "rollback", "--env", "production"])
+    assert exc.value.code == 2 and "--reason" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,allowed", [
+    (["traces", "--since", "0s"], "at least 1s"),
+    (["traces", "--slow", "-3"], "above 0"),
+    (["traces", "--slow", "0"], "above 0"),
+    (["traces", "--slow", "nan"], "above 0"),
+    (["ramp", "--since", "0m"], "at least 1s"),
+    (["analyze", "--since", "0h"], "at least 1s"),
+])
+def test_empty_windows_and_negative_durations_are_refused(project, capsys, argv, allowed):
+    with pytest.raises(SystemExit) as exc:
+        main(["--root", str(project), *argv])
+    assert exc.value.code == 2 and allowed in capsys.readouterr().err

@@ -262,3 +262,104 @@ def test_the_reconciling_line_sets_every_path_and_the_phase_once(tmp_path):
     assert line == ("x.yaml:11: read_paths[1].canary.percent: 5 -> 0; x.yaml:7: read_paths[0].canary.percent: 1 -> 0; "
                     "x.yaml:4: phase: canary -> shadow")
     assert spec.read_text() == COMMENTED
+
+
+# --- what a new operator runs into (docs/operations.md, Ramping the canary) ------------
+
+
+def _spec_at(project, names, percent: int) -> None:
+    spec = project / names.spec_file
+    spec.write_text(spec.read_text().replace("      percent: 1\n", f"      percent: {percent}\n", 1))
+
+
+def _applies(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    monkeypatch.setattr("cutover.ops.ramp.plan_and_apply", lambda ctx: seen.append(ctx.spec_path.read_text()) or 0)
+    return seen
+
+
+def test_an_already_edited_step_is_applied_after_the_gate(project, emulated, names, capsys, monkeypatch,
+                                                         fake_appconfig):
+    # GIVEN the reviewed edit to 5% is merged while 1% is still served
+    _idle(fake_appconfig)
+    _spec_at(project, names, 5)
+    _gate_with(monkeypatch, "healthy-1pct.json")
+    seen = _applies(monkeypatch)
+    # WHEN the step is applied
+    code, out = _ramp(project, emulated, capsys, "--to", "5", "--apply")
+    # THEN the edit is a no-op, the apply is not (and the gate judged the served 1%)
+    assert code == 0 and out["changed"] is False and out["applyExitCode"] == 0
+    assert out["analysis"]["verdict"] == "PROMOTE"
+    assert len(seen) == 1 and "percent: 5" in seen[0]
+
+
+def test_an_already_edited_step_is_not_applied_on_a_hold(project, emulated, names, capsys, monkeypatch,
+                                                        fake_appconfig):
+    _idle(fake_appconfig)
+    _spec_at(project, names, 5)
+    _gate_with(monkeypatch, "ramp-in-flight-5pct.json")
+    seen = _applies(monkeypatch)
+    code, out = _ramp(project, emulated, capsys, "--to", "5", "--apply")
+    assert code == 3 and seen == [] and out["analysis"]["verdict"] == "HOLD"
+
+
+def test_an_already_edited_step_after_the_guard_is_refused(project, emulated, names, capsys, monkeypatch,
+                                                          fake_appconfig):
+    # GIVEN the spec says 5% and the guard turned the canary off: applying would turn it back on
+    fake_appconfig.history(deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=0,
+                           described={5: "cutover guard: canary off while the rollback alarm is in ALARM"})
+    _spec_at(project, names, 5)
+    seen = _applies(monkeypatch)
+    code, out = _ramp(project, emulated, capsys, "--to", "5", "--apply")
+    assert code == 1 and seen == []
+    assert "--to 0`, no gate" in out["refused"]
+
+
+def test_the_promote_hint_applies_the_step_just_written(project, emulated, names, capsys, monkeypatch,
+                                                       fake_appconfig):
+    _idle(fake_appconfig)
+    _gate_with(monkeypatch, "healthy-1pct.json")
+    code = main(["--root", str(project), "ramp", "--env", "production"], clients=emulated.clients())
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0
+    assert "`cutover ramp --env production --path user-read --to 5 --apply`" in out
+
+
+def test_at_the_last_step_there_is_nothing_to_ramp_and_that_is_not_a_failure(project, emulated, names, capsys):
+    _spec_at(project, names, 100)
+    code, out = _ramp(project, emulated, capsys)
+    assert code == 0 and out["changed"] is False
+    assert "at 100%, the last step: nothing to ramp" in out["note"]
+
+
+def test_hold_prints_every_reason(project, emulated, names, capsys, monkeypatch, fake_appconfig):
+    _idle(fake_appconfig)
+    _gate_with(monkeypatch, "ramp-in-flight-5pct.json")
+    code = main(["--root", str(project), "ramp", "--env", "production"], clients=emulated.clients())
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "go/no-go" in out and "more)" not in out
+    assert all(name in out for name in ("canary-share", "canary-error-rate", "p95-ceiling"))
+
+
+def _no_data(doc: dict) -> dict:
+    for p in doc["paths"]:
+        p["series"] = [{k: (0 if k != "start" else v) for k, v in period.items()} for period in p["series"]]
+        p["latency"] = {r: {"p95_ms": None, "samples": 0} for r in p["latency"]}
+    return doc
+
+
+def test_the_verdict_tells_no_data_at_all_from_too_few_samples():
+    from cutover.analysis import analyze, load_metrics
+
+    healthy = json.loads((EXAMPLES / "healthy-1pct.json").read_text())
+    none = analyze(load_metrics(_no_data(json.loads(json.dumps(healthy)))))
+    assert none.verdict.value == "HOLD"
+    assert none.reason.startswith("no data at all for user-read: not one metric") and "(+" not in none.reason
+    few = json.loads(json.dumps(healthy))
+    for period in few["paths"][0]["series"]:
+        period.update({k: v // 100 for k, v in period.items() if k != "start"})
+    few["paths"][0]["latency"]["canary"]["samples"] = 3
+    thin = analyze(load_metrics(few))
+    assert thin.verdict.value == "HOLD" and "no data" not in thin.reason
+    assert "too few samples" in thin.reason

@@ -162,7 +162,8 @@ def test_rollback_twice_the_second_is_a_no_op_that_says_so(project, release, nam
     # AND once it is COMPLETE, a third run finds the served canary at 0
     expect_flags(stub, names, deployment(4, "COMPLETE", 8), deployment(3, "COMPLETE", 7), served=0)
     _no_code_deployment(release, names)
-    assert main(["--root", str(project), "rollback", "--env", "production"], clients=release.clients()) == 0
+    assert main(["--root", str(project), "rollback", "--env", "production", "--reason", "test"],
+                clients=release.clients()) == 0
     text = capsys.readouterr().out
     assert "nothing left to do" in text and "the served canary is already 0 (version 8, deployment 4)" in text
 

@@ -152,3 +152,32 @@ def test_human_view_lists_drift_and_fix(project, release, names, capsys, fake_ap
     out = capsys.readouterr().out
     assert code == 1
     assert "drift" in out and "make plan ENV=production" in out and "huntaze-mock-read" in out
+
+
+def _keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def test_json_keys_are_camel_case_and_weights_read_as_a_split(project, release, names, capsys, fake_appconfig):
+    # GIVEN a flag deployment in flight and an alias split 90/10
+    lam = release.client("lambda")
+    lam.update_function_code(FunctionName="huntaze-mock-read", ZipFile=b"PK\x05\x06" + bytes(18))
+    lam.publish_version(FunctionName="huntaze-mock-read")
+    lam.update_alias(FunctionName="huntaze-mock-read", Name="live",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}})
+    fake_appconfig.history(deployment(4, "DEPLOYING", 8), deployment(3, "COMPLETE", 7), served=1)
+    _, out = _status(project, release, capsys)
+    # THEN every key is camelCase (names of alarms and paths are values' keys, not fields)
+    fields = _keys({k: v for k, v in out.items() if k not in ("alarms",)}) - {"user-read", "2"}
+    assert [k for k in fields if "_" in k or "-" in k] == []
+    [mock] = [a for a in out["aliases"] if a["function"] == "huntaze-mock-read"]
+    assert mock["split"] == "version 1: 90%, version 2: 10%"
+    # AND the table shows the split, not a Python dict
+    main(["--root", str(project), "status", "--env", "production"], clients=release.clients())
+    text = capsys.readouterr().out
+    assert "version 2: 10%" in text
+    assert "{'2': 0.1}" not in text

@@ -1,0 +1,119 @@
+"""Every command that takes `--json` prints one JSON document on stdout, on success and on
+error (docs/operations.md, JSON output). The commands come from the argparse tree, so a
+new command with `--json` is covered the day it is added."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from cutover import cli
+from cutover.cli import main
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    top = cli.parser()
+    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+JSON_COMMANDS = sorted(name for name, p in _subcommands().items() if "--json" in p._option_string_actions)
+
+
+def _required(name: str) -> list[str]:
+    """The least argv the command parses: each required positional or option with a value
+    and one option of each required group."""
+    p = _subcommands()[name]
+    argv: list[str] = []
+    for group in p._mutually_exclusive_groups:
+        if group.required:
+            action = group._group_actions[0]
+            argv += [action.option_strings[0], *([] if action.nargs == 0 else ["x"])]
+    for action in p._actions:
+        if not action.option_strings and action.required:
+            argv.append("x")
+        elif action.option_strings and action.required:
+            argv += [action.option_strings[0], "x"]
+    return argv
+
+
+def _document(out: str, code: int) -> dict:
+    document = json.loads(out)  # one document, nothing else on stdout
+    assert document["exitCode"] == code if "exitCode" in document else code in (0, 3, 4)
+    if code == 2:
+        error = document["error"]
+        assert set(error) == {"message", "exitCode", "kind"} and error["exitCode"] == 2 and error["message"]
+    return document
+
+
+def test_the_tree_has_the_commands_the_docs_name():
+    assert {"status", "ramp", "rollback", "deploy", "analyze", "traces", "cost"} <= set(JSON_COMMANDS)
+
+
+@pytest.mark.parametrize("command", JSON_COMMANDS)
+def test_a_usage_error_is_a_json_error(project, capsys, command):
+    with pytest.raises(SystemExit) as exc:
+        main(["--root", str(project), command, *_required(command), "--json", "--no-such-option"])
+    captured = capsys.readouterr()
+    assert exc.value.code == 2
+    document = _document(captured.out, 2)
+    assert document["error"]["kind"] == "usage" and "--no-such-option" in document["error"]["message"]
+    assert "--no-such-option" in captured.err  # argparse's own usage line is still there
+
+
+@pytest.mark.parametrize("command", JSON_COMMANDS)
+def test_an_unknown_environment_is_a_json_error(project, aws_env, capsys, command):
+    code = main(["--root", str(project), command, *_required(command), "--env", "nowhere", "--json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    document = _document(captured.out, 2)
+    assert "nowhere" in document["error"]["message"] and document["command"] == command
+    assert "nowhere" in captured.err
+
+
+@pytest.mark.parametrize("command", JSON_COMMANDS)
+def test_against_the_release_stdout_is_json_whatever_happens(project, release, capsys, command, fake_appconfig,
+                                                             monkeypatch):
+    """The applied release in moto: each command succeeds, finds something wrong, or
+    refuses; stdout is one JSON document in every case."""
+    monkeypatch.setattr("cutover.ops.ramp.plan_and_apply", lambda ctx: 0)
+    code = main(["--root", str(project), command, *_required(command), "--json"], clients=release.clients())
+    _document(capsys.readouterr().out, code)
+
+
+def test_no_credentials_is_a_json_error(project, capsys, monkeypatch, tmp_path):
+    import os
+
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code = main(["--root", str(project), "status", "--json"])
+    document = _document(capsys.readouterr().out, code)
+    assert code == 2 and document["error"]["kind"] == "input" and "no AWS credentials" in document["error"]["message"]
+
+
+def test_an_invalid_metrics_file_is_a_json_error(project, capsys, tmp_path):
+    bad = tmp_path / "metrics.json"
+    bad.write_text("{}")
+    code = main(["--root", str(project), "analyze", "--metrics", str(bad), "--json"])
+    assert code == 2
+    assert _document(capsys.readouterr().out, 2)["error"]["kind"] == "input"
+
+
+def test_analyze_defaults_env_like_every_command(project, capsys):
+    from tests.conftest import ROOT
+
+    example = ROOT / "docs" / "examples" / "metrics" / "healthy-1pct.json"
+    code = main(["--root", str(project), "analyze", "--metrics", str(example), "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["environment"] == "production"
+
+
+def test_save_with_metrics_is_refused(project, capsys, tmp_path):
+    code = main(["--root", str(project), "analyze", "--metrics", "m.json", "--save", str(tmp_path / "s.json"), "--json"])
+    captured = capsys.readouterr()
+    assert code == 2 and not (tmp_path / "s.json").exists()
+    assert "--save keeps the metrics read from CloudWatch" in _document(captured.out, 2)["error"]["message"]
