@@ -9,7 +9,8 @@ simulates; ``inject`` and ``clear`` change the faults of its simulated release.
 
 Exit codes: 0 done (also ``up`` when already up, ``down`` when nothing runs); 1 it did not
 start or stop, or (``status``) no sandbox runs; 2 bad input (``--speed``, a fault or its
-parameters) or, for ``inject``/``clear``, no sandbox to send it to.
+parameters) or, for ``inject``/``clear``, no sandbox to send it to; 130 interrupted (an
+``up`` interrupted stops the sandbox it was starting).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--speed", type=float, default=DEFAULT_SPEED,
                    help=f"simulated seconds per wall second (default {DEFAULT_SPEED:g}, at most {MAX_SPEED:g})")
-    p.add_argument("--timeout", type=float, default=START_TIMEOUT_S, help=argparse.SUPPRESS)
+    p.add_argument("--timeout", type=float, default=START_TIMEOUT_S, metavar="SECONDS",
+                   help=f"how long to wait for it to listen (default {START_TIMEOUT_S:g})")
     p = actions.add_parser("status", help="what it simulates: time, requests, errors, canary share, faults")
     _common(p)
     p = actions.add_parser("down", help="stop it (nothing left running); nothing to do when it is not up")
@@ -77,14 +79,17 @@ def run(args: argparse.Namespace, root: Path) -> int:
         return handler[args.sandbox_command](args, root.resolve())
     except SandboxError as exc:
         return _error(command, str(exc), exc.exit_code, exc.kind, args.json)
+    except KeyboardInterrupt:
+        return _error(command, "interrupted", 130, "interrupted", args.json)
 
 
 def _error(command: str, message: str, exit_code: int, kind: str, as_json: bool) -> int:
     """The sentence on stderr; with --json, the error document every command prints on stdout."""
+    from cutover.ops.output import error_document
+
     print(f"cutover {command}: {message}", file=sys.stderr)
     if as_json:
-        _print_json({"command": command, "exitCode": exit_code,
-                     "error": {"message": message, "exitCode": exit_code, "kind": kind}})
+        _print_json(error_document(command, message, exit_code, kind))
     return exit_code
 
 
@@ -206,7 +211,16 @@ def _start(root: Path, env: str, speed: float, timeout: float) -> sandbox_target
         process = subprocess.Popen(
             [sys.executable, "-m", "cutover.sandbox.daemon", "--env", env, "--speed", repr(speed), "--root", str(root)],
             cwd=root, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout
+    try:
+        return _listening(root, env, process, log, time.monotonic() + timeout)
+    except KeyboardInterrupt:
+        _kill_group(process.pid)  # not half started, and not left behind
+        raise SandboxError(f"interrupted: the sandbox for {env} was stopped before it listened", 130,
+                           "interrupted") from None
+
+
+def _listening(root: Path, env: str, process: subprocess.Popen, log: Path,
+               deadline: float) -> sandbox_target.SandboxTarget:
     while time.monotonic() < deadline:
         target = sandbox_target.find(root, env)
         if target is not None and target.pid == process.pid:
@@ -216,8 +230,7 @@ def _start(root: Path, env: str, speed: float, timeout: float) -> sandbox_target
                                f"{_tail(log)}", 1, "sandbox")
         time.sleep(0.1)
     _kill_group(process.pid)
-    raise SandboxError(f"the sandbox for {env} did not listen within {timeout:g}s; stopped it:\n{_tail(log)}",
-                       1, "sandbox")
+    raise SandboxError(f"the sandbox for {env} did not listen in time; stopped it:\n{_tail(log)}", 1, "sandbox")
 
 
 def _tail(log: Path, lines: int = 15) -> str:
