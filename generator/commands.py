@@ -153,8 +153,11 @@ def plan(layout: Layout, env: str, emulator: bool | None) -> int:
         return code
     saved = layout.saved_plan(env)
     saved.parent.mkdir(parents=True, exist_ok=True)
+    from cutover.generator.terraform import sandbox_target
+
     return run.plan_command(layout.envs / env, backend=dict(release.backend), saved_plan=saved,
-                            use_emulator=emulator, env=env, cache_dir=layout.cache)
+                            use_emulator=emulator, env=env, cache_dir=layout.cache,
+                            sandbox=sandbox_target.find(layout.root, env))
 
 
 def apply(layout: Layout, env: str) -> int:

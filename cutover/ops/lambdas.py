@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,3 +42,20 @@ def alias_state(client: Any, function: str, alias: str) -> AliasState:
     weights = (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
     return AliasState(function, alias, a["FunctionVersion"], {k: float(v) for k, v in weights.items()},
                       latest_version(client, function))
+
+
+def http_status(answer: Any) -> int | None:
+    """The HTTP status of an answer in the API Gateway proxy shape (`statusCode`), else None."""
+    status = answer.get("statusCode") if isinstance(answer, dict) else None
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
+
+
+def answer_failed(function_error: str | None, payload: bytes) -> bool:
+    """A function error, or an HTTP 5xx answer (a 502 from the router is not a success)."""
+    if function_error:
+        return True
+    try:
+        status = http_status(json.loads(payload or b"null"))
+    except ValueError:
+        return False
+    return status is not None and status >= 500

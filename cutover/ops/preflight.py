@@ -20,7 +20,7 @@ from rich.console import Console
 
 from cutover.generator.spec.comparison_paths import ReadModel, read_model_file
 from cutover.ops import appconfig
-from cutover.ops.aws import OpsError, describe, paginate
+from cutover.ops.aws import DENIED, MISSING, OpsError, describe, error_code, paginate
 from cutover.ops.context import Context
 from cutover.ops.output import FAILED, OK, Result, mark, table
 
@@ -68,9 +68,10 @@ class Probe:
                 Payload=json.dumps({self.path.sticky_key: PREFLIGHT_USER}).encode(), LogType="None")
             payload = answer["Payload"].read()
             if answer.get("FunctionError"):
-                raise RuntimeError(f"{answer['FunctionError']}: {payload[:200]!r}")
+                raise RuntimeError(f"{self.path.entrypoint}:{self.path.alias} failed with a function error "
+                                   f"({answer['FunctionError']}): {payload[:200].decode(errors='replace')}")
             return json.loads(payload)
-        return self.once("invoke", call)
+        return self.once(f"invoke:{self.path.name}", call)
 
     def read_model(self) -> ReadModel:
         """The JSON Schema read model of the probed read path (its spec's ``read_model``)."""
@@ -104,7 +105,7 @@ def _body(answer: Any) -> Any:
     """The profile, whether the router answered directly or in the HTTP API proxy shape."""
     if isinstance(answer, dict) and "statusCode" in answer and "body" in answer:
         if answer["statusCode"] != 200:
-            raise ValueError(f"HTTP {answer['statusCode']}")
+            raise ValueError(f"the entry point answered HTTP {answer['statusCode']}, not 200")
         body = answer["body"]
         if answer.get("isBase64Encoded"):
             body = base64.b64decode(body).decode()
@@ -225,16 +226,17 @@ def rollback_alarm_ok(pr: Probe) -> tuple[bool, str]:
     return state != "ALARM" and state != "MISSING", f"{pr.names.rollback_alarm} is {state}"
 
 
-def _queue_depth(pr: Probe, arn: str) -> int:
+def _queue(pr: Probe, arn: str) -> tuple[str, int]:
+    """(queue URL, messages waiting)."""
     sqs = pr.ctx.clients("sqs")
     _, _, _, _, account, name = arn.split(":", 5)
     url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"])
+    return url, int(attrs["ApproximateNumberOfMessages"])
 
 
-def dlq_empty(pr: Probe) -> tuple[bool, str]:
-    """The functions' dead-letter queues and the shadow events' on-failure destination."""
+def _live_dlqs(pr: Probe) -> set[str]:
+    """The SQS queues the path's functions and its shadow events fail to."""
     arns = set()
     for fn in filter(None, (pr.path.router, pr.path.candidate)):
         arns.add((pr.function(fn).get("DeadLetterConfig") or {}).get("TargetArn"))
@@ -242,11 +244,25 @@ def dlq_empty(pr: Probe) -> tuple[bool, str]:
         cfg = pr.ctx.clients("lambda").get_function_event_invoke_config(
             FunctionName=pr.path.candidate, Qualifier=pr.path.alias)
         arns.add(((cfg.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"))
-    arns = {a for a in arns if a and ":sqs:" in a}
+    return {a for a in arns if a and ":sqs:" in a}
+
+
+def dlq_empty(pr: Probe) -> tuple[bool | None, str] | tuple[bool, str, str]:
+    """The functions' dead-letter queues and the shadow events' on-failure destination."""
+    arns = _live_dlqs(pr)
     if not arns:
-        return False, "no SQS dead-letter queue configured on the router or the candidate"
-    depths = {arn.rsplit(":", 1)[1]: _queue_depth(pr, arn) for arn in sorted(arns)}
-    return not any(depths.values()), f"messages waiting: {depths}"
+        return None, ("not configured: no SQS dead-letter queue on the router or the candidate, "
+                      "and no on-failure destination for shadow events")
+    queues = {arn.rsplit(":", 1)[1]: _queue(pr, arn) for arn in sorted(arns)}
+    waiting = {name: (url, n) for name, (url, n) in queues.items() if n}
+    if not waiting:
+        return True, f"no message in {', '.join(queues)}"
+    region = pr.names.region
+    url = next(iter(waiting.values()))[0]
+    return False, "messages waiting: " + ", ".join(f"{name} {n}" for name, (_, n) in waiting.items()), (
+        f"read one (it stays in the queue): aws sqs receive-message --region {region} --queue-url {url} "
+        "--max-number-of-messages 1 --visibility-timeout 0 --attribute-names All; once understood, "
+        f"purge: aws sqs purge-queue --region {region} --queue-url {url}")
 
 
 def agent_layer(pr: Probe) -> tuple[bool, str]:
@@ -364,16 +380,63 @@ CHECKS: list[tuple[str, str, Callable[[Probe], tuple[bool, str]], str]] = [
 ]
 
 
-def _one(pr: Probe, check_id: str, title: str, fn: Callable[[Probe], tuple[bool, str]], fix: str) -> Check:
+# The checks that look at one read path: run for every path of the spec.
+PER_PATH = {"router-answers", "annotations", "alias-exists", "tracing-active", "candidate-exists",
+            "response-contract", "shadow-retries", "dlq-empty", "agent-layer", "candidate-vpc-routes"}
+APPLY = "apply the release: `make plan`, then `make apply` (it creates what is missing)"
+UNREACHABLE = "check the network, the region and AWS_ENDPOINT_URL, then run `cutover preflight` again"
+
+Outcome = tuple[bool | None, str, str | None]  # passed (None: skipped), detail, fix
+
+
+def _failure(exc: Exception) -> tuple[str, str | None]:
+    """(a readable sentence, the fix for its cause) for what a check raised; fix None: the check's own.
+
+    The fix follows the cause: a permission the caller lacks, a resource that is missing
+    (not applied), AWS out of reach; a wrong value keeps the check's own fix."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code, message = error_code(exc), exc.response.get("Error", {}).get("Message", "")
+        operation = getattr(exc, "operation_name", "") or "the call"
+        if code in DENIED or "AccessDenied" in code:
+            return (f"permission missing: AWS refused {operation} ({code}): {message}",
+                    (f"grant the role you run cutover with the permission for {operation} "
+                     "(docs/operations.md, Permissions)"))
+        if code in MISSING or code.endswith(("NotFoundException", "DoesNotExistException")):
+            return f"not found: {operation} answered {code}: {message}", APPLY
+        return f"AWS answered {operation} with {code}: {message}", None
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return describe(exc, "run this check") or f"AWS could not be called: {exc}", UNREACHABLE
+    if isinstance(exc, OpsError):
+        return str(exc), APPLY
+    if isinstance(exc, KeyError):
+        return f"the answer has no {exc}", None
+    return str(exc) or exc.__class__.__name__, None
+
+
+def _attempt(pr: Probe, fn: Callable[[Probe], tuple]) -> Outcome:
     try:
-        ok, detail = fn(pr)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        ok, detail = False, describe(exc, title.lower()) or f"{exc.__class__.__name__}: {exc}"
-    except (ValueError, KeyError, RuntimeError) as exc:
-        ok, detail = False, f"{exc.__class__.__name__}: {exc}"
+        ok, detail, *fix = fn(pr)
+        return ok, detail, fix[0] if fix else None
     except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
-        ok, detail = False, f"{exc.__class__.__name__}: {exc}"
-    return Check(check_id, title, ok, detail, "" if ok else fix)
+        detail, fix = _failure(exc)
+        return False, detail, fix
+
+
+def _one(pr: Probe, check_id: str, title: str, fn: Callable[[Probe], tuple], fix: str) -> Check:
+    if check_id not in PER_PATH:
+        outcomes = [("", *_attempt(pr, fn))]
+    else:
+        outcomes = []
+        for path in pr.names.paths:
+            pr.path = path
+            outcomes.append((path.name, *_attempt(pr, fn)))
+        pr.path = pr.names.paths[0]
+    oks = [o[1] for o in outcomes]
+    ok = False if False in oks else None if all(o is None for o in oks) else True
+    several = len(outcomes) > 1
+    detail = "; ".join(f"{name}: {d}" if several else d for name, _, d, _ in outcomes)
+    fixes = list(dict.fromkeys(f or fix for _, o, _, f in outcomes if o is False))
+    return Check(check_id, title, ok, detail, "; ".join(fixes))
 
 
 def run(ctx: Context, only: list[str] | None = None) -> Result:
@@ -383,13 +446,16 @@ def run(ctx: Context, only: list[str] | None = None) -> Result:
                        f"allowed: {', '.join(c[0] for c in CHECKS)}")
     probe = Probe(ctx)
     checks = [_one(probe, *c) for c in CHECKS if not only or c[0] in only]
-    failed = [c for c in checks if not c.ok]
+    failed = [c for c in checks if c.ok is False]
 
     def view(out: Console) -> None:
         out.print(table(f"preflight {ctx.names.release} ({ctx.env})", ["#", "check", "", "detail", "fix"],
                         [[i, c.title, mark(c.ok), c.detail, c.fix] for i, c in enumerate(checks, 1)]))
-        out.print(f"{len(checks) - len(failed)}/{len(checks)} passed")
+        skipped = sum(c.ok is None for c in checks)
+        out.print(f"{len(checks) - len(failed) - skipped}/{len(checks)} passed"
+                  + (f", {skipped} skipped" if skipped else ""))
 
     return Result("preflight", FAILED if failed else OK,
-                  {"env": ctx.env, "passed": len(checks) - len(failed), "total": len(checks),
+                  {"env": ctx.env, "passed": sum(c.ok is True for c in checks), "total": len(checks),
+                   "skipped": sum(c.ok is None for c in checks),
                    "checks": [c.__dict__ for c in checks]}, view)

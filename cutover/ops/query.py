@@ -48,8 +48,16 @@ def run(ctx: Context, plan, name: str, since: int, sleep: Callable[[float], None
     columns = list(dict.fromkeys(k for r in rows for k in r))
 
     def view(out: Console) -> None:
-        out.print(table(f"{slug} — last {since // 60} min — {len(rows)} row(s) ({answer['status']})", columns,
-                        [[r.get(c) for c in columns] for r in rows]))
+        window = f"the last {_window(since)}"
+        if answer["status"] != "Complete":
+            out.print(f"query {slug} ended {answer['status']} (Logs Insights, log groups {', '.join(groups)}): "
+                      f"{_why(answer['status'])}", markup=False)
+        elif not rows:
+            out.print(f"query {slug}: no rows in the window ({window}, log groups {', '.join(groups)}); "
+                      "try a longer --since, or check that the functions were invoked", markup=False)
+        else:
+            out.print(table(f"{slug} — {window} — {len(rows)} row(s)", columns,
+                            [[r.get(c) for c in columns] for r in rows]))
         stats = answer.get("statistics") or {}
         if stats:
             out.print(f"scanned {stats.get('recordsScanned', 0):g} records, {stats.get('bytesScanned', 0):g} bytes")
@@ -57,3 +65,17 @@ def run(ctx: Context, plan, name: str, since: int, sleep: Callable[[float], None
     return Result("query", OK if answer["status"] == "Complete" else FAILED,
                   {"env": ctx.env, "query": slug, "logGroups": groups, "status": answer["status"],
                    "rows": rows, "statistics": answer.get("statistics", {})}, view)
+
+
+def _window(since: int) -> str:
+    if since % 3600 == 0:
+        return f"{since // 3600} h"
+    return f"{since // 60} min" if since % 60 == 0 else f"{since} s"
+
+
+def _why(status: str) -> str:
+    return {
+        "Failed": "the query failed; run it in the CloudWatch console (Logs Insights) to see the error",
+        "Cancelled": "someone cancelled it; run the command again",
+        "Timeout": "it ran past Logs Insights' 60-minute limit; try a shorter --since",
+    }.get(status, "Logs Insights gave no result; run the command again")

@@ -330,6 +330,22 @@ class AgentServer:
             return status, b'{"message":"injected agent outage"}'
         return agent.serve(self.appconfig, self.clock.now)
 
+    def fetch(self, target: str, budget_s: float, error: type[Exception]) -> Any:
+        """What the router's flag reader's HTTP exchange with this server gives, without the
+        loopback round trip (a thread hand-off per read): the document parsed, ``error``
+        raised as the reader raises it for a status other than 200 or a body that is not
+        JSON, TimeoutError when the answer took longer than ``budget_s``."""
+        started = self.clock.now
+        status, body = self.answer(target)
+        if self.clock.now - started >= budget_s:
+            raise TimeoutError("flag read exceeded its budget")
+        if status != 200:
+            raise error(f"extension answered status={status}")
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            raise error("extension answered malformed JSON") from None
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()

@@ -73,6 +73,9 @@ def _iso(t: float) -> str:
 class ControlPlane:
     """The operations, over an AppConfig and the virtual clock."""
 
+    # How a clock reading shows in an answer (the sandbox shifts it to the caller's clock).
+    iso: Callable[[float], str] = staticmethod(_iso)
+
     def __init__(self, appconfig: AppConfig, clock: Any, started: Callable[[Deployment], None],
                  stopped: Callable[[Deployment], None] | None = None) -> None:
         self.appconfig = appconfig
@@ -95,9 +98,9 @@ class ControlPlane:
                "ConfigurationProfileId": self.appconfig.ids["profile"], "ConfigurationVersion": str(d.version),
                "DeploymentDurationInMinutes": int(s.duration_s // 60), "GrowthType": s.growth_type,
                "GrowthFactor": s.growth_factor, "FinalBakeTimeInMinutes": int(s.bake_s // 60),
-               "State": state, "PercentageComplete": round(100.0 * d.share(t), 1), "StartedAt": _iso(d.started)}
+               "State": state, "PercentageComplete": round(100.0 * d.share(t), 1), "StartedAt": self.iso(d.started)}
         if state in ("COMPLETE", "ROLLED_BACK", "REVERTED"):
-            out["CompletedAt"] = _iso(d.rolled_back_at if d.rolled_back_at is not None else d.baked_at)
+            out["CompletedAt"] = self.iso(d.rolled_back_at if d.rolled_back_at is not None else d.baked_at)
         return out
 
     def state(self, d: Deployment) -> str:
@@ -120,7 +123,7 @@ class ControlPlane:
         elif d.baked_at <= t:
             log.append(("DEPLOYMENT_COMPLETED", d.baked_at))
         return [{"EventType": kind, "TriggeredBy": "USER" if kind == "DEPLOYMENT_STARTED" else "APPCONFIG",
-                 "OccurredAt": _iso(at), "Description": kind.replace("_", " ").lower()}
+                 "OccurredAt": self.iso(at), "Description": kind.replace("_", " ").lower()}
                 for kind, at in reversed(log)]
 
     def _deployment(self, app: str, env: str, number: int) -> Deployment:

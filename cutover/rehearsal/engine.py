@@ -258,12 +258,7 @@ class Rehearsal:
         return build_report(record, self.o, time.perf_counter() - wall, _peak_rss_mb())
 
     def _prepare(self, database: Database) -> None:
-        from .functions import package_path
-
-        schema = _read_from_zip(package_path(self.o.build_dir, "candidate"), EXAMPLE_SCHEMA)
-        database.create_schema(schema)
-        mock = _mock_from_zip(package_path(self.o.build_dir, "router"))
-        database.seed((user_id(i) for i in range(self.scenario.traffic.users)), mock.mock_profile)
+        prepare_database(database, self.o.build_dir, self.scenario.traffic.users)
 
     def _wire(self, world: World) -> None:
         """The collaborators of the tick loop, each given only what it needs."""
@@ -437,6 +432,17 @@ def _describe(fault: Fault) -> str:
     return ", ".join(f"{k}={v}" for k, v in data.items()) or "on"
 
 
+def prepare_database(database: Database, build_dir: Path, users: int) -> None:
+    """The candidate's tables (the packaged schema) with the control's answers for the
+    population's ``users`` (the packaged mock), as every run of the release starts."""
+    from .functions import package_path
+
+    schema = _read_from_zip(package_path(build_dir, "candidate"), EXAMPLE_SCHEMA)
+    database.create_schema(schema)
+    mock = _mock_from_zip(package_path(build_dir, "router"))
+    database.seed((user_id(i) for i in range(users)), mock.mock_profile)
+
+
 def _read_from_zip(zip_path: Path, name: str) -> str:
     import zipfile
 
@@ -456,4 +462,4 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-__all__ = ["Options", "Rehearsal", "Step", "ramp_plan"]
+__all__ = ["Options", "Rehearsal", "Step", "prepare_database", "ramp_plan"]

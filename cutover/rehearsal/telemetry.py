@@ -20,6 +20,7 @@ from cutover.runtime import metrics as emf
 from .clock import EPOCH
 
 _loads = json.loads
+LATENCY, ROUTE, CONTROL_ROUTE = emf.LATENCY, emf.ROUTE, emf.CONTROL_ROUTE
 BUCKETS_PER_DOUBLING = 32  # latency histogram resolution: about 2%
 
 
@@ -75,25 +76,30 @@ class Telemetry:
     def _emf(self, doc: dict[str, Any], counts: dict[str, float]) -> None:
         meta = doc["_aws"]
         t = meta["Timestamp"] / 1000.0 - EPOCH
-        minute = self.minutes[int(t // 60)]
+        index = int(t // 60)
+        minute = self.minutes[index]
+        stored, publish = self.stored, self.publish
         for directive in meta["CloudWatchMetrics"]:
             namespace = directive["Namespace"]
+            dim_sets = None  # the directive's dimension sets, once it has a stored metric
             for metric in directive["Metrics"]:
                 name = metric["Name"]
                 value = doc.get(name)
-                values = value if isinstance(value, list) else [value]
-                if (namespace, name) in self.stored:
-                    for dim_names in directive["Dimensions"]:
-                        dims = tuple(sorted((d, str(doc.get(d, ""))) for d in dim_names))
+                values = value if isinstance(value, list) else (value,)
+                if (namespace, name) in stored:
+                    if dim_sets is None:
+                        dim_sets = [tuple(sorted((d, str(doc.get(d, ""))) for d in dim_names))
+                                    for dim_names in directive["Dimensions"]]
+                    for dims in dim_sets:
                         for v in values:
-                            self.publish(namespace, name, dims, t, float(v))
-                if name == emf.LATENCY:
-                    route = str(doc.get(emf.ROUTE, emf.CONTROL_ROUTE))
-                    histogram = self.latency.setdefault(route, defaultdict(Counter))[int(t // 60)]
+                            publish(namespace, name, dims, t, float(v))
+                if name == LATENCY:
+                    route = str(doc.get(ROUTE, CONTROL_ROUTE))
+                    histogram = self.latency.setdefault(route, defaultdict(Counter))[index]
                     for v in values:
                         histogram[bucket(float(v))] += 1
                 else:
-                    total = sum(float(v) for v in values)
+                    total = sum(float(v) for v in values) if len(values) != 1 else float(values[0])
                     minute[name] += total
                     counts[name] = counts.get(name, 0.0) + total
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -94,13 +95,70 @@ class Hooks:
 
     def returned(self, fn: Function, env: Environment) -> None:
         if fn.role == "router" and env.state is not None:
-            env.state.shadow.drain(10.0)  # the shadow-drain extension holds the environment
+            shadow = env.state.shadow
+            if shadow.pending:  # the shadow-drain extension holds the environment
+                queue = getattr(shadow, "_queue", None)
+                if isinstance(queue, _InlineQueue):
+                    queue.run(shadow)
+                else:
+                    shadow.drain(10.0)
 
     def retired(self, fn: Function, env: Environment) -> None:
         self.world.agent_of.pop(env.id, None)
         if fn.role == "candidate" and env.state is not None:
             with env.modules.active():
                 env.state.store.close()
+
+
+class _InlineDeadline:
+    """The router's canary deadline runner on the virtual clock: the exchange runs on the
+    caller's thread. A real-time deadline means nothing on simulated time (nothing waits);
+    the simulated one is the Lambda stand-in's read timeout and the router's own check of
+    the elapsed time, which both still apply. No thread hand-off per canary request."""
+
+    def run(self, exchange: Any, timeout_s: float) -> Any:
+        return exchange()
+
+
+class _Drained(Exception):
+    """The inline dispatch queue is empty: the dispatcher's worker loop returns."""
+
+
+class _InlineQueue:
+    """The router's shadow dispatch queue, worked off on the caller's thread when the
+    invocation returns (where the shadow-drain extension waits for it): the dispatcher's
+    own worker loop builds and sends each event, with no worker thread to hand off to.
+    On simulated time nothing runs between the handler's return and the drain, so the
+    events, their timestamps and their order are the same."""
+
+    def __init__(self) -> None:
+        self.items: deque[Any] = deque()
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+
+    def get(self) -> Any:
+        if not self.items:
+            raise _Drained
+        return self.items.popleft()
+
+    def run(self, dispatcher: Any) -> None:
+        try:
+            dispatcher._run()  # the dispatcher's own loop, on this thread
+        except _Drained:
+            with dispatcher._idle:
+                dispatcher._free -= 1  # the loop counted itself waiting
+
+
+_INLINE_DISPATCH_NEEDS = ("_queue", "_run", "_idle", "_free", "_max_workers")
+
+
+def _dispatch_inline(dispatcher: Any) -> None:
+    """No worker threads for the router's shadow dispatcher: its queue is worked off by
+    ``Hooks.returned``. A dispatcher of another shape keeps its threads (and is drained)."""
+    if all(hasattr(dispatcher, name) for name in _INLINE_DISPATCH_NEEDS):
+        dispatcher._max_workers = 0
+        dispatcher._queue = _InlineQueue()
 
 
 @dataclass
@@ -148,6 +206,7 @@ class World:
                            "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
+        self._unshare_botocore_data = _share_botocore_data()
         self.agent_of: dict[str, Agent] = {}
         self.lambda_ = LambdaService(clock, random.Random(f"lambda:{scenario.seed}"), publish, ingest,
                                      self.hooks, scenario.environments.lifetime_minutes * 60.0)
@@ -255,6 +314,10 @@ class World:
         inject("lambda", StandinClient(self.lambda_, 3.0), "shadow")
         env.state.random = random.Random(f"shadow-sample:{self.scenario.seed}:{env.id}").random
         router = env.state  # the environment's Router: its control is user_profile.mock's
+        if hasattr(router, "canary_calls"):
+            router.canary_calls = _InlineDeadline()
+        self._read_flags_in_process(env, router.flags)
+        _dispatch_inline(router.shadow)
         backend = router.control
         control = self.hooks.latency["control"]
         clock = self.clock
@@ -272,6 +335,17 @@ class World:
         self.agent_of[env.id] = Agent(env.id, env.born, self.poll_interval_s,
                                       env.born + unavailable if unavailable else 0.0)
         self.agents.agent = self.agent_of[env.id]
+
+    def _read_flags_in_process(self, env: Environment, flags: Any) -> None:
+        """The router's flag reads reach the agent stand-in by a call instead of loopback
+        HTTP: the same answers, statuses, errors and simulated latency, and the reader's
+        TTL, budget, fallbacks and logs are its own (only its transport is replaced)."""
+        reader = env.modules.module("cutover_runtime.flag_reader")
+        target, budget = getattr(flags, "_target", None), getattr(flags, "_budget", None)
+        if target is None or budget is None or not hasattr(flags, "_fetch"):
+            return  # a reader of another shape keeps its HTTP exchange
+        fetch, error = self.agents.fetch, reader.FlagsError
+        flags._fetch = lambda: fetch(target, budget, error)
 
     def _rig_of(self, env: Environment) -> PathRig:
         for rig in self.paths:
@@ -344,11 +418,39 @@ class World:
         self.agents.close()
         self.control_plane.close()
         self.data_plane.close()
+        self._unshare_botocore_data()
         for key, value in self._saved_environ.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _share_botocore_data() -> Any:
+    """Every boto3 session the functions make during the run reads botocore's data files
+    (endpoints, service models) through one loader, parsed once: a function's cold start
+    (the guard's three clients, a router's data-plane client) costs its simulated time,
+    not half a second of parsing the same JSON again. Each client is still made from its
+    own session with its own settings. Returns what puts botocore back."""
+    try:
+        import botocore.session as botocore_session
+    except ImportError:  # no boto3: no function that could use it
+        return lambda: None
+    original = botocore_session.create_loader
+    loaders: dict[Any, Any] = {}
+
+    def create_loader(search_path_string: Any = None) -> Any:
+        loader = loaders.get(search_path_string)
+        if loader is None:
+            loader = loaders[search_path_string] = original(search_path_string)
+        return loader
+
+    botocore_session.create_loader = create_loader
+
+    def restore() -> None:
+        botocore_session.create_loader = original
+
+    return restore
 
 
 def divergence_sql(fault: Divergence) -> tuple[str, dict[str, Any]]:

@@ -315,8 +315,6 @@ LABELS = (("pid", "pid"), ("endpoint", "endpoint"), ("speed", "speed"), ("sim_ti
 def render_status(status: dict[str, Any]) -> str:
     rows = [(label, _shown(key, status[key], status)) for key, label in LABELS
             if key in status and not (key == "error" and status[key] is None)]
-    if not status.get("simulation", True):
-        rows.append(("simulation", "none: no traffic, no alarms"))
     width = max(len(label) for label, _ in rows)
     head = f"sandbox {status.get('env')} ({status.get('region')}, account {status.get('account_id')})"
     return "\n".join([head, *(f"  {label:<{width}}  {value}" for label, value in rows)])

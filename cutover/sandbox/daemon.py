@@ -4,8 +4,8 @@
 file; ``cutover sandbox down`` sends it SIGTERM. In this one process:
 
 * moto's server (``front.Moto``) pretending to be the account the plan targets
-  (``MOTO_ACCOUNT_ID``), with the AppConfig agent layer's public parameter seeded as the
-  plan emulator seeds it (``emulator.seed_public_parameters``);
+  (``MOTO_ACCOUNT_ID``), seeded with what AWS owns and the release only names: the
+  AppConfig agent layer's public parameter and the spec's network (``services.seed_moto``);
 * the AWS stand-ins moto lacks (``services.mount``) and the front door on one loopback
   port, with the sandbox's control API under ``/_cutover/`` (``status``, ``inject``,
   ``clear``: JSON in, JSON out);
@@ -34,12 +34,15 @@ from cutover.generator.terraform import sandbox_target
 from cutover.generator.terraform.emulator import (
     DEFAULT_ACCOUNT_ID,
     RunningEmulator,
-    seed_public_parameters,
 )
 from cutover.generator.workspace import Layout, load_env_spec, load_plan
 from cutover.rehearsal.cloudwatch import MetricStore
 from cutover.runtime.metrics import LATENCY
 
+from .front import FrontDoor, Moto
+from .services import mount, seed_moto
+from .services.seed import network_of
+from .simulation import Simulation
 from .state import SandboxClock, SandboxState
 from .wire import Request, Response
 
@@ -52,25 +55,6 @@ LOG_FILE = "sandbox.log"
 # the rehearsal's seed, 1234, the 1% canary gets 0.47% and the gate HOLDs on the share.)
 DEFAULT_SEED = 15
 DEFAULT_USERS_PER_MINUTE = 100
-
-
-def _parts() -> tuple[Any, Any]:
-    """The AWS stand-ins (``services.mount``) and the simulated release (``Simulation``).
-
-    Imported here, and only here, so that the daemon runs on a tree that has the front
-    door but not yet its parts: a missing part is logged and the sandbox serves moto alone.
-    """
-    try:
-        from .services import mount
-    except ImportError as exc:
-        LOG.warning("no AWS stand-ins (%s): moto answers every request", exc)
-        mount = None
-    try:
-        from .simulation import Simulation
-    except ImportError as exc:
-        LOG.warning("no simulated release (%s): no traffic, no alarms", exc)
-        Simulation = None
-    return mount, Simulation
 
 
 def percentile_metrics(root: Path, env: str) -> list[tuple[str, str]]:
@@ -104,18 +88,14 @@ class Sandbox:
                  env, self.state.region, self.state.account_id, speed, self.front.url, self.moto.port)
 
     def _start(self, seed: int, users_per_minute: float) -> None:
-        from .front import FrontDoor, Moto
-
         self.moto = Moto()
-        seed_public_parameters(self.state.region, self.state.account_id)
-        mount, Simulation = _parts()
-        self.aws = mount(self.state) if mount else None
+        seed_moto(self.state, network_of(self.root, self.env))
+        self.aws = mount(self.state)
         self.front = FrontDoor(self.state, self.moto, self.admin)
         os.environ["AWS_ENDPOINT_URL"] = self.front.url
-        if Simulation is not None and self.aws is not None:
-            self.sim = Simulation(self.state, self.aws, self.root, self.env, seed=seed,
-                                  users_per_minute=users_per_minute, endpoint=self.front.url)
-            self.sim.start()
+        self.sim = Simulation(self.state, self.aws, self.root, self.env, seed=seed,
+                              users_per_minute=users_per_minute, endpoint=self.front.url)
+        self.sim.start()
 
     # the control API (/_cutover/...)
     def admin(self, request: Request) -> Response:
@@ -134,16 +114,12 @@ class Sandbox:
                                      "kind": "input"}})
 
     def _inject(self, body: dict[str, Any]) -> Response:
-        if self.sim is None:
-            return _json(409, {"error": {"message": "this sandbox runs no simulated release", "kind": "state"}})
         fault, params = str(body["fault"]), dict(body.get("params") or {})
         injected = self.sim.inject(fault, **params)
         LOG.info("inject %s %s", fault, params)
         return _json(200, {"injected": injected, "status": self.status()})
 
     def _clear(self, body: dict[str, Any]) -> Response:
-        if self.sim is None:
-            return _json(409, {"error": {"message": "this sandbox runs no simulated release", "kind": "state"}})
         fault = body.get("fault")
         kinds = [str(fault)] if fault else sorted({f["kind"] for f in self.sim.status().get("faults_active", ())})
         cleared = sum(self.sim.clear(kind) for kind in kinds)
@@ -154,10 +130,8 @@ class Sandbox:
         clock = self.state.clock
         out: dict[str, Any] = {"env": self.env, "pid": os.getpid(), "endpoint": self.front.url,
                                "region": self.state.region, "account_id": self.state.account_id,
-                               "speed": clock.speed, "sim_time_s": clock.now,
-                               "simulation": self.sim is not None}
-        if self.sim is not None:
-            out.update(self.sim.status())
+                               "speed": clock.speed, "sim_time_s": clock.now}
+        out.update(self.sim.status())
         out["resources_applied"] = self._resources_applied()
         return out
 

@@ -28,6 +28,7 @@ from typing import Any
 REDACTED = "<redacted>"
 DIGEST_CHARS = 16
 PAIRING_LIMIT = 1024  # leftover pairs tried when matching unordered elements under tolerance
+PAIRING_WORK = 50_000  # differences the trials of one list may count; past it, key order
 COMPARE_BUDGET_MS = 250.0  # per comparison (one shadow event)
 _CHECK_EVERY = 64  # container frames between two looks at the clock
 
@@ -63,12 +64,24 @@ def parse_path(text: str) -> tuple[str, ...]:
     return tuple(segments)
 
 
+class _Text(str):
+    """A path segment standing for a run of levels, already written (``[0][0].k``)."""
+
+    __slots__ = ()
+
+
+def _segment_text(segment: Any) -> str:
+    if type(segment) is int:
+        return f"[{segment}]"
+    return segment if type(segment) is _Text else f".{segment}"
+
+
 def _path_text(path: Any) -> str:
     """A cons-cell path ``(parent, segment)`` (None: the root) as ``$.a[0].b``."""
     parts = []
     while path is not None:
         path, segment = path
-        parts.append(f"[{segment}]" if type(segment) is int else f".{segment}")
+        parts.append(_segment_text(segment))
     parts.append("$")
     parts.reverse()
     return "".join(parts)
@@ -178,6 +191,18 @@ def _short(value: Any) -> str:
     return digest(value)[:DIGEST_CHARS]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _short_text(text: str) -> str:
+    """``_short`` of a scalar from its canonical JSON text."""
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        data = text.encode("utf-8", "surrogatepass")
+    return sha256(data).digest()[:DIGEST_CHARS // 2].hex()  # hexdigest()[:16], cheaper
+
+
 def salted_digest(value: Any, salt: str) -> str:
     """What travels instead of a redacted value (contracts.md §7)."""
     return "sha256:" + sha256(f"{salt}:{canonical_json(value)}".encode()).hexdigest()
@@ -245,6 +270,27 @@ def _sort_leftovers(items: list) -> None:
         items.sort(key=lambda item: (repr(item[0]), item[1]))
 
 
+def _match(keys_a: list, keys_b: list) -> tuple[list, list]:
+    """Match elements of equal keys, as multisets: the ``(key, index)`` left on each side."""
+    index = dict(zip(keys_b, range(len(keys_b))))
+    left_a = []
+    if len(index) == len(keys_b):  # no two elements of b alike (the usual case)
+        for i, k in enumerate(keys_a):
+            if index.pop(k, None) is None:
+                left_a.append((k, i))
+        return left_a, list(index.items())
+    slots: dict[Any, list[int]] = {}
+    for j, k in enumerate(keys_b):
+        slots.setdefault(k, []).append(j)
+    for i, k in enumerate(keys_a):
+        slot = slots.get(k)
+        if slot:
+            slot.pop()
+        else:
+            left_a.append((k, i))
+    return left_a, [(k, j) for k, slot in slots.items() for j in slot]
+
+
 @dataclass(frozen=True)
 class CompareRules:
     ignore_paths: tuple[str, ...] = ()
@@ -304,6 +350,18 @@ class ShadowComparator:
         self._deadline = float("inf")
         self._key_levels = KEY_DEPTH
         self._counting = False
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """What one comparison remembers: scalar digests by their JSON text, and the text
+        of the last parent path written (siblings' differences share it)."""
+        self._digests: dict[str, str] = {}
+        self._digests_by_value: dict[int | str, str] = {}
+        self._key_levels = KEY_DEPTH
+        self._text_parent: Any = None
+        self._text_prefix = "$"
+        self._text_grand: Any = None
+        self._text_grand_prefix = "$"
 
     # -- public -----------------------------------------------------------------------
     def redacted(self, body: Any, salt: str) -> Any:
@@ -313,14 +371,19 @@ class ShadowComparator:
     def compare(self, control: Any, candidate: Any) -> list[dict[str, str]]:
         """Differences in document order; CompareBudgetExceeded past ``budget_ms``."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
+        self._fresh()
         out: list[dict[str, str]] = []
-        self._run(control, candidate, self._pattern((), None), None, False, out)
+        try:
+            self._run(control, candidate, self._pattern((), None), None, False, out)
+        finally:
+            self._fresh()
         return out
 
     def compare_fields(self, fields: dict[str, Any], field_digests: dict[str, str],
                        candidate: Any) -> list[dict[str, str]]:
         """Compare a candidate body with the control's top-level fields (oversized event)."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
+        self._fresh()
         out: list[dict[str, str]] = []
         if not isinstance(candidate, dict):
             self._diff(out, None, "type", fields, candidate, False)
@@ -363,7 +426,7 @@ class ShadowComparator:
         if pat in self._ignore:
             return
         if key not in candidate:
-            out.append({"path": _path_text(path), "kind": "missing"})
+            self._gone(out, path, "missing")
             return
         self._run(value, candidate[key], self._pattern(pat, None), path, redacted, out)
 
@@ -372,19 +435,63 @@ class ShadowComparator:
             out.append(_COUNTED)
             return
         if redacted:
-            out.append({"path": _path_text(path), "kind": kind,
+            out.append({"path": self._text(path), "kind": kind,
                         "control": REDACTED, "candidate": REDACTED})
         else:
-            out.append({"path": _path_text(path), "kind": kind,
-                        "control": _short(a), "candidate": _short(b)})
+            out.append({"path": self._text(path), "kind": kind,
+                        "control": self._digest16(a), "candidate": self._digest16(b)})
+
+    def _gone(self, out, path, kind):
+        """A ``missing`` or ``extra`` difference (a pairing trial only counts it)."""
+        out.append(_COUNTED if self._counting else {"path": self._text(path), "kind": kind})
+
+    def _digest16(self, value):
+        """``_short(value)``; a scalar's is computed once per comparison from its JSON text
+        (an int's or a string's found by the value itself: neither equals the other)."""
+        t = type(value)
+        if t is int or t is str:
+            found = self._digests_by_value.get(value)
+            if found is None:
+                found = self._digests_by_value[value] = _short_text(
+                    int.__repr__(value) if t is int else _encode_str(value))
+            return found
+        if t not in _SCALARS:
+            return _short(value)
+        text = _scalar_json(value)
+        found = self._digests.get(text)
+        if found is None:
+            found = self._digests[text] = _short_text(text)
+        return found
+
+    def _text(self, path):
+        """``_path_text(path)``, the parent's text kept for the next sibling."""
+        if path is None:
+            return "$"
+        parent, segment = path
+        if parent is not self._text_parent:
+            self._text_parent = parent
+            if parent is None:
+                self._text_prefix = "$"
+            else:  # the grandparent's text is kept too: cousins share it
+                grand, last = parent
+                if grand is not self._text_grand:
+                    self._text_grand = grand
+                    self._text_grand_prefix = _path_text(grand)
+                self._text_prefix = self._text_grand_prefix + _segment_text(last)
+        if type(segment) is int:
+            return f"{self._text_prefix}[{segment}]"
+        return self._text_prefix + _segment_text(segment)
 
     def _run(self, a, b, pat, path, redacted, out, limit=None):
         """Depth-first walk with an explicit stack of container frames (generators that
         yield the frames of their container children), so differences come out in
         document order at any depth. With ``limit``, stop once ``out`` holds that many."""
         frame = self._visit(a, b, pat, path, redacted, out)
-        if frame is None:
-            return
+        if frame is not None:
+            self._drive(frame, out, limit)
+
+    def _drive(self, frame, out, limit=None):
+        """Run a frame and the frames it yields, depth first (``_run``'s loop)."""
         frames = [frame]
         ticks = _CHECK_EVERY
         while frames:
@@ -402,12 +509,17 @@ class ShadowComparator:
 
     def _visit(self, a, b, pat, path, redacted, out):
         """Compare a scalar pair at once; for two containers, return their frame."""
-        if pat in self._ignore:
-            return None
-        if not redacted and pat in self._redact:
-            redacted = True
         ta = type(a)
         tb = type(b)
+        if pat is None:  # no rule at or below: follow single-child containers in a loop
+            if ta is tb and (ta is list or ta is dict) and len(a) == 1 and len(b) == 1:
+                a, b, path = self._chain(a, b, path)
+                ta = type(a)
+                tb = type(b)
+        elif pat in self._ignore:
+            return None
+        elif not redacted and pat in self._redact:
+            redacted = True
         if ta is dict and tb is dict:
             return self._dict_frame(a, b, pat, path, redacted, out)
         if ta is list and tb is list:
@@ -437,12 +549,38 @@ class ShadowComparator:
         self._diff(out, path, "type", a, b, redacted)
         return None
 
+    def _chain(self, a, b, path):
+        """Descend while both sides hold one same child (``[[[...]]]``, ``{"k": {"k": ...}}``)
+        with no frame and no path cell per level: the levels' text is written once, as one
+        segment. Returns the first pair that is not such a chain, and its path."""
+        parts: list[str] = []
+        add = parts.append
+        while True:
+            t = type(a)
+            if t is not type(b) or (t is not list and t is not dict) or len(a) != 1 or len(b) != 1:
+                break
+            if t is list:
+                a = a[0]
+                b = b[0]
+                add("[0]")
+            elif t is dict:
+                (key,) = a
+                if key not in b:
+                    break
+                a = a[key]
+                b = b[key]
+                add(_segment_text(key))
+            if not len(parts) & 1023:
+                self._check_budget()
+        return a, b, (path, _Text("".join(parts)))
+
     def _dict_frame(self, a, b, pat, path, redacted, out):
         """Paths are cons cells ``(parent, segment)`` and patterns None outside the rules,
         so a level of nesting costs O(1) however deep it is."""
         ignore = self._ignore
         prefixes = self._rule_prefixes
         visit = self._visit
+        missing = 0
         for key, va in a.items():
             if key in b:
                 vb = b[key]
@@ -457,11 +595,15 @@ class ShadowComparator:
                 frame = visit(va, vb, kp, (path, key), redacted, out)
                 if frame is not None:
                     yield frame
-            elif pat is None or pat + (key,) not in ignore:
-                out.append({"path": _path_text((path, key)), "kind": "missing"})
+            else:
+                missing += 1
+                if pat is None or pat + (key,) not in ignore:
+                    self._gone(out, (path, key), "missing")
+        if len(b) == len(a) - missing:  # every key of b was one of a's: nothing extra
+            return
         for key in b:
             if key not in a and (pat is None or pat + (key,) not in ignore):
-                out.append({"path": _path_text((path, key)), "kind": "extra"})
+                self._gone(out, (path, key), "extra")
 
     def _list_frame(self, a, b, pat, path, redacted, out):
         ep = self._pattern(pat, "*") if pat is not None else None
@@ -479,9 +621,9 @@ class ShadowComparator:
         if ep is not None and ep in self._ignore:
             return
         for i in range(n, len(a)):
-            out.append({"path": _path_text((path, i)), "kind": "missing"})
+            self._gone(out, (path, i), "missing")
         for i in range(n, len(b)):
-            out.append({"path": _path_text((path, i)), "kind": "extra"})
+            self._gone(out, (path, i), "extra")
 
     # -- unordered lists --------------------------------------------------------------
     def _match_key(self, value, pat):
@@ -498,7 +640,8 @@ class ShadowComparator:
         plain = self._plain_key
         if t is dict:
             if not deeper:  # the usual case: only leaves are ignored
-                return tuple(sorted([(k, plain(v)) for k, v in value.items() if k not in drop]))
+                return tuple(sorted([(k, v if type(v) is str else plain(v))
+                                     for k, v in value.items() if k not in drop]))
             return tuple(sorted([
                 (k, self._match_key(v, pat + (k,)) if k in deeper else plain(v))
                 for k, v in value.items() if k not in drop]))
@@ -528,17 +671,107 @@ class ShadowComparator:
         if t is dict or t is list:
             if self._key_levels <= 0:
                 return ("#", digest(value))
-            plain = self._plain_key
             self._key_levels -= 1
             try:
+                plain = self._plain_key
                 if t is dict:
-                    return tuple(sorted([(k, plain(v)) for k, v in value.items()]))
-                return ("[", *[plain(v) for v in value])
+                    return tuple(sorted([(k, v if type(v) is str else plain(v))
+                                         for k, v in value.items()]))
+                if len(value) > 8:  # a long list: its scalars keyed in one loop
+                    return ("[", *self._keys_of(value))
+                return ("[", *[v if type(v) is str else plain(v) for v in value])
             finally:
                 self._key_levels += 1
         if t is bool:
             return ("b", value)  # True must not match the number 1
         return repr(value)
+
+    def _element_keys(self, items, ep):
+        """``[self._match_key(item, ep) for item in items]``, the budget checked every 16
+        elements; an object whose fields are all kept or dropped (the usual element) is
+        keyed in this loop, its strings and numbers without a call, its kept fields sorted
+        once per distinct field list (the elements of a list mostly share one)."""
+        spec = self._key_spec.get(ep)
+        drop = () if spec is None else spec[0]
+        if spec is not None and spec[1]:
+            drop = None  # some field has ignored paths below it: _match_key's walk
+        key = self._match_key
+        plain = self._plain_key
+        grid = self._grid
+        check = self._check_budget
+        exact = _EXACT
+        keys = []
+        orders: dict[tuple, list] = {}
+        fields = order = None
+        for n, item in enumerate(items):
+            if not n & 15:
+                check()
+            if type(item) is not dict or drop is None:
+                keys.append(key(item, ep))
+                continue
+            if spec is None:
+                self._key_levels -= 1  # as _plain_key counts an object's level
+            if tuple(item) != fields:  # most elements have the fields of the one before
+                fields = tuple(item)
+                order = orders.get(fields)
+                if order is None:
+                    order = orders[fields] = sorted([k for k in fields if k not in drop])
+            parts = []
+            add = parts.append
+            for k in order:
+                v = item[k]
+                t = type(v)
+                if t is str:
+                    add((k, v))
+                elif grid and (t is float or t is int):
+                    try:
+                        snapped = v * grid
+                    except OverflowError:  # an int too large for a float
+                        add((k, ("n", v)))
+                        continue
+                    add((k, round(snapped) if -exact < snapped < exact else self._number_key(v)))
+                elif t is list and len(v) <= 8:  # a short list: _plain_key's, inline
+                    for x in v:
+                        if type(x) is not str:
+                            self._key_levels -= 1
+                            add((k, ("[", *[x if type(x) is str else plain(x) for x in v])))
+                            self._key_levels += 1
+                            break
+                    else:  # strings only (tags, ids): keyed as they are (one level down)
+                        add((k, ("[", *v)))
+                else:
+                    add((k, plain(v)))
+            if spec is None:
+                self._key_levels += 1
+            keys.append(tuple(parts))
+        return keys
+
+    def _keys_of(self, values):
+        """``[self._plain_key(v) for v in values]``, with strings and numbers keyed in the
+        loop (no call per scalar: most of an element's key)."""
+        plain = self._plain_key
+        number = self._number_key
+        grid = self._grid
+        keys = []
+        add = keys.append
+        for v in values:
+            t = type(v)
+            if t is str or v is None:
+                add(v)
+            elif t is float or t is int:
+                if grid:
+                    try:
+                        snapped = v * grid
+                    except OverflowError:  # an int too large for a float
+                        add(("n", v))
+                        continue
+                    if -_EXACT < snapped < _EXACT:  # False for NaN and Infinity
+                        add(round(snapped))
+                        continue
+                add(number(v))
+            else:
+                add(plain(v))
+        return keys
 
     def _number_key(self, value):
         if value != value:  # noqa: PLR0124 - NaN, without float() (a huge int overflows)
@@ -558,24 +791,13 @@ class ShadowComparator:
         ep = pat + ("*",)  # pat is an unordered rule, so not None
         if ep in self._ignore:
             return
-        key = self._match_key
-        check = self._check_budget
-        keys_b: dict[Any, list[int]] = {}
-        for j, item in enumerate(b):
-            if not j & 15:
-                check()
-            keys_b.setdefault(key(item, ep), []).append(j)
-        left_a = []
-        for i, item in enumerate(a):
-            if not i & 15:
-                check()
-            k = key(item, ep)
-            slot = keys_b.get(k)
-            if slot:
-                slot.pop()
-            else:
-                left_a.append((k, i))
-        left_b = [(k, j) for k, slot in keys_b.items() for j in slot]
+        if len(a) == 1 and len(b) == 1:
+            # One element each: nothing to match but each other, so no keys (a deep
+            # element's would be digested below KEY_DEPTH): walked as the closest pair is.
+            self._check_budget()  # as for the first element of any unordered list
+            self._run(a[0], b[0], self._pattern(ep, None), (path, 0), redacted, out)
+            return
+        left_a, left_b = _match(self._element_keys(a, ep), self._element_keys(b, ep))
         _sort_leftovers(left_a)
         _sort_leftovers(left_b)
         if left_a and left_b and len(left_a) * len(left_b) <= PAIRING_LIMIT:
@@ -585,38 +807,53 @@ class ShadowComparator:
             # Many leftovers: pair in the order of their keys, which keeps similar
             # elements together, in O(n log n).
             n = min(len(left_a), len(left_b))
-            walk_pat = self._pattern(ep, None)
-            for (_, i), (_, j) in zip(left_a[:n], left_b[:n]):
-                self._run(a[i], b[j], walk_pat, (path, i), redacted, out)
+            pairs = [(i, j) for (_, i), (_, j) in zip(left_a[:n], left_b[:n])]
+            self._drive(self._pairs_frame(a, b, pairs, self._pattern(ep, None), path,
+                                          redacted, out), out)
             left_a_idx = [i for _, i in left_a[n:]]
             left_b_idx = [j for _, j in left_b[n:]]
         for i in sorted(left_a_idx):
-            out.append({"path": _path_text((path, i)), "kind": "missing"})
+            self._gone(out, (path, i), "missing")
         for j in sorted(left_b_idx):
-            out.append({"path": _path_text((path, j)), "kind": "extra"})
+            self._gone(out, (path, j), "extra")
+
+    def _pairs_frame(self, a, b, pairs, pat, path, redacted, out):
+        """A frame walking the pairs ``(i, j)`` one after the other: one walk, not one per
+        pair. A pair's frame is delegated to (``yield from``: its children are still walked
+        depth first, in order) and the budget is checked every 16 pairs."""
+        visit = self._visit
+        check = self._check_budget
+        for n, (i, j) in enumerate(pairs):
+            if not n & 15:
+                check()
+            va = a[i]
+            vb = b[j]
+            if pat is None and type(va) is dict and type(vb) is dict:  # the usual element
+                yield from self._dict_frame(va, vb, None, (path, i), redacted, out)
+                continue
+            frame = visit(va, vb, pat, (path, i), redacted, out)
+            if frame is not None:
+                yield from frame
 
     def _pair_closest(self, a, b, left_a, left_b, ep, path, redacted, out):
         """Few leftovers: pair each with its closest counterpart (fewest differences).
         Trials only count differences (no digests) and stop as soon as they cannot beat
-        the best so far; the chosen pair is then walked for real."""
+        the best so far; the chosen pair is then walked for real. Once the trials of this
+        list have counted ``PAIRING_WORK`` differences (large elements that match nothing:
+        each trial walks most of one), the rest is paired in key order."""
         remaining = [j for _, j in left_b]
         unmatched = []
         walk_pat = self._pattern(ep, None)
-        counting = self._counting
-        for _, i in left_a:
-            best = best_count = None
-            self._counting = True
-            try:
-                for j in remaining:
-                    self._check_budget()
-                    trial: list[dict[str, str]] = []
-                    self._run(a[i], b[j], walk_pat, (path, i), redacted, trial, best_count)
-                    if best_count is None or len(trial) < best_count:
-                        best, best_count = j, len(trial)
-                        if not trial:
-                            break
-            finally:
-                self._counting = counting
+        work = 0
+        for n, (_, i) in enumerate(left_a):
+            if work > PAIRING_WORK:
+                rest = [i for _, i in left_a[n:]]
+                m = min(len(rest), len(remaining))
+                pairs = list(zip(rest[:m], remaining[:m]))
+                self._drive(self._pairs_frame(a, b, pairs, walk_pat, path, redacted, out), out)
+                return unmatched + rest[m:], remaining[m:]
+            best, best_count, counted = self._closest(a, b, i, remaining, walk_pat, path, redacted)
+            work += counted
             if best is None:
                 unmatched.append(i)
                 continue
@@ -624,3 +861,23 @@ class ShadowComparator:
             if best_count:
                 self._run(a[i], b[best], walk_pat, (path, i), redacted, out)
         return unmatched, remaining
+
+    def _closest(self, a, b, i, candidates, walk_pat, path, redacted):
+        """The candidate closest to ``a[i]``, its differences, and how many were counted."""
+        best = best_count = None
+        counted = 0
+        counting = self._counting
+        self._counting = True
+        try:
+            for j in candidates:
+                self._check_budget()
+                trial: list[dict[str, str]] = []
+                self._run(a[i], b[j], walk_pat, (path, i), redacted, trial, best_count)
+                counted += len(trial)
+                if best_count is None or len(trial) < best_count:
+                    best, best_count = j, len(trial)
+                    if not trial:
+                        break
+        finally:
+            self._counting = counting
+        return best, best_count, counted

@@ -33,7 +33,14 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def document(spec: ReleaseSpec) -> dict[str, Any]:
+def document(spec: ReleaseSpec, memo: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+    """The current document, checked (`memo`: see `check_document`)."""
+    doc = _unchecked_document(spec)
+    check_document(doc, memo)
+    return doc
+
+
+def _unchecked_document(spec: ReleaseSpec) -> dict[str, Any]:
     flags: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for i, path in enumerate(spec.read_paths):
@@ -76,25 +83,30 @@ def document(spec: ReleaseSpec) -> dict[str, Any]:
             "sampleRate": _number(path.shadow.sample_rate),
             "timeoutMs": path.shadow.timeout_ms,
         }
-    doc = {"version": "1", "flags": flags, "values": values}
-    check_document(doc)
-    return doc
+    return {"version": "1", "flags": flags, "values": values}
 
 
-def kept_documents(spec: ReleaseSpec) -> list[dict[str, Any]]:
+def kept_documents(spec: ReleaseSpec, memo: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
     """Every document a ramp or a rollback may deploy: the current one with one read path
     moved to 0 or to any planned step. Terraform keeps each as a hosted version, so the
-    version a deployment replaces is still there for AppConfig's rollback."""
+    version a deployment replaces is still there for AppConfig's rollback.
+
+    Each document holds every read path, and there are paths x steps of them: each distinct
+    document is checked once, and AWS's schema sees each distinct flag and value once
+    (`_aws_schema_problems`' memo), so the check grows with the paths, not their square."""
     out: dict[str, dict[str, Any]] = {}
     for i, path in enumerate(spec.read_paths):
         for percent in (0, *path.canary.steps):
             canary = path.canary.model_copy(update={"percent": percent})
             paths = list(spec.read_paths)
             paths[i] = path.model_copy(update={"canary": canary})
-            doc = document(spec.model_copy(update={"read_paths": paths}))
+            doc = _unchecked_document(spec.model_copy(update={"read_paths": paths}))
             out.setdefault(json.dumps(doc, sort_keys=True), doc)
-    current = document(spec)
+    current = _unchecked_document(spec)
     out.setdefault(json.dumps(current, sort_keys=True), current)
+    memo = {} if memo is None else memo
+    for doc in out.values():
+        check_document(doc, memo)
     return [out[key] for key in sorted(out)]
 
 
@@ -106,10 +118,70 @@ def _aws_validator() -> Any:
     return jsonschema.Draft7Validator(json.loads(AWS_SCHEMA.read_text(encoding="utf-8")))
 
 
-def _aws_schema_problems(doc: dict[str, Any]) -> list[str]:
+_SECTIONS = ("flags", "values")
+# What the schema may say of the document and of its two maps of entries for an entry's
+# errors to depend on that entry alone (checked on AWS's schema by `_by_entry`).
+_FRAME_WORDS = {"$schema", "$comment", "title", "description", "definitions", "$ref", "type",
+                "required", "additionalProperties", "properties"}
+_MAP_WORDS = {"type", "additionalProperties", "patternProperties"}
+
+
+@functools.cache
+def _by_entry() -> bool:
+    """Whether AWS's schema checks each flag and each value on its own: no rule across the
+    entries of `flags` or `values` (no maxProperties, no propertyNames, ...). True of the
+    published schema; if a new one adds such a rule, every document is checked whole."""
+    schema = _aws_validator().schema
+    frame = schema.get("definitions", {}).get("flagSet", {})
+    if schema.get("$ref") != "#/definitions/flagSet" or set(schema) - _FRAME_WORDS - {"$ref"} \
+            or set(frame) - _FRAME_WORDS or frame.get("additionalProperties", False) is not False:
+        return False
+    maps = [frame.get("properties", {}).get(section, {}) for section in _SECTIONS]
+    return all(not set(m) - _MAP_WORDS and m.get("additionalProperties", False) is False
+               for m in maps)
+
+
+def _in_entry(error: Any) -> bool:
+    path = error.absolute_path
+    return len(path) >= 2 and path[0] in _SECTIONS
+
+
+def _outside_entries(error: Any) -> bool:
+    return not _in_entry(error)
+
+
+def _errors(piece: dict[str, Any], keep: Any, memo: dict[str, list[Any]]) -> list[Any]:
+    """The schema's errors in `piece` that `keep` keeps, found once per distinct piece.
+    The key is the piece's repr (1, 1.0, True and "1" stay apart, as they do for the
+    schema) and the filter's name (a frame and an entry's document may be equal)."""
+    memo_key = f"{keep.__name__} {piece!r}"
+    if memo_key not in memo:
+        memo[memo_key] = [e for e in _aws_validator().iter_errors(piece) if keep(e)]
+    return memo[memo_key]
+
+
+def _schema_errors(doc: Any, memo: dict[str, list[Any]]) -> list[Any]:
+    """The errors jsonschema finds in `doc`: its frame (every key kept, each entry emptied),
+    then each entry in a document of its own (the same errors at the same paths)."""
+    if not isinstance(doc, dict) or not _by_entry():
+        return list(_aws_validator().iter_errors(doc))
+    frame = dict(doc)
+    pieces = []
+    for section in _SECTIONS:
+        if isinstance(doc.get(section), dict):
+            frame[section] = {key: {} for key in doc[section]}
+            pieces += [{"version": "1", section: {key: entry}} for key, entry in doc[section].items()]
+    errors = list(_errors(frame, _outside_entries, memo))  # a copy: the memo keeps its own
+    for piece in pieces:
+        errors += _errors(piece, _in_entry, memo)
+    return errors
+
+
+def _aws_schema_problems(doc: dict[str, Any], memo: dict[str, list[Any]] | None = None) -> list[str]:
     """What AWS's published schema for the type says is wrong, located by JSON path."""
     problems = []
-    for error in sorted(_aws_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
+    errors = _schema_errors(doc, {} if memo is None else memo)
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         where = ".".join(str(p) for p in error.absolute_path) or "(document)"
         problems.append(f"{where}: {error.message} (AWS schema)")
     return problems
@@ -157,9 +229,11 @@ def _cutover_document_problems(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
-def check_document(doc: dict[str, Any]) -> None:
-    """AWS's published schema first; cutover's extras only on a document it accepts."""
-    problems = _aws_schema_problems(doc)
+def check_document(doc: dict[str, Any], memo: dict[str, list[Any]] | None = None) -> None:
+    """AWS's published schema first; cutover's extras only on a document it accepts.
+    `memo` (shared by the checks of documents that hold the same entries) remembers what
+    the schema said of each distinct flag and value."""
+    problems = _aws_schema_problems(doc, memo)
     if not problems:
         problems = _cutover_document_problems(doc)
     if problems:

@@ -167,6 +167,7 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
     modules = module_calls(spec)
     outputs = root_outputs(spec)
     check_references(modules, [o.value for o in outputs])
+    flag_checks: dict[str, list] = {}  # the current document is also a kept one: checked once
     return ReleasePlan(
         spec_file=spec_file,
         env=spec.release.environment,
@@ -179,8 +180,8 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         modules=modules,
         outputs=outputs,
         checkov_skips=[CheckovSkip(s.id, s.reason) for s in spec.security.checkov_skips],
-        flags_document=flag_document.document(spec),
-        kept_flag_documents=flag_document.kept_documents(spec),
+        flags_document=flag_document.document(spec, flag_checks),
+        kept_flag_documents=flag_document.kept_documents(spec, flag_checks),
         dashboard_body=dashboard.body(spec, dashboard_name(spec)),
         alarms_document=alarms.build(spec).document(),
         queries=queries.build(spec),

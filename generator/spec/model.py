@@ -770,6 +770,20 @@ class Security(SpecModel):
 # --- the whole spec ---------------------------------------------------------------------
 
 
+class Cost(SpecModel):
+    """What `cutover cost` holds this environment's monthly cost against, in US dollars a month.
+
+    The command prints both next to its own figure and exits 1 when the release costs
+    more than `budget_usd`; without this section it prices the release and checks no budget.
+    """
+
+    budget_usd: float = Field(gt=0, le=1_000_000, description="The release's monthly budget in this environment.")
+    estimate_usd: float | None = Field(
+        default=None, gt=0, le=1_000_000,
+        description="The team's own monthly estimate (e.g. from a spreadsheet), printed for comparison.",
+    )
+
+
 class ReleaseSpec(SpecModel):
     """One environment of one release."""
 
@@ -789,3 +803,4 @@ class ReleaseSpec(SpecModel):
     guardrails: Guardrails
     observability: Observability = Field(default_factory=Observability)
     security: Security = Field(default_factory=Security)
+    cost: Cost | None = Field(default=None, description="The monthly budget `cutover cost` checks (optional).")

@@ -1,8 +1,11 @@
-"""Plan an environment (against AWS or the local emulator) and apply exactly that saved plan.
+"""Plan an environment (against AWS, the local emulator or a running local sandbox) and
+apply exactly that saved plan.
 
 ``cutover plan --env E`` calls plan_environment; ``cutover apply --env E`` calls
 apply_environment. A small JSON record beside the saved plan says where the plan was made,
-so a plan made against the emulator is never applied.
+so a plan made against the emulator is never applied, and a plan made against the sandbox
+(``cutover sandbox up``: its state file, ``sandbox_target.find``) is applied to that same
+sandbox only, never to AWS; a plan made against AWS is never applied to a sandbox.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from cutover.generator.terraform import flag_guard
+from cutover.generator.terraform import flag_guard, sandbox_target
 from cutover.generator.terraform.emulator import (
     DEFAULT_ACCOUNT_ID,
     EmulatorError,
@@ -30,7 +33,7 @@ from cutover.generator.terraform.toolchain import ToolchainError, require_terraf
 from cutover.generator.terraform.wrapper import DEFAULT_CACHE_DIR, Terraform, TerraformError
 from cutover.runtime import live
 
-Target = Literal["emulator", "aws"]
+Target = Literal["emulator", "aws", "sandbox"]
 RECORD_SUFFIX = ".target.json"
 # Backend settings that point at a real account; dropped from the overrides under the emulator.
 REAL_ACCOUNT_BACKEND_KEYS = frozenset(
@@ -83,15 +86,20 @@ def plan_environment(
     cache_dir: Path = DEFAULT_CACHE_DIR,
     emulator_account_id: str = DEFAULT_ACCOUNT_ID,
     out: TextIO | None = None,
+    sandbox: sandbox_target.SandboxTarget | None = None,
 ) -> PlanResult:
     """Init `env_dir` with `backend` (-backend-config values) and save a plan to `saved_plan`.
 
-    `use_emulator` None decides by itself: the emulator when no AWS credentials are found.
-    `emulator_account_id` is the account moto pretends to be (for `allowed_account_ids`).
+    `sandbox` (a running local sandbox of this environment) wins unless the emulator is
+    asked for. `use_emulator` None decides by itself: the emulator when no AWS credentials
+    are found. `emulator_account_id` is the account moto pretends to be.
     """
     out = out or sys.stdout
     env = env or env_dir.name
     terraform = terraform or require_terraform(cache_dir)
+    if sandbox is not None and not use_emulator:
+        return _plan_on_sandbox(terraform, env_dir, backend, saved_plan, env=env, sandbox=sandbox,
+                                cache_dir=cache_dir, out=out)
     if use_emulator is None:
         use_emulator = not has_aws_credentials()
         reason = "no AWS credentials found"
@@ -139,6 +147,39 @@ def _plan_on_emulator(terraform: Terraform, env_dir: Path, backend: Mapping[str,
         return PlanResult(env, "emulator", saved_plan, record_path(saved_plan), has_changes, aws.endpoint)
 
 
+def _prepared(saved_plan: Path, cache_dir: Path, env: str, where: str) -> Path:
+    record_path(saved_plan).unlink(missing_ok=True)
+    saved_plan.unlink(missing_ok=True)
+    saved_plan.parent.mkdir(parents=True, exist_ok=True)
+    return (cache_dir / "data" / f"{env}-{where}").resolve()
+
+
+def sandbox_emulator(sandbox: sandbox_target.SandboxTarget) -> RunningEmulator:
+    """The sandbox seen as an endpoint with fake credentials (the emulator's settings)."""
+    return RunningEmulator(sandbox.endpoint, sandbox.region, sandbox.account_id, Path(sandbox.log))
+
+
+def _plan_on_sandbox(terraform: Terraform, env_dir: Path, backend: Mapping[str, Any], saved_plan: Path, *,
+                     env: str, sandbox: sandbox_target.SandboxTarget, cache_dir: Path, out: TextIO) -> PlanResult:
+    if not backend.get("bucket") or not backend.get("region"):
+        raise ValueError(f"env={env}: planning against the sandbox needs backend bucket and region; "
+                         f"got backend={dict(backend)}")
+    data_dir = _prepared(saved_plan, cache_dir, env, "sandbox")
+    aws = sandbox_emulator(sandbox)
+    prepare_backend(aws, str(backend["bucket"]), str(backend["region"]), lock_table=backend.get("dynamodb_table"))
+    out.write(banner(f"PLAN AGAINST THE LOCAL SANDBOX ({sandbox.endpoint}, pid {sandbox.pid})",
+                     f"env={env}: a running `cutover sandbox`; nothing here touches AWS"))
+    has_changes = _init_and_plan(with_emulator(terraform, aws, data_dir), env_dir, emulator_backend(backend),
+                                 saved_plan, out)
+    result = PlanResult(env, "sandbox", saved_plan, record_path(saved_plan), has_changes, sandbox.endpoint,
+                        sandbox.account_id)
+    _write_record(result, env, data_dir, sandbox)
+    out.write(f"saved plan: {saved_plan} (target=sandbox, record={result.record})\n")
+    out.write(banner("THE PLAN ABOVE RAN AGAINST THE LOCAL SANDBOX, NOT AWS",
+                     f"env={env}: `make apply ENV={env}` applies it to that sandbox only"))
+    return result
+
+
 def _plan_on_aws(terraform: Terraform, env_dir: Path, backend: Mapping[str, Any], saved_plan: Path, *,
                  env: str, data_dir: Path, out: TextIO) -> PlanResult:
     account_id, region = _caller_account(backend)
@@ -151,9 +192,12 @@ def _plan_on_aws(terraform: Terraform, env_dir: Path, backend: Mapping[str, Any]
     return PlanResult(env, "aws", saved_plan, record_path(saved_plan), has_changes, None, account_id)
 
 
-def _write_record(result: PlanResult, env: str, data_dir: Path) -> None:
-    """Beside the saved plan: where it was planned, so `apply` can refuse an emulator plan."""
+def _write_record(result: PlanResult, env: str, data_dir: Path,
+                  sandbox: sandbox_target.SandboxTarget | None = None) -> None:
+    """Beside the saved plan: where it was planned, so `apply` can refuse an emulator plan
+    and apply a sandbox plan to that sandbox only."""
     result.record.write_text(json.dumps({
+        **({"sandbox": {"endpoint": sandbox.endpoint, "pid": sandbox.pid}} if sandbox else {}),
         "target": result.target,
         "env": env,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -178,6 +222,10 @@ def apply_environment(
     out = out or sys.stdout
     env = env or env_dir.name
     record = _read_record(saved_plan, env)
+    if record["target"] == "sandbox":
+        _apply_on_sandbox(env_dir, saved_plan, record, env=env, terraform=terraform, cache_dir=cache_dir, out=out,
+                          appconfig=appconfig)
+        return
     if record["target"] != "aws":
         raise ApplyRefused(
             f"env={env}: refusing to apply {saved_plan}: it was planned against the local "
@@ -190,12 +238,47 @@ def apply_environment(
             f"env={env}: no AWS credentials found; set them (AWS_PROFILE, environment "
             f"variables or ~/.aws) and run `make apply ENV={env}` again"
         )
+    _refuse_a_sandbox_endpoint(env_dir, env)
     terraform = terraform or require_terraform(cache_dir)
     out.write(banner(
         f"APPLY TO AWS account {record.get('account_id') or 'unknown'}",
         f"env={env}: saved plan {saved_plan} made {record.get('created_at')}",
     ))
     tf = dataclasses.replace(terraform, data_dir=Path(record["data_dir"]))
+    _refuse_during_a_flag_deployment(tf, env_dir, saved_plan, env, appconfig)
+    tf.apply(env_dir, saved_plan, stream=out)
+
+
+def _refuse_a_sandbox_endpoint(env_dir: Path, env: str) -> None:
+    """A plan made against AWS must not reach a sandbox through an exported AWS_ENDPOINT_URL."""
+    import os
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    running = sandbox_target.find(env_dir.parents[2], env) if len(env_dir.parents) > 2 else None
+    if endpoint and running is not None and endpoint.rstrip("/") == running.endpoint.rstrip("/"):
+        raise ApplyRefused(
+            f"env={env}: this plan was made against AWS but AWS_ENDPOINT_URL points at the local sandbox "
+            f"({endpoint}); unset it to apply to AWS, or `make plan ENV={env}` again to plan against the sandbox")
+
+
+def _apply_on_sandbox(env_dir: Path, saved_plan: Path, record: dict[str, Any], *, env: str,
+                      terraform: Terraform | None, cache_dir: Path, out: TextIO, appconfig: Any) -> None:
+    planned = record.get("sandbox") or {}
+    running = sandbox_target.find(env_dir.parents[2], env) if len(env_dir.parents) > 2 else None
+    if running is None or running.endpoint != planned.get("endpoint") or running.pid != planned.get("pid"):
+        raise ApplyRefused(
+            f"env={env}: {saved_plan} was planned against a local sandbox ({planned.get('endpoint')}) that is "
+            f"no longer running; a sandbox plan is never applied to AWS: `make plan ENV={env}` again")
+    terraform = terraform or require_terraform(cache_dir)
+    aws = sandbox_emulator(running)
+    out.write(banner(f"APPLY TO THE LOCAL SANDBOX ({running.endpoint}, pid {running.pid}), NOT AWS",
+                     f"env={env}: saved plan {saved_plan} made {record.get('created_at')}"))
+    tf = with_emulator(terraform, aws, Path(record["data_dir"]))
+    if appconfig is None:
+        import boto3
+
+        appconfig = boto3.client("appconfig", region_name=running.region, endpoint_url=running.endpoint,
+                                 aws_access_key_id="testing", aws_secret_access_key="testing")
     _refuse_during_a_flag_deployment(tf, env_dir, saved_plan, env, appconfig)
     tf.apply(env_dir, saved_plan, stream=out)
 

@@ -314,3 +314,145 @@ def test_pairing_trials_stop_once_they_cannot_beat_the_best_pair():
     assert [d["path"] for d in diffs if d["kind"] == "changed"] == ["$.items[0].v[49]"]
     assert sorted(d["path"] for d in diffs if d["kind"] == "extra") == [
         f"$.items[{i}]" for i in range(5)]
+
+
+# -- the hostile shapes of the benchmark (tests/support/hostile.py): their answers --------
+
+def _hostile(name):
+    from tests.support import hostile
+
+    control, candidate = hostile.SHAPES[name]()
+    return compare(control, candidate, CompareRules.from_json(json.dumps(hostile.RULES)))
+
+
+def _pattern(path: str) -> str:
+    import re
+
+    return re.sub(r"\[\d+\]", "[n]", path)
+
+
+@pytest.mark.parametrize("name", ["nan-infinity-unordered", "huge-numbers-unordered"])
+def test_hostile_shapes_that_are_equal_under_the_rules_have_no_difference(name):
+    assert _hostile(name) == []
+
+
+@pytest.mark.parametrize("name,depth,pattern", [
+    ("deep-mixed-5000", 5_000, "$.deep" + "[n].k" * 2_500),
+    ("deep-lists", 115_000, "$.deep" + "[n]" * 115_000),
+])
+def test_hostile_deep_shapes_report_their_one_leaf(name, depth, pattern):
+    from cutover_runtime.compare import digest
+
+    [diff] = _hostile(name)
+    assert _pattern(diff["path"]) == pattern and diff["path"].count("[0]") == (
+        depth // 2 if name == "deep-mixed-5000" else depth)
+    assert diff == {"path": diff["path"], "kind": "changed",
+                    "control": digest("x")[:16], "candidate": digest("y")[:16]}
+
+
+def test_hostile_unmatched_large_elements_are_paired_and_walked():
+    diffs = _hostile("unmatched-large-elements")
+    assert len(diffs) == 63_053 and {d["kind"] for d in diffs} == {"changed"}
+    shapes = [_pattern(d["path"]) for d in diffs]
+    assert shapes.count("$.items[n].sku") == 100 and shapes.count("$.items[n].blob[n]") == 62_953
+    assert [d["path"] for d in diffs[:2]] == ["$.items[15].sku", "$.items[15].blob[1]"]
+
+
+def test_hostile_many_small_unmatched_report_each_changed_field():
+    diffs = _hostile("many-small-unmatched")
+    assert [d["path"] for d in diffs] == [f"$.items[{i}].q" for i in range(7_500)]
+    assert diffs[0]["control"] == digest(0)[:16] and diffs[0]["candidate"] == digest(1)[:16]
+
+
+def test_hostile_wide_object_reports_every_tenth_key():
+    diffs = _hostile("wide-object")
+    assert [d["path"] for d in diffs] == [f"$.key{i:05d}" for i in range(0, 12_000, 10)]
+
+
+def test_scalar_digests_kept_for_a_comparison_never_mix_types_or_signs():
+    # 1, 1.0, True and "1", 0.0 and -0.0: each difference names its own value's digest
+    pairs = [(1, 2), (1.0, 2.5), (True, False), ("1", "2"), (0.0, -0.5), (-0.0, 0.5), (None, 1)]
+    control = {f"k{i}": a for i, (a, _) in enumerate(pairs)}
+    candidate = {f"k{i}": b for i, (_, b) in enumerate(pairs)}
+    diffs = compare(control, candidate, CompareRules())
+    assert [(d["control"], d["candidate"]) for d in diffs] == [
+        (digest(a)[:16], digest(b)[:16]) for a, b in pairs]
+
+
+def test_unordered_duplicates_match_as_a_multiset():
+    rules = CompareRules(unordered_lists=("$.l",))
+    assert compare({"l": [1, 1, 2]}, {"l": [2, 1, 1]}, rules) == []
+    assert compare({"l": [1, 1, 2]}, {"l": [2, 2, 1]}, rules) == [
+        {"path": "$.l[1]", "kind": "changed", "control": digest(1)[:16], "candidate": digest(2)[:16]}]
+    assert compare({"l": [1, 1]}, {"l": [1]}, rules) == [{"path": "$.l[1]", "kind": "missing"}]
+    assert compare({"l": [{"a": 1}]}, {"l": [{"a": 1}, {"a": 1}]}, rules) == [
+        {"path": "$.l[0]", "kind": "extra"}]  # the last of the equal elements is matched first
+
+
+def test_single_child_chains_keep_their_rules_and_their_paths():
+    # a chain stops where a rule applies: the ignored and redacted leaves keep their rules
+    rules = CompareRules(ignore_paths=("$.a.b",), redact_paths=("$.r[*].s",))
+    assert compare({"a": {"b": [[1]]}}, {"a": {"b": [[2]]}}, rules) == []
+    assert compare({"r": [{"s": [["x"]]}]}, {"r": [{"s": [["y"]]}]}, rules) == [
+        {"path": "$.r[0].s[0][0]", "kind": "changed", "control": REDACTED, "candidate": REDACTED}]
+    # and a chain that ends in different keys reports them at their place
+    assert compare({"x": [{"k": [{"a": 1}]}]}, {"x": [{"k": [{"b": 1}]}]}, CompareRules()) == [
+        {"path": "$.x[0].k[0].a", "kind": "missing"}, {"path": "$.x[0].k[0].b", "kind": "extra"}]
+
+
+@pytest.mark.parametrize("x,y", [
+    ({"sku": 1, "price": 1.0}, {"sku": 1, "price": 1.00001}),  # within tolerance
+    ({"sku": 1, "price": 1}, {"sku": 1, "price": 1.0}),  # 1 equals 1.0, keyed apart below
+    ({"sku": 1, "at": "2024-01-02T03:04:05Z"}, {"sku": 1, "at": "2024-01-02T03:04:05.5Z"}),
+    ({"sku": 1, "etag": "a"}, {"sku": 1, "etag": "b"}),  # ignored
+    ({"sku": 1, "price": NAN}, {"sku": 1, "price": NAN}),
+    ({"sku": 1, "price": 1.0, "phone": "1"}, {"sku": 2, "price": 3.0, "phone": "2"}),
+    (True, 1), ([1, [2]], [1, [3]]), ("a", None),
+])
+def test_one_element_each_is_walked_as_its_closest_pair(x, y):
+    # alone, the two elements are walked as a pair; beside an element they share, the
+    # same two are what is left to pair after matching: the same differences either way
+    same = {"sku": "shared"}
+    assert compare({"items": [x]}, {"items": [y]}) == compare({"items": [x, same]}, {"items": [y, same]})
+
+
+def test_pairing_trials_stop_after_their_work_bound_and_pair_the_rest_in_key_order(monkeypatch):
+    from cutover_runtime import compare as module
+
+    rules = CompareRules(unordered_lists=("$.items",))
+    control = {"items": [{"id": "a", "v": [1, 2, 3, 4]}, {"id": "b", "v": [5, 6, 7, 8]}]}
+    candidate = {"items": [{"id": "c", "v": [5, 6, 7, 8]}, {"id": "d", "v": [1, 2, 3, 4]}]}
+    # within the bound each element is paired with its closest (only the ids differ) ...
+    assert [d["path"] for d in compare(control, candidate, rules)] == ["$.items[0].id", "$.items[1].id"]
+    # ... past it (here from the start) the leftovers are paired in key order: a-c, b-d
+    monkeypatch.setattr(module, "PAIRING_WORK", -1)
+    assert len(compare(control, candidate, rules)) == 10
+
+
+def test_large_unmatched_elements_within_the_pairing_limit_still_answer():
+    # 32 x 32 leftovers of 700 numbers each: 1,024 trials, bounded by PAIRING_WORK
+    import random
+
+    rng = random.Random(10)
+    control = {"items": [{"sku": i, "blob": [rng.randint(0, 9) for _ in range(700)]} for i in range(32)]}
+    candidate = {"items": [{"sku": i + 1000, "blob": [rng.randint(0, 9) for _ in range(700)]}
+                           for i in range(32)]}
+    diffs = compare(control, candidate, CompareRules(unordered_lists=("$.items",)))
+    assert {_pattern(d["path"]) for d in diffs} == {"$.items[n].sku", "$.items[n].blob[n]"}
+    assert len({_pattern(d["path"]) for d in diffs if d["path"].endswith(".sku")}) == 1
+    assert len([d for d in diffs if d["path"].endswith(".sku")]) == 32
+
+
+def test_an_unordered_list_of_one_element_each_still_looks_at_the_clock():
+    from cutover_runtime.compare import CompareBudgetExceeded
+
+    class Clock:  # a second per look: the first look inside the walk is past the budget
+        now = 0.0
+
+        def __call__(self):
+            self.now += 1.0
+            return self.now
+
+    comparator = ShadowComparator(RULES, clock=Clock())
+    with pytest.raises(CompareBudgetExceeded):
+        comparator.compare({"items": [{"sku": 1}]}, {"items": [{"sku": 2}]})

@@ -135,3 +135,49 @@ def test_every_ramp_deploys_a_kept_version_and_keeps_the_one_it_replaces(env):
             after = canonical(kept_documents(ramped))
             assert json.dumps(document(ramped), sort_keys=True) in before, "the ramp needs no new version"
             assert before_current in after, "the version the ramp replaces stays"
+
+
+def _whole_document_problems(doc) -> list[str]:
+    """What AWS's schema says of the document checked whole (the reference of the per-entry check)."""
+    from cutover.generator.plan.flag_document import _aws_validator
+
+    errors = sorted(_aws_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{'.'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message} (AWS schema)"
+            for e in errors]
+
+
+def test_the_published_schema_checks_each_flag_and_value_on_its_own():
+    # the kept documents are checked one distinct entry at a time only when the schema allows it
+    from cutover.generator.plan.flag_document import _by_entry
+
+    assert _by_entry()
+
+
+EXTRA_BROKEN = [
+    lambda d: d.update(flags=[]),
+    lambda d: d.update(values="none"),
+    lambda d: d["flags"].update({"Bad.key": {}, "Also bad": {"name": 5}}),
+    lambda d: d["values"].update({"ghost": 5, "Ghost": {"enabled": "yes"}}),
+    lambda d: (d["flags"]["prisma-adapter"].update(name=1, description=2, extra=3),
+               d["values"]["prisma-shadow"].update(sampleRate=[1, "a"], enabled=None)),
+]
+
+
+@pytest.mark.parametrize("mutate", [b[1] for b in BROKEN] + EXTRA_BROKEN)
+def test_checking_entry_by_entry_finds_what_checking_the_whole_document_finds(mutate):
+    from cutover.generator.plan.flag_document import _aws_schema_problems
+
+    doc = _broken(mutate)
+    assert _aws_schema_problems(doc, {}) == _whole_document_problems(doc)
+
+
+def test_documents_sharing_a_memo_get_each_its_own_problems():
+    from cutover.generator.plan.flag_document import _aws_schema_problems
+
+    # a frame and an entry's own document can be the same JSON: {"version": "1", "flags": {"Bad": {}}}
+    docs = [{"version": "1", "flags": {"Bad": {}}}, {"version": "1", "flags": {"ok": {}, "Bad": {}}},
+            {"version": "1", "values": {"a": {"enabled": 1}}}, {"version": "1", "values": {"a": {"enabled": True}}},
+            copy.deepcopy(document(SPEC)), _broken(lambda d: d["values"]["prisma-adapter"].update(percent="1"))]
+    memo: dict = {}
+    for doc in docs + docs:
+        assert _aws_schema_problems(doc, memo) == _whole_document_problems(doc)

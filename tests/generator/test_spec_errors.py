@@ -145,7 +145,7 @@ CASES = [
      ["39: read_paths[0].database.vpc_endpoints.vpc_id: is required with mode existing: the VPC of the candidate's subnets"]),
     ("read-paths-empty", "read_paths:\n  - name: user-read", "read_paths: []\nunused:\n  - name: user-read",
      ["21: read_paths: list: list should have at least 1 item after validation, not 0",
-      "22: unused: unknown field 'unused'; allowed here: backend, cleanup, delivery, guard, guardrails, observability, phase, read_paths, release, security"]),
+      "22: unused: unknown field 'unused'; allowed here: backend, cleanup, cost, delivery, guard, guardrails, observability, phase, read_paths, release, security"]),
     ("brake-renamed", "  keep_versions: 5", "  keep_versions: 5\nbrake:\n  function: {name: huntaze-brake}",
      [("74: brake: 'brake' was renamed to guard: write `guard:` with the same `function:` (the level-triggered "
        "guard replaces the brake; docs/functions.md)")]),

@@ -170,3 +170,30 @@ def test_ctrl_c_says_the_deployment_goes_on_and_how_to_follow_or_stop_it(project
     assert "aws deploy get-deployment --deployment-id d-XYZ" in err
     assert "aws deploy stop-deployment --deployment-id d-XYZ --auto-rollback-enabled" in err
     assert json.loads(captured.out)["error"]["kind"] == "interrupted"
+
+
+def test_all_stops_after_a_deployment_the_alarm_stopped(project, two_versions):
+    """Both functions lag; the first deployment is stopped by the rollback alarm. The second
+    must not be shipped into an unhealthy release: it is listed as not shipped and the
+    command exits 1. (The Stubber holds one create_deployment only: a second would fail.)"""
+    cd = two_versions.stub("codedeploy")
+    cd.add_response("create_deployment", {"deploymentId": "d-XYZ"}, {
+        "applicationName": "huntaze-prisma-skeleton", "deploymentGroupName": "huntaze-prisma-read",
+        "revision": ANY, "description": "cutover deploy huntaze-prisma-read:live 1 -> 2"})
+    cd.add_response("get_deployment", {"deploymentInfo": {
+        "deploymentId": "d-XYZ", "deploymentGroupName": "huntaze-prisma-read", "status": "Stopped",
+        "deploymentOverview": {"Failed": 1},
+        "errorInformation": {"code": "ALARM_ACTIVE", "message": "rollback alarm in ALARM"}}}, {"deploymentId": "d-XYZ"})
+    names, spec, plan = load(project, "production")
+    ctx = Context(project, names, spec, two_versions.clients(), plan)
+    result = deploy.run(ctx, ["huntaze-prisma-read", "huntaze-mock-read"], None, True, None, sleep=lambda s: None)
+    assert result.code == 1
+    assert [(d["function"], d["status"]) for d in result.data["deployments"]] == [
+        ("huntaze-prisma-read", "Stopped"), ("huntaze-mock-read", "NotShipped")]
+    from io import StringIO
+
+    from rich.console import Console
+
+    screen = StringIO()
+    result.view(Console(file=screen, width=200))
+    assert "stopped: huntaze-mock-read not shipped" in screen.getvalue()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -182,6 +183,8 @@ def test_each_check_fails_on_purpose(project, emulated, names, capsys, broken):
     assert code == 1
     assert checks[broken]["ok"] is False, checks[broken]
     assert checks[broken]["fix"]
+    for check in checks.values():  # sentences, not "while trying to alias exists" or "OpsError: ..."
+        assert "while trying to" not in check["detail"] and not re.match(r"\w+(Error|Exception): ", check["detail"])
     emulated.stubs.clear()  # a broken world stops some checks before their stubbed calls
 
 
@@ -210,3 +213,70 @@ def test_table_for_people(project, emulated, names, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "dashboard exists" in out and "FAIL" in out and "17/18 passed" in out
+
+
+def _only(project, em, env: str, check: str):
+    from cutover.ops.context import Context
+    from cutover.ops.names import load
+
+    names_, spec, plan = load(project, env)
+    [result] = preflight.run(Context(project, names_, spec, em.clients(), plan), [check]).data["checks"]
+    return result
+
+
+def test_every_read_path_is_checked(project, emulated, capsys):
+    """preview has two read paths: the second one's missing alias fails the check (moto)."""
+    from cutover.ops.names import load
+    from tests.ops.conftest import build_release
+
+    names_ = load(project, "preview")[0]
+    build_release(emulated, names_)
+    assert _only(project, emulated, "preview", "alias-exists")["ok"] is True
+    feed = names_.paths[1]
+    emulated.client("lambda").delete_alias(FunctionName=feed.candidate, Name=feed.alias)
+    check = _only(project, emulated, "preview", "alias-exists")
+    assert check["ok"] is False
+    assert check["detail"].startswith("user-read: live on ") and "; feed-read: not found: GetAlias answered" in check["detail"]
+
+
+def test_the_fix_follows_the_cause(project, release, names):
+    """A missing alias (moto) is fixed by applying; a refused call (the Stubber: moto
+    grants everything) by a permission; a wrong value by the check's own fix."""
+    path = names.paths[0]
+    release.client("lambda").put_function_event_invoke_config(
+        FunctionName=path.candidate, Qualifier=path.alias, MaximumRetryAttempts=2)
+    wrong = _only(project, release, "production", "shadow-retries")
+    assert wrong["ok"] is False and wrong["fix"] == "make apply (the shadow module sets 0)"
+    release.client("lambda").delete_alias(FunctionName=path.candidate, Name=path.alias)
+    missing = _only(project, release, "production", "alias-exists")
+    assert missing["detail"].startswith("not found: GetAlias answered ResourceNotFoundException")
+    assert "make apply" in missing["fix"]
+    stub = release.stub("lambda")
+    stub.add_client_error("get_alias", "AccessDeniedException", "not allowed to lambda:GetAlias")
+    denied = _only(project, release, "production", "alias-exists")
+    assert denied["detail"] == ("permission missing: AWS refused GetAlias (AccessDeniedException): "
+                                "not allowed to lambda:GetAlias")
+    assert denied["fix"].startswith("grant the role you run cutover with the permission for GetAlias")
+    assert len({missing["fix"], wrong["fix"], denied["fix"]}) == 3
+
+
+def test_no_dead_letter_queue_configured_is_skipped_not_failed(project, release, names, capsys):
+    path = names.paths[0]  # shadow events without an on-failure destination; moto has no DeadLetterConfig
+    release.client("lambda").put_function_event_invoke_config(
+        FunctionName=path.candidate, Qualifier=path.alias, MaximumRetryAttempts=0)
+    check = _only(project, release, "production", "dlq-empty")
+    assert (check["ok"], check["detail"][:15]) == (None, "not configured:")
+    code = main(["--root", str(project), "preflight", "--env", "production", "--check", "dlq-empty"],
+                clients=release.clients())
+    assert code == 0 and "0/1 passed, 1 skipped" in capsys.readouterr().out
+
+
+def test_messages_in_a_dead_letter_queue_say_how_to_read_and_purge_them(project, emulated, names, capsys):
+    build_world(emulated, names, "dlq-empty")
+    code, checks = _preflight(project, emulated, capsys)
+    check = checks["dlq-empty"]
+    assert code == 1 and check["detail"] == "messages waiting: huntaze-prisma-read-dlq 1"
+    url = emulated.client("sqs").get_queue_url(QueueName="huntaze-prisma-read-dlq")["QueueUrl"]
+    assert f"aws sqs receive-message --region us-east-1 --queue-url {url}" in check["fix"]
+    assert f"aws sqs purge-queue --region us-east-1 --queue-url {url}" in check["fix"]
+    emulated.stubs.clear()

@@ -15,7 +15,8 @@ from cutover.ops.traces import filter_expression
 
 
 def _json(project, em, capsys, *argv) -> tuple[int, dict]:
-    code = main(["--root", str(project), *argv, "--env", "production", "--json"],
+    env = [] if "--env" in argv else ["--env", "production"]
+    code = main(["--root", str(project), *argv, *env, "--json"],
                 clients=em.clients() if em else None)
     return code, json.loads(capsys.readouterr().out)
 
@@ -114,13 +115,13 @@ def test_cost_needs_no_aws(project, capsys, monkeypatch):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     code, out = _json(project, None, capsys, "cost", "--requests-per-month", "1000000")
-    assert code == 0
+    assert code == 1  # over the spec's $60 budget: the endpoints and the KMS key the plan creates
     assert out["pricesChecked"] == cost.prices()["checked"] and out["sources"]["lambda"].startswith("https://")
     items = {r["item"]: r["monthly"] for r in out["release"]}
     assert items["RDS Proxy"] == pytest.approx(2 * 730 * 0.015)
     # 1M router invocations at 256 MB arm64, 25 ms + 1% x 60 ms
     assert items["router (control) Lambda"] == pytest.approx(0.2 + 1e6 * 0.25 * 0.0256 * 0.0000133334, abs=1e-4)
-    assert out["total"] <= out["budget"] == 60
+    assert out["total"] > out["budget"] == 60
     assert out["baselineTotal"] < out["total"]
     assert {r["item"] for r in out["baseline"]} == {"control Lambda", "CloudWatch Logs", "X-Ray traces"}
 
@@ -165,5 +166,75 @@ def test_a_complete_release_keeps_its_entry_and_drops_router_and_shadow(project,
     assert all("router-error-rate" not in a for a in names.alarms)
     code, out = _json(project, None, capsys, "cost")
     items = {r["item"]: r["monthly"] for r in out["release"]}
-    assert code == 0 and items["candidate Lambda, shadow"] == 0 and items["AppConfig agent polls"] == 0
+    assert code == 1 and items["candidate Lambda, shadow"] == 0 and items["AppConfig agent polls"] == 0
     assert "router (control) Lambda" not in items and items["candidate Lambda, every request"] > 0
+
+
+def test_cost_prices_what_the_plan_creates_and_fails_over_the_budget(project, capsys):
+    """The X-Ray interface endpoint in the candidate's 2 subnets (AZs) and the KMS key
+    come from the plan; with them the example is over its $60 budget (spec cost.budget_usd)."""
+    code, out = _json(project, None, capsys, "cost")
+    items = {r["item"]: r for r in out["release"]}
+    endpoint = items["VPC interface endpoints (xray) in vpc-0a1b2c3d4e5f60000"]
+    assert endpoint["monthly"] == pytest.approx(2 * 730 * 0.01) and endpoint["usage"] == "1 x 2 AZ x 730 h"
+    assert items["KMS customer managed key"]["monthly"] == 1.0
+    assert items["CloudWatch custom metrics (EMF)"]["usage"] == "16 metrics"  # ShadowInconclusive counted
+    assert (out["budget"], out["usersEstimate"], out["withinBudget"], code) == (60, 36.53, False, 1)
+    assert out["total"] == pytest.approx(69.12, abs=0.01)
+    main(["--root", str(project), "cost", "--env", "production"])
+    text = capsys.readouterr().out
+    assert "budget $60: over by $9.12 (exit 1)" in text and "the team's estimate $36.53" in text
+    assert "assumptions" in text and "one trace per sampled request" in text
+
+
+def test_cost_takes_the_budget_from_the_environment_spec(project, capsys):
+    spec = project / "config" / "production.release.yaml"
+    spec.write_text(spec.read_text().replace("budget_usd: 60", "budget_usd: 80"))
+    code, out = _json(project, None, capsys, "cost")
+    assert (code, out["budget"], out["withinBudget"]) == (0, 80, True)
+    spec.write_text(spec.read_text().replace("budget_usd: 80", "budget_usd: -3"))
+    code = main(["--root", str(project), "cost", "--env", "production"])
+    assert code == 2 and "cost.budget_usd" in capsys.readouterr().err
+
+
+def test_cost_of_staging_says_its_prices_are_us_east_1(project, capsys):
+    """staging runs in eu-west-1, checks existing endpoints (nothing created) and has no budget."""
+    code, out = _json(project, None, capsys, "cost", "--env", "staging")
+    assert (code, out["region"], out["pricesRegion"], out["budget"]) == (0, "eu-west-1", "us-east-1", None)
+    assert not any(r["item"].startswith("VPC interface endpoints") for r in out["release"])
+    assert out["assumed"]["region"].startswith("staging runs in eu-west-1; these are us-east-1 prices")
+    main(["--root", str(project), "cost", "--env", "staging"])
+    assert "no budget in the spec (cost.budget_usd)" in capsys.readouterr().out
+
+
+def test_xray_counts_one_trace_per_request_not_per_invocation(project, capsys):
+    """10M requests: the canary (1%) and shadow (10% of the rest) invocations add no trace;
+    the canary sampling rule (fixed rate 1) records the canary requests the default left out."""
+    _, out = _json(project, None, capsys, "cost", "--requests-per-month", "10000000")
+    xray = {r["item"]: r["monthly"] for r in out["release"]}["X-Ray traces"]
+    default = cost.SECONDS_PER_MONTH + 0.05 * (10_000_000 - cost.SECONDS_PER_MONTH)
+    traces = default + (1 - default / 10_000_000) * 100_000
+    assert xray == pytest.approx(traces * 0.000005, abs=1e-4)
+
+
+def _query_text(project, emulated, capsys, status: str, results: list) -> tuple[int, str]:
+    """The text view (Logs Insights through the Stubber: moto has no query results)."""
+    logs = emulated.stub("logs")
+    logs.add_response("start_query", {"queryId": "q-3"}, {
+        "logGroupNames": ANY, "startTime": ANY, "endTime": ANY, "queryString": ANY, "limit": 1000})
+    logs.add_response("get_query_results", {"status": status, "results": results}, {"queryId": "q-3"})
+    code = main(["--root", str(project), "query", "error-rate", "--env", "production", "--since", "30m"],
+                clients=emulated.clients())
+    return code, capsys.readouterr().out
+
+
+def test_query_that_failed_says_so_and_exits_1(project, emulated, capsys):
+    code, out = _query_text(project, emulated, capsys, "Failed", [])
+    assert code == 1
+    assert "query user-read-error-rate ended Failed" in out and "CloudWatch console" in out
+
+
+def test_query_with_no_rows_says_the_window_was_empty(project, emulated, capsys):
+    code, out = _query_text(project, emulated, capsys, "Complete", [])
+    assert code == 0
+    assert "no rows in the window (the last 30 min" in out

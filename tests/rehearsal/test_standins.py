@@ -3,12 +3,16 @@ clock in the functions' time sources, CodeDeploy's traffic shifting, the populat
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import inspect
+import io
 import json
 import random
 import sys
+import threading
 import time
+import types
 
 import pytest
 from cutover.generator.spec.loader import load_spec
@@ -19,6 +23,7 @@ from cutover.rehearsal.functions import ModuleSet
 from cutover.rehearsal.population import LatencyModel, Population
 from cutover.rehearsal.release import flag_values, function_environment, shift_plan
 from cutover.rehearsal.scenario import Latency, Traffic
+from cutover.rehearsal.world import _dispatch_inline
 
 from .conftest import ROOT, SPEC_FILE
 
@@ -99,6 +104,74 @@ def test_agent_http_api_on_loopback():
         server.close()
 
 
+@pytest.mark.parametrize("case", ["served", "no configuration yet", "outage", "other configuration"])
+def test_agent_fetch_gives_the_routers_reader_what_its_http_read_gives(build_dir, case):
+    """The rehearsal's routers call ``AgentServer.fetch`` instead of the loopback HTTP read:
+    the router's own reader (from its package), over HTTP, gets the same document or
+    raises the same error."""
+    appconfig = AppConfig("huntaze flags", "production", "feature-flags")
+    if case != "no configuration yet":
+        appconfig.deploy(appconfig.host({"values": {"f": {"enabled": True}}}), 0, AT_ONCE, "first")
+
+    class Hooks:
+        def flags_fetch_seconds(self) -> float:
+            return 0.001
+
+    clock = VirtualClock()
+    server = AgentServer(appconfig, clock, Hooks())
+    router = ModuleSet(build_dir / "functions" / "router.zip", "router.handler", clock)
+    reader = router.module("cutover_runtime.flag_reader")
+    identity = router.module("cutover_runtime.telemetry").Identity("r", "p", "ns")
+    application = "other" if case == "other configuration" else "huntaze flags"
+    cache = reader.FlagCache(server.url, application, "production", "feature-flags", "c", "s",
+                             1000, 5000, identity, clock=clock.monotonic)
+    if case == "outage":
+        server.outage = lambda: 500
+    try:
+        server.agent = Agent("env-1", 0, 45)
+        answers = []
+        for fetch in (cache._fetch, lambda: server.fetch(cache._target, cache._budget, reader.FlagsError)):
+            try:
+                answers.append(("document", fetch()))
+            except Exception as exc:  # noqa: BLE001 - the error is the answer compared
+                answers.append((exc.__class__.__name__, str(exc)))
+        assert answers[0] == answers[1]
+        assert answers[0][0] == ("document" if case == "served" else "FlagsError")
+        # each read took the modelled latency (a wrong path is answered before it)
+        assert clock.now == pytest.approx(0.0 if case == "other configuration" else 0.002)
+    finally:
+        server.close()
+
+
+def test_shadow_dispatch_is_worked_off_on_the_callers_thread(build_dir):
+    """The router's own dispatcher (from its package) sends every queued event, in order,
+    when the rehearsal works its queue off after the invocation: no worker thread."""
+    router = ModuleSet(build_dir / "functions" / "router.zip", "router.handler", VirtualClock())
+    identity = router.module("cutover_runtime.telemetry").Identity("r", "p", "ns")
+    sent = []
+
+    class Client:
+        meta = types.SimpleNamespace(events=types.SimpleNamespace(register=lambda *_: None))
+
+        def invoke(self, FunctionName, InvocationType, Payload):  # boto3's argument names
+            sent.append((Payload, InvocationType, threading.get_ident()))
+            return {"StatusCode": 202}
+
+    client = Client()
+    dispatcher = router.module("cutover_runtime.shadow").ShadowDispatcher(
+        "arn:aws:lambda:eu-west-1:1:function:candidate", 0, identity, client_factory=lambda: client)
+    _dispatch_inline(dispatcher)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        dispatcher.dispatch(b"one")
+        dispatcher.dispatch(lambda: b"two")  # built by the dispatcher's loop, as on a worker
+        assert (dispatcher.pending, sent) == (2, [])
+        dispatcher._queue.run(dispatcher)
+    assert sent == [(b"one", "Event", threading.get_ident()), (b"two", "Event", threading.get_ident())]
+    assert dispatcher.pending == 0 and dispatcher._workers == []
+    assert out.getvalue().count('"ShadowDispatched":1}') == 2  # its metric, once per event
+
+
 def test_function_modules_run_on_the_virtual_clock(build_dir):
     clock = VirtualClock()
     clock.set(100.0)
@@ -120,6 +193,11 @@ def test_each_environment_has_its_own_modules(build_dir):
     b = ModuleSet(build_dir / "functions" / "router.zip", "router.handler", clock)
     assert a.handler is not b.handler
     assert a.module("cutover_runtime.aws")._clients is not b.module("cutover_runtime.aws")._clients
+    # the package is compiled once: the code is shared, what it keeps is not
+    assert a.handler.lambda_handler.__code__ is b.handler.lambda_handler.__code__
+    assert a.handler.lambda_handler.__globals__ is not b.handler.lambda_handler.__globals__
+    a.handler._router = "a's"
+    assert b.handler._router is None
 
 
 def test_codedeploy_shift_plans():

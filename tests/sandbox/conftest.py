@@ -1,8 +1,11 @@
-"""A project to run sandboxes in, and the `cutover` command run as an operator runs it.
+"""The sandbox tests' fixtures: an in-process sandbox (tests/sandbox/sandbox_aws.py), and
+for the lifecycle and the walk-through a project to run sandboxes in, with the `cutover`
+command run as an operator runs it.
 
 `sandbox_project` is in tests/tiers.py FIXTURE_MARKERS: a sandbox runs moto (and the
-simulated release) in its own process, which the launch guard cannot see.
+simulated release's PostgreSQL) in its own process, which the launch guard cannot see.
 """
+
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 from cutover.generator.terraform import sandbox_target
 from cutover.generator.terraform.emulator import CONFLICTING_ENV
+from sandbox_aws import sandbox, sandbox_front, sandbox_terraform  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = "production"
