@@ -12,11 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from cutover.generator.terraform import sandbox_target
+from sandbox_life import ENV, cutover, session_members
 
 from cutover import cli
 from cutover.sandbox import cli as sandbox_cli
-
-from .conftest import ENV, cutover, session_members
 
 
 def _exports(stdout: str) -> dict[str, str]:
