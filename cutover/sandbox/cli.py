@@ -350,20 +350,28 @@ def _fault_text(fault: Any) -> str:
 
 
 def fault_kinds() -> tuple[str, ...]:
+    """The rehearsal's fault kinds that can be injected into a running release."""
     from cutover.rehearsal.scenario import FAULT_KINDS
 
-    return FAULT_KINDS
+    from .faults import NOT_INJECTABLE
+
+    return tuple(k for k in FAULT_KINDS if k not in NOT_INJECTABLE)
 
 
 def parse_fault(kind: str, params: list[str]) -> dict[str, Any]:
     """The parameters of one of the rehearsal's faults, checked as a scenario's would be
-    (docs/rehearsal.md); raises SandboxError saying what is allowed."""
+    (docs/rehearsal.md), plus ``for_minutes`` (it ends by itself then); raises
+    SandboxError saying what is allowed."""
     from pydantic import TypeAdapter, ValidationError
 
     from cutover.rehearsal.scenario import Fault
 
+    from .faults import NOT_INJECTABLE
+
     if kind not in fault_kinds():
-        raise SandboxError(f"unknown fault '{kind}': allowed {', '.join(fault_kinds())}")
+        why = f" ({NOT_INJECTABLE[kind]})" if kind in NOT_INJECTABLE else ""
+        raise SandboxError(f"{'cannot inject' if why else 'unknown fault'} '{kind}'{why}: "
+                           f"allowed {', '.join(fault_kinds())}")
     given: dict[str, Any] = {}
     for item in params:
         key, sep, text = item.partition("=")
@@ -373,8 +381,10 @@ def parse_fault(kind: str, params: list[str]) -> dict[str, Any]:
             given[key] = json.loads(text)
         except ValueError:
             given[key] = text
+    when = {"minute": 0, **({"for_minutes": given["for_minutes"]} if "for_minutes" in given else {})}
     try:
-        TypeAdapter(Fault).validate_python({"kind": kind, "when": {"minute": 0}, **given})
+        TypeAdapter(Fault).validate_python({"kind": kind, "when": when,
+                                            **{k: v for k, v in given.items() if k != "for_minutes"}})
     except ValidationError as exc:
         raise SandboxError(f"fault {kind}: {_problems(exc)}; allowed parameters: {_allowed(kind)}") from None
     return given
@@ -396,7 +406,7 @@ def _allowed(kind: str) -> str:
                  if isinstance(m, type) and issubclass(m, scenario.Model) and "kind" in m.model_fields
                  and m.model_fields["kind"].annotation.__args__ == (kind,))
     names = [name for name in model.model_fields if name not in ("kind", "when")]
-    return ", ".join(names) or "none"
+    return ", ".join([*names, "for_minutes"])
 
 
 def _inject(args: argparse.Namespace, root: Path) -> int:

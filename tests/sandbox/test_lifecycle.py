@@ -124,7 +124,7 @@ def test_inject_an_unknown_fault_says_what_is_allowed(tmp_path: Path, capsys):
 
 @pytest.mark.parametrize(("params", "says"), [
     (["rate=2"], "rate: Input should be less than or equal to 1"),
-    (["rate=0.5", "colour=red"], "colour: unknown parameter; allowed parameters: rate, traffic"),
+    (["rate=0.5", "colour=red"], "colour: unknown parameter; allowed parameters: rate, traffic, for_minutes"),
     (["rate"], "give KEY=VALUE"),
 ])
 def test_inject_checks_the_fault_s_parameters(tmp_path: Path, capsys, params, says):
@@ -144,3 +144,11 @@ def test_up_refuses_a_speed_out_of_bounds(tmp_path: Path, capsys, speed):
     assert cli.main(["--root", str(tmp_path), "sandbox", "up", "--env", ENV, "--speed", speed]) == 2
     assert "more than 0 and at most 600" in capsys.readouterr().err
     assert not sandbox_target.state_dir(tmp_path, ENV).exists()
+
+
+def test_inject_refuses_a_fault_the_live_release_cannot_take(tmp_path: Path, capsys):
+    argv = ["--root", str(tmp_path), "sandbox", "inject", "--env", ENV, "router_deployment"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot inject 'router_deployment' (deploy a new router version with `cutover deploy` instead)" in err
+    assert "allowed candidate_errors" in err and "router_deployment," not in err
