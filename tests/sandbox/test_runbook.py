@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import re
 import select
 import shlex
 import shutil
@@ -57,6 +56,8 @@ class Operator:
 
     def argv(self, command: str) -> list[str]:
         assert command in self.page, f"the walk-through does not show `{command}`"
+        if command.startswith('eval "$(') and command.endswith(')"'):
+            command = command[len('eval "$('):-len(')"')]
         if command in MAKE:
             return [sys.executable, "-m", "cutover", *MAKE[command]]
         words = shlex.split(command)
@@ -69,7 +70,12 @@ class Operator:
         assert done.returncode == expect, f"{command}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done
 
+    def start(self, command: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.argv(command), cwd=self.root, env=self.environ, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
     def up(self, command: str) -> None:
+        """`eval "$(cutover sandbox up ...)"`: the lines it prints, applied to this shell."""
         done = self.run(command)
         for line in done.stdout.splitlines():
             words = shlex.split(line)
@@ -144,41 +150,80 @@ def canary_served(status: dict[str, Any]) -> float:
     return max((status.get("canary_percent_served") or {"": 0.0}).values())
 
 
+class KnownGap(AssertionError):
+    """A step the sandbox cannot do yet (see the xfail reason)."""
+
+
+def ended(apply: subprocess.Popen[str]) -> KnownGap | None:
+    """None when `make apply` ended well; else what went wrong (it and Terraform are stopped)."""
+    try:
+        out, _ = apply.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(apply.pid, signal.SIGKILL)  # the command and the Terraform it runs
+        out, _ = apply.communicate()
+        return KnownGap(f"`make apply` after the ramp did not end:\n{out[-2000:]}")
+    return None if apply.returncode == 0 else KnownGap(f"`make apply` after the ramp failed:\n{out[-2000:]}")
+
+
+RAMP_APPLY_GAP = ("a second apply updates the CodeDeploy deployment groups (moto keeps no alarm_configuration, so "
+                  "every replan differs) and moto answers UpdateDeploymentGroup with NotImplementedError: "
+                  "Terraform retries for minutes")
+
+
+@pytest.mark.xfail(raises=KnownGap, strict=True, reason=RAMP_APPLY_GAP)
 def test_try_the_runbook(runbook_project: Path, terraform_bin: str):
     you = Operator(runbook_project)
-    you.up(f"cutover sandbox up --env {ENV}")
+    you.up(f'eval "$(cutover sandbox up --env {ENV})"')
     pid = sandbox_target.find(runbook_project, ENV).pid
 
-    you.run(f"make plan ENV={ENV}")
-    you.run(f"make apply ENV={ENV}")
-    you.wait("the flags at 1% served", lambda s: canary_served(s) == 1)
-    you.wait_simulated(15)  # the deployment's bake, and traces of the router's reads
+    assert "THE PLAN ABOVE RAN AGAINST THE LOCAL SANDBOX, NOT AWS" in you.run(f"make plan ENV={ENV}").stdout
+    assert "Apply complete! Resources: 89 added" in you.run(f"make apply ENV={ENV}").stdout
+    applied = you.wait("the flags at 1% served", lambda s: canary_served(s) == 1)
+    assert applied["resources_applied"] == 89
+    assert "resources applied" in you.run(f"cutover sandbox status --env {ENV}").stdout
     preflight = you.run(f"cutover preflight --env {ENV}")
-    assert "FAIL" not in preflight.stdout
-
-    code, screen = you.watch(f"cutover monitor --env {ENV} --watch", shows="user-read")
+    assert "18/18 passed" in preflight.stdout, preflight.stdout
+    code, screen = you.watch(f"cutover monitor --env {ENV} --watch", shows="served (all)")
     assert code == 0, screen
 
-    you.wait_simulated(60)  # an hour at 1%: what the gate reads
+    you.wait_simulated(70)  # an hour at 1% since the flags settled: what the gate reads
     ramp = you.run(f"cutover ramp --env {ENV}")
-    assert "PROMOTE" in ramp.stdout
-    assert re.search(r"canary.percent: 1 -> 5", ramp.stdout + ramp.stderr)
+    assert "user-read: 1% -> 5%" in ramp.stdout
     you.run(f"make plan ENV={ENV}")
-    you.run(f"make apply ENV={ENV}")
-    you.wait("the flags at 5% served", lambda s: canary_served(s) == 5)
-
-    you.run(f"cutover sandbox inject --env {ENV} candidate_errors --param rate=0.5")
-    guarded = you.wait("the guard to turn the canary off", lambda s: canary_served(s) == 0)
-    assert guarded["last_guard_action"] is not None
-    status = you.run(f"cutover status --env {ENV}", expect=1)
-    assert "the guard turned the canary off" in status.stdout
-    assert f"cutover ramp --env {ENV} --path user-read --to 0" in status.stdout
-
-    you.run(f'cutover rollback --env {ENV} --reason "candidate errors in the sandbox"')
-    again = you.run(f'cutover rollback --env {ENV} --reason "candidate errors in the sandbox"')
-    assert "nothing left to do" in again.stdout
+    apply = you.start(f"make apply ENV={ENV}")  # in the background: see RAMP_APPLY_GAP
+    try:
+        you.wait("the flags at 5% served", lambda s: canary_served(s) == 5)
+        _break_the_candidate(you)
+        _break_glass(you)
+    finally:
+        gap = ended(apply)
 
     down = you.run(f"cutover sandbox down --env {ENV}")
     assert "stopped" in down.stderr
     assert sandbox_cli._gone(pid) and session_members(pid) == []
     assert not sandbox_target.state_file(runbook_project, ENV).exists()
+    if gap is not None:
+        raise gap
+
+
+def _break_the_candidate(you: Operator) -> None:
+    you.run(f"cutover sandbox inject --env {ENV} candidate_errors --param rate=0.5")
+    guarded = you.wait("the guard to turn the canary off", lambda s: canary_served(s) == 0)
+    assert guarded["last_guard_action"]["outcome"] == "GUARD-APPLIED"
+    assert "GUARD-APPLIED" in you.run(f"cutover sandbox status --env {ENV}").stdout
+    status = you.run(f"cutover status --env {ENV}", expect=1)
+    assert "the guard turned the canary off" in status.stdout
+    assert f"(`cutover ramp --env {ENV} --path user-read --to 0`)" in last_column(status.stdout)
+
+
+def last_column(table: str) -> str:
+    """The text of a table's last column, its wrapped lines joined."""
+    cells = [line.split("│")[-2].strip() for line in table.splitlines() if line.startswith("│")]
+    return " ".join(cell for cell in cells if cell)
+
+
+def _break_glass(you: Operator) -> None:
+    for _ in range(2):
+        rollback = you.run(f'cutover rollback --env {ENV} --reason "candidate errors in the sandbox"')
+        assert "nothing left to do: the served canary is already 0" in rollback.stdout
+        assert "read_paths[0].canary.percent: 5 -> 0" in rollback.stdout
