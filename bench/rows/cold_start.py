@@ -1,5 +1,10 @@
 """Router cold start (fresh process: import + first invocation) vs a naive router that
-imports boto3 and patches everything with the X-Ray SDK at load (bench/naive_router.py)."""
+imports boto3 and patches everything with the X-Ray SDK at load (bench/naive_router.py).
+
+Ours imports nothing its first request does not need: no boto3, no comparator (the
+shadow is off), no ``http.client`` (cutover_runtime.http1 reads the flags), and a sampled
+request's subsegment goes to the daemon without aws-xray-sdk (cutover_runtime.xray).
+Python's own start (~15-20 ms) is outside both figures."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import sys
 from common import BENCH, EXAMPLE, FLAGS_OFF, FUNCTIONS, ROOT, Row, base_env
 
 ORDER = 40
+TARGETS = {"0": 0.10, "1": 0.12}  # ours / naive, unsampled and sampled traces
 
 COLD = """
 import json, sys, time
@@ -22,6 +28,18 @@ h.lambda_handler({{"userId": "user-1"}}, None)
 t2 = time.perf_counter()
 sys.stderr.write(json.dumps([t1 - t0, t2 - t1]))
 """
+
+
+UNMET = (
+    "What ours still imports is the standard library its first request uses (json, "
+    "hashlib, socket, threading, queue, typing) and the runtime's own modules: no boto3, "
+    "http.client, comparator or X-Ray SDK (python -X importtime router.handler). Both "
+    "figures move with the machine's load, the naive one (mostly botocore and the X-Ray "
+    "SDK) by hundreds of ms between runs, so the ratio does too (the note gives the "
+    "fastest run of each, less sensitive to the load): measure again on an idle machine "
+    "before looking further. The next step after that is fewer modules of our own "
+    "at import (the shadow dispatcher, the extension and the direct flag reader are "
+    "imported by every cold start and used by few).")
 
 
 def cold_once(module: str, env: dict[str, str]) -> tuple[float, float]:
@@ -64,9 +82,14 @@ def run(ctx) -> list[Row]:
             name=f"cold-start-sampled-{sampled}",
             measure=f"router cold start, import + first invocation (trace Sampled={sampled})",
             figure=f"{ours * 1e3:.0f} ms", baseline=f"naive {naive * 1e3:.0f} ms",
-            result=f"{ours / naive:.2f}×", target="≤ 0.5×", met=ours / naive <= 0.5,
+            result=f"{ours / naive:.2f}×", target=f"≤ {TARGETS[sampled]:.2f}×",
+            met=ours / naive <= TARGETS[sampled],
             ratio=ours / naive, ratio_of="ours / naive router (median of fresh processes)",
             values={"ours_s": ours, "naive_s": naive, "runs": runs},
+            analysis="" if ours / naive <= TARGETS[sampled] else UNMET,
             note=f"median of {runs} fresh processes; ours: {split('router.handler')}; "
-                 f"naive: {split('naive_router')}"))
+                 f"naive: {split('naive_router')}; fastest of each: ours "
+                 f"{min(totals['router.handler']) * 1e3:.0f} ms, naive "
+                 f"{min(totals['naive_router']) * 1e3:.0f} ms "
+                 f"({min(totals['router.handler']) / min(totals['naive_router']):.2f}×)"))
     return rows

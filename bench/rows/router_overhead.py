@@ -1,4 +1,8 @@
-"""Router per-request overhead, warm flags, vs a bare handler serving the same data."""
+"""Router per-request overhead, warm flags, vs a bare handler serving the same data.
+
+The router writes one document per request: its EMF document, which carries the REQUEST
+line's members too (one encode, one write); the median of each is taken over blocks that
+alternate the two handlers, so both see the same machine."""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ def run(ctx) -> list[Row]:
         measure="router overhead per request, warm flags (median; p99 in note)",
         figure=f"{statistics.median(routed) * 1e6:.1f} µs",
         baseline=f"bare handler {statistics.median(plain) * 1e6:.1f} µs",
-        result=f"+{added * 1e6:.1f} µs", target="≤ 30 µs added", met=added * 1e6 <= 30,
+        result=f"+{added * 1e6:.1f} µs", target="≤ 8 µs added", met=added * 1e6 <= 8,
         ratio=statistics.median(routed) / statistics.median(plain),
         ratio_of="router median / bare handler median",
         values={"router_median_s": statistics.median(routed),

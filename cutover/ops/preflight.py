@@ -136,7 +136,7 @@ def annotations_present(pr: Probe) -> tuple[bool, str]:
     group = pr.path.log_group(pr.path.entrypoint)
     events = pr.ctx.clients("logs").filter_log_events(
         logGroupName=group, startTime=int((now - 3600) * 1000), filterPattern='"REQUEST"', limit=50).get("events", [])
-    wanted = {"route", "canary", "userHash"}
+    wanted = {"servedBy", "canary", "userHash"}
     for e in events:
         try:
             line = json.loads(e["message"])

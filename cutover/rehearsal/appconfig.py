@@ -14,7 +14,7 @@ environment's alarm monitor, and a stand-in of the AppConfig agent's HTTP API.
 * The agent of each router execution environment polls every
   ``AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS`` from its start and serves its last
   poll on ``GET /applications/{app}/environments/{env}/configurations/{profile}`` on
-  loopback: the router's real flag code (http.client) reads it.
+  loopback: the router's real flag code (cutover_runtime.http1) reads it.
 """
 
 from __future__ import annotations

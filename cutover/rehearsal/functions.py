@@ -107,6 +107,9 @@ class ModuleSet:
         sys.path.insert(0, str(zip_path))
         try:
             self.handler = importlib.import_module(handler_module)
+            # what the handler imports on first use belongs to the environment too
+            for name in getattr(self.handler, "FIRST_USE_MODULES", ()):
+                importlib.import_module(name)
         finally:
             sys.path.remove(str(zip_path))
             self.modules = self._take_out()

@@ -3,7 +3,8 @@
 EMF documents (contracts.md §5) become datapoints in the metric store (every metric of
 every directive, for each dimension set, timestamped by their ``_aws.Timestamp``; only
 the metrics some alarm reads are stored, the others would never be looked at); log
-lines (§6) are counted by event, and ``SHADOW-DIFF`` lines give the paths that diverged
+lines (§6) are counted by event (an EMF document that carries a log line's members,
+as the router's ``REQUEST`` does, counts as that line too), and ``SHADOW-DIFF`` lines give the paths that diverged
 (never values). Per simulated minute the sink also keeps the counts and a latency
 histogram per route, from which the timeline, the analysis input and the report come.
 """
@@ -63,7 +64,10 @@ class Telemetry:
             else "".join(parts).splitlines()
         for text in lines:
             if text.startswith('{"_aws"'):
-                self._emf(_loads(text), counts)
+                doc = _loads(text)
+                self._emf(doc, counts)
+                if "event" in doc:  # the router's REQUEST line rides in its EMF document
+                    self.events[doc["event"]] += 1
             elif text.startswith('{"event":"'):
                 event = text[10:text.find('"', 10)]  # every log line starts with its event
                 self.events[event] += 1

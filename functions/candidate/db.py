@@ -1,7 +1,10 @@
 """One PostgreSQL connection per execution environment, through RDS Proxy.
 
-The password is an IAM auth token signed locally (``rds.generate_db_auth_token``),
-never a secret in the environment; TLS is required whenever IAM auth is on. The
+The password is an IAM auth token presigned locally with botocore's SigV4 query signer
+alone (what ``rds.generate_db_auth_token`` does, without a boto3 session or client, so a
+cold start pays neither), never a secret in the environment; TLS is required whenever
+IAM auth is on. ``load_drivers`` imports psycopg and the signer at init: the first
+request needs them, and Lambda's init (or a SnapStart snapshot) pays for them instead. The
 connection is reused across invocations; a query that fails on a connection opened by
 an earlier read closes it, and the read is tried once more on a fresh connection
 (reads are idempotent). A connection that cannot be opened is not tried again in the
@@ -10,7 +13,8 @@ same read: the connect timeout (derived from the canary timeout) is spent once.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, NamedTuple
 
 from cutover_runtime.request import usable_id
 from user_profile.read_model import format_timestamp
@@ -32,6 +36,11 @@ class UserNotFound(LookupError):
     """No row for the user id."""
 
 
+class MalformedRow(ValueError):
+    """The row cannot be shaped into a profile (a NULL quantity, a price that is not a
+    number): the data's fault. The message names the field, never its value."""
+
+
 def connection_kwargs(settings: DatabaseSettings, token_signer: Any = None) -> dict[str, Any]:
     """libpq parameters; with IAM auth, a fresh token as password and TLS enforced."""
     kwargs: dict[str, Any] = {
@@ -49,12 +58,49 @@ def connection_kwargs(settings: DatabaseSettings, token_signer: Any = None) -> d
     return kwargs
 
 
-def _rds_token(settings: DatabaseSettings) -> str:
-    import boto3  # only on (re)connect with IAM auth
+TOKEN_EXPIRES_S = 900  # what RDS accepts, and what generate_db_auth_token signs
 
-    client = boto3.session.Session().client("rds", region_name=settings.region)
-    return client.generate_db_auth_token(DBHostname=settings.host, Port=settings.port,
-                                         DBUsername=settings.user, Region=settings.region)
+
+def load_drivers(iam_auth: bool) -> None:
+    """Import what the first read needs (psycopg; the signer with IAM auth), at init."""
+    import psycopg  # noqa: F401
+
+    if iam_auth:
+        import botocore.auth
+        import botocore.awsrequest  # noqa: F401
+
+
+class _Credentials(NamedTuple):
+    """What the SigV4 signer reads: Lambda's role credentials from the environment."""
+
+    access_key: str
+    secret_key: str
+    token: str | None
+
+
+def _credentials() -> Any:
+    env = os.environ
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        return _Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
+                            env.get("AWS_SESSION_TOKEN") or None)
+    import botocore.session  # elsewhere than Lambda: the whole provider chain
+
+    found = botocore.session.get_session().get_credentials()
+    if found is None:
+        raise RuntimeError("no AWS credentials to sign the IAM auth token with")
+    return found.get_frozen_credentials()
+
+
+def _rds_token(settings: DatabaseSettings) -> str:
+    """``rds-db:connect`` presigned for 15 minutes, as ``generate_db_auth_token`` signs it:
+    ``host:port/?Action=connect&DBUser=...&X-Amz-...`` without the scheme."""
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+
+    request = AWSRequest(method="GET", url=f"https://{settings.host}:{settings.port}/",
+                         data={"Action": "connect", "DBUser": settings.user})
+    SigV4QueryAuth(_credentials(), "rds-db", settings.region, expires=TOKEN_EXPIRES_S).add_auth(request)
+    return request.url[len("https://"):]
 
 
 class ProfileStore:
@@ -104,7 +150,12 @@ class ProfileStore:
                     raise
         if row is None:
             raise UserNotFound(f"no profile: userHash={_hash(user_id)}")
-        user_id_db, display_name, email, plan, created_at, items = row
+        return _shaped(row)
+
+
+def _shaped(row: tuple) -> dict[str, Any]:
+    user_id_db, display_name, email, plan, created_at, items = row
+    try:
         return {
             "userId": user_id_db,
             "displayName": display_name,
@@ -114,6 +165,8 @@ class ProfileStore:
             "items": [{"sku": i["sku"], "name": i["name"], "price": float(i["price"]),
                        "quantity": int(i["quantity"])} for i in items],
         }
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise MalformedRow(f"row cannot be shaped: {exc.__class__.__name__}") from None
 
 
 def _hash(value: str) -> str:

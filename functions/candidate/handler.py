@@ -1,11 +1,13 @@
 """Candidate handler (``candidate.handler.lambda_handler``): PostgreSQL read path.
 
 * direct invoke ``{"userId": ...}`` (the router's canary call) or an HTTP API v2 event:
-  answers with the read model; a database failure, or a row that would break the
-  response contract (e.g. a NaN price), raises, so the alias's Lambda ``Errors``
-  metric and the router's fallback both see it; an id that cannot name a user is
-  the client's fault (400), an unknown one is not found (404). Each such read is
-  counted (``CanaryReads``) and so is each that raised or answered 5xx
+  answers with the read model; a database failure raises, so the alias's Lambda
+  ``Errors`` metric and the router's fallback both see it; a row that would break the
+  response contract (e.g. a NaN price) is the data's fault: a structured error answer
+  (500, ``{"error": "malformed row"}``, no traceback) and a ``CANARY-READ-MALFORMED``
+  line, which the router takes as one clean canary failure; an id that cannot name a
+  user is the client's fault (400), an unknown one is not found (404). Each such read
+  is counted (``CanaryReads``) and so is each that raised or answered 5xx
   (``CanaryReadErrors``): the candidate's own error rate on the canary path, without
   the shadow events;
 * shadow event (``{"cutover": "shadow", ...}``, async): reads, compares with the
@@ -17,26 +19,39 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from cutover_runtime import env as env_keys
 from cutover_runtime import metrics as emf
-from cutover_runtime.compare import CompareRules, ShadowComparator
 from cutover_runtime.request import answer, parse_request
-from cutover_runtime.telemetry import Identity, MetricBatch, Tracer
-from user_profile.read_model import validate_profile
+from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
+from user_profile.read_model import MalformedResponse, validate_profile
 
-from .db import ProfileStore, UserNotFound
+from .db import MalformedRow, ProfileStore, UserNotFound, load_drivers
 from .event_ledger import EventLedger
 from .settings import DatabaseSettings
-from .shadow_report import ShadowReporter
+
+if TYPE_CHECKING:
+    from .shadow_report import ShadowReporter
 
 
 class Candidate:
-    def __init__(self, store: ProfileStore, reporter: ShadowReporter, tracer: Tracer) -> None:
+    """``reporter``: the ShadowReporter, or a function making it on the first shadow event
+    (the comparator is not imported by a cold start whose first request is a canary read)."""
+
+    def __init__(self, store: ProfileStore, reporter: ShadowReporter | Callable[[], ShadowReporter],
+                 tracer: Tracer, identity: Identity | None = None) -> None:
         self.store = store
-        self.reporter = reporter
+        self._reporter = reporter
+        self.identity = identity if identity is not None else reporter.identity
         self.tracer = tracer
+
+    @property
+    def reporter(self) -> ShadowReporter:
+        if not hasattr(self._reporter, "report"):
+            self._reporter = self._reporter()
+        return self._reporter
 
     def read_or_none(self, user_id: str) -> Any:
         """For shadow comparison a missing row is an answer (``null``), not an error."""
@@ -49,8 +64,8 @@ class Candidate:
         if isinstance(event, dict) and event.get("cutover") == "shadow":
             result = self.reporter.report(event, self.read_or_none)
             self.tracer.annotate("cutover-shadow", {
-                "canary": False, "path": self.reporter.identity.path,
-                "release": self.reporter.identity.release, "shadow": True},
+                "canary": False, "path": self.identity.path,
+                "release": self.identity.release, "shadow": True},
                 user_hash=str(event.get("userHash", "")))
             return result
         if isinstance(event, dict) and event.get("cutover") == "probe":
@@ -58,7 +73,7 @@ class Candidate:
             # "Deploy probe"): judged by the probe, never counted as a canary read, or a
             # version CodeDeploy stops would still move the candidate's rollback alarms
             return self.read(event)[0]
-        metrics = MetricBatch(self.reporter.identity)
+        metrics = MetricBatch(self.identity)
         metrics.add(emf.CANARY_READS)
         try:
             response, status = self.read(event)
@@ -77,11 +92,26 @@ class Candidate:
         if request.user_id is None:
             return answer(request, 400, {"error": request.problem}), 400
         try:
-            body = self.store.profile(request.user_id)
+            body = validate_profile(self.store.profile(request.user_id), request.user_id)
         except UserNotFound:
             return answer(request, 404, {"error": "not found"}), 404
-        return answer(request, 200, validate_profile(body, request.user_id)), 200
+        except (MalformedRow, MalformedResponse) as exc:
+            # what is wrong names fields and indexes, never values (contracts.md §6)
+            log_event(self.identity, "CANARY-READ-MALFORMED", "ERROR", error=str(exc))
+            return answer(request, 500, MALFORMED_ROW), 500
+        return answer(request, 200, body), 200
 
+
+MALFORMED_ROW = {"error": "malformed row"}
+
+# Our own modules this handler imports on first use, not at init (a canary read needs none
+# of them). The rehearsal loads them into each execution environment's module set with the
+# handler (cutover/rehearsal/functions.py).
+FIRST_USE_MODULES = ("cutover_runtime.compare", "cutover_runtime.xray", "candidate.shadow_report")
+
+# Lambda's init: every invocation reads the database, so the first one should find the
+# driver (and, with IAM auth, the token signer) loaded (docs/functions.md, "Cold path").
+load_drivers(DatabaseSettings.iam_auth_from_env())
 
 _candidate: Candidate | None = None
 
@@ -90,11 +120,22 @@ def candidate() -> Candidate:
     global _candidate
     if _candidate is None:
         identity = Identity.from_env()
-        rules = CompareRules.from_json(os.environ.get(env_keys.COMPARE_RULES))
+        # the environment is read here, at init; the comparator is built by the first
+        # shadow event from what was read
+        rules, ledger = os.environ.get(env_keys.COMPARE_RULES), EventLedger.from_env()
         _candidate = Candidate(ProfileStore(DatabaseSettings.from_env()),
-                               ShadowReporter(ShadowComparator(rules), identity, EventLedger.from_env()),
-                               Tracer.from_env())
+                               lambda: _shadow_reporter(identity, rules, ledger),
+                               Tracer.from_env(), identity)
     return _candidate
+
+
+def _shadow_reporter(identity: Identity, rules: str | None, ledger: EventLedger | None) -> ShadowReporter:
+    """The comparator with its rules (CUTOVER_COMPARE_RULES as read at init), the ledger."""
+    from cutover_runtime.compare import CompareRules, ShadowComparator
+
+    from .shadow_report import ShadowReporter
+
+    return ShadowReporter(ShadowComparator(CompareRules.from_json(rules)), identity, ledger)
 
 
 def reset() -> None:

@@ -35,6 +35,10 @@ class DatabaseSettings:
         """libpq's ``connect_timeout``: the setting rounded up to whole seconds, at least 2."""
         return max(LIBPQ_MIN_CONNECT_TIMEOUT_S, math.ceil(self.connect_timeout_ms / 1000))
 
+    @staticmethod
+    def iam_auth_from_env() -> bool:
+        return os.environ.get(env_keys.DB_IAM_AUTH, "true").strip().lower() in ("1", "true")
+
     @classmethod
     def from_env(cls) -> DatabaseSettings:
         env = os.environ
@@ -43,7 +47,7 @@ class DatabaseSettings:
             port=int(env.get(env_keys.DB_PORT, "5432")),
             dbname=env.get(env_keys.DB_NAME, "postgres"),
             user=env.get(env_keys.DB_USER, "postgres"),
-            iam_auth=env.get(env_keys.DB_IAM_AUTH, "true").strip().lower() in ("1", "true"),
+            iam_auth=cls.iam_auth_from_env(),
             sslmode=env.get(env_keys.DB_SSLMODE, "verify-full"),
             sslrootcert=env.get(env_keys.DB_SSLROOTCERT) or str(BUNDLED_TRUST_ROOTS),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),

@@ -1,6 +1,7 @@
 """Feature flags read through the AppConfig Lambda extension's HTTP API on localhost.
 
-No boto3 on this path: one ``http.client`` GET, cached in the process for a short TTL.
+No boto3 on this path: one HTTP GET (``http1``: not ``http.client``, which a cold start
+would pay ~20 ms to import), cached in the process for a short TTL.
 The time budget is a deadline for the whole exchange (connect, request, every byte of
 the answer), not a per-read socket timeout. A failed read (including a document with
 an attribute of the wrong type) keeps the last good flags; when nothing was ever read,
@@ -17,15 +18,13 @@ flags or the safe defaults apply as before (docs/functions.md, "When the agent f
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
+from . import http1
 from .flag_direct import DirectFlagReader, DirectReadError
 from .telemetry import Identity, log_event
 
@@ -36,8 +35,10 @@ class FlagsError(Exception):
     """The extension did not give a usable flag document."""
 
 
-@dataclass(frozen=True, slots=True)
-class Flags:
+class Flags(NamedTuple):
+    """Immutable. A NamedTuple, not a dataclass: ``dataclasses`` is not imported at a
+    cold start for it."""
+
     percent: float = 0.0
     salt: str = ""
     sticky_key: str = "userId"
@@ -207,59 +208,18 @@ class FlagCache:
 
     def _fetch(self) -> Any:
         deadline = time.monotonic() + self._budget
-        conn = _DeadlineConnection(self._host, self._port, deadline)
         try:
-            conn.request("GET", self._target)
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise FlagsError(f"extension answered status={response.status}")
-            try:
-                return json.loads(body)
-            except (ValueError, RecursionError):
-                raise FlagsError("extension answered malformed JSON") from None
-        finally:
-            conn.close()
+            response = http1.request(self._host, self._port, "GET", self._target, deadline=deadline)
+        except TimeoutError:
+            raise TimeoutError("flag read exceeded its budget") from None
+        if response.status != 200:
+            raise FlagsError(f"extension answered status={response.status}")
+        try:
+            return json.loads(response.body)
+        except (ValueError, RecursionError):
+            raise FlagsError("extension answered malformed JSON") from None
 
     def _log(self, event: str, level: str, flags: Flags, age_ms: Any, error: Any) -> None:
         log_event(self._identity, event, level, percent=flags.percent,
                   shadowEnabled=int(flags.shadow_enabled), sampleRate=flags.sample_rate,
                   ageMs=age_ms, error=error)
-
-
-class _DeadlineSocket(socket.socket):
-    """A socket whose every send and receive may only use what is left until
-    ``deadline``: a peer that trickles bytes cannot stretch the exchange."""
-
-    deadline = 0.0
-
-    def _arm(self) -> None:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("flag read exceeded its budget")
-        self.settimeout(remaining)
-
-    def recv_into(self, *args: Any) -> int:
-        self._arm()
-        return super().recv_into(*args)
-
-    def recv(self, *args: Any) -> bytes:
-        self._arm()
-        return super().recv(*args)
-
-    def sendall(self, *args: Any) -> None:
-        self._arm()
-        super().sendall(*args)
-
-
-class _DeadlineConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, deadline: float) -> None:
-        super().__init__(host, port, timeout=max(deadline - time.monotonic(), 0.001))
-        self._deadline = deadline
-
-    def connect(self) -> None:
-        super().connect()
-        plain = self.sock
-        self.sock = _DeadlineSocket(plain.family, plain.type, plain.proto,
-                                    fileno=plain.detach())
-        self.sock.deadline = self._deadline

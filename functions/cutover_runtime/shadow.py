@@ -15,12 +15,10 @@ import json
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from . import metrics as emf
-from .compare import canonical_json, digest, redact
 from .telemetry import Identity, MetricBatch, log_event
 
 # Lambda's asynchronous Invoke takes payloads of up to 1 MB (docs/aws-rules.md, Lambda);
@@ -41,7 +39,14 @@ def build_shadow_event(request: dict[str, Any], control_body: Any, control_ms: f
     """Serialized shadow event; the control body is replaced by its fields when too big.
 
     Values at ``redact_paths`` travel as digests salted with the event id (§7): the
-    event, and the DLQ it may end in, never hold them in clear."""
+    event, and the DLQ it may end in, never hold them in clear.
+
+    The comparator's helpers and uuid load here, on the first shadow event: a router
+    whose shadow is off never pays for them at a cold start."""
+    import uuid
+
+    from .compare import canonical_json, digest, redact
+
     event_id = str(uuid.uuid4())
     control_body = redact(control_body, redact_paths, event_id)
     canonical = canonical_json(control_body)

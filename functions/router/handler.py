@@ -7,7 +7,8 @@ is an ``router.outcome.Outcome``.
 
 Safe first: whatever the flags, the candidate or the shadow dispatch do, the caller
 gets the control's answer unless the spec turned canary fallback off. Every request
-leaves a ``REQUEST`` log line, one EMF document and (when traced) an X-Ray subsegment.
+leaves one EMF document that is also its ``REQUEST`` log line (one encode, one write)
+and, when traced, an X-Ray subsegment.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any
 
 from cutover_runtime import metrics as emf
 from cutover_runtime.assignment import assign
-from cutover_runtime.compare import compile_paths
 from cutover_runtime.deadline import DeadlineRunner
 from cutover_runtime.extension import ShadowDrainExtension, start_shadow_drain
 from cutover_runtime.flag_direct import DirectFlagReader
@@ -29,7 +29,7 @@ from cutover_runtime.flag_reader import FlagCache
 from cutover_runtime.lambda_client import lambda_client
 from cutover_runtime.request import ReadRequest, answer, parse_request
 from cutover_runtime.shadow import SHADOW_INVOKE_TIMEOUT_S, ShadowDispatcher, build_shadow_event
-from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event
+from cutover_runtime.telemetry import Identity, MetricBatch, Tracer, log_event, log_members
 from user_profile.mock import control_answer
 from user_profile.read_model import WrongUser, validate_profile
 
@@ -38,6 +38,11 @@ from .outcome import Outcome
 from .settings import RouterSettings
 
 _perf = time.perf_counter
+
+# Our own modules this handler imports on first use, not at init (a cold start whose shadow
+# is off and whose trace is unsampled needs none of them). The rehearsal loads them into
+# each execution environment's module set with the handler (cutover/rehearsal/functions.py).
+FIRST_USE_MODULES = ("cutover_runtime.compare", "cutover_runtime.xray")
 
 
 class CanaryFailure(Exception):
@@ -68,7 +73,9 @@ class Router:
             client_factory=lambda: lambda_client("shadow", SHADOW_INVOKE_TIMEOUT_S))
         self.canary_calls = DeadlineRunner(name="canary")
         self.random = random.random
-        self.redact_paths = compile_paths(settings.redact_paths)
+        self._redact_paths: frozenset[tuple[str, ...]] | None = None  # by the first tee
+        self._members: dict[Outcome, str] = {}  # each outcome's REQUEST members, encoded once
+        self._control_members = self._encode_members(outcome.CONTROL)  # the common one
 
     # -- one request --------------------------------------------------------------------
     def handle(self, event: Any) -> Any:
@@ -83,7 +90,7 @@ class Router:
             assignment = assign(flags.salt, sticky, flags.percent)
             if request.user_id is None:  # missing, or not something that can name a user
                 response = answer(request, 400, {"error": request.problem})
-                self._finish(request, metrics, started, assignment, outcome.control())
+                self._finish(request, metrics, started, assignment, outcome.CONTROL)
                 return response
             if assignment.canary and self.settings.candidate_arn:
                 routed = "canary"
@@ -94,8 +101,8 @@ class Router:
             shadow = (flags.shadow_enabled and bool(self.settings.candidate_arn)
                       and self.random() < flags.sample_rate)
             response = answer(request, 200, body)
-            self._finish(request, metrics, started, assignment, outcome.control(shadow=shadow),
-                         step=flags.step)
+            self._finish(request, metrics, started, assignment,
+                         outcome.CONTROL_SHADOWED if shadow else outcome.CONTROL, flags.step)
             if shadow:
                 # last: once the dispatch worker wakes it competes for the GIL, and the
                 # request has nothing left to do but return
@@ -115,11 +122,11 @@ class Router:
                 except Exception:  # noqa: BLE001, S110 - nothing left to fall back to
                     pass
             duration_ms = _ms(started)
-            log_event(self.identity, "REQUEST", "ERROR", route="control", canary=0, shadow=0,
-                      failed=1, fallback=fallback, durationMs=duration_ms, userHash="",
-                      error=exc.__class__.__name__)
             metrics.latency(routed, duration_ms)
-            metrics.flush()
+            metrics.flush(log_members(self.identity, "REQUEST", "ERROR", servedBy="control", canary=0,
+                                      shadow=0, failed=1, fallback=fallback,
+                                      durationMs=duration_ms, userHash="",
+                                      error=exc.__class__.__name__))
             return answer(request, status, body)
 
     def _canary(self, request: ReadRequest, metrics: MetricBatch, started: float,
@@ -172,7 +179,9 @@ class Router:
              timeout_ms: float) -> None:
         try:
             user_id = request.user_id
-            redact_paths = self.redact_paths
+            redact_paths = self._redact_paths
+            if redact_paths is None:
+                redact_paths = self._redact_paths = _compiled_redact_paths(self.settings)
             self.shadow.dispatch(lambda: build_shadow_event(
                 {"userId": user_id}, body, control_ms, user_hash, timeout_ms,
                 redact_paths=redact_paths))
@@ -185,17 +194,35 @@ class Router:
 
     def _finish(self, request: ReadRequest, metrics: MetricBatch, started: float,
                 assignment: Any, result: Outcome, step: float = 0) -> None:
-        """The request's REQUEST line, Latency (by where it was routed) and annotations."""
-        duration_ms = _ms(started)
-        log_event(self.identity, "REQUEST", result.level, **result.log_fields(),
-                  durationMs=duration_ms, userHash=assignment.user_hash)
-        metrics.latency(result.routed, duration_ms)
-        metrics.flush()
-        # X-Ray types are compared as typed (contracts.md §8): `canary` is a boolean
-        self.tracer.annotate("cutover-route", {
-            "canary": result.canary, "path": self.identity.path, "release": self.identity.release,
-            "step": step, "route": result.served_by}, user_id=request.user_id,
-            user_hash=assignment.user_hash)
+        """The request's one document: its counts, Latency (by where it was routed) and
+        the REQUEST line's members (contracts.md §5, §6); then its annotations."""
+        members = (self._control_members if result is outcome.CONTROL
+                   else self._members.get(result) or self._encode_members(result))
+        duration = metrics.latency(result.routed, _ms(started))
+        # userHash is 16 hex digits or empty (assignment.assign): nothing to escape
+        metrics.flush(f'{members}{duration},"userHash":"{assignment.user_hash}"')
+        if self.tracer.wanted():
+            # X-Ray types are compared as typed (contracts.md §8): `canary` is a boolean
+            self.tracer.annotate("cutover-route", {
+                "canary": result.canary, "path": self.identity.path,
+                "release": self.identity.release, "step": step, "route": result.served_by},
+                user_id=request.user_id, user_hash=assignment.user_hash)
+
+    def _encode_members(self, result: Outcome) -> str:
+        """``,"event":"REQUEST",...,"durationMs":`` for this outcome (the value follows)."""
+        members = log_members(self.identity, "REQUEST", result.level, **result.log_fields(),
+                              durationMs=0)
+        members = members[:-1]  # the placeholder value 0
+        self._members[result] = members
+        return members
+
+
+def _compiled_redact_paths(settings: RouterSettings) -> frozenset[tuple[str, ...]]:
+    """The spec's redacted paths, compiled; the comparator's module loads here, with the
+    first shadow tee, not at a cold start whose shadow is off."""
+    from cutover_runtime.compare import CompareRules, compile_paths
+
+    return compile_paths(CompareRules.from_json(settings.compare_rules).redact_paths)
 
 
 def _direct_reader(settings: RouterSettings) -> DirectFlagReader | None:
@@ -233,7 +260,8 @@ def _not_json(constant: str) -> Any:
 
 
 def _ms(since: float) -> float:
-    return round((_perf() - since) * 1000, 3)
+    """Milliseconds since ``since``, to the microsecond (cheaper than ``round(x, 3)``)."""
+    return int((_perf() - since) * 1_000_000 + 0.5) / 1000
 
 
 _router: Router | None = None

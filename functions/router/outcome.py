@@ -10,12 +10,13 @@ the X-Ray annotations are all written from it (docs/contracts.md sections 5, 6, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """Immutable. A NamedTuple, not a dataclass: ``dataclasses`` is not imported at a
+    cold start for it."""
+
     routed: Literal["control", "canary"] = "control"
     served_by: Literal["control", "candidate"] = "control"
     shadow: bool = False  # a shadow copy was sent to the candidate
@@ -32,13 +33,17 @@ class Outcome:
         return "ERROR" if self.failed and not self.fallback else "INFO"
 
     def log_fields(self) -> dict[str, object]:
-        return {"route": self.served_by, "canary": int(self.canary), "shadow": int(self.shadow),
+        return {"servedBy": self.served_by, "canary": int(self.canary), "shadow": int(self.shadow),
                 "failed": int(self.failed), "fallback": int(self.fallback)}
+
+
+CONTROL = Outcome()  # the control answered
+CONTROL_SHADOWED = Outcome(shadow=True)  # ... and a shadow copy was teed
 
 
 def control(*, shadow: bool = False) -> Outcome:
     """The control answered (and maybe teed a shadow copy)."""
-    return Outcome(shadow=shadow)
+    return CONTROL_SHADOWED if shadow else CONTROL
 
 
 CANARY_SERVED = Outcome(routed="canary", served_by="candidate")

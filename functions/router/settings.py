@@ -6,19 +6,20 @@ Defaults are for a local run only and name nothing of a particular release.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cutover_runtime import env as env_keys
 from cutover_runtime import flag_direct
-from cutover_runtime.compare import CompareRules
 
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-@dataclass(frozen=True)
-class RouterSettings:
+class RouterSettings(NamedTuple):
+    """Immutable. A NamedTuple, not a dataclass: ``dataclasses`` (with ``inspect``) is
+    not imported at a cold start for it."""
+
     appconfig_url: str
     appconfig_application: str
     appconfig_environment: str
@@ -31,7 +32,7 @@ class RouterSettings:
     canary_timeout_ms: float
     canary_fallback: bool
     shadow_dispatch_budget_ms: float
-    redact_paths: tuple[str, ...] = ()
+    compare_rules: str | None = None  # CUTOVER_COMPARE_RULES, parsed by the first shadow tee
     # the agent's own poll interval: the data plane is read no more often when it fails
     flags_poll_interval_s: float = 45.0
     flags_direct_read: bool = False  # cutover_runtime.flag_direct.enabled()
@@ -53,7 +54,7 @@ class RouterSettings:
             canary_timeout_ms=float(env.get(env_keys.CANARY_TIMEOUT_MS, "1500")),
             canary_fallback=_flag(env.get(env_keys.CANARY_FALLBACK, "true")),
             shadow_dispatch_budget_ms=float(env.get(env_keys.SHADOW_DISPATCH_BUDGET_MS, "0")),
-            redact_paths=CompareRules.from_json(env.get(env_keys.COMPARE_RULES)).redact_paths,
+            compare_rules=env.get(env_keys.COMPARE_RULES),
             flags_poll_interval_s=float(env.get("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "45")),
             flags_direct_read=flag_direct.enabled(env),
         )

@@ -28,7 +28,7 @@ def row_modules() -> set[str]:
 
 
 # What a row module starts besides Python (the tiers, pyproject.toml); every row is slow.
-ROW_NEEDS = {"candidate_read": ("postgres",), "rehearsal": ("postgres",), "generator": ("terraform",)}
+ROW_NEEDS = {"candidate_read": ("postgres",), "candidate_cold": ("postgres",), "rehearsal": ("postgres",), "generator": ("terraform",)}
 
 
 def _row_params() -> list:

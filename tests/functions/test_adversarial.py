@@ -135,7 +135,7 @@ def test_router_events(router_env, extension, capsys, event, status, body, metri
     assert (got_status, got_body) == (status, body)
     assert counts(out) == metrics
     [request] = events(out, "REQUEST")
-    assert (request["failed"], request["route"]) == (0, "control")
+    assert (request["failed"], request["servedBy"]) == (0, "control")
     if isinstance(body, dict) and "error" not in body:
         assert request["userHash"] == user_hash(SALT, body["userId"])
     assert "\x00" not in out and "user\\u0000" not in out  # raw ids are never logged
@@ -337,18 +337,18 @@ def test_candidate_answers_behind_the_canary(router_env, extension, lambda_servi
     if reason is None:  # served as the candidate answered it
         assert status == 200 and "CanaryErrors" not in totals
         assert json.loads(body_text, parse_constant=_no_nan)["userId"] == "user-7"
-        assert events(out, "CANARY-OK") and request["route"] == "candidate"
+        assert events(out, "CANARY-OK") and request["servedBy"] == "candidate"
         return
     assert totals["CanaryErrors"] == 1
     assert events(out, "CANARY-ERROR")[0]["error"] == reason
     if fallback:
         assert (status, json.loads(body_text, parse_constant=_no_nan)) == (200, profile("user-7"))
         assert totals["CanaryFallbacks"] == 1 and events(out, "CANARY-FALLBACK")
-        assert (request["route"], request["failed"], request["fallback"]) == ("control", 1, 1)
+        assert (request["servedBy"], request["failed"], request["fallback"]) == ("control", 1, 1)
     else:
         assert (status, json.loads(body_text)) == (502, {"error": "candidate failed"})
         assert "CanaryFallbacks" not in totals and not events(out, "CANARY-FALLBACK")
-        assert (request["route"], request["failed"], request["fallback"]) == ("candidate", 1, 0)
+        assert (request["servedBy"], request["failed"], request["fallback"]) == ("candidate", 1, 0)
 
 
 # -- 4. candidate events against the real PostgreSQL ------------------------------------------

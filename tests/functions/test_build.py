@@ -59,14 +59,20 @@ def test_a_change_in_content_changes_the_zip(tmp_path):
     assert sha256(a) != sha256(b)
 
 
+# What a handler loads at init because its first request needs it (docs/functions.md):
+# every candidate invocation reads PostgreSQL. Nothing else heavy loads at import.
+LOADED_AT_INIT = {"candidate": {"psycopg"}}
+
+
 @pytest.mark.parametrize("package", sorted(HANDLERS))
 def test_each_handler_imports_from_its_zip_alone(tmp_path, package):
     zip_path = build.build_function(package, tmp_path)
+    expected = LOADED_AT_INIT.get(package, set())
     code = (f"import sys; sys.path[:0] = [{str(zip_path)!r}]; import {HANDLERS[package]} as h; "
             "assert h.__file__.startswith(sys.path[0]), h.__file__; "
             "assert callable(h.lambda_handler); "
             "heavy = {'boto3', 'aws_xray_sdk', 'psycopg'} & set(sys.modules); "
-            "assert not heavy, heavy")
+            f"assert heavy == {expected!r}, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path,
                    env={**os.environ, "PYTHONPATH": ""})
 
@@ -144,3 +150,24 @@ def test_the_example_ships_only_with_the_functions_that_import_it(tmp_path, pack
             "candidate": [*modules, "user_profile/schema.sql"]}.get(package, [])
     assert example == want
     assert not [n for n in names if n.startswith("cutover_runtime/") and "contract" in n]
+
+
+@pytest.mark.parametrize("package", ["router", "candidate"])
+def test_every_module_of_ours_imported_on_first_use_is_declared(package):
+    """A handler imports some of its own modules on first use (cold start); it names them
+    in FIRST_USE_MODULES so the rehearsal loads them into each environment's module set
+    (a module imported later would be shared between environments, its clock unpatched)."""
+    import ast
+
+    handler = importlib.import_module(f"{package}.handler")
+    found = set()
+    for directory in (package, "cutover_runtime"):
+        for path in sorted((FUNCTIONS / directory).glob("*.py")):
+            for function in [n for n in ast.walk(ast.parse(path.read_text()))
+                             if isinstance(n, ast.FunctionDef)]:
+                for node in [n for n in ast.walk(function) if isinstance(n, ast.ImportFrom)]:
+                    if node.level:  # relative: a sibling of the file's package
+                        found.add(f"{directory}.{node.module}")
+                    elif node.module and node.module.split(".")[0] in (package, "cutover_runtime"):
+                        found.add(node.module)
+    assert found <= set(handler.FIRST_USE_MODULES), found - set(handler.FIRST_USE_MODULES)

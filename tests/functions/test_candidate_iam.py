@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from urllib.parse import parse_qs, urlsplit
 
@@ -54,3 +55,28 @@ def test_settings_come_from_the_contract_environment(monkeypatch):
     s = DatabaseSettings.from_env()
     assert (s.host, s.port, s.dbname, s.user, s.iam_auth, s.sslmode, s.region) == (
         PROXY, 6432, "huntaze", "reader", True, "require", "eu-west-1")
+
+
+@pytest.mark.parametrize("session_token", ["session-token", None])
+def test_the_token_is_the_one_boto3_signs_without_a_boto3_session(aws_env, monkeypatch, session_token):
+    # GIVEN Lambda's credentials in the environment and a clock that stands still
+    import boto3
+    import botocore.auth
+    from candidate.db import _rds_token
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    if session_token:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", session_token)
+    else:
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    fixed = datetime.datetime(2026, 12, 1, 12, 0, 0)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: fixed)
+    # WHEN the candidate signs with botocore's signer alone, and boto3's client signs
+    ours = _rds_token(settings(region="eu-west-1"))
+    rds = boto3.session.Session().client("rds", region_name="eu-west-1")
+    theirs = rds.generate_db_auth_token(DBHostname=PROXY, Port=5432, DBUsername="reader",
+                                        Region="eu-west-1")
+    # THEN the tokens are the same, byte for byte
+    assert ours == theirs
+    assert ("X-Amz-Security-Token=session-token" in ours) == bool(session_token)

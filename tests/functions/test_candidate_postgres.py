@@ -10,7 +10,7 @@ import pytest
 from candidate.db import ProfileStore, UserNotFound
 from candidate.settings import DatabaseSettings
 from user_profile.mock import mock_profile
-from user_profile.read_model import PROFILE_FIELDS, MalformedResponse, validate_profile
+from user_profile.read_model import PROFILE_FIELDS, validate_profile
 
 from .conftest import events, metric_totals, router_shadow_event, seed
 
@@ -236,14 +236,16 @@ def test_the_store_never_sends_an_impossible_id_to_the_database(seeded):
         store.close()
 
 
-def test_a_nan_price_in_the_database_is_never_served(candidate_env, seeded):
+def test_a_nan_price_in_the_database_is_never_served(candidate_env, seeded, capsys):
     # item 4: PostgreSQL numeric accepts 'NaN'; JSON does not
     with psycopg.connect(seeded.url, autocommit=True) as conn:
         conn.execute("UPDATE user_items SET price = 'NaN' WHERE user_id = 'user-11'")
     try:
         assert mock_profile("user-11")["items"], "user-11 needs items"
-        with pytest.raises(MalformedResponse, match="not finite"):
-            candidate_env.lambda_handler({"userId": "user-11"}, None)
+        # a structured error answer, no exception (no traceback), what is wrong logged
+        assert candidate_env.lambda_handler({"userId": "user-11"}, None) == {"error": "malformed row"}
+        [line] = events(capsys.readouterr().out, "CANARY-READ-MALFORMED")
+        assert "not finite" in line["error"] and "field=price" in line["error"]
         # the shadow comparison reports the difference instead
         assert candidate_env.lambda_handler(shadow_event("user-11"), None)["status"] == "diff"
     finally:

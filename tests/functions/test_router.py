@@ -39,7 +39,7 @@ def test_direct_invoke_serves_the_deterministic_control_answer(router_env, capsy
     validate_profile(response)
     out = capsys.readouterr().out
     request = events(out, "REQUEST")[0]
-    assert request["route"] == "control" and request["canary"] == 0
+    assert request["servedBy"] == "control" and request["canary"] == 0
     assert request["userHash"] == user_hash(SALT, "user-7")
     assert metric_totals(out) == {"Requests": 2}
 
@@ -69,7 +69,7 @@ def test_canary_users_are_served_by_the_candidate_synchronously(
     out = capsys.readouterr().out
     assert metric_totals(out) == {"Requests": 1, "CanaryRequests": 1}
     assert events(out, "CANARY-OK")[0]["userHash"] == user_hash(SALT, "user-7")
-    assert events(out, "REQUEST")[0]["route"] == "candidate"
+    assert events(out, "REQUEST")[0]["servedBy"] == "candidate"
 
 
 def test_only_users_below_the_threshold_go_to_the_candidate(router_env, extension, lambda_service):
@@ -135,7 +135,7 @@ def test_a_failing_candidate_falls_back_to_the_control_and_is_counted(
     assert events(out, "CANARY-ERROR")[0]["error"] == reason
     assert events(out, "CANARY-FALLBACK")[0]["error"] == reason
     request = events(out, "REQUEST")[0]
-    assert (request["route"], request["failed"], request["fallback"]) == ("control", 1, 1)
+    assert (request["servedBy"], request["failed"], request["fallback"]) == ("control", 1, 1)
 
 
 def test_with_fallback_off_the_candidate_failure_is_served(
@@ -340,12 +340,13 @@ UNUSABLE_ANSWERS = [
     (b"\xff\xfe{}", "malformed"),
     (b"", "malformed"),
     (b"null", "malformed"),
+    (b'{"error": "malformed row"}', "malformed"),  # the candidate's answer to a NaN row
 ]
 
 
 @pytest.mark.parametrize("payload,reason", UNUSABLE_ANSWERS,
                          ids=["deep", "nan", "infinity", "extra-field", "other-user",
-                              "not-utf8", "empty", "null"])
+                              "not-utf8", "empty", "null", "candidate-error-answer"])
 @pytest.mark.parametrize("fallback", [True, False])
 def test_every_unusable_candidate_answer_is_a_canary_failure(
         router_env, extension, lambda_service, aws_env, capsys, payload, reason, fallback):

@@ -24,7 +24,7 @@ def test_unset_flag_keys_read_no_flag_whatever_the_document_holds(router_env, ex
     assert router_env.lambda_handler({"userId": "user-7"}, None) == control_answer("user-7")
     assert lambda_service.calls == []
     [line] = events(capsys.readouterr().out, "REQUEST")
-    assert (line["route"], line["canary"], line["shadow"]) == ("control", 0, 0)
+    assert (line["servedBy"], line["canary"], line["shadow"]) == ("control", 0, 0)
 
 
 def test_the_control_answer_is_what_the_router_serves_and_can_be_replaced(router_env, extension):
@@ -37,11 +37,11 @@ def test_the_control_answer_is_what_the_router_serves_and_can_be_replaced(router
 
 def test_each_outcome_says_where_the_request_went_and_who_answered():
     cases = {
-        "control": (outcome.control(), {"route": "control", "canary": 0, "shadow": 0, "failed": 0, "fallback": 0}, "INFO"),
-        "teed": (outcome.control(shadow=True), {"route": "control", "canary": 0, "shadow": 1, "failed": 0, "fallback": 0}, "INFO"),
-        "served": (outcome.CANARY_SERVED, {"route": "candidate", "canary": 1, "shadow": 0, "failed": 0, "fallback": 0}, "INFO"),
-        "fell back": (outcome.CANARY_FELL_BACK, {"route": "control", "canary": 1, "shadow": 0, "failed": 1, "fallback": 1}, "INFO"),
-        "failed": (outcome.CANARY_FAILED, {"route": "candidate", "canary": 1, "shadow": 0, "failed": 1, "fallback": 0}, "ERROR"),
+        "control": (outcome.control(), {"servedBy": "control", "canary": 0, "shadow": 0, "failed": 0, "fallback": 0}, "INFO"),
+        "teed": (outcome.control(shadow=True), {"servedBy": "control", "canary": 0, "shadow": 1, "failed": 0, "fallback": 0}, "INFO"),
+        "served": (outcome.CANARY_SERVED, {"servedBy": "candidate", "canary": 1, "shadow": 0, "failed": 0, "fallback": 0}, "INFO"),
+        "fell back": (outcome.CANARY_FELL_BACK, {"servedBy": "control", "canary": 1, "shadow": 0, "failed": 1, "fallback": 1}, "INFO"),
+        "failed": (outcome.CANARY_FAILED, {"servedBy": "candidate", "canary": 1, "shadow": 0, "failed": 1, "fallback": 0}, "ERROR"),
     }
     for name, (result, fields, level) in cases.items():
         assert (result.log_fields(), result.level) == (fields, level), name

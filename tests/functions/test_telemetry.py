@@ -130,9 +130,10 @@ def test_in_lambda_the_subsegment_reaches_the_daemon_with_the_annotations(tmp_pa
            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{port}",
            "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;"
                                "Parent=53995c3f42cd8ad8;Sampled=1"}
-    code = ("from cutover_runtime.telemetry import Tracer; "
+    code = ("import sys; from cutover_runtime.telemetry import Tracer; "
             "assert Tracer('Active', 'hashed').annotate('cutover-route', "
-            "{'canary': 1, 'step': 5}, user_id='user-1', user_hash='abcd')")
+            "{'canary': 1, 'step': 5}, user_id='user-1', user_hash='abcd'); "
+            "assert 'aws_xray_sdk' not in sys.modules")  # sent without the SDK's import
     try:
         subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=tmp_path)
         header, body = daemon.recv(65535).decode().split("\n", 1)
@@ -144,3 +145,29 @@ def test_in_lambda_the_subsegment_reaches_the_daemon_with_the_annotations(tmp_pa
     assert subsegment["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
     assert subsegment["parent_id"] == "53995c3f42cd8ad8"
     assert subsegment["annotations"] == {"canary": 1, "step": 5, "userId": "abcd"}
+    # ... in the document the SDK sends in Lambda
+    assert set(subsegment) == {"id", "name", "start_time", "end_time", "parent_id", "trace_id",
+                               "type", "in_progress", "namespace", "annotations"}
+    assert (subsegment["name"], subsegment["type"], subsegment["in_progress"]) == (
+        "cutover-route", "subsegment", False)
+    assert len(subsegment["id"]) == 16 and subsegment["end_time"] >= subsegment["start_time"]
+
+
+def test_the_daemon_address_and_the_trace_context_are_read_as_the_sdk_reads_them():
+    from cutover_runtime.xray import DEFAULT_DAEMON, Subsegment, daemon_address, trace_context
+
+    assert daemon_address(None) == DEFAULT_DAEMON
+    assert daemon_address("169.254.79.129:2000") == ("169.254.79.129", 2000)
+    assert daemon_address("tcp:10.0.0.1:2001 udp:10.0.0.2:2002") == ("10.0.0.2", 2002)
+    assert trace_context("Root=1-abc;Parent=def;Sampled=1") == ("1-abc", "def")
+    assert trace_context("Root=1-abc;Sampled=1") is None  # no segment to hang it on
+    sub = Subsegment("n", "1-abc", "def")
+    for key, value in (("ok_1", "v"), ("bad-key", 1), ("obj", {"a": 1}), ("flag", True)):
+        sub.put_annotation(key, value)
+    assert sub.annotations == {"ok_1": "v", "flag": True}
+
+
+def test_without_a_trace_context_nothing_is_sent(monkeypatch):
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-abc;Sampled=1")  # no Parent: not Lambda
+    monkeypatch.delitem(sys.modules, "aws_xray_sdk.core", raising=False)
+    assert Tracer("Active", "hashed").annotate("x", {"canary": True}) is False

@@ -36,7 +36,7 @@ def _logs(em, names) -> None:
     logs = em.client("logs")
     logs.create_log_stream(logGroupName="/aws/lambda/huntaze-mock-read", logStreamName="s")
     logs.put_log_events(logGroupName="/aws/lambda/huntaze-mock-read", logStreamName="s", logEvents=[
-        {"timestamp": int(time.time() * 1000), "message": '{"event": "REQUEST", "route": "canary"}'}])
+        {"timestamp": int(time.time() * 1000), "message": '{"event": "REQUEST", "servedBy": "canary"}'}])
 
 
 def _flags(fake) -> None:
@@ -63,7 +63,7 @@ def test_monitor_counts_per_route_from_raw_sums(project, release, names, capsys,
     assert (flags["served"]["number"], flags["served"]["version"]) == (3, "7")  # the latest COMPLETE
     assert flags["canaryPercent"] == {"user-read": 1.0}
     assert flags["happened"].startswith("flag deployment 4 (version 8) was ROLLED_BACK")
-    assert [e["message"] for e in out["logs"]] == ['{"event": "REQUEST", "route": "canary"}']
+    assert [e["message"] for e in out["logs"]] == ['{"event": "REQUEST", "servedBy": "canary"}']
     assert out["alarms"][names.rollback_alarm] in ("OK", "INSUFFICIENT_DATA")
 
 

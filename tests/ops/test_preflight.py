@@ -90,7 +90,7 @@ def build_world(em, names, broken: str | None) -> None:
         import time
         logs.put_log_events(logGroupName=path.log_group(path.router), logStreamName="s", logEvents=[{
             "timestamp": int(time.time() * 1000), "message": json.dumps({
-                "event": "REQUEST", "route": "control", "canary": 0, "userHash": "ab12", "release": names.release})}])
+                "event": "REQUEST", "servedBy": "control", "canary": 0, "userHash": "ab12", "release": names.release})}])
     alarms = [a for a in names.alarms[1:] if not (broken == "error-rate-alarm" and a == names.alarms[-1])]
     for alarm in alarms:
         cw.put_metric_alarm(AlarmName=alarm, MetricName="Errors", Namespace="Cutover", Statistic="Sum", Period=60,

@@ -20,7 +20,7 @@ def _events(state, n=10):
     now = state.clock.time()
     for i in range(n):
         line = {"path": "user-read", "event": "REQUEST", "canary": i % 2, "failed": int(i == 3), "fallback": 0,
-                "durationMs": 10 + i, "route": "candidate" if i % 2 else "control"}
+                "durationMs": 10 + i, "servedBy": "candidate" if i % 2 else "control"}
         state.logs.append(LogEvent(GROUP, "s1", now - 300 + i * 10, json.dumps(line)))
 
 
