@@ -23,7 +23,7 @@ XDIST        ?= -n auto --dist loadgroup
 PYTEST_ARGS  ?=
 ENVS          = $(patsubst config/%.release.yaml,%,$(wildcard config/*.release.yaml))
 
-.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse rehearse-matrix test test-fast bench bench-smoke lint report-screenshot clean
+.PHONY: help setup doctor render render-check goldens fmt fmt-check validate scan build plan apply deploy rehearse rehearse-matrix sandbox test test-fast bench bench-smoke lint report-screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -84,6 +84,9 @@ deploy: $(VENV)/.installed ## ship the versions `make apply` published through C
 rehearse: render $(VENV)/.installed ## rehearse the release on this machine (SCENARIO=healthy, ENV=production)
 	$(PY) functions/build.py --no-layer
 	$(CUTOVER) rehearse $(if $(filter command line environment,$(origin ENV)),--env $(ENV)) --scenario $(or $(SCENARIO),healthy)
+
+sandbox: render build ## a simulated AWS with the release behind it, on 127.0.0.1 (ENV=...; stop: cutover sandbox down --env ENV)
+	@$(CUTOVER) sandbox up --env $(ENV) $(if $(SPEED),--speed $(SPEED))
 
 test: setup build ## every test, on every core: generator, functions, Terraform, PostgreSQL, moto, browser
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)

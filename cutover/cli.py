@@ -21,6 +21,7 @@ from cutover.generator.spec.errors import SpecInvalid
 from cutover.generator.workspace import Layout, UsageError
 from cutover.ops import cli as ops_cli
 from cutover.rehearsal import cli as rehearsal_cli
+from cutover.sandbox import cli as sandbox_cli
 
 
 def _generator_parsers(sub: argparse._SubParsersAction) -> None:
@@ -95,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     _analyze_parser(sub)
     ops_cli.register(sub)
     rehearsal_cli.add_parser(sub)
+    sandbox_cli.register(sub)
     return top
 
 
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None, clients: object = None) -> int:
     layout = Layout(args.root.resolve())
     as_json = getattr(args, "json", False)
     try:
+        if args.command == "sandbox":
+            return sandbox_cli.run(args, layout.root)
         if args.command == "analyze" and args.metrics and args.save:
             raise UsageError("--save keeps the metrics read from CloudWatch; with --metrics FILE they are "
                              "already in FILE: drop --save, or drop --metrics to read CloudWatch")

@@ -44,6 +44,9 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "database_url": ("postgres",),
     "tls_postgres": ("postgres",),
     "chromium": ("browser",),
+    # a local sandbox (`cutover sandbox up`): moto and the simulated release's PostgreSQL
+    # run in the sandbox's own process, which the launch guard does not see
+    "sandbox_project": ("moto", "postgres", "slow"),
 }
 
 # A session fixture too costly to build on every xdist worker -> the xdist_group of the tests
@@ -126,7 +129,9 @@ def tool_of(args) -> str | None:
         return "postgres"
     if name == "checkov":
         return "checkov"
-    if any("moto.server" in a or "moto_server" in a for a in argv):
+    if any("moto.server" in a or "moto_server" in a or "cutover.sandbox.daemon" in a for a in argv):
+        return "moto"
+    if "sandbox" in argv and "up" in argv[argv.index("sandbox"):]:  # `cutover sandbox up`
         return "moto"
     if "playwright" in program or name.startswith(("chromium", "chrome")):
         return "browser"

@@ -126,6 +126,8 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
         return emit_error(args.command, sentence, MISSING, "aws", as_json)
     finally:
         REGION.reset(token)
+    if isinstance(result, int):  # `monitor --watch` printed as it went: its exit code alone
+        return result
     return emit(result, as_json)
 
 

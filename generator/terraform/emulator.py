@@ -25,7 +25,6 @@ that child, so it stays out of the CLI's cold path (``cutover render`` never loa
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import shutil
@@ -114,25 +113,33 @@ def public_parameters(region: str, account_id: str) -> dict[str, str]:
             for arch, name in layers.items()}
 
 
+def seed_public_parameters(region: str, account_id: str) -> None:
+    """Put ``public_parameters`` into moto's SSM backend of this process (moto's server in
+    this process, or ``mock_aws``). Names under /aws/ are reserved: PutParameter refuses
+    them, so they go into the backend directly. Used by the emulator's process below and by
+    the local sandbox's (cutover.sandbox.daemon)."""
+    import datetime
+
+    from moto.ssm.models import Parameter, ssm_backends
+
+    ssm = ssm_backends[account_id][region]
+    for name, value in public_parameters(region, account_id).items():
+        ssm._parameters[name].append(Parameter(
+            account_id=account_id, name=name, value=value, parameter_type="String", description=None,
+            allowed_pattern=None, keyid=None, last_modified_date=datetime.datetime.now(datetime.UTC),
+            version=1, data_type="text"))
+
+
 # The emulator process: moto's ThreadedMotoServer binds port 0, seeds the public
-# parameters (names under /aws/ are reserved: PutParameter refuses them, so they go into
-# moto's SSM backend directly), prints the port it got once it listens, and serves until
-# its stdin closes (the parent ends the block, or dies).
+# parameters, prints the port it got once it listens, and serves until its stdin closes
+# (the parent ends the block, or dies).
 SERVE = (
-    "import datetime, json, os, sys\n"
+    "import os, sys\n"
     "from moto.server import ThreadedMotoServer\n"
+    "from cutover.generator.terraform.emulator import seed_public_parameters\n"
     "server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
     "server.start()\n"
-    "seed = json.loads(os.environ['CUTOVER_EMULATOR_PUBLIC_PARAMETERS'])\n"
-    "if seed['parameters']:\n"
-    "    from moto.ssm.models import Parameter, ssm_backends\n"
-    "    account = os.environ['MOTO_ACCOUNT_ID']\n"
-    "    ssm = ssm_backends[account][seed['region']]\n"
-    "    for name, value in seed['parameters'].items():\n"
-    "        ssm._parameters[name].append(Parameter(\n"
-    "            account_id=account, name=name, value=value, parameter_type='String', description=None,\n"
-    "            allowed_pattern=None, keyid=None, last_modified_date=datetime.datetime.now(datetime.timezone.utc),\n"
-    "            version=1, data_type='text'))\n"
+    "seed_public_parameters(os.environ['CUTOVER_EMULATOR_REGION'], os.environ['MOTO_ACCOUNT_ID'])\n"
     "print(server.get_host_and_port()[1], flush=True)\n"
     "sys.stdin.read()\n"
     "server.stop()\n"
@@ -154,8 +161,7 @@ def LocalAWS(
             # without the caller's profile and the like: seeding loads moto's SSM backend,
             # which opens a boto3 session (a missing profile would stop the server)
             env={**{k: v for k, v in os.environ.items() if k not in CONFLICTING_ENV},
-                 "MOTO_ACCOUNT_ID": account_id, "CUTOVER_EMULATOR_PUBLIC_PARAMETERS": json.dumps(
-                {"region": region, "parameters": public_parameters(region, account_id)})},
+                 "MOTO_ACCOUNT_ID": account_id, "CUTOVER_EMULATOR_REGION": region},
         )
     try:
         port = _reported_port(process, timeout)
