@@ -1,9 +1,10 @@
 """Structural JSON comparison driven by the spec's rules (contracts.md §4).
 
-``ShadowComparator(rules).compare(control, candidate)`` returns a list of
-differences ``{"path", "kind", "control", "candidate"}`` where values are a sha256
-prefix of their canonical JSON, or ``"<redacted>"`` under a redacted path: a
-difference never carries a raw value.
+``ShadowComparator(rules).compare(control, candidate)`` returns the differences
+``{"path", "kind", "control", "candidate"}`` where values are a sha256 prefix of their
+canonical JSON, or ``"<redacted>"`` under a redacted path: a difference never carries a
+raw value. Records are built for the first ``RECORDED_DIFFERENCES`` only; the rest are
+counted, so ``Differences.total`` is always exact (and the verdict with it).
 
 Rules are compiled once into tuples of path segments (``"*"`` for any index), so the
 walk costs one tuple concatenation and a few set look-ups per node. The walk is
@@ -30,6 +31,10 @@ DIGEST_CHARS = 16
 PAIRING_LIMIT = 1024  # leftover pairs tried when matching unordered elements under tolerance
 PAIRING_WORK = 50_000  # differences the trials of one list may count; past it, key order
 COMPARE_BUDGET_MS = 250.0  # per comparison (one shadow event)
+# Difference records built per comparison; past them differences are only counted. Every
+# consumer reads fewer: the candidate logs the first 20 (MAX_LOGGED_DIFFS), which the
+# rehearsal and the Insights query read; the metrics and diffCount need only the total.
+RECORDED_DIFFERENCES = 100
 _CHECK_EVERY = 64  # container frames between two looks at the clock
 
 _NUMBERS = (int, float)
@@ -39,6 +44,23 @@ _END = object()
 KEY_DEPTH = 32  # levels of an unordered element's match key; deeper parts by digest
 _COUNTED = {"path": "", "kind": "counted"}  # a difference found by a pairing trial
 _NAN_KEY = ("n", "nan")
+
+
+class Differences(list):
+    """The first ``RECORDED_DIFFERENCES`` differences in document order (a list of
+    records); ``total`` is how many there are in all, past the records too."""
+
+    __slots__ = ("total",)
+
+    def __init__(self, records=(), total: int | None = None) -> None:
+        super().__init__(records)
+        self.total = len(self) if total is None else total
+
+
+def _differences(out: list) -> Differences:
+    """What a comparison's ``out`` (records, then a count entry per difference past them)
+    answers."""
+    return Differences(out[:RECORDED_DIFFERENCES], len(out))
 
 
 class CompareBudgetExceeded(Exception):
@@ -349,7 +371,6 @@ class ShadowComparator:
         self._ts_tol = self.rules.timestamp_tolerance_seconds
         self._deadline = float("inf")
         self._key_levels = KEY_DEPTH
-        self._counting = False
         self._fresh()
 
     def _fresh(self) -> None:
@@ -358,6 +379,7 @@ class ShadowComparator:
         self._digests: dict[str, str] = {}
         self._digests_by_value: dict[int | str, str] = {}
         self._key_levels = KEY_DEPTH
+        self._counting = False  # True in a pairing trial, and once the records are built
         self._text_parent: Any = None
         self._text_prefix = "$"
         self._text_grand: Any = None
@@ -368,8 +390,9 @@ class ShadowComparator:
         """The candidate's answer with redacted paths digested like the router's."""
         return redact(body, self._redact, salt)
 
-    def compare(self, control: Any, candidate: Any) -> list[dict[str, str]]:
-        """Differences in document order; CompareBudgetExceeded past ``budget_ms``."""
+    def compare(self, control: Any, candidate: Any) -> Differences:
+        """Differences in document order (the first ``RECORDED_DIFFERENCES`` as records,
+        ``total`` exact); CompareBudgetExceeded past ``budget_ms``."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
         self._fresh()
         out: list[dict[str, str]] = []
@@ -377,17 +400,24 @@ class ShadowComparator:
             self._run(control, candidate, self._pattern((), None), None, False, out)
         finally:
             self._fresh()
-        return out
+        return _differences(out)
 
     def compare_fields(self, fields: dict[str, Any], field_digests: dict[str, str],
-                       candidate: Any) -> list[dict[str, str]]:
+                       candidate: Any) -> Differences:
         """Compare a candidate body with the control's top-level fields (oversized event)."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
         self._fresh()
         out: list[dict[str, str]] = []
+        try:
+            self._fields(fields, field_digests, candidate, out)
+        finally:
+            self._fresh()
+        return _differences(out)
+
+    def _fields(self, fields, field_digests, candidate, out) -> None:
         if not isinstance(candidate, dict):
             self._diff(out, None, "type", fields, candidate, False)
-            return out
+            return
         seen = set()
         for path_text, value in fields.items():
             pat = parse_path(path_text)
@@ -408,7 +438,6 @@ class ShadowComparator:
         for key in candidate:
             if key not in seen and (key,) not in self._ignore:
                 out.append({"path": format_path((key,)), "kind": "extra"})
-        return out
 
     # -- walk -------------------------------------------------------------------------
     def _check_budget(self) -> None:
@@ -431,7 +460,7 @@ class ShadowComparator:
         self._run(value, candidate[key], self._pattern(pat, None), path, redacted, out)
 
     def _diff(self, out, path, kind, a, b, redacted):
-        if self._counting:  # a pairing trial only counts differences
+        if self._counting:  # a pairing trial, or past the records: only counted
             out.append(_COUNTED)
             return
         if redacted:
@@ -440,10 +469,17 @@ class ShadowComparator:
         else:
             out.append({"path": self._text(path), "kind": kind,
                         "control": self._digest16(a), "candidate": self._digest16(b)})
+        if len(out) >= RECORDED_DIFFERENCES:
+            self._counting = True  # the records are built: count the rest
 
     def _gone(self, out, path, kind):
-        """A ``missing`` or ``extra`` difference (a pairing trial only counts it)."""
-        out.append(_COUNTED if self._counting else {"path": self._text(path), "kind": kind})
+        """A ``missing`` or ``extra`` difference (past the records, only counted)."""
+        if self._counting:
+            out.append(_COUNTED)
+            return
+        out.append({"path": self._text(path), "kind": kind})
+        if len(out) >= RECORDED_DIFFERENCES:
+            self._counting = True
 
     def _digest16(self, value):
         """``_short(value)``; a scalar's is computed once per comparison from its JSON text
