@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 REDACTED = "<redacted>"
@@ -44,6 +46,9 @@ _END = object()
 KEY_DEPTH = 32  # levels of an unordered element's match key; deeper parts by digest
 _COUNTED = {"path": "", "kind": "counted"}  # a difference found by a pairing trial
 _NAN_KEY = ("n", "nan")
+_KEY_CHUNK = 64  # unordered elements keyed between two looks at the clock
+_DICT_ONLY = {dict}
+_second = itemgetter(1)  # a leftover's index
 
 
 class Differences(list):
@@ -282,6 +287,14 @@ def _parse_timestamp(text: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _shared_fields(items: list) -> tuple | None:
+    """The field list every element of ``items`` has, in one order, when all are objects."""
+    if set(map(type, items)) != _DICT_ONLY:
+        return None
+    fields = tuple(items[0])
+    return fields if all(map(fields.__eq__, map(tuple, items))) else None
 
 
 def _sort_leftovers(items: list) -> None:
@@ -723,25 +736,54 @@ class ShadowComparator:
         return repr(value)
 
     def _element_keys(self, items, ep):
-        """``[self._match_key(item, ep) for item in items]``, the budget checked every 16
-        elements; an object whose fields are all kept or dropped (the usual element) is
-        keyed in this loop, its strings and numbers without a call, its kept fields sorted
-        once per distinct field list (the elements of a list mostly share one)."""
+        """``[self._match_key(item, ep) for item in items]``, the budget checked every
+        ``_KEY_CHUNK`` elements. Objects whose fields are all kept or dropped (the usual
+        element) are keyed here: a run of them with one field list column by column (each
+        field's values keyed in one loop, the pairs zipped), any other one by one."""
         spec = self._key_spec.get(ep)
         drop = () if spec is None else spec[0]
         if spec is not None and spec[1]:
             drop = None  # some field has ignored paths below it: _match_key's walk
+        keys = []
+        orders: dict[tuple, list] = {}
+        for start in range(0, len(items), _KEY_CHUNK):
+            self._check_budget()
+            chunk = items[start:start + _KEY_CHUNK]
+            fields = None if drop is None else _shared_fields(chunk)
+            if fields is None:
+                keys += self._object_keys(chunk, ep, spec, drop, orders)
+                continue
+            order = orders.get(fields)
+            if order is None:
+                order = orders[fields] = sorted([k for k in fields if k not in drop])
+            keys += self._column_keys(chunk, order, spec is None)
+        return keys
+
+    def _column_keys(self, chunk, order, counts_level):
+        """The keys of objects that share one field list, ``order`` their kept fields:
+        what ``_object_keys`` gives, built a field at a time."""
+        if not order:
+            return [()] * len(chunk)
+        if counts_level:
+            self._key_levels -= 1  # as _plain_key counts an object's level
+        try:
+            columns = [zip(repeat(k), self._keys_of([item[k] for item in chunk])) for k in order]
+        finally:
+            if counts_level:
+                self._key_levels += 1
+        return list(zip(*columns))
+
+    def _object_keys(self, items, ep, spec, drop, orders):
+        """The keys of ``items`` one element at a time: an object whose fields are all kept
+        or dropped is keyed in this loop, its strings and numbers without a call, its kept
+        fields sorted once per distinct field list."""
         key = self._match_key
         plain = self._plain_key
         grid = self._grid
-        check = self._check_budget
         exact = _EXACT
         keys = []
-        orders: dict[tuple, list] = {}
         fields = order = None
-        for n, item in enumerate(items):
-            if not n & 15:
-                check()
+        for item in items:
             if type(item) is not dict or drop is None:
                 keys.append(key(item, ep))
                 continue
@@ -843,7 +885,7 @@ class ShadowComparator:
             # Many leftovers: pair in the order of their keys, which keeps similar
             # elements together, in O(n log n).
             n = min(len(left_a), len(left_b))
-            pairs = [(i, j) for (_, i), (_, j) in zip(left_a[:n], left_b[:n])]
+            pairs = zip(map(_second, left_a), map(_second, left_b))  # n pairs, built lazily
             self._drive(self._pairs_frame(a, b, pairs, self._pattern(ep, None), path,
                                           redacted, out), out)
             left_a_idx = [i for _, i in left_a[n:]]
@@ -854,18 +896,38 @@ class ShadowComparator:
             self._gone(out, (path, j), "extra")
 
     def _pairs_frame(self, a, b, pairs, pat, path, redacted, out):
-        """A frame walking the pairs ``(i, j)`` one after the other: one walk, not one per
-        pair. A pair's frame is delegated to (``yield from``: its children are still walked
-        depth first, in order) and the budget is checked every 16 pairs."""
+        """A frame walking the pairs ``(i, j)`` (an iterable) one after the other: one walk, not one per
+        pair. A pair of objects is walked in this loop, any other pair's frame is delegated
+        to (``yield from``); children are still walked depth first, in order. The budget is
+        checked every 16 pairs."""
         visit = self._visit
         check = self._check_budget
+        gone = self._gone
         for n, (i, j) in enumerate(pairs):
             if not n & 15:
                 check()
             va = a[i]
             vb = b[j]
             if pat is None and type(va) is dict and type(vb) is dict:  # the usual element
-                yield from self._dict_frame(va, vb, None, (path, i), redacted, out)
+                # _dict_frame's loop (no rule below), inline: no generator per element
+                at = (path, i)
+                missing = 0
+                for key, x in va.items():
+                    if key not in vb:
+                        missing += 1
+                        gone(out, (at, key), "missing")
+                        continue
+                    y = vb[key]
+                    t = type(x)
+                    if t is type(y) and t is not dict and t is not list and x == y:
+                        continue
+                    frame = visit(x, y, None, (at, key), redacted, out)
+                    if frame is not None:
+                        yield frame
+                if len(vb) != len(va) - missing:
+                    for key in vb:
+                        if key not in va:
+                            gone(out, (at, key), "extra")
                 continue
             frame = visit(va, vb, pat, (path, i), redacted, out)
             if frame is not None:
