@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
 from itertools import repeat
-from operator import itemgetter
+from operator import itemgetter, mul
 from typing import Any
 
 REDACTED = "<redacted>"
@@ -49,6 +49,7 @@ _NAN_KEY = ("n", "nan")
 _KEY_CHUNK = 64  # unordered elements keyed between two looks at the clock
 _DICT_ONLY = {dict}
 _second = itemgetter(1)  # a leftover's index
+_NUMBER_TYPES = {int, float}
 
 
 class Differences(list):
@@ -657,13 +658,20 @@ class ShadowComparator:
     def _list_frame(self, a, b, pat, path, redacted, out):
         ep = self._pattern(pat, "*") if pat is not None else None
         visit = self._visit
+        numbers = ep is None  # no rule below: two numbers of one type are compared here
+        tol = self._num_tol
         n = min(len(a), len(b))
         for i in range(n):
             va = a[i]
             vb = b[i]
             tv = type(va)
-            if tv is type(vb) and tv is not dict and tv is not list and va == vb:
-                continue
+            if tv is type(vb) and tv is not dict and tv is not list:
+                if va == vb:
+                    continue
+                if numbers and (tv is int or tv is float):  # _visit's rule, without a call
+                    if not (va != va and vb != vb) and not abs(va - vb) <= tol:  # noqa: PLR0124
+                        self._diff(out, (path, i), "changed", va, vb, redacted)
+                    continue
             frame = visit(va, vb, ep, (path, i), redacted, out)
             if frame is not None:
                 yield frame
@@ -827,6 +835,10 @@ class ShadowComparator:
     def _keys_of(self, values):
         """``[self._plain_key(v) for v in values]``, with strings and numbers keyed in the
         loop (no call per scalar: most of an element's key)."""
+        if len(values) > 8:
+            keys = self._number_keys(values)
+            if keys is not None:
+                return keys
         plain = self._plain_key
         number = self._number_key
         grid = self._grid
@@ -850,6 +862,25 @@ class ShadowComparator:
             else:
                 add(plain(v))
         return keys
+
+    def _number_keys(self, values):
+        """The keys of a list of numbers (no boolean) in a few passes at C speed, or None
+        when one of them needs the rules one by one (NaN, off the grid, a huge int)."""
+        if set(map(type, values)) - _NUMBER_TYPES:
+            return None
+        grid = self._grid
+        try:
+            snapped = list(map(mul, values, repeat(grid))) if grid else values
+            total = sum(snapped)  # NaN when one is NaN
+        except OverflowError:  # an int too large for a float
+            return None
+        if total != total:  # noqa: PLR0124 - NaN
+            return None
+        if not grid:
+            return list(values)  # 1 and 1.0 are the same key
+        if -_EXACT < min(snapped) and max(snapped) < _EXACT:
+            return list(map(float.__round__, snapped))  # round(), without its look-up
+        return None
 
     def _number_key(self, value):
         if value != value:  # noqa: PLR0124 - NaN, without float() (a huge int overflows)
@@ -903,6 +934,8 @@ class ShadowComparator:
         visit = self._visit
         check = self._check_budget
         gone = self._gone
+        diff = self._diff
+        tol = self._num_tol
         for n, (i, j) in enumerate(pairs):
             if not n & 15:
                 check()
@@ -919,8 +952,13 @@ class ShadowComparator:
                         continue
                     y = vb[key]
                     t = type(x)
-                    if t is type(y) and t is not dict and t is not list and x == y:
-                        continue
+                    if t is type(y) and t is not dict and t is not list:
+                        if x == y:
+                            continue
+                        if t is int or t is float:  # _visit's rule for numbers, without a call
+                            if not (x != x and y != y) and not abs(x - y) <= tol:  # noqa: PLR0124
+                                diff(out, (at, key), "changed", x, y, redacted)
+                            continue
                     frame = visit(x, y, None, (at, key), redacted, out)
                     if frame is not None:
                         yield frame
