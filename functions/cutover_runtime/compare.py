@@ -47,6 +47,7 @@ KEY_DEPTH = 32  # levels of an unordered element's match key; deeper parts by di
 _COUNTED = {"path": "", "kind": "counted"}  # a difference found by a pairing trial
 _NAN_KEY = ("n", "nan")
 _KEY_CHUNK = 64  # unordered elements keyed between two looks at the clock
+_COLUMNS_FROM = 32  # objects keyed a field at a time from this many (fewer: one by one)
 _DICT_ONLY = {dict}
 _second = itemgetter(1)  # a leftover's index
 _NUMBER_TYPES = {int, float}
@@ -756,8 +757,8 @@ class ShadowComparator:
         orders: dict[tuple, list] = {}
         for start in range(0, len(items), _KEY_CHUNK):
             self._check_budget()
-            chunk = items[start:start + _KEY_CHUNK]
-            fields = None if drop is None else _shared_fields(chunk)
+            chunk = items if len(items) <= _KEY_CHUNK else items[start:start + _KEY_CHUNK]
+            fields = None if drop is None or len(chunk) < _COLUMNS_FROM else _shared_fields(chunk)
             if fields is None:
                 keys += self._object_keys(chunk, ep, spec, drop, orders)
                 continue
@@ -834,14 +835,16 @@ class ShadowComparator:
 
     def _keys_of(self, values):
         """``[self._plain_key(v) for v in values]``, with strings and numbers keyed in the
-        loop (no call per scalar: most of an element's key)."""
-        if len(values) > 8:
+        loop (no call per scalar: most of an element's key), and short lists of strings
+        (tags, ids) as ``_plain_key`` keys them."""
+        if len(values) > 16 and type(values[0]) in _NUMBER_TYPES:
             keys = self._number_keys(values)
             if keys is not None:
                 return keys
         plain = self._plain_key
         number = self._number_key
         grid = self._grid
+        short = self._key_levels > 0  # a list here is keyed, not digested
         keys = []
         add = keys.append
         for v in values:
@@ -859,6 +862,13 @@ class ShadowComparator:
                         add(round(snapped))
                         continue
                 add(number(v))
+            elif t is list and short and len(v) <= 8:
+                for x in v:
+                    if type(x) is not str:
+                        add(plain(v))
+                        break
+                else:
+                    add(("[", *v))
             else:
                 add(plain(v))
         return keys

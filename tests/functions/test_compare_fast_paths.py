@@ -31,6 +31,18 @@ def test_numbers_keyed_a_list_at_a_time_are_keyed_as_one_by_one(values, toleranc
     assert comparator._keys_of(values) == [comparator._plain_key(v) for v in values]
 
 
+@given(st.lists(st.one_of(scalars, st.lists(st.sampled_from(["a", "b"]), max_size=9),
+                         st.lists(scalars, max_size=3)), min_size=1, max_size=40),
+       st.sampled_from(TOLERANCES), st.sampled_from([0, 1, 2, 32]))
+def test_values_keyed_in_one_loop_are_keyed_as_one_by_one_at_any_key_depth(values, tolerance,
+                                                                           levels):
+    # short lists of strings (tags) are keyed in the loop, unless the key is already as
+    # deep as keys go (then a list is keyed by its digest)
+    comparator = _comparator(tolerance)
+    comparator._key_levels = levels
+    assert comparator._keys_of(values) == [comparator._plain_key(v) for v in values]
+
+
 @pytest.mark.parametrize("tolerance", TOLERANCES)
 def test_a_list_of_plain_numbers_takes_the_fast_path(tolerance):
     comparator = _comparator(tolerance)
