@@ -671,7 +671,10 @@ class ShadowComparator:
                     continue
                 if numbers and (tv is int or tv is float):  # _visit's rule, without a call
                     if not (va != va and vb != vb) and not abs(va - vb) <= tol:  # noqa: PLR0124
-                        self._diff(out, (path, i), "changed", va, vb, redacted)
+                        if self._counting:  # past the records: counted, no path cell
+                            out.append(_COUNTED)
+                        else:
+                            self._diff(out, (path, i), "changed", va, vb, redacted)
                     continue
             frame = visit(va, vb, ep, (path, i), redacted, out)
             if frame is not None:
@@ -967,7 +970,10 @@ class ShadowComparator:
                             continue
                         if t is int or t is float:  # _visit's rule for numbers, without a call
                             if not (x != x and y != y) and not abs(x - y) <= tol:  # noqa: PLR0124
-                                diff(out, (at, key), "changed", x, y, redacted)
+                                if self._counting:  # past the records: counted
+                                    out.append(_COUNTED)
+                                else:
+                                    diff(out, (at, key), "changed", x, y, redacted)
                             continue
                     frame = visit(x, y, None, (at, key), redacted, out)
                     if frame is not None:
