@@ -13,12 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from cutover_runtime import metrics as emf
-from cutover_runtime.compare import CompareBudgetExceeded, ShadowComparator, digest
+from cutover_runtime.compare import CompareBudgetExceeded, Differences, ShadowComparator, digest
 from cutover_runtime.telemetry import Identity, MetricBatch, log_event
 
 from .event_ledger import EventLedger, LedgerUnavailable
 
-MAX_LOGGED_DIFFS = 20
+MAX_LOGGED_DIFFS = 20  # at most the comparator's RECORDED_DIFFERENCES (a test holds it)
 SEEN_EVENTS = 4096
 
 
@@ -106,16 +106,17 @@ class ShadowReporter:
         if diffs:
             metrics.add(emf.SHADOW_MISMATCHES)
         log_event(self.identity, "SHADOW-DIFF" if diffs else "SHADOW-OK",
-                  "WARN" if diffs else "INFO", match=int(not diffs), diffCount=len(diffs),
+                  "WARN" if diffs else "INFO", match=int(not diffs), diffCount=diffs.total,
                   diffs=diffs[:MAX_LOGGED_DIFFS], durationMs=duration_ms,
                   controlMs=control.get("durationMs"), userHash=user_hash, eventId=event_id)
         metrics.flush()
-        return {"status": "diff" if diffs else "ok", "diffCount": len(diffs)}
+        return {"status": "diff" if diffs else "ok", "diffCount": diffs.total}
 
-    def _compare(self, control: dict[str, Any], candidate_body: Any) -> list[dict[str, str]]:
-        """``candidate_body`` is redacted like the control's (§7): digests meet digests."""
+    def _compare(self, control: dict[str, Any], candidate_body: Any) -> Differences:
+        """``candidate_body`` is redacted like the control's (§7): digests meet digests.
+        The differences' records stop at the comparator's bound; ``total`` counts them all."""
         if control.get("digest") and digest(candidate_body) == control["digest"]:
-            return []
+            return Differences()
         if control.get("body") is not None:
             return self.comparator.compare(control["body"], candidate_body)
         return self.comparator.compare_fields(control.get("fields") or {},

@@ -1,9 +1,10 @@
 """Structural JSON comparison driven by the spec's rules (contracts.md §4).
 
-``ShadowComparator(rules).compare(control, candidate)`` returns a list of
-differences ``{"path", "kind", "control", "candidate"}`` where values are a sha256
-prefix of their canonical JSON, or ``"<redacted>"`` under a redacted path: a
-difference never carries a raw value.
+``ShadowComparator(rules).compare(control, candidate)`` returns the differences
+``{"path", "kind", "control", "candidate"}`` where values are a sha256 prefix of their
+canonical JSON, or ``"<redacted>"`` under a redacted path: a difference never carries a
+raw value. Records are built for the first ``RECORDED_DIFFERENCES`` only; the rest are
+counted, so ``Differences.total`` is always exact (and the verdict with it).
 
 Rules are compiled once into tuples of path segments (``"*"`` for any index), so the
 walk costs one tuple concatenation and a few set look-ups per node. The walk is
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
+from itertools import repeat
+from operator import itemgetter, mul
 from typing import Any
 
 REDACTED = "<redacted>"
@@ -30,6 +33,10 @@ DIGEST_CHARS = 16
 PAIRING_LIMIT = 1024  # leftover pairs tried when matching unordered elements under tolerance
 PAIRING_WORK = 50_000  # differences the trials of one list may count; past it, key order
 COMPARE_BUDGET_MS = 250.0  # per comparison (one shadow event)
+# Difference records built per comparison; past them differences are only counted. Every
+# consumer reads fewer: the candidate logs the first 20 (MAX_LOGGED_DIFFS), which the
+# rehearsal and the Insights query read; the metrics and diffCount need only the total.
+RECORDED_DIFFERENCES = 100
 _CHECK_EVERY = 64  # container frames between two looks at the clock
 
 _NUMBERS = (int, float)
@@ -39,6 +46,28 @@ _END = object()
 KEY_DEPTH = 32  # levels of an unordered element's match key; deeper parts by digest
 _COUNTED = {"path": "", "kind": "counted"}  # a difference found by a pairing trial
 _NAN_KEY = ("n", "nan")
+_KEY_CHUNK = 64  # unordered elements keyed between two looks at the clock
+_COLUMNS_FROM = 32  # objects keyed a field at a time from this many (fewer: one by one)
+_DICT_ONLY = {dict}
+_second = itemgetter(1)  # a leftover's index
+_NUMBER_TYPES = {int, float}
+
+
+class Differences(list):
+    """The first ``RECORDED_DIFFERENCES`` differences in document order (a list of
+    records); ``total`` is how many there are in all, past the records too."""
+
+    __slots__ = ("total",)
+
+    def __init__(self, records=(), total: int | None = None) -> None:
+        super().__init__(records)
+        self.total = len(self) if total is None else total
+
+
+def _differences(out: list) -> Differences:
+    """What a comparison's ``out`` (records, then a count entry per difference past them)
+    answers."""
+    return Differences(out[:RECORDED_DIFFERENCES], len(out))
 
 
 class CompareBudgetExceeded(Exception):
@@ -262,6 +291,14 @@ def _parse_timestamp(text: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _shared_fields(items: list) -> tuple | None:
+    """The field list every element of ``items`` has, in one order, when all are objects."""
+    if set(map(type, items)) != _DICT_ONLY:
+        return None
+    fields = tuple(items[0])
+    return fields if all(map(fields.__eq__, map(tuple, items))) else None
+
+
 def _sort_leftovers(items: list) -> None:
     """Order by match key so similar elements line up; repr when types do not compare."""
     try:
@@ -349,7 +386,6 @@ class ShadowComparator:
         self._ts_tol = self.rules.timestamp_tolerance_seconds
         self._deadline = float("inf")
         self._key_levels = KEY_DEPTH
-        self._counting = False
         self._fresh()
 
     def _fresh(self) -> None:
@@ -358,6 +394,7 @@ class ShadowComparator:
         self._digests: dict[str, str] = {}
         self._digests_by_value: dict[int | str, str] = {}
         self._key_levels = KEY_DEPTH
+        self._counting = False  # True in a pairing trial, and once the records are built
         self._text_parent: Any = None
         self._text_prefix = "$"
         self._text_grand: Any = None
@@ -368,8 +405,9 @@ class ShadowComparator:
         """The candidate's answer with redacted paths digested like the router's."""
         return redact(body, self._redact, salt)
 
-    def compare(self, control: Any, candidate: Any) -> list[dict[str, str]]:
-        """Differences in document order; CompareBudgetExceeded past ``budget_ms``."""
+    def compare(self, control: Any, candidate: Any) -> Differences:
+        """Differences in document order (the first ``RECORDED_DIFFERENCES`` as records,
+        ``total`` exact); CompareBudgetExceeded past ``budget_ms``."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
         self._fresh()
         out: list[dict[str, str]] = []
@@ -377,17 +415,24 @@ class ShadowComparator:
             self._run(control, candidate, self._pattern((), None), None, False, out)
         finally:
             self._fresh()
-        return out
+        return _differences(out)
 
     def compare_fields(self, fields: dict[str, Any], field_digests: dict[str, str],
-                       candidate: Any) -> list[dict[str, str]]:
+                       candidate: Any) -> Differences:
         """Compare a candidate body with the control's top-level fields (oversized event)."""
         self._deadline = self.clock() + self.budget_ms / 1000.0
         self._fresh()
         out: list[dict[str, str]] = []
+        try:
+            self._fields(fields, field_digests, candidate, out)
+        finally:
+            self._fresh()
+        return _differences(out)
+
+    def _fields(self, fields, field_digests, candidate, out) -> None:
         if not isinstance(candidate, dict):
             self._diff(out, None, "type", fields, candidate, False)
-            return out
+            return
         seen = set()
         for path_text, value in fields.items():
             pat = parse_path(path_text)
@@ -408,7 +453,6 @@ class ShadowComparator:
         for key in candidate:
             if key not in seen and (key,) not in self._ignore:
                 out.append({"path": format_path((key,)), "kind": "extra"})
-        return out
 
     # -- walk -------------------------------------------------------------------------
     def _check_budget(self) -> None:
@@ -431,7 +475,7 @@ class ShadowComparator:
         self._run(value, candidate[key], self._pattern(pat, None), path, redacted, out)
 
     def _diff(self, out, path, kind, a, b, redacted):
-        if self._counting:  # a pairing trial only counts differences
+        if self._counting:  # a pairing trial, or past the records: only counted
             out.append(_COUNTED)
             return
         if redacted:
@@ -440,10 +484,17 @@ class ShadowComparator:
         else:
             out.append({"path": self._text(path), "kind": kind,
                         "control": self._digest16(a), "candidate": self._digest16(b)})
+        if len(out) >= RECORDED_DIFFERENCES:
+            self._counting = True  # the records are built: count the rest
 
     def _gone(self, out, path, kind):
-        """A ``missing`` or ``extra`` difference (a pairing trial only counts it)."""
-        out.append(_COUNTED if self._counting else {"path": self._text(path), "kind": kind})
+        """A ``missing`` or ``extra`` difference (past the records, only counted)."""
+        if self._counting:
+            out.append(_COUNTED)
+            return
+        out.append({"path": self._text(path), "kind": kind})
+        if len(out) >= RECORDED_DIFFERENCES:
+            self._counting = True
 
     def _digest16(self, value):
         """``_short(value)``; a scalar's is computed once per comparison from its JSON text
@@ -608,13 +659,23 @@ class ShadowComparator:
     def _list_frame(self, a, b, pat, path, redacted, out):
         ep = self._pattern(pat, "*") if pat is not None else None
         visit = self._visit
+        numbers = ep is None  # no rule below: two numbers of one type are compared here
+        tol = self._num_tol
         n = min(len(a), len(b))
         for i in range(n):
             va = a[i]
             vb = b[i]
             tv = type(va)
-            if tv is type(vb) and tv is not dict and tv is not list and va == vb:
-                continue
+            if tv is type(vb) and tv is not dict and tv is not list:
+                if va == vb:
+                    continue
+                if numbers and (tv is int or tv is float):  # _visit's rule, without a call
+                    if not (va != va and vb != vb) and not abs(va - vb) <= tol:  # noqa: PLR0124
+                        if self._counting:  # past the records: counted, no path cell
+                            out.append(_COUNTED)
+                        else:
+                            self._diff(out, (path, i), "changed", va, vb, redacted)
+                    continue
             frame = visit(va, vb, ep, (path, i), redacted, out)
             if frame is not None:
                 yield frame
@@ -687,25 +748,54 @@ class ShadowComparator:
         return repr(value)
 
     def _element_keys(self, items, ep):
-        """``[self._match_key(item, ep) for item in items]``, the budget checked every 16
-        elements; an object whose fields are all kept or dropped (the usual element) is
-        keyed in this loop, its strings and numbers without a call, its kept fields sorted
-        once per distinct field list (the elements of a list mostly share one)."""
+        """``[self._match_key(item, ep) for item in items]``, the budget checked every
+        ``_KEY_CHUNK`` elements. Objects whose fields are all kept or dropped (the usual
+        element) are keyed here: a run of them with one field list column by column (each
+        field's values keyed in one loop, the pairs zipped), any other one by one."""
         spec = self._key_spec.get(ep)
         drop = () if spec is None else spec[0]
         if spec is not None and spec[1]:
             drop = None  # some field has ignored paths below it: _match_key's walk
+        keys = []
+        orders: dict[tuple, list] = {}
+        for start in range(0, len(items), _KEY_CHUNK):
+            self._check_budget()
+            chunk = items if len(items) <= _KEY_CHUNK else items[start:start + _KEY_CHUNK]
+            fields = None if drop is None or len(chunk) < _COLUMNS_FROM else _shared_fields(chunk)
+            if fields is None:
+                keys += self._object_keys(chunk, ep, spec, drop, orders)
+                continue
+            order = orders.get(fields)
+            if order is None:
+                order = orders[fields] = sorted([k for k in fields if k not in drop])
+            keys += self._column_keys(chunk, order, spec is None)
+        return keys
+
+    def _column_keys(self, chunk, order, counts_level):
+        """The keys of objects that share one field list, ``order`` their kept fields:
+        what ``_object_keys`` gives, built a field at a time."""
+        if not order:
+            return [()] * len(chunk)
+        if counts_level:
+            self._key_levels -= 1  # as _plain_key counts an object's level
+        try:
+            columns = [zip(repeat(k), self._keys_of([item[k] for item in chunk])) for k in order]
+        finally:
+            if counts_level:
+                self._key_levels += 1
+        return list(zip(*columns))
+
+    def _object_keys(self, items, ep, spec, drop, orders):
+        """The keys of ``items`` one element at a time: an object whose fields are all kept
+        or dropped is keyed in this loop, its strings and numbers without a call, its kept
+        fields sorted once per distinct field list."""
         key = self._match_key
         plain = self._plain_key
         grid = self._grid
-        check = self._check_budget
         exact = _EXACT
         keys = []
-        orders: dict[tuple, list] = {}
         fields = order = None
-        for n, item in enumerate(items):
-            if not n & 15:
-                check()
+        for item in items:
             if type(item) is not dict or drop is None:
                 keys.append(key(item, ep))
                 continue
@@ -748,10 +838,16 @@ class ShadowComparator:
 
     def _keys_of(self, values):
         """``[self._plain_key(v) for v in values]``, with strings and numbers keyed in the
-        loop (no call per scalar: most of an element's key)."""
+        loop (no call per scalar: most of an element's key), and short lists of strings
+        (tags, ids) as ``_plain_key`` keys them."""
+        if len(values) > 16 and type(values[0]) in _NUMBER_TYPES:
+            keys = self._number_keys(values)
+            if keys is not None:
+                return keys
         plain = self._plain_key
         number = self._number_key
         grid = self._grid
+        short = self._key_levels > 0  # a list here is keyed, not digested
         keys = []
         add = keys.append
         for v in values:
@@ -769,9 +865,35 @@ class ShadowComparator:
                         add(round(snapped))
                         continue
                 add(number(v))
+            elif t is list and short and len(v) <= 8:
+                for x in v:
+                    if type(x) is not str:
+                        add(plain(v))
+                        break
+                else:
+                    add(("[", *v))
             else:
                 add(plain(v))
         return keys
+
+    def _number_keys(self, values):
+        """The keys of a list of numbers (no boolean) in a few passes at C speed, or None
+        when one of them needs the rules one by one (NaN, off the grid, a huge int)."""
+        if set(map(type, values)) - _NUMBER_TYPES:
+            return None
+        grid = self._grid
+        try:
+            snapped = list(map(mul, values, repeat(grid))) if grid else values
+            total = sum(snapped)  # NaN when one is NaN
+        except OverflowError:  # an int too large for a float
+            return None
+        if total != total:  # noqa: PLR0124 - NaN
+            return None
+        if not grid:
+            return list(values)  # 1 and 1.0 are the same key
+        if -_EXACT < min(snapped) and max(snapped) < _EXACT:
+            return list(map(float.__round__, snapped))  # round(), without its look-up
+        return None
 
     def _number_key(self, value):
         if value != value:  # noqa: PLR0124 - NaN, without float() (a huge int overflows)
@@ -807,7 +929,7 @@ class ShadowComparator:
             # Many leftovers: pair in the order of their keys, which keeps similar
             # elements together, in O(n log n).
             n = min(len(left_a), len(left_b))
-            pairs = [(i, j) for (_, i), (_, j) in zip(left_a[:n], left_b[:n])]
+            pairs = zip(map(_second, left_a), map(_second, left_b))  # n pairs, built lazily
             self._drive(self._pairs_frame(a, b, pairs, self._pattern(ep, None), path,
                                           redacted, out), out)
             left_a_idx = [i for _, i in left_a[n:]]
@@ -818,18 +940,48 @@ class ShadowComparator:
             self._gone(out, (path, j), "extra")
 
     def _pairs_frame(self, a, b, pairs, pat, path, redacted, out):
-        """A frame walking the pairs ``(i, j)`` one after the other: one walk, not one per
-        pair. A pair's frame is delegated to (``yield from``: its children are still walked
-        depth first, in order) and the budget is checked every 16 pairs."""
+        """A frame walking the pairs ``(i, j)`` (an iterable) one after the other: one walk, not one per
+        pair. A pair of objects is walked in this loop, any other pair's frame is delegated
+        to (``yield from``); children are still walked depth first, in order. The budget is
+        checked every 16 pairs."""
         visit = self._visit
         check = self._check_budget
+        gone = self._gone
+        diff = self._diff
+        tol = self._num_tol
         for n, (i, j) in enumerate(pairs):
             if not n & 15:
                 check()
             va = a[i]
             vb = b[j]
             if pat is None and type(va) is dict and type(vb) is dict:  # the usual element
-                yield from self._dict_frame(va, vb, None, (path, i), redacted, out)
+                # _dict_frame's loop (no rule below), inline: no generator per element
+                at = (path, i)
+                missing = 0
+                for key, x in va.items():
+                    if key not in vb:
+                        missing += 1
+                        gone(out, (at, key), "missing")
+                        continue
+                    y = vb[key]
+                    t = type(x)
+                    if t is type(y) and t is not dict and t is not list:
+                        if x == y:
+                            continue
+                        if t is int or t is float:  # _visit's rule for numbers, without a call
+                            if not (x != x and y != y) and not abs(x - y) <= tol:  # noqa: PLR0124
+                                if self._counting:  # past the records: counted
+                                    out.append(_COUNTED)
+                                else:
+                                    diff(out, (at, key), "changed", x, y, redacted)
+                            continue
+                    frame = visit(x, y, None, (at, key), redacted, out)
+                    if frame is not None:
+                        yield frame
+                if len(vb) != len(va) - missing:
+                    for key in vb:
+                        if key not in va:
+                            gone(out, (at, key), "extra")
                 continue
             frame = visit(va, vb, pat, (path, i), redacted, out)
             if frame is not None:

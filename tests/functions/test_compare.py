@@ -4,6 +4,7 @@ import json
 
 import pytest
 from cutover_runtime.compare import (
+    RECORDED_DIFFERENCES,
     REDACTED,
     CompareRules,
     RulesError,
@@ -31,6 +32,15 @@ def _never_moves() -> float:
 
 def compare(a, b, rules=RULES):
     return ShadowComparator(rules, clock=_never_moves).compare(a, b)
+
+
+def _unbounded(monkeypatch, a, b, rules=RULES):
+    """``compare`` with a record built for every difference (no bound)."""
+    from cutover_runtime import compare as module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "RECORDED_DIFFERENCES", 10**9)
+        return compare(a, b, rules)
 
 
 def test_paths_parse_to_segments_and_bad_paths_say_where():
@@ -161,13 +171,13 @@ def test_unordered_matching_respects_tolerance_across_grid_lines_and_bool_vs_num
          "candidate": digest(1)[:16]}]
 
 
-def test_many_unordered_leftovers_are_paired_by_key_order_not_reported_wholesale():
+def test_many_unordered_leftovers_are_paired_by_key_order_not_reported_wholesale(monkeypatch):
     control = {"items": [{"sku": i, "price": float(i)} for i in range(300)]}
     candidate = {"items": [{"sku": i, "price": float(i) + 0.5} for i in reversed(range(300))]}
-    diffs = compare(control, candidate)
-    assert len(diffs) == 300
-    assert {d["kind"] for d in diffs} == {"changed"}
-    assert all(d["path"].endswith(".price") for d in diffs)
+    for diffs in (compare(control, candidate), _unbounded(monkeypatch, control, candidate)):
+        assert diffs.total == 300
+        assert {d["kind"] for d in diffs} == {"changed"}
+        assert all(d["path"].endswith(".price") for d in diffs)
 
 
 def test_redacted_paths_travel_as_salted_digests_and_compare_by_digest():
@@ -318,11 +328,15 @@ def test_pairing_trials_stop_once_they_cannot_beat_the_best_pair():
 
 # -- the hostile shapes of the benchmark (tests/support/hostile.py): their answers --------
 
-def _hostile(name):
+def _hostile(name, monkeypatch=None):
+    """The shape's differences; with ``monkeypatch``, a record for every one of them."""
     from tests.support import hostile
 
     control, candidate = hostile.SHAPES[name]()
-    return compare(control, candidate, CompareRules.from_json(json.dumps(hostile.RULES)))
+    rules = CompareRules.from_json(json.dumps(hostile.RULES))
+    if monkeypatch is not None:
+        return _unbounded(monkeypatch, control, candidate, rules)
+    return compare(control, candidate, rules)
 
 
 def _pattern(path: str) -> str:
@@ -350,23 +364,29 @@ def test_hostile_deep_shapes_report_their_one_leaf(name, depth, pattern):
                     "control": digest("x")[:16], "candidate": digest("y")[:16]}
 
 
-def test_hostile_unmatched_large_elements_are_paired_and_walked():
+def test_hostile_unmatched_large_elements_are_paired_and_walked(monkeypatch):
     diffs = _hostile("unmatched-large-elements")
-    assert len(diffs) == 63_053 and {d["kind"] for d in diffs} == {"changed"}
-    shapes = [_pattern(d["path"]) for d in diffs]
-    assert shapes.count("$.items[n].sku") == 100 and shapes.count("$.items[n].blob[n]") == 62_953
+    assert diffs.total == 63_053 and len(diffs) == RECORDED_DIFFERENCES
     assert [d["path"] for d in diffs[:2]] == ["$.items[15].sku", "$.items[15].blob[1]"]
+    every = _hostile("unmatched-large-elements", monkeypatch)  # every record built
+    assert len(every) == 63_053 and {d["kind"] for d in every} == {"changed"}
+    shapes = [_pattern(d["path"]) for d in every]
+    assert shapes.count("$.items[n].sku") == 100 and shapes.count("$.items[n].blob[n]") == 62_953
+    assert diffs == every[:RECORDED_DIFFERENCES]  # the records kept are the first ones
 
 
 def test_hostile_many_small_unmatched_report_each_changed_field():
     diffs = _hostile("many-small-unmatched")
-    assert [d["path"] for d in diffs] == [f"$.items[{i}].q" for i in range(7_500)]
+    assert diffs.total == 7_500
+    assert [d["path"] for d in diffs] == [f"$.items[{i}].q" for i in range(RECORDED_DIFFERENCES)]
     assert diffs[0]["control"] == digest(0)[:16] and diffs[0]["candidate"] == digest(1)[:16]
+    assert diffs[-1]["control"] == digest(99)[:16] and diffs[-1]["candidate"] == digest(100)[:16]
 
 
 def test_hostile_wide_object_reports_every_tenth_key():
     diffs = _hostile("wide-object")
-    assert [d["path"] for d in diffs] == [f"$.key{i:05d}" for i in range(0, 12_000, 10)]
+    assert diffs.total == 1_200
+    assert [d["path"] for d in diffs] == [f"$.key{i:05d}" for i in range(0, 1_000, 10)]
 
 
 def test_scalar_digests_kept_for_a_comparison_never_mix_types_or_signs():
@@ -429,7 +449,7 @@ def test_pairing_trials_stop_after_their_work_bound_and_pair_the_rest_in_key_ord
     assert len(compare(control, candidate, rules)) == 10
 
 
-def test_large_unmatched_elements_within_the_pairing_limit_still_answer():
+def test_large_unmatched_elements_within_the_pairing_limit_still_answer(monkeypatch):
     # 32 x 32 leftovers of 700 numbers each: 1,024 trials, bounded by PAIRING_WORK
     import random
 
@@ -437,7 +457,10 @@ def test_large_unmatched_elements_within_the_pairing_limit_still_answer():
     control = {"items": [{"sku": i, "blob": [rng.randint(0, 9) for _ in range(700)]} for i in range(32)]}
     candidate = {"items": [{"sku": i + 1000, "blob": [rng.randint(0, 9) for _ in range(700)]}
                            for i in range(32)]}
-    diffs = compare(control, candidate, CompareRules(unordered_lists=("$.items",)))
+    rules = CompareRules(unordered_lists=("$.items",))
+    assert compare(control, candidate, rules).total == _unbounded(monkeypatch, control, candidate,
+                                                                  rules).total
+    diffs = _unbounded(monkeypatch, control, candidate, rules)  # every pair's records
     assert {_pattern(d["path"]) for d in diffs} == {"$.items[n].sku", "$.items[n].blob[n]"}
     assert len({_pattern(d["path"]) for d in diffs if d["path"].endswith(".sku")}) == 1
     assert len([d for d in diffs if d["path"].endswith(".sku")]) == 32
