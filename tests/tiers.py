@@ -71,9 +71,19 @@ def mark_by_fixtures(items: list[pytest.Item]) -> None:
 LONG = ("slow", "terraform", "checkov", "postgres", "browser")
 
 
+# The longest of them (a whole release applied, a walk-through on simulated time): first of all.
+LONGEST_FIXTURES = frozenset({"applied_release", "sandbox_terraform", "sandbox_project"})
+
+
 def long_first(items: list[pytest.Item]) -> None:
-    """Stable: the order within each part is the collection order."""
-    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG))
+    """The longest tests, then the long ones, then the rest. Stable: the order within each
+    part is the collection order."""
+    def rank(item: pytest.Item) -> int:
+        if LONGEST_FIXTURES & set(getattr(item, "fixturenames", ())):
+            return 0
+        return 1 if any(item.get_closest_marker(m) for m in LONG) else 2
+
+    items.sort(key=rank)
 
 
 @functools.cache
