@@ -108,3 +108,9 @@ def test_the_whole_release_applies_against_the_sandbox(sandbox, sandbox_terrafor
     states = {a["StateValue"] for a in alarms["MetricAlarms"] + alarms["CompositeAlarms"]}
     assert alarms["CompositeAlarms"] and states <= {"OK", "INSUFFICIENT_DATA"}
     assert sandbox.client("logs").describe_query_definitions()["queryDefinitions"]
+
+    again = io.StringIO()
+    replan = plan_environment(env_dir, backend=backend, saved_plan=tmp_path / "p2.tfplan", env="production",
+                              terraform=sandbox_terraform, cache_dir=tmp_path / "cache", out=again,
+                              sandbox=sandbox_target.find(tmp_path, "production"))
+    assert not replan.has_changes, again.getvalue()[-20000:]
