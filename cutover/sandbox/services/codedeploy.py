@@ -76,11 +76,10 @@ class CodeDeploy:
             return answer
         body = json.loads(answer.body)
         info = body.get("deploymentGroupInfo") or {}
-        params = codec.json_body(request)
-        with self.state.lock:
-            group = self._groups(str(params.get("applicationName", ""))).get(str(info.get("deploymentGroupName")))
-            if group is not None and group.alarm_configuration:
-                info["alarmConfiguration"] = group.alarm_configuration
+        group = self._groups(str(codec.json_body(request).get("applicationName", ""))).get(
+            str(info.get("deploymentGroupName")))
+        if group is not None and group.alarm_configuration:
+            info["alarmConfiguration"] = group.alarm_configuration
         for key in [key for key, value in info.items() if value == {}]:
             del info[key]  # what a group was not given is absent, not an empty structure
         return Response(answer.status, json.dumps(body).encode(), answer.headers)

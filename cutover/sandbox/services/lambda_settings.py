@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from ..state import SandboxState
@@ -32,6 +33,7 @@ LATEST = "$LATEST"
 class LambdaSettings:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self._lock = threading.Lock()  # its own: the simulation's guard reads functions while it holds state.lock
         self.settings: dict[tuple[str, str], dict[str, Any]] = {}  # (function name, version) -> settings
 
     def amend(self, request: Request, answer: Response) -> Response:
@@ -43,7 +45,7 @@ class LambdaSettings:
             body = json.loads(answer.body)
         except ValueError:
             return answer
-        with self.state.lock:
+        with self._lock:
             if request.method in ("POST", "PUT"):
                 self._record(request, match.group(2) or "", body)
             self._restore(body)
