@@ -33,7 +33,7 @@ LATEST = "$LATEST"
 class LambdaSettings:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self._lock = threading.Lock()  # its own: the simulation's guard reads functions while it holds state.lock
+        self._lock = threading.Lock()  # its own: the front door never waits on the simulation
         self.settings: dict[tuple[str, str], dict[str, Any]] = {}  # (function name, version) -> settings
 
     def amend(self, request: Request, answer: Response) -> Response:
