@@ -39,7 +39,6 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "applied_release": ("terraform", "moto"),
     "moto_server": ("moto",),
     "sandbox_front": ("moto",),  # tests/sandbox/sandbox_aws.py: moto in-process behind the front door
-    "sandbox_terraform": ("terraform",),
     "postgres": ("postgres",),
     "database_url": ("postgres",),
     "tls_postgres": ("postgres",),

@@ -4,6 +4,9 @@ Each request goes, by its SigV4 signing name, to the project's stand-in for that
 when one is mounted and takes the operation (``Service.handle`` returns a response), and
 otherwise to moto's server, unchanged (moto runs in this process on a port of its own:
 the sandbox is its own process, so moto's process-wide state is the sandbox's alone).
+A stand-in that lets moto answer may still put back what moto drops from its answer
+(``amend(request, response) -> Response``, optional): moto keeps the resource, the
+stand-in only restores the attributes AWS returns and moto forgets.
 Paths under ``/_cutover/`` are the sandbox's own control API (status, fault injection),
 answered by ``admin`` and never by an AWS stand-in.
 
@@ -108,7 +111,9 @@ class FrontDoor:
             handled = service.handle(request)
             if handled is not None:
                 return handled
-        return self.moto.forward(request, raw_path)
+        answer = self.moto.forward(request, raw_path)
+        amend = getattr(service, "amend", None)
+        return amend(request, answer) if amend is not None else answer
 
     def close(self) -> None:
         self.server.shutdown()

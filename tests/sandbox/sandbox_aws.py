@@ -57,12 +57,3 @@ def sandbox(sandbox_front: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[San
         yield Sandbox(state, aws, door)
     finally:
         door.close()
-
-
-@pytest.fixture(scope="session")
-def sandbox_terraform(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from cutover.generator.terraform.wrapper import Terraform, find_terraform
-
-    if find_terraform() is None:
-        pytest.skip("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
-    return Terraform.discover(cache_dir=tmp_path_factory.mktemp("tf-cache"))

@@ -6,7 +6,10 @@ metrics (``monitoring``), CloudWatch Logs' queries and events (``logs``) and X-R
 (``xray``) and CodeDeploy's StopDeployment / PutLifecycleEventHookExecutionStatus in
 ``state.services``, and Lambda's Invoke for the functions the simulation registers
 (``aws.lambda_.register``: moto runs code only in Docker); everything else (Lambda, IAM, EventBridge, SQS, SNS, KMS, DynamoDB,
-the rest of CodeDeploy, log groups, dashboards, S3, STS, SSM, EC2) is moto's.
+the rest of CodeDeploy, log groups, dashboards, S3, STS, SSM, EC2) is moto's. Where moto
+keeps what an apply set but leaves it out of its answers (a deployment group's alarms, a
+function's dead-letter queue and logging, a referenced group rule's description), the
+stand-in for that service puts it back (``amend``): a replan after an apply is empty.
 ``SandboxAws.tick(now_s)`` is called by the simulation after each simulated minute's
 traffic: every alarm is evaluated at that time, then AppConfig's monitors act on what the
 alarms say; the alarm transitions are returned for EventBridge delivery.
@@ -27,6 +30,7 @@ from cutover.rehearsal.appconfig import AppConfig
 from ..state import SandboxState
 from .appconfig import AppConfigService
 from .codedeploy import CodeDeploy
+from .ec2_rules import SecurityGroupRules
 from .lambda_invoke import Invocation, LambdaInvoke, Outcome
 from .logs import Logs
 from .monitoring import Monitoring, Transition
@@ -81,7 +85,8 @@ def mount(state: SandboxState, *, group_exists: Any = None) -> SandboxAws:
 
     aws = SandboxAws(state, AppConfigService(state, alarm_state), monitoring,
                      Logs(state, group_exists or _moto_log_group_exists(state)), XRay(state), CodeDeploy(state), LambdaInvoke(state))
-    for service in (aws.appconfig, aws.monitoring, aws.logs, aws.xray, aws.codedeploy, aws.lambda_):
+    for service in (aws.appconfig, aws.monitoring, aws.logs, aws.xray, aws.codedeploy, aws.lambda_,
+                    SecurityGroupRules(state)):
         state.services[service.signing_name] = service
     return aws
 

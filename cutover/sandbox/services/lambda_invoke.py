@@ -2,7 +2,8 @@
 keeps every function's configuration, but runs code only in Docker, which the sandbox
 does not use. The simulation registers a runner per function name (the real handler,
 in-process); an Invoke of a registered function is answered by it, everything else
-(and every other Lambda operation) stays with moto.
+(and every other Lambda operation) stays with moto, whose answers get back what it drops
+of a function's configuration (lambda_settings.py).
 
 As Lambda does: the function and the qualifier (version or alias) must exist (moto says
 which: ResourceNotFoundException otherwise); ``Event`` invocations answer 202 with no
@@ -22,6 +23,7 @@ from ..state import SandboxState
 from ..wire import Request, Response
 from . import _codec as codec
 from ._codec import AwsError
+from .lambda_settings import LambdaSettings
 
 INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
 
@@ -50,10 +52,15 @@ class LambdaInvoke:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.runners: dict[str, Runner] = {}
+        self.settings = LambdaSettings(state)
 
     def register(self, function_name: str, runner: Runner) -> None:
         """Run ``function_name``'s invocations with ``runner`` (the simulation's handler)."""
         self.runners[function_name] = runner
+
+    def amend(self, request: Request, answer: Response) -> Response:
+        """moto's answer with what it drops of a function's configuration (lambda_settings.py)."""
+        return self.settings.amend(request, answer)
 
     def handle(self, request: Request) -> Response | None:
         match = INVOKE.match(request.path)
