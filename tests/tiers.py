@@ -71,7 +71,7 @@ LONG = ("slow", "terraform", "checkov", "postgres", "browser")
 
 
 # The longest of them (a whole release applied, a walk-through on simulated time): first of all.
-LONGEST_FIXTURES = frozenset({"applied_release", "sandbox_terraform", "sandbox_project"})
+LONGEST_FIXTURES = frozenset({"applied_release", "sandbox_project"})
 
 
 def long_first(items: list[pytest.Item]) -> None:
