@@ -6,7 +6,6 @@ functions are replaced for the duration of each create.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,21 +15,19 @@ CIDR = "10.42.0.0/16"
 
 
 def seed_public_parameters(region: str, account_id: str) -> None:
-    """The AppConfig agent layer's public parameter (names under /aws/ are reserved:
-    PutParameter refuses them, so they go into moto's SSM backend directly)."""
-    from moto.ssm.models import Parameter, ssm_backends
+    """The AppConfig agent layer's public parameter, seeded as the plan emulator seeds it
+    (emulator.seed_public_parameters), and the layer version it names (CreateFunction
+    checks that a layer exists). Once only: a second call finds them."""
+    from moto.ssm.models import ssm_backends
 
-    from cutover.generator.terraform.emulator import public_parameters
+    from cutover.generator.terraform import emulator
 
-    ssm = ssm_backends[account_id][region]
-    for name, value in public_parameters(region, account_id).items():
-        if name in ssm._parameters:
-            continue
-        seed_layer(region, account_id, value)
-        ssm._parameters[name].append(Parameter(
-            account_id=account_id, name=name, value=value, parameter_type="String", description=None,
-            allowed_pattern=None, keyid=None, last_modified_date=datetime.datetime.now(datetime.UTC),
-            version=1, data_type="text"))
+    parameters = emulator.public_parameters(region, account_id)
+    if any(name in ssm_backends[account_id][region]._parameters for name in parameters):
+        return
+    emulator.seed_public_parameters(region, account_id)
+    for arn in parameters.values():
+        seed_layer(region, account_id, arn)
 
 
 def seed_layer(region: str, account_id: str, arn: str) -> None:
