@@ -4,8 +4,9 @@ seeded with.
 ``mount(state)`` registers AppConfig (control and data plane), CloudWatch alarms and
 metrics (``monitoring``), CloudWatch Logs' queries and events (``logs``) and X-Ray
 (``xray``) and CodeDeploy's StopDeployment / PutLifecycleEventHookExecutionStatus in
-``state.services``, and Lambda's Invoke for the functions the simulation registers
-(``aws.lambda_.register``: moto runs code only in Docker); everything else (Lambda, IAM, EventBridge, SQS, SNS, KMS, DynamoDB,
+``state.services``, Lambda's Invoke for the functions the simulation registers
+(``aws.lambda_.register``: moto runs code only in Docker), and Step Functions' executions
+(``aws.stepfunctions``: the ASL evaluator runs them as the simulation advances); everything else (Lambda, IAM, EventBridge, SQS, SNS, KMS, DynamoDB,
 the rest of CodeDeploy, log groups, dashboards, S3, STS, SSM, EC2) is moto's. Where moto
 keeps what an apply set but leaves it out of its answers (a deployment group's alarms, a
 function's dead-letter queue and logging, a referenced group rule's description), the
@@ -34,6 +35,7 @@ from .ec2_rules import SecurityGroupRules
 from .lambda_invoke import Invocation, LambdaInvoke, Outcome
 from .logs import Logs
 from .monitoring import Monitoring, Transition
+from .stepfunctions import StepFunctions
 from .xray import XRay
 
 __all__ = ["Invocation", "Outcome", "SandboxAws", "Transition", "mount", "seed_moto"]
@@ -48,6 +50,7 @@ class SandboxAws:
     xray: XRay
     codedeploy: CodeDeploy
     lambda_: LambdaInvoke  # register(function_name, runner): Invoke runs the simulation's handler
+    stepfunctions: StepFunctions  # executions; the simulation sets its tasks and advances them
 
     @property
     def services(self) -> dict[str, Any]:
@@ -84,9 +87,10 @@ def mount(state: SandboxState, *, group_exists: Any = None) -> SandboxAws:
         return alarm.state
 
     aws = SandboxAws(state, AppConfigService(state, alarm_state), monitoring,
-                     Logs(state, group_exists or _moto_log_group_exists(state)), XRay(state), CodeDeploy(state), LambdaInvoke(state))
+                     Logs(state, group_exists or _moto_log_group_exists(state)), XRay(state), CodeDeploy(state), LambdaInvoke(state),
+                     StepFunctions(state))
     for service in (aws.appconfig, aws.monitoring, aws.logs, aws.xray, aws.codedeploy, aws.lambda_,
-                    SecurityGroupRules(state)):
+                    aws.stepfunctions, SecurityGroupRules(state)):
         state.services[service.signing_name] = service
     return aws
 
