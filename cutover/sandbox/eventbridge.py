@@ -6,7 +6,9 @@ them. An alarm state change (a ``Transition`` of the AWS stand-ins' ``tick``) be
 "CloudWatch Alarm State Change" event AWS sends; every rule whose pattern matches it
 invokes its targets. A rule with ``rate(N minutes)`` invokes its targets every N
 simulated minutes with a "Scheduled Event". A target that is the release's guard runs
-in-process (``GuardRunner``); other targets are not simulated (named in the status).
+in-process (``GuardRunner``); a target that is a state machine starts an execution (its
+input: the target's ``Input`` when it has one, else the event, as EventBridge sends it);
+other targets are not simulated (named in the status).
 
 Deliveries happen at the end of the minute of the transition (AWS says "some seconds":
 the rehearsal models the delay; here the next evaluation is a minute away anyway).
@@ -31,6 +33,10 @@ class Rule:
     every_minutes: int | None  # a rate() schedule; None: not a schedule we run
     targets: tuple[str, ...]  # target ARNs
     enabled: bool = True
+    inputs: tuple[tuple[str, str], ...] = ()  # (target ARN, its constant Input) for the targets that have one
+
+    def input_of(self, arn: str) -> str | None:
+        return next((text for target, text in self.inputs if target == arn), None)
 
 
 def every_minutes(expression: str | None) -> int | None:
@@ -86,11 +92,11 @@ def read_rules(events: Any) -> list[Rule]:
     rules = []
     for page in _pages(events.list_rules, "Rules"):
         for rule in page:
-            targets = tuple(t["Arn"] for p in _pages(events.list_targets_by_rule, "Targets", Rule=rule["Name"])
-                            for t in p)
+            found = [t for p in _pages(events.list_targets_by_rule, "Targets", Rule=rule["Name"]) for t in p]
             pattern = json.loads(rule["EventPattern"]) if rule.get("EventPattern") else None
-            rules.append(Rule(rule["Name"], pattern, every_minutes(rule.get("ScheduleExpression")), targets,
-                              rule.get("State", "ENABLED") == "ENABLED"))
+            rules.append(Rule(rule["Name"], pattern, every_minutes(rule.get("ScheduleExpression")),
+                              tuple(t["Arn"] for t in found), rule.get("State", "ENABLED") == "ENABLED",
+                              tuple((t["Arn"], t["Input"]) for t in found if t.get("Input") is not None)))
     return rules
 
 
@@ -124,6 +130,10 @@ def scheduled_event(rule: Rule, account: str, region: str, epoch: float) -> dict
     return {"version": "0", "id": f"sandbox-schedule-{rule.name}-{int(epoch)}", "detail-type": "Scheduled Event",
             "source": "aws.events", "account": account, "time": _iso(epoch), "region": region,
             "resources": [f"arn:aws:events:{region}:{account}:rule/{rule.name}"], "detail": {}}
+
+
+def is_state_machine(arn: str) -> bool:
+    return ":states:" in arn and ":stateMachine:" in arn
 
 
 def function_name(arn: str) -> str:

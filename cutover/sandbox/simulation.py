@@ -13,16 +13,19 @@ synthetic users arriving minute by minute. What differs from a rehearsal is who 
   published, and returns the state transitions.
 * EventBridge: the applied rules decide which transitions and schedules invoke what;
   the guard runs in-process with its applied environment (``guard.py``).
+* The controller: its state machine's executions (the Step Functions stand-in's) advance
+  after EventBridge, their tasks run by ``controller.py`` (its function in-process).
 * Faults: ``inject(kind, **params)`` / ``clear(kind)``, the rehearsal's fault kinds.
 
 Each simulated minute, in order: faults due, the minute's traffic, ``aws.tick`` at the
-minute's end, then EventBridge. ``run_until(now_s)`` runs every whole minute up to
+minute's end, then EventBridge, then the state machines' executions that are due. ``run_until(now_s)`` runs every whole minute up to
 ``now_s`` and leaves the clock there (tests drive it by hand); ``start()`` runs a thread
 that keeps the simulation at ``clock.due()``. Only this class moves the clock.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections import Counter
@@ -37,6 +40,7 @@ from cutover.rehearsal.traffic import Tally
 from cutover.rehearsal.traffic import Traffic as UserTraffic
 
 from . import eventbridge, served
+from .controller import Controller
 from .faults import Faults
 from .guard import GuardRunner
 from .invoke import Invoker
@@ -117,6 +121,10 @@ class Simulation:
                                    random.Random(f"requests:{self.seed}"), {}, self.tally)
         self.bus = _Bus(self, plan)
         self.invokable = Invoker(self).register(self.aws)
+        self.controller: Controller | None = None
+        if getattr(self.aws, "stepfunctions", None) is not None:
+            self.controller = Controller(self, *_function_call(plan, "controller", 60.0))
+            self.controller.register(self.aws)
 
     def start(self) -> None:
         """Keep the simulation at ``clock.due()`` on a thread, minute by minute."""
@@ -192,6 +200,11 @@ class Simulation:
             self.bus.deliver(transitions, minute, end)
         except Exception as exc:  # noqa: BLE001 - EventBridge unreachable: said in the status, traffic goes on
             self.error = f"EventBridge at minute {minute}: {exc.__class__.__name__}: {exc}"
+        if self.controller is not None:
+            try:
+                self.controller.advance(end)
+            except Exception as exc:  # noqa: BLE001 - said in the status, traffic goes on
+                self.error = f"Step Functions at minute {minute}: {exc.__class__.__name__}: {exc}"
         if minute % PRUNE_EVERY_MINUTES == PRUNE_EVERY_MINUTES - 1:
             _forget_old(self.sinks.telemetry, PRUNE_EVERY_MINUTES)
             del self.world.lambda_.dlq[:-KEEP_DLQ]
@@ -251,6 +264,7 @@ class Simulation:
             "last_guard_action": last.view() if last is not None else None,
             "last_guard_run": ran.view() if ran is not None else None,
             "eventbridge": self.bus.note, "error": self.error,
+            "controller": self.controller.status() if self.controller is not None else None,
         }
 
 
@@ -268,7 +282,7 @@ class _Bus:
         self.rules_read = 0
         if sim.endpoint:
             self.events = _client("events", sim.endpoint, state.region)
-            guard = _guard_call(plan)
+            guard = _function_call(plan, "guard", 30.0)
             self.guard = GuardRunner(sim.world.lambda_, sim.build_dir, guard[0], guard[1], sim.endpoint,
                                      state.region, _client("lambda", sim.endpoint, state.region))
             self.note = f"rules read on every alarm transition and every {RULES_REFRESH_MINUTES} minutes"
@@ -301,10 +315,22 @@ class _Bus:
     def _invoke(self, rule: eventbridge.Rule, event: dict[str, Any], t: float, trigger: str) -> None:
         for arn in rule.targets:
             name = eventbridge.function_name(arn)
-            if self.guard is not None and name == self.guard.name:
+            if eventbridge.is_state_machine(arn):
+                self._start(arn, rule.input_of(arn) or json.dumps(event), trigger)
+            elif self.guard is not None and name == self.guard.name:
                 self.guard.invoke(event, t, trigger)
             elif name not in self.sim.notes:
                 self.sim.notes.append(name)  # a target the sandbox does not run (cleanup)
+
+
+    def _start(self, machine_arn: str, input_text: str, trigger: str) -> None:
+        """EventBridge's StartExecution (its role's permission is not checked here)."""
+        from .services._codec import AwsError
+
+        try:
+            self.sim.aws.stepfunctions.start(machine_arn, None, input_text)
+        except AwsError as error:  # a state machine not (or no longer) applied: said in the status
+            self.sim.error = f"{trigger}: StartExecution {error.code}: {error.message}"
 
 
 def _appconfig_names(plan: Any) -> tuple[str, str, str]:
@@ -313,13 +339,14 @@ def _appconfig_names(plan: Any) -> tuple[str, str, str]:
     return str(args["application_name"]), str(args["environment_name"]), str(args["profile_name"])
 
 
-def _guard_call(plan: Any) -> tuple[str, float]:
-    """The guard function's name and timeout, as the plan creates it."""
-    call = next((c for c in plan.modules if c.name == "guard"), None)
+def _function_call(plan: Any, module: str, default_timeout_s: float) -> tuple[str, float]:
+    """A function's name and timeout as the plan's module (guard, controller) creates it;
+    ("", default) when the plan has none."""
+    call = next((c for c in plan.modules if c.name == module), None)
     if call is None:
-        return "", 30.0
+        return "", default_timeout_s
     args = dict(call.args)
-    return str(args["name"]), float(args.get("timeout_s") or 30.0)
+    return str(args.get("name") or args.get("function_name") or ""), float(args.get("timeout_s") or default_timeout_s)
 
 
 def _client(service: str, endpoint: str, region: str) -> Any:

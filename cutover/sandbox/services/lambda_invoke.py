@@ -58,6 +58,16 @@ class LambdaInvoke:
         """Run ``function_name``'s invocations with ``runner`` (the simulation's handler)."""
         self.runners[function_name] = runner
 
+    def call(self, function: str, payload: bytes, invocation_type: str = "RequestResponse") -> tuple[str, Outcome]:
+        """An Invoke from inside the sandbox (Step Functions' ``lambda:invoke`` tasks), without
+        HTTP: the same checks, then the runner; (the version that ran, its outcome). Raises ``AwsError`` ResourceNotFoundException
+        for a function that is not applied or that the simulation does not run."""
+        name, qualifier = self._name(function, "")
+        if name not in self.runners:
+            raise AwsError("ResourceNotFoundException", f"Function not found: {function} (not run by the sandbox)", 404)
+        version = self._version(name, qualifier)
+        return version, self.runners[name](Invocation(name, qualifier or "$LATEST", version, payload, invocation_type))
+
     def amend(self, request: Request, answer: Response) -> Response:
         """moto's answer with what it drops of a function's configuration (lambda_settings.py)."""
         return self.settings.amend(request, answer)
