@@ -167,13 +167,20 @@ def canary_off(document: Mapping[str, Any], flag_keys: Iterable[str]) -> tuple[d
         changed.append(key)
     if not changed:
         return None
-    for flag in (doc.get("flags") or {}).values():
-        for key in STORED_METADATA:
-            flag.pop(key, None)
-    for value in values.values():
-        for key in STORED_METADATA:
-            value.pop(key, None)
-    return doc, changed
+    return without_metadata(doc), changed
+
+
+def without_metadata(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a flag document without AppConfig's stored metadata (STORED_METADATA) in
+    its flags and values: what a caller may deploy, and how two documents are compared
+    (the controller finds the hosted version of a step by its content)."""
+    doc = copy.deepcopy(dict(document))
+    for section in ("flags", "values"):
+        for entry in (doc.get(section) or {}).values():
+            if isinstance(entry, dict):
+                for key in STORED_METADATA:
+                    entry.pop(key, None)
+    return doc
 
 
 def encode(document: Mapping[str, Any]) -> bytes:
