@@ -270,6 +270,12 @@ class Scenario(Model):
     env: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$",
                             description="The spec (config/<env>.release.yaml) this scenario is for; default: --env.")
     expect: Expect
+    expect_controller: Expect | None = Field(
+        default=None, description="What a run with --controller expects, where it differs from expect.")
+
+    def expectation(self, controller: bool) -> Expect:
+        """What the run expects: ``expect``, or under --controller ``expect_controller`` when set."""
+        return self.expect_controller if controller and self.expect_controller is not None else self.expect
 
 
 class ScenarioInvalid(SpecInvalid):
