@@ -145,7 +145,7 @@ class ControllerTasks:
 
     def _publish(self, parameters: dict) -> dict:
         self.w.world.clock.set(self.t)
-        form = {k: str(v) for k, v in parameters.items()}
+        form = {"Action": "Publish", **{k: str(v) for k, v in parameters.items()}}
         try:
             message_id = self.w.publish.publish(form)
         except ApiError as exc:
@@ -217,7 +217,9 @@ class ControllerRamp(Ramp):
         step = self.step
         analysis = answer.get("analysis") if isinstance(answer.get("analysis"), dict) else {}
         checks = tuple(_check(c) for c in analysis.get("checks", []) if isinstance(c, dict))
-        action = {"PROMOTE": "promote (the controller deploys the next step)", "HOLD": "hold (observe again)",
+        last_hold = verdict == "HOLD" and step.holds + 1 > self.settings.max_holds
+        action = {"PROMOTE": "promote (the controller deploys the next step)",
+                  "HOLD": "hold: no holds left, the controller stops (Held)" if last_hold else "hold (observe again)",
                   "ROLLBACK": "stop: the guard turns the canary off"}[verdict]
         minute = int(t // 60)
         self.decisions.append(Decision(minute, step.percent, Verdict(verdict), action, checks))
@@ -241,9 +243,11 @@ class ControllerRamp(Ramp):
         execution = self.execution
         minute = int(t // 60)
         detail = f"{execution.status}" + (f" {execution.error}" if execution.error else "")
+        failed = _failure(execution)
+        if failed:
+            self.last_reason = failed
         self.journal.event(t, EventKind.RAMP, f"the controller's execution ended: {detail}; {self.last_reason}")
-        states = self.summary()["states"]
-        if execution.status == "SUCCEEDED" and states and states[-1] == "Done":
+        if execution.status == "SUCCEEDED" and self.summary()["last_state"] == "Done":
             self.finish(Outcome.PROMOTED, minute, [(f"the controller walked every step (Done); "
                                                     f"the ramp took {minute} simulated minutes")])
         elif execution.error == "cutover.Rollback":
@@ -262,11 +266,28 @@ class ControllerRamp(Ramp):
         """What report.json's ``controller`` says: the execution's end and its path through the states."""
         execution = self.execution
         if execution is None:
-            return {"status": "NOT_STARTED", "error": None, "cause": None, "states": [], "notifications": 0}
-        entered = [e["stateEnteredEventDetails"]["name"] for e in execution.history if e["type"].endswith("Entered")]
+            return {"status": "NOT_STARTED", "error": None, "cause": None, "last_state": None, "entered": {},
+                    "history_events": 0, "notifications": 0}
+        entered: dict[str, int] = {}
+        for event in execution.history:
+            if event["type"].endswith("StateEntered"):
+                name = event["stateEnteredEventDetails"]["name"]
+                entered[name] = entered.get(name, 0) + 1
+        last = next((e["stateEnteredEventDetails"]["name"] for e in reversed(execution.history)
+                     if e["type"].endswith("StateEntered")), None)
         return {"status": execution.status, "error": execution.error, "cause": execution.cause,
-                "states": entered, "history_events": len(execution.history),
+                "last_state": last, "entered": entered, "history_events": len(execution.history),
                 "notifications": len(self.wiring.publish.messages)}
+
+
+def _failure(execution: Execution) -> str | None:
+    """What failed the controller (the state data's ``$.failure``), when it went through NotifyFailure."""
+    entered = [e["stateEnteredEventDetails"] for e in execution.history if e["type"].endswith("StateEntered")]
+    ending = next((e for e in reversed(entered) if e["name"] == "Ending"), None)
+    failure = json.loads(ending["input"]).get("failure") if ending else None
+    if not isinstance(failure, dict):
+        return None
+    return f"{failure.get('Error')}: {str(failure.get('Cause', ''))[:300]}"
 
 
 def _check(check: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import random
 import resource
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,9 @@ class Options:
     # function's package (default: build/functions/controller.zip).
     controller: bool = False
     controller_package: Path | None = None
+    # A change to the rendered definition before it runs: a test may break it to show that
+    # the scenario's expectation catches the broken transition (tests/rehearsal/test_controller_runs.py).
+    controller_definition: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 class Recorder:
@@ -310,6 +314,8 @@ class Rehearsal:
                   "strategy_id": world.ramp_strategy.id,
                   "kms_key_arn": f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal", "topic_arn": topic}
         definition = c.rendered(c.controller_config(spec, spec_file, world.canary_flags, self.scenario), values)
+        if self.o.controller_definition is not None:
+            definition = self.o.controller_definition(definition)
         ramp = c.ControllerRamp(self.plan, self.scenario.ramp, self.release, self.recorder, self.timeline.at,
                                 c.Wiring(world, fn, arn, machine, topic, apis.sns), definition,
                                 self.scenario.ramp.start_step)
