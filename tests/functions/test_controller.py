@@ -449,6 +449,20 @@ def test_judge_promotes_a_healthy_settled_step(world, capsys):
     assert line["analysis"]["format"] == "cutover.analysis/1"  # the whole analysis, figures included
 
 
+def test_the_plans_config_without_the_optional_keys_is_judged_with_safe_defaults(world):
+    # `$.config` as generator/plan/controller.py builds it: paths carry name, flag and steps only
+    minimal = {k: v for k, v in config().items() if k not in ("periodSeconds", "pollIntervalSeconds")}
+    minimal["paths"] = [{k: USER_READ[k] for k in ("name", "flag", "steps")}]
+    stage = _settled_at_one_percent(world)
+    _healthy(world)
+    answer = world.call("judge", cfg=minimal, stage=stage, holds=0)
+    assert answer["verdict"] == "PROMOTE", answer["reason"]
+    # shadow is taken as on: its checks are judged, not skipped
+    [diffs] = [c for c in answer["analysis"]["checks"] if c["name"] == "shadow-diff-rate"]
+    assert "comparisons differ" in diffs["reason"], diffs
+    assert answer["audit"]["specChanges"] == []  # the spec's percent unknown: no line
+
+
 def test_judge_rolls_back_on_canary_errors_and_never_touches_the_flags(world):
     stage = _settled_at_one_percent(world)
     _healthy(world, canary_errors=1)

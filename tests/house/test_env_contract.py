@@ -38,8 +38,8 @@ NOT_RENDERED = {
     ("candidate", env_keys.DB_SSLROOTCERT): "unset means the trust roots shipped in the package",
     ("cleanup", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
     ("guard", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
-    ("controller", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
     ("deploy_probe", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
+    ("controller", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
 }
 SPECS = [*map(load_spec, sorted((ROOT / "config").glob("*.release.yaml"))), *map(load_case, cases())]
 
