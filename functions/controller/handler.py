@@ -8,8 +8,9 @@ served again, whatever an earlier call said. Actions (``event["action"]``):
 * ``survey`` -> DEPLOY (with the Stage), BUSY, DONE, SKIP or STOP, in this order: an older
   RUNNING execution of the state machine -> SKIP; the composite rollback alarm in ALARM (or
   not visible) -> STOP; a flag deployment in progress -> BUSY; what is served deployed by
-  the guard or `cutover rollback` -> STOP (a person decides what comes next); a path
-  served below a step this execution deployed -> STOP; every path at its last step ->
+  the guard or `cutover rollback`, or the latest deployment stopped (ROLLED_BACK,
+  REVERTED) -> STOP (a person decides what comes next); a path served below a step this
+  execution deployed -> STOP; every path at its last step ->
   DONE; else DEPLOY the next stage, whose hosted version must already exist (-> STOP with
   the `make apply` hint when none does).
 * ``settle`` -> BAKING, SETTLED or STOP: the stage's deployment and what is served.
@@ -194,6 +195,11 @@ class Controller:
             return self._survey(call, "STOP", f"{WHO[who]} turned the canary off (deployment "
                                               f"{served_deployment['DeploymentNumber']}): a person decides "
                                               "what comes next", served)
+        latest = max(deployments, key=lambda d: int(d["DeploymentNumber"]))
+        if latest.get("State") in live.ROLLED_BACK:
+            return self._survey(call, "STOP", f"flag deployment {latest['DeploymentNumber']} was {latest['State']}: "
+                                              "the guard or a person stopped it; a person decides what comes next",
+                                served)
         back = self._moved_back(deployments, call, served)
         if back is not None:
             return self._survey(call, "STOP", back, served)
@@ -217,28 +223,28 @@ class Controller:
                 stage: dict[str, Any] | None = None) -> dict[str, Any]:
         action = {k: stage[k] for k in ("path", "from", "step", "version")} if stage else {}
         return self._finish(call, decision, reason, {"action": decision, "stage": stage}, action,
-                            percents, notify=True)
+                            percents)
 
     def settle(self, call: Call) -> dict[str, Any]:
         stage, number = call.event["stage"], int(call.event["deployment"])
         action = {k: stage[k] for k in ("path", "from", "step", "version")} | {"deployment": number}
         stop = self._alarm_stop()
         if stop is not None:
-            return self._finish(call, "STOP", stop, {"action": "STOP"}, action, None, notify=True)
+            return self._finish(call, "STOP", stop, {"action": "STOP"}, action, None)
         detail = self._detail(number)
         state = str(detail.get("State"))
         if state in MOVING:
             reason = f"deployment {number} is {state} ({float(detail.get('PercentageComplete', 0)):g}% done)"
-            return self._finish(call, "BAKING", reason, {"action": "BAKING"}, action, None, notify=False)
+            return self._finish(call, "BAKING", reason, {"action": "BAKING"}, action, None)
         if state != live.COMPLETE:
             return self._finish(call, "STOP", f"deployment {number} is {state}: it was stopped or rolled back",
-                                {"action": "STOP"}, action, None, notify=True)
+                                {"action": "STOP"}, action, None)
         _, served = self._served(self._deployments(), call)
         moved = self._differs(served, stage)
         if moved is not None:
-            return self._finish(call, "STOP", moved, {"action": "STOP"}, action, served, notify=True)
+            return self._finish(call, "STOP", moved, {"action": "STOP"}, action, served)
         return self._finish(call, "SETTLED", f"deployment {number} is COMPLETE: {stage['path']} at {stage['step']:g}%",
-                            {"action": "SETTLED"}, action, served, notify=False)
+                            {"action": "SETTLED"}, action, served)
 
     @staticmethod
     def _differs(served: Mapping[str, float], stage: Mapping[str, Any]) -> str | None:
@@ -263,8 +269,7 @@ class Controller:
         if stop is None and settled is None:
             stop = "a flag deployment is in progress: someone else is moving the flags"
         if stop is not None:
-            return self._finish(call, "STOP", stop, {"verdict": "STOP", "analysis": None}, action, served or None,
-                                notify=True)
+            return self._finish(call, "STOP", stop, {"verdict": "STOP", "analysis": None}, action, served or None)
         return self._judge(call, served, settled, action, holds)
 
     def _judge(self, call: Call, served: dict[str, float], settled: datetime, action: dict[str, Any],
@@ -280,7 +285,7 @@ class Controller:
             analysis, full = judging.summary(result), result.to_json()
         gives_up = holds + 1 > int(call.config["maxHolds"])
         return self._finish(call, verdict, reason, {"verdict": verdict, "analysis": analysis}, action, served,
-                            notify=verdict != "HOLD" or gives_up, analysis=full)
+                            gives_up=gives_up, analysis=full)
 
     def ask(self, call: Call) -> dict[str, Any]:
         stage = call.event["stage"]
@@ -290,16 +295,18 @@ class Controller:
                   f"({call.event.get('reason', '')}): approve with `cutover approve --env {env}` "
                   f"or stop with `cutover reject --env {env} --reason ...`")
         action = {k: stage[k] for k in ("path", "from", "step", "version")}
-        return self._finish(call, "ASK", reason, {}, action, stage["percents"], notify=True)
+        return self._finish(call, "ASK", reason, {}, action, stage["percents"])
 
     # -- what every call leaves --------------------------------------------------------
     def _finish(self, call: Call, decision: str, reason: str, answer: dict[str, Any], action: dict[str, Any],
-                percents: Mapping[str, float] | None, *, notify: bool, **log: Any) -> dict[str, Any]:
+                percents: Mapping[str, float] | None, *, gives_up: bool = False, **log: Any) -> dict[str, Any]:
+        """Record (audit entry), notify, log one line, answer. `gives_up`: a HOLD after which
+        the controller stops or asks, the only HOLD people hear of."""
         audit = None
         if decision in record.RECORDED:
             changes = stages.spec_changes(str(call.config["environment"]), call.paths, percents or {})
             audit = record.entry(str(call.config["environment"]), call.execution, decision, reason, action, changes)
-            if notify:
+            if decision in record.NOTIFIED or gives_up:
                 self._notify(decision, audit)
         line: dict[str, Any] = {"execution": call.execution, "decision": decision, "reason": reason,
                                 **{k: v for k, v in answer.items() if k not in ("action", "verdict")},

@@ -16,6 +16,12 @@ from cutover_runtime import window
 
 from . import stages
 
+# When the plan's config does not say (these keys are optional in `$.config`): the spec's
+# default guardrails period, the AppConfig agent's default poll interval, and shadow on,
+# the reading that can only hold a step back (no comparisons is HOLD), never promote it.
+DEFAULT_PERIOD_S = 60
+DEFAULT_POLL_S = 45
+
 
 def guardrails(raw: Mapping[str, Any]) -> Any:
     """cutover.analysis.Guardrails from the config's dict (`analysis_guardrails(spec.guardrails)`
@@ -30,14 +36,15 @@ def document(cloudwatch: Any, config: Mapping[str, Any], *, namespace: str, rele
              execution: str) -> dict[str, Any] | None:
     """The cutover.metrics/1 document of the whole periods since the step settled (at most
     24 h), or None when not one whole period has passed."""
-    period = int(config["periodSeconds"])
+    period = int(config.get("periodSeconds", DEFAULT_PERIOD_S))
     span = window.settled_window(settled, period, now)
     if span is None:
         return None
     start, end = span
     paths = [{"name": p["name"], "step_percent": stages.number(served.get(p["name"], 0.0)),
-              "shadow_enabled": bool(p["shadow"])} for p in config["paths"]]
-    rollout = {"deployed_at": window.iso(settled), "poll_interval_seconds": int(config["pollIntervalSeconds"])}
+              "shadow_enabled": bool(p.get("shadow", True))} for p in config["paths"]]
+    rollout = {"deployed_at": window.iso(settled),
+               "poll_interval_seconds": int(config.get("pollIntervalSeconds", DEFAULT_POLL_S))}
     source = (f"cutover controller {stages.execution_name(execution)}: CloudWatch GetMetricData "
               f"{window.iso(start)}..{window.iso(end)}")
     return window.collect(cloudwatch, namespace=namespace, release=release, environment=str(config["environment"]),

@@ -2,9 +2,9 @@
 progress, and the one canary-off document. Pure functions of what AppConfig lists and
 stores (and `list_deployments`, which only pages through a client it is given).
 
-This is the single definition used by the guard, the operations commands (`status`,
-`rollback`, `ramp`, `analyze`), cleanup, `cutover apply`'s flag check and the
-rehearsal. Operations, the generator and the rehearsal import it as `cutover.runtime.live`;
+This is the single definition used by the guard, the controller, the operations
+commands (`status`, `rollback`, `ramp`, `analyze`), cleanup, `cutover apply`'s flag check
+and the rehearsal. Operations, the generator and the rehearsal import it as `cutover.runtime.live`;
 the functions import it from their zip as `cutover_runtime.live`: one copy of the rule.
 
 What is served is the configuration version of the environment's latest COMPLETE

@@ -260,6 +260,22 @@ def test_after_a_break_glass_rollback_the_survey_stops_too(world):
     assert answer["action"] == "STOP" and answer["reason"].startswith("`cutover rollback` turned the canary off")
 
 
+def test_after_the_guard_stopped_a_step_a_new_execution_does_not_ramp_again(world):
+    # GIVEN 0% served and a controller step to 1% the guard stopped while it baked (nothing
+    # to turn off, so no canary-off deployment: only the ROLLED_BACK step says it acted)
+    world.keep({"user-read": 0}, {"user-read": 1})
+    world.deploy({"user-read": 0}, ago=7200)
+    number = world.deploy({"user-read": 1}, f"{live.CONTROLLER_MARK} earlier: user-read 0% -> 1%", BAKES, ago=600)
+    ids = world.appconfig.ids
+    world.plane.stop_deployment(ids["application"], ids["environment"], number, True)
+    # WHEN the alarm is OK again and a new execution surveys
+    answer = world.call("survey", world.start("later"))
+    # THEN it stops: ramping again is a person's decision
+    assert answer["action"] == "STOP"
+    assert answer["reason"] == (f"flag deployment {number} was ROLLED_BACK: the guard or a person stopped it; "
+                                "a person decides what comes next")
+
+
 @pytest.mark.parametrize("served", [0, 1, 5])
 @pytest.mark.parametrize("moving", [False, True])
 def test_while_the_rollback_alarm_is_in_alarm_it_never_deploys(world, served, moving):
@@ -447,6 +463,20 @@ def test_judge_promotes_a_healthy_settled_step(world, capsys):
     assert [s for s, _ in world.notes()] == ["cutover rel: controller PROMOTE"]
     [line] = events(capsys.readouterr().out, "CONTROLLER-JUDGE")
     assert line["analysis"]["format"] == "cutover.analysis/1"  # the whole analysis, figures included
+
+
+def test_the_plans_config_without_the_optional_keys_is_judged_with_safe_defaults(world):
+    # `$.config` as generator/plan/controller.py builds it: paths carry name, flag and steps only
+    minimal = {k: v for k, v in config().items() if k not in ("periodSeconds", "pollIntervalSeconds")}
+    minimal["paths"] = [{k: USER_READ[k] for k in ("name", "flag", "steps")}]
+    stage = _settled_at_one_percent(world)
+    _healthy(world)
+    answer = world.call("judge", cfg=minimal, stage=stage, holds=0)
+    assert answer["verdict"] == "PROMOTE", answer["reason"]
+    # shadow is taken as on: its checks are judged, not skipped
+    [diffs] = [c for c in answer["analysis"]["checks"] if c["name"] == "shadow-diff-rate"]
+    assert "comparisons differ" in diffs["reason"], diffs
+    assert answer["audit"]["specChanges"] == []  # the spec's percent unknown: no line
 
 
 def test_judge_rolls_back_on_canary_errors_and_never_touches_the_flags(world):
