@@ -338,3 +338,24 @@ def _every_retrier_task_error(self, error, cause, now, timed_out=False):
             self._step, self.wake_at = ("retry",), now + retrier["IntervalSeconds"]
             return
     self._fail_state(error, cause, now)
+
+
+# ------------------------------------------------ the controller's own definition runs
+
+@pytest.mark.parametrize("approval", [False, True])
+def test_the_controllers_rendered_definition_is_one_the_evaluator_runs(approval):
+    from cutover.generator.plan.controller import (
+        PLACEHOLDERS,
+        ControllerConfig,
+        ControllerPath,
+        definition,
+        substitute,
+    )
+
+    config = ControllerConfig("demo", "production", "config/production.release.yaml",
+                              (ControllerPath("user-read", "prisma-adapter", (1.0, 5.0, 100.0)),), {"min_samples": 50},
+                              3600, 3, approval, 86400)
+    text = substitute(json.dumps(definition(config)), {name: f"id-{name}" for name in PLACEHOLDERS})
+    survey = {"Payload": {"action": "DONE", "stage": None, "reason": "every path is at its last step"}}
+    execution = run(json.loads(text), {"startedBy": "test"}, Script(survey))
+    assert (execution.status, execution.history[-3]["stateEnteredEventDetails"]["name"]) == ("SUCCEEDED", "Done")
