@@ -6,10 +6,14 @@ and a deliberately broken definition must fail candidate-errors' expectation."""
 from __future__ import annotations
 
 import copy
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cutover.cli import main
 from cutover.rehearsal.scenario import load_scenario
 
 from .conftest import ROOT, SCENARIOS, SPEC_FILE, _build_module
@@ -113,3 +117,46 @@ def test_a_broken_definition_fails_the_candidate_errors_expectation(rehearse_con
     assert not outcome["expectation_met"]
     assert any("expected the controller to end with cutover.Stopped" in r for r in outcome["reasons"])
     assert report["controller"]["status"] == "RUNNING"  # it polls on while the guard holds the canary off
+
+
+@pytest.fixture
+def project(tmp_path, build_dir) -> Path:
+    """The real config and rendered alarms, and the packages of the session's build."""
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "config", root / "config")
+    (root / "terraform" / "envs" / "production").mkdir(parents=True)
+    shutil.copy(ROOT / "terraform" / "envs" / "production" / "alarms.json",
+                root / "terraform" / "envs" / "production" / "alarms.json")
+    shutil.copytree(build_dir / "functions", root / "build" / "functions")
+    if not (root / "build" / "functions" / "controller.zip").is_file():
+        _build_module().build_function("controller", root / "build")
+    return root
+
+
+SHORT = """\
+name: controller-short
+seed: 7
+traffic: {requests_per_minute: 100, users: 200, max_requests: 1200}
+ramp: {shadow_minutes: 60, hold_minutes: 10}  # stops at max_requests, in the shadow phase
+expect: {outcome: held, step: 0}
+"""
+
+
+def test_controller_without_its_package_is_bad_input(project, tmp_path, capsys):
+    (project / "build" / "functions" / "controller.zip").unlink()
+    code = main(["--root", str(project), "rehearse", "--scenario", "healthy", "--controller", "--quiet",
+                 "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "controller.zip is missing: run `make build` first" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_controller_flag_runs_the_state_machine_and_the_report_says_so(project, tmp_path, database_url, capsys):
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(SHORT)
+    code = main(["--root", str(project), "rehearse", "--scenario", str(scenario), "--controller", "--quiet",
+                 "--database-url", database_url, "--out", str(tmp_path / "out")])
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert code == 0, report["outcome"]["reasons"]
+    assert report["controller"]["status"] == "NOT_STARTED"  # the shadow phase did not end before max_requests
+    assert [s["percent"] for s in report["steps"]] == [0.0]
