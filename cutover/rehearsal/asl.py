@@ -136,6 +136,8 @@ class Intrinsic:
 
     def evaluate(self, data: Any, context: Any, field: str) -> Any:
         values = [_resolve(a, data, context, field) for a in self.args]
+        if self.name != "States.Format":
+            values = [v.translate(_UNBRACE) if isinstance(v, str) else v for v in values]
         return {"States.Format": _format, "States.MathAdd": _math_add,
                 "States.JsonToString": lambda v: compact(v[0])}[self.name](values)
 
@@ -166,7 +168,8 @@ def _split_arguments(text: str, where: str) -> list[str]:
 
 def _argument(text: str, where: str) -> Any:
     if text.startswith("'") and text.endswith("'") and len(text) >= 2:
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
+        # \' \{ \} \\ are escapes; an escaped brace is never a States.Format placeholder
+        return re.sub(r"\\(.)", lambda m: _BRACES.get(m.group(1), m.group(1)), text[1:-1])
     if text.startswith("$"):
         return Path(text, where)
     if text.startswith("States."):
@@ -174,6 +177,10 @@ def _argument(text: str, where: str) -> Any:
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text) if "." in text else int(text)
     raise DefinitionError(where, f"intrinsic argument {text!r} is not a string, number, path or call")
+
+
+_BRACES = {"{": "\ue000", "}": "\ue001"}
+_UNBRACE = str.maketrans({"\ue000": "{", "\ue001": "}"})
 
 
 def _resolve(arg: Any, data: Any, context: Any, field: str) -> Any:
@@ -186,14 +193,14 @@ def _resolve(arg: Any, data: Any, context: Any, field: str) -> Any:
 
 def _format(values: list[Any]) -> str:
     template, args = values[0], values[1:]
-    pieces = re.split(r"(?<!\\)\{\}", template)
+    pieces = [p.translate(_UNBRACE) for p in template.split("{}")]
     if len(pieces) - 1 != len(args):
         raise StateError(INTRINSIC_FAILURE, f"States.Format: {len(pieces) - 1} placeholders, {len(args)} arguments")
     out = pieces[0]
     for arg, piece in zip(args, pieces[1:], strict=True):
         if isinstance(arg, (dict, list)):
             raise StateError(INTRINSIC_FAILURE, "States.Format: an argument is an object or array")
-        out += (arg if isinstance(arg, str) else compact(arg)) + piece
+        out += (arg.translate(_UNBRACE) if isinstance(arg, str) else compact(arg)) + piece
     return out
 
 
@@ -219,21 +226,36 @@ class Template:
                 if not isinstance(value, str):
                     raise DefinitionError(here, "a '.$' field takes a path or an intrinsic function (a string)")
                 self.fields.append((key[:-2], Path(value, here) if value.startswith("$") else Intrinsic(value, here)))
-            elif isinstance(value, dict):
-                self.fields.append((key, Template(value, here)))
             else:
-                self.fields.append((key, ("static", value)))
+                self.fields.append((key, _template_value(value, here)))
 
     def apply(self, data: Any, context: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in self.fields:
-            if isinstance(value, Template):
-                out[key] = value.apply(data, context)
-            elif isinstance(value, tuple):
-                out[key] = json.loads(compact(value[1]))
-            else:
+            if isinstance(value, (Path, Intrinsic)):
                 out[key] = _resolve(value, data, context, f"{key}.$")
+            else:
+                out[key] = _apply_value(value, data, context)
         return out
+
+
+def _template_value(value: Any, where: str) -> Any:
+    """A static value of a template: objects (however deeply nested, in arrays too) are
+    templates themselves ("If any field within the Payload Template (however deeply nested)
+    has a name ending with the characters '.$'", the States Language)."""
+    if isinstance(value, dict):
+        return Template(value, where)
+    if isinstance(value, list):
+        return [_template_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return ("static", value)
+
+
+def _apply_value(value: Any, data: Any, context: Any) -> Any:
+    if isinstance(value, Template):
+        return value.apply(data, context)
+    if isinstance(value, list):
+        return [_apply_value(v, data, context) for v in value]
+    return json.loads(compact(value[1]))
 
 
 # ---------------------------------------------------------------------- Choice rules

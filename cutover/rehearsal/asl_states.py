@@ -29,6 +29,7 @@ TOP_FIELDS = {"Comment", "StartAt", "States", "TimeoutSeconds", "Version", "Quer
 RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate"}
 CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath"}
 INTEGRATION = "arn:aws:states:::"
+MAX_NAME = 80  # a state's name ("Step Functions service quotas": 80 Unicode characters)
 
 
 class State:
@@ -36,6 +37,8 @@ class State:
 
     def __init__(self, name: str, body: Any) -> None:
         where = f"States.{name}"
+        if not 1 <= len(name) <= MAX_NAME:
+            raise DefinitionError(where, f"a state's name is 1 to {MAX_NAME} characters")
         if not isinstance(body, dict):
             raise DefinitionError(where, "a state must be a JSON object")
         self.name, self.type = name, body.get("Type")

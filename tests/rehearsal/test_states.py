@@ -76,6 +76,7 @@ def types(execution):
                 "Retry": [{"ErrorEquals": ["X"], "JitterStrategy": "FULL"}]}), "States.A.Retry[0].JitterStrategy"),
     (machine(A={"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": True}), "States.A"),
     (machine(A={"Type": "Fail", "Error": "x", "OutputPath": "$"}), "States.A.OutputPath"),
+    (machine(**{"A" * 81: {"Type": "Succeed"}}), "States." + "A" * 81),
     ({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Succeed"}}}, "QueryLanguage"),
 ])
 def test_a_definition_using_what_the_evaluator_does_not_run_is_refused_by_state_and_field(definition, where):
@@ -110,6 +111,14 @@ def test_resultpath_null_keeps_the_input_and_absent_resultpath_replaces_it():
 def test_inputpath_and_outputpath_null_give_an_empty_object():
     execution = run(machine(P={"Type": "Pass", "InputPath": None, "OutputPath": None, "End": True}), {"a": 1})
     assert execution.output == {}
+
+
+def test_templates_reach_into_arrays_and_escaped_braces_are_no_placeholders():
+    definition = machine(P={"Type": "Pass", "Parameters": {
+        "list": [{"id.$": "$.id"}, 2, [{"deep.$": "$.id"}]],
+        "text.$": "States.Format('\\{\\} {} it\\'s', $.id)"}, "End": True})
+    execution = run(definition, {"id": "u1"})
+    assert execution.output == {"list": [{"id": "u1"}, 2, [{"deep": "u1"}]], "text": "{} u1 it's"}
 
 
 def test_intrinsics_format_mathadd_jsontostring():
