@@ -71,10 +71,16 @@ def rendered(config: ControllerConfig, values: dict[str, str]) -> dict[str, Any]
     return json.loads(substitute(json.dumps(definition(config), indent=2), values))
 
 
-def kept_versions(appconfig: Any, spec: Any, spec_file: str) -> None:
-    """The documents the generator keeps hosted for the controller: one per step."""
-    for percent in sorted({0.0, *(float(s) for p in spec.read_paths for s in p.canary.steps)}):
-        appconfig.host(flag_document(spec, spec_file, percent), f"kept: step {pct(percent)}")
+def kept_versions(appconfig: Any, spec: Any, spec_file: str, applied: float) -> None:
+    """The documents the generator keeps hosted for the controller, for the spec as applied
+    (every path at ``applied``): for each path and each of its steps, the earlier paths at
+    their last step, this one at the step, the later ones as applied."""
+    paths = spec.read_paths
+    for i, path in enumerate(paths):
+        for step in path.canary.steps:
+            percents = [float(p.canary.steps[-1]) for p in paths[:i]] + [float(step)] + [applied] * (len(paths) - i - 1)
+            label = ", ".join(f"{p.name} {pct(v)}%" for p, v in zip(paths, percents, strict=True))
+            appconfig.host(flag_document(spec, spec_file, percents), f"kept: {label}")
 
 
 @dataclass
@@ -321,6 +327,7 @@ class ControllerApis:
             return out
 
         namespace = world.spec.observability.metrics_namespace
+        telemetry.keep_paths()  # each path's own figures, as CloudWatch keeps them by dimension
         self.cloudwatch = DescribeAlarmsApi(states, world.clock, MetricData(telemetry, namespace))
         self.sns = PublishApi(world.clock)
         self.sfn = StepFunctionsApi(executions)

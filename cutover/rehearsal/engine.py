@@ -306,7 +306,10 @@ class Rehearsal:
             world, self.telemetry, lambda: [(machine, r.execution) for r in holder if r.execution is not None])
         package = self.o.controller_package or package_path(self.o.build_dir, "controller")
         fn, arn = c.controller_function(world, package, c.controller_environment(world, apis, machine))
-        c.kept_versions(world.appconfig, spec, spec_file)
+        start = self.scenario.ramp.start_step
+        steps = list(spec.read_paths[0].canary.steps)
+        applied = 0.0 if start is None or steps.index(start) == 0 else float(steps[steps.index(start) - 1])
+        c.kept_versions(world.appconfig, spec, spec_file, applied)
         ids = world.appconfig.ids
         topic = f"arn:aws:sns:{spec.release.region}:{ACCOUNT}:{spec.release.name}-{spec.release.environment}-alarms"
         values = {"controller_function_arn": arn, "application_id": ids["application"],

@@ -4,9 +4,9 @@
 Counts (``Stat: Sum``) per period: the sum of each whole minute the period covers, a
 datapoint only where some value was published (CloudWatch returns no datapoint for an
 empty period). Latency (``p95``, ``SampleCount``) over the query's period, per route, from
-the per-minute histograms (about 2% resolution, telemetry.py). Timestamps are epoch
-seconds (JSON protocol), ascending. The telemetry holds every read path's counts together:
-exact for a spec of one read path; for several, each path's query gets the sum of all.
+the per-minute histograms (about 2% resolution, telemetry.py), of the query's read path
+(``Path`` dimension; the telemetry keeps each path's figures, ``keep_paths``). Timestamps
+are epoch seconds (JSON protocol), ascending.
 """
 
 from __future__ import annotations
@@ -40,16 +40,19 @@ class MetricData:
         if stat["Stat"] not in (("p95", "SampleCount") if latency else ("Sum",)):
             raise ValueError(f"{metric['MetricName']} {stat['Stat']}: the rehearsal's GetMetricData answers "
                              "Sum of counts, p95 and SampleCount of Latency")
+        path = dims.get(emf.PATH) if self.telemetry.by_path is not None else None
         if metric.get("Namespace") == self.namespace:
             if latency:
-                points = self._latency(dims.get(emf.ROUTE, emf.CONTROL_ROUTE), stat["Stat"], start, end, period)
+                route = dims.get(emf.ROUTE, emf.CONTROL_ROUTE)
+                points = self._latency(route, stat["Stat"], (start, end, period), path)
             else:
-                points = self._counts(metric["MetricName"], start, end, period)
+                points = self._counts(metric["MetricName"], start, end, period, path)
         return {"Id": query["Id"], "Label": metric["MetricName"], "StatusCode": "Complete",
                 "Timestamps": [EPOCH + m * 60 for m, _ in points], "Values": [v for _, v in points]}
 
-    def _counts(self, name: str, start: int, end: int, period: int) -> list[tuple[int, float]]:
-        minutes = self.telemetry.minutes
+    def _counts(self, name: str, start: int, end: int, period: int, path: str | None) -> list[tuple[int, float]]:
+        telemetry = self.telemetry
+        minutes = telemetry.minutes if path is None or telemetry.by_path is None else telemetry.by_path.get(path, {})
         points = []
         for first in range(start, end, period):
             covered = [minutes[m][name] for m in range(first, min(first + period, end))
@@ -58,10 +61,11 @@ class MetricData:
                 points.append((first, float(sum(covered))))
         return points
 
-    def _latency(self, route: str, stat: str, start: int, end: int, period: int) -> list[tuple[int, float]]:
+    def _latency(self, route: str, stat: str, span: tuple[int, int, int], path: str | None) -> list[tuple[int, float]]:
+        start, end, period = span
         points = []
         for first in range(start, end, period):
-            p95, samples = self.telemetry.p95(route, first, min(first + period, end))
+            p95, samples = self.telemetry.p95(route, first, min(first + period, end), path)
             if samples:
                 points.append((first, float(samples) if stat == "SampleCount" else float(p95 or 0.0)))
         return points

@@ -5,6 +5,7 @@ clock, and the Task resources' answers and errors."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from datetime import UTC, datetime
@@ -164,3 +165,26 @@ def test_start_deployment_and_publish_reach_the_stand_ins():
     assert published[0]["Action"] == "Publish"
     with pytest.raises(ValueError, match="does not run"):
         tasks.run("arn:aws:states:::dynamodb:putItem", {}, None)
+
+
+def emf_line(minute: int, path: str, requests: int, latency: float) -> str:
+    return json.dumps({"_aws": {"Timestamp": int((EPOCH + minute * 60 + 1) * 1000), "CloudWatchMetrics": [
+        {"Namespace": NAMESPACE, "Dimensions": [["Release", "Path"]], "Metrics": [{"Name": "Requests"}]},
+        {"Namespace": NAMESPACE, "Dimensions": [["Release", "Path", "Route"]], "Metrics": [{"Name": "Latency"}]}]},
+        "Release": "r", "Path": path, "Route": "canary", "Requests": requests, "Latency": latency}) + "\n"
+
+
+def test_get_metric_data_answers_each_read_paths_own_figures():
+    telemetry = Telemetry(lambda *a: None, set())
+    telemetry.keep_paths()
+    telemetry.ingest("router", "sync", [emf_line(10, "user-read", 3, 50.0), emf_line(10, "feed-read", 5, 400.0)])
+    metric = MetricData(telemetry, NAMESPACE)
+    requests = query("Requests", "Sum", 60)
+    feed = copy.deepcopy(requests)
+    feed["MetricStat"]["Metric"]["Dimensions"][1]["Value"] = "feed-read"
+    latency = query("Latency", "p95", 60, "canary")
+    answer = metric({"StartTime": EPOCH + 600, "EndTime": EPOCH + 660, "MetricDataQueries": [requests, feed, latency]})
+    values = [r["Values"] for r in answer["MetricDataResults"]]
+    assert values[:2] == [[3.0], [5.0]]
+    assert values[2] == [pytest.approx(50.0, rel=0.03)]  # user-read's canary latency only
+    assert telemetry.minutes[10]["Requests"] == 8  # the whole release's, as before
