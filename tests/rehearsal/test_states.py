@@ -7,6 +7,7 @@ and show that the check of that rule fails."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import botocore.session
 import pytest
@@ -268,17 +269,25 @@ def test_wait_holds_until_its_seconds_and_stop_aborts_it():
 
 # ------------------------------------------------------------ history shapes (botocore)
 
+PYTHON_TYPES = {"string": str, "long": int, "integer": int, "boolean": bool, "timestamp": datetime}
+
+
+def _value_errors(where, value, shape, shapes):
+    if shape["type"] != "structure":
+        expected = PYTHON_TYPES[shape["type"]]
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        return [] if ok else [f"{where}: {value!r} is not a {shape['type']}"]
+    errors = [f"{where}.{k} missing" for k in shape.get("required", []) if k not in value]
+    for key, inner in value.items():
+        if key not in shape["members"]:
+            errors.append(f"{where}.{key} is not a member")
+        else:
+            errors += _value_errors(f"{where}.{key}", inner, shapes[shape["members"][key]["shape"]], shapes)
+    return errors
+
+
 def _shape_errors(event, shapes):
-    errors = []
-    member_shapes = shapes["HistoryEvent"]["members"]
-    for key, value in event.items():
-        if key not in member_shapes:
-            errors.append(f"{event['type']}: {key} is not a HistoryEvent member")
-            continue
-        shape = shapes[member_shapes[key]["shape"]]
-        if shape["type"] == "structure":
-            errors += [f"{key}.{k}" for k in value if k not in shape["members"]]
-            errors += [f"{key}.{k} missing" for k in shape.get("required", []) if k not in value]
+    errors = _value_errors(event["type"], event, shapes["HistoryEvent"], shapes)
     if event["type"] not in shapes["HistoryEventType"]["enum"]:
         errors.append(f"{event['type']} is not a HistoryEventType")
     return errors
