@@ -247,6 +247,15 @@ class Expect(Model):
         return self
 
 
+class ControllerExpect(Expect):
+    """What a run with --controller expects (the controller's state machine walks the ramp)."""
+
+    ended: str | None = Field(
+        default=None, min_length=1,
+        description="How the controller's execution ends: the Fail state's error (cutover.Stopped, cutover.Held, "
+                    "...) or the Succeed state's name (Done).")
+
+
 class World(Model):
     """How AWS behaves where the rehearsal has a choice (docs/rehearsal.md "Fidelity")."""
 
@@ -270,6 +279,12 @@ class Scenario(Model):
     env: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$",
                             description="The spec (config/<env>.release.yaml) this scenario is for; default: --env.")
     expect: Expect
+    expect_controller: ControllerExpect | None = Field(
+        default=None, description="What a run with --controller expects, where it differs from expect.")
+
+    def expectation(self, controller: bool) -> Expect:
+        """What the run expects: ``expect``, or under --controller ``expect_controller`` when set."""
+        return self.expect_controller if controller and self.expect_controller is not None else self.expect
 
 
 class ScenarioInvalid(SpecInvalid):
