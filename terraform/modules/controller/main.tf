@@ -184,13 +184,6 @@ resource "aws_sfn_state_machine" "this" {
   # The role must be able to deliver logs and use the key when the state machine
   # is created (Step Functions checks both then).
   depends_on = [aws_iam_role_policy.this]
-
-  lifecycle {
-    precondition {
-      condition     = can(regex("^[a-zA-Z0-9_-]{1,80}$", var.name))
-      error_message = "name must be 1-80 characters of [a-zA-Z0-9-_]."
-    }
-  }
 }
 
 ################################################################################

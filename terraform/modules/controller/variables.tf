@@ -1,6 +1,11 @@
 variable "name" {
   description = "State machine name (1-80 of [a-zA-Z0-9-_]); also names its role, log group and schedule."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,80}$", var.name))
+    error_message = "name must be 1-80 characters of [a-zA-Z0-9-_] (Step Functions, and the role named after it)."
+  }
 }
 
 variable "definition_path" {

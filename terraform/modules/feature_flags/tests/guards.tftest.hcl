@@ -98,7 +98,7 @@ run "with_the_controller_the_document_no_longer_triggers_a_deployment" {
     error_message = "With the controller on, only turning it on or off (or the first apply) deploys the document."
   }
   assert {
-    condition     = aws_appconfig_deployment.this.configuration_version == aws_appconfig_hosted_configuration_version.kept[local.document_sha256].version_number
+    condition     = aws_appconfig_deployment.this.description == "cutover document sha256:${local.document_sha256}"
     error_message = "The first deployment is still the spec's document."
   }
 }
