@@ -409,6 +409,10 @@ def state_machine_arn(spec: ReleaseSpec) -> Template:
     return Template(f"arn:{PARTITION}:states:{spec.release.region}:{ACCOUNT}:stateMachine:{state_machine_name(spec)}")
 
 
+def _map_runs(spec: ReleaseSpec) -> Template:
+    return Template(f"arn:{PARTITION}:states:{spec.release.region}:{ACCOUNT}:mapRun:{state_machine_name(spec)}/*:*")
+
+
 def controller_statements(spec: ReleaseSpec) -> list[dict[str, object]]:
     """What the controller function reads (CONTROLLER.md: survey, settle, judge, ask); it deploys nothing."""
     flags = FEATURE_FLAGS
@@ -426,7 +430,10 @@ def controller_statements(spec: ReleaseSpec) -> list[dict[str, object]]:
         {"sid": "ReadKeptFlagVersions", "actions": ["appconfig:GetHostedConfigurationVersion"],
          "resources": [Template(f"${{{flags.output('profile_arn')}}}/hostedconfigurationversion/*")]},
         {"sid": "NotifyOnCall", "actions": ["sns:Publish"], "resources": [ALARMS.output("topic_arn")]},
-        {"sid": "SeeOtherExecutions", "actions": ["states:ListExecutions"], "resources": [state_machine_arn(spec)]},
+        # ListExecutions is authorised on a state machine or on one of its map runs (the Service
+        # Authorization Reference lists both); the controller has no Map state, so it has none.
+        {"sid": "SeeOtherExecutions", "actions": ["states:ListExecutions"],
+         "resources": [state_machine_arn(spec), _map_runs(spec)]},
     ]
 
 

@@ -702,7 +702,7 @@ module "controller_function" {
     {
       sid       = "SeeOtherExecutions"
       actions   = ["states:ListExecutions"]
-      resources = ["arn:${data.aws_partition.current.partition}:states:us-east-2:${data.aws_caller_identity.current.account_id}:stateMachine:huntaze-read-paths-preview-controller"]
+      resources = ["arn:${data.aws_partition.current.partition}:states:us-east-2:${data.aws_caller_identity.current.account_id}:stateMachine:huntaze-read-paths-preview-controller", "arn:${data.aws_partition.current.partition}:states:us-east-2:${data.aws_caller_identity.current.account_id}:mapRun:huntaze-read-paths-preview-controller/*:*"]
     },
   ]
   schedule                = null

@@ -525,7 +525,7 @@ module "controller_function" {
     {
       sid       = "SeeOtherExecutions"
       actions   = ["states:ListExecutions"]
-      resources = ["arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:huntaze-prisma-migration-production-controller"]
+      resources = ["arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:huntaze-prisma-migration-production-controller", "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:mapRun:huntaze-prisma-migration-production-controller/*:*"]
     },
   ]
   schedule                = null
