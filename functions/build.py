@@ -4,11 +4,14 @@
 
 writes (contracts.md §1):
 
-* ``build/functions/<package>.zip`` for router, candidate, cleanup, guard, deploy_probe: the package and
-  ``cutover_runtime``, paths relative to ``functions/`` (the zip root is the handler root);
-  the functions that answer or check the read model (router, candidate, deploy_probe) also
-  get the example's ``user_profile`` package from ``example/user-profile/`` (and the
-  candidate its tables, ``user_profile/schema.sql``);
+* ``build/functions/<package>.zip`` for router, candidate, cleanup, guard, deploy_probe, controller:
+  the package and ``cutover_runtime``, paths relative to ``functions/`` (the zip root is the
+  handler root); the functions that answer or check the read model (router, candidate,
+  deploy_probe) also get the example's ``user_profile`` package from ``example/user-profile/``
+  (and the candidate its tables, ``user_profile/schema.sql``); the controller also gets the
+  go/no-go analysis, the same files as ``cutover/analysis/`` (``cutover/__init__.py`` and
+  ``cutover/analysis/*.py`` but the CLI and the report, which need rich), so it judges with
+  the code `cutover analyze` runs;
 * ``build/layers/deps-<arch>.zip``: the wheels of ``functions/requirements.txt`` for
   CPython 3.12 on manylinux ``x86_64`` / ``aarch64``, unpacked under ``python/``.
 
@@ -36,7 +39,7 @@ from pathlib import Path
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent
 ROOT = FUNCTIONS_DIR.parent
-PACKAGES = ("router", "candidate", "cleanup", "guard", "deploy_probe")
+PACKAGES = ("router", "candidate", "cleanup", "guard", "deploy_probe", "controller")
 SHARED = "cutover_runtime"
 # The example release's read model and mock control, vendored next to cutover_runtime
 # into the zips that import it; the candidate also ships the example's tables.
@@ -44,6 +47,10 @@ EXAMPLE_DIR = ROOT / "example" / "user-profile"
 EXAMPLE_PACKAGE = "user_profile"
 EXAMPLE_USERS = ("router", "candidate", "deploy_probe")
 EXAMPLE_SCHEMA = {"candidate": f"{EXAMPLE_PACKAGE}/schema.sql"}
+# The analysis, vendored into the zips that judge a step (import cutover.analysis works there).
+ANALYSIS_DIR = ROOT / "cutover" / "analysis"
+ANALYSIS_USERS = ("controller",)
+ANALYSIS_LEFT_OUT = ("cli.py", "report.py")  # the command line and its rich tables
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 PLATFORMS = {"x86_64": "x86_64", "arm64": "aarch64"}
 PYTHON_VERSION = "3.12"
@@ -96,7 +103,16 @@ def function_entries(package: str) -> list[tuple[str, bytes]]:
     for directory in (FUNCTIONS_DIR / package, FUNCTIONS_DIR / SHARED):
         for path in _source_files(directory):
             entries.append((path.relative_to(FUNCTIONS_DIR).as_posix(), path.read_bytes()))
-    return entries + example_entries(package)
+    return entries + example_entries(package) + analysis_entries(package)
+
+
+def analysis_entries(package: str) -> list[tuple[str, bytes]]:
+    """`cutover/__init__.py` and the analysis' modules, for a function that judges a step."""
+    if package not in ANALYSIS_USERS:
+        return []
+    files = [ROOT / "cutover" / "__init__.py",
+             *(p for p in sorted(ANALYSIS_DIR.glob("*.py")) if p.name not in ANALYSIS_LEFT_OUT)]
+    return [(p.relative_to(ROOT).as_posix(), p.read_bytes()) for p in files]
 
 
 def example_entries(package: str) -> list[tuple[str, bytes]]:

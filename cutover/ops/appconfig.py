@@ -21,8 +21,7 @@ from cutover.ops.names import ReleaseNames
 from cutover.runtime import live
 
 BREAK_GLASS_STRATEGY = "break-glass"
-# GetDeployment's EventLog: when a rollback or a revert finished.
-BACK_EVENTS = frozenset({"ROLLBACK_COMPLETED", "REVERT_COMPLETED"})
+# Who deploys the canary-off document (live.CANARY_OFF), as sentences say it.
 WHO = {"guard": "the guard", "rollback": "`cutover rollback`"}
 
 
@@ -118,27 +117,16 @@ def details(client: Any, ids: Ids, number: int) -> dict[str, Any]:
 
 
 def started_by(client: Any, ids: Ids, dep: Deployment) -> str | None:
-    """"guard", "rollback" (break glass) or None (Terraform, an operator)."""
+    """"guard", "rollback" (break glass), "controller" or None (Terraform, an operator)."""
     return live.started_by(details(client, ids, dep.number))
 
 
 def settled_at(flags: Flags, latest_details: dict[str, Any]) -> datetime | None:
     """When what is served stopped moving; None while a deployment is in flight.
-    `latest_details`: GetDeployment of the latest deployment.
-
-    After a COMPLETE deployment: when it completed. After a ROLLED_BACK or REVERTED one:
-    when its rollback (or revert) completed — the environment is settled on the
-    version before it, not in flight.
-    """
-    latest = flags.latest
-    if latest is None or flags.in_progress is not None:
+    `latest_details`: GetDeployment of the latest deployment (the rule: `live.settled_at`)."""
+    if flags.latest is None or flags.in_progress is not None:
         return None
-    if latest.rolled_back:
-        back = [e["OccurredAt"] for e in latest_details.get("EventLog") or []
-                if e.get("EventType") in BACK_EVENTS and e.get("OccurredAt")]
-        if back:
-            return max(back)
-    return latest_details.get("CompletedAt")
+    return live.settled_at(flags.latest.state, latest_details)
 
 
 def happened(flags: Flags, starter: str | None = None) -> str | None:
@@ -157,6 +145,8 @@ def happened(flags: Flags, starter: str | None = None) -> str | None:
         return f"flag deployment {latest.number} (version {latest.version}) was {latest.state}; {where}"
     if starter in WHO:
         return f"{WHO[starter]} turned the canary off (deployment {latest.number}); {where}"
+    if starter == "controller" and served is not None:
+        return f"the controller moved the canary (deployment {served.number}); {where}"
     return None
 
 

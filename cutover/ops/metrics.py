@@ -1,17 +1,18 @@
 """CloudWatch → the analysis input (`cutover.metrics/1`, docs/analysis.md).
 
-Counts are fetched as raw Sums per period with GetMetricData, so that every rate the
-analysis computes is a ratio of sums over the window; latency as one p95 and one
-SampleCount per route over the whole window (percentiles of periods cannot be
-combined). The rollout block says when what is served settled (the last deployment
-completed, or its rollback did), and each path's step is the canary percent served
-(cutover.ops.appconfig, cutover_runtime.live), which the guard or a rollback may have moved
-away from the spec; the source line says what happened.
+The queries and the document are cutover.runtime.window's (functions/cutover_runtime/
+window.py), the one collector the controller function judges with too: counts as raw
+Sums per period, latency as one p95 and one SampleCount per route over the window.
+This module says what to read for an environment: the rollout block says when what is
+served settled (the last deployment completed, or its rollback did, `live.settled_at`),
+and each path's step is the canary percent served (cutover.ops.appconfig,
+cutover_runtime.live), which the guard, a rollback or the controller may have moved away
+from the spec; the source line says what happened.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from cutover.analysis.metrics import COUNTS, FORMAT, ROUTES
@@ -19,57 +20,34 @@ from cutover.ops import appconfig
 from cutover.ops.aws import OpsError, aws_errors
 from cutover.ops.context import Context
 from cutover.ops.names import PathNames
-from cutover.runtime import metrics as emf
+from cutover.runtime import window as runtime_window
 
 # The counts and routes of the analysis format (docs/contracts.md §5), from cutover/analysis/ itself.
 __all__ = ["COUNTS", "FORMAT", "ROUTES", "collect", "window"]
+READ_METRICS = "read the release's metrics (cloudwatch:GetMetricData)"
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return runtime_window.iso(moment)
 
 
 def window(since: int, period: int, now: datetime | None = None) -> tuple[datetime, datetime]:
     """[start, end) aligned to the period, `since` long (rounded up to whole periods)."""
-    now = now or datetime.now(UTC)
-    end = datetime.fromtimestamp(int(now.timestamp()) // period * period, UTC)
-    periods = max(1, -(-since // period))
-    return end - timedelta(seconds=periods * period), end
-
-
-def _dims(release: str, path: str, route: str | None = None) -> list[dict[str, str]]:
-    dims = [{"Name": emf.RELEASE, "Value": release}, {"Name": emf.PATH, "Value": path}]
-    return dims + ([{"Name": emf.ROUTE, "Value": route}] if route else [])
+    return runtime_window.window(since, period, now)
 
 
 def count_queries(ctx: Context, path: PathNames, period: int, index: int) -> list[dict[str, Any]]:
-    return [{"Id": f"c{index}_{i}", "ReturnData": True, "MetricStat": {
-        "Metric": {"Namespace": ctx.names.metrics_namespace, "MetricName": name,
-                   "Dimensions": _dims(ctx.names.release, path.name)},
-        "Period": period, "Stat": "Sum"}} for i, name in enumerate(COUNTS)]
+    return runtime_window.count_queries(ctx.names.metrics_namespace, ctx.names.release, path.name, period, index)
 
 
 def latency_queries(ctx: Context, path: PathNames, seconds: int, index: int) -> list[dict[str, Any]]:
-    return [{"Id": f"l{index}_{route}_{stat.lower()}", "ReturnData": True, "MetricStat": {
-        "Metric": {"Namespace": ctx.names.metrics_namespace, "MetricName": emf.LATENCY,
-                   "Dimensions": _dims(ctx.names.release, path.name, route)},
-        "Period": seconds, "Stat": stat}} for route in ROUTES for stat in ("p95", "SampleCount")]
+    return runtime_window.latency_queries(ctx.names.metrics_namespace, ctx.names.release, path.name, seconds, index)
 
 
 def get_metric_data(ctx: Context, queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, dict]:
     """Id -> {timestamp: value}, every page read."""
-    out: dict[str, dict] = {q["Id"]: {} for q in queries}
-    client, token = ctx.clients("cloudwatch"), None
-    with aws_errors("read the release's metrics (cloudwatch:GetMetricData)"):
-        while True:
-            kwargs = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end, "ScanBy": "TimestampAscending"}
-            page = client.get_metric_data(**kwargs, **({"NextToken": token} if token else {}))
-            for r in page.get("MetricDataResults", []):
-                out[r["Id"]].update({ts.astimezone(UTC): v for ts, v in zip(r.get("Timestamps", []), r.get("Values", []))
-                                     if v is not None})
-            token = page.get("NextToken")
-            if not token:
-                return out
+    with aws_errors(READ_METRICS):
+        return runtime_window.get_metric_data(ctx.clients("cloudwatch"), queries, start, end)
 
 
 def _flags(ctx: Context) -> tuple[dict[str, Any], dict[str, float] | None, str | None]:
@@ -90,33 +68,20 @@ def _flags(ctx: Context) -> tuple[dict[str, Any], dict[str, float] | None, str |
 
 
 def collect(ctx: Context, since: int, now: datetime | None = None) -> dict[str, Any]:
-    """The cutover.metrics/1 document of the current step, read from CloudWatch."""
+    """The cutover.metrics/1 document of the current step, read from CloudWatch
+    (cutover.runtime.window, the collector the controller function uses too)."""
     if ctx.names.phase == "complete":
         raise OpsError(f"{ctx.env} is complete: there is no canary left to analyze")
     period = ctx.spec.guardrails.period_seconds
     start, end = window(since, period, now)
-    seconds = int((end - start).total_seconds())
     rollout, served, happened = _flags(ctx)
-    paths = []
-    for i, path in enumerate(ctx.names.paths):
-        counts = get_metric_data(ctx, count_queries(ctx, path, period, i), start, end)
-        latency = get_metric_data(ctx, latency_queries(ctx, path, seconds, i), start, end)
-        series = []
-        for k in range(seconds // period):
-            at = start + timedelta(seconds=k * period)
-            series.append({"start": _iso(at), **{name: round(counts[f"c{i}_{j}"].get(at, 0))
-                                                 for j, name in enumerate(COUNTS)}})
-        route_latency = {}
-        for route in ROUTES:
-            p95 = next(iter(latency[f"l{i}_{route}_p95"].values()), None)
-            samples = int(sum(latency[f"l{i}_{route}_samplecount"].values()))
-            route_latency[route] = {"p95_ms": p95 if samples else None, "samples": samples}
-        # What is live is judged: after the guard or a rollback that is not the spec's step.
-        step = served.get(path.name, path.canary_percent) if served is not None else path.canary_percent
-        paths.append({"path": path.name, "step_percent": step, "shadow_enabled": path.shadow_enabled,
-                      "window": {"start": _iso(start), "end": _iso(end), "period_seconds": period},
-                      "rollout": rollout, "series": series, "latency": route_latency})
-    return {"format": FORMAT, "release": ctx.names.release, "environment": ctx.env,
-            "source": f"cutover analyze --env {ctx.env}: CloudWatch GetMetricData {_iso(start)}..{_iso(end)}"
-                      + (f"; flags: {happened}" if happened else ""),
-            "paths": paths}
+    # What is live is judged: after the guard or a rollback that is not the spec's step.
+    paths = [{"name": p.name, "shadow_enabled": p.shadow_enabled,
+              "step_percent": served.get(p.name, p.canary_percent) if served is not None else p.canary_percent}
+             for p in ctx.names.paths]
+    source = (f"cutover analyze --env {ctx.env}: CloudWatch GetMetricData {_iso(start)}..{_iso(end)}"
+              + (f"; flags: {happened}" if happened else ""))
+    with aws_errors(READ_METRICS):
+        return runtime_window.collect(ctx.clients("cloudwatch"), namespace=ctx.names.metrics_namespace,
+                                      release=ctx.names.release, environment=ctx.env, paths=paths, period=period,
+                                      start=start, end=end, rollout=rollout, source=source)

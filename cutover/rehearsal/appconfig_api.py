@@ -6,6 +6,7 @@ loopback, over the rehearsal's AppConfig: what the guard function needs.
     GET    /applications/{app}/environments/{env}/deployments/{n}         GetDeployment
     DELETE /applications/{app}/environments/{env}/deployments/{n}         StopDeployment
     GET  /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions/{n}
+    GET  /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions  List... (one page)
     POST /applications/{app}/configurationprofiles/{prof}/hostedconfigurationversions
     GET  /applications                                                     ListApplications
     GET  /applications/{app}/environments                                  ListEnvironments
@@ -220,6 +221,14 @@ class ControlPlane:
             raise ApiError(404, "ResourceNotFoundException", f"no hosted version {number}")
         return self._hosted(app, profile, number)
 
+    def list_hosted(self, app: str, profile: str) -> dict[str, Any]:
+        """ListHostedConfigurationVersions: every version, newest first, without content."""
+        self._check(app, None, profile)
+        return {"Items": [{"ApplicationId": app, "ConfigurationProfileId": profile, "VersionNumber": number,
+                           "Description": self.appconfig.descriptions.get(number, ""),
+                           "ContentType": "application/json"}
+                          for number in sorted(self.appconfig.versions, reverse=True)]}
+
     def create_hosted(self, app: str, profile: str, content: bytes, description: str) -> tuple[bytes, dict[str, str]]:
         self._check(app, None, profile)
         try:
@@ -311,6 +320,8 @@ class ControlPlaneServer:
             if method == "GET" and number:
                 content, out = plane.get_hosted(app, profile, int(number))
                 return 200, content, out
+            if method == "GET":
+                return 200, json.dumps(plane.list_hosted(app, profile)).encode(), json_headers
             if method == "POST" and not number:
                 content, out = plane.create_hosted(app, profile, body, headers.get("Description", ""))
                 return 201, content, out

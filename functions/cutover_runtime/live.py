@@ -2,9 +2,9 @@
 progress, and the one canary-off document. Pure functions of what AppConfig lists and
 stores (and `list_deployments`, which only pages through a client it is given).
 
-This is the single definition used by the guard, the operations commands (`status`,
-`rollback`, `ramp`, `analyze`), cleanup, `cutover apply`'s flag check and the
-rehearsal. Operations, the generator and the rehearsal import it as `cutover.runtime.live`;
+This is the single definition used by the guard, the controller, the operations
+commands (`status`, `rollback`, `ramp`, `analyze`), cleanup, `cutover apply`'s flag check
+and the rehearsal. Operations, the generator and the rehearsal import it as `cutover.runtime.live`;
 the functions import it from their zip as `cutover_runtime.live`: one copy of the rule.
 
 What is served is the configuration version of the environment's latest COMPLETE
@@ -31,9 +31,15 @@ ROLLING_BACK = "ROLLING_BACK"
 ROLLED_BACK = frozenset({"ROLLED_BACK", "REVERTED"})
 # AppConfig adds these to every stored flag and value; it sets them again on a new version.
 STORED_METADATA = ("_createdAt", "_updatedAt")
-# Descriptions that mark who started a deployment (the guard never stops these).
+# GetDeployment's EventLog: when a rollback or a revert finished.
+BACK_EVENTS = frozenset({"ROLLBACK_COMPLETED", "REVERT_COMPLETED"})
+# Descriptions that mark who started a deployment. The guard never stops the canary-off
+# deployments (its own and `cutover rollback`'s); the controller's are ramps like any
+# other: the guard stops them in ALARM.
 GUARD_MARK = "cutover guard:"
 ROLLBACK_MARK = "cutover rollback:"
+CONTROLLER_MARK = "cutover controller"
+CANARY_OFF = frozenset({"guard", "rollback"})  # started_by values of canary-off deployments
 
 
 def _number(deployment: Mapping[str, Any]) -> int:
@@ -83,13 +89,35 @@ def live_version(deployments: Iterable[Mapping[str, Any]]) -> int | None:
 
 
 def started_by(deployment: Mapping[str, Any]) -> str | None:
-    """"guard", "rollback" (break glass) or None (Terraform, an operator)."""
+    """"guard", "rollback" (break glass; both in CANARY_OFF), "controller" (a step of the
+    Step Functions controller) or None (Terraform, an operator)."""
     description = str(deployment.get("Description") or "")
     if description.startswith(GUARD_MARK):
         return "guard"
     if description.startswith(ROLLBACK_MARK):
         return "rollback"
+    if description.startswith(f"{CONTROLLER_MARK} "):
+        return "controller"
     return None
+
+
+def settled_at(state: str | None, latest_details: Mapping[str, Any]) -> Any:
+    """When what is served stopped moving (GetDeployment's timestamp), or None while the
+    latest deployment is in progress or when there is none. `state`: the environment's
+    latest deployment's State; `latest_details`: its GetDeployment.
+
+    After a COMPLETE deployment: when it completed. After a ROLLED_BACK or REVERTED one:
+    when its rollback (or revert) completed — the environment is settled on the
+    version before it, not in flight.
+    """
+    if state is None or state in IN_PROGRESS:
+        return None
+    if state in ROLLED_BACK:
+        back = [e["OccurredAt"] for e in latest_details.get("EventLog") or []
+                if e.get("EventType") in BACK_EVENTS and e.get("OccurredAt")]
+        if back:
+            return max(back)
+    return latest_details.get("CompletedAt")
 
 
 def canary_percent(document: Mapping[str, Any], flag_key: str) -> float:
@@ -139,13 +167,20 @@ def canary_off(document: Mapping[str, Any], flag_keys: Iterable[str]) -> tuple[d
         changed.append(key)
     if not changed:
         return None
-    for flag in (doc.get("flags") or {}).values():
-        for key in STORED_METADATA:
-            flag.pop(key, None)
-    for value in values.values():
-        for key in STORED_METADATA:
-            value.pop(key, None)
-    return doc, changed
+    return without_metadata(doc), changed
+
+
+def without_metadata(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a flag document without AppConfig's stored metadata (STORED_METADATA) in
+    its flags and values: what a caller may deploy, and how two documents are compared
+    (the controller finds the hosted version of a step by its content)."""
+    doc = copy.deepcopy(dict(document))
+    for section in ("flags", "values"):
+        for entry in (doc.get(section) or {}).values():
+            if isinstance(entry, dict):
+                for key in STORED_METADATA:
+                    entry.pop(key, None)
+    return doc
 
 
 def encode(document: Mapping[str, Any]) -> bytes:

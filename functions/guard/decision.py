@@ -35,10 +35,11 @@ def in_the_way(deployment: Mapping[str, Any]) -> str | None:
 
     The guard never stops its own deployment nor one of `cutover rollback` (both deploy
     the canary-off document), and a deployment already rolling back is on its way to
-    the version before it: the guard confirms on a later run.
+    the version before it: the guard confirms on a later run. The controller's steps are
+    ramps like Terraform's: stopped.
     """
     starter = live.started_by(deployment)
-    if starter is not None:
+    if starter in live.CANARY_OFF:
         return f"{starter}-deploying"
     if deployment.get("State") == live.ROLLING_BACK:
         return "rolling-back"

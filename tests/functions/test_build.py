@@ -22,7 +22,8 @@ build = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(build)
 
 HANDLERS = {"router": "router.handler", "candidate": "candidate.handler",
-            "cleanup": "cleanup.handler", "guard": "guard.handler", "deploy_probe": "deploy_probe.handler"}
+            "cleanup": "cleanup.handler", "guard": "guard.handler", "deploy_probe": "deploy_probe.handler",
+            "controller": "controller.handler"}
 
 
 def sha256(path: Path) -> str:
@@ -37,7 +38,8 @@ def test_function_zips_are_byte_identical_across_builds_and_mtimes(tmp_path):
         os.utime(path, (now, now))
     second = [build.build_function(p, tmp_path / "b") for p in build.PACKAGES]
     assert [sha256(p) for p in first] == [sha256(p) for p in second]
-    assert [p.name for p in first] == ["router.zip", "candidate.zip", "cleanup.zip", "guard.zip", "deploy_probe.zip"]
+    assert [p.name for p in first] == ["router.zip", "candidate.zip", "cleanup.zip", "guard.zip", "deploy_probe.zip",
+                                       "controller.zip"]
 
 
 def test_zip_holds_the_package_the_shared_runtime_and_the_example_only(tmp_path):
@@ -75,6 +77,47 @@ def test_each_handler_imports_from_its_zip_alone(tmp_path, package):
             f"assert heavy == {expected!r}, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path,
                    env={**os.environ, "PYTHONPATH": ""})
+
+
+def test_the_controller_zip_carries_the_analysis_byte_for_byte(tmp_path):
+    # one code path: the files `cutover analyze` runs, not a copy that could drift
+    root = FUNCTIONS.parent
+    with zipfile.ZipFile(build.build_function("controller", tmp_path)) as zf:
+        shipped = {n: zf.read(n) for n in zf.namelist() if n.startswith("cutover/")}
+    wanted = ["cutover/__init__.py", *(f"cutover/analysis/{p.name}" for p in sorted((root / "cutover" / "analysis").glob("*.py"))
+                                       if p.name not in ("cli.py", "report.py"))]
+    assert sorted(shipped) == sorted(wanted) and "cutover/analysis/decide.py" in shipped
+    assert all(shipped[n] == (root / n).read_bytes() for n in wanted)
+    # only the controller judges a step
+    assert not [n for n in zipfile.ZipFile(build.build_function("guard", tmp_path)).namelist()
+                if n.startswith("cutover/")]
+
+
+def test_the_controller_judges_from_its_unzipped_package_with_only_boto3_beside_it(tmp_path):
+    # GIVEN the zip unpacked, and a fresh interpreter that sees only it and boto3's directory
+    # (-I -S: no site, no .pth, so not the installed cutover)
+    import boto3
+
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(build.build_function("controller", tmp_path)) as zf:
+        zf.extractall(unpacked)
+    deps = str(Path(boto3.__file__).parents[1])
+    code = (f"import sys; sys.path[:] = [{str(unpacked)!r}, *[p for p in sys.path if 'python3' in p and "
+            f"'site-packages' not in p], {deps!r}]\n"
+            "import controller.handler as h, cutover.analysis as a\n"
+            f"assert h.__file__.startswith({str(unpacked)!r}) and a.__file__.startswith({str(unpacked)!r}), a.__file__\n"
+            "assert 'boto3' not in sys.modules and 'rich' not in sys.modules\n"
+            "from controller import judge\n"
+            "g = judge.guardrails(a.Guardrails().to_json())\n"
+            "doc = {'format': a.FORMAT, 'release': 'r', 'environment': 'e', 'paths': [{'path': 'p', 'step_percent': 1,"
+            " 'shadow_enabled': False, 'window': {'start': '2026-12-05T00:00:00Z', 'end': '2026-12-05T00:01:00Z',"
+            " 'period_seconds': 60}, 'rollout': {'deployed_at': None, 'poll_interval_seconds': 45},"
+            " 'series': [{'start': '2026-12-05T00:00:00Z'}], 'latency': {'control': {'p95_ms': None, 'samples': 0},"
+            " 'canary': {'p95_ms': None, 'samples': 0}}}]}\n"
+            "print(judge.analyze(doc, {'guardrails': g.to_json()}).verdict.value)\n")
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], check=True, cwd=tmp_path, capture_output=True,
+                         text=True, env={"PATH": os.environ.get("PATH", "")})
+    assert out.stdout.strip() == "HOLD"  # judged by the vendored analysis: too few samples
 
 
 def test_layer_unpacks_wheels_under_python_reproducibly(tmp_path):

@@ -188,6 +188,20 @@ def test_it_never_stops_its_own_a_break_glass_or_a_rolling_back_deployment(stubs
     assert line["event"] == "GUARD-WAITING" and line["level"] == "INFO" and "notified" not in line
 
 
+def test_a_controller_step_is_a_ramp_like_any_other_it_is_stopped_in_alarm(stubs):
+    # GIVEN the controller's 1 -> 5 step deploying (its description starts with CONTROLLER_MARK)
+    stubs.alarm("ALARM")
+    stubs.listing([summary(5, 9, "DEPLOYING"), summary(4, 8, "COMPLETE")])
+    stubs.detail(5, 9, "DEPLOYING", f"{live.CONTROLLER_MARK} 20261205T030000-ana: user-read 1% -> 5%")
+    stubs.stop(5)
+    stubs.publish("GUARD-STOPPED", "stopped flag deployment 5", deploymentNumber=5, state="DEPLOYING",
+                  configurationVersion="9")
+    stubs.stored(8, off_document())
+    # THEN the guard stops it (only the canary-off deployments are waited for)
+    result = stubs.guard().run("alarm-state-change")
+    assert (result["outcome"], result["stopped"]) == ("GUARD-STOPPED", 5)
+
+
 @pytest.mark.parametrize("state", ["DEPLOYING", "BAKING", "VALIDATING"])
 def test_it_stops_any_other_deployment_with_allow_revert_then_turns_the_canary_off(stubs, capsys, state):
     # GIVEN the 1 -> 5 ramp deploying or baking (version 9) over version 8 (canary 5 too:

@@ -86,3 +86,25 @@ def test_every_page_is_scanned_for_the_deployment_in_progress():
     assert live.deployment_in_progress(client, "app", "env")["DeploymentNumber"] == 2
     assert client.asked == {"ApplicationId": "app", "EnvironmentId": "env"}
     assert live.deployment_in_progress(_Pages([{"Items": [dep(1, "REVERTED", 1)]}]), "a", "e") is None
+
+
+def test_the_controller_is_recognised_by_its_mark_and_is_no_canary_off_starter():
+    text = f"{live.CONTROLLER_MARK} 20261205T030000-ana: user-read 1% -> 5%"
+    assert live.started_by(dep(1, "DEPLOYING", 1, text)) == "controller"
+    # a description that merely begins with the same words is not the controller's
+    assert live.started_by(dep(1, "DEPLOYING", 1, "cutover controllers everywhere")) is None
+    # the guard stops the controller's ramps like any other: only canary-off starters are spared
+    assert "controller" not in live.CANARY_OFF and live.CANARY_OFF == {"guard", "rollback"}
+
+
+def test_what_is_served_settled_when_the_latest_deployment_or_its_rollback_completed():
+    done, back, later = "2026-12-05T01:00:00Z", "2026-12-05T01:30:00Z", "2026-12-05T01:40:00Z"
+    log = [{"EventType": "ROLLBACK_STARTED", "OccurredAt": done},
+           {"EventType": "ROLLBACK_COMPLETED", "OccurredAt": back},
+           {"EventType": "REVERT_COMPLETED", "OccurredAt": later}]
+    assert live.settled_at("COMPLETE", {"CompletedAt": done, "EventLog": log}) == done
+    assert live.settled_at("ROLLED_BACK", {"CompletedAt": done, "EventLog": log}) == later
+    assert live.settled_at("REVERTED", {"CompletedAt": done}) == done  # no event logged: its end
+    for moving in ("DEPLOYING", "BAKING", "ROLLING_BACK", "VALIDATING"):
+        assert live.settled_at(moving, {"CompletedAt": done}) is None
+    assert live.settled_at(None, {}) is None

@@ -109,6 +109,19 @@ def test_after_the_guard_the_served_zero_is_judged(project, emulated, names, fak
     assert "flags: the guard turned the canary off (deployment 5)" in document["source"]
 
 
+def test_after_a_controller_step_the_source_says_the_controller_moved_the_canary(project, emulated, names,
+                                                                             fake_appconfig):
+    done = NOW.replace(microsecond=0) - timedelta(minutes=20)
+    fake_appconfig.history(deployment(5, "COMPLETE", 9), deployment(4, "COMPLETE", 8), served=5,
+                           described={5: "cutover controller 20261205T010000-ana: user-read 1% -> 5%"}, ended=done)
+    expect_latency(emulated.percentiles(), 0, {}, {})
+    document = metrics.collect(_ctx(project, emulated), 3600)
+    [path] = document["paths"]
+    assert path["rollout"]["deployed_at"] == done.strftime("%Y-%m-%dT%H:%M:%SZ") and path["step_percent"] == 5
+    assert ("flags: the controller moved the canary (deployment 5); served: version 9 (deployment 5), "
+            "canary user-read 5%") in document["source"]
+
+
 # --- the command: CloudWatch in, the analysis' verdict out, replayable -------------------
 
 
