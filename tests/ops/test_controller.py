@@ -166,3 +166,12 @@ def test_status_shows_the_question_it_waits_on(project, release, capsys, monkeyp
     assert code == 0 and out["execution"]["state"] == "AskApproval"
     assert out["pending"] == {"event": 6, "path": "user-read", "from": 5, "step": 25,
                               "reason": "held after 3 judgements: too few samples"}
+
+
+def test_a_missing_permission_says_which(project, release, capsys, monkeypatch):
+    enable(monkeypatch)
+    release.stub("stepfunctions").add_client_error(
+        "list_state_machines", "AccessDeniedException", "User: ana is not authorized to perform: states:ListStateMachines")
+    code, out = _run(project, release, capsys, "controller", "start")
+    assert code == 2 and out["error"]["message"].startswith(
+        "permission missing to find the controller's state machine (states:ListStateMachines)")

@@ -11,12 +11,23 @@ import pytest
 
 from cutover import cli
 from cutover.cli import main
+from cutover.ops import cli as ops_cli
+from tests.ops.controller_helpers import create_machine, enable
+
+
+def _choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    return dict(sub.choices) if sub else {}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
-    top = cli.parser()
-    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(sub.choices)
+    """Every command by the words that name it: "status", and the actions of an operations
+    command that has them ("controller start")."""
+    out = {}
+    for name, p in _choices(cli.parser()).items():
+        actions = _choices(p) if name in ops_cli.COMMANDS else {}
+        out.update({f"{name} {a}": q for a, q in actions.items()} if actions else {name: p})
+    return out
 
 
 JSON_COMMANDS = sorted(name for name, p in _subcommands().items() if "--json" in p._option_string_actions)
@@ -49,13 +60,14 @@ def _document(out: str, code: int) -> dict:
 
 
 def test_the_tree_has_the_commands_the_docs_name():
-    assert {"status", "ramp", "rollback", "deploy", "analyze", "traces", "cost"} <= set(JSON_COMMANDS)
+    assert {"status", "ramp", "rollback", "deploy", "analyze", "traces", "cost", "controller start",
+            "controller status", "controller stop", "approve", "reject"} <= set(JSON_COMMANDS)
 
 
 @pytest.mark.parametrize("command", JSON_COMMANDS)
 def test_a_usage_error_is_a_json_error(project, capsys, command):
     with pytest.raises(SystemExit) as exc:
-        main(["--root", str(project), command, *_required(command), "--json", "--no-such-option"])
+        main(["--root", str(project), *command.split(), *_required(command), "--json", "--no-such-option"])
     captured = capsys.readouterr()
     assert exc.value.code == 2
     document = _document(captured.out, 2)
@@ -65,7 +77,7 @@ def test_a_usage_error_is_a_json_error(project, capsys, command):
 
 @pytest.mark.parametrize("command", JSON_COMMANDS)
 def test_an_unknown_environment_is_a_json_error(project, aws_env, capsys, command):
-    code = main(["--root", str(project), command, *_required(command), "--env", "nowhere", "--json"])
+    code = main(["--root", str(project), *command.split(), *_required(command), "--env", "nowhere", "--json"])
     captured = capsys.readouterr()
     assert code == 2
     document = _document(captured.out, 2)
@@ -79,8 +91,23 @@ def test_against_the_release_stdout_is_json_whatever_happens(project, release, c
     """The applied release in moto: each command succeeds, finds something wrong, or
     refuses; stdout is one JSON document in every case."""
     monkeypatch.setattr("cutover.ops.ramp.plan_and_apply", lambda ctx: 0)
-    code = main(["--root", str(project), command, *_required(command), "--json"], clients=release.clients())
+    code = main(["--root", str(project), *command.split(), *_required(command), "--json"], clients=release.clients())
     _document(capsys.readouterr().out, code)
+
+
+CONTROLLER = ["controller start", "controller status", "controller stop --reason x", "approve", "reject --reason x",
+              "ramp --sync"]
+
+
+@pytest.mark.parametrize("command", CONTROLLER)
+def test_with_the_controller_stdout_is_json_whatever_happens(project, release, capsys, command, fake_appconfig,
+                                                             monkeypatch):
+    """The same with the controller enabled and its state machine in moto (no execution yet)."""
+    enable(monkeypatch)
+    create_machine(release)
+    code = main(["--root", str(project), *command.split(), "--json"], clients=release.clients())
+    document = _document(capsys.readouterr().out, code)
+    assert document["command"] == command.split(" --")[0].removesuffix(" --sync")
 
 
 def test_no_credentials_is_a_json_error(project, capsys, monkeypatch, tmp_path):
