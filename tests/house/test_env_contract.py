@@ -39,6 +39,7 @@ NOT_RENDERED = {
     ("cleanup", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
     ("guard", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
     ("deploy_probe", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
+    ("controller", env_keys.PATH): "a release-wide function: no read path (the log lines' path is empty)",
 }
 SPECS = [*map(load_spec, sorted((ROOT / "config").glob("*.release.yaml"))), *map(load_case, cases())]
 

@@ -1,0 +1,96 @@
+"""The controller's ASL definition (generator/plan/controller.py): the graph is closed,
+every way out of a judgement is the one the design says, and `substitute` follows
+templatefile's rules. (asl-validator checks the rendered files against the ASL spec.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cutover.generator.plan.controller import (
+    ENDINGS,
+    PLACEHOLDERS,
+    ControllerConfig,
+    ControllerPath,
+    PlaceholderError,
+    definition,
+    substitute,
+)  # fmt: skip
+
+
+def config(*, approval: bool = True, max_holds: int = 3) -> ControllerConfig:
+    return ControllerConfig(
+        release="r", environment="production", spec_file="config/production.release.yaml",
+        paths=(ControllerPath("user-read", "prisma-adapter", (1, 5, 25, 50, 100)),
+               ControllerPath("feed-read", "feed-adapter", (10, 100))),
+        guardrails={"error_rate_pct": 2}, observe_seconds=3600, max_holds=max_holds, approval=approval,
+        approval_timeout_seconds=86400)
+
+
+def _targets(state: dict) -> set[str]:
+    out = {state["Next"]} if "Next" in state else set()
+    out |= {c["Next"] for c in state.get("Choices", [])} | {c["Next"] for c in state.get("Catch", [])}
+    if "Default" in state:
+        out.add(state["Default"])
+    return out
+
+
+@pytest.mark.parametrize("approval", [True, False])
+def test_every_transition_names_a_state_and_every_state_is_reachable(approval: bool) -> None:
+    asl = definition(config(approval=approval))
+    states = asl["States"]
+    seen, todo = set(), [asl["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        assert name in states, f"{name} is a target but not a state"
+        todo += sorted(_targets(states[name]))
+    assert seen == set(states)
+
+
+def test_a_rollback_verdict_ends_the_machine_and_never_deploys() -> None:
+    states = definition(config())["States"]
+    verdict = {c["StringEquals"]: c["Next"] for c in states["Verdict"]["Choices"]}
+    assert states[verdict["ROLLBACK"]] == {"Type": "Fail", "Error": "cutover.Rollback",
+                                           "Cause": ENDINGS["RolledBack"][1]}
+    # Anything the function did not plan for (STOP, an unknown verdict) stops too.
+    assert states[states["Verdict"]["Default"]]["Error"] == "cutover.Stopped"
+    assert states[states["Route"]["Default"]]["Error"] == "cutover.Stopped"
+    assert states[states["Settled"]["Default"]]["Error"] == "cutover.Stopped"
+
+
+def test_the_only_deploy_follows_a_survey_that_said_deploy() -> None:
+    states = definition(config())["States"]
+    into_deploy = {name for name, s in states.items() if "Deploy" in _targets(s)}
+    assert into_deploy == {"Route"}
+    assert {c["StringEquals"] for c in states["Route"]["Choices"] if c["Next"] == "Deploy"} == {"DEPLOY"}
+    assert states["Deploy"]["Parameters"]["ConfigurationVersion.$"] == "$.survey.stage.version"
+
+
+@pytest.mark.parametrize(("approval", "after_holds"), [(True, "AskApproval"), (False, "Held")])
+def test_holds_rejudge_up_to_the_limit_then_ask_or_stop(approval: bool, after_holds: str) -> None:
+    states = definition(config(approval=approval, max_holds=2))["States"]
+    rule = states["HoldsLeft"]["Choices"][0]
+    assert (rule["NumericLessThanEquals"], rule["Next"]) == (2, "Observe")
+    assert states["HoldsLeft"]["Default"] == after_holds
+    assert ("AskApproval" in states) is approval
+
+
+def test_every_placeholder_is_used_and_substitution_keeps_json_valid() -> None:
+    text = json.dumps(definition(config()), indent=2)
+    for name in PLACEHOLDERS:
+        assert "${" + name + "}" in text
+    values = {name: f"arn:aws:x:us-east-1:123456789012:{name}" for name in PLACEHOLDERS}
+    done = json.loads(substitute(text, values))
+    assert done["States"]["Deploy"]["Parameters"]["ApplicationId"].endswith(":application_id")
+    assert "${" not in json.dumps(done)
+
+
+def test_substitute_refuses_a_missing_value_and_a_value_that_needs_escaping() -> None:
+    text = json.dumps(definition(config()))
+    with pytest.raises(PlaceholderError, match="no value for topic_arn"):
+        substitute(text, {n: "x" for n in PLACEHOLDERS if n != "topic_arn"})
+    with pytest.raises(PlaceholderError, match="escaping"):
+        substitute(text, {n: 'a"b' for n in PLACEHOLDERS})
