@@ -69,8 +69,8 @@ class ReleaseNames:
     # The guard's all-at-once, no-bake strategy (plan output `guard_strategy_name`), which
     # `cutover rollback` deploys with too; None: rollback makes `<prefix>-break-glass`.
     guard_strategy: str | None = None
-    # The controller's Step Functions state machine (spec delivery.controller), None when
-    # the spec does not enable it.
+    # The controller's Step Functions state machine (module "controller", rendered when the
+    # spec enables delivery.controller), None without it.
     state_machine: str | None = None
 
     @property
@@ -129,16 +129,6 @@ def _path_names(plan: ReleasePlan, spec: ReleaseSpec, i: int, flags: bool) -> Pa
     )
 
 
-def state_machine_name(spec: ReleaseSpec) -> str | None:
-    """The controller's state machine: `delivery.controller.state_machine_name`, else
-    `<release>-<env>-controller` (80 characters at most); None when the controller is not
-    enabled. Read defensively: specs and models without the section have no controller."""
-    controller = getattr(spec.delivery, "controller", None)
-    if controller is None or not getattr(controller, "enabled", False):
-        return None
-    return getattr(controller, "state_machine_name", None) or f"{name_prefix(spec)}-controller"[:80]
-
-
 def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
     flags = module_args(plan, "feature_flags") is not None
     paths = [_path_names(plan, spec, i, flags) for i in range(len(spec.read_paths))]
@@ -169,7 +159,7 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
         flags_document=plan.flags_document,
         guard_function=_literal(guard.get("name")) if guard else None,
         guard_strategy=_literal(ff.get("guard_strategy_name")),
-        state_machine=state_machine_name(spec),
+        state_machine=_literal((module_args(plan, "controller") or {}).get("name")),
     )
 
 

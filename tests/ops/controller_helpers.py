@@ -1,17 +1,15 @@
-"""Shared by the controller tests: the production spec with the controller enabled (its
-state machine named), a state machine in moto, and Step Functions answers for the
-Stubber (a history with an approval task, which moto cannot produce)."""
+"""Shared by the controller tests: the production spec's controller (enabled in the
+repository's spec; `disable` turns it off in a test's project), its state machine in moto
+(made by `release`), and Step Functions answers for the Stubber (a history with an
+approval task, which moto cannot produce)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 
-import pytest
 from botocore.stub import Stubber
 
-from cutover.ops import names as names_mod
 from tests.ops.conftest import ACCOUNT, REGION
 
 MACHINE = "huntaze-prisma-migration-production-controller"
@@ -22,22 +20,19 @@ STAGE = {"path": "user-read", "flag": "user-read-canary", "from": 5, "step": 25,
          "description": "cutover controller 20261205T010000-ana: user-read 5% -> 25%", "percents": {"user-read": 5}}
 
 
-def enable(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every command loads the production names with the controller's state machine."""
-    load = names_mod.load
-
-    def with_controller(root, env):
-        names, spec, plan = load(root, env)
-        return dataclasses.replace(names, state_machine=MACHINE), spec, plan
-
-    monkeypatch.setattr(names_mod, "load", with_controller)
+def disable(project) -> None:
+    """The project's production spec with `delivery.controller.enabled: false`."""
+    spec = project / "config" / "production.release.yaml"
+    text = spec.read_text()
+    start = text.index("  controller:\n")
+    assert text.index("    enabled: true", start) == start + len("  controller:\n")
+    spec.write_text(text.replace("  controller:\n    enabled: true", "  controller:\n    enabled: false", 1))
 
 
-def create_machine(em) -> str:
-    role = f"arn:aws:iam::{ACCOUNT}:role/controller"
-    definition = {"StartAt": "Begin", "States": {"Begin": {"Type": "Pass", "End": True}}}
-    return em.client("stepfunctions").create_state_machine(
-        name=MACHINE, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+def machine(em) -> str:
+    """The state machine `release` made (build_release: the plan names it MACHINE)."""
+    return next(m["stateMachineArn"] for m in em.client("stepfunctions").list_state_machines()["stateMachines"]
+                if m["name"] == MACHINE)
 
 
 def expect_machine(stub: Stubber) -> None:

@@ -12,12 +12,12 @@ from tests.ops.controller_helpers import (
     EXECUTION,
     MACHINE,
     Events,
-    create_machine,
-    enable,
+    disable,
     expect_description,
     expect_executions,
     expect_history,
     expect_machine,
+    machine,
     summary,
 )
 
@@ -28,6 +28,7 @@ def _run(project, em, capsys, *argv: str) -> tuple[int, dict]:
 
 
 def test_a_spec_without_the_controller_is_refused_with_where_to_enable_it(project, release, capsys):
+    disable(project)
     for argv in (["controller", "start"], ["controller", "status"], ["controller", "stop", "--reason", "x"],
                  ["approve"], ["reject", "--reason", "x"]):
         code, out = _run(project, release, capsys, *argv)
@@ -37,17 +38,20 @@ def test_a_spec_without_the_controller_is_refused_with_where_to_enable_it(projec
         assert out["command"] == " ".join(a for a in argv if not a.startswith("--") and a != "x")
 
 
-def test_a_state_machine_not_applied_says_so(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
+def test_the_plan_names_the_state_machine(names):
+    assert names.state_machine == MACHINE
+
+
+def test_a_state_machine_not_applied_says_so(project, release, capsys):
+    release.client("stepfunctions").delete_state_machine(stateMachineArn=machine(release))
     code, out = _run(project, release, capsys, "controller", "status")
     assert code == 2
     assert out["error"]["message"].startswith(f"Step Functions state machine '{MACHINE}' not found")
     assert "make apply" in out["error"]["message"]
 
 
-def test_start_then_status_then_a_second_start_is_refused(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
-    arn = create_machine(release)
+def test_start_then_status_then_a_second_start_is_refused(project, release, capsys):
+    arn = machine(release)
     code, out = _run(project, release, capsys, "controller", "status")
     assert code == 0 and out["execution"] is None and out["stateMachineArn"] == arn
 
@@ -71,9 +75,8 @@ def test_start_then_status_then_a_second_start_is_refused(project, release, caps
     assert len(running) == 1
 
 
-def test_stop_stops_the_running_execution_and_audits_it(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
-    arn = create_machine(release)
+def test_stop_stops_the_running_execution_and_audits_it(project, release, capsys):
+    arn = machine(release)
     _run(project, release, capsys, "controller", "start")
     code, out = _run(project, release, capsys, "controller", "stop", "--reason", "the database is being patched")
     assert code == 0 and not out["nothingToDo"]
@@ -90,7 +93,6 @@ def test_stop_stops_the_running_execution_and_audits_it(project, release, capsys
 
 
 def test_stop_sends_the_cause_that_names_who_and_why(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
     stub = release.stub("stepfunctions")
     expect_machine(stub)
     expect_executions(stub, summary(), limit=100)
@@ -101,16 +103,13 @@ def test_stop_sends_the_cause_that_names_who_and_why(project, release, capsys, m
     assert code == 0 and out["who"]["user"] == "ana"
 
 
-def test_stop_with_nothing_running_has_nothing_to_do_and_writes_no_record(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
-    create_machine(release)
+def test_stop_with_nothing_running_has_nothing_to_do_and_writes_no_record(project, release, capsys):
     code, out = _run(project, release, capsys, "controller", "stop", "--reason", "x")
     assert code == 0 and out["nothingToDo"] and out["note"] == f"nothing to stop: no execution of {MACHINE} is running"
     assert not (project / "audit").exists()
 
 
-def test_stop_requires_a_reason(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
+def test_stop_requires_a_reason(project, release, capsys):
     try:
         main(["--root", str(project), "controller", "stop", "--env", "production", "--json"], clients=release.clients())
     except SystemExit as exc:
@@ -126,8 +125,7 @@ def _failed(stub, error: str, cause: str, events: Events) -> None:
     expect_history(stub, events.events)
 
 
-def test_status_explains_how_it_ended_and_shows_the_last_decisions(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
+def test_status_explains_how_it_ended_and_shows_the_last_decisions(project, release, capsys):
     events = Events().enter("Survey").decided("controller-deploy", "user-read 1% -> 5%").enter("Judge") \
         .decided("controller-promote", "PROMOTE: healthy").enter("Survey") \
         .decided("controller-stop", "the guard turned the canary off").enter("Stopped", "FailStateEntered")
@@ -143,8 +141,7 @@ def test_status_explains_how_it_ended_and_shows_the_last_decisions(project, rele
     assert out["pending"] is None
 
 
-def test_every_ending_of_the_controller_has_its_sentence(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
+def test_every_ending_of_the_controller_has_its_sentence(project, release, capsys):
     endings = {"cutover.Rollback": "the judgement said ROLLBACK", "cutover.Held": "the judgement still said HOLD",
                "cutover.Rejected": "a person rejected the step", "cutover.Failed": "the controller failed",
                "States.Runtime": "it failed with States.Runtime"}
@@ -155,8 +152,7 @@ def test_every_ending_of_the_controller_has_its_sentence(project, release, capsy
         assert out["execution"]["explained"].endswith("(why)")
 
 
-def test_status_shows_the_question_it_waits_on(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
+def test_status_shows_the_question_it_waits_on(project, release, capsys):
     stub = release.stub("stepfunctions")
     expect_machine(stub)
     expect_executions(stub, summary(), status=None)
@@ -168,8 +164,7 @@ def test_status_shows_the_question_it_waits_on(project, release, capsys, monkeyp
                               "reason": "held after 3 judgements: too few samples"}
 
 
-def test_a_missing_permission_says_which(project, release, capsys, monkeypatch):
-    enable(monkeypatch)
+def test_a_missing_permission_says_which(project, release, capsys):
     release.stub("stepfunctions").add_client_error(
         "list_state_machines", "AccessDeniedException", "User: ana is not authorized to perform: states:ListStateMachines")
     code, out = _run(project, release, capsys, "controller", "start")

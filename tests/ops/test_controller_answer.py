@@ -15,7 +15,6 @@ from tests.ops.controller_helpers import (
     EXECUTION,
     MACHINE,
     Events,
-    enable,
     expect_executions,
     expect_history,
     expect_machine,
@@ -27,7 +26,6 @@ ANA = {"user": "ana", "awsIdentity": "arn:aws:sts::123456789012:assumed-role/ops
 
 @pytest.fixture
 def answering(release, monkeypatch) -> Stubber:
-    enable(monkeypatch)
     monkeypatch.setattr("cutover.ops.audit.who", lambda clients: ANA)
     return release.stub("stepfunctions")
 

@@ -14,11 +14,12 @@ from tests.ops.controller_helpers import (
     EXECUTION,
     MACHINE,
     Events,
-    enable,
+    disable,
     expect_description,
     expect_executions,
     expect_history,
     expect_machine,
+    machine,
     summary,
 )
 
@@ -48,7 +49,7 @@ def test_sync_sets_the_spec_to_what_is_served_in_one_line(project, release, caps
     assert len(changed) == 1 and changed[0][1].strip() == "percent: 5"
     removed = [line for line in out["diff"].splitlines() if line.startswith("-") and not line.startswith("---")]
     assert [line.strip() for line in removed] == ["-      percent: 1".strip()]
-    assert out["auditAdded"] == [] and not (project / "audit").exists()  # no controller: no decisions to keep
+    assert out["auditAdded"] == [] and not (project / "audit").exists()  # no execution yet: no decision to keep
 
     code, out = _run(project, release, capsys, "ramp", "--sync")
     assert code == 0 and not out["changed"] and (project / SPEC).read_text() == after
@@ -88,8 +89,7 @@ def _two_executions(stub) -> None:
                    .enter("Judge").decided("controller-promote", "healthy").events, EXECUTION)
 
 
-def test_sync_keeps_the_controllers_decisions_once(project, release, capsys, fake_appconfig, monkeypatch):
-    enable(monkeypatch)
+def test_sync_keeps_the_controllers_decisions_once(project, release, capsys, fake_appconfig):
     fake_appconfig.history(deployment(3, "COMPLETE", 7), served=5)
     stub = release.stub("stepfunctions")
     _two_executions(stub)
@@ -105,12 +105,14 @@ def test_sync_keeps_the_controllers_decisions_once(project, release, capsys, fak
     assert _audit(project) == kept
 
 
-def test_status_shows_the_controller_when_enabled(project, release, capsys, fake_appconfig, monkeypatch):
+def test_status_shows_the_controller_only_when_enabled(project, release, capsys, fake_appconfig):
     fake_appconfig.history(deployment(3, "COMPLETE", 7), served=1)
+    spec = (project / SPEC).read_text()
+    disable(project)
     code, out = _run(project, release, capsys, "status")
     assert code == 0 and "controller" not in out
 
-    enable(monkeypatch)
+    (project / SPEC).write_text(spec)
     stub = release.stub("stepfunctions")
     expect_machine(stub)
     expect_executions(stub, summary(), status=None)
@@ -123,8 +125,8 @@ def test_status_shows_the_controller_when_enabled(project, release, capsys, fake
     assert reading["execution"]["state"] == "AskApproval" and reading["pending"]["step"] == 25
 
 
-def test_status_calls_a_missing_state_machine_drift(project, release, capsys, fake_appconfig, monkeypatch):
-    enable(monkeypatch)
+def test_status_calls_a_missing_state_machine_drift(project, release, capsys, fake_appconfig):
+    release.client("stepfunctions").delete_state_machine(stateMachineArn=machine(release))
     fake_appconfig.history(deployment(3, "COMPLETE", 7), served=1)
     code, out = _run(project, release, capsys, "status")
     assert code == 1 and out["controller"]["error"].startswith(f"Step Functions state machine '{MACHINE}' not found")
@@ -132,8 +134,7 @@ def test_status_calls_a_missing_state_machine_drift(project, release, capsys, fa
         "make plan ENV=production && make apply ENV=production"
 
 
-def test_status_prints_the_controller_for_a_person(project, release, capsys, fake_appconfig, monkeypatch):
-    enable(monkeypatch)
+def test_status_prints_the_controller_for_a_person(project, release, capsys, fake_appconfig):
     fake_appconfig.history(deployment(3, "COMPLETE", 7), served=1)
     stub = release.stub("stepfunctions")
     expect_machine(stub)
