@@ -21,7 +21,7 @@ from typing import Any
 import botocore.exceptions
 from rich.console import Console
 
-from cutover.ops import appconfig, audit
+from cutover.ops import appconfig, audit, rollback
 from cutover.ops.aws import OpsError, aws_errors, error_code, not_there, paginate
 from cutover.ops.context import Context
 from cutover.ops.output import FAILED, HOLD, OK, Result
@@ -259,9 +259,26 @@ def start(ctx: Context) -> Result:
         f"started {answer['executionArn']}; follow it with `cutover controller status --env {ctx.env}`"))
 
 
-def _entry(ctx: Context, who: dict[str, str], why: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
+def _entry(ctx: Context, who: dict[str, str], why: str, actions: list[dict[str, Any]],
+           where: bool = True) -> dict[str, Any]:
+    """The audit record (ops/audit, as `cutover rollback` writes it). `where`: the walk ends
+    here, so `specChanges` holds the spec edit that says what is served (what
+    `cutover ramp --sync` writes), when the spec differs."""
+    changes: list[str] = []
+    if where:
+        try:
+            changes = rollback.spec_changes(ctx, served(ctx))
+        except OpsError:  # the record matters more than the hint
+            changes = []
     return {"env": ctx.env, "when": audit.now(), "who": who, "why": why, "actions": actions, "steps": {},
-            "specChanges": []}
+            "specChanges": changes}
+
+
+def _sync_hint(ctx: Context, entry: dict[str, Any]) -> str:
+    if not entry["specChanges"]:
+        return "the spec says what is served"
+    return (f"the spec differs from what is served ({'; '.join(entry['specChanges'])}): "
+            f"`cutover ramp --sync --env {ctx.env}` makes it say what is served")
 
 
 def stop(ctx: Context, reason: str) -> Result:
@@ -286,8 +303,7 @@ def stop(ctx: Context, reason: str) -> Result:
     def view(out: Console) -> None:
         for a in actions:
             out.print(f"[bold]stopped[/] {a['execution']}")
-        out.print(f"audit record: {path}; the canary stays where it is: `cutover ramp --sync --env {ctx.env}` "
-                  "makes the spec say what is served")
+        out.print(f"audit record: {path}; the canary stays where it is; {_sync_hint(ctx, entry)}", soft_wrap=True)
 
     return Result("controller stop", OK, data, view)
 
@@ -350,10 +366,12 @@ def answer(ctx: Context, approve: bool, reason: str | None) -> Result:
         return Result(command, FAILED, {"env": ctx.env, "refused": gone}, lambda o: o.print(f"[red]refused[/]: {gone}"))
     q = question.to_json()
     entry = _entry(ctx, who, reason or "approved", [{"action": f"controller-{command}", "execution": execution["executionArn"],
-                                                     "path": q["path"], "from": q["from"], "step": q["step"]}])
+                                                     "path": q["path"], "from": q["from"], "step": q["step"]}],
+                   where=not approve)
     path = audit.record(ctx.root, ctx.env, entry)
     done = (f"approved: {q['path']} is promoted from {q['from']}% and the controller goes on" if approve
-            else f"rejected: the controller ends (cutover.Rejected); {q['path']} stays at {q['from']}%")
+            else f"rejected: the controller ends (cutover.Rejected); {q['path']} stays at {q['from']}%; "
+                 f"{_sync_hint(ctx, entry)}")
     return Result(command, OK, {**entry, "pending": q, "auditRecord": str(path)},
                   lambda o: o.print(f"{done}; audit record: {path}"))
 

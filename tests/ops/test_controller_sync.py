@@ -145,3 +145,23 @@ def test_status_prints_the_controller_for_a_person(project, release, capsys, fak
     text = capsys.readouterr().out
     assert f"controller: state machine {MACHINE}" in text
     assert "waiting for a person: user-read at 5% -> 25%" in text and "cutover approve --env production" in text
+
+
+def test_stop_records_the_spec_edit_that_says_what_is_served(project, release, capsys, fake_appconfig):
+    fake_appconfig.history(deployment(3, "COMPLETE", 7), served=5)
+    assert _run(project, release, capsys, "controller", "start")[0] == 0
+    code, out = _run(project, release, capsys, "controller", "stop", "--reason", "enough for today")
+    assert code == 0 and out["specChanges"] == _audit(project)[0]["specChanges"]
+    [change] = _audit(project)[0]["specChanges"]
+    assert change.startswith(f"{SPEC}:") and change.endswith("read_paths[0].canary.percent: 1 -> 5")
+    main(["--root", str(project), "controller", "status", "--env", "production"], clients=release.clients())
+    assert "ABORTED" in capsys.readouterr().out
+
+
+def test_stop_when_the_spec_says_what_is_served_records_no_edit(project, release, capsys, fake_appconfig):
+    fake_appconfig.history(deployment(3, "COMPLETE", 7), served=1)
+    _run(project, release, capsys, "controller", "start")
+    main(["--root", str(project), "controller", "stop", "--reason", "x", "--env", "production"],
+         clients=release.clients())
+    assert "the spec says what is served" in capsys.readouterr().out
+    assert _audit(project)[0]["specChanges"] == []
