@@ -20,6 +20,7 @@ from typing import Any
 
 import botocore.exceptions
 from rich.console import Console
+from rich.markup import escape
 
 from cutover.ops import appconfig, audit, rollback
 from cutover.ops.aws import OpsError, aws_errors, error_code, not_there, paginate
@@ -206,7 +207,7 @@ def reading(ctx: Context, served_now: dict[str, float] | None = None) -> dict[st
 
 
 def lines(ctx: Context, data: dict[str, Any]) -> list[str]:
-    """The reading in a few lines of text (rich markup)."""
+    """The reading in a few lines of text (rich markup; what AWS or a person wrote is escaped)."""
     out = [f"controller: state machine {data['stateMachine']}"]
     run = data["execution"]
     if data.get("served") is not None:
@@ -214,14 +215,16 @@ def lines(ctx: Context, data: dict[str, Any]) -> list[str]:
     if run is None:
         out.append(f"no execution yet: `cutover controller start --env {ctx.env}`")
         return out
-    out.append(f"newest execution {run['name']}: [bold]{run['status']}[/] (started {run['startDate']}); {run['explained']}")
+    out.append(f"newest execution {escape(str(run['name']))}: [bold]{run['status']}[/] (started {run['startDate']}); "
+               f"{escape(run['explained'])}")
     for entry in data["decisions"]:
         acts = ", ".join(str(a.get("action")) for a in entry.get("actions", []))
-        out.append(f"  {entry.get('when')}: {acts or 'no action'}: {entry.get('why')}")
+        out.append(escape(f"  {entry.get('when')}: {acts or 'no action'}: {entry.get('why')}"))
     if data["pending"]:
         q = data["pending"]
-        out.append(f"[yellow]waiting for a person[/]: {q['path']} at {q['from']}% -> {q['step']}%: {q['reason']}; "
-                   f"`cutover approve --env {ctx.env}` or `cutover reject --env {ctx.env} --reason ...`")
+        out.append("[yellow]waiting for a person[/]: " + escape(
+            f"{q['path']} at {q['from']}% -> {q['step']}%: {q['reason']}; `cutover approve --env {ctx.env}` or "
+            f"`cutover reject --env {ctx.env} --reason ...`"))
     return out
 
 

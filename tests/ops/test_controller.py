@@ -170,3 +170,14 @@ def test_a_missing_permission_says_which(project, release, capsys):
     code, out = _run(project, release, capsys, "controller", "start")
     assert code == 2 and out["error"]["message"].startswith(
         "permission missing to find the controller's state machine (states:ListStateMachines)")
+
+
+def test_status_for_a_person_prints_what_aws_wrote_as_it_is(project, release, capsys):
+    events = Events().enter("Judge").decided("controller-hold", "HOLD [user-read]: too few samples") \
+        .enter("Held", "FailStateEntered")
+    _failed(release.stub("stepfunctions"), "cutover.Held", "[bold]held[/bold]", events)
+    code = main(["--root", str(project), "controller", "status", "--env", "production"], clients=release.clients())
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "controller-hold: HOLD [user-read]: too few samples" in text
+    assert "([bold]held[/bold])" in text and "FAILED" in text
