@@ -165,3 +165,11 @@ def test_stop_when_the_spec_says_what_is_served_records_no_edit(project, release
          clients=release.clients())
     assert "the spec says what is served" in capsys.readouterr().out
     assert _audit(project)[0]["specChanges"] == []
+
+
+def test_sync_for_a_person_shows_the_diff_and_what_the_next_apply_does(project, release, capsys, fake_appconfig):
+    fake_appconfig.history(deployment(3, "COMPLETE", 7), served=25)
+    code = main(["--root", str(project), "ramp", "--sync", "--env", "production"], clients=release.clients())
+    text = capsys.readouterr().out
+    assert code == 0 and "+      percent: 25" in text
+    assert f"review and commit {SPEC}; the next `make apply` plans no flag deployment" in text
