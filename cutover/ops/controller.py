@@ -70,7 +70,7 @@ class Pending:
 
 def state_machine(ctx: Context) -> str:
     """The state machine's name; exit 2 when the spec does not enable the controller."""
-    name = getattr(ctx.names, "state_machine", None)
+    name = ctx.names.state_machine
     if name is None:
         raise OpsError(f"the controller is not enabled in {ctx.names.spec_file} (delivery.controller)")
     return name

@@ -24,6 +24,10 @@ def _flag_fix(ctx: Context, flags: appconfig.Flags, who: str | None, path: str, 
     if running is not None:
         return (f"wait for AppConfig deployment {running.number} ({running.state}) to finish, "
                 f"or `cutover rollback --env {ctx.env} --reason ...`")
+    if ctx.names.state_machine is not None:
+        # The controller moves what is served; Terraform no longer redeploys the spec's step.
+        return (f"`cutover ramp --sync --env {ctx.env}` (the spec := what is served) and commit it; "
+                "the next `make apply` then plans no flag deployment")
     if who in appconfig.WHO or (flags.latest is not None and flags.latest.rolled_back):
         return spec_edit.format(have=have)
     return f"make plan ENV={ctx.env} && make apply ENV={ctx.env}"

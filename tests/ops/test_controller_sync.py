@@ -173,3 +173,13 @@ def test_sync_for_a_person_shows_the_diff_and_what_the_next_apply_does(project, 
     text = capsys.readouterr().out
     assert code == 0 and "+      percent: 25" in text
     assert f"review and commit {SPEC}; the next `make apply` plans no flag deployment" in text
+
+
+def test_with_the_controller_status_reconciles_the_spec_with_sync(project, release, capsys, fake_appconfig):
+    fake_appconfig.history(deployment(3, "COMPLETE", 7), served=5,
+                           described={3: "cutover controller 20261205T010000-ana: user-read 1% -> 5%"})
+    code, out = _run(project, release, capsys, "status")
+    assert code == 1
+    assert {d["what"]: d["fix"] for d in out["drift"]} == {"user-read canary percent": (
+        "`cutover ramp --sync --env production` (the spec := what is served) and commit it; "
+        "the next `make apply` then plans no flag deployment")}
