@@ -203,7 +203,13 @@ def _dispatch(args: argparse.Namespace, ctx):
 
         if args.sync:
             return _sync(args, ctx)
-        return ramp.run(ctx, args.to, args.apply, args.path, args.since)
+        result = ramp.run(ctx, args.to, args.apply, args.path, args.since)
+        if ctx.names.state_machine and result.data.get("changed"):
+            result.notes.append(
+                f"[yellow]the controller is enabled in {ctx.names.spec_file}[/]: the flag deployment follows it, so "
+                f"`make apply` does not deploy this step; `cutover controller start --env {ctx.env}` walks the steps "
+                "(turn the controller off to ramp by hand)")
+        return result
     if args.command in ("controller", "approve", "reject"):
         return _controller_run(args, ctx)
     if args.command == "monitor":
