@@ -6,9 +6,9 @@ UpdateStateMachine, DeleteStateMachine, tags). What it lacks or cannot do here i
 answered by this stand-in:
 
 - ``ValidateStateMachineDefinition``, which the provider calls while planning (moto
-  answers it with a server error and the plan fails): the definition is checked for what
-  the evaluator needs (JSON, ``StartAt`` and every ``Next``/``Default`` naming a state,
-  known state types), diagnostics in AWS's shape.
+  answers it with a server error and the plan fails): the definition is checked by the
+  evaluator's ``check_definition`` (what Step Functions refuses, and what the sandbox
+  cannot run), diagnostics in AWS's shape: a plan against the sandbox fails on them.
 - ``ListStateMachineVersions``, which the provider reads after every create and read
   (moto has not implemented it: Terraform retries the server error for minutes), from the
   versions moto keeps, newest first.
@@ -24,9 +24,9 @@ answered by this stand-in:
 Errors are AWS's (docs/aws-rules.md, Step Functions): ExecutionAlreadyExists for a name
 used before with another input or a closed execution (the same name and input while it
 runs answers the same execution), StateMachineDoesNotExist, ExecutionDoesNotExist,
-InvalidName, InvalidExecutionInput, InvalidArn, InvalidToken for a token never issued,
-TaskTimedOut for one whose task timed out, TaskDoesNotExist for one already answered or
-whose execution ended. Times are sandbox epoch seconds inside, the caller's clock in
+InvalidName, InvalidExecutionInput, InvalidArn, InvalidToken for a task token never
+issued, TaskTimedOut ("Provided task does not exist anymore") for one no longer awaited
+(answered, timed out, or its execution ended). Times are sandbox epoch seconds inside, the caller's clock in
 answers (``clock.to_wall``), as the other stand-ins do.
 """
 
@@ -37,7 +37,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..state import SandboxState
@@ -51,7 +51,6 @@ OPERATIONS = frozenset({
     "GetExecutionHistory", "DescribeStateMachineForExecution", "SendTaskSuccess", "SendTaskFailure",
     "SendTaskHeartbeat", "ListStateMachineVersions"})
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
-STATE_TYPES = frozenset({"Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
 # AWS: 1-80 characters; no whitespace, brackets, wildcards, special or control characters
 NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
 MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$")
@@ -70,16 +69,8 @@ class Run:
     input_text: str
     start: float  # sandbox epoch seconds
     execution: Any  # cutover.rehearsal.states.Execution
-    ready: bool = True  # to run at the next advance: just started, or a token was answered
     stop: float | None = None  # sandbox epoch seconds, once it ended
     lock: threading.Lock = field(default_factory=threading.Lock)  # one advance/stop/answer at a time
-
-
-@dataclass
-class Token:
-    arn: str  # the execution waiting for it
-    state: str  # the Task state that issued it
-    status: str = "open"  # open | answered | timed out | closed
 
 
 class StepFunctions:
@@ -88,7 +79,7 @@ class StepFunctions:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.runs: dict[str, Run] = {}
-        self.tokens: dict[str, Token] = {}
+        self.tokens: dict[str, str] = {}  # every task token issued -> its execution's ARN
         self.tasks: Any = None  # the simulation's Tasks (cutover.rehearsal.states.Tasks): None, nothing runs
         self._lock = threading.Lock()  # its own, held only to read or change the dicts above
 
@@ -109,7 +100,10 @@ class StepFunctions:
         if request.target == "DeleteStateMachine" and answer.status == 200:
             arn = str(codec.json_body(request).get("stateMachineArn", ""))
             for run in self._runs_of(arn):
-                self._stop(run, "States.Aborted", "the state machine was deleted")
+                with run.lock:
+                    now = self.state.clock.time()
+                    run.execution.stop(None, "the state machine was deleted", now)
+                    self._ended(run, now)
         return answer
 
     # -- the simulation's side -------------------------------------------------------------
@@ -120,19 +114,17 @@ class StepFunctions:
             return 0
         epoch = self.state.clock.start_epoch + now_s
         with self._lock:
-            due = [run for run in self.runs.values() if run.execution.status == "RUNNING"
-                   and (run.ready or (run.execution.wake_at is not None and run.execution.wake_at <= epoch))]
+            due = [run for run in self.runs.values() if _due(run, epoch)]
         for run in due:
             with run.lock:
-                if run.execution.status == "RUNNING":
-                    run.ready = False
+                if _due(run, epoch):
                     run.execution.advance(epoch, _Issuing(self, run))
-                    self._settle(run, epoch)
+                    self._ended(run, epoch)
         return len(due)
 
     def start(self, machine_arn: str, name: str | None, input_text: str | None) -> Run:
         """StartExecution (also what an EventBridge rule's target does)."""
-        from cutover.rehearsal.states import Execution
+        from cutover.rehearsal.states import DefinitionError, Execution
 
         machine = self._machine(machine_arn)
         name = name or str(uuid.uuid4())
@@ -151,7 +143,10 @@ class StepFunctions:
                     return known
                 raise AwsError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
             start = self.state.clock.time()
-            execution = Execution(json.loads(machine.definition), document, arn=arn, name=name, start=start)
+            try:
+                execution = Execution(json.loads(machine.definition), document, arn=arn, name=name, start=start)
+            except (DefinitionError, ValueError) as exc:
+                raise AwsError("InvalidDefinition", f"Invalid State Machine Definition: {exc}") from None
             run = self.runs[arn] = Run(arn, machine.arn, name, text, start, execution)
         return run
 
@@ -204,7 +199,9 @@ class StepFunctions:
         run = self._run(params)
         with run.lock:
             if run.execution.status == "RUNNING":
-                self._stop(run, params.get("error"), params.get("cause"))
+                now = self.state.clock.time()
+                run.execution.stop(params.get("error"), params.get("cause"), now)
+                self._ended(run, now)
         return {"stopDate": self._wall(run.stop if run.stop is not None else self.state.clock.time())}
 
     def _get_execution_history(self, params: dict[str, Any], _: Request) -> dict[str, Any]:
@@ -246,48 +243,38 @@ class StepFunctions:
         return {}
 
     def _send_task_heartbeat(self, params: dict[str, Any], _: Request) -> dict[str, Any]:
-        self._open_token(params)
+        token, run = self._open_token(params)
+        if run.execution.status != "RUNNING" or not getattr(run.execution, "_tokens", {}).get(token):
+            raise AwsError("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'")
         return {}
 
     # -- helpers ---------------------------------------------------------------------------
     def _answer(self, params: dict[str, Any], send: Any) -> None:
-        token, found = self._open_token(params)
-        run = self.runs[found.arn]
-        with run.lock:
-            if found.status != "open" or run.execution.status != "RUNNING":
-                raise _closed(found)
-            now = self.state.clock.time()
-            send(run.execution, token, now)
-            found.status = "answered"
-            run.ready = True
-            self._settle(run, now)
+        """SendTaskSuccess/Failure: the execution takes the answer (the evaluator says whether
+        the token is still awaited); it runs on at the next simulated minute."""
+        from cutover.rehearsal.states import TokenError
 
-    def _open_token(self, params: dict[str, Any]) -> tuple[str, Token]:
+        token, run = self._open_token(params)
+        with run.lock:
+            now = self.state.clock.time()
+            try:
+                send(run.execution, token, now)
+            except TokenError as refused:
+                raise AwsError(refused.code, str(refused).split(": ", 1)[-1]) from None
+            self._ended(run, now)
+
+    def _open_token(self, params: dict[str, Any]) -> tuple[str, Run]:
         token = str(params.get("taskToken", ""))
         with self._lock:
-            found = self.tokens.get(token)
-        if found is None:
+            arn = self.tokens.get(token)
+            run = self.runs.get(arn) if arn is not None else None
+        if run is None:
             raise AwsError("InvalidToken", f"Invalid Token: '{token[:80]}'")
-        if found.status != "open":
-            raise _closed(found)
-        return token, found
+        return token, run
 
-    def _settle(self, run: Run, now: float) -> None:
-        """After the execution moved: its end, and which of its tokens still wait."""
-        execution = run.execution
-        if execution.status != "RUNNING" and run.stop is None:
+    def _ended(self, run: Run, now: float) -> None:
+        if run.execution.status != "RUNNING" and run.stop is None:
             run.stop = now
-        timed_out = any(e.get("type") == "TaskTimedOut" for e in execution.history[-3:])
-        with self._lock:
-            for token in self.tokens.values():
-                if token.arn == run.arn and token.status == "open" and (
-                        execution.status != "RUNNING" or execution.state != token.state):
-                    token.status = "timed out" if timed_out else "closed"
-
-    def _stop(self, run: Run, error: Any, cause: Any) -> None:
-        now = self.state.clock.time()
-        run.execution.stop(error, cause, now)
-        self._settle(run, now)
 
     def _run(self, params: dict[str, Any]) -> Run:
         arn = _required(params, "executionArn", EXECUTION_ARN)
@@ -319,10 +306,10 @@ class StepFunctions:
         return value.timestamp() if isinstance(value, datetime) else value
 
     def _event(self, event: dict[str, Any], include_data: bool) -> dict[str, Any]:
-        out = dict(event)
+        out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in event.items()}
         stamp = out.get("timestamp")
-        if isinstance(stamp, (int, float)):
-            out["timestamp"] = self._wall(float(stamp))
+        if isinstance(stamp, datetime):
+            out["timestamp"] = self._wall(stamp.timestamp())
         if not include_data:
             for details in (v for k, v in out.items() if k.endswith("EventDetails") and isinstance(v, dict)):
                 for key in ("input", "output", "parameters"):
@@ -331,7 +318,10 @@ class StepFunctions:
 
 
 class _Issuing:
-    """The simulation's tasks, noting which execution each task token belongs to."""
+    """The simulation's tasks for one execution: notes which execution each task token
+    belongs to, and gives the task the execution's start time as every caller of the
+    sandbox sees it (``$$.Execution.StartTime`` is the sandbox's; the function compares it
+    with the executions and deployments it lists, whose times are shifted to its clock)."""
 
     def __init__(self, owner: StepFunctions, run: Run) -> None:
         self.owner, self.run_ = owner, run
@@ -339,14 +329,27 @@ class _Issuing:
     def run(self, resource: str, parameters: dict[str, Any], token: str | None) -> dict[str, Any] | None:
         if token is not None:
             with self.owner._lock:
-                self.owner.tokens[token] = Token(self.run_.arn, str(self.run_.execution.state))
-        return self.owner.tasks.run(resource, parameters, token)
+                self.owner.tokens[token] = self.run_.arn
+        start = self.run_.start
+        shifted = _shift(parameters, _iso(start), _iso(self.owner.state.clock.to_wall(start)))
+        return self.owner.tasks.run(resource, shifted, token)
 
 
-def _closed(token: Token) -> AwsError:
-    if token.status == "timed out":
-        return AwsError("TaskTimedOut", "Task Timed Out: the task of this token timed out")
-    return AwsError("TaskDoesNotExist", "Task Does Not Exist: the task of this token was answered or its execution ended")
+def _due(run: Run, epoch: float) -> bool:
+    wake = run.execution.wake_at
+    return run.execution.status == "RUNNING" and wake is not None and wake <= epoch
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _shift(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _shift(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shift(v, old, new) for v in value]
+    return new if value == old else value
 
 
 def _required(params: dict[str, Any], key: str, pattern: re.Pattern[str]) -> str:
@@ -373,35 +376,17 @@ def _snake(name: str) -> str:
 
 
 def definition_problems(text: str) -> list[tuple[str, str, str]]:
-    """(code, message, location) of each thing in a definition the sandbox cannot run."""
+    """(code, message, location) of what in a definition the sandbox cannot run: the ASL
+    evaluator's own check (``check_definition``), which refuses what Step Functions refuses
+    and what it does not run."""
+    from cutover.rehearsal.states import DefinitionError, check_definition
+
     try:
         document = json.loads(text)
     except ValueError as exc:
         return [("INVALID_JSON_DESCRIPTION", f"the definition is not JSON: {exc}", "")]
-    if not isinstance(document, dict) or not isinstance(document.get("States"), dict):
-        return [("SCHEMA_VALIDATION_FAILED", "The field 'States' is required", "/States")]
-    states = document["States"]
-    problems = []
-    if document.get("StartAt") not in states:
-        problems.append(("SCHEMA_VALIDATION_FAILED", f"Missing 'Next' target: {document.get('StartAt')}", "/StartAt"))
-    for name, body in states.items():
-        where = f"/States/{name}"
-        if not isinstance(body, dict) or body.get("Type") not in STATE_TYPES:
-            allowed = f"The value for the field 'Type' must be one of {sorted(STATE_TYPES)}"
-            problems.append(("SCHEMA_VALIDATION_FAILED", allowed, f"{where}/Type"))
-            continue
-        for target, at in _targets(body, where):
-            if target not in states:
-                problems.append(("SCHEMA_VALIDATION_FAILED", f"Missing 'Next' target: {target}", at))
-    return problems
-
-
-def _targets(body: dict[str, Any], where: str) -> list[tuple[Any, str]]:
-    found = [(body["Next"], f"{where}/Next")] if "Next" in body else []
-    if "Default" in body:
-        found.append((body["Default"], f"{where}/Default"))
-    for i, rule in enumerate(body.get("Choices") or ()):
-        found.append((rule.get("Next"), f"{where}/Choices/{i}/Next"))
-    for i, catcher in enumerate(body.get("Catch") or ()):
-        found.append((catcher.get("Next"), f"{where}/Catch/{i}/Next"))
-    return found
+    try:
+        check_definition(document)
+    except DefinitionError as exc:
+        return [("SCHEMA_VALIDATION_FAILED", str(exc), "/" + exc.where.replace(".", "/"))]
+    return []
