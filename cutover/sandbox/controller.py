@@ -9,8 +9,8 @@ the sandbox's clock, and its tasks run where AWS would run them.
   there like the routers, so an operator's ``aws lambda invoke`` reaches it too. It is the
   real handler from ``build/functions/controller.zip`` with its APPLIED environment
   (GetFunctionConfiguration) and the front door as its endpoint, as the guard runs.
-  Its clock: the handler's ``time.time()`` is the caller's (wall) time, as for an
-  operator's command, because every timestamp the stand-ins answer is shifted to the
+  Its clock: the handler's ``time.time()`` and ``datetime.now()`` are the caller's (wall)
+  time, as for an operator's command, because every timestamp the stand-ins answer is shifted to the
   caller's clock (``state.py``): its "the last hour" is the last simulated hour.
 * ``arn:aws:states:::aws-sdk:appconfig:startDeployment``: AppConfig StartDeployment
   through the front door (the AppConfig stand-in), its answer as the SDK integration
@@ -40,6 +40,9 @@ WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 START_DEPLOYMENT = "arn:aws:states:::aws-sdk:appconfig:startDeployment"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 PACKAGE = "controller"
+# Not the rehearsal's "controller" role, whose hook puts datetime.now() on the simulated
+# clock: here it stays the caller's, like time.time() (CallerClock).
+ROLE = "sandbox-controller"
 DEFAULT_TIMEOUT_S = 60.0
 
 
@@ -92,7 +95,7 @@ class Controller:
         self.runner: GuardRunner | None = None
         if sim.endpoint:
             self.runner = GuardRunner(service, sim.build_dir, name, timeout_s, sim.endpoint, sim.state.region,
-                                      self._client("lambda"), package=PACKAGE)
+                                      self._client("lambda"), package=PACKAGE, role=ROLE)
         self.invocations = 0
         self.last_error: str | None = None
 

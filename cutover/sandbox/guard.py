@@ -37,9 +37,11 @@ class GuardRun:
 
 class GuardRunner:
     def __init__(self, service: LambdaService, build_dir: Path, name: str, timeout_s: float,
-                 endpoint: str, region: str, lambda_client: Any, *, package: str = "guard") -> None:
+                 endpoint: str, region: str, lambda_client: Any, *, package: str = "guard",
+                 role: str | None = None) -> None:
         self.service, self.build_dir, self.name, self.timeout_s = service, build_dir, name, timeout_s
         self.package = package  # build/functions/<package>.zip, handler <package>.handler
+        self.role = role or package  # what the Lambda stand-in's hooks know it as
         self.endpoint, self.region, self.lambda_client = endpoint, region, lambda_client
         self.fn: Function | None = None
         self.rng = random.Random(f"guard-retry:{name}")
@@ -59,7 +61,7 @@ class GuardRunner:
 
     def _function(self, environment: dict[str, str]) -> Function:
         if self.fn is None or self.fn.versions["1"].environment != environment:
-            fn = Function(self.name, "live", self.package, self.timeout_s, 1)  # reserved concurrency 1
+            fn = Function(self.name, "live", self.role, self.timeout_s, 1)  # reserved concurrency 1
             fn.versions["1"] = Version("1", package_path(self.build_dir, self.package), f"{self.package}.handler",
                                        None, environment, environ_per_invoke=True)
             fn.routing = {"1": 1.0}

@@ -123,7 +123,7 @@ class Simulation:
         self.invokable = Invoker(self).register(self.aws)
         self.controller: Controller | None = None
         if getattr(self.aws, "stepfunctions", None) is not None:
-            self.controller = Controller(self, *_function_call(plan, "controller", 60.0))
+            self.controller = Controller(self, *_function_call(plan, "controller_function", 60.0))
             self.controller.register(self.aws)
 
     def start(self) -> None:
