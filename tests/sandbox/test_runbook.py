@@ -146,7 +146,18 @@ def runbook_project(sandbox_project: Path) -> Path:
     (sandbox_project / "build").unlink()
     shutil.copytree(ROOT / "build", sandbox_project / "build")
     shutil.copytree(ROOT / "terraform", sandbox_project / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
+    _ramp_by_hand(sandbox_project / "config" / f"{ENV}.release.yaml")
     return sandbox_project
+
+
+def _ramp_by_hand(spec: Path) -> None:
+    """What the page asks first: the controller off in the copy (`enabled: false` under
+    `delivery.controller`), so a ramp by hand is deployed by `make apply`."""
+    assert "`enabled: false` under `delivery.controller`" in " ".join(walk_through().split())
+    text = spec.read_text()
+    on = "  controller:\n    enabled: true\n"
+    assert on in text, f"{spec} no longer enables the controller as this test expects"
+    spec.write_text(text.replace(on, "  controller:\n    enabled: false\n", 1))
 
 
 def canary_served(status: dict[str, Any]) -> float:
