@@ -188,10 +188,8 @@ class Controller:
         return json.loads(json.dumps(answer, default=_json_value))
 
     def _client(self, service: str) -> Any:
-        from .simulation import _client
-
         if service not in self.clients:
-            self.clients[service] = _client(service, self.sim.endpoint, self.sim.state.region)
+            self.clients[service] = client(service, self.sim.endpoint, self.sim.state.region)
         return self.clients[service]
 
     def status(self) -> dict[str, Any]:
@@ -202,6 +200,15 @@ class Controller:
                     "name": newest.name, "status": newest.execution.status, "state": newest.execution.state,
                     "error": newest.execution.error},
                 "last_error": self.last_error}
+
+
+def client(service: str, endpoint: str, region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service, endpoint_url=endpoint, region_name=region, aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox", config=Config(retries={"total_max_attempts": 2, "mode": "standard"}))
 
 
 def _json_value(value: Any) -> Any:

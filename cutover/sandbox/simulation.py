@@ -41,6 +41,7 @@ from cutover.rehearsal.traffic import Traffic as UserTraffic
 
 from . import eventbridge, served
 from .controller import Controller
+from .controller import client as _client
 from .faults import Faults
 from .guard import GuardRunner
 from .invoke import Invoker
@@ -347,15 +348,6 @@ def _function_call(plan: Any, module: str, default_timeout_s: float) -> tuple[st
         return "", default_timeout_s
     args = dict(call.args)
     return str(args.get("name") or args.get("function_name") or ""), float(args.get("timeout_s") or default_timeout_s)
-
-
-def _client(service: str, endpoint: str, region: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        service, endpoint_url=endpoint, region_name=region, aws_access_key_id="sandbox",
-        aws_secret_access_key="sandbox", config=Config(retries={"total_max_attempts": 2, "mode": "standard"}))
 
 
 def _forget_old(telemetry: Any, keep: int) -> None:
