@@ -309,12 +309,13 @@ LABELS = (("pid", "pid"), ("endpoint", "endpoint"), ("speed", "speed"), ("sim_ti
           ("requests", "requests"), ("user_errors", "user-visible errors"),
           ("canary_percent_served", "canary served"), ("last_minute", "canary share (last minute)"),
           ("faults_active", "faults"), ("last_guard_action", "last guard action"),
-          ("resources_applied", "resources applied"), ("error", "simulation error"), ("log", "log"))
+          ("controller", "controller"), ("resources_applied", "resources applied"), ("error", "simulation error"),
+          ("log", "log"))
 
 
 def render_status(status: dict[str, Any]) -> str:
     rows = [(label, _shown(key, status[key], status)) for key, label in LABELS
-            if key in status and not (key == "error" and status[key] is None)]
+            if key in status and not (key in ("error", "controller") and not status[key])]
     width = max(len(label) for label, _ in rows)
     head = f"sandbox {status.get('env')} ({status.get('region')}, account {status.get('account_id')})"
     return "\n".join([head, *(f"  {label:<{width}}  {value}" for label, value in rows)])
@@ -330,10 +331,21 @@ def _shown(key: str, value: Any, status: dict[str, Any] | None = None) -> str:
                "last_minute": lambda v, _: f"{100 * float(v.get('canary_share', 0)):.1f}% "
                f"({v.get('served_by_candidate', 0)} of {v.get('requests', 0)} requests)",
                "last_guard_action": lambda v, _: "none" if not v else
-               f"{v.get('outcome')} at {_sim_time(v.get('at_s', 0), None)} ({v.get('trigger')})"}
+               f"{v.get('outcome')} at {_sim_time(v.get('at_s', 0), None)} ({v.get('trigger')})",
+               "controller": lambda v, _: _controller_text(v)}
     if key in special:
         return special[key](value, status)
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _controller_text(controller: dict[str, Any]) -> str:
+    """The newest execution of the controller's state machine, as the simulation runs it."""
+    run = controller.get("newest")
+    if not run:
+        return "no execution yet (`cutover controller start`)"
+    where = f" in {run['state']}" if run.get("status") == "RUNNING" and run.get("state") else ""
+    error = f" ({run['error']})" if run.get("error") else ""
+    return f"execution {run.get('name')} {run.get('status')}{where}{error}; {controller.get('invocations', 0)} function calls"
 
 
 def _sim_time(seconds: Any, status: dict[str, Any] | None) -> str:

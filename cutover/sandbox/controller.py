@@ -192,7 +192,10 @@ class Controller:
             self.clients[service] = client(service, self.sim.endpoint, self.sim.state.region)
         return self.clients[service]
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> dict[str, Any] | None:
+        """The newest execution and the function's calls; None when the plan has no controller."""
+        if not self.name:
+            return None
         runs = list(self.sim.aws.stepfunctions.runs.values())
         newest = max(runs, key=lambda r: r.start) if runs else None
         return {"function": self.name, "invocations": self.invocations, "executions": len(runs),
