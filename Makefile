@@ -16,7 +16,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ARGS ?=
 # The tiers (markers in pyproject.toml, given by tests/tiers.py): test-fast leaves these out.
-TIER_MARKERS := terraform or checkov or postgres or moto or browser or slow
+TIER_MARKERS := terraform or checkov or postgres or moto or browser or node or slow
 # make test: pytest-xdist on every core; tests that share one expensive fixture carry an
 # xdist_group and run on one worker (--dist loadgroup). PYTEST_ARGS=... adds options.
 XDIST        ?= -n auto --dist loadgroup
@@ -38,7 +38,14 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
 	touch $@
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create .venv and .venv-checkov (idempotent)
+# Node tools the tests run (asl-validator), exactly as tools/package-lock.json pins them.
+NODE_TOOLS   := tools/node_modules/.installed
+
+$(NODE_TOOLS): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## create .venv, .venv-checkov and tools/node_modules (idempotent)
 
 doctor: $(VENV)/.installed ## what the targets need and how to get what is missing
 	$(CUTOVER) doctor
@@ -111,6 +118,6 @@ lint: $(VENV)/.installed ## ruff, and the package layers (import-linter, on the 
 	$(PY) -m pytest -q tests/tooling/test_packaging.py
 
 clean: ## remove virtualenvs, builds, caches and Terraform working files
-	rm -rf $(VENV) $(CHECKOV_VENV) .cache build reports .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) tools/node_modules .cache build reports .pytest_cache .hypothesis .ruff_cache
 	find terraform -name .terraform -type d -prune -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

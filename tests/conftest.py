@@ -44,6 +44,19 @@ def pytest_runtest_protocol(item, nextitem):
     yield
 
 
+# asl-validator (npm), pinned in tools/package.json and tools/package-lock.json and installed
+# by `make setup` (`npm ci --prefix tools`); CUTOVER_ASL_VALIDATOR points at another one.
+ASL_VALIDATOR = Path(os.environ.get("CUTOVER_ASL_VALIDATOR", str(ROOT / "tools" / "node_modules" / ".bin" / "asl-validator")))
+
+
+@pytest.fixture(scope="session")
+def asl_validator() -> str:
+    """The asl-validator command (marks its tests `node`, tests/tiers.py)."""
+    if not ASL_VALIDATOR.is_file() or shutil.which("node") is None:
+        pytest.skip(f"no asl-validator at {ASL_VALIDATOR} or no node (`make setup` runs `npm ci --prefix tools`)")
+    return str(ASL_VALIDATOR)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A scratch project: the real config/ and terraform/modules/, nothing rendered."""

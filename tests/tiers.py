@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 # Every tier marker (registered, with its meaning, in pyproject.toml).
-MARKERS = ("terraform", "checkov", "postgres", "moto", "browser", "slow")
+MARKERS = ("terraform", "checkov", "postgres", "moto", "browser", "node", "slow")
 # The tiers `make test-fast` leaves out (every marker above).
 FAST_DESELECT = " or ".join(MARKERS)
 
@@ -43,6 +43,7 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "database_url": ("postgres",),
     "tls_postgres": ("postgres",),
     "chromium": ("browser",),
+    "asl_validator": ("node",),  # tests/conftest.py: the npm asl-validator under tools/
     # a local sandbox (`cutover sandbox up`): moto and the simulated release's PostgreSQL
     # run in the sandbox's own process, which the launch guard does not see
     "sandbox_project": ("moto", "postgres", "slow"),
@@ -144,6 +145,8 @@ def tool_of(args) -> str | None:
         return "moto"
     if "playwright" in program or name.startswith(("chromium", "chrome")):
         return "browser"
+    if name in ("node", "npm", "npx", "asl-validator"):
+        return "node"
     return None
 
 

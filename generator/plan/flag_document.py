@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cutover.generator.spec.model import ReleaseSpec
-from cutover.generator.spec.names import canary_flag_key, shadow_flag_key
+from cutover.generator.spec.names import canary_flag_key, controller_enabled, shadow_flag_key
 
 AWS_SCHEMA = Path(__file__).parent / "schemas" / "appconfig-feature-flags.schema.json"
 MAX_FLAGS = 100
@@ -97,17 +97,37 @@ def kept_documents(spec: ReleaseSpec, memo: dict[str, list[Any]] | None = None) 
     out: dict[str, dict[str, Any]] = {}
     for i, path in enumerate(spec.read_paths):
         for percent in (0, *path.canary.steps):
-            canary = path.canary.model_copy(update={"percent": percent})
-            paths = list(spec.read_paths)
-            paths[i] = path.model_copy(update={"canary": canary})
-            doc = _unchecked_document(spec.model_copy(update={"read_paths": paths}))
+            doc = _document_at(spec, {i: percent})
             out.setdefault(json.dumps(doc, sort_keys=True), doc)
+    for doc in _controller_sequence(spec):
+        out.setdefault(json.dumps(doc, sort_keys=True), doc)
     current = _unchecked_document(spec)
     out.setdefault(json.dumps(current, sort_keys=True), current)
     memo = {} if memo is None else memo
     for doc in out.values():
         check_document(doc, memo)
     return [out[key] for key in sorted(out)]
+
+
+def _document_at(spec: ReleaseSpec, percents: dict[int, float]) -> dict[str, Any]:
+    """The current document with the read paths at these indexes moved to these percents."""
+    paths = list(spec.read_paths)
+    for i, percent in percents.items():
+        paths[i] = paths[i].model_copy(update={"canary": paths[i].canary.model_copy(update={"percent": percent})})
+    return _unchecked_document(spec.model_copy(update={"read_paths": paths}))
+
+
+def _controller_sequence(spec: ReleaseSpec) -> list[dict[str, Any]]:
+    """With the controller on, the documents of its walk (CONTROLLER.md, "The stages"): it ramps the
+    paths in the spec's order, so at path i's step s every earlier path is at its last step and every
+    later one as the spec has it. The controller deploys only kept versions: these are kept too."""
+    if not controller_enabled(spec):
+        return []
+    docs = []
+    for i, path in enumerate(spec.read_paths):
+        earlier = {j: spec.read_paths[j].canary.steps[-1] for j in range(i)}
+        docs += [_document_at(spec, {**earlier, i: step}) for step in path.canary.steps]
+    return docs
 
 
 @functools.cache

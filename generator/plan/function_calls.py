@@ -13,6 +13,7 @@ from cutover.generator.plan.hcl import Expr, Template
 from cutover.generator.plan.modules import (
     ALARMS,
     CLEANUP,
+    CONTROLLER_FUNCTION,
     FEATURE_FLAGS,
     GUARD,
     KMS,
@@ -30,6 +31,7 @@ from cutover.generator.spec.model import (
     ReadPath,
     ReleaseSpec,
 )
+from cutover.generator.spec.names import controller_function_name, state_machine_name
 from cutover.runtime import env as env_keys
 
 BUILD = "${path.module}/../../../build"
@@ -39,6 +41,7 @@ HANDLERS = {
     "cleanup": "cleanup.handler.lambda_handler",
     "guard": "guard.handler.lambda_handler",
     "deploy_probe": "deploy_probe.handler.lambda_handler",
+    "controller": "controller.handler.lambda_handler",
 }
 # The X-Ray group of canary traces. The router writes `canary` as a boolean annotation
 # (docs/contracts.md §8); X-Ray compares typed values, so `= true` never matches a number.
@@ -73,6 +76,7 @@ def _function_args(
     schedule: dict[str, object] | None = None,
     alarm_trigger: dict[str, object] | None = None,
     reserved_concurrency: int | None = None,
+    read_alarms: bool = False,
 ) -> FunctionArgs:
     obs = spec.observability
     env = {
@@ -100,6 +104,7 @@ def _function_args(
         policy_statements=statements or [],
         schedule=schedule,
         alarm_trigger=alarm_trigger or UNSET,
+        read_alarms=read_alarms or UNSET,
         kms_key_arn=KMS.output("key_arn"),
         log_retention_days=obs.log_retention_days,
         tracing_mode=obs.tracing.mode,
@@ -395,4 +400,61 @@ def guard_call(spec: ReleaseSpec) -> ModuleCall:
                             schedule={"expression": GUARD_SCHEDULE},
                             alarm_trigger={"alarm_arn": ALARMS.output("rollback_alarm_arn")},
                             reserved_concurrency=GUARD_CONCURRENCY),
+    )
+
+
+def state_machine_arn(spec: ReleaseSpec) -> Template:
+    """The controller's state machine ARN, spelt from its name: the function names it without
+    depending on the state machine, whose definition depends on the function."""
+    return Template(f"arn:{PARTITION}:states:{spec.release.region}:{ACCOUNT}:stateMachine:{state_machine_name(spec)}")
+
+
+def _map_runs(spec: ReleaseSpec) -> Template:
+    return Template(f"arn:{PARTITION}:states:{spec.release.region}:{ACCOUNT}:mapRun:{state_machine_name(spec)}/*:*")
+
+
+def controller_statements(spec: ReleaseSpec) -> list[dict[str, object]]:
+    """What the controller function reads (CONTROLLER.md: survey, settle, judge, ask); it deploys nothing."""
+    flags = FEATURE_FLAGS
+    return [
+        # GetMetricData takes no resource-level permissions (Service Authorization Reference,
+        # Amazon CloudWatch): "*" is its only valid resource. DescribeAlarms: read_alarms.
+        {"sid": "ReadCanaryMetrics", "actions": ["cloudwatch:GetMetricData"],
+         "resources": Expr('["*"] # GetMetricData: no resource-level permissions exist')},
+        {"sid": "SeeFlagDeployments", "actions": ["appconfig:ListDeployments"],
+         "resources": [flags.output("environment_arn")]},
+        {"sid": "ReadFlagDeployments", "actions": ["appconfig:GetDeployment"],
+         "resources": [Template(f"${{{flags.output('environment_arn')}}}/deployment/*")]},
+        {"sid": "FindKeptFlagVersions", "actions": ["appconfig:ListHostedConfigurationVersions"],
+         "resources": [flags.output("profile_arn")]},
+        {"sid": "ReadKeptFlagVersions", "actions": ["appconfig:GetHostedConfigurationVersion"],
+         "resources": [Template(f"${{{flags.output('profile_arn')}}}/hostedconfigurationversion/*")]},
+        {"sid": "NotifyOnCall", "actions": ["sns:Publish"], "resources": [ALARMS.output("topic_arn")]},
+        # ListExecutions is authorised on a state machine or on one of its map runs (the Service
+        # Authorization Reference lists both); the controller has no Map state, so it has none.
+        {"sid": "SeeOtherExecutions", "actions": ["states:ListExecutions"],
+         "resources": [state_machine_arn(spec), _map_runs(spec)]},
+    ]
+
+
+def controller_function_call(spec: ReleaseSpec) -> ModuleCall:
+    """The controller function: every judgement of the state machine, never a deployment
+    (the state machine starts those through AppConfig's SDK integration)."""
+    controller = spec.delivery.controller
+    assert controller is not None
+    flags = FEATURE_FLAGS
+    env = {
+        env_keys.CONTROLLER_APPLICATION_ID: flags.output("application_id"),
+        env_keys.CONTROLLER_ENVIRONMENT_ID: flags.output("environment_id"),
+        env_keys.CONTROLLER_PROFILE_ID: flags.output("profile_id"),
+        env_keys.CONTROLLER_ALARM_NAME: ALARMS.output("rollback_alarm_name"),
+        env_keys.CONTROLLER_TOPIC_ARN: ALARMS.output("topic_arn"),
+        env_keys.CONTROLLER_STATE_MACHINE_ARN: state_machine_arn(spec),
+    }
+    fn = controller.function.model_copy(update={"name": controller_function_name(spec)})
+    return ModuleCall(
+        at=CONTROLLER_FUNCTION,
+        comment="The controller's judgements: what is served, whether a step settled, the go/no-go analysis.",
+        args=_function_args(spec, fn, "controller", f"cutover {spec.release.name}: the controller's judgements",
+                            env, alias="live", statements=controller_statements(spec), read_alarms=True),
     )

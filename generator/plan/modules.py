@@ -94,7 +94,8 @@ class FeatureFlagsArgs(ModuleArgs):
     SOURCE = "feature_flags"
     OUTPUTS = (
         "application_id", "application_arn", "environment_id", "environment_arn", "profile_id", "profile_arn",
-        "deployment_number", "extension_layer_arn", "configuration_arn", "guard_strategy_id",
+        "deployment_number", "extension_layer_arn", "configuration_arn", "guard_strategy_id", "strategy_id",
+        "strategy_arn",
     )
     application_name: str
     environment_name: str
@@ -103,6 +104,7 @@ class FeatureFlagsArgs(ModuleArgs):
     document_path: str
     kept_documents_path: str
     guard_strategy_name: str | None = UNSET
+    controller_enabled: bool = UNSET
     strategy: dict[str, object]
     kms_key_arn: str
     extension_architecture: str = UNSET
@@ -134,10 +136,32 @@ class FunctionArgs(ModuleArgs):
     policy_statements: list[dict[str, object]] = UNSET
     schedule: dict[str, object] | None = UNSET
     alarm_trigger: dict[str, object] | None = UNSET
+    read_alarms: bool = UNSET
     kms_key_arn: str
     log_retention_days: int = UNSET
     tracing_mode: str = UNSET
     code_signing_config_arn: str | None = UNSET
+    tags: dict[str, str] = UNSET
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControllerArgs(ModuleArgs):
+    SOURCE = "controller"
+    OUTPUTS = ("state_machine_arn", "name", "role_arn", "log_group_name")
+    name: str
+    definition_path: str
+    function_arn: str
+    application_id: str
+    environment_id: str
+    environment_arn: str
+    profile_id: str
+    profile_arn: str
+    strategy_id: str
+    strategy_arn: str
+    kms_key_arn: str
+    topic_arn: str
+    log_retention_days: int = UNSET
+    schedule: str | None = UNSET
     tags: dict[str, str] = UNSET
 
 
@@ -211,8 +235,8 @@ class VpcEndpointsArgs(ModuleArgs):
 # Every module under terraform/modules/, by its directory name.
 MODULE_ARGS: dict[str, type[ModuleArgs]] = {
     cls.SOURCE: cls
-    for cls in (AlarmsArgs, CodeDeployArgs, DashboardArgs, FeatureFlagsArgs, FunctionArgs, KmsArgs, LayerArgs,
-                QueriesArgs, ShadowArgs, TracingArgs, VpcEndpointsArgs)
+    for cls in (AlarmsArgs, CodeDeployArgs, ControllerArgs, DashboardArgs, FeatureFlagsArgs, FunctionArgs, KmsArgs,
+                LayerArgs, QueriesArgs, ShadowArgs, TracingArgs, VpcEndpointsArgs)
 }
 # module.<name>.<output>, wherever it appears in an expression or a template
 REFERENCE = re.compile(r"\bmodule\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -270,6 +294,8 @@ TRACING = ModuleRef("tracing", "tracing")
 CLEANUP = ModuleRef("cleanup", "function")
 GUARD = ModuleRef("guard", "function")
 DEPLOY_PROBE = ModuleRef("deploy_probe", "function")
+CONTROLLER_FUNCTION = ModuleRef("controller_function", "function")
+CONTROLLER = ModuleRef("controller", "controller")
 
 
 def dependencies(architecture: str) -> ModuleRef:

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cutover.generator.plan import alarms, dashboard, deploy_probe, flag_document, queries
+from cutover.generator.plan import (
+    alarms,
+    controller,
+    dashboard,
+    deploy_probe,
+    flag_document,
+    queries,
+)
 from cutover.generator.plan.function_calls import (
     candidate_call,
     cleanup_call,
+    controller_function_call,
     entry_call,
     guard_call,
     router_call,
@@ -21,6 +29,7 @@ from cutover.generator.plan.hcl import Expr
 from cutover.generator.plan.modules import (
     ALARMS,
     CODE_DEPLOY,
+    CONTROLLER,
     DASHBOARD,
     DEPLOY_PROBE,
     FEATURE_FLAGS,
@@ -34,6 +43,8 @@ from cutover.generator.plan.release_calls import (
     alarms_call,
     code_deploy_application,
     code_deploy_call,
+    controller_call,
+    controller_config,
     dashboard_call,
     dashboard_name,
     dependency_calls,
@@ -44,6 +55,7 @@ from cutover.generator.plan.release_calls import (
     tracing_call,
 )
 from cutover.generator.spec.model import ReleaseSpec
+from cutover.generator.spec.names import controller_enabled, controller_function_name
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,8 @@ class ReleasePlan:
     dashboard_body: dict
     alarms_document: dict
     queries: list[queries.Query] = field(default_factory=list)
+    # The controller's state machine (ASL), when the spec enables it: controller.asl.json.
+    controller_definition: dict | None = None
 
 
 def module_calls(spec: ReleaseSpec) -> list[ModuleCall]:
@@ -99,6 +113,8 @@ def module_calls(spec: ReleaseSpec) -> list[ModuleCall]:
         calls.append(deploy_probe.probe_call(spec, code_deploy_application(spec)))
     calls += [code_deploy_call(spec), feature_flags_call(spec), alarms_call(spec), dashboard_call(spec),
               queries_call(spec, queries.build(spec))]
+    if controller_enabled(spec):
+        calls += [controller_function_call(spec), controller_call(spec)]
     if not complete:
         calls.append(tracing_call(spec))
     return calls
@@ -111,6 +127,8 @@ def pruned_functions(spec: ReleaseSpec) -> list[str]:
         names.append(spec.guard.function.name)
     if spec.delivery.codedeploy.probe.enabled:
         names.append(deploy_probe.probe_function_name(spec))
+    if controller_enabled(spec):
+        names.append(controller_function_name(spec))
     return names
 
 
@@ -133,6 +151,8 @@ def root_outputs(spec: ReleaseSpec) -> list[Output]:
         *([Output("codedeploy_before_allow_traffic_hook",
                   "The function every deployment's AppSpec names as its BeforeAllowTraffic hook.",
                   DEPLOY_PROBE.output("function_name"))] if spec.delivery.codedeploy.probe.enabled else []),
+        *([Output("controller_state_machine_arn", "The controller's state machine (`cutover controller start`).",
+                  CONTROLLER.output("state_machine_arn"))] if controller_enabled(spec) else []),
     ]
 
 
@@ -185,4 +205,6 @@ def build_plan(spec: ReleaseSpec, spec_file: str) -> ReleasePlan:
         dashboard_body=dashboard.body(spec, dashboard_name(spec)),
         alarms_document=alarms.build(spec).document(),
         queries=queries.build(spec),
+        controller_definition=(controller.definition(controller_config(spec, spec_file))
+                               if controller_enabled(spec) else None),
     )

@@ -7,12 +7,19 @@ outputs, so a renamed block or output fails at generation time.
 
 from __future__ import annotations
 
+import dataclasses
+
 from cutover.generator.plan import alarms, deploy_probe, queries
+from cutover.generator.plan.analysis_guardrails import analysis_guardrails
+from cutover.generator.plan.controller import ControllerConfig, ControllerPath
+from cutover.generator.plan.flag_document import canary_flag_key
 from cutover.generator.plan.function_calls import BUILD, XRAY_CANARY_FILTER, appconfig_environment
 from cutover.generator.plan.hcl import Expr, Template
 from cutover.generator.plan.modules import (
     ALARMS,
     CODE_DEPLOY,
+    CONTROLLER,
+    CONTROLLER_FUNCTION,
     DASHBOARD,
     DEPLOY_PROBE,
     FEATURE_FLAGS,
@@ -22,6 +29,7 @@ from cutover.generator.plan.modules import (
     UNSET,
     AlarmsArgs,
     CodeDeployArgs,
+    ControllerArgs,
     DashboardArgs,
     FeatureFlagsArgs,
     KmsArgs,
@@ -33,7 +41,7 @@ from cutover.generator.plan.modules import (
     dependencies,
 )
 from cutover.generator.spec.model import ReleaseSpec
-from cutover.generator.spec.names import name_prefix, short
+from cutover.generator.spec.names import controller_enabled, name_prefix, short, state_machine_name
 
 
 def dashboard_name(spec: ReleaseSpec) -> str:
@@ -58,6 +66,7 @@ def architectures(spec: ReleaseSpec) -> list[str]:
         {f.architecture for p in spec.read_paths for f in (p.candidate, *(() if complete else (p.control,)))}
         | ({spec.cleanup.function.architecture} if spec.cleanup else set())
         | ({spec.guard.function.architecture} if spec.guard and not complete else set())
+        | ({spec.delivery.controller.function.architecture} if controller_enabled(spec) else set())
     )
 
 
@@ -141,6 +150,7 @@ def feature_flags_call(spec: ReleaseSpec) -> ModuleCall:
             document_path=Template("${path.module}/flags.json"),
             kept_documents_path=Template("${path.module}/flag-versions.json"),
             guard_strategy_name=f"{prefix}-guard"[:64] if spec.guard else None,
+            controller_enabled=controller_enabled(spec) or UNSET,
             strategy={
                 # All at once: every execution environment gets the new flags
                 # at its next poll. No monitor watches the bake (the guard does,
@@ -213,5 +223,54 @@ def tracing_call(spec: ReleaseSpec) -> ModuleCall:
             group_filter_expression=XRAY_CANARY_FILTER,
             canary_fixed_rate=tracing.canary_sampling_rate,
             canary_reservoir_size=tracing.canary_reservoir,
+        ),
+    )
+
+
+CONTROLLER_DEFINITION = "controller.asl.json"
+
+
+def controller_config(spec: ReleaseSpec, spec_file: str) -> ControllerConfig:
+    """What the controller's state machine is built from (generator/plan/controller.py)."""
+    controller = spec.delivery.controller
+    assert controller is not None
+    return ControllerConfig(
+        release=spec.release.name,
+        environment=spec.release.environment,
+        spec_file=spec_file,
+        paths=tuple(ControllerPath(p.name, canary_flag_key(spec, i), tuple(p.canary.steps))
+                    for i, p in enumerate(spec.read_paths)),
+        guardrails=dataclasses.asdict(analysis_guardrails(spec.guardrails)),
+        observe_seconds=controller.observe_minutes * 60,
+        max_holds=controller.max_holds,
+        approval=controller.approval,
+        approval_timeout_seconds=controller.approval_timeout_hours * 3600,
+    )
+
+
+def controller_call(spec: ReleaseSpec) -> ModuleCall:
+    """The state machine, its role and log group, and its schedule (if any)."""
+    controller = spec.delivery.controller
+    assert controller is not None
+    flags = FEATURE_FLAGS
+    return ModuleCall(
+        at=CONTROLLER,
+        comment="The controller: walks the canary through its steps, each judged after it settled "
+                "(controller.asl.json).",
+        args=ControllerArgs(
+            name=state_machine_name(spec),
+            definition_path=Template(f"${{path.module}}/{CONTROLLER_DEFINITION}"),
+            function_arn=CONTROLLER_FUNCTION.output("function_arn"),
+            application_id=flags.output("application_id"),
+            environment_id=flags.output("environment_id"),
+            environment_arn=flags.output("environment_arn"),
+            profile_id=flags.output("profile_id"),
+            profile_arn=flags.output("profile_arn"),
+            strategy_id=flags.output("strategy_id"),
+            strategy_arn=flags.output("strategy_arn"),
+            kms_key_arn=KMS.output("key_arn"),
+            topic_arn=ALARMS.output("topic_arn"),
+            log_retention_days=spec.observability.log_retention_days,
+            schedule=controller.schedule,
         ),
     )

@@ -70,6 +70,10 @@ def render_files(plan: ReleasePlan) -> dict[str, bytes]:
         "dashboard.json": _json(plan, plan.dashboard_body),
         "alarms.json": _json(plan, plan.alarms_document),
     }
+    if plan.controller_definition is not None:
+        # ASL has its own generated mark (its "Comment"); no "//" key: Step Functions refuses unknown fields.
+        files["controller.asl.json"] = (json.dumps(plan.controller_definition, indent=2, ensure_ascii=False)
+                                        + "\n").encode("utf-8")
     if plan.flags_document is not None:
         files["flags.json"] = _json(plan, plan.flags_document)
         files["flag-versions.json"] = _json(plan, {"documents": plan.kept_flag_documents})

@@ -14,7 +14,7 @@ from cutover.generator.spec import comparison_paths
 from cutover.generator.spec import traffic as alarms
 from cutover.generator.spec.errors import Loc, Problem, yaml_path
 from cutover.generator.spec.model import ReleaseSpec
-from cutover.generator.spec.names import canary_flag_key, shadow_flag_key
+from cutover.generator.spec.names import canary_flag_key, controller_function_name, shadow_flag_key
 from cutover.runtime import sequential
 
 
@@ -22,7 +22,7 @@ def check(spec: ReleaseSpec, base: Path | None = None) -> list[Problem]:
     """Every broken rule, each at its YAML path from the document's root; ``base`` is the
     spec's folder (a read path's read_model is relative to it)."""
     found = [*_phase(spec), *_unique_names(spec), *_routers(spec), *_delivery(spec), *_alarm_windows(spec),
-             *comparison_paths.check(spec, base), *_deploy_probe(spec)]
+             *comparison_paths.check(spec, base), *_deploy_probe(spec), *_controller(spec)]
     return [Problem(*p) for p in found]
 
 
@@ -65,6 +65,9 @@ def _unique_names(spec: ReleaseSpec) -> Iterator[Problem]:
         yield from once(seen_functions, spec.cleanup.function.name, ("cleanup", "function", "name"), "function names")
     if spec.guard is not None:
         yield from once(seen_functions, spec.guard.function.name, ("guard", "function", "name"), "function names")
+    if spec.delivery.controller is not None and spec.delivery.controller.enabled:
+        yield from once(seen_functions, controller_function_name(spec),
+                        ("delivery", "controller", "function", "name"), "function names")
 
 
 def _routers(spec: ReleaseSpec) -> Iterator[Problem]:
@@ -138,3 +141,33 @@ def _alarm_windows(spec: ReleaseSpec) -> Iterator[Problem]:
         why = _too_slow(spec, alarms.shadow_per_minute(spec, i), f"a {path.shadow.sample_rate:g} shadow sample")
         if why:
             yield ("read_paths", i, "shadow", "sample_rate"), why
+
+
+def _controller(spec: ReleaseSpec) -> Iterator[Problem]:
+    """The controller walks a canary that the guard can turn off, and someone hears its questions."""
+    controller = spec.delivery.controller
+    if controller is None or not controller.enabled:
+        return
+    at: Loc = ("delivery", "controller")
+    if spec.phase == "complete":
+        yield (*at, "enabled"), (
+            "a complete release has no canary left to ramp: set it to false or remove delivery.controller "
+            "(the controller runs in phase shadow or canary)"
+        )
+    if spec.guard is None:
+        yield (*at, "enabled"), (
+            "the controller relies on the guard to turn the canary off: add a guard section "
+            "(guard.function) or set it to false"
+        )
+    notify = spec.observability.notifications
+    if controller.approval and not (notify.emails or notify.topic_arns):
+        yield (*at, "approval"), (
+            "true, but nobody would hear the question: add observability.notifications.emails or "
+            "topic_arns, or set it to false (the controller then notifies and stops)"
+        )
+    period = spec.guardrails.period_seconds
+    if controller.observe_minutes * 60 < period:
+        yield (*at, "observe_minutes"), (
+            f"{controller.observe_minutes} minutes is shorter than one metric period "
+            f"(guardrails.period_seconds {period}): the judgement would see no whole period"
+        )

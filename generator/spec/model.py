@@ -583,9 +583,61 @@ class CodeDeploySettings(SpecModel):
         return self
 
 
+# Step Functions state machine names: 1-80 characters; CloudWatch logging takes only these.
+STATE_MACHINE_NAME = r"^[A-Za-z0-9_-]{1,80}$"
+PATTERN_HELP[STATE_MACHINE_NAME] = "1-80 characters of letters, digits, '-' and '_'"
+
+
+class ControllerFunction(Function):
+    """The controller function (functions/controller): every judgement of the state machine."""
+
+    name: str | None = _pattern(
+        FUNCTION_NAME, default=None, description="Default: <release>-<env>-controller, cut to 64 characters."
+    )
+    timeout_s: int = Field(default=60, ge=1, le=900, description="Timeout in seconds.")
+
+
+class Controller(SpecModel):
+    """The Step Functions controller that ramps the canary step by step, each step judged by the go/no-go analysis.
+
+    It deploys the next step after `observe_minutes` of PROMOTE (docs/architecture.md). It never
+    turns the canary off (the guard does), never deploys while the rollback alarm is in ALARM or
+    a flag deployment runs, and stops when the guard or a person acted."""
+
+    enabled: bool = Field(description="Render the state machine and its function (the section may stay, disabled).")
+    schedule: str | None = _pattern(
+        SCHEDULE,
+        default=None,
+        description="EventBridge schedule that starts an execution (null: only `cutover controller start`).",
+    )
+    approval: bool = Field(
+        default=False,
+        description=(
+            "After max_holds re-judgements still HOLD: true waits for `cutover approve` or `cutover reject` "
+            "(needs observability.notifications); false notifies and stops."
+        ),
+    )
+    observe_minutes: int = Field(
+        default=60, ge=1, le=1440,
+        description="Wait after a step settles (deployment and bake complete) before judging it; also between re-judgements.",
+    )
+    max_holds: int = Field(default=3, ge=0, le=20, description="Re-judgements after a HOLD before asking or stopping.")
+    approval_timeout_hours: int = Field(
+        default=24, ge=1, le=168, description="How long a question waits for an answer; then the controller stops (Held)."
+    )
+    function: ControllerFunction = Field(default_factory=ControllerFunction)
+    state_machine_name: str | None = _pattern(
+        STATE_MACHINE_NAME, default=None, description="Default: <release>-<env>-controller, cut to 80 characters."
+    )
+
+
 class Delivery(SpecModel):
     appconfig: AppConfigSettings
     codedeploy: CodeDeploySettings = Field(default_factory=CodeDeploySettings)
+    controller: Controller | None = Field(
+        default=None,
+        description="The Step Functions controller that ramps the canary step by step (absent: disabled).",
+    )
 
 
 # --- guardrails -------------------------------------------------------------------------

@@ -181,3 +181,39 @@ def test_documents_sharing_a_memo_get_each_its_own_problems():
     memo: dict = {}
     for doc in docs + docs:
         assert _aws_schema_problems(doc, memo) == _whole_document_problems(doc)
+
+
+def _walk(spec):
+    """The percents the controller deploys, stage after stage, from the spec's (CONTROLLER.md,
+    "The stages"): the first path below its last step moves to its first step above what is served."""
+    served = [p.canary.percent for p in spec.read_paths]
+    while True:
+        i = next((i for i, p in enumerate(spec.read_paths) if served[i] < p.canary.steps[-1]), None)
+        if i is None:
+            return
+        served[i] = next(s for s in spec.read_paths[i].canary.steps if s > served[i])
+        yield list(served)
+
+
+def _at(spec, percents):
+    paths = [p.model_copy(update={"canary": p.canary.model_copy(update={"percent": pct})})
+             for p, pct in zip(spec.read_paths, percents, strict=True)]
+    return spec.model_copy(update={"read_paths": paths})
+
+
+def test_every_stage_of_the_controllers_walk_is_a_kept_version():
+    """The controller deploys only hosted versions that exist: across two read paths the
+    walk passes documents no single-path ramp has (the first path at 100, the second moving)."""
+    from cutover.generator.plan.flag_document import kept_documents
+
+    spec = load_spec(Path(__file__).parents[2] / "config" / "preview.release.yaml")
+    assert spec.delivery.controller.enabled and len(spec.read_paths) == 2
+    kept = {json.dumps(d, sort_keys=True) for d in kept_documents(spec)}
+    stages = list(_walk(spec))
+    assert stages[-1] == [100, 100]
+    missing = [s for s in stages if json.dumps(document(_at(spec, s)), sort_keys=True) not in kept]
+    assert missing == []
+    # without the controller those stages are not all kept: the sequence documents are its own
+    off = spec.model_copy(update={"delivery": spec.delivery.model_copy(update={"controller": None})})
+    kept_off = {json.dumps(d, sort_keys=True) for d in kept_documents(off)}
+    assert [s for s in stages if json.dumps(document(_at(spec, s)), sort_keys=True) not in kept_off]

@@ -23,6 +23,11 @@ def _endpoint_modes(spec: ReleaseSpec) -> set[str]:
     return {p.database.vpc_endpoints.mode for p in spec.read_paths if p.database and p.database.vpc_endpoints}
 
 
+def _controller(spec: ReleaseSpec, *, schedule: bool, approval: bool) -> bool:
+    c = spec.delivery.controller
+    return c is not None and c.enabled and (c.schedule is not None) == schedule and c.approval == approval
+
+
 FEATURES: dict[str, Callable[[ReleaseSpec], bool]] = {
     "phase: shadow": lambda s: s.phase == "shadow",
     "phase: canary": lambda s: s.phase == "canary",
@@ -39,6 +44,9 @@ FEATURES: dict[str, Callable[[ReleaseSpec], bool]] = {
     "no guard function": lambda s: s.guard is None,
     "a predefined CodeDeploy configuration": lambda s: s.delivery.codedeploy.predefined is not None,
     "a custom CodeDeploy configuration": lambda s: s.delivery.codedeploy.custom is not None,
+    "a controller started by hand that asks for approval": lambda s: _controller(s, schedule=False, approval=True),
+    "a scheduled controller that stops when it holds": lambda s: _controller(s, schedule=True, approval=False),
+    "no controller": lambda s: s.delivery.controller is None or not s.delivery.controller.enabled,
 }
 
 PINNED = {

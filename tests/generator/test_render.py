@@ -91,7 +91,7 @@ def test_check_reports_a_hand_edit_and_render_repairs_it(project, capsys):
 def test_files_no_longer_generated_are_removed_and_check_sees_them(project, capsys):
     assert cli.main(["--root", str(project), "render", "--all"]) == 0
     spec = project / "config" / "production.release.yaml"
-    spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("      percent: 1\n", "      percent: 100\n"))
+    spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("    enabled: true\n    schedule:", "    enabled: false\n    schedule:").replace("      percent: 1\n", "      percent: 100\n"))
     env_dir = project / "terraform" / "envs" / "production"
     assert cli.main(["--root", str(project), "render", "--check"]) == 1
     stale = env_dir / "queries" / "user-read-shadow-diffs.logsinsights"

@@ -14,6 +14,10 @@ from cutover.generator.spec.loader import load_spec
 
 BASE = Path(__file__).parent.parent / "data" / "base.release.yaml"
 
+PREDEFINED = "    predefined: CodeDeployDefault.LambdaCanary10Percent5Minutes\n"
+CONTROLLER = "  controller:\n    enabled: true\n"  # at line 87, after PREDEFINED
+GUARD = "guard:\n  function: {name: huntaze-guard}\n"  # the controller needs one
+
 CASES = [
     # (id, old text, new text, expected error lines after "<file>:")
     ("unknown-field", "  owner: platform-team", "  owner: platform-team\n  colour: blue",
@@ -149,6 +153,25 @@ CASES = [
     ("brake-renamed", "  keep_versions: 5", "  keep_versions: 5\nbrake:\n  function: {name: huntaze-brake}",
      [("74: brake: 'brake' was renamed to guard: write `guard:` with the same `function:` (the level-triggered "
        "guard replaces the brake; docs/functions.md)")]),
+    ("controller-needs-guard", PREDEFINED, PREDEFINED + "  controller:\n    enabled: true\n",
+     [("88: delivery.controller.enabled: the controller relies on the guard to turn the canary off: add a "
+       "guard section (guard.function) or set it to false")]),
+    ("controller-enabled-required", PREDEFINED, PREDEFINED + "  controller: {approval: false}\n" + GUARD,
+     ["87: delivery.controller.enabled: is required"]),
+    ("controller-schedule", PREDEFINED, PREDEFINED + CONTROLLER + "    schedule: every hour\n" + GUARD,
+     ["89: delivery.controller.schedule: 'every hour' is not allowed; expected an EventBridge schedule: rate(N unit) or cron(...)"]),
+    ("controller-unknown-field", PREDEFINED, PREDEFINED + CONTROLLER + "    approvals: true\n" + GUARD,
+     [("89: delivery.controller.approvals: unknown field 'approvals'; allowed here: approval, "
+       "approval_timeout_hours, enabled, function, max_holds, observe_minutes, schedule, state_machine_name")]),
+    ("controller-max-holds", PREDEFINED, PREDEFINED + CONTROLLER + "    max_holds: 21\n" + GUARD,
+     ["89: delivery.controller.max_holds: 21: input should be less than or equal to 20"]),
+    ("controller-approval-timeout", PREDEFINED, PREDEFINED + CONTROLLER + "    approval_timeout_hours: 0\n" + GUARD,
+     ["89: delivery.controller.approval_timeout_hours: 0: input should be greater than or equal to 1"]),
+    ("controller-state-machine-name", PREDEFINED, PREDEFINED + CONTROLLER + "    state_machine_name: my machine\n" + GUARD,
+     ["89: delivery.controller.state_machine_name: 'my machine' is not allowed; expected 1-80 characters of letters, digits, '-' and '_'"]),
+    ("controller-function-name", PREDEFINED, PREDEFINED + CONTROLLER + "    function: {name: huntaze-cleanup}\n" + GUARD,
+     [("89: delivery.controller.function.name: 'huntaze-cleanup' is already used by cleanup.function.name; "
+       "function names must be unique")]),
     ("guard-runs-one-at-a-time", "  keep_versions: 5",
      "  keep_versions: 5\nguard:\n  function: {name: huntaze-guard, reserved_concurrency: 2}",
      [("75: guard.function.reserved_concurrency: 2 is not allowed; the guard runs one at a time (reserved "
@@ -206,3 +229,60 @@ def test_yes_and_no_stay_strings(tmp_path):
     """YAML 1.1 would read `owner: no` as false; a spec means the string."""
     spec = _write(tmp_path, "  owner: platform-team", "  owner: no")
     assert load_spec(spec).release.owner == "no"
+
+
+def _load_edited(tmp_path: Path, *edits: tuple[str, str]) -> list[str]:
+    """The rendered errors of the base spec with every (old, new) edit applied once."""
+    text = BASE.read_text()
+    for old, new in edits:
+        assert old in text, f"edit does not apply: {old!r}"
+        text = text.replace(old, new, 1)
+    spec = tmp_path / "case.release.yaml"
+    spec.write_text(text)
+    with pytest.raises(SpecInvalid) as exc:
+        load_spec(spec)
+    return [e.render(spec).removeprefix(f"{spec}:") for e in exc.value.errors]
+
+
+def test_a_controller_that_asks_needs_someone_to_hear_the_question(tmp_path):
+    got = _load_edited(tmp_path, (PREDEFINED, PREDEFINED + CONTROLLER + "    approval: true\n" + GUARD),
+                       ("  notifications:\n    emails: [oncall@huntaze.example]\n", ""))
+    assert got == [("89: delivery.controller.approval: true, but nobody would hear the question: add "
+                    "observability.notifications.emails or topic_arns, or set it to false (the controller "
+                    "then notifies and stops)")]
+
+
+def test_a_complete_release_refuses_the_controller(tmp_path):
+    got = _load_edited(tmp_path, ("phase: canary", "phase: complete"), ("      percent: 1", "      percent: 100"),
+                       (PREDEFINED, PREDEFINED + CONTROLLER + GUARD))
+    assert got == [("88: delivery.controller.enabled: a complete release has no canary left to ramp: set it to "
+                    "false or remove delivery.controller (the controller runs in phase shadow or canary)")]
+
+
+def test_the_controller_observes_at_least_one_metric_period(tmp_path):
+    got = _load_edited(tmp_path, (PREDEFINED, PREDEFINED + CONTROLLER + "    observe_minutes: 1\n" + GUARD),
+                       ("  period_seconds: 60", "  period_seconds: 120"))
+    assert got == [("89: delivery.controller.observe_minutes: 1 minutes is shorter than one metric period "
+                    "(guardrails.period_seconds 120): the judgement would see no whole period")]
+
+
+def test_a_disabled_controller_asks_for_nothing(tmp_path):
+    spec = _write(tmp_path, PREDEFINED, PREDEFINED + "  controller: {enabled: false, approval: true}\n")
+    assert load_spec(spec).delivery.controller.enabled is False
+
+
+def test_a_controller_with_a_guard_is_valid_with_its_defaults(tmp_path):
+    controller = load_spec(_write(tmp_path, PREDEFINED, PREDEFINED + CONTROLLER + GUARD)).delivery.controller
+    assert (controller.schedule, controller.approval, controller.observe_minutes, controller.max_holds,
+            controller.approval_timeout_hours, controller.function.timeout_s) == (None, False, 60, 3, 24, 60)
+
+
+def test_a_bad_controller_exits_2_with_its_location(tmp_path, capsys):
+    from cutover import cli
+
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    text = BASE.read_text().replace(PREDEFINED, PREDEFINED + CONTROLLER + "    schedule: hourly\n" + GUARD, 1)
+    (project / "config" / "production.release.yaml").write_text(text)
+    assert cli.main(["--root", str(project), "render", "--env", "production"]) == 2
+    assert "89: delivery.controller.schedule: 'hourly' is not allowed" in capsys.readouterr().err

@@ -72,6 +72,7 @@ def test_a_test_is_marked_by_the_fixtures_it_uses_even_through_another_fixture()
     ([".venv-checkov/bin/checkov", "-d", "."], "checkov"),
     ([sys.executable, "-c", "from moto.server import ThreadedMotoServer"], "moto"),
     (["/venv/lib/python3.11/site-packages/playwright/driver/node", "run-driver"], "browser"),
+    (["/repo/tools/node_modules/.bin/asl-validator", "--json-path", "x.json"], "node"),
     ([sys.executable, "-m", "cutover", "render"], None),
     ("git status", None),
 ])

@@ -75,7 +75,7 @@ def test_a_flag_deployment_in_flight_has_no_deployed_at(project, emulated, names
 
 def test_a_complete_release_has_nothing_to_analyze(project, emulated):
     spec = project / "config" / "production.release.yaml"
-    spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("percent: 1\n", "percent: 100\n"))
+    spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("    enabled: true\n    schedule:", "    enabled: false\n    schedule:").replace("percent: 1\n", "percent: 100\n"))
     from cutover.ops.aws import OpsError
 
     with pytest.raises(OpsError, match="no canary left to analyze"):

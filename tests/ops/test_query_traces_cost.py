@@ -155,7 +155,7 @@ def test_cost_rejects_an_unknown_instance(project, capsys):
 
 def test_a_complete_release_keeps_its_entry_and_drops_router_and_shadow(project, capsys):
     spec = project / "config" / "production.release.yaml"
-    spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("percent: 1\n", "percent: 100\n"))
+    spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("    enabled: true\n    schedule:", "    enabled: false\n    schedule:").replace("percent: 1\n", "percent: 100\n"))
     from cutover.ops.names import load
 
     names = load(project, "production")[0]

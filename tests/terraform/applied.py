@@ -38,8 +38,9 @@ SUPPORTED = [
 # Applied too, so that their policies' ARNs are known in the plan (tests/terraform/test_iam_lint.py).
 APPLIED = [
     *SUPPORTED,
-    *(f"module.{fn}.{resource}" for fn in ("guard", "deploy_probe")
+    *(f"module.{fn}.{resource}" for fn in ("guard", "deploy_probe", "controller_function")
       for resource in ("aws_cloudwatch_log_group.this", "aws_sqs_queue.dlq", "aws_iam_role.this")),
+    "module.controller.aws_iam_role.this",
 ]
 
 

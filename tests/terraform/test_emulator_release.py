@@ -127,7 +127,7 @@ def test_completing_the_release_keeps_the_entry_and_serves_the_candidate_code(re
                "module.user_read_control.aws_lambda_alias.this", "huntaze-mock-read/live")
         # WHEN the spec says the release is complete
         spec = root / "config" / "production.release.yaml"
-        spec.write_text(spec.read_text().replace("phase: canary", "phase: complete")
+        spec.write_text(spec.read_text().replace("phase: canary", "phase: complete").replace("    enabled: true\n    schedule:", "    enabled: false\n    schedule:")
                         .replace("      percent: 1\n", "      percent: 100\n"))
         assert cli.main(["--root", str(root), "render", "--env", "production"]) == 0
         tf.run(env_dir, "plan", "-input=false", "-no-color", f"-out={tmp_path / 'complete.tfplan'}")

@@ -20,6 +20,7 @@ parliament = pytest.importorskip("parliament")
 ACCOUNT = "123456789012"
 APP = f"arn:aws:appconfig:us-east-1:{ACCOUNT}:application/abc1234"
 ALIAS = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:huntaze-prisma-read:live"
+CONTROLLER_FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:huntaze-prisma-migration-production-controller"
 # Sid -> the ARN each unknown element of its resources will hold, in order.
 UNKNOWN_RESOURCES = {
     "InvokeCandidateAliasOnly": [ALIAS],
@@ -32,6 +33,13 @@ UNKNOWN_RESOURCES = {
                              f"arn:aws:appconfig:us-east-1:{ACCOUNT}:deploymentstrategy/jkl3456"],
     "ReadRollbackAlarms": [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:huntaze-prisma-migration-production-rollback"],
     "PruneUndeployedFlagVersions": [APP, f"{APP}/*"],
+    # the controller function and its state machine's role
+    "ReadFlagDeployments": [f"{APP}/environment/def5678/deployment/*"],
+    "FindKeptFlagVersions": [f"{APP}/configurationprofile/ghi9012"],
+    "ReadKeptFlagVersions": [f"{APP}/configurationprofile/ghi9012/hostedconfigurationversion/*"],
+    "InvokeControllerFunction": [CONTROLLER_FUNCTION, f"{CONTROLLER_FUNCTION}:*"],
+    "DeployKeptFlagVersions": [f"{APP}/environment/def5678", f"{APP}/configurationprofile/ghi9012",
+                               f"arn:aws:appconfig:us-east-1:{ACCOUNT}:deploymentstrategy/mno7890"],
 }
 
 
@@ -83,7 +91,7 @@ def production_policies(applied_release) -> dict[str, list[dict]]:
 def test_the_plan_holds_the_policies_of_every_role(production_policies):
     roles = {a.split(".data.")[0] for a in production_policies}
     for module in ("module.user_read_control", "module.user_read_candidate", "module.cleanup", "module.guard",
-                   "module.code_deploy", "module.deploy_probe"):
+                   "module.code_deploy", "module.deploy_probe", "module.controller_function", "module.controller"):
         assert module in roles, f"no policy of {module} in the plan: {sorted(roles)}"
 
 
@@ -114,3 +122,40 @@ def test_list_actions_are_granted_on_star_in_the_rendered_policies(production_po
     assert guard["ReadAlarmStates"] == {"Sid": "ReadAlarmStates", "Effect": "Allow",
                                         "Action": ["cloudwatch:DescribeAlarms"], "Resource": ["*"]}
     assert guard["StopOtherFlagDeployments"]["Action"] == ["appconfig:GetDeployment", "appconfig:StopDeployment"]
+
+
+def test_the_controller_deploys_only_through_its_state_machine(production_policies):
+    """The function reads and notifies; only the state machine's role may StartDeployment,
+    on the environment, the profile and the strategy (CONTROLLER.md's IAM)."""
+    def actions(prefix):
+        return {a for addr, sts in production_policies.items() if addr.startswith(prefix)
+                for s in sts for a in s["Action"]}
+
+    assert "appconfig:StartDeployment" not in actions("module.controller_function.")
+    machine = {s["Sid"]: s for a, sts in production_policies.items() if a.startswith("module.controller.")
+               for s in sts}
+    assert machine["DeployKeptFlagVersions"]["Action"] == ["appconfig:StartDeployment"]
+    assert sorted(machine["InvokeControllerFunction"]["Resource"]) == [CONTROLLER_FUNCTION, f"{CONTROLLER_FUNCTION}:*"]
+    function = {s["Sid"]: s for a, sts in production_policies.items() if a.startswith("module.controller_function.")
+                for s in sts}
+    assert function["ReadAlarmStates"]["Resource"] == ["*"]
+    assert sorted(function["SeeOtherExecutions"]["Resource"]) == [
+        f"arn:aws:states:us-east-1:{ACCOUNT}:mapRun:huntaze-prisma-migration-production-controller/*:*",
+        f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:huntaze-prisma-migration-production-controller"]
+
+
+def test_the_controller_schedule_role_may_only_start_its_state_machine():
+    """The schedule's role (preview renders one; production starts by hand): one statement,
+    states:StartExecution on the state machine, which parliament accepts for that ARN."""
+    import tf_hcl as hcl
+    from tf_layout import MODULES_DIR
+
+    (doc,) = [b for t, n, b in hcl.blocks(hcl.load(MODULES_DIR / "controller" / "main.tf"), "data")
+              if t == "aws_iam_policy_document" and n == "schedule"]
+    (statement,) = doc["statement"]
+    assert statement["actions"] == ["states:StartExecution"]
+    assert statement["resources"] == ["${local.state_machine_arn}"]
+    arn = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:huntaze-prisma-migration-preview-controller"
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": statement["actions"], "Resource": [arn]}]})
+    assert parliament.analyze_policy_string(policy).findings == []

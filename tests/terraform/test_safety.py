@@ -282,7 +282,8 @@ def test_hosted_flags_redeploy_on_document_hash_only_and_keep_the_previous_versi
     ((_, version),) = _resources(path, "aws_appconfig_hosted_configuration_version")
     ((_, deployment),) = _resources(path, "aws_appconfig_deployment")
     ((_, tracker),) = _resources(path, "terraform_data")
-    assert tracker["input"] == "${local.document_sha256}"
+    # with the controller on it deploys the steps: Terraform only deploys when that changes
+    assert tracker["input"] == '${var.controller_enabled ? "controller" : local.document_sha256}'
     # one hosted version per kept document, keyed by its content's hash: never replaced
     assert version["for_each"] == "${local.kept_documents}"
     lifecycle = version["lifecycle"][0]
@@ -295,6 +296,8 @@ def test_hosted_flags_redeploy_on_document_hash_only_and_keep_the_previous_versi
     assert _refs(deployment["lifecycle"][0]["replace_triggered_by"]) == [
         "terraform_data.document"
     ], "a changed document must deploy"
+    # only the trigger deploys: never an in-place change of the version the controller moved
+    assert deployment["lifecycle"][0]["ignore_changes"] == ["configuration_version", "description"]
     assert (
         deployment["configuration_version"]
         == "${aws_appconfig_hosted_configuration_version.kept[local.document_sha256].version_number}"

@@ -309,7 +309,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = "huntaze-flags-preview"
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = "feature-flags"
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-preview,huntaze-prisma-read-preview,huntaze-mock-feed-preview,huntaze-prisma-feed-preview,huntaze-guard-preview,CodeDeployHook_huntaze-read-paths-preview"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read-preview,huntaze-prisma-read-preview,huntaze-mock-feed-preview,huntaze-prisma-feed-preview,huntaze-guard-preview,CodeDeployHook_huntaze-read-paths-preview,huntaze-read-paths-preview-controller"
     CUTOVER_CLEANUP_KEEP                  = "5"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
     CUTOVER_RELEASE                       = "huntaze-read-paths"
@@ -322,7 +322,7 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-read-paths-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-read-paths-preview:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-feed-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-guard-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-read-paths-preview", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-read-paths-preview:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-read-paths-preview-controller", "arn:${data.aws_partition.current.partition}:lambda:us-east-2:${data.aws_caller_identity.current.account_id}:function:huntaze-read-paths-preview-controller:*"]
     },
     {
       sid       = "FindTheFlagApplication"
@@ -517,6 +517,7 @@ module "feature_flags" {
   document_path       = "${path.module}/flags.json"
   kept_documents_path = "${path.module}/flag-versions.json"
   guard_strategy_name = "huntaze-read-paths-preview-guard"
+  controller_enabled  = true
   strategy = {
     name               = "huntaze-read-paths-preview-all-at-once"
     growth_type        = "LINEAR"
@@ -635,6 +636,100 @@ module "queries" {
       log_group_names = [module.feed_read_control.log_group_name]
     }
   }
+}
+
+# The controller's judgements: what is served, whether a step settled, the go/no-go analysis.
+module "controller_function" {
+  source               = "../../modules/function"
+  name                 = "huntaze-read-paths-preview-controller"
+  description          = "cutover huntaze-read-paths: the controller's judgements"
+  handler              = "controller.handler.lambda_handler"
+  runtime              = "python3.12"
+  memory_mb            = 256
+  timeout_s            = 60
+  architecture         = "arm64"
+  reserved_concurrency = null
+  alias_name           = "live"
+  package = {
+    filename         = "${path.module}/../../../build/functions/controller.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/controller.zip")
+  }
+  environment = {
+    CUTOVER_CONTROLLER_ALARM_NAME        = module.alarms.rollback_alarm_name
+    CUTOVER_CONTROLLER_APPLICATION_ID    = module.feature_flags.application_id
+    CUTOVER_CONTROLLER_ENVIRONMENT_ID    = module.feature_flags.environment_id
+    CUTOVER_CONTROLLER_PROFILE_ID        = module.feature_flags.profile_id
+    CUTOVER_CONTROLLER_STATE_MACHINE_ARN = "arn:${data.aws_partition.current.partition}:states:us-east-2:${data.aws_caller_identity.current.account_id}:stateMachine:huntaze-read-paths-preview-controller"
+    CUTOVER_CONTROLLER_TOPIC_ARN         = module.alarms.topic_arn
+    CUTOVER_METRICS_NAMESPACE            = "Cutover"
+    CUTOVER_RELEASE                      = "huntaze-read-paths"
+    CUTOVER_TRACE_USER_ID                = "hashed"
+    CUTOVER_TRACING                      = "Active"
+  }
+  layers = [module.dependencies_arm64.arn]
+  vpc    = null
+  policy_statements = [
+    {
+      sid       = "ReadCanaryMetrics"
+      actions   = ["cloudwatch:GetMetricData"]
+      resources = ["*"] # GetMetricData: no resource-level permissions exist
+    },
+    {
+      sid       = "SeeFlagDeployments"
+      actions   = ["appconfig:ListDeployments"]
+      resources = [module.feature_flags.environment_arn]
+    },
+    {
+      sid       = "ReadFlagDeployments"
+      actions   = ["appconfig:GetDeployment"]
+      resources = ["${module.feature_flags.environment_arn}/deployment/*"]
+    },
+    {
+      sid       = "FindKeptFlagVersions"
+      actions   = ["appconfig:ListHostedConfigurationVersions"]
+      resources = [module.feature_flags.profile_arn]
+    },
+    {
+      sid       = "ReadKeptFlagVersions"
+      actions   = ["appconfig:GetHostedConfigurationVersion"]
+      resources = ["${module.feature_flags.profile_arn}/hostedconfigurationversion/*"]
+    },
+    {
+      sid       = "NotifyOnCall"
+      actions   = ["sns:Publish"]
+      resources = [module.alarms.topic_arn]
+    },
+    {
+      sid       = "SeeOtherExecutions"
+      actions   = ["states:ListExecutions"]
+      resources = ["arn:${data.aws_partition.current.partition}:states:us-east-2:${data.aws_caller_identity.current.account_id}:stateMachine:huntaze-read-paths-preview-controller", "arn:${data.aws_partition.current.partition}:states:us-east-2:${data.aws_caller_identity.current.account_id}:mapRun:huntaze-read-paths-preview-controller/*:*"]
+    },
+  ]
+  schedule                = null
+  read_alarms             = true
+  kms_key_arn             = module.kms.key_arn
+  log_retention_days      = 365
+  tracing_mode            = "Active"
+  code_signing_config_arn = null
+}
+
+# The controller: walks the canary through its steps, each judged after it settled (controller.asl.json).
+module "controller" {
+  source             = "../../modules/controller"
+  name               = "huntaze-read-paths-preview-controller"
+  definition_path    = "${path.module}/controller.asl.json"
+  function_arn       = module.controller_function.function_arn
+  application_id     = module.feature_flags.application_id
+  environment_id     = module.feature_flags.environment_id
+  environment_arn    = module.feature_flags.environment_arn
+  profile_id         = module.feature_flags.profile_id
+  profile_arn        = module.feature_flags.profile_arn
+  strategy_id        = module.feature_flags.strategy_id
+  strategy_arn       = module.feature_flags.strategy_arn
+  kms_key_arn        = module.kms.key_arn
+  topic_arn          = module.alarms.topic_arn
+  log_retention_days = 365
+  schedule           = "rate(1 hour)"
 }
 
 # Canary traces: an X-Ray group on annotation.canary and a higher sampling rate.

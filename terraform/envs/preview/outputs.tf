@@ -55,3 +55,8 @@ output "codedeploy_before_allow_traffic_hook" {
   description = "The function every deployment's AppSpec names as its BeforeAllowTraffic hook."
   value       = module.deploy_probe.function_name
 }
+
+output "controller_state_machine_arn" {
+  description = "The controller's state machine (`cutover controller start`)."
+  value       = module.controller.state_machine_arn
+}

@@ -182,7 +182,7 @@ module "cleanup" {
     CUTOVER_CLEANUP_APPCONFIG_APPLICATION = "huntaze-flags"
     CUTOVER_CLEANUP_APPCONFIG_PROFILE     = "feature-flags"
     CUTOVER_CLEANUP_DRY_RUN               = "true"
-    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read,huntaze-prisma-read,huntaze-guard,CodeDeployHook_huntaze-prisma-migration-production"
+    CUTOVER_CLEANUP_FUNCTIONS             = "huntaze-mock-read,huntaze-prisma-read,huntaze-guard,CodeDeployHook_huntaze-prisma-migration-production,huntaze-prisma-migration-production-controller"
     CUTOVER_CLEANUP_KEEP                  = "5"
     CUTOVER_METRICS_NAMESPACE             = "Cutover"
     CUTOVER_RELEASE                       = "huntaze-prisma-migration"
@@ -195,7 +195,7 @@ module "cleanup" {
     {
       sid       = "PruneReleaseFunctionVersions"
       actions   = ["lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"]
-      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-prisma-migration-production", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-prisma-migration-production:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-mock-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-read:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-guard:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-prisma-migration-production", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:CodeDeployHook_huntaze-prisma-migration-production:*", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-migration-production-controller", "arn:${data.aws_partition.current.partition}:lambda:us-east-1:${data.aws_caller_identity.current.account_id}:function:huntaze-prisma-migration-production-controller:*"]
     },
     {
       sid       = "FindTheFlagApplication"
@@ -380,6 +380,7 @@ module "feature_flags" {
   document_path       = "${path.module}/flags.json"
   kept_documents_path = "${path.module}/flag-versions.json"
   guard_strategy_name = "huntaze-prisma-migration-production-guard"
+  controller_enabled  = true
   strategy = {
     name               = "huntaze-prisma-migration-production-all-at-once"
     growth_type        = "LINEAR"
@@ -458,6 +459,100 @@ module "queries" {
       log_group_names = [module.user_read_control.log_group_name]
     }
   }
+}
+
+# The controller's judgements: what is served, whether a step settled, the go/no-go analysis.
+module "controller_function" {
+  source               = "../../modules/function"
+  name                 = "huntaze-prisma-migration-production-controller"
+  description          = "cutover huntaze-prisma-migration: the controller's judgements"
+  handler              = "controller.handler.lambda_handler"
+  runtime              = "python3.12"
+  memory_mb            = 256
+  timeout_s            = 60
+  architecture         = "arm64"
+  reserved_concurrency = null
+  alias_name           = "live"
+  package = {
+    filename         = "${path.module}/../../../build/functions/controller.zip"
+    source_code_hash = filebase64sha256("${path.module}/../../../build/functions/controller.zip")
+  }
+  environment = {
+    CUTOVER_CONTROLLER_ALARM_NAME        = module.alarms.rollback_alarm_name
+    CUTOVER_CONTROLLER_APPLICATION_ID    = module.feature_flags.application_id
+    CUTOVER_CONTROLLER_ENVIRONMENT_ID    = module.feature_flags.environment_id
+    CUTOVER_CONTROLLER_PROFILE_ID        = module.feature_flags.profile_id
+    CUTOVER_CONTROLLER_STATE_MACHINE_ARN = "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:huntaze-prisma-migration-production-controller"
+    CUTOVER_CONTROLLER_TOPIC_ARN         = module.alarms.topic_arn
+    CUTOVER_METRICS_NAMESPACE            = "Cutover"
+    CUTOVER_RELEASE                      = "huntaze-prisma-migration"
+    CUTOVER_TRACE_USER_ID                = "hashed"
+    CUTOVER_TRACING                      = "Active"
+  }
+  layers = [module.dependencies_arm64.arn]
+  vpc    = null
+  policy_statements = [
+    {
+      sid       = "ReadCanaryMetrics"
+      actions   = ["cloudwatch:GetMetricData"]
+      resources = ["*"] # GetMetricData: no resource-level permissions exist
+    },
+    {
+      sid       = "SeeFlagDeployments"
+      actions   = ["appconfig:ListDeployments"]
+      resources = [module.feature_flags.environment_arn]
+    },
+    {
+      sid       = "ReadFlagDeployments"
+      actions   = ["appconfig:GetDeployment"]
+      resources = ["${module.feature_flags.environment_arn}/deployment/*"]
+    },
+    {
+      sid       = "FindKeptFlagVersions"
+      actions   = ["appconfig:ListHostedConfigurationVersions"]
+      resources = [module.feature_flags.profile_arn]
+    },
+    {
+      sid       = "ReadKeptFlagVersions"
+      actions   = ["appconfig:GetHostedConfigurationVersion"]
+      resources = ["${module.feature_flags.profile_arn}/hostedconfigurationversion/*"]
+    },
+    {
+      sid       = "NotifyOnCall"
+      actions   = ["sns:Publish"]
+      resources = [module.alarms.topic_arn]
+    },
+    {
+      sid       = "SeeOtherExecutions"
+      actions   = ["states:ListExecutions"]
+      resources = ["arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:huntaze-prisma-migration-production-controller", "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:mapRun:huntaze-prisma-migration-production-controller/*:*"]
+    },
+  ]
+  schedule                = null
+  read_alarms             = true
+  kms_key_arn             = module.kms.key_arn
+  log_retention_days      = 365
+  tracing_mode            = "Active"
+  code_signing_config_arn = null
+}
+
+# The controller: walks the canary through its steps, each judged after it settled (controller.asl.json).
+module "controller" {
+  source             = "../../modules/controller"
+  name               = "huntaze-prisma-migration-production-controller"
+  definition_path    = "${path.module}/controller.asl.json"
+  function_arn       = module.controller_function.function_arn
+  application_id     = module.feature_flags.application_id
+  environment_id     = module.feature_flags.environment_id
+  environment_arn    = module.feature_flags.environment_arn
+  profile_id         = module.feature_flags.profile_id
+  profile_arn        = module.feature_flags.profile_arn
+  strategy_id        = module.feature_flags.strategy_id
+  strategy_arn       = module.feature_flags.strategy_arn
+  kms_key_arn        = module.kms.key_arn
+  topic_arn          = module.alarms.topic_arn
+  log_retention_days = 365
+  schedule           = null
 }
 
 # Canary traces: an X-Ray group on annotation.canary and a higher sampling rate.

@@ -161,8 +161,15 @@ removed {
 # The hash of the current document decides whether a deployment is needed. A
 # deployment is also tied to the hash directly: a version number alone can come
 # back the same after a delete (hashicorp/terraform-provider-aws#20273).
+#
+# With the controller on, the controller deploys the steps (kept versions, through
+# AppConfig's SDK integration) and Terraform must not deploy the spec's document
+# over them: the trigger is the constant "controller", so the first apply deploys
+# the spec's document once and later document changes deploy nothing (`cutover
+# ramp --sync` writes what is served back into the spec). Turning the controller
+# on or off changes the trigger: that apply deploys the spec's document once.
 resource "terraform_data" "document" {
-  input = local.document_sha256
+  input = var.controller_enabled ? "controller" : local.document_sha256
 }
 
 # One deployment per environment at a time: applying a new document while a flag
@@ -180,7 +187,11 @@ resource "aws_appconfig_deployment" "this" {
 
   tags = var.tags
 
+  # The version and the description follow the document only through the
+  # trigger above: a changed document replaces the deployment (a new one) unless
+  # the controller owns the deployments, and is never an in-place update.
   lifecycle {
+    ignore_changes       = [configuration_version, description]
     replace_triggered_by = [terraform_data.document]
   }
 }

@@ -52,3 +52,13 @@ output "guard_strategy_id" {
   description = "Id of the guard's all-at-once, no-bake deployment strategy (null without one)."
   value       = one(aws_appconfig_deployment_strategy.guard[*].id)
 }
+
+output "strategy_id" {
+  description = "Id of the release's flag deployment strategy (what a ramp and the controller deploy with)."
+  value       = aws_appconfig_deployment_strategy.this.id
+}
+
+output "strategy_arn" {
+  description = "ARN of the release's flag deployment strategy."
+  value       = aws_appconfig_deployment_strategy.this.arn
+}

@@ -35,6 +35,12 @@ variable "guard_strategy_name" {
   default     = null
 }
 
+variable "controller_enabled" {
+  description = "The controller deploys the flags step by step: Terraform deploys the document only when this changes (and on the first apply)."
+  type        = bool
+  default     = false
+}
+
 variable "strategy" {
   description = "AppConfig deployment strategy for flag changes."
   type = object({

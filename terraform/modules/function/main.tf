@@ -357,12 +357,13 @@ resource "aws_lambda_permission" "alarm" {
   source_arn    = aws_cloudwatch_event_rule.alarm[0].arn
 }
 
-# The function reads the alarm's state itself. DescribeAlarms returns nothing about a
+# The function reads the alarm's state itself (with an alarm trigger, or
+# read_alarms: the controller function). DescribeAlarms returns nothing about a
 # *composite* alarm unless the permission is scoped to "*" (DescribeAlarms API
 # reference); the statement allows that read-only action only.
 data "aws_iam_policy_document" "read_alarms" {
   #checkov:skip=CKV_AWS_356:DescribeAlarms returns nothing about a composite alarm unless scoped to * (DescribeAlarms API reference); the statement allows that read-only action only.
-  count = var.alarm_trigger == null ? 0 : 1
+  count = var.alarm_trigger == null && !var.read_alarms ? 0 : 1
 
   statement {
     sid       = "ReadAlarmStates"
@@ -373,7 +374,7 @@ data "aws_iam_policy_document" "read_alarms" {
 }
 
 resource "aws_iam_role_policy" "read_alarms" {
-  count = var.alarm_trigger == null ? 0 : 1
+  count = var.alarm_trigger == null && !var.read_alarms ? 0 : 1
 
   name   = "${var.name}-read-alarms"
   role   = aws_iam_role.this.id

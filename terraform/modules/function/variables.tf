@@ -135,3 +135,9 @@ variable "alarm_trigger" {
   })
   default = null
 }
+
+variable "read_alarms" {
+  description = "The role may read alarm states (cloudwatch:DescribeAlarms on *, as composite alarms require) without an alarm trigger (the controller function)."
+  type        = bool
+  default     = false
+}

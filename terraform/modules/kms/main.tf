@@ -108,6 +108,18 @@ locals {
         Resource  = "*" # key policy: "*" is this key
         Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
       },
+      # Step Functions delivers the controller's execution logs to its KMS-encrypted
+      # log group through CloudWatch Logs' log delivery, which decrypts the state
+      # machine's data key for that (Step Functions developer guide, data at rest
+      # encryption: logging with a customer managed key).
+      {
+        Sid       = "StepFunctionsLogDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "delivery.logs.amazonaws.com" }
+        Action    = ["kms:Decrypt"]
+        Resource  = "*" # key policy: "*" is this key
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+      },
       # CloudWatch alarms publish to the KMS-encrypted alarm topic: the publisher
       # needs the data key, so the alarms service must be allowed here too.
       {

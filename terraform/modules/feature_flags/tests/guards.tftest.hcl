@@ -86,6 +86,23 @@ run "every_kept_document_is_a_hosted_version_and_the_current_one_is_deployed" {
   }
 }
 
+run "with_the_controller_the_document_no_longer_triggers_a_deployment" {
+  command = plan
+
+  variables {
+    controller_enabled = true
+  }
+
+  assert {
+    condition     = terraform_data.document.input == "controller"
+    error_message = "With the controller on, only turning it on or off (or the first apply) deploys the document."
+  }
+  assert {
+    condition     = aws_appconfig_deployment.this.description == "cutover document sha256:${local.document_sha256}"
+    error_message = "The first deployment is still the spec's document."
+  }
+}
+
 run "a_parameter_that_is_not_a_layer_fails_the_plan" {
   command = plan
 
