@@ -64,13 +64,14 @@ def controller_config(spec: Any, spec_file: str, flags: list[str], scenario: Any
     if controller_enabled(spec):
         return planned(spec, spec_file)
     settings = scenario.ramp
-    paths = tuple(ControllerPath(p.name, flag, tuple(p.canary.steps)) for p, flag in zip(spec.read_paths, flags,
-                                                                                          strict=True))
+    paths = tuple(ControllerPath(p.name, flag, tuple(p.canary.steps), p.canary.percent, p.shadow.enabled)
+                  for p, flag in zip(spec.read_paths, flags, strict=True))
     return ControllerConfig(
         release=spec.release.name, environment=spec.release.environment, spec_file=spec_file, paths=paths,
         guardrails=dataclasses.asdict(analysis_guardrails(spec.guardrails)),
         observe_seconds=settings.hold_minutes * 60, max_holds=settings.max_holds, approval=False,
-        approval_timeout_seconds=24 * 3600)
+        approval_timeout_seconds=24 * 3600, period_seconds=spec.guardrails.period_seconds,
+        poll_interval_seconds=spec.delivery.appconfig.poll_interval_s)
 
 
 def rendered(config: ControllerConfig, values: dict[str, str]) -> dict[str, Any]:
@@ -248,7 +249,7 @@ class ControllerRamp(Ramp):
         """Every answer of the controller function: a survey's stage, a judgement's verdict."""
         answer = payload if isinstance(payload, dict) else {}
         self.last_reason = str(answer.get("reason", self.last_reason))
-        if action == "survey" and answer.get("action") == "DEPLOY":
+        if action == "survey" and answer.get("action") == "NEXT":
             self.stage = answer.get("stage")
         elif action == "judge":
             self._judged(answer, t)

@@ -51,16 +51,17 @@ def test_scenario_meets_its_controller_expectation(name, rehearse_controller):
     deployed = [s["percent"] for s in report["steps"] if not s["tail"]]
     if name == "latency-regression":  # held at 1%, asked, rejected: never past the step that regressed
         assert max(deployed) == 1 and controller["error"] == "cutover.Rejected"
-        assert {d["verdict"] for d in report["decisions"]} == {"HOLD"} and controller["entered"]["AskApproval"] == 1
+        assert {d["verdict"] for d in report["decisions"] if d["step"] == 1} == {"HOLD"}
+        assert controller["entered"]["AskApproval"] == 1
     if name == "candidate-errors":
-        assert controller["error"] == "cutover.Stopped" and "Judge" not in controller["entered"]
+        assert controller["error"] == "cutover.Stopped"
         assert any(n["by"] == "guard" for n in report["notifications"])
     if name in ("healthy", "noisy-night"):
         assert deployed[-1] == 100 and controller["last_state"] == "Done"
         assert all(d["verdict"] in ("PROMOTE", "HOLD") for d in report["decisions"])
-    if name == "noisy-night":  # the night's judgements hold for samples, the day's promote
-        at_one = [d["verdict"] for d in report["decisions"] if d["step"] == 1]
-        assert at_one[-1] == "PROMOTE" and set(at_one[:-1]) == {"HOLD"} and len(at_one) > 1
+    if name == "noisy-night":  # the night's judgements (of the shadow) hold for samples, the day's promote
+        first = [d["verdict"] for d in report["decisions"] if d["step"] == report["decisions"][0]["step"]]
+        assert first[-1] == "PROMOTE" and set(first[:-1]) == {"HOLD"} and len(first) > 1
 
 
 def never_stops(definition: dict[str, Any]) -> dict[str, Any]:
