@@ -142,12 +142,12 @@ def main(argv: list[str] | None = None, clients: object = None) -> int:
     except SpecInvalid as exc:
         print(exc.report(), file=sys.stderr)
         if as_json:
-            _json_error(args.command, exc.report(), 2, "spec")
+            _json_error(ops_cli.command_name(args), exc.report(), 2, "spec")
         return 2
     except (UsageError, InvalidFlagDocument) as exc:
         print(f"cutover: {exc}", file=sys.stderr)
         if as_json:
-            _json_error(args.command, str(exc), 2, "input")
+            _json_error(ops_cli.command_name(args), str(exc), 2, "input")
         return 2
 
 

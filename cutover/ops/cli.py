@@ -14,7 +14,8 @@ import argparse
 import re
 from pathlib import Path
 
-COMMANDS = ("status", "analyze", "ramp", "deploy", "rollback", "preflight", "monitor", "query", "traces", "cost")
+COMMANDS = ("status", "analyze", "ramp", "deploy", "rollback", "preflight", "monitor", "query", "traces", "cost",
+            "controller", "approve", "reject")
 DURATION = re.compile(r"^(\d+)([smhd])$")
 
 
@@ -49,6 +50,28 @@ def _common(p: argparse.ArgumentParser, env_default: str | None = "production") 
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """The command as typed ("controller start"), as every result and error names it."""
+    action = getattr(args, "controller_command", None)
+    return f"{args.command} {action}" if args.command == "controller" and action else args.command
+
+
+def _controller(sub: argparse._SubParsersAction) -> None:
+    top = sub.add_parser("controller", help="the controller (Step Functions) that walks the canary: start, status, stop")
+    actions = top.add_subparsers(dest="controller_command", required=True, metavar="{start,status,stop}")
+    _common(actions.add_parser("start", help="start an execution (refused while one is running)"))
+    _common(actions.add_parser("status", help="the newest execution: where it is, what it decided, what it waits for"))
+    p = actions.add_parser("stop", help="stop the running execution (the canary stays where it is)")
+    _common(p)
+    p.add_argument("--reason", required=True, help="why (required: kept in the audit record)")
+    p = sub.add_parser("approve", help="answer the controller's question: promote the step it holds")
+    _common(p)
+    p.add_argument("--reason", help="why (kept in the audit record)")
+    p = sub.add_parser("reject", help="answer the controller's question: end the walk, the step stays")
+    _common(p)
+    p.add_argument("--reason", required=True, help="why (required: kept in the audit record)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="spec against live: flags, aliases, CodeDeploy, alarms, drift")
     _common(p)
@@ -68,6 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apply", action="store_true", help="then build, plan and apply (make plan + make apply)")
     p.add_argument("--path", help="read path (default: the first)")
     p.add_argument("--since", type=positive_duration, default=3600, help="the gate's window (default 1h)")
+    p.add_argument("--sync", action="store_true", help="make the spec say what is served, every path, no gate; "
+                                                       "and keep the controller's decisions in audit/<env>.jsonl")
     p = sub.add_parser("monitor", help="traffic, errors and p95 per route, alarms, deployments, recent logs")
     _common(p)
     p.add_argument("--watch", action="store_true", help="refresh until interrupted")
@@ -94,6 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("preflight", help="the readiness checks before a beta (a table; exit 1 if any fails)")
     _common(p)
     p.add_argument("--check", action="append", dest="only", metavar="ID", help="run only this check (repeatable)")
+    _controller(sub)
 
 
 def run(args: argparse.Namespace, root: Path, clients=None) -> int:
@@ -107,6 +133,7 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
     from cutover.ops.output import MISSING, emit, emit_error
 
     as_json = getattr(args, "json", False)
+    command = command_name(args)
     token = REGION.set(None)
     try:
         names, spec, plan = names_mod.load(root, args.env)
@@ -117,13 +144,13 @@ def run(args: argparse.Namespace, root: Path, clients=None) -> int:
         ctx = Context(root, names, spec, clients, plan)
         result = _dispatch(args, ctx)
     except OpsError as exc:
-        return emit_error(args.command, str(exc), exc.code, getattr(exc, "kind", "input"), as_json)
+        return emit_error(command, str(exc), exc.code, getattr(exc, "kind", "input"), as_json)
     except KeyboardInterrupt:
-        return emit_error(args.command, "interrupted", 130, "interrupted", as_json)
+        return emit_error(command, "interrupted", 130, "interrupted", as_json)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         # Anything AWS raised outside a described call (a broken profile, say): one sentence.
-        sentence = describe(exc, f"run {args.command}") or f"AWS: {exc}"
-        return emit_error(args.command, sentence, MISSING, "aws", as_json)
+        sentence = describe(exc, f"run {command}") or f"AWS: {exc}"
+        return emit_error(command, sentence, MISSING, "aws", as_json)
     finally:
         REGION.reset(token)
     if isinstance(result, int):  # `monitor --watch` printed as it went: its exit code alone
@@ -174,7 +201,17 @@ def _dispatch(args: argparse.Namespace, ctx):
     if args.command == "ramp":
         from cutover.ops import ramp
 
-        return ramp.run(ctx, args.to, args.apply, args.path, args.since)
+        if args.sync:
+            return _sync(args, ctx)
+        result = ramp.run(ctx, args.to, args.apply, args.path, args.since)
+        if ctx.names.state_machine and result.data.get("changed"):
+            result.notes.append(
+                f"[yellow]the controller is enabled in {ctx.names.spec_file}[/]: the flag deployment follows it, so "
+                f"`make apply` does not deploy this step; `cutover controller start --env {ctx.env}` walks the steps "
+                "(turn the controller off to ramp by hand)")
+        return result
+    if args.command in ("controller", "approve", "reject"):
+        return _controller_run(args, ctx)
     if args.command == "monitor":
         from cutover.ops import monitor
 
@@ -196,6 +233,28 @@ def _dispatch(args: argparse.Namespace, ctx):
 
         return preflight.run(ctx, args.only)
     raise OpsError(f"unknown command {args.command}")
+
+
+def _sync(args: argparse.Namespace, ctx):
+    from cutover.ops import sync
+    from cutover.ops.aws import OpsError
+
+    given = [flag for flag, value in (("--to", args.to), ("--apply", args.apply), ("--path", args.path)) if value]
+    if given:
+        raise OpsError(f"--sync makes the spec say what is served for every read path, with nothing to apply: "
+                       f"drop {', '.join(given)}")
+    return sync.run(ctx)
+
+
+def _controller_run(args: argparse.Namespace, ctx):
+    from cutover.ops import controller
+
+    if args.command == "approve":
+        return controller.answer(ctx, True, args.reason)
+    if args.command == "reject":
+        return controller.answer(ctx, False, args.reason)
+    run = {"start": controller.start, "status": controller.status}.get(args.controller_command)
+    return run(ctx) if run else controller.stop(ctx, args.reason)
 
 
 def _cost(args: argparse.Namespace, ctx):

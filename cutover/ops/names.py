@@ -69,6 +69,9 @@ class ReleaseNames:
     # The guard's all-at-once, no-bake strategy (plan output `guard_strategy_name`), which
     # `cutover rollback` deploys with too; None: rollback makes `<prefix>-break-glass`.
     guard_strategy: str | None = None
+    # The controller's Step Functions state machine (module "controller", rendered when the
+    # spec enables delivery.controller), None without it.
+    state_machine: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -156,6 +159,7 @@ def from_plan(plan: ReleasePlan, spec: ReleaseSpec) -> ReleaseNames:
         flags_document=plan.flags_document,
         guard_function=_literal(guard.get("name")) if guard else None,
         guard_strategy=_literal(ff.get("guard_strategy_name")),
+        state_machine=_literal((module_args(plan, "controller") or {}).get("name")),
     )
 
 

@@ -14,6 +14,8 @@ READ_ONLY = (
     "logs:GetQueryResults", "xray:GetTraceSummaries", "sqs:GetQueueUrl", "sqs:GetQueueAttributes",
     "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints", "iam:ListRolePolicies",
     "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion",
+    # the controller (status, controller status, ramp --sync; with delivery.controller)
+    "states:ListStateMachines", "states:ListExecutions", "states:DescribeExecution", "states:GetExecutionHistory",
 )  # fmt: skip
 
 # What `cutover doctor --env` itself uses to check the rest (without them it says it could not).
@@ -29,5 +31,9 @@ WRITING = {
     "appconfig:StartDeployment": "rollback",
     "appconfig:ListDeploymentStrategies": "rollback",
     "appconfig:CreateDeploymentStrategy": "rollback",
-    "sts:GetCallerIdentity": "rollback",
+    "sts:GetCallerIdentity": "rollback, controller start|stop, approve, reject",
+    "states:StartExecution": "controller start",
+    "states:StopExecution": "controller stop",
+    "states:SendTaskSuccess": "approve",
+    "states:SendTaskFailure": "reject",
 }

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from cutover.ops import appconfig, codedeploy, lambdas
-from cutover.ops.aws import aws_errors
+from cutover.ops.aws import OpsError, aws_errors
 from cutover.ops.context import Context
 from cutover.ops.output import FAILED, OK, Result, table
 
@@ -24,6 +24,10 @@ def _flag_fix(ctx: Context, flags: appconfig.Flags, who: str | None, path: str, 
     if running is not None:
         return (f"wait for AppConfig deployment {running.number} ({running.state}) to finish, "
                 f"or `cutover rollback --env {ctx.env} --reason ...`")
+    if ctx.names.state_machine is not None:
+        # The controller moves what is served; Terraform no longer redeploys the spec's step.
+        return (f"`cutover ramp --sync --env {ctx.env}` (the spec := what is served) and commit it; "
+                "the next `make apply` then plans no flag deployment")
     if who in appconfig.WHO or (flags.latest is not None and flags.latest.rolled_back):
         return spec_edit.format(have=have)
     return f"make plan ENV={ctx.env} && make apply ENV={ctx.env}"
@@ -94,14 +98,44 @@ def _alarms(ctx: Context, drift: list[dict[str, Any]]) -> dict[str, str]:
     return states
 
 
+def _controller(ctx: Context, flags: dict[str, Any], drift: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The controller's reading (ops/controller), only when the spec enables it."""
+    if ctx.names.state_machine is None:
+        return None
+    from cutover.ops import controller
+
+    try:
+        return controller.reading(ctx, flags.get("canaryPercent"))
+    except controller.NotApplied as exc:
+        drift.append({"what": f"controller state machine {ctx.names.state_machine} missing", "live": None,
+                      "spec": "delivery.controller enabled", "fix": f"make plan ENV={ctx.env} && make apply ENV={ctx.env}"})
+        return {"stateMachine": ctx.names.state_machine, "error": str(exc)}
+    except OpsError as exc:
+        return {"stateMachine": ctx.names.state_machine, "error": str(exc)}
+
+
+def _controller_view(ctx: Context, reading: dict[str, Any] | None, out: Console) -> None:
+    from cutover.ops import controller
+
+    if reading is None:
+        return
+    if "error" in reading:
+        out.print(f"controller: state machine {reading['stateMachine']}: [red]{reading['error']}[/]", soft_wrap=True)
+        return
+    for line in controller.lines(ctx, {**reading, "served": None}):  # served: the table above says it
+        out.print(line, soft_wrap=True)
+
+
 def run(ctx: Context) -> Result:
     drift: list[dict[str, Any]] = []
     flags = _flags(ctx, drift)
     aliases = _aliases(ctx, drift)
     alarms = _alarms(ctx, drift)
+    controller = _controller(ctx, flags, drift)
     data = {"env": ctx.env, "phase": ctx.names.phase,
             "spec": {"canaryPercent": {p.name: p.canary_percent for p in ctx.names.paths}},
-            "flags": flags, "aliases": aliases, "alarms": alarms, "drift": drift}
+            "flags": flags, "aliases": aliases, "alarms": alarms, "drift": drift,
+            **({"controller": controller} if controller is not None else {})}
 
     def view(out: Console) -> None:
         out.print(f"[bold]{ctx.names.release}[/] ({ctx.env}), phase {ctx.names.phase}")
@@ -120,6 +154,7 @@ def run(ctx: Context) -> Result:
                         [[a["function"], a["alias"], a["version"], a["split"], a["latestVersion"],
                           ", ".join(f"{d['id']} {d['status']}" for d in a["codeDeploy"])] for a in aliases]))
         out.print(table("alarms", ["alarm", "state"], [[n, alarms.get(n, "MISSING")] for n in ctx.names.alarms]))
+        _controller_view(ctx, controller, out)
         if drift:
             out.print(table("[red]drift[/]", ["what", "live", "spec", "fix"],
                             [[d["what"], d["live"], d["spec"], d["fix"]] for d in drift]))

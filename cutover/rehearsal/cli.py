@@ -31,6 +31,8 @@ def add_parser(sub: Any) -> None:
                                           "else an embedded server)")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
+    p.add_argument("--controller", action="store_true",
+                   help="the controller's state machine (Step Functions) walks the ramp instead of the operator")
 
 
 def scenario_path(root: Path, value: str) -> Path:
@@ -40,7 +42,8 @@ def scenario_path(root: Path, value: str) -> Path:
     return root / "config" / "scenarios" / f"{value}.yaml"
 
 
-def prepare(root: Path, env: str | None, scenario_arg: str, seed: int | None) -> tuple[Any, Any, Path, Path, Path]:
+def prepare(root: Path, env: str | None, scenario_arg: str, seed: int | None,
+            controller: bool = False) -> tuple[Any, Any, Path, Path, Path]:
     """Everything checked before anything runs: spec, scenario, packages, alarms."""
     from cutover.generator.spec.loader import load_spec
     from cutover.rehearsal.functions import package_path
@@ -63,7 +66,9 @@ def prepare(root: Path, env: str | None, scenario_arg: str, seed: int | None) ->
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     build = root / "build"
-    for package in ("router", "candidate", *(("guard",) if getattr(spec, "guard", None) else ())):
+    needed = ("router", "candidate", *(("guard",) if getattr(spec, "guard", None) else ()),
+              *(("controller",) if controller else ()))
+    for package in needed:
         package_path(build, package)
     alarms = root / "terraform" / "envs" / spec.release.environment / "alarms.json"
     if not alarms.is_file():
@@ -77,7 +82,8 @@ def run(root: Path, args: argparse.Namespace) -> int:
     from cutover.rehearsal.functions import PackageMissing
 
     try:
-        spec, scenario, path, build, alarms = prepare(root, args.env, args.scenario, args.seed)
+        spec, scenario, path, build, alarms = prepare(root, args.env, args.scenario, args.seed,
+                                                      getattr(args, "controller", False))
     except SpecInvalid as exc:
         print(exc.report(), file=sys.stderr)
         return 2
@@ -86,7 +92,8 @@ def run(root: Path, args: argparse.Namespace) -> int:
         return 2
     out = args.out or root / "reports" / "rehearsal" / scenario.name
     try:
-        report = execute(root, spec, scenario, path, build, alarms, args.database_url, args.quiet)
+        report = execute(root, spec, scenario, path, build, alarms, args.database_url, args.quiet,
+                         getattr(args, "controller", False))
     except DatabaseUnavailable as exc:
         print(f"cutover rehearse: {exc}", file=sys.stderr)
         return 2
@@ -96,12 +103,13 @@ def run(root: Path, args: argparse.Namespace) -> int:
 
 
 def execute(root: Path, spec: Any, scenario: Any, path: Path, build: Path, alarms: Path,
-            database_url: str | None, quiet: bool) -> dict[str, Any]:
+            database_url: str | None, quiet: bool, controller: bool = False) -> dict[str, Any]:
     from cutover.rehearsal.engine import Options, Rehearsal
     from cutover.rehearsal.progress import Progress
 
     spec_file = _relative(root, root / "config" / f"{spec.release.environment}.release.yaml")
-    options = Options(spec, spec_file, scenario, _relative(root, path), build, alarms, database_url)
+    options = Options(spec, spec_file, scenario, _relative(root, path), build, alarms, database_url,
+                      controller=controller)
     if quiet:
         return Rehearsal(options).run()
     with Progress() as progress:

@@ -14,9 +14,11 @@ arrival before invoking, so a slow invocation never delays the next request's ar
 
 from __future__ import annotations
 
+import datetime as _datetime
 import sys
 import time
 import types
+from collections.abc import Iterable
 from typing import Any
 
 # 2026-01-05T00:00:00Z, a Monday: simulated minute 0 (EMF timestamps are epoch based).
@@ -96,4 +98,33 @@ def patch_time_sources(module_names: list[str], clock: VirtualClock) -> list[str
             elif isinstance(value, type) and value.__module__ == name:
                 for member in vars(value).values():
                     _patch_defaults(member, swap)
+    return patched
+
+
+def datetime_module(clock: VirtualClock) -> types.ModuleType:
+    """A stand-in for the ``datetime`` module whose ``datetime.now()`` reads the clock."""
+
+    class VirtualDatetime(_datetime.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return cls.fromtimestamp(clock.time(), tz)
+
+    shim = types.ModuleType("datetime")
+    shim.__dict__.update({k: v for k, v in vars(_datetime).items() if not k.startswith("__")})
+    shim.datetime = VirtualDatetime
+    return shim
+
+
+def patch_datetime(modules: Iterable[types.ModuleType], clock: VirtualClock) -> list[str]:
+    """Point ``datetime.now()`` of these modules (``from datetime import datetime`` or
+    ``import datetime``) at ``clock``; returns what changed. Only the functions that read the
+    date to decide (the controller's window) are patched: the others keep what they had."""
+    shim = datetime_module(clock)
+    swap = {id(_datetime): shim, id(_datetime.datetime): shim.datetime}
+    patched = []
+    for module in modules:
+        for attr, value in list(vars(module).items()):
+            if id(value) in swap:
+                setattr(module, attr, swap[id(value)])
+                patched.append(f"{module.__name__}.{attr}")
     return patched

@@ -1,4 +1,5 @@
-"""CloudWatch's DescribeAlarms on loopback: what the guard function reads.
+"""CloudWatch's DescribeAlarms on loopback: what the guard function reads (and, when the
+rehearsal runs the controller, GetMetricData from ``metric_data``: its window).
 
 boto3 1.44's ``cloudwatch`` client speaks the JSON protocol (its model lists
 ``smithy-rpc-v2-cbor``, ``json`` and ``query``, and botocore picks ``json``): one
@@ -69,9 +70,11 @@ class LoopbackApi:
 class DescribeAlarmsApi:
     """DescribeAlarms (JSON protocol) over the states a callable reports."""
 
-    def __init__(self, states: Callable[[], Mapping[str, tuple[str, str]]], clock: Any) -> None:
+    def __init__(self, states: Callable[[], Mapping[str, tuple[str, str]]], clock: Any,
+                 metric_data: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.states = states
         self.clock = clock
+        self.metric_data = metric_data  # GetMetricData, when given (the controller function's window)
         self.calls: list[dict[str, Any]] = []
         self.fail_next: list[tuple[str, int]] = []
         self._lock = threading.Lock()
@@ -105,6 +108,11 @@ class DescribeAlarmsApi:
     def route(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, bytes, dict[str, str]]:
         target = str(headers.get("X-Amz-Target", ""))
         reply = {"Content-Type": "application/x-amz-json-1.0"}
+        if method == "POST" and target == TARGET + "GetMetricData" and self.metric_data is not None:
+            try:
+                return 200, json.dumps(self.metric_data(json.loads(body or b"{}"))).encode(), reply
+            except ValueError as exc:
+                return 400, json.dumps({"__type": "InvalidParameterValue", "message": str(exc)}).encode(), reply
         if method != "POST" or target != TARGET + "DescribeAlarms":
             return 400, json.dumps({"__type": "InvalidAction",
                                     "message": f"{target or path} is not implemented here"}).encode(), reply

@@ -31,6 +31,7 @@ import random
 import resource
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,7 @@ from .record import (
     RunOutcome,
     RunRecord,
 )
-from .release import alarm_document, flag_document, live_module, shift_plan
+from .release import ACCOUNT, alarm_document, flag_document, live_module, shift_plan
 from .responder import GuardResponder, ResponderContext, ResponderFactory
 from .scenario import Fault, Scenario
 from .telemetry import Telemetry
@@ -88,6 +89,13 @@ class Options:
     # What reacts to the rollback alarm; None: the real guard function (docs/functions.md, Guard). A test may
     # swap in another (tests/rehearsal/test_naive_brake.py).
     responder: ResponderFactory | None = None
+    # The controller's state machine drives the ramp instead of the operator (controller.py); its
+    # function's package (default: build/functions/controller.zip).
+    controller: bool = False
+    controller_package: Path | None = None
+    # A change to the rendered definition before it runs: a test may break it to show that
+    # the scenario's expectation catches the broken transition (tests/rehearsal/test_controller_runs.py).
+    controller_definition: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 class Recorder:
@@ -250,6 +258,8 @@ class Rehearsal:
             try:
                 record = self._run(world)
             finally:
+                if getattr(self, "controller_apis", None) is not None:
+                    self.controller_apis.close()
                 world.close()
         finally:
             database.close()
@@ -269,8 +279,11 @@ class Rehearsal:
                                self._step_faults)
         evidence = Evidence(self.spec, self.telemetry, f"rehearsal {self.scenario.name} seed {self.scenario.seed}",
                             world.poll_interval_s)
-        self.ramp = Ramp(self.plan, self.scenario.ramp, self.release, recorder, at,
-                         lambda step, minute: analyse_step(evidence, step, minute))
+        if self.o.controller:
+            self.ramp = self._controller_ramp(world)
+        else:
+            self.ramp = Ramp(self.plan, self.scenario.ramp, self.release, recorder, at,
+                             lambda step, minute: analyse_step(evidence, step, minute))
         self.responder = (self.o.responder or GuardResponder)(
             ResponderContext(world, self.alarms, at, self.delivery_rng, recorder.event))
         self.delivery = AlarmDelivery(self.delivery_rng, at, world.faults.lost,
@@ -281,6 +294,36 @@ class Rehearsal:
         self.tally = Tally([rig.name for rig in world.paths], recorder.propagating)
         self.traffic = Traffic(Population(self.scenario.traffic, self.scenario.seed), world, self.telemetry,
                                self.request_rng, self.scenario.traffic.path_shares, self.tally)
+
+    def _controller_ramp(self, world: World) -> Ramp:
+        """The ramp as the controller's state machine walks it (controller.py)."""
+        from . import controller as c
+        from .functions import package_path
+
+        spec, spec_file, holder = self.spec, self.o.spec_file, []
+        machine = c.machine_arn(spec)
+        self.controller_apis = apis = c.ControllerApis(
+            world, self.telemetry, lambda: [(machine, r.execution) for r in holder if r.execution is not None])
+        package = self.o.controller_package or package_path(self.o.build_dir, "controller")
+        fn, arn = c.controller_function(world, package, c.controller_environment(world, apis, machine, spec_file))
+        start = self.scenario.ramp.start_step
+        steps = list(spec.read_paths[0].canary.steps)
+        applied = 0.0 if start is None or steps.index(start) == 0 else float(steps[steps.index(start) - 1])
+        c.kept_versions(world.appconfig, spec, spec_file, applied)
+        ids = world.appconfig.ids
+        topic = f"arn:aws:sns:{spec.release.region}:{ACCOUNT}:{spec.release.name}-{spec.release.environment}-alarms"
+        values = {"controller_function_arn": arn, "application_id": ids["application"],
+                  "environment_id": ids["environment"], "profile_id": ids["profile"],
+                  "strategy_id": world.ramp_strategy.id,
+                  "kms_key_arn": f"arn:aws:kms:{spec.release.region}:{ACCOUNT}:key/rehearsal", "topic_arn": topic}
+        definition = c.rendered(c.controller_config(spec, spec_file, world.canary_flags, self.scenario), values)
+        if self.o.controller_definition is not None:
+            definition = self.o.controller_definition(definition)
+        ramp = c.ControllerRamp(self.plan, self.scenario.ramp, self.release, self.recorder, self.timeline.at,
+                                c.Wiring(world, fn, arn, machine, topic, apis.sns), definition,
+                                self.scenario.ramp.start_step)
+        holder.append(ramp)
+        return ramp
 
     def _run(self, world: World) -> RunRecord:
         self._wire(world)
@@ -381,6 +424,9 @@ class Rehearsal:
                                  len(tally.path_users[name])) for name, c in tally.path_counts.items())
         apis = getattr(world, "guard_apis", None)
         notifications = self.delivery.notifications + (apis.published() if apis is not None else [])
+        controller = getattr(self, "controller_apis", None)
+        if controller is not None:
+            notifications += controller.published()
         return RunRecord(
             plan=tuple(self.plan), outcome=outcome, end_minute=end_minute, rows=rows,
             events=tuple(self.recorder.events), decisions=tuple(self.ramp.decisions),
@@ -393,7 +439,8 @@ class Rehearsal:
             notifications=tuple(sorted(notifications, key=lambda n: n["second"])),
             divergent_fields=dict(telemetry.divergent_fields), guard=tally_of(self.responder),
             cold_starts=dict(sorted(world.lambda_.cold_starts.items())), shadow_dlq=len(world.lambda_.dlq),
-            flag_reads=world.agents.requests)
+            flag_reads=world.agents.requests,
+            controller=self.ramp.summary() if self.o.controller else None)
 
     def progress_view(self) -> Any:
         from .progress import ProgressView

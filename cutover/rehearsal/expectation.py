@@ -38,11 +38,26 @@ def judge(r: RunRecord, expect: Expect) -> tuple[bool, list[str]]:
         if bool(sent) != bounds.notification_sent:
             misses.append("no notification was sent" if bounds.notification_sent
                           else f"{len(sent)} notifications were sent, expected none")
+    ended = getattr(expect, "ended", None)
+    if ended is not None:
+        got = _controller_end(r)
+        if got != ended:
+            misses.append(f"expected the controller to end with {ended}, it ended with {got}")
     for step, verdict in sorted(bounds.verdicts.items()):
         made = [d.verdict.value for d in r.decisions if d.step == step]
         if not made or made[-1] != verdict:
             misses.append(f"the verdict at step {step:g}% is {made[-1] if made else 'none'}, expected {verdict}")
     return not misses, misses
+
+
+def _controller_end(r: RunRecord) -> str:
+    """The controller's end: its Fail state's error, its Succeed state's name, or its status."""
+    c = r.controller or {}
+    if c.get("status") == "FAILED":
+        return str(c.get("error"))
+    if c.get("status") == "SUCCEEDED":
+        return str(c.get("last_state"))
+    return f"nothing (its execution is {c.get('status', 'not run')})"
 
 
 def _rollback_times(r: RunRecord, bounds: Bounds) -> list[str]:

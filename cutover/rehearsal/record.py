@@ -167,6 +167,7 @@ class RunRecord:
     cold_starts: Mapping[str, int]
     shadow_dlq: int
     flag_reads: int
+    controller: Mapping[str, Any] | None = None  # the controller's execution (--controller), else None
 
     @property
     def max_route_flips(self) -> int:

@@ -20,16 +20,19 @@ from cutover.runtime import env as env_keys
 ACCOUNT = "123456789012"
 
 
-def spec_at(spec: ReleaseSpec, percent: float) -> ReleaseSpec:
-    """The spec as the operator edits it for a step: the canary percent (and the phase)."""
-    paths = [p.model_copy(update={"canary": p.canary.model_copy(update={"percent": percent})})
-             for p in spec.read_paths]
-    phase = "shadow" if percent == 0 else "canary"
+def spec_at(spec: ReleaseSpec, percent: float | list[float]) -> ReleaseSpec:
+    """The spec as the operator edits it for a step: the canary percent (and the phase);
+    a list gives each read path its own percent."""
+    percents = percent if isinstance(percent, list) else [percent] * len(spec.read_paths)
+    paths = [p.model_copy(update={"canary": p.canary.model_copy(update={"percent": pct})})
+             for p, pct in zip(spec.read_paths, percents, strict=True)]
+    phase = "shadow" if not any(percents) else "canary"
     return spec.model_copy(update={"read_paths": paths, "phase": phase})
 
 
-def flag_document(spec: ReleaseSpec, spec_file: str, percent: float) -> dict[str, Any]:
-    """The rendered flags.json of that step, as the Terraform module hosts it (no "//")."""
+def flag_document(spec: ReleaseSpec, spec_file: str, percent: float | list[float]) -> dict[str, Any]:
+    """The rendered flags.json of that step (or of these percents, one per read path), as
+    the Terraform module hosts it (no "//")."""
     files = render_files(build_plan(spec_at(spec, percent), spec_file))
     document = json.loads(files["flags.json"])
     document.pop(JSON_MARKER_KEY, None)

@@ -66,13 +66,14 @@ def build_report(r: RunRecord, o: Options, wall_seconds: float, peak_rss_mb: flo
     spec, scenario = o.spec, o.scenario
     g = spec.guardrails
     outcome = r.outcome
-    met, why = judge(r, scenario.expect)
-    return {
+    expect = scenario.expectation(o.controller)
+    met, why = judge(r, expect)
+    report = {
         "format": FORMAT,
         "release": spec.release.name, "env": spec.release.environment,
         "spec_file": o.spec_file, "seed": scenario.seed,
         "scenario": {"name": scenario.name, "file": o.scenario_file, "description": scenario.description,
-                     "expect": scenario.expect.model_dump(mode="json")},
+                     "expect": expect.model_dump(mode="json")},
         "outcome": {"result": outcome.result.value, "step": outcome.step, "minute": outcome.minute,
                     "expectation_met": met, "reasons": [*outcome.reasons, *why],
                     "rollback_decided_minute": _minutes(r.rollback_decided),
@@ -99,6 +100,9 @@ def build_report(r: RunRecord, o: Options, wall_seconds: float, peak_rss_mb: flo
                              for p, n in sorted(r.divergent_fields.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
         "totals": totals(r, o, wall_seconds, peak_rss_mb),
     }
+    if r.controller is not None:  # --controller: the state machine's execution walked the ramp
+        report["controller"] = dict(r.controller)
+    return report
 
 
 def totals(r: RunRecord, o: Options, wall_seconds: float, peak_rss_mb: float) -> dict[str, Any]:

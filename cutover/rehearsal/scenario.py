@@ -72,6 +72,15 @@ class Traffic(Model):
         return self
 
 
+class Approval(Model):
+    """Under --controller with approval on (the spec's delivery.controller.approval): what the
+    person the controller asks answers (`cutover approve` or `cutover reject`), and when."""
+
+    answer: Literal["none", "approve", "reject"] = Field(
+        default="none", description="none: nobody answers (the ask times out, held).")
+    after_minutes: float = Field(default=30, gt=0, le=7 * 1440, description="After the question, in minutes.")
+
+
 class Ramp(Model):
     shadow_minutes: int = Field(default=240, ge=0, le=14 * 1440,
                                 description="Time in the shadow phase before the first canary step (0: skip).")
@@ -88,6 +97,8 @@ class Ramp(Model):
     reconcile_after_minutes: float | None = Field(
         default=None, gt=0, le=1440,
         description="After a rollback decision, the operator sets the spec's percent to 0 and applies (alarms and flags re-rendered).")
+    approval: Approval = Field(default_factory=Approval,
+                               description="--controller: how the person asked for approval answers.")
 
     def hold(self, percent: float) -> int:
         if percent == 0:
@@ -247,6 +258,15 @@ class Expect(Model):
         return self
 
 
+class ControllerExpect(Expect):
+    """What a run with --controller expects (the controller's state machine walks the ramp)."""
+
+    ended: str | None = Field(
+        default=None, min_length=1,
+        description="How the controller's execution ends: the Fail state's error (cutover.Stopped, cutover.Held, "
+                    "...) or the Succeed state's name (Done).")
+
+
 class World(Model):
     """How AWS behaves where the rehearsal has a choice (docs/rehearsal.md "Fidelity")."""
 
@@ -270,6 +290,12 @@ class Scenario(Model):
     env: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$",
                             description="The spec (config/<env>.release.yaml) this scenario is for; default: --env.")
     expect: Expect
+    expect_controller: ControllerExpect | None = Field(
+        default=None, description="What a run with --controller expects, where it differs from expect.")
+
+    def expectation(self, controller: bool) -> Expect:
+        """What the run expects: ``expect``, or under --controller ``expect_controller`` when set."""
+        return self.expect_controller if controller and self.expect_controller is not None else self.expect
 
 
 class ScenarioInvalid(SpecInvalid):

@@ -56,6 +56,13 @@ class Telemetry:
         self.events: Counter = Counter()
         self.divergent_fields: Counter = Counter()
         self.last_counts: dict[str, float] = {}
+        # Per read path too, when something reads a path's own figures (--controller: the
+        # controller function's GetMetricData): path -> minute -> counts, (path, route) -> minute -> histogram.
+        self.by_path: dict[str, dict[int, Counter]] | None = None
+        self.path_latency: dict[tuple[str, str], dict[int, Counter]] = {}
+
+    def keep_paths(self) -> None:
+        self.by_path = defaultdict(lambda: defaultdict(Counter))
 
     def ingest(self, role: str, kind: str, parts: list[str]) -> None:
         counts: dict[str, float] = {}
@@ -83,6 +90,7 @@ class Telemetry:
         index = int(t // 60)
         minute = self.minutes[index]
         stored, publish = self.stored, self.publish
+        path = None if self.by_path is None else str(doc.get(emf.PATH, ""))
         for directive in meta["CloudWatchMetrics"]:
             namespace = directive["Namespace"]
             dim_sets = None  # the directive's dimension sets, once it has a stored metric
@@ -102,14 +110,21 @@ class Telemetry:
                     histogram = self.latency.setdefault(route, defaultdict(Counter))[index]
                     for v in values:
                         histogram[bucket(float(v))] += 1
+                    if path is not None:
+                        self.path_latency.setdefault((path, route), defaultdict(Counter))[index].update(
+                            bucket(float(v)) for v in values)
                 else:
                     total = sum(float(v) for v in values) if len(values) != 1 else float(values[0])
                     minute[name] += total
                     counts[name] = counts.get(name, 0.0) + total
+                    if path is not None:
+                        self.by_path[path][index][name] += total
 
-    def p95(self, route: str, first: int, last: int) -> tuple[float | None, int]:
-        """p95 and sample count of a route over minutes [first, last)."""
+    def p95(self, route: str, first: int, last: int, path: str | None = None) -> tuple[float | None, int]:
+        """p95 and sample count of a route over minutes [first, last) (of one read path when
+        given and kept, ``keep_paths``)."""
         merged: Counter = Counter()
+        minutes = self.latency.get(route, {}) if path is None else self.path_latency.get((path, route), {})
         for m in range(first, last):
-            merged.update(self.latency.get(route, {}).get(m, {}))
+            merged.update(minutes.get(m, {}))
         return percentile(merged, 95), sum(merged.values())

@@ -16,7 +16,7 @@ from cutover.runtime import env as env_keys
 from .appconfig import Agent, AgentServer, AppConfig, Monitor, Strategy
 from .appconfig_api import ControlPlane, ControlPlaneServer
 from .appconfigdata_api import DataPlane, DataPlaneServer
-from .clock import VirtualClock
+from .clock import VirtualClock, patch_datetime
 from .database import Database
 from .faults import FaultBoard
 from .lambda_service import Environment, Function, LambdaService, StandinClient, Version
@@ -88,6 +88,8 @@ class Hooks:
             self.world.attach_router(env)
         elif fn.role == "candidate":
             self.world.attach_candidate(env)
+        elif fn.role == "controller":  # it reads the date to find its window (datetime.now)
+            patch_datetime(env.modules.modules.values(), self.world.clock)
 
     def entering(self, fn: Function, env: Environment) -> None:
         if fn.role == "router":

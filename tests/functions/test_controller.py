@@ -530,3 +530,41 @@ def test_ask_tells_a_person_how_to_approve_or_reject(world):
 def test_an_unknown_action_fails_loudly(world):
     with pytest.raises(ValueError, match="unknown action 'deploy'; allowed: survey, settle, judge, ask"):
         world.call("deploy")
+
+
+# -- with what the generator writes ------------------------------------------------------------
+
+@pytest.mark.parametrize("env", ["production", "preview"])
+def test_the_generators_kept_documents_carry_the_whole_walk(aws_env, env):
+    """The generator's `$.config` and kept documents (generator/plan/release_calls.py,
+    flag_document.py): every survey finds the version of its stage among them, in the
+    spec's order, path after path, to DONE: the step document is computed as the
+    generator writes it."""
+    from cutover.generator.plan import flag_document
+    from cutover.generator.plan.release_calls import controller_config
+    from cutover.generator.spec.loader import load_spec
+
+    from tests.conftest import ROOT
+
+    spec = load_spec(ROOT / "config" / f"{env}.release.yaml")
+    cfg = controller_config(spec, f"config/{env}.release.yaml").as_state()
+    with mock_aws():
+        w = World()
+        try:
+            for doc in flag_document.kept_documents(spec):
+                w.appconfig.host(doc, "kept")
+            w.appconfig.deploy(w.appconfig.host(flag_document.document(spec), "apply"), w.clock.now, AT_ONCE, "apply")
+            walked = []
+            for _ in range(sum(len(p["steps"]) for p in cfg["paths"]) + 1):
+                answer = w.call("survey", cfg=cfg)
+                if answer["action"] != "DEPLOY":
+                    break
+                stage = answer["stage"]
+                walked.append((stage["path"], stage["step"]))
+                w.appconfig.deploy(int(stage["version"]), w.clock.now, AT_ONCE, stage["description"])
+            assert answer["action"] == "DONE", answer["reason"]
+            start = {p.name: p.canary.percent for p in spec.read_paths}
+            assert walked == [(p["name"], s) for p in cfg["paths"] for s in p["steps"] if s > start[p["name"]]]
+            assert len({p for p, _ in walked}) == len(cfg["paths"])
+        finally:
+            w.close()

@@ -11,12 +11,22 @@ import pytest
 
 from cutover import cli
 from cutover.cli import main
+from cutover.ops import cli as ops_cli
+
+
+def _choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    return dict(sub.choices) if sub else {}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
-    top = cli.parser()
-    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(sub.choices)
+    """Every command by the words that name it: "status", and the actions of an operations
+    command that has them ("controller start")."""
+    out = {}
+    for name, p in _choices(cli.parser()).items():
+        actions = _choices(p) if name in ops_cli.COMMANDS else {}
+        out.update({f"{name} {a}": q for a, q in actions.items()} if actions else {name: p})
+    return out
 
 
 JSON_COMMANDS = sorted(name for name, p in _subcommands().items() if "--json" in p._option_string_actions)
@@ -49,13 +59,14 @@ def _document(out: str, code: int) -> dict:
 
 
 def test_the_tree_has_the_commands_the_docs_name():
-    assert {"status", "ramp", "rollback", "deploy", "analyze", "traces", "cost"} <= set(JSON_COMMANDS)
+    assert {"status", "ramp", "rollback", "deploy", "analyze", "traces", "cost", "controller start",
+            "controller status", "controller stop", "approve", "reject"} <= set(JSON_COMMANDS)
 
 
 @pytest.mark.parametrize("command", JSON_COMMANDS)
 def test_a_usage_error_is_a_json_error(project, capsys, command):
     with pytest.raises(SystemExit) as exc:
-        main(["--root", str(project), command, *_required(command), "--json", "--no-such-option"])
+        main(["--root", str(project), *command.split(), *_required(command), "--json", "--no-such-option"])
     captured = capsys.readouterr()
     assert exc.value.code == 2
     document = _document(captured.out, 2)
@@ -65,7 +76,7 @@ def test_a_usage_error_is_a_json_error(project, capsys, command):
 
 @pytest.mark.parametrize("command", JSON_COMMANDS)
 def test_an_unknown_environment_is_a_json_error(project, aws_env, capsys, command):
-    code = main(["--root", str(project), command, *_required(command), "--env", "nowhere", "--json"])
+    code = main(["--root", str(project), *command.split(), *_required(command), "--env", "nowhere", "--json"])
     captured = capsys.readouterr()
     assert code == 2
     document = _document(captured.out, 2)
@@ -79,41 +90,13 @@ def test_against_the_release_stdout_is_json_whatever_happens(project, release, c
     """The applied release in moto: each command succeeds, finds something wrong, or
     refuses; stdout is one JSON document in every case."""
     monkeypatch.setattr("cutover.ops.ramp.plan_and_apply", lambda ctx: 0)
-    code = main(["--root", str(project), command, *_required(command), "--json"], clients=release.clients())
+    code = main(["--root", str(project), *command.split(), *_required(command), "--json"], clients=release.clients())
     _document(capsys.readouterr().out, code)
 
 
-def test_no_credentials_is_a_json_error(project, capsys, monkeypatch, tmp_path):
-    import os
-
-    for name in [k for k in os.environ if k.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    code = main(["--root", str(project), "status", "--json"])
+@pytest.mark.parametrize("command", ["ramp --sync", "approve --reason x"])
+def test_with_options_not_required_stdout_is_json_too(project, release, capsys, command, fake_appconfig):
+    """The options the least argv leaves out, with the controller's state machine in moto."""
+    code = main(["--root", str(project), *command.split(), "--json"], clients=release.clients())
     document = _document(capsys.readouterr().out, code)
-    assert code == 2 and document["error"]["kind"] == "input" and "no AWS credentials" in document["error"]["message"]
-
-
-def test_an_invalid_metrics_file_is_a_json_error(project, capsys, tmp_path):
-    bad = tmp_path / "metrics.json"
-    bad.write_text("{}")
-    code = main(["--root", str(project), "analyze", "--metrics", str(bad), "--json"])
-    assert code == 2
-    assert _document(capsys.readouterr().out, 2)["error"]["kind"] == "input"
-
-
-def test_analyze_defaults_env_like_every_command(project, capsys):
-    from tests.conftest import ROOT
-
-    example = ROOT / "docs" / "examples" / "metrics" / "healthy-1pct.json"
-    code = main(["--root", str(project), "analyze", "--metrics", str(example), "--json"])
-    assert code == 0 and json.loads(capsys.readouterr().out)["environment"] == "production"
-
-
-def test_save_with_metrics_is_refused(project, capsys, tmp_path):
-    code = main(["--root", str(project), "analyze", "--metrics", "m.json", "--save", str(tmp_path / "s.json"), "--json"])
-    captured = capsys.readouterr()
-    assert code == 2 and not (tmp_path / "s.json").exists()
-    assert "--save keeps the metrics read from CloudWatch" in _document(captured.out, 2)["error"]["message"]
+    assert document["command"] == command.split(" --")[0]

@@ -6,8 +6,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cutover.cli import main
 from tests.ops.conftest import deployment
+from tests.ops.controller_helpers import disable
+
+
+@pytest.fixture
+def project(project):
+    """The spec without the controller: with it, what is served is the controller's to move
+    and the fix is `ramp --sync` (tests/ops/test_controller_sync.py)."""
+    disable(project)
+    return project
 
 
 def _status(project, em, capsys) -> tuple[int, dict]:
