@@ -268,6 +268,11 @@ COMPARISONS = {
 }
 
 
+# "...Path" comparators compare the Variable with the value at another path of the
+# state's input (or the context object); a missing path is a runtime error, as for Variable.
+PATH_COMPARISONS = {"StringEqualsPath": "StringEquals"}
+
+
 class Rule:
     """A Choice rule: one comparison on ``Variable``, IsPresent, or And/Or/Not of rules."""
 
@@ -293,8 +298,14 @@ class Rule:
             self._comparison(rule, where, here)
 
     def _comparison(self, rule: dict[str, Any], where: str, here: str) -> None:
+        if self.op in PATH_COMPARISONS:
+            if "Variable" not in rule:
+                raise DefinitionError(where, f"{self.op} needs a Variable")
+            self.variable = Path(rule["Variable"], f"{where}.Variable")
+            self.value = Path(self.value, here)
+            return
         if self.op not in COMPARISONS and self.op != "IsPresent":
-            supported = ", ".join([*COMPARISONS, "IsPresent", "And", "Or", "Not"])
+            supported = ", ".join([*COMPARISONS, *PATH_COMPARISONS, "IsPresent", "And", "Or", "Not"])
             raise DefinitionError(here, f"Choice operator {self.op} is not supported (supported: {supported})")
         expected = bool if self.op == "IsPresent" else COMPARISONS[self.op][0]
         if isinstance(self.value, bool) and expected is not bool or not isinstance(self.value, expected):
@@ -317,7 +328,21 @@ class Rule:
             raise StateError(RUNTIME, f"Invalid path '{self.variable.text}': The choice state's "
                              "condition path references an invalid value.")
         actual = self.variable.get(document, "Variable")
+        if self.op in PATH_COMPARISONS:
+            return self._against_path(actual, data, context)
         kind, compare = COMPARISONS[self.op]
         if isinstance(actual, bool) != (kind is bool) or not isinstance(actual, kind):
             return False  # a value of another type never matches (no conversion)
         return compare(actual, self.value)
+
+    def _against_path(self, actual: Any, data: Any, context: Any) -> bool:
+        other = self.value
+        document = context if other.context else data
+        if not other.present(document):
+            raise StateError(RUNTIME, f"Invalid path '{other.text}': The choice state's condition path "
+                             "references an invalid value.")
+        expected = other.get(document, self.op)
+        kind, compare = COMPARISONS[PATH_COMPARISONS[self.op]]
+        if any(isinstance(v, bool) != (kind is bool) or not isinstance(v, kind) for v in (actual, expected)):
+            return False  # values of another type never match (no conversion)
+        return compare(actual, expected)

@@ -43,7 +43,7 @@ from .decision import report_check
 from .ramp import Ramp, Step, pct
 from .record import Decision, EventKind, Outcome, Verdict
 from .release import ACCOUNT, flag_document
-from .states import Execution, TaskFailed
+from .states import Execution, TaskFailed, TokenError
 
 if TYPE_CHECKING:
     from .lambda_service import Function
@@ -53,17 +53,25 @@ EXECUTION_NAME = "rehearsal"
 
 
 def controller_config(spec: Any, spec_file: str, flags: list[str], scenario: Any) -> ControllerConfig:
-    """What the definition is built from: the spec's paths and guardrails, the scenario's timing."""
+    """What the definition is built from: the generator's own config when the spec enables the
+    controller (`delivery.controller`: what Terraform deploys); else the spec's paths and
+    guardrails with the scenario's timing (observe = the hold, its max_holds, no approval)."""
     import dataclasses
 
+    from cutover.generator.plan.release_calls import controller_config as planned
+    from cutover.generator.spec.names import controller_enabled
+
+    if controller_enabled(spec):
+        return planned(spec, spec_file)
     settings = scenario.ramp
-    paths = tuple(ControllerPath(p.name, flag, tuple(p.canary.steps)) for p, flag in zip(spec.read_paths, flags,
-                                                                                          strict=True))
+    paths = tuple(ControllerPath(p.name, flag, tuple(p.canary.steps), p.canary.percent, p.shadow.enabled)
+                  for p, flag in zip(spec.read_paths, flags, strict=True))
     return ControllerConfig(
         release=spec.release.name, environment=spec.release.environment, spec_file=spec_file, paths=paths,
         guardrails=dataclasses.asdict(analysis_guardrails(spec.guardrails)),
         observe_seconds=settings.hold_minutes * 60, max_holds=settings.max_holds, approval=False,
-        approval_timeout_seconds=24 * 3600)
+        approval_timeout_seconds=24 * 3600, period_seconds=spec.guardrails.period_seconds,
+        poll_interval_seconds=spec.delivery.appconfig.poll_interval_s)
 
 
 def rendered(config: ControllerConfig, values: dict[str, str]) -> dict[str, Any]:
@@ -99,18 +107,18 @@ class Wiring:
 class ControllerTasks:
     """The definition's Task resources on the rehearsal (states.Tasks)."""
 
-    def __init__(self, wiring: Wiring, seen: Any, started: Any) -> None:
+    def __init__(self, wiring: Wiring, seen: Any, started: Any, asked: Any) -> None:
         self.w = wiring
         self.seen = seen  # seen(action, payload, t): every answer of the controller function
         self.started = started  # started(deployment, t): every deployment the machine started
+        self.asked = asked  # asked(token, t): a task waits for its token (a person's answer)
         self.t = 0.0  # simulated seconds: when the next task starts
-        self.tokens: list[str] = []
 
     def run(self, resource: str, parameters: dict, token: str | None) -> dict | None:
         if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT):
             result = self._invoke(parameters)
             if token is not None:
-                self.tokens.append(token)
+                self.asked(token, self.t)
                 return None
             return result
         if resource == START_DEPLOYMENT:
@@ -167,8 +175,10 @@ class ControllerRamp(Ramp):
                  wiring: Wiring, definition_: dict[str, Any], start_step: float | None) -> None:
         super().__init__(plan, settings, actions, journal, later, analyse=lambda step, minute: None)
         self.wiring, self.definition, self.start_step = wiring, definition_, start_step
-        self.tasks = ControllerTasks(wiring, self._seen, self.deployment_started)
+        self.tasks = ControllerTasks(wiring, self._seen, self.deployment_started, self._asked)
         self.execution: Execution | None = None
+        self._next_wake: float | None = None  # the pending timer's time (one at a time)
+        self.max_holds = int(definition_["States"]["Begin"]["Parameters"]["config"]["maxHolds"])
         self.stage: dict[str, Any] | None = None
         self.last_reason = ""
 
@@ -195,6 +205,11 @@ class ControllerRamp(Ramp):
         self.journal.event(t, EventKind.RAMP, "the controller's execution starts (Step Functions)")
         self._wake(t)
 
+    def _timer(self, t: float) -> None:
+        if t == self._next_wake:  # else a timer that a later wake replaced
+            self._next_wake = None
+            self._wake(t)
+
     def _wake(self, t: float) -> None:
         execution = self.execution
         if execution is None or execution.status != "RUNNING":
@@ -203,14 +218,38 @@ class ControllerRamp(Ramp):
         execution.advance(EPOCH + t, self.tasks)
         if execution.status != "RUNNING":
             self._ended(max(t, self.tasks.t))
-        elif execution.wake_at is not None:
-            self.later(max(execution.wake_at - EPOCH, t), self._wake)
+        elif execution.wake_at is not None and max(execution.wake_at - EPOCH, t) != self._next_wake:
+            self._next_wake = max(execution.wake_at - EPOCH, t)
+            self.later(self._next_wake, self._timer)
+
+    def _asked(self, token: str, t: float) -> None:
+        """The controller asks a person (approval): the scenario's on-call answers, or nobody does."""
+        approval = self.settings.approval
+        if approval.answer == "none":
+            self.journal.event(t, EventKind.RAMP, "the controller asks for approval; nobody answers")
+            return
+        self.later(t + approval.after_minutes * 60.0, lambda due: self._answer(token, due, approval.answer))
+
+    def _answer(self, token: str, t: float, answer: str) -> None:
+        execution = self.execution
+        if execution is None or execution.status != "RUNNING":
+            return
+        try:
+            if answer == "approve":
+                execution.send_task_success(token, {"approvedBy": "the rehearsal's on-call"}, EPOCH + t)
+            else:
+                execution.send_task_failure(token, "cutover.Rejected", "rejected by the rehearsal's on-call", EPOCH + t)
+        except TokenError as refused:
+            self.journal.event(t, EventKind.RAMP, f"the on-call's {answer} came too late: {refused.code}")
+            return
+        self.journal.event(t, EventKind.RAMP, f"the on-call answers the controller: {answer}")
+        self._wake(t)
 
     def _seen(self, action: str, payload: Any, t: float) -> None:
         """Every answer of the controller function: a survey's stage, a judgement's verdict."""
         answer = payload if isinstance(payload, dict) else {}
         self.last_reason = str(answer.get("reason", self.last_reason))
-        if action == "survey" and answer.get("action") == "DEPLOY":
+        if action == "survey" and answer.get("action") == "NEXT":
             self.stage = answer.get("stage")
         elif action == "judge":
             self._judged(answer, t)
@@ -223,9 +262,10 @@ class ControllerRamp(Ramp):
         step = self.step
         analysis = answer.get("analysis") if isinstance(answer.get("analysis"), dict) else {}
         checks = tuple(_check(c) for c in analysis.get("checks", []) if isinstance(c, dict))
-        last_hold = verdict == "HOLD" and step.holds + 1 > self.settings.max_holds
+        last_hold = verdict == "HOLD" and step.holds + 1 > self.max_holds
         action = {"PROMOTE": "promote (the controller deploys the next step)",
-                  "HOLD": "hold: no holds left, the controller stops (Held)" if last_hold else "hold (observe again)",
+                  "HOLD": "hold: no holds left (the controller asks, or stops held)" if last_hold
+                  else "hold (observe again)",
                   "ROLLBACK": "stop: the guard turns the canary off"}[verdict]
         minute = int(t // 60)
         self.decisions.append(Decision(minute, step.percent, Verdict(verdict), action, checks))
@@ -305,8 +345,9 @@ def _check(check: dict[str, Any]) -> dict[str, Any]:
 
 
 def machine_arn(spec: Any) -> str:
-    name = f"{spec.release.name}-{spec.release.environment}-controller"[:80]
-    return f"arn:aws:states:{spec.release.region}:{ACCOUNT}:stateMachine:{name}"
+    from cutover.generator.spec.names import state_machine_name
+
+    return f"arn:aws:states:{spec.release.region}:{ACCOUNT}:stateMachine:{state_machine_name(spec)}"
 
 
 class ControllerApis:
@@ -345,32 +386,55 @@ class ControllerApis:
         self.sfn.close()
 
 
-def controller_environment(world: Any, apis: ControllerApis, machine: str) -> dict[str, str]:
-    """The controller function's environment (READS["controller"]), its clients on loopback."""
-    from cutover.runtime import env as env_keys
+PLAN_MODULE = "controller_function"  # the plan's module of the controller function (generator/plan)
+
+
+def controller_environment(world: Any, apis: ControllerApis, machine: str, spec_file: str) -> dict[str, str]:
+    """The controller function's environment: the plan's (its Terraform references resolved to
+    the rehearsal's resources) when the spec enables the controller, else READS["controller"]
+    built here; its clients on loopback either way."""
+    from .release import function_environment, module_names
 
     spec, ids = world.spec, world.appconfig.ids
     topic = f"arn:aws:sns:{spec.release.region}:{ACCOUNT}:{spec.release.name}-{spec.release.environment}-alarms"
+    loopback = {**apis.endpoints(world.control_plane.url), "AWS_REGION": spec.release.region,
+                "AWS_DEFAULT_REGION": spec.release.region,
+                # the stand-ins do not check signatures; boto3 needs something to sign with
+                "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"}
+    if PLAN_MODULE not in module_names(spec, spec_file):
+        return {**_built_environment(world, machine, topic), **loopback}
+    resolved = {"application_id": ids["application"], "environment_id": ids["environment"],
+                "profile_id": ids["profile"], "rollback_alarm_name": world.rollback_alarm, "topic_arn": topic}
+
+    def resolve(reference: str) -> str | None:
+        return machine if ":stateMachine:" in reference else resolved.get(reference.rsplit(".", 1)[-1])
+
+    return {**function_environment(spec, spec_file, PLAN_MODULE, resolver=resolve), **loopback}
+
+
+def _built_environment(world: Any, machine: str, topic: str) -> dict[str, str]:
+    from cutover.runtime import env as env_keys
+
+    spec, ids = world.spec, world.appconfig.ids
     return {
         env_keys.CONTROLLER_APPLICATION_ID: ids["application"], env_keys.CONTROLLER_ENVIRONMENT_ID: ids["environment"],
         env_keys.CONTROLLER_PROFILE_ID: ids["profile"], env_keys.CONTROLLER_ALARM_NAME: world.rollback_alarm,
         env_keys.CONTROLLER_TOPIC_ARN: topic, env_keys.CONTROLLER_STATE_MACHINE_ARN: machine,
         env_keys.RELEASE: spec.release.name, env_keys.PATH: "",
         env_keys.METRICS_NAMESPACE: spec.observability.metrics_namespace,
-        **apis.endpoints(world.control_plane.url), "AWS_REGION": spec.release.region,
-        "AWS_DEFAULT_REGION": spec.release.region,
-        # the stand-ins do not check signatures; boto3 needs something to sign with
-        "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal",
     }
 
 
 def controller_function(world: Any, package: Any, environment: dict[str, str]) -> tuple[Function, str]:
     """The controller function from its package, in the Lambda stand-in; and its ARN."""
+    from cutover.generator.spec.names import controller_function_name
+
     from .lambda_service import Function, Version
 
     spec = world.spec
-    name = f"{spec.release.name}-{spec.release.environment}-controller"[:64]
-    fn = Function(name, "live", "controller", 60.0, 1)
+    name = controller_function_name(spec)
+    function = spec.delivery.controller.function if spec.delivery.controller is not None else None
+    fn = Function(name, "live", "controller", float(function.timeout_s) if function else 60.0, 1)
     fn.versions["1"] = Version("1", package, "controller.handler", None, environment, environ_per_invoke=True)
     fn.routing = {"1": 1.0}
     world.lambda_.add(fn)

@@ -305,7 +305,7 @@ class Rehearsal:
         self.controller_apis = apis = c.ControllerApis(
             world, self.telemetry, lambda: [(machine, r.execution) for r in holder if r.execution is not None])
         package = self.o.controller_package or package_path(self.o.build_dir, "controller")
-        fn, arn = c.controller_function(world, package, c.controller_environment(world, apis, machine))
+        fn, arn = c.controller_function(world, package, c.controller_environment(world, apis, machine, spec_file))
         start = self.scenario.ramp.start_step
         steps = list(spec.read_paths[0].canary.steps)
         applied = 0.0 if start is None or steps.index(start) == 0 else float(steps[steps.index(start) - 1])

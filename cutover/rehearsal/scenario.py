@@ -72,6 +72,15 @@ class Traffic(Model):
         return self
 
 
+class Approval(Model):
+    """Under --controller with approval on (the spec's delivery.controller.approval): what the
+    person the controller asks answers (`cutover approve` or `cutover reject`), and when."""
+
+    answer: Literal["none", "approve", "reject"] = Field(
+        default="none", description="none: nobody answers (the ask times out, held).")
+    after_minutes: float = Field(default=30, gt=0, le=7 * 1440, description="After the question, in minutes.")
+
+
 class Ramp(Model):
     shadow_minutes: int = Field(default=240, ge=0, le=14 * 1440,
                                 description="Time in the shadow phase before the first canary step (0: skip).")
@@ -88,6 +97,8 @@ class Ramp(Model):
     reconcile_after_minutes: float | None = Field(
         default=None, gt=0, le=1440,
         description="After a rollback decision, the operator sets the spec's percent to 0 and applies (alarms and flags re-rendered).")
+    approval: Approval = Field(default_factory=Approval,
+                               description="--controller: how the person asked for approval answers.")
 
     def hold(self, percent: float) -> int:
         if percent == 0:

@@ -5,17 +5,21 @@ starts AppConfig deployments (docs/functions.md, "Controller").
 Each call is level-triggered: it reads the rollback alarm, the flag deployments and what is
 served again, whatever an earlier call said. Actions (``event["action"]``):
 
-* ``survey`` -> DEPLOY (with the Stage), BUSY, DONE, SKIP or STOP, in this order: an older
+* ``survey`` -> NEXT or OBSERVE (with the Stage), BUSY, DONE, SKIP or STOP, in this order: an older
   RUNNING execution of the state machine -> SKIP; the composite rollback alarm in ALARM (or
   not visible) -> STOP; a flag deployment in progress -> BUSY; what is served deployed by
   the guard or `cutover rollback`, or the latest deployment stopped (ROLLED_BACK,
   REVERTED) -> STOP (a person decides what comes next); a path served below a step this
   execution deployed -> STOP; every path at its last step ->
-  DONE; else DEPLOY the next stage, whose hosted version must already exist (-> STOP with
-  the `make apply` hint when none does).
+  DONE; no kept version of the next stage -> STOP with the `make apply` hint; what is
+  served settled less than ``observeSeconds`` ago -> OBSERVE (the state machine waits,
+  then surveys again); else NEXT: the state machine judges what is served, and deploys the
+  stage only on PROMOTE.
 * ``settle`` -> BAKING, SETTLED or STOP: the stage's deployment and what is served.
-* ``judge`` -> PROMOTE, HOLD, ROLLBACK or STOP: the analysis of the whole periods since the
-  step settled (cutover_runtime.window + cutover.analysis, as `cutover analyze`).
+* ``judge`` -> PROMOTE, HOLD, ROLLBACK or STOP: the analysis of what is served before the
+  survey's stage is deployed (the path at the stage's ``from``: the shadow before 1%, each
+  step before the next), over the whole periods since it settled (cutover_runtime.window +
+  cutover.analysis, as `cutover analyze`).
 * ``ask`` -> the question to a person, after the holds ran out (approval on).
 
 It never deploys (the state machine does, with the Stage it returns), never turns the
@@ -203,9 +207,10 @@ class Controller:
         back = self._moved_back(deployments, call, served)
         if back is not None:
             return self._survey(call, "STOP", back, served)
-        return self._next(call, document or {}, served)
+        return self._next(call, document or {}, served, deployments)
 
-    def _next(self, call: Call, document: dict[str, Any], served: dict[str, float]) -> dict[str, Any]:
+    def _next(self, call: Call, document: dict[str, Any], served: dict[str, float],
+              deployments: list[dict[str, Any]]) -> dict[str, Any]:
         move = stages.next_move(call.paths, served)
         if move is None:
             at = ", ".join(f"{p} {v:g}%" for p, v in served.items())
@@ -216,8 +221,22 @@ class Controller:
             return self._survey(call, "STOP", f"no kept version for {path['name']} at {step:g}%: run `make apply` "
                                               "(the generator keeps one per step)", served)
         stage = stages.stage(path, start, step, version, call.name, served)
-        return self._survey(call, "DEPLOY", f"{path['name']} {start:g}% -> {step:g}% (version {version})",
-                            stage["percents"], stage)
+        served_for = self._served_for(deployments)
+        if served_for is not None and served_for < int(call.config["observeSeconds"]):
+            return self._survey(call, "OBSERVE", f"{path['name']} has been at {start:g}% for {served_for // 60} "
+                                                 f"minutes; it is judged once served {int(call.config['observeSeconds']) // 60}",
+                                served, stage)
+        return self._survey(call, "NEXT", f"{path['name']} {start:g}% -> {step:g}% (version {version}) once "
+                                          f"{start:g}% is judged", served, stage)
+
+    def _served_for(self, deployments: list[dict[str, Any]]) -> int | None:
+        """Seconds since what is served settled (None: not settled, which the survey's
+        BUSY rule already answered)."""
+        latest = max(deployments, key=lambda d: int(d["DeploymentNumber"]), default=None)
+        if latest is None:
+            return None
+        settled = live.settled_at(latest.get("State"), self._detail(latest["DeploymentNumber"]))
+        return None if settled is None else max(0, int((self.now() - settled).total_seconds()))
 
     def _survey(self, call: Call, decision: str, reason: str, percents: Mapping[str, float] | None = None,
                 stage: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -262,7 +281,9 @@ class Controller:
         served: dict[str, float] = {}
         if stop is None:
             _, served = self._served(deployments, call)
-            stop = self._differs(served, stage)
+            # What is judged is what is served before the stage's deploy: the path at `from`.
+            stop = self._differs(served, {**stage, "step": stage["from"],
+                                          "percents": {**stage["percents"], stage["path"]: stage["from"]}})
         latest = max(deployments, key=lambda d: int(d["DeploymentNumber"]), default=None)
         settled = None if stop or latest is None else live.settled_at(
             latest.get("State"), self._detail(latest["DeploymentNumber"]))
@@ -291,7 +312,7 @@ class Controller:
         stage = call.event["stage"]
         judgements = int(call.event.get("holds", int(call.config["maxHolds"]) + 1))
         env = call.config["environment"]
-        reason = (f"{stage['path']} held at {stage['step']:g}% after {judgements} judgements "
+        reason = (f"{stage['path']} held at {stage['from']:g}% (next step {stage['step']:g}%) after {judgements} judgements "
                   f"({call.event.get('reason', '')}): approve with `cutover approve --env {env}` "
                   f"or stop with `cutover reject --env {env} --reason ...`")
         action = {k: stage[k] for k in ("path", "from", "step", "version")}

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 USER = "cutover controller"
-# The decisions that are recorded (audit entry) and those that notify; the rest (BUSY,
-# BAKING, SETTLED, SKIP) change nothing and repeat every minute while they last.
-RECORDED = frozenset({"DEPLOY", "STOP", "DONE", "PROMOTE", "HOLD", "ROLLBACK", "ASK"})
+# The decisions that are recorded (audit entry) and those that notify; the rest (NEXT,
+# OBSERVE, BUSY, BAKING, SETTLED, SKIP) change nothing and repeat while they last (a
+# PROMOTE names the version the state machine deploys next).
+RECORDED = frozenset({"STOP", "DONE", "PROMOTE", "HOLD", "ROLLBACK", "ASK"})
 NOTIFIED = RECORDED - {"HOLD"}  # a HOLD notifies only when the controller gives up or asks
 
 

@@ -11,7 +11,9 @@ What the machine decides and never does:
   the alarm, the deployments and what is served on every call (level-triggered);
 - it deploys only the kept hosted version of the next step, through AppConfig's SDK
   integration, and only after a survey found no rollback alarm in ALARM, no deployment in
-  progress and no action of the guard or of `cutover rollback`;
+  progress and no action of the guard or of `cutover rollback`, and a judgement of what is
+  served now (the shadow before 1%, each step before the next) said PROMOTE, or a person
+  approved that very step and a new survey still finds it next;
 - it never turns the canary off: on ROLLBACK it stops and leaves that to the guard.
 """
 
@@ -65,6 +67,8 @@ class ControllerPath:
     name: str
     flag: str
     steps: tuple[float, ...]
+    percent: float  # the spec's step: `cutover ramp --sync` writes what is served over it
+    shadow: bool  # the analysis judges the shadow checks only when the shadow runs
 
 
 @dataclass(frozen=True)
@@ -80,17 +84,22 @@ class ControllerConfig:
     max_holds: int
     approval: bool
     approval_timeout_seconds: int
+    period_seconds: int  # guardrails.period_seconds: the analysis' periods
+    poll_interval_seconds: int  # delivery.appconfig.poll_interval_s: when a new step is everywhere
 
     def as_state(self) -> dict[str, Any]:
         """`$.config`: what every call of the controller function receives."""
         return {
             "release": self.release,
             "environment": self.environment,
-            "paths": [{"name": p.name, "flag": p.flag, "steps": [_number(s) for s in p.steps]} for p in self.paths],
+            "paths": [{"name": p.name, "flag": p.flag, "steps": [_number(s) for s in p.steps],
+                       "percent": _number(p.percent), "shadow": p.shadow} for p in self.paths],
             "guardrails": dict(self.guardrails),
             "observeSeconds": self.observe_seconds,
             "maxHolds": self.max_holds,
             "approval": self.approval,
+            "periodSeconds": self.period_seconds,
+            "pollIntervalSeconds": self.poll_interval_seconds,
         }
 
 
@@ -151,7 +160,7 @@ def _deploy_states(c: ControllerConfig) -> dict[str, Any]:
                   "Next": "Survey"},
         "Survey": _call("survey", {"action": "", "stage": "", "reason": ""}, "$.survey", "Route",
                         {"startedAt.$": "$$.Execution.StartTime"}),
-        "Route": _choice("$.survey.action", {"DEPLOY": "Deploy", "BUSY": "WaitBusy", "DONE": "Done",
+        "Route": _choice("$.survey.action", {"NEXT": "Judge", "OBSERVE": "Observe", "BUSY": "WaitBusy", "DONE": "Done",
                                              "SKIP": "Skipped"}, "Stopped"),
         "WaitBusy": {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": "Survey"},
         "Deploy": {
@@ -181,7 +190,7 @@ def _deploy_states(c: ControllerConfig) -> dict[str, Any]:
                             "Default": "WaitBusy"},
         "Settle": _call("settle", {"action": "", "reason": ""}, "$.settle", "Settled",
                         {"stage.$": "$.survey.stage", "deployment.$": "$.deployment.number"}),
-        "Settled": _choice("$.settle.action", {"BAKING": "WaitSettle", "SETTLED": "Observe"}, "Stopped"),
+        "Settled": _choice("$.settle.action", {"BAKING": "WaitSettle", "SETTLED": "Survey"}, "Stopped"),
         "WaitSettle": {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": "Settle"},
     }
 
@@ -189,12 +198,12 @@ def _deploy_states(c: ControllerConfig) -> dict[str, Any]:
 def _judge_states(c: ControllerConfig) -> dict[str, Any]:
     """The wait for data, the judgement and what each verdict leads to."""
     states: dict[str, Any] = {
-        "Observe": {"Type": "Wait", "Seconds": c.observe_seconds, "Next": "Judge"},
+        "Observe": {"Type": "Wait", "Seconds": c.observe_seconds, "Next": "Survey"},
         "Judge": _call("judge", {"verdict": "", "reason": ""}, "$.judgement", "Verdict",
                        {"stage.$": "$.survey.stage", "holds.$": "$.holds.count"}),
         "Verdict": _choice("$.judgement.verdict", {"PROMOTE": "Promoted", "HOLD": "CountHold",
                                                    "ROLLBACK": "RolledBack"}, "Stopped"),
-        "Promoted": _reset("$.holds", "Survey"),
+        "Promoted": _reset("$.holds", "Deploy"),
         "CountHold": _count("$.holds", "HoldsLeft"),
         "HoldsLeft": {"Type": "Choice",
                       "Choices": [{"Variable": "$.holds.count", "NumericLessThanEquals": c.max_holds,
@@ -203,7 +212,15 @@ def _judge_states(c: ControllerConfig) -> dict[str, Any]:
     }
     if c.approval:
         states["AskApproval"] = _ask(c)
-        states["Approved"] = _reset("$.holds", "Survey")
+        # The approved step is deployed only if a new survey still finds it next and safe.
+        states["Approved"] = {"Type": "Pass", "Parameters": {"version.$": "$.survey.stage.version"},
+                              "ResultPath": "$.approved", "Next": "SurveyApproved"}
+        states["SurveyApproved"] = _call("survey", {"action": "", "stage": "", "reason": ""}, "$.survey",
+                                         "RouteApproved", {"startedAt.$": "$$.Execution.StartTime"})
+        states["RouteApproved"] = {"Type": "Choice", "Choices": [{"And": [
+            {"Variable": "$.survey.action", "StringEquals": "NEXT"},
+            {"Variable": "$.survey.stage.version", "StringEqualsPath": "$.approved.version"},
+        ], "Next": "Promoted"}], "Default": "Route"}
     return states
 
 

@@ -238,13 +238,16 @@ def controller_config(spec: ReleaseSpec, spec_file: str) -> ControllerConfig:
         release=spec.release.name,
         environment=spec.release.environment,
         spec_file=spec_file,
-        paths=tuple(ControllerPath(p.name, canary_flag_key(spec, i), tuple(p.canary.steps))
+        paths=tuple(ControllerPath(p.name, canary_flag_key(spec, i), tuple(p.canary.steps), p.canary.percent,
+                                   p.shadow.enabled)
                     for i, p in enumerate(spec.read_paths)),
         guardrails=dataclasses.asdict(analysis_guardrails(spec.guardrails)),
         observe_seconds=controller.observe_minutes * 60,
         max_holds=controller.max_holds,
         approval=controller.approval,
         approval_timeout_seconds=controller.approval_timeout_hours * 3600,
+        period_seconds=spec.guardrails.period_seconds,
+        poll_interval_seconds=spec.delivery.appconfig.poll_interval_s,
     )
 
 

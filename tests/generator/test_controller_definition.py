@@ -21,10 +21,10 @@ from cutover.generator.plan.controller import (
 def config(*, approval: bool = True, max_holds: int = 3) -> ControllerConfig:
     return ControllerConfig(
         release="r", environment="production", spec_file="config/production.release.yaml",
-        paths=(ControllerPath("user-read", "prisma-adapter", (1, 5, 25, 50, 100)),
-               ControllerPath("feed-read", "feed-adapter", (10, 100))),
+        paths=(ControllerPath("user-read", "prisma-adapter", (1, 5, 25, 50, 100), 1, True),
+               ControllerPath("feed-read", "feed-adapter", (10, 100), 0, False)),
         guardrails={"error_rate_pct": 2}, observe_seconds=3600, max_holds=max_holds, approval=approval,
-        approval_timeout_seconds=86400)
+        approval_timeout_seconds=86400, period_seconds=60, poll_interval_seconds=45)
 
 
 def _targets(state: dict) -> set[str]:
@@ -61,12 +61,40 @@ def test_a_rollback_verdict_ends_the_machine_and_never_deploys() -> None:
     assert states[states["Settled"]["Default"]]["Error"] == "cutover.Stopped"
 
 
-def test_the_only_deploy_follows_a_survey_that_said_deploy() -> None:
-    states = definition(config())["States"]
-    into_deploy = {name for name, s in states.items() if "Deploy" in _targets(s)}
-    assert into_deploy == {"Route"}
-    assert {c["StringEquals"] for c in states["Route"]["Choices"] if c["Next"] == "Deploy"} == {"DEPLOY"}
+@pytest.mark.parametrize("approval", [True, False])
+def test_the_only_deploy_follows_a_promote_of_what_is_served_or_an_approval_of_that_step(approval: bool) -> None:
+    states = definition(config(approval=approval))["States"]
+
+    def into(target: str) -> set[str]:
+        return {name for name, s in states.items() if target in _targets(s)}
+
+    assert into("Deploy") == {"Promoted"}
+    assert into("Promoted") == ({"Verdict", "RouteApproved"} if approval else {"Verdict"})
+    assert {c["StringEquals"] for c in states["Verdict"]["Choices"] if c["Next"] == "Promoted"} == {"PROMOTE"}
+    # A survey that found the next step safe leads to a judgement of what is served, never to a deploy.
+    assert {c["StringEquals"]: c["Next"] for c in states["Route"]["Choices"]}["NEXT"] == "Judge"
     assert states["Deploy"]["Parameters"]["ConfigurationVersion.$"] == "$.survey.stage.version"
+    if approval:
+        rule = states["RouteApproved"]["Choices"][0]["And"]
+        assert rule == [{"Variable": "$.survey.action", "StringEquals": "NEXT"},
+                        {"Variable": "$.survey.stage.version", "StringEqualsPath": "$.approved.version"}]
+        assert into("SurveyApproved") == {"Approved"}
+
+
+def test_every_wait_for_data_is_followed_by_a_new_survey() -> None:
+    states = definition(config())["States"]
+    assert states["Observe"]["Next"] == "Survey"
+    # A settled step goes back to the survey, which says OBSERVE until it has been served long enough.
+    assert states["Settled"]["Choices"][1] == {"Variable": "$.settle.action", "StringEquals": "SETTLED",
+                                               "Next": "Survey"}
+    assert {c["StringEquals"]: c["Next"] for c in states["Route"]["Choices"]}["OBSERVE"] == "Observe"
+
+
+def test_config_carries_what_the_judge_reads() -> None:
+    state = definition(config())["States"]["Begin"]["Parameters"]["config"]
+    assert (state["periodSeconds"], state["pollIntervalSeconds"]) == (60, 45)
+    assert state["paths"][1] == {"name": "feed-read", "flag": "feed-adapter", "steps": [10, 100], "percent": 0,
+                                 "shadow": False}
 
 
 @pytest.mark.parametrize(("approval", "after_holds"), [(True, "AskApproval"), (False, "Held")])

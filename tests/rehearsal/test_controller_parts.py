@@ -122,7 +122,7 @@ def tasks_with(result=None, plane=None, publish=None):
     wiring = Wiring(world, function="fn", function_arn="arn:fn", machine_arn="arn:m", topic_arn="arn:t",
                     publish=publish)
     seen, started = [], []
-    tasks = ControllerTasks(wiring, lambda *a: seen.append(a), lambda *a: started.append(a))
+    tasks = ControllerTasks(wiring, lambda *a: seen.append(a), lambda *a: started.append(a), lambda *a: None)
     return tasks, seen, started
 
 

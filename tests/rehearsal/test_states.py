@@ -371,8 +371,8 @@ def test_the_controllers_rendered_definition_is_one_the_evaluator_runs(approval)
     )
 
     config = ControllerConfig("demo", "production", "config/production.release.yaml",
-                              (ControllerPath("user-read", "prisma-adapter", (1.0, 5.0, 100.0)),), {"min_samples": 50},
-                              3600, 3, approval, 86400)
+                              (ControllerPath("user-read", "prisma-adapter", (1.0, 5.0, 100.0), 1.0, True),),
+                              {"min_samples": 50}, 3600, 3, approval, 86400, 60, 45)
     text = substitute(json.dumps(definition(config)), {name: f"id-{name}" for name in PLACEHOLDERS})
     survey = {"Payload": {"action": "DONE", "stage": None, "reason": "every path is at its last step"}}
     execution = run(json.loads(text), {"startedBy": "test"}, Script(survey))

@@ -50,6 +50,7 @@ def test_every_statement_that_reads_alarms_is_scoped_to_star(planned):
             assert statement["Resource"] == "*", f"{address}: DescribeAlarms on {statement['Resource']}"
     assert sorted(readers) == [
         "module.code_deploy.aws_iam_role_policy.this",
+        "module.controller_function.aws_iam_role_policy.read_alarms[0]",
         "module.guard.aws_iam_role_policy.read_alarms[0]",
     ]
 
