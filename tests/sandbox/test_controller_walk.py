@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cutover.runtime.live import CONTROLLER_MARK
 from sandbox_life import ENV, ROOT
 from test_runbook import Operator, canary_served
 
@@ -76,13 +77,26 @@ def test_the_controller_walks_the_canary(walk_project: Path, terraform_bin: str)
     assert canary_served(done) == 100 and done["controller"]["invocations"] > 0
     status = you.run(f"cutover controller status --env {ENV}").stdout
     assert "SUCCEEDED" in status and "served: user-read 100%" in status, status
-    assert "user-read 50% -> 100%" in status and "controller-done" in status, status
+    assert "controller-done" in status, status
+    assert _controller_steps(you.environ) == ["1% -> 5%", "5% -> 25%", "25% -> 50%", "50% -> 100%"]
     reading = json.loads(you.run(f"cutover controller status --env {ENV}", "--json").stdout)
     assert reading["execution"]["status"] == "SUCCEEDED" and reading["served"] == {"user-read": 100.0}
 
     _back_to_one_percent(you)
     _break_the_candidate_mid_walk(you)
     assert "stopped" in you.run(f"cutover sandbox down --env {ENV}").stderr
+
+
+def _controller_steps(environ: dict[str, str]) -> list[str]:
+    """The flag deployments the controller started, oldest first ("1% -> 5%", ...), read
+    from AppConfig (their descriptions begin with the controller's mark)."""
+    appconfig = client(environ, "appconfig")
+    app = appconfig.list_applications()["Items"][0]["Id"]
+    env = appconfig.list_environments(ApplicationId=app)["Items"][0]["Id"]
+    numbers = sorted(d["DeploymentNumber"] for d in appconfig.list_deployments(ApplicationId=app, EnvironmentId=env)["Items"])
+    descriptions = [str(appconfig.get_deployment(ApplicationId=app, EnvironmentId=env, DeploymentNumber=n)
+                        .get("Description") or "") for n in numbers]
+    return [d.split(": ", 1)[1].removeprefix("user-read ") for d in descriptions if d.startswith(CONTROLLER_MARK)]
 
 
 def _back_to_one_percent(you: Operator) -> None:
