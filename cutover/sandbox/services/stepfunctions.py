@@ -57,6 +57,7 @@ MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine
 EXECUTION_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$")
 MAX_HISTORY_PAGE = 1000
 MAX_LIST_PAGE = 1000
+DEFAULT_PAGE = 100  # maxResults absent or 0: "the default is 100"
 
 
 @dataclass
@@ -360,7 +361,7 @@ def _required(params: dict[str, Any], key: str, pattern: re.Pattern[str]) -> str
 
 
 def _page(items: list[Any], params: dict[str, Any], most: int) -> tuple[list[Any], str | None]:
-    size = int(params.get("maxResults") or most)
+    size = int(params.get("maxResults") or DEFAULT_PAGE)
     if not 0 < size <= most:
         raise AwsError("ValidationException", f"maxResults must be between 0 and {most}")
     try:
