@@ -203,13 +203,15 @@ def _dispatch(args: argparse.Namespace, ctx):
 
         if args.sync:
             return _sync(args, ctx)
-        result = ramp.run(ctx, args.to, args.apply, args.path, args.since)
-        if ctx.names.state_machine and result.data.get("changed"):
-            result.notes.append(
-                f"[yellow]the controller is enabled in {ctx.names.spec_file}[/]: the flag deployment follows it, so "
-                f"`make apply` does not deploy this step; `cutover controller start --env {ctx.env}` walks the steps "
-                "(turn the controller off to ramp by hand)")
-        return result
+        if ctx.names.state_machine:
+            # With the controller on, `make apply` never deploys a step (feature_flags.controller_enabled):
+            # a step written by hand would sit in the spec, unserved. Say who walks instead.
+            raise OpsError(
+                f"the controller walks the steps of {ctx.env} (delivery.controller.enabled in {ctx.names.spec_file}), "
+                f"and `make apply` does not deploy a step written by hand: start it with `cutover controller start "
+                f"--env {ctx.env}`, write the step it reached into the spec with `cutover ramp --sync --env {ctx.env}`, "
+                "or turn it off (enabled: false, then make plan/apply) to ramp by hand")
+        return ramp.run(ctx, args.to, args.apply, args.path, args.since)
     if args.command in ("controller", "approve", "reject"):
         return _controller_run(args, ctx)
     if args.command == "monitor":

@@ -16,6 +16,8 @@ READ_ONLY = (
     "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion",
     # the controller (status, controller status, ramp --sync; with delivery.controller)
     "states:ListStateMachines", "states:ListExecutions", "states:DescribeExecution", "states:GetExecutionHistory",
+    # the release key: AppConfig's hosted versions and the state machine's history are encrypted with it
+    "kms:Decrypt",
 )  # fmt: skip
 
 # What `cutover doctor --env` itself uses to check the rest (without them it says it could not).

@@ -185,15 +185,16 @@ def test_with_the_controller_status_reconciles_the_spec_with_sync(project, relea
         "the next `make apply` then plans no flag deployment")}
 
 
-def test_a_ramp_by_hand_says_the_controller_owns_the_flag_deployment(project, release, capsys, fake_appconfig):
+def test_a_ramp_by_hand_is_refused_while_the_controller_walks_the_steps(project, release, capsys, fake_appconfig):
     fake_appconfig.history(deployment(3, "COMPLETE", 7), served=1)
     spec = (project / SPEC).read_text()
     code = main(["--root", str(project), "ramp", "--to", "0", "--env", "production"], clients=release.clients())
-    text = capsys.readouterr().out
-    assert code == 0 and f"the controller is enabled in {SPEC}: the flag deployment follows it" in text
+    err = capsys.readouterr().err
+    assert code == 2 and "the controller walks the steps of production" in err
+    assert "cutover controller start --env production" in err and "cutover ramp --sync --env production" in err
+    assert (project / SPEC).read_text() == spec  # nothing written
 
-    (project / SPEC).write_text(spec)
     disable(project)
     code = main(["--root", str(project), "ramp", "--to", "0", "--env", "production"], clients=release.clients())
     text = capsys.readouterr().out
-    assert code == 0 and "user-read: 1% -> 0%" in text and "the controller is enabled" not in text
+    assert code == 0 and "user-read: 1% -> 0%" in text

@@ -14,6 +14,7 @@ from cutover.cli import main
 from cutover.ops.aws import Clients
 from tests.conftest import ROOT
 from tests.ops.conftest import REGION
+from tests.ops.controller_helpers import disable
 
 # One invocation per command, with the arguments it needs.
 COMMANDS = {
@@ -34,6 +35,14 @@ NEEDS_RESOURCES = sorted(set(COMMANDS) - {"traces", "query", "preflight"})
 # which failed: 5 the flag step (here: AppConfig), the code step still ran (moto lists no
 # CodeDeploy deployment for an application it does not have).
 EXPECTED = {"rollback": 5}
+
+
+@pytest.fixture
+def project(project):
+    """The spec without the controller: with it, a ramp by hand is refused (the controller
+    walks the steps; tests/ops/test_controller_sync.py)."""
+    disable(project)
+    return project
 
 
 @pytest.fixture

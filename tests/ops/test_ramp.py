@@ -14,6 +14,7 @@ from cutover.ops import spec_edit
 from cutover.ops.aws import OpsError
 from tests.conftest import ROOT
 from tests.ops.conftest import deployment
+from tests.ops.controller_helpers import disable
 
 SPEC = ROOT / "config" / "production.release.yaml"
 
@@ -37,6 +38,14 @@ description: >-
   folded text
   over two lines
 """
+
+
+@pytest.fixture
+def project(project):
+    """The spec without the controller: with it, a ramp by hand is refused (the controller
+    walks the steps; tests/ops/test_controller_sync.py)."""
+    disable(project)
+    return project
 
 
 def _changed(old: str, new: str) -> list[int]:

@@ -145,17 +145,24 @@ def test_the_controller_deploys_only_through_its_state_machine(production_polici
 
 
 def test_the_controller_schedule_role_may_only_start_its_state_machine():
-    """The schedule's role (preview renders one; production starts by hand): one statement,
-    states:StartExecution on the state machine, which parliament accepts for that ARN."""
+    """The schedule's role (preview renders one; production starts by hand): states:StartExecution
+    on the state machine, and the release key only for that state machine's encryption
+    context; parliament accepts both for those ARNs."""
     import tf_hcl as hcl
     from tf_layout import MODULES_DIR
 
     (doc,) = [b for t, n, b in hcl.blocks(hcl.load(MODULES_DIR / "controller" / "main.tf"), "data")
               if t == "aws_iam_policy_document" and n == "schedule"]
-    (statement,) = doc["statement"]
-    assert statement["actions"] == ["states:StartExecution"]
-    assert statement["resources"] == ["${local.state_machine_arn}"]
+    start, key = doc["statement"]
+    assert (start["actions"], start["resources"]) == (["states:StartExecution"], ["${local.state_machine_arn}"])
+    assert key["actions"] == ["kms:GenerateDataKey", "kms:Decrypt"] and key["resources"] == ["${var.kms_key_arn}"]
+    [condition] = key["condition"]
+    assert (condition["variable"], condition["values"]) == ("kms:EncryptionContext:aws:states:stateMachineArn",
+                                                            ["${local.state_machine_arn}"])
     arn = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:huntaze-prisma-migration-preview-controller"
+    key_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     policy = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": statement["actions"], "Resource": [arn]}]})
+        {"Effect": "Allow", "Action": start["actions"], "Resource": [arn]},
+        {"Effect": "Allow", "Action": key["actions"], "Resource": [key_arn],
+         "Condition": {"StringEquals": {condition["variable"]: arn}}}]})
     assert parliament.analyze_policy_string(policy).findings == []

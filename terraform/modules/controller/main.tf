@@ -239,6 +239,24 @@ data "aws_iam_policy_document" "schedule" {
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
   }
+
+  # The state machine's history is encrypted with the release key ("The execution
+  # history and state machine definition will be encrypted with the key applied to the
+  # State Machine"); AWS does not say whether the caller of StartExecution needs the key
+  # too (DescribeExecution's callers need kms:Decrypt). Granted, and only for this state
+  # machine's encryption context, so the schedule works under either reading.
+  statement {
+    sid       = "EncryptExecutionInput"
+    effect    = "Allow"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:states:stateMachineArn"
+      values   = [local.state_machine_arn]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "schedule" {
