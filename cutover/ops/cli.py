@@ -199,19 +199,7 @@ def _dispatch(args: argparse.Namespace, ctx):
 
         return analyze.run(ctx, args.since, args.gate, args.save)
     if args.command == "ramp":
-        from cutover.ops import ramp
-
-        if args.sync:
-            return _sync(args, ctx)
-        if ctx.names.state_machine:
-            # With the controller on, `make apply` never deploys a step (feature_flags.controller_enabled):
-            # a step written by hand would sit in the spec, unserved. Say who walks instead.
-            raise OpsError(
-                f"the controller walks the steps of {ctx.env} (delivery.controller.enabled in {ctx.names.spec_file}), "
-                f"and `make apply` does not deploy a step written by hand: start it with `cutover controller start "
-                f"--env {ctx.env}`, write the step it reached into the spec with `cutover ramp --sync --env {ctx.env}`, "
-                "or turn it off (enabled: false, then make plan/apply) to ramp by hand")
-        return ramp.run(ctx, args.to, args.apply, args.path, args.since)
+        return _ramp(args, ctx)
     if args.command in ("controller", "approve", "reject"):
         return _controller_run(args, ctx)
     if args.command == "monitor":
@@ -246,6 +234,23 @@ def _sync(args: argparse.Namespace, ctx):
         raise OpsError(f"--sync makes the spec say what is served for every read path, with nothing to apply: "
                        f"drop {', '.join(given)}")
     return sync.run(ctx)
+
+
+def _ramp(args: argparse.Namespace, ctx):
+    from cutover.ops import ramp
+    from cutover.ops.aws import OpsError
+
+    if args.sync:
+        return _sync(args, ctx)
+    if ctx.names.state_machine:
+        # With the controller on, `make apply` never deploys a step (feature_flags.controller_enabled):
+        # a step written by hand would sit in the spec, unserved. Say who walks instead.
+        raise OpsError(
+            f"the controller walks the steps of {ctx.env} (delivery.controller.enabled in {ctx.names.spec_file}), "
+            f"and `make apply` does not deploy a step written by hand: start it with `cutover controller start "
+            f"--env {ctx.env}`, write the step it reached into the spec with `cutover ramp --sync --env {ctx.env}`, "
+            "or turn it off (enabled: false, then make plan/apply) to ramp by hand")
+    return ramp.run(ctx, args.to, args.apply, args.path, args.since)
 
 
 def _controller_run(args: argparse.Namespace, ctx):
