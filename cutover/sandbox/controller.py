@@ -33,6 +33,7 @@ from typing import Any
 from cutover.rehearsal.lambda_service import LambdaService
 
 from .guard import GuardRunner
+from .invoke import run_now
 from .state import SandboxClock
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -117,18 +118,10 @@ class Controller:
         if environment is None:
             return Outcome(json.dumps({"errorType": "ResourceNotFoundException",
                                        "errorMessage": f"{self.name} is not applied"}).encode(), "Unhandled")
-        try:
-            event = json.loads(invocation.payload or b"{}")
-        except ValueError:
-            return Outcome(json.dumps({"errorType": "Runtime.InvalidPayload",
-                                       "errorMessage": "the payload is not JSON"}).encode(), "Unhandled")
-        sim = self.sim
-        with sim._lock:
-            now = sim.clock.now
-            try:
-                result = runner.service.run(runner._function(environment), event, now, "controller")
-            finally:
-                sim.clock.set(now)  # it ran at ``now``; the sandbox's time moves with the minutes only
+        function = runner._function(environment)
+        result = run_now(self.sim, invocation, lambda event, now: runner.service.run(function, event, now, "controller"))
+        if isinstance(result, Outcome):
+            return result
         self.invocations += 1
         if result.throttled:
             return Outcome(json.dumps({"errorType": "TooManyRequestsException"}).encode(), "Throttled")

@@ -36,17 +36,27 @@ class Invoker:
     def run(self, fn: Any, invocation: Any) -> Any:
         from .services.lambda_invoke import Outcome
 
-        try:
-            event = json.loads(invocation.payload or b"{}")
-        except ValueError:
-            return Outcome(json.dumps({"errorType": "Runtime.InvalidPayload",
-                                       "errorMessage": "the payload is not JSON"}).encode(), "Unhandled")
-        sim = self.sim
-        with sim._lock:
-            now = sim.clock.now
-            try:
-                result = sim.world.lambda_.run(fn, event, now, "invoke")
-            finally:
-                sim.clock.set(now)  # it ran at ``now``; the sandbox's time moves with the minutes only
+        result = run_now(self.sim, invocation, lambda event, now: self.sim.world.lambda_.run(fn, event, now, "invoke"))
+        if isinstance(result, Outcome):
+            return result
         error = result.function_error
         return Outcome(json.dumps(result.payload).encode(), "Unhandled" if error else None)
+
+
+def run_now(sim: Any, invocation: Any, call: Any) -> Any:
+    """`call(event, now)` on the invocation's JSON payload, under the simulation's lock at its
+    current time (which the run leaves where it was: the sandbox's time moves with the
+    minutes only); Lambda's Runtime.InvalidPayload answer (an Outcome) when it is not JSON."""
+    from .services.lambda_invoke import Outcome
+
+    try:
+        event = json.loads(invocation.payload or b"{}")
+    except ValueError:
+        return Outcome(json.dumps({"errorType": "Runtime.InvalidPayload",
+                                   "errorMessage": "the payload is not JSON"}).encode(), "Unhandled")
+    with sim._lock:
+        now = sim.clock.now
+        try:
+            return call(event, now)
+        finally:
+            sim.clock.set(now)
