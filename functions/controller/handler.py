@@ -229,13 +229,17 @@ class Controller:
         return self._survey(call, "NEXT", f"{path['name']} {start:g}% -> {step:g}% (version {version}) once "
                                           f"{start:g}% is judged", served, stage)
 
+    def _settled(self, deployments: list[dict[str, Any]]) -> datetime | None:
+        """When what is served settled (`live.settled_at` of the latest deployment); None
+        while a deployment moves or when there is none."""
+        latest = max(deployments, key=lambda d: int(d["DeploymentNumber"]), default=None)
+        return None if latest is None else live.settled_at(latest.get("State"),
+                                                            self._detail(latest["DeploymentNumber"]))
+
     def _served_for(self, deployments: list[dict[str, Any]]) -> int | None:
         """Seconds since what is served settled (None: not settled, which the survey's
         BUSY rule already answered)."""
-        latest = max(deployments, key=lambda d: int(d["DeploymentNumber"]), default=None)
-        if latest is None:
-            return None
-        settled = live.settled_at(latest.get("State"), self._detail(latest["DeploymentNumber"]))
+        settled = self._settled(deployments)
         return None if settled is None else max(0, int((self.now() - settled).total_seconds()))
 
     def _survey(self, call: Call, decision: str, reason: str, percents: Mapping[str, float] | None = None,
@@ -284,9 +288,7 @@ class Controller:
             # What is judged is what is served before the stage's deploy: the path at `from`.
             stop = self._differs(served, {**stage, "step": stage["from"],
                                           "percents": {**stage["percents"], stage["path"]: stage["from"]}})
-        latest = max(deployments, key=lambda d: int(d["DeploymentNumber"]), default=None)
-        settled = None if stop or latest is None else live.settled_at(
-            latest.get("State"), self._detail(latest["DeploymentNumber"]))
+        settled = None if stop else self._settled(deployments)
         if stop is None and settled is None:
             stop = "a flag deployment is in progress: someone else is moving the flags"
         if stop is not None:
