@@ -192,9 +192,11 @@ def run(ctx: Context, reason: str) -> Result:
                 out.print(note)
         for line in changes:
             out.print(f"reconcile Terraform (or the next `make apply` deploys the canary again): {line}")
-            out.print("make the edit with " + " and ".join(
-                f"`cutover ramp --env {ctx.env} --path {ctx.names.paths[i].name} --to {v:g}`"
-                for i, v in _wanted(ctx, served).items()) + ", then commit it with the audit record")
+            # With the controller on, a ramp by hand is refused: --sync writes what is served.
+            edits = ([f"`cutover ramp --sync --env {ctx.env}`"] if ctx.names.state_machine else
+                     [f"`cutover ramp --env {ctx.env} --path {ctx.names.paths[i].name} --to {v:g}`"
+                      for i, v in _wanted(ctx, served).items()])
+            out.print("make the edit with " + " and ".join(edits) + ", then commit it with the audit record")
         if path:
             out.print(f"audit record: {path} (who {who['user']} / {who['awsIdentity']}, when {when}, why: {reason})")
         err = console(stderr=True)

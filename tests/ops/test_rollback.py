@@ -267,3 +267,23 @@ def test_names_read_the_guards_strategy_from_the_plan(project, monkeypatch):
 
     monkeypatch.setattr(names_mod, "module_args", with_guard)
     assert names_mod.load(project, "production")[0].guard_strategy == "rel-guard"
+
+
+@pytest.mark.parametrize("controller", [True, False])
+def test_the_reconciling_edit_is_one_the_spec_allows(project, release, names, capsys, controller):
+    """With the controller on, a ramp by hand is refused: the rollback names `ramp --sync` instead."""
+    from tests.ops.controller_helpers import disable
+
+    if not controller:
+        disable(project)
+    stub = release.stub("appconfig")
+    expect_flags(stub, names, deployment(3, "COMPLETE", 7), served=1)
+    _expect_canary_off(stub, names, served_number=3, new_version=8, number=4)
+    _no_code_deployment(release, names)
+    code = main(["--root", str(project), "rollback", "--env", "production", "--reason", "canary 5xx on checkout"],
+                clients=release.clients())
+    text = " ".join(capsys.readouterr().out.split())
+    assert code == 0
+    edit = ("`cutover ramp --sync --env production`" if controller
+            else "`cutover ramp --env production --path user-read --to 0`")
+    assert f"make the edit with {edit}, then commit it" in text
